@@ -1,0 +1,147 @@
+// Connection tracking: tuples in both directions, the NAT bindings made on a
+// connection's first packet, and the states `-m conntrack` / `-m state` test.
+import { formatIPv4, type IPv4 } from './ipv4';
+import type { L4Protocol, Packet } from './packet';
+
+export interface ConnTuple {
+  readonly src: IPv4;
+  readonly dst: IPv4;
+  readonly protocol: L4Protocol;
+  readonly sport: number;
+  readonly dport: number;
+}
+
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+export type CtDirection = 'ORIGINAL' | 'REPLY';
+
+export interface ConntrackEntry {
+  readonly original: ConnTuple;
+  /** The tuple a reply carries: NAT bindings are written here (DNAT changes its source, SNAT its destination). */
+  readonly reply: ConnTuple;
+  readonly seenReply: boolean;
+  readonly assured: boolean;
+  readonly confirmed: boolean;
+  readonly mark: number;
+  /** Seconds the entry lives without traffic, from the kernel's default sysctls. */
+  readonly timeout: number;
+}
+
+export function tupleOf(packet: Packet): ConnTuple {
+  return { src: packet.src, dst: packet.dst, protocol: packet.protocol, sport: packet.sport, dport: packet.dport };
+}
+
+export function invertTuple(t: ConnTuple): ConnTuple {
+  return { src: t.dst, dst: t.src, protocol: t.protocol, sport: t.dport, dport: t.sport };
+}
+
+export function tupleKey(t: ConnTuple): string {
+  return `${t.protocol} ${t.src}:${t.sport}>${t.dst}:${t.dport}`;
+}
+
+export function formatTuple(t: ConnTuple): string {
+  return `${t.protocol} src=${formatIPv4(t.src)} dst=${formatIPv4(t.dst)} sport=${t.sport} dport=${t.dport}`;
+}
+
+/** Timeouts of a connection that has not been answered yet (nf_conntrack_*_timeout_* defaults). */
+const UNREPLIED_TIMEOUT: Readonly<Record<L4Protocol, number>> = { tcp: 120, udp: 30, sctp: 3, icmp: 30 };
+const REPLIED_TIMEOUT: Readonly<Record<L4Protocol, number>> = { tcp: 432000, udp: 120, sctp: 210, icmp: 30 };
+
+export function newEntry(packet: Packet, mark = 0): ConntrackEntry {
+  const original = tupleOf(packet);
+  return {
+    original,
+    reply: invertTuple(original),
+    seenReply: false,
+    assured: false,
+    confirmed: false,
+    mark,
+    timeout: UNREPLIED_TIMEOUT[packet.protocol],
+  };
+}
+
+export function isDnat(entry: ConntrackEntry): boolean {
+  return entry.reply.src !== entry.original.dst || entry.reply.sport !== entry.original.dport;
+}
+
+export function isSnat(entry: ConntrackEntry): boolean {
+  return entry.reply.dst !== entry.original.src || entry.reply.dport !== entry.original.sport;
+}
+
+/** Binds a destination NAT: replies will come from the new destination. */
+export function bindDnat(entry: ConntrackEntry, address: IPv4, port: number): ConntrackEntry {
+  return { ...entry, reply: { ...entry.reply, src: address, sport: port } };
+}
+
+/** Binds a source NAT: replies will be addressed to the new source. */
+export function bindSnat(entry: ConntrackEntry, address: IPv4, port: number): ConntrackEntry {
+  return { ...entry, reply: { ...entry.reply, dst: address, dport: port } };
+}
+
+export function markSeenReply(entry: ConntrackEntry): ConntrackEntry {
+  return { ...entry, seenReply: true, assured: entry.original.protocol !== 'udp' || entry.assured, timeout: REPLIED_TIMEOUT[entry.original.protocol] };
+}
+
+/** The state a packet of this entry has in the given direction, as xt_conntrack reports it. */
+export function stateOf(entry: ConntrackEntry | null, direction: CtDirection): CtState {
+  if (!entry) return 'INVALID';
+  if (direction === 'REPLY' || entry.seenReply) return 'ESTABLISHED';
+  return 'NEW';
+}
+
+/**
+ * Rewrites a packet of a tracked connection as NAT does for later packets: the
+ * original direction takes the reply tuple's inverse, the reply direction the
+ * original's inverse.
+ */
+export function translate(packet: Packet, entry: ConntrackEntry, direction: CtDirection): Packet {
+  const target = direction === 'ORIGINAL' ? invertTuple(entry.reply) : invertTuple(entry.original);
+  return { ...packet, src: target.src, dst: target.dst, sport: target.sport, dport: target.dport };
+}
+
+/** The table of tracked connections, looked up by either direction's tuple. */
+export class ConntrackTable {
+  private readonly byTuple = new Map<string, { entry: ConntrackEntry; direction: CtDirection }>();
+  lookups = 0;
+
+  lookup(tuple: ConnTuple): { entry: ConntrackEntry; direction: CtDirection } | null {
+    this.lookups++;
+    return this.byTuple.get(tupleKey(tuple)) ?? null;
+  }
+
+  /** Confirms an entry (its first packet left the node or was delivered): both tuples become findable. */
+  confirm(entry: ConntrackEntry): ConntrackEntry {
+    const confirmed = { ...entry, confirmed: true };
+    this.byTuple.set(tupleKey(confirmed.original), { entry: confirmed, direction: 'ORIGINAL' });
+    this.byTuple.set(tupleKey(confirmed.reply), { entry: confirmed, direction: 'REPLY' });
+    return confirmed;
+  }
+
+  update(entry: ConntrackEntry): void {
+    this.byTuple.set(tupleKey(entry.original), { entry, direction: 'ORIGINAL' });
+    this.byTuple.set(tupleKey(entry.reply), { entry, direction: 'REPLY' });
+  }
+
+  /** Whether a tuple is already used by another connection (a NAT binding must not clash). */
+  inUse(tuple: ConnTuple): boolean {
+    return this.byTuple.has(tupleKey(tuple));
+  }
+
+  entries(): ConntrackEntry[] {
+    const seen = new Set<ConntrackEntry>();
+    for (const { entry } of this.byTuple.values()) seen.add(entry);
+    return [...seen];
+  }
+
+  get size(): number {
+    return this.byTuple.size / 2;
+  }
+}
+
+/** `conntrack -L` style line. */
+export function formatEntry(entry: ConntrackEntry): string {
+  const t = (x: ConnTuple) => `src=${formatIPv4(x.src)} dst=${formatIPv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
+  const proto = entry.original.protocol;
+  const num = { tcp: 6, udp: 17, sctp: 132, icmp: 1 }[proto];
+  const state = proto === 'tcp' ? (entry.seenReply ? ' ESTABLISHED' : ' SYN_SENT') : '';
+  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark} use=1`;
+}

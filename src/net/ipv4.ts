@@ -1,0 +1,99 @@
+// IPv4 addresses and prefixes as unsigned 32-bit numbers: the data plane compares
+// millions of addresses per second, so the hot path stays on plain numbers.
+// Parsing is strict (what the kernel's tools accept) and printing is canonical.
+
+/** An IPv4 address as an unsigned 32-bit integer. */
+export type IPv4 = number;
+
+/** A prefix: network address (host bits zero) and length. */
+export interface IPv4Prefix {
+  readonly address: IPv4;
+  readonly length: number;
+}
+
+const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/**
+ * Parses a dotted-quad address. Leading zeros are accepted as decimal (Go's
+ * legacy parser and kube-proxy treat "172.30.0.041" as 172.30.0.41); callers that
+ * must warn about them can ask `hasLeadingZeros`.
+ */
+export function parseIPv4(text: string): IPv4 | null {
+  const m = DOTTED.exec(text);
+  if (!m) return null;
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) return null;
+    value = value * 256 + octet;
+  }
+  return value;
+}
+
+export function hasLeadingZeros(text: string): boolean {
+  return text.split('.').some((part) => part.length > 1 && part.startsWith('0'));
+}
+
+export function formatIPv4(address: IPv4): string {
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+}
+
+/** The netmask of a prefix length, as a number (length 0 gives 0). */
+export function maskOf(length: number): number {
+  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+}
+
+/** Prefix length of a contiguous netmask, or null when the mask has holes. */
+export function lengthOfMask(mask: number): number | null {
+  let length = 0;
+  while (length < 32 && (mask & (0x80000000 >>> length)) !== 0) length++;
+  return maskOf(length) === mask >>> 0 ? length : null;
+}
+
+/**
+ * Parses "A.B.C.D/len", "A.B.C.D/M.M.M.M" or a bare address (a /32). Host bits are
+ * cleared, as iptables and ip-route do when they store a prefix.
+ */
+export function parseIPv4Prefix(text: string): IPv4Prefix | null {
+  const slash = text.indexOf('/');
+  const address = parseIPv4(slash < 0 ? text : text.slice(0, slash));
+  if (address === null) return null;
+  if (slash < 0) return { address, length: 32 };
+  const lengthText = text.slice(slash + 1);
+  let length: number | null;
+  if (/^\d{1,2}$/.test(lengthText)) {
+    length = Number(lengthText);
+    if (length > 32) return null;
+  } else {
+    const mask = parseIPv4(lengthText);
+    length = mask === null ? null : lengthOfMask(mask);
+  }
+  if (length === null) return null;
+  return { address: (address & maskOf(length)) >>> 0, length };
+}
+
+/** True when the text's address part has bits set outside its prefix length. */
+export function hasHostBits(text: string): boolean {
+  const slash = text.indexOf('/');
+  const prefix = parseIPv4Prefix(text);
+  const address = parseIPv4(slash < 0 ? text : text.slice(0, slash));
+  return prefix !== null && address !== null && prefix.address !== address;
+}
+
+export function formatIPv4Prefix(prefix: IPv4Prefix): string {
+  return `${formatIPv4(prefix.address)}/${prefix.length}`;
+}
+
+export function prefixContains(prefix: IPv4Prefix, address: IPv4): boolean {
+  return ((address & maskOf(prefix.length)) >>> 0) === prefix.address;
+}
+
+/** The first and last address of a prefix. */
+export function prefixRange(prefix: IPv4Prefix): { first: IPv4; last: IPv4 } {
+  const last = (prefix.address | (~maskOf(prefix.length) >>> 0)) >>> 0;
+  return { first: prefix.address, last };
+}
+
+export function isLoopback(address: IPv4): boolean {
+  return address >>> 24 === 127;
+}

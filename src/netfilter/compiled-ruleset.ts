@@ -1,0 +1,183 @@
+// The loaded rules prepared for fast evaluation: each rule's IP-header test as
+// one function, and per chain an index by destination address and port that
+// skips rules which cannot match while still counting them as the kernel would.
+import { maskOf, type IPv4Prefix } from '../net';
+import type { CompiledMatch, Hook, NfPacket, TableName } from './extension';
+import { interfaceMatches } from './matches/simple-matches';
+import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
+import type { Rule, RuleHeader } from './rule';
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly chain: string;
+  /** 1-based, as `iptables -L --line-numbers` counts. */
+  readonly number: number;
+  readonly header: (p: NfPacket) => boolean;
+  readonly matches: readonly CompiledMatch[];
+  readonly counters: string | null;
+}
+
+export interface ChainIndex {
+  readonly byDst: ReadonlyMap<number, readonly number[]>;
+  readonly byDport: ReadonlyMap<number, readonly number[]>;
+  /** Positions of rules that may match any destination and port. */
+  readonly rest: readonly number[];
+}
+
+export interface CompiledChain {
+  readonly name: string;
+  readonly builtin: boolean;
+  readonly policy: 'ACCEPT' | 'DROP' | null;
+  readonly rules: readonly CompiledRule[];
+  /** Null when the chain is short enough that a plain walk is as fast. */
+  readonly index: ChainIndex | null;
+}
+
+export interface CompiledTable {
+  readonly name: TableName;
+  readonly chains: ReadonlyMap<string, CompiledChain>;
+}
+
+export interface CompiledRuleset {
+  readonly tables: ReadonlyMap<TableName, CompiledTable>;
+}
+
+export interface CompileOptions {
+  /** Build chain indexes (default true). Turning them off gives the plain linear walk. */
+  readonly indexed?: boolean;
+  /** Chains shorter than this are walked without an index. */
+  readonly indexThreshold?: number;
+}
+
+function prefixTest(prefixes: readonly IPv4Prefix[], negated: boolean, field: 'src' | 'dst'): (p: NfPacket) => boolean {
+  const p0 = prefixes[0]!;
+  const mask = maskOf(p0.length);
+  const net = p0.address;
+  if (prefixes.length === 1) {
+    return negated ? (p) => ((p[field] & mask) >>> 0) !== net : (p) => ((p[field] & mask) >>> 0) === net;
+  }
+  const hit = (a: number) => prefixes.some((x) => ((a & maskOf(x.length)) >>> 0) === x.address);
+  return (p) => hit(p[field]) !== negated;
+}
+
+/** The ipt_ip part of a rule as one test, checked before any match (as ip_packet_match does). */
+export function compileHeader(h: RuleHeader): (p: NfPacket) => boolean {
+  const tests: ((p: NfPacket) => boolean)[] = [];
+  if (h.src) tests.push(prefixTest(h.src.prefixes, h.src.negated, 'src'));
+  if (h.dst) tests.push(prefixTest(h.dst.prefixes, h.dst.negated, 'dst'));
+  if (h.protocol) {
+    const { name, negated } = h.protocol;
+    tests.push((p) => (p.protocol === name) !== negated);
+  }
+  if (h.inIface) {
+    const { name, negated } = h.inIface;
+    tests.push((p) => (p.inIface !== null && interfaceMatches(name, p.inIface)) !== negated);
+  }
+  if (h.outIface) {
+    const { name, negated } = h.outIface;
+    tests.push((p) => (p.outIface !== null && interfaceMatches(name, p.outIface)) !== negated);
+  }
+  if (h.fragment) {
+    const { negated } = h.fragment;
+    tests.push((p) => p.fragment !== negated);
+  }
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0]!;
+  if (tests.length === 2) {
+    const [a, b] = tests as [(p: NfPacket) => boolean, (p: NfPacket) => boolean];
+    return (p) => a(p) && b(p);
+  }
+  return (p) => tests.every((t) => t(p));
+}
+
+/** The key a rule can be filed under: an exact destination, else an exact port reached without side effects. */
+function indexKeyOf(rule: CompiledRule): { dst: number } | { dport: number } | null {
+  const dst = rule.rule.header.dst;
+  if (dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32) return { dst: dst.prefixes[0]!.address };
+  for (const m of rule.matches) {
+    if (m.exactDport !== undefined) return { dport: m.exactDport };
+    // A match before the port test that draws a random number or changes state must still run.
+    if (m.probability !== undefined || m.effect !== undefined || m.stateful) return null;
+  }
+  return null;
+}
+
+function buildIndex(rules: readonly CompiledRule[]): ChainIndex {
+  const byDst = new Map<number, number[]>();
+  const byDport = new Map<number, number[]>();
+  const rest: number[] = [];
+  rules.forEach((r, i) => {
+    const key = indexKeyOf(r);
+    if (key === null) rest.push(i);
+    else if ('dst' in key) {
+      const list = byDst.get(key.dst);
+      if (list) list.push(i);
+      else byDst.set(key.dst, [i]);
+    } else {
+      const list = byDport.get(key.dport);
+      if (list) list.push(i);
+      else byDport.set(key.dport, [i]);
+    }
+  });
+  return { byDst, byDport, rest };
+}
+
+/** Smallest position >= from in an ascending list, or Infinity. */
+function firstAtOrAfter(list: readonly number[] | undefined, from: number): number {
+  if (!list || list.length === 0) return Number.POSITIVE_INFINITY;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < list.length ? list[lo]! : Number.POSITIVE_INFINITY;
+}
+
+/** The next rule position at or after `from` that could match the packet, or -1. */
+export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): number {
+  if (from >= chain.rules.length) return -1;
+  const index = chain.index;
+  if (!index) return from;
+  const next = Math.min(
+    firstAtOrAfter(index.rest, from),
+    firstAtOrAfter(index.byDst.get(p.dst), from),
+    firstAtOrAfter(index.byDport.get(p.dport), from),
+  );
+  return next === Number.POSITIVE_INFINITY ? -1 : next;
+}
+
+export function compileRuleset(state: NetfilterState, options: CompileOptions = {}): CompiledRuleset {
+  const indexed = options.indexed ?? true;
+  const threshold = options.indexThreshold ?? 8;
+  const tables = new Map<TableName, CompiledTable>();
+  for (const [name, table] of state.tables) {
+    const chains = new Map<string, CompiledChain>();
+    for (const chain of table.chains.values()) {
+      const rules = chain.rules.map(
+        (s, i): CompiledRule => ({
+          rule: s.rule,
+          chain: chain.name,
+          number: i + 1,
+          header: compileHeader(s.rule.header),
+          matches: s.rule.matches.map((m) => m.compiled),
+          counters: s.counters,
+        }),
+      );
+      chains.set(chain.name, {
+        name: chain.name,
+        builtin: chain.builtin,
+        policy: chain.policy,
+        rules,
+        index: indexed && rules.length >= threshold ? buildIndex(rules) : null,
+      });
+    }
+    tables.set(name, { name, chains });
+  }
+  return { tables };
+}
+
+export function builtinChainsOf(table: TableName): readonly Hook[] {
+  return BUILTIN_CHAINS[table];
+}

@@ -1,0 +1,146 @@
+// What a match or target extension is: its options (as iptables' getopt knows
+// them) and how its parsed options compile into a test or an action.
+import type { ConnTuple, CtDirection, CtState, IPv4, L4Protocol, TcpFlags } from '../net';
+
+export type TableName = 'raw' | 'mangle' | 'nat' | 'filter';
+export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
+
+export interface OptionSpec {
+  readonly name: string;
+  /** Number of argument tokens that follow the option. */
+  readonly args: number;
+  readonly negatable?: boolean;
+}
+
+export interface ParsedOption {
+  readonly name: string;
+  readonly negated: boolean;
+  readonly args: readonly string[];
+}
+
+/** The conntrack facts a match may read. */
+export interface PacketConntrack {
+  readonly state: CtState;
+  readonly direction: CtDirection;
+  readonly original: ConnTuple;
+  readonly reply: ConnTuple;
+  readonly seenReply: boolean;
+  readonly assured: boolean;
+  readonly confirmed: boolean;
+  readonly mark: number;
+}
+
+/** The packet as one table's rules see it at one hook. */
+export interface NfPacket {
+  src: IPv4;
+  dst: IPv4;
+  protocol: L4Protocol;
+  sport: number;
+  dport: number;
+  length: number;
+  tcpFlags: TcpFlags | null;
+  fragment: boolean;
+  inIface: string | null;
+  outIface: string | null;
+  /** Bridge ports, for -m physdev (null when the packet did not cross a bridge). */
+  physIn: string | null;
+  physOut: string | null;
+  mark: number;
+  ct: PacketConntrack | null;
+}
+
+export type AddrType =
+  | 'UNSPEC'
+  | 'UNICAST'
+  | 'LOCAL'
+  | 'BROADCAST'
+  | 'ANYCAST'
+  | 'MULTICAST'
+  | 'BLACKHOLE'
+  | 'UNREACHABLE'
+  | 'PROHIBIT'
+  | 'THROW'
+  | 'NAT'
+  | 'XRESOLVE';
+
+/** Per-flow state some matches keep (xt_recent lists): copied on write so branches stay apart. */
+export interface FlowState {
+  recent: ReadonlyMap<string, ReadonlyMap<IPv4, readonly number[]>>;
+  /** nfacct object name -> packets counted on this flow. */
+  nfacct: ReadonlyMap<string, number>;
+}
+
+/** What the node offers the rules: address types, ipsets, the clock. */
+export interface MatchEnv {
+  readonly hook: Hook;
+  readonly table: TableName;
+  /** Seconds since boot, for xt_recent. */
+  readonly now: number;
+  addrType(address: IPv4, limitIface: string | null): AddrType;
+  /** -m set: whether the set holds the element taken from the packet by the direction flags. */
+  setTest(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket): boolean;
+  hasSet(name: string): boolean;
+}
+
+export type MatchTest = (packet: NfPacket, env: MatchEnv, flow: FlowState) => boolean;
+
+export interface CompiledMatch {
+  /** Deterministic part; absent when the match always passes (comment, nfacct). */
+  readonly test?: MatchTest;
+  /** A random match (statistic): the probability that it passes. */
+  readonly probability?: number;
+  /** Runs when the match is evaluated and passes (xt_recent --set, nfacct counting). */
+  readonly effect?: (packet: NfPacket, env: MatchEnv, flow: FlowState) => void;
+  /** The test itself changes flow state (xt_recent), so it must run even when a later match fails. */
+  readonly stateful?: boolean;
+  /** For rule indexing: an exact destination port this match requires. */
+  readonly exactDport?: number;
+}
+
+export interface RuleFacts {
+  /** The -p protocol, when given and not negated. */
+  readonly protocol: L4Protocol | null;
+  readonly table: TableName;
+}
+
+export interface MatchExtension {
+  readonly name: string;
+  readonly options: readonly OptionSpec[];
+  /** A protocol match iptables loads by itself when -p names the protocol. */
+  readonly implicitFor?: L4Protocol;
+  compile(options: readonly ParsedOption[], facts: RuleFacts): CompiledMatch | string;
+}
+
+export interface NatRange {
+  readonly minAddress: IPv4 | null;
+  readonly maxAddress: IPv4 | null;
+  readonly minPort: number | null;
+  readonly maxPort: number | null;
+}
+
+export type TargetAction =
+  | { readonly kind: 'ACCEPT' | 'DROP' | 'RETURN' }
+  | { readonly kind: 'REJECT'; readonly rejectWith: string }
+  | { readonly kind: 'DNAT' | 'SNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
+  | { readonly kind: 'MASQUERADE'; readonly minPort: number | null; readonly maxPort: number | null; readonly randomFully: boolean; readonly random: boolean }
+  | { readonly kind: 'REDIRECT'; readonly minPort: number | null; readonly maxPort: number | null }
+  | { readonly kind: 'NOTRACK' }
+  | {
+      readonly kind: 'CONTINUE';
+      /** Changes the packet and returns what to report (MARK, CONNMARK, LOG, TRACE). */
+      readonly apply: (packet: NfPacket) => string;
+    };
+
+export interface TargetExtension {
+  readonly name: string;
+  readonly options: readonly OptionSpec[];
+  /** Tables the kernel lets this target be used in (all when absent). */
+  readonly tables?: readonly TableName[];
+  /** Hooks the kernel lets this target be reached from (all when absent). */
+  readonly hooks?: readonly Hook[];
+  compile(options: readonly ParsedOption[], facts: RuleFacts): TargetAction | string;
+}
+
+export function optionOf(options: readonly ParsedOption[], name: string): ParsedOption | undefined {
+  return options.find((o) => o.name === name);
+}

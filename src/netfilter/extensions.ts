@@ -1,0 +1,74 @@
+// The registry of match and target extensions iptables knows, by name.
+import type { L4Protocol } from '../net';
+import type { MatchExtension, TargetExtension } from './extension';
+import { addrtypeMatch } from './matches/addrtype-match';
+import { conntrackMatch, stateMatch } from './matches/conntrack-match';
+import { icmpMatch } from './matches/icmp-match';
+import { multiportMatch } from './matches/multiport-match';
+import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
+import { recentMatch } from './matches/recent-match';
+import { setMatch } from './matches/set-match';
+import { commentMatch, limitMatch, markMatch, nfacctMatch, physdevMatch } from './matches/simple-matches';
+import { statisticMatch } from './matches/statistic-match';
+import { logTarget, notrackTarget, traceTarget } from './targets/log-targets';
+import { connmarkTarget, markTarget } from './targets/mark-targets';
+import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
+import { acceptTarget, dropTarget, rejectTarget, returnTarget } from './targets/verdict-targets';
+
+const MATCHES: readonly MatchExtension[] = [
+  tcpMatch,
+  udpMatch,
+  sctpMatch,
+  icmpMatch,
+  commentMatch,
+  markMatch,
+  conntrackMatch,
+  stateMatch,
+  addrtypeMatch,
+  statisticMatch,
+  recentMatch,
+  setMatch,
+  multiportMatch,
+  physdevMatch,
+  limitMatch,
+  nfacctMatch,
+];
+
+const TARGETS: readonly TargetExtension[] = [
+  acceptTarget,
+  dropTarget,
+  returnTarget,
+  rejectTarget,
+  dnatTarget,
+  snatTarget,
+  masqueradeTarget,
+  redirectTarget,
+  markTarget,
+  connmarkTarget,
+  logTarget,
+  traceTarget,
+  notrackTarget,
+];
+
+const matchByName = new Map(MATCHES.map((m) => [m.name, m]));
+const targetByName = new Map(TARGETS.map((t) => [t.name, t]));
+
+export function findMatch(name: string): MatchExtension | undefined {
+  return matchByName.get(name);
+}
+
+export function findTarget(name: string): TargetExtension | undefined {
+  return targetByName.get(name);
+}
+
+export function implicitMatchFor(protocol: L4Protocol): MatchExtension | undefined {
+  return MATCHES.find((m) => m.implicitFor === protocol);
+}
+
+export function matchNames(): string[] {
+  return MATCHES.map((m) => m.name);
+}
+
+export function targetNames(): string[] {
+  return TARGETS.map((t) => t.name);
+}

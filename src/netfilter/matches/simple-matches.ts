@@ -1,0 +1,97 @@
+// Small matches that look at one field: comment, mark, nfacct, limit, physdev.
+import type { MatchExtension } from '../extension';
+import { parseMarkMask } from '../values';
+
+export const commentMatch: MatchExtension = {
+  name: 'comment',
+  options: [{ name: '--comment', args: 1 }],
+  compile(options) {
+    const text = options[0]?.args[0] ?? '';
+    // The kernel stores at most 255 bytes (XT_MAX_COMMENT_LEN 256 with the NUL).
+    if (Buffer.byteLength(text) > 255) return 'comment may not exceed 255 characters';
+    return {};
+  },
+};
+
+export const markMatch: MatchExtension = {
+  name: 'mark',
+  options: [{ name: '--mark', args: 1, negatable: true }],
+  compile(options) {
+    const o = options[0];
+    if (!o) return '--mark is required';
+    const mm = parseMarkMask(o.args[0] ?? '');
+    if (!mm) return `bad mark value "${o.args[0]}"`;
+    const { value, mask } = mm;
+    return { test: (p) => (((p.mark & mask) >>> 0) === value >>> 0) !== o.negated };
+  },
+};
+
+/** nfacct counts the packets that reach it under a named accounting object and always passes. */
+export const nfacctMatch: MatchExtension = {
+  name: 'nfacct',
+  options: [{ name: '--nfacct-name', args: 1 }],
+  compile(options) {
+    const name = options[0]?.args[0];
+    if (!name) return '--nfacct-name is required';
+    return {
+      effect: (_p, _env, flow) => {
+        const next = new Map(flow.nfacct);
+        next.set(name, (next.get(name) ?? 0) + 1);
+        flow.nfacct = next;
+      },
+    };
+  },
+};
+
+/** "5/min" style rates; the first packets of a trace always fit in the burst, as with a fresh bucket. */
+export const limitMatch: MatchExtension = {
+  name: 'limit',
+  options: [
+    { name: '--limit', args: 1 },
+    { name: '--limit-burst', args: 1 },
+  ],
+  compile(options) {
+    for (const o of options) {
+      if (o.name === '--limit' && !/^\d+(\/(s|sec|second|m|min|minute|h|hour|d|day))?$/.test(o.args[0] ?? ''))
+        return `bad rate "${o.args[0]}"`;
+      if (o.name === '--limit-burst' && !/^\d+$/.test(o.args[0] ?? '')) return `bad --limit-burst "${o.args[0]}"`;
+    }
+    return {};
+  },
+};
+
+export const physdevMatch: MatchExtension = {
+  name: 'physdev',
+  options: [
+    { name: '--physdev-in', args: 1, negatable: true },
+    { name: '--physdev-out', args: 1, negatable: true },
+    { name: '--physdev-is-in', args: 0, negatable: true },
+    { name: '--physdev-is-out', args: 0, negatable: true },
+    { name: '--physdev-is-bridged', args: 0, negatable: true },
+  ],
+  compile(options) {
+    const tests = options.map((o) => {
+      const name = o.args[0] ?? '';
+      const ifaceMatches = (dev: string | null) => dev !== null && interfaceMatches(name, dev);
+      switch (o.name) {
+        case '--physdev-in':
+          return (p: { physIn: string | null }) => ifaceMatches(p.physIn) !== o.negated;
+        case '--physdev-out':
+          return (p: { physOut: string | null }) => ifaceMatches(p.physOut) !== o.negated;
+        case '--physdev-is-in':
+          return (p: { physIn: string | null }) => (p.physIn !== null) !== o.negated;
+        case '--physdev-is-out':
+          return (p: { physOut: string | null }) => (p.physOut !== null) !== o.negated;
+        default:
+          return (p: { physIn: string | null; physOut: string | null }) =>
+            (p.physIn !== null && p.physOut !== null) !== o.negated;
+      }
+    });
+    return { test: (p) => tests.every((t) => t(p)) };
+  },
+};
+
+/** Interface names as -i/-o/--physdev-in compare them: a trailing "+" is a prefix wildcard. */
+export function interfaceMatches(pattern: string, device: string): boolean {
+  return pattern.endsWith('+') ? device.startsWith(pattern.slice(0, -1)) : device === pattern;
+}

@@ -1,0 +1,34 @@
+// -m statistic: kube-proxy's random split between endpoints. The engine follows
+// both outcomes, weighting each by the probability the kernel would give it.
+import type { MatchExtension } from '../extension';
+
+export const statisticMatch: MatchExtension = {
+  name: 'statistic',
+  options: [
+    { name: '--mode', args: 1 },
+    { name: '--probability', args: 1, negatable: true },
+    { name: '--every', args: 1, negatable: true },
+    { name: '--packet', args: 1 },
+  ],
+  compile(options) {
+    const mode = options.find((o) => o.name === '--mode')?.args[0];
+    if (mode === 'random') {
+      const o = options.find((x) => x.name === '--probability');
+      const text = o?.args[0] ?? '';
+      const p = Number(text);
+      if (!o || !/^[0-9.eE+-]+$/.test(text) || !(p >= 0 && p <= 1)) return `bad --probability "${text}"`;
+      // The kernel compares a random u32 with probability * 2^31 (xt_statistic stores it scaled);
+      // the scaling loses nothing a trace can show, so the exact value is used.
+      return { probability: o.negated ? 1 - p : p };
+    }
+    if (mode === 'nth') {
+      const o = options.find((x) => x.name === '--every');
+      const every = Number(o?.args[0]);
+      if (!o || !Number.isInteger(every) || every < 1) return `bad --every "${o?.args[0] ?? ''}"`;
+      // One packet in `every` matches; a trace does not know where the counter stands, so it
+      // reports the long-run share as the branch's probability.
+      return { probability: o.negated ? 1 - 1 / every : 1 / every };
+    }
+    return `bad --mode "${mode ?? ''}" (random or nth)`;
+  },
+};

@@ -1,0 +1,254 @@
+// What the kernel holds after iptables-restore: per table, its chains (built-in
+// ones with policies) and their rules. Applying a script checks it as the kernel
+// would (missing chains, loops, targets at the wrong hook) and is all or nothing.
+import { Graph, alg } from '@dagrejs/graphlib';
+import type { Hook, TableName } from './extension';
+import { findTarget } from './extensions';
+import { printRuleItems, type RestoreScript, type ScriptError, TABLE_NAMES } from './restore-script';
+import type { Rule } from './rule';
+
+export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+export interface StoredRule {
+  readonly rule: Rule;
+  readonly counters: string | null;
+  /** Line of the script that added it, for error messages. */
+  readonly line: number;
+}
+
+export interface Chain {
+  readonly name: string;
+  readonly builtin: boolean;
+  readonly policy: 'ACCEPT' | 'DROP' | null;
+  readonly counters: string | null;
+  readonly rules: readonly StoredRule[];
+}
+
+export interface NetfilterTable {
+  readonly name: TableName;
+  /** In creation order; built-in chains first. */
+  readonly chains: ReadonlyMap<string, Chain>;
+}
+
+export interface NetfilterState {
+  readonly tables: ReadonlyMap<TableName, NetfilterTable>;
+}
+
+function emptyTable(name: TableName): NetfilterTable {
+  const chains = new Map<string, Chain>();
+  for (const hook of BUILTIN_CHAINS[name]) chains.set(hook, { name: hook, builtin: true, policy: 'ACCEPT', counters: null, rules: [] });
+  return { name, chains };
+}
+
+/** A node with nothing loaded: every table with its built-in chains, policy ACCEPT. */
+export function emptyNetfilterState(): NetfilterState {
+  return { tables: new Map(TABLE_NAMES.map((t) => [t, emptyTable(t)])) };
+}
+
+export interface ApplyOptions {
+  /** iptables-restore --noflush: tables keep what the script does not touch (kube-proxy always uses it). */
+  readonly noflush: boolean;
+}
+
+export type ApplyResult = { readonly ok: true; readonly state: NetfilterState } | { readonly ok: false; readonly error: ScriptError };
+
+class ApplyError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** iptables expands "-s a,b" into one rule per address (and per -d address). */
+function expandAddresses(rule: Rule): Rule[] {
+  const srcs = rule.header.src?.prefixes ?? [null];
+  const dsts = rule.header.dst?.prefixes ?? [null];
+  if (srcs.length === 1 && dsts.length === 1) return [rule];
+  const out: Rule[] = [];
+  for (const s of srcs)
+    for (const d of dsts) {
+      const header = {
+        ...rule.header,
+        src: s && rule.header.src ? { ...rule.header.src, prefixes: [s] } : rule.header.src,
+        dst: d && rule.header.dst ? { ...rule.header.dst, prefixes: [d] } : rule.header.dst,
+      };
+      const items = rule.items.map((item) => {
+        if (item.kind !== 'header' || (item.field !== 'src' && item.field !== 'dst')) return item;
+        const p = item.field === 'src' ? s! : d!;
+        return { ...item, value: { text: formatPrefixForRule(p), quoted: false } };
+      });
+      out.push({ ...rule, header, items });
+    }
+  return out;
+}
+
+function formatPrefixForRule(p: { address: number; length: number }): string {
+  const a = p.address;
+  const text = `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+  return p.length === 32 ? text : `${text}/${p.length}`;
+}
+
+function applyTable(before: NetfilterTable | undefined, name: TableName, statements: RestoreScript['blocks'][number], opts: ApplyOptions): NetfilterTable {
+  if (statements.kind !== 'table') throw new Error('unreachable');
+  const base = opts.noflush && before ? before : emptyTable(name);
+  const chains = new Map<string, Chain>();
+  for (const [k, c] of base.chains) chains.set(k, { ...c, rules: [...c.rules] });
+  const mutableRules = (chain: string, line: number): StoredRule[] => {
+    const c = chains.get(chain);
+    if (!c) throw new ApplyError(line, `chain "${chain}" does not exist in table ${name}`);
+    return c.rules as StoredRule[];
+  };
+  for (const s of statements.statements) {
+    if (s.kind === 'comment') continue;
+    if (s.kind === 'chain') {
+      const existing = chains.get(s.name);
+      const builtin = (BUILTIN_CHAINS[name] as readonly string[]).includes(s.name);
+      if (builtin) {
+        if (s.policy !== 'ACCEPT' && s.policy !== 'DROP')
+          throw new ApplyError(s.line, `bad policy "${s.policy}" for built-in chain ${s.name} (ACCEPT or DROP)`);
+        chains.set(s.name, { ...existing!, policy: s.policy, counters: s.counters });
+      } else {
+        if (s.policy !== '-') throw new ApplyError(s.line, `user chain ${s.name} cannot have a policy ("${s.policy}")`);
+        // Declaring an existing user chain flushes it, as iptables-restore --noflush does.
+        chains.set(s.name, { name: s.name, builtin: false, policy: null, counters: s.counters, rules: [] });
+      }
+      continue;
+    }
+    if (s.kind === 'rule') {
+      const rules = mutableRules(s.chain, s.line);
+      const stored = expandAddresses(s.rule).map((rule) => ({ rule, counters: s.counters, line: s.line }));
+      if (s.command === '-A') rules.push(...stored);
+      else if (s.command === '-I') {
+        const at = (s.position ?? 1) - 1;
+        if (at > rules.length) throw new ApplyError(s.line, `index of insertion too big (${s.position}) for chain ${s.chain}`);
+        rules.splice(at, 0, ...stored);
+      } else if (s.command === '-R') {
+        const at = s.position! - 1;
+        if (at >= rules.length) throw new ApplyError(s.line, `rule ${s.position} does not exist in chain ${s.chain}`);
+        rules.splice(at, 1, ...stored);
+      } else {
+        const want = printRuleItems(s.rule);
+        const at = rules.findIndex((r) => printRuleItems(r.rule) === want);
+        if (at < 0) throw new ApplyError(s.line, `rule to delete does not exist in chain ${s.chain}`);
+        rules.splice(at, 1);
+      }
+      continue;
+    }
+    const arg = s.args[0]?.text ?? '';
+    switch (s.command) {
+      case '-N':
+      case '--new-chain':
+        if (chains.has(arg)) throw new ApplyError(s.line, `chain "${arg}" already exists`);
+        chains.set(arg, { name: arg, builtin: false, policy: null, counters: null, rules: [] });
+        break;
+      case '-X':
+      case '--delete-chain': {
+        const targets = arg ? [arg] : [...chains.values()].filter((c) => !c.builtin).map((c) => c.name);
+        for (const t of targets) {
+          const c = chains.get(t);
+          if (!c) throw new ApplyError(s.line, `chain "${t}" does not exist`);
+          if (c.builtin) throw new ApplyError(s.line, `cannot delete built-in chain ${t}`);
+          chains.delete(t);
+        }
+        break;
+      }
+      case '-F':
+      case '--flush':
+        for (const c of arg ? [arg] : [...chains.keys()]) mutableRules(c, s.line).length = 0;
+        break;
+      case '-Z':
+      case '--zero':
+        break;
+      case '-P':
+      case '--policy': {
+        const c = chains.get(arg);
+        const policy = s.args[1]?.text;
+        if (!c?.builtin) throw new ApplyError(s.line, `"${arg}" is not a built-in chain`);
+        if (policy !== 'ACCEPT' && policy !== 'DROP') throw new ApplyError(s.line, `bad policy "${policy}"`);
+        chains.set(arg, { ...c, policy });
+        break;
+      }
+      case '-E':
+      case '--rename-chain': {
+        const to = s.args[1]?.text ?? '';
+        const c = chains.get(arg);
+        if (!c || c.builtin) throw new ApplyError(s.line, `cannot rename chain "${arg}"`);
+        if (chains.has(to)) throw new ApplyError(s.line, `chain "${to}" already exists`);
+        chains.delete(arg);
+        chains.set(to, { ...c, name: to });
+        break;
+      }
+      case '-D': {
+        const rules = mutableRules(arg, s.line);
+        const n = Number(s.args[1]?.text);
+        if (!(n >= 1 && n <= rules.length)) throw new ApplyError(s.line, `rule ${s.args[1]?.text} does not exist in chain ${arg}`);
+        rules.splice(n - 1, 1);
+        break;
+      }
+    }
+  }
+  const table = { name, chains };
+  checkTable(table, statements.line);
+  return table;
+}
+
+/** The checks the kernel makes when a table is committed. */
+function checkTable(table: NetfilterTable, commitLine: number): void {
+  const graph = new Graph({ directed: true });
+  for (const c of table.chains.keys()) graph.setNode(c);
+  for (const c of table.chains.values()) {
+    for (const r of c.rules) {
+      const t = r.rule.target;
+      if (t.kind === 'jump' || t.kind === 'goto') {
+        const to = table.chains.get(t.chain);
+        if (!to) throw new ApplyError(r.line, `-j ${t.chain}: no chain or target by that name in table ${table.name}`);
+        if (to.builtin) throw new ApplyError(r.line, `-j ${t.chain}: cannot jump to a built-in chain`);
+        graph.setEdge(c.name, t.chain);
+      }
+    }
+  }
+  if (!alg.isAcyclic(graph)) {
+    const cycle = alg.findCycles(graph)[0] ?? [];
+    const path = [...cycle].reverse();
+    throw new ApplyError(commitLine, `table ${table.name}: chains ${[...path, path[0]].join(' -> ')} form a loop`);
+  }
+  // Targets that only work at some hooks must not be reachable from the others.
+  for (const hook of BUILTIN_CHAINS[table.name]) {
+    const reachable = new Set<string>([hook, ...alg.preorder(graph, [hook])]);
+    for (const name of reachable) {
+      for (const r of table.chains.get(name)!.rules) {
+        const t = r.rule.target;
+        if (t.kind !== 'extension') continue;
+        const hooks = targetHooks(t.name);
+        if (hooks && !hooks.includes(hook))
+          throw new ApplyError(r.line, `${t.name} target in chain ${name} is reached from ${hook}, but works only in ${hooks.join('/')}`);
+      }
+    }
+  }
+}
+
+function targetHooks(name: string): readonly Hook[] | undefined {
+  return findTarget(name)?.hooks;
+}
+
+/** Applies a parsed script to a state, as iptables-restore (with or without --noflush) does. */
+export function applyRestoreScript(state: NetfilterState, script: RestoreScript, opts: ApplyOptions): ApplyResult {
+  const tables = new Map(state.tables);
+  try {
+    for (const block of script.blocks) {
+      if (block.kind !== 'table') continue;
+      tables.set(block.name, applyTable(tables.get(block.name), block.name, block, opts));
+    }
+  } catch (e) {
+    if (e instanceof ApplyError) return { ok: false, error: { line: e.line, message: e.message } };
+    throw e;
+  }
+  return { ok: true, state: { tables } };
+}

@@ -1,0 +1,217 @@
+// Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
+// IP header options, -m modules whose options may come later in the line,
+// protocol matches loaded implicitly after -p, and the target with its options.
+import { type L4Protocol, type IPv4Prefix, protocolByNumber } from '../net';
+import type { MatchExtension, ParsedOption, TableName, TargetExtension } from './extension';
+import { findMatch, findTarget, implicitMatchFor } from './extensions';
+import type { HeaderField, Rule, RuleHeader, RuleItem, RuleMatch, RuleTarget } from './rule';
+import type { Token } from './tokenize';
+import { parsePrefixList } from './values';
+
+const HEADER_FLAGS: Readonly<Record<string, HeaderField>> = {
+  '-s': 'src',
+  '--source': 'src',
+  '--src': 'src',
+  '-d': 'dst',
+  '--destination': 'dst',
+  '--dst': 'dst',
+  '-p': 'protocol',
+  '--protocol': 'protocol',
+  '-i': 'inIface',
+  '--in-interface': 'inIface',
+  '-o': 'outIface',
+  '--out-interface': 'outIface',
+  '-f': 'fragment',
+  '--fragment': 'fragment',
+};
+
+const PROTOCOL_NAMES: Readonly<Record<string, L4Protocol | 'all'>> = {
+  tcp: 'tcp',
+  udp: 'udp',
+  sctp: 'sctp',
+  icmp: 'icmp',
+  all: 'all',
+  '0': 'all',
+};
+
+export class RuleSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly token: string | null,
+  ) {
+    super(message);
+  }
+}
+
+function parseProtocol(text: string): L4Protocol | 'all' | null {
+  const lower = text.toLowerCase();
+  const named = PROTOCOL_NAMES[lower];
+  if (named) return named;
+  if (/^\d{1,3}$/.test(lower)) return protocolByNumber(Number(lower));
+  return null;
+}
+
+interface MatchBeingParsed {
+  readonly ext: MatchExtension;
+  readonly implicit: boolean;
+  readonly options: ParsedOption[];
+}
+
+/** Parses the tokens of one rule. Throws RuleSyntaxError, which the caller turns into a line error. */
+export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rule {
+  const items: RuleItem[] = [];
+  const header: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = {
+    src: null,
+    dst: null,
+    protocol: null,
+    inIface: null,
+    outIface: null,
+    fragment: null,
+  };
+  const matches: MatchBeingParsed[] = [];
+  let target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] } | null = null;
+  let negatePending = false;
+  let i = 0;
+
+  const next = (what: string): Token => {
+    const t = tokens[++i];
+    if (!t) throw new RuleSyntaxError(`${what} needs an argument`, tokens[i - 1]?.text ?? null);
+    return t;
+  };
+
+  for (; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    const text = token.text;
+    if (text === '!' && !token.quoted) {
+      if (negatePending) throw new RuleSyntaxError('multiple "!" flags not allowed', text);
+      negatePending = true;
+      continue;
+    }
+    const negated = negatePending;
+    negatePending = false;
+    const field = HEADER_FLAGS[text];
+    if (field) {
+      if (header[field] !== null) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
+      let valueToken: Token | null = null;
+      let negationAfter = false;
+      let neg = negated;
+      if (field !== 'fragment') {
+        valueToken = next(text);
+        if (valueToken.text === '!' && !valueToken.quoted) {
+          negationAfter = true;
+          neg = true;
+          valueToken = next(text);
+        }
+      }
+      items.push({ kind: 'header', flag: text, field, negated: neg, negationAfter, value: valueToken });
+      const value = valueToken?.text ?? '';
+      if (field === 'src' || field === 'dst') {
+        const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
+        if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+        header[field] = { prefixes, negated: neg };
+      } else if (field === 'protocol') {
+        const proto = parseProtocol(value);
+        if (!proto) throw new RuleSyntaxError(`unknown protocol "${value}" specified`, value);
+        header.protocol = proto === 'all' ? null : { name: proto, negated: neg };
+        if (proto === 'all' && neg) throw new RuleSyntaxError('rule would never match protocol', value);
+      } else if (field === 'inIface' || field === 'outIface') {
+        if (value.length === 0 || value.length > 15) throw new RuleSyntaxError(`interface name "${value}" is not valid`, value);
+        header[field] = { name: value, negated: neg };
+      } else header.fragment = { negated: neg };
+      continue;
+    }
+    if (text === '-m' || text === '--match') {
+      if (negated) throw new RuleSyntaxError('unexpected "!" before -m', text);
+      const name = next(text).text;
+      const ext = findMatch(name);
+      if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
+      items.push({ kind: 'match', flag: text, module: name, instance: matches.length });
+      matches.push({ ext, implicit: false, options: [] });
+      continue;
+    }
+    if (text === '-j' || text === '--jump' || text === '-g' || text === '--goto') {
+      if (negated) throw new RuleSyntaxError(`unexpected "!" before ${text}`, text);
+      if (target) throw new RuleSyntaxError('multiple targets not allowed', text);
+      const name = next(text).text;
+      const isGoto = text === '-g' || text === '--goto';
+      const ext = isGoto ? null : (findTarget(name) ?? null);
+      target = { flag: text, name, ext, options: [] };
+      items.push({ kind: 'target', flag: text, name });
+      continue;
+    }
+    if (text === '-c' || text === '--set-counters') {
+      const packets = next(text).text;
+      const bytes = next(text).text;
+      if (!/^\d+$/.test(packets) || !/^\d+$/.test(bytes)) throw new RuleSyntaxError('bad counters', packets);
+      items.push({ kind: 'counters', flag: text, packets, bytes });
+      continue;
+    }
+    if (text.startsWith('-')) {
+      const option = text.startsWith('--') ? text : null;
+      if (!option) throw new RuleSyntaxError(`unknown argument "${text}"`, text);
+      // Who owns this option: the target, then the matches loaded so far (latest first),
+      // then the protocol match iptables loads by itself after -p.
+      let instance: number | null = null;
+      let spec = target?.ext?.options.find((o) => o.name === option);
+      if (spec) instance = -1;
+      for (let m = matches.length - 1; instance === null && m >= 0; m--) {
+        spec = matches[m]!.ext.options.find((o) => o.name === option);
+        if (spec) instance = m;
+      }
+      if (instance === null && header.protocol && !header.protocol.negated) {
+        const implicit = implicitMatchFor(header.protocol.name);
+        spec = implicit?.options.find((o) => o.name === option);
+        if (implicit && spec) {
+          instance = matches.length;
+          matches.push({ ext: implicit, implicit: true, options: [] });
+        }
+      }
+      if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
+      if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
+      const args: Token[] = [];
+      let negationAfter = false;
+      let neg = negated;
+      for (let a = 0; a < spec.args; a++) {
+        let arg = next(option);
+        if (a === 0 && arg.text === '!' && !arg.quoted && spec.negatable) {
+          negationAfter = true;
+          neg = true;
+          arg = next(option);
+        }
+        args.push(arg);
+      }
+      items.push({ kind: 'option', instance, name: option, negated: neg, negationAfter, args });
+      const parsed: ParsedOption = { name: option, negated: neg, args: args.map((t) => t.text) };
+      if (instance === -1) target!.options.push(parsed);
+      else matches[instance]!.options.push(parsed);
+      continue;
+    }
+    throw new RuleSyntaxError(`bad argument "${text}"`, text);
+  }
+  if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
+
+  const facts = { protocol: header.protocol && !header.protocol.negated ? header.protocol.name : null, table };
+  const ruleMatches: RuleMatch[] = matches.map((m) => {
+    const compiled = m.ext.compile(m.options, facts);
+    if (typeof compiled === 'string') throw new RuleSyntaxError(`${m.ext.name} match: ${compiled}`, m.ext.name);
+    if (m.ext.implicitFor && facts.protocol !== m.ext.implicitFor && !m.implicit)
+      // iptables refuses "-m tcp" unless the rule says -p tcp.
+      throw new RuleSyntaxError(`"-m ${m.ext.name}" requires "-p ${m.ext.name}"`, m.ext.name);
+    return { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
+  });
+  let ruleTarget: RuleTarget = { kind: 'none' };
+  if (target) {
+    if (target.ext) {
+      if (target.ext.tables && !target.ext.tables.includes(table))
+        throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
+      const action = target.ext.compile(target.options, facts);
+      if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+      ruleTarget = { kind: 'extension', name: target.name, options: target.options, action };
+    } else {
+      if (!/^[^\s!-][^\s]{0,28}$/.test(target.name)) throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
+      ruleTarget = { kind: target.flag === '-g' || target.flag === '--goto' ? 'goto' : 'jump', chain: target.name };
+    }
+  }
+  const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
+  return { items, header, matches: ruleMatches, target: ruleTarget, comment: commentOption?.args[0] ?? null };
+}

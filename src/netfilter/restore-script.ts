@@ -1,0 +1,212 @@
+// The iptables-save / iptables-restore text: tables, chain declarations and
+// commands in file order. Parsing then printing gives back the same text.
+import type { TableName } from './extension';
+import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
+import type { Rule } from './rule';
+import { printToken, type Token, tokenizeLine } from './tokenize';
+
+export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
+
+export type Statement =
+  | { readonly kind: 'comment'; readonly text: string; readonly line: number }
+  | {
+      readonly kind: 'chain';
+      readonly name: string;
+      /** "-" for user chains. */
+      readonly policy: string;
+      readonly counters: string | null;
+      readonly line: number;
+    }
+  | {
+      readonly kind: 'rule';
+      /** -A appends, -I inserts (at `position`, default 1), -D deletes, -R replaces. */
+      readonly command: '-A' | '-I' | '-D' | '-R';
+      readonly commandFlag: string;
+      readonly chain: string;
+      readonly position: number | null;
+      readonly rule: Rule;
+      /** "[packets:bytes]" before the rule, as iptables-save -c prints. */
+      readonly counters: string | null;
+      readonly line: number;
+    }
+  | {
+      readonly kind: 'command';
+      /** -N, -X, -F, -Z, -P, -E (and -D CHAIN N). */
+      readonly command: string;
+      readonly args: readonly Token[];
+      readonly line: number;
+    };
+
+export type ScriptBlock =
+  | { readonly kind: 'comment'; readonly text: string }
+  | { readonly kind: 'table'; readonly name: TableName; readonly statements: readonly Statement[]; readonly line: number };
+
+export interface RestoreScript {
+  readonly blocks: readonly ScriptBlock[];
+}
+
+export interface ScriptError {
+  readonly line: number;
+  readonly message: string;
+}
+
+export type ParseResult = { readonly ok: true; readonly script: RestoreScript } | { readonly ok: false; readonly error: ScriptError };
+
+const COMMAND_ALIASES: Readonly<Record<string, string>> = {
+  '--append': '-A',
+  '--insert': '-I',
+  '--delete': '-D',
+  '--replace': '-R',
+  '--new-chain': '-N',
+  '--new': '-N',
+  '--delete-chain': '-X',
+  '--flush': '-F',
+  '--zero': '-Z',
+  '--policy': '-P',
+  '--rename-chain': '-E',
+};
+
+class LineError extends Error {}
+
+function parseRuleStatement(tokens: readonly Token[], table: TableName, line: number, counters: string | null): Statement {
+  const flag = tokens[0]!.text;
+  const command = (COMMAND_ALIASES[flag] ?? flag) as string;
+  const chain = tokens[1]?.text;
+  if (!chain) throw new LineError(`${flag} needs a chain name`);
+  let rest = tokens.slice(2);
+  let position: number | null = null;
+  const maybeNumber = rest[0]?.text;
+  if ((command === '-I' || command === '-R' || command === '-D') && maybeNumber !== undefined && /^\d+$/.test(maybeNumber)) {
+    position = Number(maybeNumber);
+    if (position < 1) throw new LineError(`invalid rule number "${maybeNumber}"`);
+    rest = rest.slice(1);
+    if (command === '-D' && rest.length === 0)
+      return { kind: 'command', command: '-D', args: tokens.slice(1), line };
+  }
+  if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
+  const rule = parseRuleTokens(rest, table);
+  return { kind: 'rule', command: command as '-A' | '-I' | '-D' | '-R', commandFlag: flag, chain, position, rule, counters, line };
+}
+
+/** Parses iptables-save output or iptables-restore input. */
+export function parseRestoreScript(text: string): ParseResult {
+  const blocks: ScriptBlock[] = [];
+  let table: { name: TableName; statements: Statement[]; line: number } | null = null;
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (let n = 0; n < lines.length; n++) {
+    const lineNo = n + 1;
+    const raw = lines[n]!.replace(/\r$/, '');
+    const line = raw.trim();
+    try {
+      if (line === '') continue;
+      if (line.startsWith('#')) {
+        if (table) table.statements.push({ kind: 'comment', text: raw, line: lineNo });
+        else blocks.push({ kind: 'comment', text: raw });
+        continue;
+      }
+      if (line.startsWith('*')) {
+        if (table) throw new LineError(`table "${table.name}" was not COMMITted before "${line}"`);
+        const name = line.slice(1);
+        if (!(TABLE_NAMES as readonly string[]).includes(name))
+          throw new LineError(`unknown table "${name}" (raw, mangle, nat, filter)`);
+        table = { name: name as TableName, statements: [], line: lineNo };
+        continue;
+      }
+      if (!table) throw new LineError(`"${line.split(/\s+/)[0]}" outside a table (a "*table" line must come first)`);
+      if (line === 'COMMIT') {
+        blocks.push({ kind: 'table', ...table });
+        table = null;
+        continue;
+      }
+      if (line.startsWith(':')) {
+        const m = /^:(\S+)\s+(\S+)(?:\s+(\[\d+:\d+\]))?$/.exec(line);
+        if (!m) throw new LineError(`bad chain declaration "${line}"`);
+        const name = m[1]!;
+        if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
+        table.statements.push({ kind: 'chain', name, policy: m[2]!, counters: m[3] ?? null, line: lineNo });
+        continue;
+      }
+      let body = line;
+      let counters: string | null = null;
+      const c = /^(\[\d+:\d+\])\s+(.*)$/.exec(line);
+      if (c) {
+        counters = c[1]!;
+        body = c[2]!;
+      }
+      const tokens = tokenizeLine(body);
+      if (!Array.isArray(tokens)) throw new LineError(tokens.error);
+      const flag = tokens[0]!.text;
+      const command = COMMAND_ALIASES[flag] ?? flag;
+      if (['-A', '-I', '-D', '-R'].includes(command)) {
+        table.statements.push(parseRuleStatement(tokens, table.name, lineNo, counters));
+      } else if (['-N', '-X', '-F', '-Z', '-P', '-E'].includes(command)) {
+        table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
+      } else throw new LineError(`unknown command "${flag}"`);
+    } catch (e) {
+      if (e instanceof RuleSyntaxError || e instanceof LineError) return { ok: false, error: { line: lineNo, message: e.message } };
+      throw e;
+    }
+  }
+  if (table) return { ok: false, error: { line: lines.length, message: `table "${table.name}" has no COMMIT` } };
+  return { ok: true, script: { blocks } };
+}
+
+export function printRuleItems(rule: Rule): string {
+  const out: string[] = [];
+  for (const item of rule.items) {
+    switch (item.kind) {
+      case 'header': {
+        const value = item.value ? printToken(item.value) : null;
+        if (item.negationAfter) out.push(item.flag, '!', value!);
+        else out.push(...(item.negated ? ['!'] : []), item.flag, ...(value === null ? [] : [value]));
+        break;
+      }
+      case 'match':
+        out.push(item.flag, item.module);
+        break;
+      case 'option': {
+        const args = item.args.map(printToken);
+        if (item.negationAfter) out.push(item.name, '!', ...args);
+        else out.push(...(item.negated ? ['!'] : []), item.name, ...args);
+        break;
+      }
+      case 'target':
+        out.push(item.flag, item.name);
+        break;
+      case 'counters':
+        out.push(item.flag, item.packets, item.bytes);
+        break;
+    }
+  }
+  return out.join(' ');
+}
+
+export function printStatement(s: Statement): string {
+  switch (s.kind) {
+    case 'comment':
+      return s.text;
+    case 'chain':
+      return `:${s.name} ${s.policy}${s.counters ? ` ${s.counters}` : ''}`;
+    case 'command':
+      return [s.command, ...s.args.map(printToken)].join(' ');
+    case 'rule': {
+      const head = [s.commandFlag, s.chain, ...(s.position !== null ? [String(s.position)] : [])].join(' ');
+      const body = printRuleItems(s.rule);
+      return `${s.counters ? `${s.counters} ` : ''}${head}${body ? ` ${body}` : ''}`;
+    }
+  }
+}
+
+export function printRestoreScript(script: RestoreScript): string {
+  const out: string[] = [];
+  for (const block of script.blocks) {
+    if (block.kind === 'comment') out.push(block.text);
+    else {
+      out.push(`*${block.name}`);
+      for (const s of block.statements) out.push(printStatement(s));
+      out.push('COMMIT');
+    }
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
+}

@@ -1,0 +1,39 @@
+// Targets that only observe or tag: LOG, TRACE and NOTRACK.
+import { formatIPv4 } from '../../net';
+import type { TargetExtension } from '../extension';
+
+export const logTarget: TargetExtension = {
+  name: 'LOG',
+  options: [
+    { name: '--log-prefix', args: 1 },
+    { name: '--log-level', args: 1 },
+    { name: '--log-tcp-sequence', args: 0 },
+    { name: '--log-tcp-options', args: 0 },
+    { name: '--log-ip-options', args: 0 },
+    { name: '--log-uid', args: 0 },
+    { name: '--log-macdecode', args: 0 },
+  ],
+  compile(options) {
+    const prefix = options.find((o) => o.name === '--log-prefix')?.args[0] ?? '';
+    if (prefix.length > 29) return 'Maximum prefix length 29 for --log-prefix';
+    return {
+      kind: 'CONTINUE',
+      apply: (p) => `log "${prefix}" SRC=${formatIPv4(p.src)} DST=${formatIPv4(p.dst)} PROTO=${p.protocol.toUpperCase()}`,
+    };
+  },
+};
+
+/** TRACE makes the kernel log every rule the packet meets; a knetsim trace already shows them. */
+export const traceTarget: TargetExtension = {
+  name: 'TRACE',
+  tables: ['raw'],
+  options: [],
+  compile: () => ({ kind: 'CONTINUE', apply: () => 'packet tracing enabled' }),
+};
+
+export const notrackTarget: TargetExtension = {
+  name: 'NOTRACK',
+  tables: ['raw'],
+  options: [],
+  compile: () => ({ kind: 'NOTRACK' }),
+};

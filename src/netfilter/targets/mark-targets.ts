@@ -1,0 +1,93 @@
+// MARK and CONNMARK: the packet and connection marks kube-proxy uses to flag
+// traffic for masquerading (0x4000) and flannel uses to skip it.
+import type { NfPacket, ParsedOption, TargetExtension } from '../extension';
+import { hex, parseMarkMask, parseUint32 } from '../values';
+
+/** The kernel's xt_mark_tginfo2: new = (old & ~mask) ^ value. */
+interface XMark {
+  readonly value: number;
+  readonly mask: number;
+}
+
+/** Translates every MARK option form into the one operation the kernel stores (as libxt_MARK does). */
+export function xmarkOf(option: ParsedOption): XMark | string {
+  const arg = option.args[0] ?? '';
+  if (option.name === '--set-xmark' || option.name === '--set-mark') {
+    const mm = parseMarkMask(arg);
+    if (!mm) return `bad MARK value "${arg}"`;
+    return option.name === '--set-xmark' ? mm : { value: mm.value, mask: (mm.value | mm.mask) >>> 0 };
+  }
+  const bits = parseUint32(arg);
+  if (bits === null) return `bad MARK value "${arg}"`;
+  if (option.name === '--and-mark') return { value: 0, mask: ~bits >>> 0 };
+  if (option.name === '--or-mark') return { value: bits, mask: bits };
+  return { value: bits, mask: 0 }; // --xor-mark
+}
+
+export function applyXMark(mark: number, x: XMark): number {
+  return ((mark & ~x.mask) ^ x.value) >>> 0;
+}
+
+const MARK_OPTIONS = ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'];
+
+export const markTarget: TargetExtension = {
+  name: 'MARK',
+  options: MARK_OPTIONS.map((name) => ({ name, args: 1 })),
+  compile(options) {
+    if (options.length !== 1) return 'MARK target: exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark';
+    const x = xmarkOf(options[0]!);
+    if (typeof x === 'string') return x;
+    return {
+      kind: 'CONTINUE',
+      apply: (p: NfPacket) => {
+        const before = p.mark;
+        p.mark = applyXMark(p.mark, x);
+        return `mark ${hex(before)} -> ${hex(p.mark)}`;
+      },
+    };
+  },
+};
+
+export const connmarkTarget: TargetExtension = {
+  name: 'CONNMARK',
+  options: [
+    ...MARK_OPTIONS.map((name) => ({ name, args: 1 })),
+    { name: '--save-mark', args: 0 },
+    { name: '--restore-mark', args: 0 },
+    { name: '--nfmask', args: 1 },
+    { name: '--ctmask', args: 1 },
+    { name: '--mask', args: 1 },
+  ],
+  compile(options) {
+    const maskOf = (name: string) => {
+      const text = options.find((o) => o.name === name)?.args[0] ?? options.find((o) => o.name === '--mask')?.args[0];
+      return text === undefined ? 0xffffffff : parseUint32(text);
+    };
+    const nfmask = maskOf('--nfmask');
+    const ctmask = maskOf('--ctmask');
+    if (nfmask === null || ctmask === null) return 'bad CONNMARK mask';
+    const save = options.some((o) => o.name === '--save-mark');
+    const restore = options.some((o) => o.name === '--restore-mark');
+    const setter = options.find((o) => MARK_OPTIONS.includes(o.name));
+    const x = setter ? xmarkOf(setter) : null;
+    if (typeof x === 'string') return x;
+    if ([save, restore, x !== null].filter(Boolean).length !== 1)
+      return 'CONNMARK target: one of --set-mark, --save-mark or --restore-mark';
+    return {
+      kind: 'CONTINUE',
+      apply: (p: NfPacket) => {
+        if (!p.ct) return 'no connection to mark';
+        const before = p.ct.mark;
+        let next = before;
+        if (x) next = applyXMark(before, x);
+        else if (save) next = ((before & ~ctmask) ^ (p.mark & nfmask)) >>> 0;
+        else {
+          p.mark = ((p.mark & ~nfmask) ^ (before & ctmask)) >>> 0;
+          return `mark restored to ${hex(p.mark)}`;
+        }
+        p.ct = { ...p.ct, mark: next };
+        return `ctmark ${hex(before)} -> ${hex(next)}`;
+      },
+    };
+  },
+};

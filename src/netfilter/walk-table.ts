@@ -1,0 +1,231 @@
+// Walks a packet through one table's chains at one hook, as ipt_do_table does:
+// rules in order, jumps and gotos on a stack, RETURN and chain ends popping it,
+// the base chain's policy at the bottom. A random match splits the walk in two
+// flows, each carrying its probability, so every outcome is followed.
+import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
+import { type CompiledChain, type CompiledRule, type CompiledTable, nextCandidate } from './compiled-ruleset';
+import { printRuleItems } from './restore-script';
+
+export interface RuleHop {
+  readonly table: TableName;
+  readonly hook: Hook;
+  readonly chain: string;
+  /** 1-based rule number in its chain; null for a policy or a chain's end. */
+  readonly ruleNumber: number | null;
+  /** The rule as `-A CHAIN ...`, or null. */
+  readonly rule: string | null;
+  /** What happened: the chain jumped to, a verdict, a NAT or mark change, "policy ACCEPT", "RETURN". */
+  readonly action: string;
+  /** For a rule that matched through a random match: the chance it did. */
+  readonly probability?: number;
+}
+
+/** A packet's walk in progress; forked flows are copies. */
+export interface TableFlow {
+  packet: NfPacket;
+  probability: number;
+  /** Null when hop recording is off (benchmarks): only counts are kept. */
+  hops: RuleHop[] | null;
+  rulesEvaluated: number;
+  state: FlowState;
+  notrack: boolean;
+}
+
+export type TableVerdict =
+  | { readonly kind: 'ACCEPT' }
+  | { readonly kind: 'DROP' }
+  | { readonly kind: 'REJECT'; readonly rejectWith: string }
+  | {
+      readonly kind: 'NAT';
+      readonly action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>;
+      readonly rule: CompiledRule;
+    };
+
+export interface WalkResult {
+  readonly flow: TableFlow;
+  readonly verdict: TableVerdict;
+}
+
+interface Frame {
+  chain: CompiledChain;
+  next: number;
+}
+
+export function forkFlow(flow: TableFlow, probability: number): TableFlow {
+  return {
+    packet: { ...flow.packet },
+    probability,
+    hops: flow.hops ? [...flow.hops] : null,
+    rulesEvaluated: flow.rulesEvaluated,
+    state: { ...flow.state },
+    notrack: flow.notrack,
+  };
+}
+
+export function ruleText(rule: CompiledRule): string {
+  const body = printRuleItems(rule.rule);
+  return `-A ${rule.chain}${body ? ` ${body}` : ''}`;
+}
+
+export function describeAction(action: TargetAction): string {
+  switch (action.kind) {
+    case 'DNAT':
+    case 'SNAT': {
+      const r = action.range;
+      const fmt = (a: number | null) => (a === null ? '' : `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
+      const addr = r.minAddress === r.maxAddress ? fmt(r.minAddress) : `${fmt(r.minAddress)}-${fmt(r.maxAddress)}`;
+      const port = r.minPort === null ? '' : r.minPort === r.maxPort ? `:${r.minPort}` : `:${r.minPort}-${r.maxPort}`;
+      return `${action.kind} to ${addr}${port}`;
+    }
+    case 'MASQUERADE':
+      return `MASQUERADE${action.randomFully ? ' (random-fully)' : ''}`;
+    case 'REDIRECT':
+      return `REDIRECT to port ${action.minPort ?? '(same)'}`;
+    case 'REJECT':
+      return `REJECT with ${action.rejectWith}`;
+    case 'CONTINUE':
+      return 'continue';
+    default:
+      return action.kind;
+  }
+}
+
+/** Walks one flow; forks are walked too, so the result lists every outcome with its probability. */
+export function walkTable(table: CompiledTable, hook: Hook, flow: TableFlow, env: MatchEnv): WalkResult[] {
+  const base = table.chains.get(hook);
+  if (!base) return [{ flow, verdict: { kind: 'ACCEPT' } }];
+  const results: WalkResult[] = [];
+  const pending: { flow: TableFlow; stack: Frame[]; resumeMatch: number }[] = [
+    { flow, stack: [{ chain: base, next: 0 }], resumeMatch: -1 },
+  ];
+  while (pending.length > 0) {
+    const job = pending.pop()!;
+    results.push(walkFrom(table, hook, job.flow, job.stack, job.resumeMatch, env, pending));
+  }
+  return results;
+}
+
+function record(flow: TableFlow, hop: RuleHop): void {
+  if (flow.hops) flow.hops.push(hop);
+}
+
+function walkFrom(
+  table: CompiledTable,
+  hook: Hook,
+  flow: TableFlow,
+  stack: Frame[],
+  resumeMatch: number,
+  env: MatchEnv,
+  pending: { flow: TableFlow; stack: Frame[]; resumeMatch: number }[],
+): WalkResult {
+  const p = flow.packet;
+  for (;;) {
+    const frame = stack[stack.length - 1]!;
+    const chain = frame.chain;
+    let pos: number;
+    let firstMatch = 0;
+    let branchProbability: number | undefined;
+    if (resumeMatch >= 0) {
+      // A fork's taken side: the rule already passed its header and the matches before the split.
+      pos = frame.next - 1;
+      firstMatch = resumeMatch;
+      resumeMatch = -1;
+    } else {
+      pos = nextCandidate(chain, frame.next, p);
+      if (pos < 0) {
+        flow.rulesEvaluated += chain.rules.length - frame.next;
+        stack.pop();
+        if (stack.length === 0) {
+          const policy = chain.policy ?? 'ACCEPT';
+          if (chain.rules.length > 0 || policy !== 'ACCEPT')
+            record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+          return { flow, verdict: { kind: policy } };
+        }
+        record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: 'RETURN (end of chain)' });
+        continue;
+      }
+      flow.rulesEvaluated += pos - frame.next + 1;
+      frame.next = pos + 1;
+    }
+    const rule = chain.rules[pos]!;
+    if (firstMatch === 0 && !rule.header(p)) continue;
+    let matched = true;
+    for (let m = firstMatch; m < rule.matches.length; m++) {
+      const match = rule.matches[m]!;
+      if (match.probability !== undefined) {
+        const chance = match.probability;
+        if (chance <= 0) {
+          matched = false;
+          break;
+        }
+        if (chance < 1) {
+          // Split: the copy goes on as if the rule did not match; this flow takes the match.
+          const missed = forkFlow(flow, flow.probability * (1 - chance));
+          pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })), resumeMatch: -1 });
+          flow.probability *= chance;
+          branchProbability = (branchProbability ?? 1) * chance;
+        }
+        continue;
+      }
+      if (match.test && !match.test(p, env, flow.state)) {
+        matched = false;
+        break;
+      }
+      if (match.effect) match.effect(p, env, flow.state);
+    }
+    if (!matched) continue;
+    const target = rule.rule.target;
+    const hop = (action: string): RuleHop => ({
+      table: table.name,
+      hook,
+      chain: chain.name,
+      ruleNumber: rule.number,
+      rule: flow.hops ? ruleText(rule) : null,
+      action,
+      ...(branchProbability !== undefined ? { probability: branchProbability } : {}),
+    });
+    if (target.kind === 'none') {
+      record(flow, hop('no target (counted)'));
+      continue;
+    }
+    if (target.kind !== 'extension') {
+      record(flow, hop(target.kind === 'goto' ? `goto ${target.chain}` : target.chain));
+      const next = table.chains.get(target.chain)!;
+      if (target.kind === 'goto') stack[stack.length - 1] = { chain: next, next: 0 };
+      else stack.push({ chain: next, next: 0 });
+      continue;
+    }
+    const action = target.action;
+    switch (action.kind) {
+      case 'ACCEPT':
+      case 'DROP':
+        record(flow, hop(action.kind));
+        return { flow, verdict: { kind: action.kind } };
+      case 'REJECT':
+        record(flow, hop(describeAction(action)));
+        return { flow, verdict: { kind: 'REJECT', rejectWith: action.rejectWith } };
+      case 'RETURN':
+        record(flow, hop('RETURN'));
+        stack.pop();
+        if (stack.length === 0) {
+          const policy = chain.policy ?? 'ACCEPT';
+          record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+          return { flow, verdict: { kind: policy } };
+        }
+        continue;
+      case 'DNAT':
+      case 'SNAT':
+      case 'MASQUERADE':
+      case 'REDIRECT':
+        record(flow, hop(describeAction(action)));
+        return { flow, verdict: { kind: 'NAT', action, rule } };
+      case 'NOTRACK':
+        flow.notrack = true;
+        record(flow, hop('NOTRACK (connection not tracked)'));
+        continue;
+      case 'CONTINUE':
+        record(flow, hop(action.apply(p)));
+        continue;
+    }
+  }
+}
