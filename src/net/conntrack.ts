@@ -46,8 +46,7 @@ export function formatTuple(t: ConnTuple): string {
 const UNREPLIED_TIMEOUT: Readonly<Record<L4Protocol, number>> = { tcp: 120, udp: 30, sctp: 3, icmp: 30 };
 const REPLIED_TIMEOUT: Readonly<Record<L4Protocol, number>> = { tcp: 432000, udp: 120, sctp: 210, icmp: 30 };
 
-export function newEntry(packet: Packet, mark = 0): ConntrackEntry {
-  const original = tupleOf(packet);
+export function newEntry(original: ConnTuple, mark = 0): ConntrackEntry {
   return {
     original,
     reply: invertTuple(original),
@@ -55,7 +54,7 @@ export function newEntry(packet: Packet, mark = 0): ConntrackEntry {
     assured: false,
     confirmed: false,
     mark,
-    timeout: UNREPLIED_TIMEOUT[packet.protocol],
+    timeout: UNREPLIED_TIMEOUT[original.protocol],
   };
 }
 

@@ -20,12 +20,20 @@ export interface RuleHop {
   readonly probability?: number;
 }
 
-/** A packet's walk in progress; forked flows are copies. */
+/** A step of a trace that is not a rule: conntrack, routing, delivery. */
+export interface StageHop {
+  readonly stage: string;
+  readonly action: string;
+}
+
+export type Hop = RuleHop | StageHop;
+
+/** A packet's walk in progress; forked flows are copies (callers may add fields of their own). */
 export interface TableFlow {
   packet: NfPacket;
   probability: number;
   /** Null when hop recording is off (benchmarks): only counts are kept. */
-  hops: RuleHop[] | null;
+  hops: Hop[] | null;
   rulesEvaluated: number;
   state: FlowState;
   notrack: boolean;
@@ -41,8 +49,8 @@ export type TableVerdict =
       readonly rule: CompiledRule;
     };
 
-export interface WalkResult {
-  readonly flow: TableFlow;
+export interface WalkResult<F extends TableFlow = TableFlow> {
+  readonly flow: F;
   readonly verdict: TableVerdict;
 }
 
@@ -51,15 +59,8 @@ interface Frame {
   next: number;
 }
 
-export function forkFlow(flow: TableFlow, probability: number): TableFlow {
-  return {
-    packet: { ...flow.packet },
-    probability,
-    hops: flow.hops ? [...flow.hops] : null,
-    rulesEvaluated: flow.rulesEvaluated,
-    state: { ...flow.state },
-    notrack: flow.notrack,
-  };
+export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
+  return { ...flow, packet: { ...flow.packet }, probability, hops: flow.hops ? [...flow.hops] : null, state: { ...flow.state } };
 }
 
 export function ruleText(rule: CompiledRule): string {
@@ -91,66 +92,60 @@ export function describeAction(action: TargetAction): string {
 }
 
 /** Walks one flow; forks are walked too, so the result lists every outcome with its probability. */
-export function walkTable(table: CompiledTable, hook: Hook, flow: TableFlow, env: MatchEnv): WalkResult[] {
+export function walkTable<F extends TableFlow>(table: CompiledTable, hook: Hook, flow: F, env: MatchEnv): WalkResult<F>[] {
   const base = table.chains.get(hook);
   if (!base) return [{ flow, verdict: { kind: 'ACCEPT' } }];
-  const results: WalkResult[] = [];
-  const pending: { flow: TableFlow; stack: Frame[]; resumeMatch: number }[] = [
-    { flow, stack: [{ chain: base, next: 0 }], resumeMatch: -1 },
-  ];
+  const results: WalkResult<F>[] = [];
+  const pending: Pending<F>[] = [{ flow, stack: [{ chain: base, next: 0 }] }];
   while (pending.length > 0) {
     const job = pending.pop()!;
-    results.push(walkFrom(table, hook, job.flow, job.stack, job.resumeMatch, env, pending));
+    results.push(walkFrom(table, hook, job.flow, job.stack, env, pending));
   }
   return results;
 }
 
-function record(flow: TableFlow, hop: RuleHop): void {
+function record(flow: TableFlow, hop: Hop): void {
   if (flow.hops) flow.hops.push(hop);
 }
 
-function walkFrom(
+interface Pending<F extends TableFlow> {
+  flow: F;
+  stack: Frame[];
+}
+
+function walkFrom<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
-  flow: TableFlow,
+  flow: F,
   stack: Frame[],
-  resumeMatch: number,
   env: MatchEnv,
-  pending: { flow: TableFlow; stack: Frame[]; resumeMatch: number }[],
-): WalkResult {
+  pending: Pending<F>[],
+): WalkResult<F> {
   const p = flow.packet;
   for (;;) {
     const frame = stack[stack.length - 1]!;
     const chain = frame.chain;
-    let pos: number;
-    let firstMatch = 0;
     let branchProbability: number | undefined;
-    if (resumeMatch >= 0) {
-      // A fork's taken side: the rule already passed its header and the matches before the split.
-      pos = frame.next - 1;
-      firstMatch = resumeMatch;
-      resumeMatch = -1;
-    } else {
-      pos = nextCandidate(chain, frame.next, p);
-      if (pos < 0) {
-        flow.rulesEvaluated += chain.rules.length - frame.next;
-        stack.pop();
-        if (stack.length === 0) {
-          const policy = chain.policy ?? 'ACCEPT';
-          if (chain.rules.length > 0 || policy !== 'ACCEPT')
-            record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
-          return { flow, verdict: { kind: policy } };
-        }
-        record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: 'RETURN (end of chain)' });
-        continue;
+    const pos = nextCandidate(chain, frame.next, p);
+    if (pos < 0) {
+      flow.rulesEvaluated += chain.rules.length - frame.next;
+      stack.pop();
+      if (stack.length === 0) {
+        const policy = chain.policy ?? 'ACCEPT';
+        if (chain.rules.length > 0 || policy !== 'ACCEPT')
+          record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+        return { flow, verdict: { kind: policy } };
       }
-      flow.rulesEvaluated += pos - frame.next + 1;
-      frame.next = pos + 1;
+      record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: 'RETURN (end of chain)' });
+      continue;
     }
+    // Rules the index skipped are rules the kernel evaluated and found not matching.
+    flow.rulesEvaluated += pos - frame.next + 1;
+    frame.next = pos + 1;
     const rule = chain.rules[pos]!;
-    if (firstMatch === 0 && !rule.header(p)) continue;
+    if (!rule.header(p)) continue;
     let matched = true;
-    for (let m = firstMatch; m < rule.matches.length; m++) {
+    for (let m = 0; m < rule.matches.length; m++) {
       const match = rule.matches[m]!;
       if (match.probability !== undefined) {
         const chance = match.probability;
@@ -161,7 +156,7 @@ function walkFrom(
         if (chance < 1) {
           // Split: the copy goes on as if the rule did not match; this flow takes the match.
           const missed = forkFlow(flow, flow.probability * (1 - chance));
-          pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })), resumeMatch: -1 });
+          pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })) });
           flow.probability *= chance;
           branchProbability = (branchProbability ?? 1) * chance;
         }

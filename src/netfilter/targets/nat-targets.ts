@@ -56,12 +56,12 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
       if (!range) return `bad IP address or range "${o.args[0]}"`;
       if (range.minPort !== null && facts.protocol !== 'tcp' && facts.protocol !== 'udp' && facts.protocol !== 'sctp')
         return 'need TCP, UDP, SCTP or DCCP with port specification';
-      return {
-        kind: name,
+      const binding = {
         range,
         random: options.some((x) => x.name === '--random' || x.name === '--random-fully'),
         persistent: options.some((x) => x.name === '--persistent'),
       };
+      return name === 'DNAT' ? { kind: 'DNAT', ...binding } : { kind: 'SNAT', ...binding };
     },
   };
 }

@@ -1,0 +1,70 @@
+// Builds a simulated node from a real node's dumps (iptables-save, ip route,
+// ipset save) with no Kubernetes objects: what `knetsim trace --rules` runs on.
+import { type IPv4, parseIpRoutes, type Route } from '../net';
+import { compileRuleset, loadIptables } from '../netfilter';
+import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
+
+export interface DumpFile {
+  readonly text: string;
+  readonly file: string;
+}
+
+export interface NodeDumps {
+  readonly name?: string;
+  readonly iptables: DumpFile;
+  readonly routes?: DumpFile;
+  /** The node's own addresses when no route dump tells them (they go on the default interface). */
+  readonly nodeAddresses?: readonly IPv4[];
+  readonly sets?: SetLookup | null;
+  readonly defaultInterface?: string;
+}
+
+export type NodeResult = { readonly ok: true; readonly node: SimNode } | { readonly ok: false; readonly message: string };
+
+/** Interfaces and their addresses as the kernel routes imply them ("proto kernel scope link src X" and local routes). */
+function interfacesFromRoutes(routes: readonly Route[]): Map<string, { address: IPv4; prefixLength: number }[]> {
+  const out = new Map<string, { address: IPv4; prefixLength: number }[]>();
+  const add = (dev: string, address: IPv4, prefixLength: number) => {
+    const list = out.get(dev) ?? [];
+    const existing = list.find((a) => a.address === address);
+    if (existing) {
+      if (prefixLength < existing.prefixLength) existing.prefixLength = prefixLength;
+    } else list.push({ address, prefixLength });
+    out.set(dev, list);
+  };
+  for (const r of routes) {
+    if (r.type === 'local' && r.dev && r.dst.length === 32 && r.dst.address >>> 24 !== 127) add(r.dev, r.dst.address, 32);
+    if (r.type === 'unicast' && r.scope === 'link' && r.src !== null && r.dev) add(r.dev, r.src, r.dst.length);
+  }
+  return out;
+}
+
+export function nodeFromDumps(d: NodeDumps): NodeResult {
+  const loaded = loadIptables(d.iptables.text, d.iptables.file);
+  if (!loaded.ok) return { ok: false, message: loaded.message };
+  let routes: Route[] = [];
+  if (d.routes) {
+    const parsed = parseIpRoutes(d.routes.text);
+    if (!parsed.ok) return { ok: false, message: `${d.routes.file}: line ${parsed.line}: ${parsed.message}` };
+    routes = parsed.routes;
+  }
+  const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast');
+  const defaultInterface = d.defaultInterface ?? defaultRoute?.dev ?? 'eth0';
+  const byDev = interfacesFromRoutes(routes);
+  for (const a of d.nodeAddresses ?? []) {
+    const known = [...byDev.values()].some((list) => list.some((x) => x.address === a));
+    if (!known) byDev.set(defaultInterface, [...(byDev.get(defaultInterface) ?? []), { address: a, prefixLength: 32 }]);
+  }
+  const interfaces: NodeInterface[] = [...byDev].map(([name, addresses]) => ({ name, addresses }));
+  return {
+    ok: true,
+    node: makeSimNode({
+      name: d.name ?? 'node',
+      interfaces,
+      routes,
+      ruleset: compileRuleset(loaded.state),
+      sets: d.sets ?? null,
+      defaultInterface,
+    }),
+  };
+}

@@ -1,0 +1,401 @@
+// One node's kernel path for a packet, hook by hook in the kernel's order:
+// PREROUTING raw -> conntrack -> mangle -> nat, the routing decision, then INPUT
+// (mangle, filter, nat) or FORWARD (mangle, filter) and POSTROUTING (mangle, nat);
+// locally generated packets take OUTPUT (raw, conntrack, mangle, nat, filter).
+// nat rules are consulted only on a connection's first packet; later packets
+// follow the bindings conntrack holds.
+import {
+  bindDnat,
+  bindSnat,
+  type ConntrackEntry,
+  type CtDirection,
+  formatIPv4,
+  type IPv4,
+  lookupRoute,
+  newEntry,
+  stateOf,
+} from '../net';
+import {
+  describeAction,
+  type Hook,
+  type MatchEnv,
+  type NfPacket,
+  type TableFlow,
+  type TableName,
+  type TableVerdict,
+  walkTable,
+} from '../netfilter';
+import { addressType, interfaceOnLink, isLocalAddress, primaryAddress, type SimNode } from './sim-node';
+
+export type PacketOrigin = { readonly kind: 'local' } | { readonly kind: 'interface'; readonly iface: string };
+
+export type Outcome = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE';
+
+export interface PipelineFlow extends TableFlow {
+  ct: ConntrackEntry | null;
+  ctDirection: CtDirection;
+  /** The connection was created by this packet (so nat rules are consulted). */
+  ctNew: boolean;
+  dstNatDone: boolean;
+  srcNatDone: boolean;
+  /** "IP:PORT" the packet was DNATed or redirected to. */
+  endpoint: string | null;
+  masquerade: boolean;
+}
+
+export interface BranchEnd {
+  readonly flow: PipelineFlow;
+  readonly outcome: Outcome;
+  /** Where it ended: "delivered locally", "out eth0 via 192.168.1.1", the dropping rule... */
+  readonly disposition: string;
+  readonly outIface: string | null;
+  readonly nextHop: IPv4 | null;
+}
+
+export interface PipelineOptions {
+  readonly recordHops: boolean;
+  readonly now: number;
+}
+
+function stage(flow: PipelineFlow, stageName: string, action: string): void {
+  if (flow.hops) flow.hops.push({ stage: stageName, action });
+}
+
+function syncCt(flow: PipelineFlow): void {
+  const ct = flow.ct;
+  flow.packet.ct = ct
+    ? {
+        state: flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection),
+        direction: flow.ctDirection,
+        original: ct.original,
+        reply: ct.reply,
+        seenReply: ct.seenReply,
+        assured: ct.assured,
+        confirmed: ct.confirmed,
+        mark: ct.mark,
+      }
+    : null;
+}
+
+function endpointText(address: IPv4, port: number): string {
+  return `${formatIPv4(address)}:${port}`;
+}
+
+class Pipeline {
+  readonly ended: BranchEnd[] = [];
+
+  constructor(
+    private readonly node: SimNode,
+    private readonly options: PipelineOptions,
+  ) {}
+
+  private env(hook: Hook, table: TableName): MatchEnv {
+    const node = this.node;
+    return {
+      hook,
+      table,
+      now: this.options.now,
+      addrType: (address, limit) => addressType(node, address, limit),
+      setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
+      hasSet: (name) => node.sets?.has(name) ?? false,
+    };
+  }
+
+  private end(flow: PipelineFlow, outcome: Outcome, disposition: string, outIface: string | null = null, nextHop: IPv4 | null = null): void {
+    stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', disposition);
+    this.ended.push({ flow, outcome, disposition, outIface, nextHop });
+  }
+
+  /** Walks one table at one hook for every flow; returns the flows that go on. */
+  hook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
+    const compiled = this.node.ruleset.tables.get(table);
+    if (!compiled) return flows;
+    const out: PipelineFlow[] = [];
+    for (const flow of flows) {
+      for (const { flow: f, verdict } of walkTable(compiled, hook, flow, this.env(hook, table))) {
+        if (this.settle(f, verdict, table, hook)) out.push(f);
+      }
+    }
+    return out;
+  }
+
+  /** Applies a table's verdict; false when the packet's way ends here. */
+  private settle(flow: PipelineFlow, verdict: TableVerdict, table: TableName, hook: Hook): boolean {
+    switch (verdict.kind) {
+      case 'ACCEPT':
+        return true;
+      case 'DROP':
+        this.end(flow, 'DROP', `dropped in ${table}/${hook}`);
+        return false;
+      case 'REJECT':
+        this.end(flow, 'REJECT', `rejected in ${table}/${hook} (${verdict.rejectWith})`);
+        return false;
+      case 'NAT':
+        this.bindNat(flow, verdict.action, hook);
+        return true;
+    }
+  }
+
+  private bindNat(flow: PipelineFlow, action: Extract<TableVerdict, { kind: 'NAT' }>['action'], hook: Hook): void {
+    const p = flow.packet;
+    if (!flow.ct) return;
+    if (action.kind === 'DNAT' || action.kind === 'REDIRECT') {
+      let address: IPv4;
+      let port: number;
+      if (action.kind === 'DNAT') {
+        address = action.range.minAddress ?? p.dst;
+        port = action.range.minPort ?? p.dport;
+      } else {
+        // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
+        address = hook === 'OUTPUT' ? 0x7f000001 : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
+        port = action.minPort ?? p.dport;
+      }
+      flow.ct = bindDnat(flow.ct, address, port);
+      p.dst = address;
+      p.dport = port;
+      flow.endpoint = endpointText(address, port);
+      stage(flow, 'conntrack', `new DNAT binding: replies will come from ${endpointText(address, port)}`);
+    } else {
+      let address: IPv4;
+      let port = p.sport;
+      if (action.kind === 'SNAT') {
+        address = action.range.minAddress ?? p.src;
+        port = action.range.minPort ?? p.sport;
+      } else {
+        address = this.masqueradeAddress(p) ?? p.src;
+        if (action.minPort !== null) port = action.minPort;
+        flow.masquerade = true;
+      }
+      if (action.kind === 'SNAT') flow.masquerade = true;
+      flow.ct = bindSnat(flow.ct, address, port);
+      p.src = address;
+      p.sport = port;
+      const random = action.kind === 'MASQUERADE' && action.randomFully ? ' (source port chosen at random)' : '';
+      stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
+    }
+    syncCt(flow);
+  }
+
+  /** MASQUERADE takes the address the route out would use as source. */
+  private masqueradeAddress(p: NfPacket): IPv4 | null {
+    const route = lookupRoute(this.node.routes, p.dst);
+    if (route?.src != null) return route.src;
+    return primaryAddress(this.node, p.outIface ?? this.node.defaultInterface);
+  }
+
+  /** Conntrack at PREROUTING/OUTPUT: find the connection or start a new one. */
+  conntrackIn(flows: PipelineFlow[]): PipelineFlow[] {
+    for (const flow of flows) {
+      if (flow.notrack) {
+        flow.ct = null;
+        flow.packet.ct = null;
+        stage(flow, 'conntrack', 'untracked (NOTRACK in raw)');
+        continue;
+      }
+      if (flow.ct) continue; // already attached (a looped-back local packet)
+      const p = flow.packet;
+      const found = this.node.conntrack.lookup({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
+      if (found) {
+        flow.ct = found.entry;
+        flow.ctDirection = found.direction;
+        flow.ctNew = false;
+        stage(flow, 'conntrack', `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})`);
+      } else {
+        flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport }, p.mark);
+        flow.ctDirection = 'ORIGINAL';
+        flow.ctNew = true;
+        stage(flow, 'conntrack', 'new connection (ctstate NEW)');
+      }
+      syncCt(flow);
+    }
+    return flows;
+  }
+
+  /** The nat table at a hook: rules for a new connection, the stored bindings for a known one. */
+  nat(flows: PipelineFlow[], hook: Hook): PipelineFlow[] {
+    const dstManip = hook === 'PREROUTING' || hook === 'OUTPUT';
+    const consult: PipelineFlow[] = [];
+    const passed: PipelineFlow[] = [];
+    for (const flow of flows) {
+      if (!flow.ct) {
+        passed.push(flow);
+        continue;
+      }
+      const done = dstManip ? flow.dstNatDone : flow.srcNatDone;
+      if (flow.ctNew && !done) consult.push(flow);
+      else {
+        if (!flow.ctNew) this.applyStoredNat(flow, dstManip);
+        passed.push(flow);
+      }
+    }
+    const after = this.hook(consult, 'nat', hook);
+    for (const flow of after) {
+      if (dstManip) flow.dstNatDone = true;
+      else flow.srcNatDone = true;
+    }
+    return [...passed, ...after];
+  }
+
+  private applyStoredNat(flow: PipelineFlow, dstManip: boolean): void {
+    const ct = flow.ct!;
+    const p = flow.packet;
+    const original = flow.ctDirection === 'ORIGINAL';
+    // Original direction: DNAT rewrites the destination, SNAT the source. Reply: the inverse.
+    const target = original
+      ? { src: ct.reply.dst, sport: ct.reply.dport, dst: ct.reply.src, dport: ct.reply.sport }
+      : { src: ct.original.dst, sport: ct.original.dport, dst: ct.original.src, dport: ct.original.sport };
+    if (dstManip && (p.dst !== target.dst || p.dport !== target.dport)) {
+      p.dst = target.dst;
+      p.dport = target.dport;
+      stage(flow, 'conntrack', `destination rewritten to ${endpointText(p.dst, p.dport)} by the connection's NAT`);
+    }
+    if (!dstManip && (p.src !== target.src || p.sport !== target.sport)) {
+      p.src = target.src;
+      p.sport = target.sport;
+      stage(flow, 'conntrack', `source rewritten to ${endpointText(p.src, p.sport)} by the connection's NAT`);
+    }
+  }
+
+  /** The routing decision after PREROUTING (or OUTPUT): local delivery or forwarding, and by which device. */
+  route(flow: PipelineFlow): { kind: 'local' } | { kind: 'forward'; iface: string; nextHop: IPv4 | null } | { kind: 'none'; why: string } {
+    const dst = flow.packet.dst;
+    // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
+    const type = addressType(this.node, dst, null);
+    if (type === 'LOCAL' || type === 'BROADCAST') return { kind: 'local' };
+    if (this.node.routes.length === 0) {
+      return { kind: 'forward', iface: interfaceOnLink(this.node, dst) ?? this.node.defaultInterface, nextHop: null };
+    }
+    const r = lookupRoute(this.node.routes, dst);
+    if (!r) return { kind: 'none', why: `no route to ${formatIPv4(dst)}` };
+    if (r.type === 'local') return { kind: 'local' };
+    if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(dst)}` };
+    return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via };
+  }
+
+  /** Conntrack confirms the connection when the first packet leaves or is delivered. */
+  confirm(flow: PipelineFlow): void {
+    if (flow.ct && flow.ctNew) stage(flow, 'conntrack', 'connection confirmed');
+  }
+
+  /** INPUT: mangle, filter, nat (source NAT), then the local socket. */
+  input(flows: PipelineFlow[]): void {
+    let f = this.hook(flows, 'mangle', 'INPUT');
+    f = this.hook(f, 'filter', 'INPUT');
+    f = this.nat(f, 'INPUT');
+    for (const flow of f) {
+      this.confirm(flow);
+      this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
+    }
+  }
+
+  /** POSTROUTING then out of the device the route chose. */
+  postrouting(flows: PipelineFlow[], iface: (f: PipelineFlow) => { iface: string; nextHop: IPv4 | null }): void {
+    for (const flow of flows) flow.packet.outIface = iface(flow).iface;
+    let f = this.hook(flows, 'mangle', 'POSTROUTING');
+    f = this.nat(f, 'POSTROUTING');
+    for (const flow of f) {
+      this.confirm(flow);
+      const { iface: dev, nextHop } = iface(flow);
+      if (dev === 'lo' || isLocalAddress(this.node, flow.packet.dst)) {
+        // Looped back: the packet comes in again on lo, keeping its connection (nat is not consulted again).
+        stage(flow, 'routing', 'looped back through lo');
+        flow.packet.inIface = 'lo';
+        flow.packet.outIface = null;
+        const again = this.hook(this.hook([flow], 'raw', 'PREROUTING'), 'mangle', 'PREROUTING');
+        this.input(this.nat(again, 'PREROUTING'));
+        continue;
+      }
+      const via = nextHop === null ? `directly to ${formatIPv4(flow.packet.dst)}` : `via ${formatIPv4(nextHop)}`;
+      this.end(flow, 'ACCEPT', `sent out ${dev} ${via}`, dev, nextHop);
+    }
+  }
+
+  /** A packet arriving on an interface. */
+  fromInterface(flow: PipelineFlow): void {
+    let f = this.hook([flow], 'raw', 'PREROUTING');
+    f = this.conntrackIn(f);
+    f = this.hook(f, 'mangle', 'PREROUTING');
+    f = this.nat(f, 'PREROUTING');
+    this.afterRouting(f);
+  }
+
+  private afterRouting(flows: PipelineFlow[]): void {
+    const local: PipelineFlow[] = [];
+    const forward: PipelineFlow[] = [];
+    const hopOf = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
+    for (const flow of flows) {
+      const r = this.route(flow);
+      if (r.kind === 'local') {
+        stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
+        local.push(flow);
+      } else if (r.kind === 'forward') {
+        stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        flow.packet.outIface = r.iface;
+        hopOf.set(flow, { iface: r.iface, nextHop: r.nextHop });
+        forward.push(flow);
+      } else this.end(flow, 'NO_ROUTE', r.why);
+    }
+    this.input(local);
+    let f = this.hook(forward, 'mangle', 'FORWARD');
+    f = this.hook(f, 'filter', 'FORWARD');
+    this.postrouting(f, (flow) => hopOf.get(flow) ?? { iface: flow.packet.outIface ?? this.node.defaultInterface, nextHop: null });
+  }
+
+  /** A packet a process on the node sends. */
+  fromLocal(flow: PipelineFlow): void {
+    const first = this.route(flow);
+    if (first.kind === 'none') {
+      this.end(flow, 'NO_ROUTE', first.why);
+      return;
+    }
+    flow.packet.outIface = first.kind === 'forward' ? first.iface : 'lo';
+    let f = this.hook([flow], 'raw', 'OUTPUT');
+    f = this.conntrackIn(f);
+    f = this.hook(f, 'mangle', 'OUTPUT');
+    f = this.nat(f, 'OUTPUT');
+    f = this.hook(f, 'filter', 'OUTPUT');
+    // NAT may have changed the destination: route again (ip_route_me_harder).
+    const routes = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
+    const go: PipelineFlow[] = [];
+    for (const fl of f) {
+      const r = this.route(fl);
+      if (r.kind === 'none') this.end(fl, 'NO_ROUTE', r.why);
+      else {
+        const out = r.kind === 'local' ? { iface: 'lo', nextHop: null } : { iface: r.iface, nextHop: r.nextHop };
+        stage(fl, 'routing', r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${out.iface}`);
+        routes.set(fl, out);
+        go.push(fl);
+      }
+    }
+    this.postrouting(go, (fl) => routes.get(fl)!);
+  }
+}
+
+/** Runs one packet through the node; every branch ends in the returned list. */
+export function runPipeline(node: SimNode, packet: NfPacket, origin: PacketOrigin, options: PipelineOptions): BranchEnd[] {
+  const flow: PipelineFlow = {
+    packet,
+    probability: 1,
+    hops: options.recordHops ? [] : null,
+    rulesEvaluated: 0,
+    state: { recent: new Map(), nfacct: new Map() },
+    notrack: false,
+    ct: null,
+    ctDirection: 'ORIGINAL',
+    ctNew: false,
+    dstNatDone: false,
+    srcNatDone: false,
+    endpoint: null,
+    masquerade: false,
+  };
+  const pipeline = new Pipeline(node, options);
+  if (origin.kind === 'local') {
+    packet.inIface = null;
+    pipeline.fromLocal(flow);
+  } else {
+    packet.inIface = origin.iface;
+    pipeline.fromInterface(flow);
+  }
+  return pipeline.ended;
+}
+

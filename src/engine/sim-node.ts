@@ -1,0 +1,81 @@
+// A simulated node: its interfaces and addresses, routes, loaded rules, ipsets
+// and conntrack table, built from dumps or from what the controllers produced.
+import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, prefixContains, type Route } from '../net';
+import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
+
+export interface InterfaceAddress {
+  readonly address: IPv4;
+  readonly prefixLength: number;
+}
+
+export interface NodeInterface {
+  readonly name: string;
+  readonly addresses: readonly InterfaceAddress[];
+}
+
+/** What `-m set` needs from the node's ipsets; the engine does not care how they are stored. */
+export interface SetLookup {
+  test(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket): boolean;
+  has(name: string): boolean;
+  readonly lookups: number;
+}
+
+export interface SimNode {
+  readonly name: string;
+  readonly interfaces: readonly NodeInterface[];
+  /** Empty when unknown: then local addresses decide, and everything else leaves by the default interface. */
+  readonly routes: readonly Route[];
+  readonly ruleset: CompiledRuleset;
+  readonly sets: SetLookup | null;
+  readonly conntrack: ConntrackTable;
+  /** The interface outside traffic arrives on and leaves by when no route says otherwise. */
+  readonly defaultInterface: string;
+}
+
+export function makeSimNode(spec: Omit<SimNode, 'conntrack'> & { conntrack?: ConntrackTable }): SimNode {
+  return { ...spec, conntrack: spec.conntrack ?? new ConntrackTable() };
+}
+
+export function localAddresses(node: SimNode): IPv4[] {
+  return node.interfaces.flatMap((i) => i.addresses.map((a) => a.address));
+}
+
+export function isLocalAddress(node: SimNode, address: IPv4): boolean {
+  return isLoopback(address) || node.interfaces.some((i) => i.addresses.some((a) => a.address === address));
+}
+
+export function interfaceOfAddress(node: SimNode, address: IPv4): string | null {
+  if (isLoopback(address)) return 'lo';
+  return node.interfaces.find((i) => i.addresses.some((a) => a.address === address))?.name ?? null;
+}
+
+/** The interface whose subnet holds the address (where a pod or a neighbour is attached). */
+export function interfaceOnLink(node: SimNode, address: IPv4): string | null {
+  for (const i of node.interfaces)
+    for (const a of i.addresses) {
+      const prefix: IPv4Prefix = { address: (a.address & maskOf(a.prefixLength)) >>> 0, length: a.prefixLength };
+      if (a.prefixLength < 32 && prefixContains(prefix, address)) return i.name;
+    }
+  return null;
+}
+
+export function primaryAddress(node: SimNode, iface: string): IPv4 | null {
+  return node.interfaces.find((i) => i.name === iface)?.addresses[0]?.address ?? null;
+}
+
+/** inet_addr_type: what -m addrtype sees. With an interface, only that interface's addresses are LOCAL. */
+export function addressType(node: SimNode, address: IPv4, limitIface: string | null): AddrType {
+  if (address >>> 24 === 0 || address === 0xffffffff) return 'BROADCAST';
+  if (address >>> 28 === 0xe) return 'MULTICAST';
+  const ifaces = limitIface === null ? node.interfaces : node.interfaces.filter((i) => i.name === limitIface);
+  if (isLoopback(address) && (limitIface === null || limitIface === 'lo')) return 'LOCAL';
+  for (const i of ifaces)
+    for (const a of i.addresses) {
+      if (a.address === address) return 'LOCAL';
+      const hostBits = ~maskOf(a.prefixLength) >>> 0;
+      if (a.prefixLength < 31 && ((a.address | hostBits) >>> 0) === address) return 'BROADCAST';
+    }
+  for (const r of node.routes)
+    if (r.table === 'local' && r.dst.length === 32 && r.dst.address === address) return r.type === 'broadcast' ? 'BROADCAST' : 'LOCAL';
+  return 'UNICAST';
+}

@@ -1,0 +1,185 @@
+// A trace: one packet through one node, every branch followed, summarised as
+// the outcome, the endpoints with their probabilities, masquerading, the cost
+// the kernel would pay, and the reply's way back as conntrack rewrites it.
+import { formatIPv4, invertTuple, type IPv4, type L4Protocol, type TcpFlags } from '../net';
+import type { Hop, NfPacket } from '../netfilter';
+import { type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
+import type { SimNode } from './sim-node';
+
+export interface TraceRequest {
+  readonly src: IPv4;
+  readonly dst: IPv4;
+  readonly protocol: L4Protocol;
+  readonly sport?: number;
+  readonly dport: number;
+  readonly origin: PacketOrigin;
+  readonly recordHops?: boolean;
+  /** Seconds since boot (xt_recent timestamps). */
+  readonly now?: number;
+  /** Keep the connection in the node's conntrack table (the most probable accepted branch). */
+  readonly commit?: boolean;
+  readonly tcpFlags?: TcpFlags | null;
+  readonly mark?: number;
+}
+
+export interface TraceHop {
+  readonly node: string;
+  /** "nat/PREROUTING", or a step that is not a rule: "conntrack", "routing", "deliver". */
+  readonly stage: string;
+  readonly chain?: string;
+  readonly ruleNumber?: number;
+  readonly rule?: string;
+  readonly action: string;
+  readonly probability?: number;
+}
+
+export interface ReplyPath {
+  /** The reply as the endpoint sends it. */
+  readonly sent: string;
+  /** The same reply after conntrack reverses the NAT: what the client receives. */
+  readonly received: string;
+}
+
+export interface TraceBranch {
+  readonly probability: number;
+  readonly outcome: Outcome;
+  readonly disposition: string;
+  readonly endpoint: string | null;
+  readonly masquerade: boolean;
+  /** The packet as it leaves or is delivered: "tcp 10.0.0.2:40000 -> 10.180.0.1:80". */
+  readonly final: string;
+  readonly rulesEvaluated: number;
+  readonly hops: readonly TraceHop[];
+  readonly reply: ReplyPath | null;
+  readonly nfacct: Readonly<Record<string, number>>;
+}
+
+export interface TraceCost {
+  /** Expected number of rules evaluated over the branches, and the range. */
+  readonly rulesEvaluated: number;
+  readonly rulesEvaluatedMin: number;
+  readonly rulesEvaluatedMax: number;
+  readonly conntrackLookups: number;
+  readonly setLookups: number;
+}
+
+export interface TraceResult {
+  readonly node: string;
+  readonly packet: string;
+  readonly outcome: Outcome;
+  readonly endpoints: readonly { readonly address: string; readonly probability: number }[];
+  readonly masquerade: boolean;
+  /** The hops of the most probable branch (all hops are in `branches`). */
+  readonly hops: readonly TraceHop[];
+  readonly branches: readonly TraceBranch[];
+  readonly cost: TraceCost;
+}
+
+function tupleText(protocol: string, src: IPv4, sport: number, dst: IPv4, dport: number): string {
+  return `${protocol} ${formatIPv4(src)}:${sport} -> ${formatIPv4(dst)}:${dport}`;
+}
+
+function toTraceHop(node: string, hop: Hop): TraceHop {
+  if ('stage' in hop) return { node, stage: hop.stage, action: hop.action };
+  return {
+    node,
+    stage: `${hop.table}/${hop.hook}`,
+    chain: hop.chain,
+    ...(hop.ruleNumber !== null ? { ruleNumber: hop.ruleNumber } : {}),
+    ...(hop.rule !== null ? { rule: hop.rule } : {}),
+    action: hop.action,
+    ...(hop.probability !== undefined ? { probability: hop.probability } : {}),
+  };
+}
+
+function replyOf(flow: PipelineFlow): ReplyPath | null {
+  const ct = flow.ct;
+  if (!ct) return null;
+  // The endpoint answers the packet it received; conntrack maps it back to the original tuple, reversed.
+  const r = ct.reply;
+  const seen = invertTuple(ct.original);
+  return {
+    sent: tupleText(r.protocol, r.src, r.sport, r.dst, r.dport),
+    received: tupleText(seen.protocol, seen.src, seen.sport, seen.dst, seen.dport),
+  };
+}
+
+/** Rounds away floating-point noise from products of probabilities (1/3 * 3 and the like). */
+function tidy(p: number): number {
+  return Math.round(p * 1e12) / 1e12;
+}
+
+export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
+  const setLookupsBefore = node.sets?.lookups ?? 0;
+  const ctLookupsBefore = node.conntrack.lookups;
+  const packet: NfPacket = {
+    src: request.src,
+    dst: request.dst,
+    protocol: request.protocol,
+    sport: request.sport ?? 40000,
+    dport: request.dport,
+    length: request.protocol === 'tcp' ? 60 : 64,
+    tcpFlags:
+      request.tcpFlags !== undefined
+        ? request.tcpFlags
+        : request.protocol === 'tcp'
+          ? { syn: true, ack: false, fin: false, rst: false, psh: false, urg: false }
+          : null,
+    fragment: false,
+    inIface: null,
+    outIface: null,
+    physIn: null,
+    physOut: null,
+    mark: request.mark ?? 0,
+    ct: null,
+  };
+  const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
+  const ends = runPipeline(node, packet, request.origin, { recordHops: request.recordHops ?? true, now: request.now ?? 1000 });
+  const branches: TraceBranch[] = ends
+    .map((e) => {
+      const p = e.flow.packet;
+      return {
+        probability: tidy(e.flow.probability),
+        outcome: e.outcome,
+        disposition: e.disposition,
+        endpoint: e.flow.endpoint,
+        masquerade: e.flow.masquerade,
+        final: tupleText(p.protocol, p.src, p.sport, p.dst, p.dport),
+        rulesEvaluated: e.flow.rulesEvaluated,
+        hops: (e.flow.hops ?? []).map((h) => toTraceHop(node.name, h)),
+        reply: e.outcome === 'ACCEPT' ? replyOf(e.flow) : null,
+        nfacct: Object.fromEntries(e.flow.state.nfacct),
+      };
+    })
+    .sort((a, b) => b.probability - a.probability);
+  const best = branches[0]!;
+  const byOutcome = new Map<Outcome, number>();
+  for (const b of branches) byOutcome.set(b.outcome, (byOutcome.get(b.outcome) ?? 0) + b.probability);
+  const outcome = [...byOutcome].sort((a, b) => b[1] - a[1])[0]![0];
+  const endpointShare = new Map<string, number>();
+  for (const b of branches)
+    if (b.endpoint !== null && b.outcome === 'ACCEPT') endpointShare.set(b.endpoint, (endpointShare.get(b.endpoint) ?? 0) + b.probability);
+  const endpoints = [...endpointShare].map(([address, probability]) => ({ address, probability: tidy(probability) }));
+  const accepted = branches.filter((b) => b.outcome === 'ACCEPT');
+  if (request.commit) {
+    const winner = ends.find((e) => e.outcome === 'ACCEPT' && e.flow.ct && e.flow.ctNew);
+    if (winner?.flow.ct) node.conntrack.confirm(winner.flow.ct);
+  }
+  const evaluated = branches.map((b) => b.rulesEvaluated);
+  return {
+    node: node.name,
+    packet: packetText,
+    outcome,
+    endpoints,
+    masquerade: accepted.some((b) => b.masquerade),
+    hops: best.hops,
+    branches,
+    cost: {
+      rulesEvaluated: tidy(branches.reduce((s, b) => s + b.probability * b.rulesEvaluated, 0)),
+      rulesEvaluatedMin: Math.min(...evaluated),
+      rulesEvaluatedMax: Math.max(...evaluated),
+      conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
+      setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore,
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// One test per match extension: a rule with the match, a packet that meets it and one that does not.
+import { describe, expect, it } from 'vitest';
+import type { SetLookup } from '../../src/engine';
+import { ip, nodeFromRules, table, trace } from '../helpers/node-from-rules';
+
+/** Rules in filter FORWARD: DROP when the match holds; the verdict tells whether it did. */
+function dropsWhen(match: string, opts: { sets?: SetLookup } = {}) {
+  return nodeFromRules(table('filter', [`-A FORWARD ${match} -j DROP`]), opts);
+}
+
+describe('header matches', () => {
+  it('-s / -d with prefixes and negation', () => {
+    const n = dropsWhen('-s 10.244.1.0/24 ! -d 10.96.0.0/12');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '10.96.0.10', 53).outcome).toBe('ACCEPT');
+    expect(trace(n, '10.244.2.5', '8.8.8.8', 53).outcome).toBe('ACCEPT');
+  });
+  it('-p with negation, -i / -o with + wildcards', () => {
+    const n = dropsWhen('! -p udp -i cni+ -o eth0');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'tcp').outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
+    expect(trace(n, '203.0.113.1', '8.8.8.8', 53, 'tcp').outcome).toBe('ACCEPT');
+  });
+});
+
+describe('protocol matches', () => {
+  it('tcp --dport range, --sport, --syn', () => {
+    const n = dropsWhen('-p tcp -m tcp --dport 8000:8100 --syn');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 8080).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 8200).outcome).toBe('ACCEPT');
+    const ack = { syn: false, ack: true, fin: false, rst: false, psh: false, urg: false };
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 8080, 'tcp', { tcpFlags: ack }).outcome).toBe('ACCEPT');
+    const s = dropsWhen('-p tcp --sport 1000');
+    expect(trace(s, '10.244.1.5', '8.8.8.8', 80, 'tcp', { sport: 1000 }).outcome).toBe('DROP');
+  });
+  it('udp and sctp ports require their protocol', () => {
+    const n = dropsWhen('-p udp -m udp ! --dport 53');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 54, 'udp').outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
+    const s = dropsWhen('-p sctp -m sctp --dport 9');
+    expect(trace(s, '10.244.1.5', '8.8.8.8', 9, 'sctp').outcome).toBe('DROP');
+    expect(trace(s, '10.244.1.5', '8.8.8.8', 9, 'tcp').outcome).toBe('ACCEPT');
+  });
+  it('multiport --dports with a range', () => {
+    const n = dropsWhen('-p tcp -m multiport --dports 80,443,9000:9010');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 443).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 9005).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 8080).outcome).toBe('ACCEPT');
+  });
+});
+
+describe('state and marks', () => {
+  it('-m conntrack --ctstate NEW and ! --ctstate', () => {
+    expect(trace(dropsWhen('-m conntrack --ctstate NEW'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(dropsWhen('-m conntrack ! --ctstate NEW'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(dropsWhen('-m state --state ESTABLISHED,RELATED'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+  });
+  it('--ctstate DNAT and --ctorigdst after a DNAT', () => {
+    const n = nodeFromRules(
+      table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 -j DNAT --to-destination 10.244.2.9:8443']) +
+        table('filter', ['-A FORWARD -m conntrack --ctstate DNAT --ctorigdst 10.96.0.1 --ctorigdstport 443 -j DROP']),
+    );
+    expect(trace(n, '10.244.1.5', '10.96.0.1', 443).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '10.96.0.2', 443).outcome).toBe('ACCEPT');
+  });
+  it('MARK then -m mark, with masks', () => {
+    const n = nodeFromRules(
+      table('mangle', ['-A PREROUTING -j MARK --set-xmark 0x4000/0x4000']) +
+        table('filter', ['-A FORWARD -m mark --mark 0x4000/0x4000 -j DROP']),
+    );
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(dropsWhen('-m mark --mark 0x4000/0x4000'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+  });
+  it('CONNMARK --save-mark and --restore-mark carry a mark through the connection', () => {
+    const n = nodeFromRules(
+      table('mangle', [
+        '-A PREROUTING -j MARK --set-mark 0x7',
+        '-A PREROUTING -j CONNMARK --save-mark',
+        '-A PREROUTING -j MARK --set-mark 0x0',
+        '-A PREROUTING -j CONNMARK --restore-mark',
+      ]) + table('filter', ['-A FORWARD -m mark --mark 0x7 -j DROP']),
+    );
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+  });
+});
+
+describe('address types, sets, statistics, recent', () => {
+  it('-m addrtype --dst-type LOCAL sees the node addresses, with --limit-iface-in only the incoming ones', () => {
+    const n = nodeFromRules(table('filter', ['-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -j DROP']));
+    expect(trace(n, '203.0.113.1', '192.168.0.2', 80).outcome).toBe('DROP');
+    // Arriving on eth0 for cni0's address: LOCAL for the node, not for eth0.
+    expect(trace(n, '203.0.113.1', '10.244.1.1', 80).outcome).toBe('ACCEPT');
+    const any = nodeFromRules(table('filter', ['-A INPUT -m addrtype --dst-type LOCAL -j DROP']));
+    expect(trace(any, '203.0.113.1', '10.244.1.1', 80).outcome).toBe('DROP');
+    const bcast = dropsWhen('-m addrtype --dst-type BROADCAST');
+    expect(trace(bcast, '10.244.1.5', '10.244.1.255', 80, 'udp').outcome).not.toBe('DROP');
+  });
+  it('-m set asks the set with the packet fields the flags name', () => {
+    const asked: string[] = [];
+    const sets: SetLookup = {
+      lookups: 0,
+      has: (name) => name === 'S',
+      test: (name, flags, p) => {
+        asked.push(`${name} ${flags.join(',')}`);
+        return p.dst === ip('10.96.0.10') && p.dport === 53;
+      },
+    };
+    const n = dropsWhen('-m set --match-set S dst,dst', { sets });
+    expect(trace(n, '10.244.1.5', '10.96.0.10', 53, 'udp').outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '10.96.0.11', 53, 'udp').outcome).toBe('ACCEPT');
+    expect(asked[0]).toBe('S dst,dst');
+  });
+  it('-m statistic --mode random splits the trace with exact probabilities', () => {
+    const n = nodeFromRules(
+      table('nat', [
+        '-A PREROUTING -p tcp -m statistic --mode random --probability 0.3333333333 -j DNAT --to-destination 10.0.0.1:80',
+        '-A PREROUTING -p tcp -m statistic --mode random --probability 0.5000000000 -j DNAT --to-destination 10.0.0.2:80',
+        '-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.3:80',
+      ]),
+    );
+    const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
+    const share = Object.fromEntries(t.endpoints.map((e) => [e.address, e.probability]));
+    expect(share['10.0.0.1:80']).toBeCloseTo(1 / 3, 9);
+    expect(share['10.0.0.2:80']).toBeCloseTo(1 / 3, 9);
+    expect(share['10.0.0.3:80']).toBeCloseTo(1 / 3, 9);
+    expect(t.branches.length).toBe(3);
+  });
+  it('-m statistic --mode nth reports the long-run share', () => {
+    const n = nodeFromRules(table('nat', ['-A PREROUTING -p tcp -m statistic --mode nth --every 4 --packet 0 -j DNAT --to-destination 10.0.0.1:80']));
+    const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
+    expect(t.endpoints).toEqual([{ address: '10.0.0.1:80', probability: 0.25 }]);
+  });
+  it('-m recent --set then --rcheck --seconds in one walk (ClientIP affinity)', () => {
+    const n = nodeFromRules(
+      table('nat', [
+        ':SEP - [0:0]',
+        '-A PREROUTING -p tcp -m recent --name SEP --rcheck --seconds 10800 --reap -j DNAT --to-destination 10.0.0.9:80',
+        '-A PREROUTING -p tcp -j SEP',
+        '-A SEP -p tcp -m recent --name SEP --set -j DNAT --to-destination 10.0.0.1:80',
+      ]),
+    );
+    const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
+    expect(t.endpoints).toEqual([{ address: '10.0.0.1:80', probability: 1 }]);
+  });
+  it('comment, nfacct, limit and LOG do not change the verdict; nfacct counts', () => {
+    const n = dropsWhen('-m comment --comment "x y" -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -m limit --limit 5/min');
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+    expect(t.outcome).toBe('DROP');
+    expect(t.branches[0]!.nfacct).toEqual({ ct_state_invalid_dropped_pkts: 1 });
+  });
+  it('-m physdev only matches bridged packets', () => {
+    expect(trace(dropsWhen('-m physdev --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(dropsWhen('-m physdev ! --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+  });
+  it('icmp --icmp-type needs -p icmp', () => {
+    const n = dropsWhen('-p icmp -m icmp --icmp-type echo-request');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 0 }).outcome).toBe('ACCEPT');
+  });
+});

@@ -1,0 +1,128 @@
+// One test per target: what it does to the packet, the connection and the walk.
+import { describe, expect, it } from 'vitest';
+import { ip, NODE_IP, nodeFromRules, table, trace } from '../helpers/node-from-rules';
+
+describe('verdict targets', () => {
+  it('ACCEPT ends the table, DROP and REJECT end the packet', () => {
+    const n = nodeFromRules(table('filter', ['-A FORWARD -p udp -j ACCEPT', '-A FORWARD -p tcp --dport 1 -j REJECT --reject-with tcp-reset', '-A FORWARD -j DROP']));
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
+    const rejected = trace(n, '10.244.1.5', '8.8.8.8', 1);
+    expect(rejected.outcome).toBe('REJECT');
+    expect(rejected.branches[0]!.disposition).toContain('tcp-reset');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 2).outcome).toBe('DROP');
+  });
+  it('RETURN goes back to the calling chain; a user chain that ends returns too', () => {
+    const n = nodeFromRules(
+      table('filter', [':A - [0:0]', ':B - [0:0]', '-A FORWARD -j A', '-A FORWARD -j DROP', '-A A -j B', '-A A -j ACCEPT', '-A B -p tcp -j RETURN']),
+    );
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.filter((h) => h.stage === 'filter/FORWARD').map((h) => h.action)).toEqual(['A', 'B', 'RETURN', 'ACCEPT']);
+  });
+  it('-g goes to a chain whose end returns to the chain that jumped to the caller', () => {
+    const n = nodeFromRules(table('filter', [':A - [0:0]', ':B - [0:0]', '-A FORWARD -j A', '-A FORWARD -j DROP', '-A A -g B', '-A A -j ACCEPT', '-A B -p udp -j ACCEPT']));
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+  });
+  it('a built-in chain policy DROP applies when no rule decides', () => {
+    const n = nodeFromRules('*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p udp -j ACCEPT\nCOMMIT\n');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).hops.at(-2)!.action).toBe('policy DROP');
+  });
+  it('a rule without a target only counts', () => {
+    const n = nodeFromRules(table('filter', ['-A FORWARD -p tcp']));
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.some((h) => h.action === 'no target (counted)')).toBe(true);
+  });
+});
+
+describe('NAT targets and conntrack', () => {
+  it('DNAT rewrites the destination, routes to it, and the reply is un-NATed', () => {
+    const n = nodeFromRules(table('nat', ['-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.2.3:53']));
+    const t = trace(n, '10.244.1.5', '10.96.0.10', 53, 'udp');
+    expect(t.endpoints).toEqual([{ address: '10.244.2.3:53', probability: 1 }]);
+    expect(t.branches[0]!.final).toBe('udp 10.244.1.5:40000 -> 10.244.2.3:53');
+    expect(t.branches[0]!.reply).toEqual({ sent: 'udp 10.244.2.3:53 -> 10.244.1.5:40000', received: 'udp 10.96.0.10:53 -> 10.244.1.5:40000' });
+  });
+  it('MASQUERADE takes the out interface address; SNAT the given one', () => {
+    const m = nodeFromRules(table('nat', ['-A POSTROUTING -o eth0 -j MASQUERADE --random-fully']));
+    const t = trace(m, '10.244.1.5', '8.8.8.8', 443);
+    expect(t.masquerade).toBe(true);
+    expect(t.branches[0]!.final).toBe(`tcp ${NODE_IP}:40000 -> 8.8.8.8:443`);
+    const s = nodeFromRules(table('nat', ['-A POSTROUTING -p tcp -j SNAT --to-source 192.168.0.99:5000']));
+    expect(trace(s, '10.244.1.5', '8.8.8.8', 443).branches[0]!.final).toBe('tcp 192.168.0.99:5000 -> 8.8.8.8:443');
+  });
+  it('REDIRECT delivers to the node itself on the given port', () => {
+    const n = nodeFromRules(table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']));
+    const t = trace(n, '10.244.1.5', '10.96.0.1', 443);
+    expect(t.endpoints).toEqual([{ address: '10.244.1.1:36001', probability: 1 }]);
+    expect(t.branches[0]!.disposition).toBe('delivered to a local socket on 10.244.1.1:36001');
+  });
+  it('nat is consulted only for the first packet; later packets follow the binding', () => {
+    const n = nodeFromRules(
+      table('nat', [
+        '-A PREROUTING -p tcp -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.0.0.1:80',
+        '-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.2:80',
+      ]),
+    );
+    const first = trace(n, '10.244.1.5', '10.96.0.5', 80, 'tcp', { commit: true });
+    expect(first.endpoints.length).toBe(2);
+    const ack = { syn: false, ack: true, fin: false, rst: false, psh: false, urg: false };
+    const second = trace(n, '10.244.1.5', '10.96.0.5', 80, 'tcp', { tcpFlags: ack });
+    expect(second.branches.length).toBe(1);
+    expect(second.cost.rulesEvaluated).toBe(0);
+    expect(second.branches[0]!.final).toBe(`tcp 10.244.1.5:40000 -> ${first.branches[0]!.endpoint}`);
+  });
+  it('NOTRACK in raw leaves the packet untracked: no NAT', () => {
+    const n = nodeFromRules(table('raw', ['-A PREROUTING -p udp -j NOTRACK']) + table('nat', ['-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:53']));
+    const t = trace(n, '10.244.1.5', '10.96.0.10', 53, 'udp');
+    expect(t.endpoints).toEqual([]);
+    expect(t.hops.some((h) => h.action === 'untracked (NOTRACK in raw)')).toBe(true);
+  });
+  it('locally generated packets take OUTPUT, and to a local address loop back into INPUT', () => {
+    const n = nodeFromRules(
+      table('nat', ['-A OUTPUT -p tcp -d 10.96.0.1 -j DNAT --to-destination 192.168.0.2:6443']) +
+        table('filter', ['-A INPUT -p tcp --dport 6443 -j ACCEPT', '-A INPUT -j DROP']),
+    );
+    const t = trace(n, NODE_IP, '10.96.0.1', 443);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.map((h) => h.stage)).toContain('nat/OUTPUT');
+    expect(t.hops.map((h) => h.stage)).toContain('filter/INPUT');
+    expect(t.hops.map((h) => h.stage)).not.toContain('nat/PREROUTING');
+  });
+  it('marks set in nat are seen by filter and POSTROUTING (kube-proxy masquerade mark)', () => {
+    const n = nodeFromRules(
+      table('nat', [
+        ':KUBE-MARK-MASQ - [0:0]',
+        ':KUBE-POSTROUTING - [0:0]',
+        '-A PREROUTING -d 10.96.0.5 -j KUBE-MARK-MASQ',
+        '-A PREROUTING -p tcp -d 10.96.0.5 -j DNAT --to-destination 10.0.0.1:80',
+        '-A POSTROUTING -j KUBE-POSTROUTING',
+        '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+        '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+        '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
+        '-A KUBE-POSTROUTING -j MASQUERADE',
+      ]),
+    );
+    const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
+    expect(t.masquerade).toBe(true);
+    expect(t.hops.filter((h) => h.action.startsWith('mark')).map((h) => h.action)).toEqual(['mark 0x0 -> 0x4000', 'mark 0x4000 -> 0x0']);
+    expect(trace(n, '10.244.1.5', '10.96.0.6', 80).masquerade).toBe(false);
+  });
+  it('LOG and TRACE continue', () => {
+    const n = nodeFromRules(table('raw', ['-A PREROUTING -j TRACE']) + table('filter', ['-A FORWARD -j LOG --log-prefix "fwd: "', '-A FORWARD -j DROP']));
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+    expect(t.outcome).toBe('DROP');
+    expect(t.hops.some((h) => h.action.startsWith('log "fwd: "'))).toBe(true);
+  });
+  it('a packet to nowhere with a route table but no route is NO_ROUTE', async () => {
+    const { makeSimNode } = await import('../../src/engine');
+    const { parseIpRoutes } = await import('../../src/net');
+    const n0 = nodeFromRules(table('filter', []));
+    const routes = parseIpRoutes('10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1\n');
+    if (!routes.ok) throw new Error('routes');
+    const n = makeSimNode({ ...n0, routes: routes.routes });
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('NO_ROUTE');
+    expect(ip('8.8.8.8')).toBe(0x08080808);
+  });
+});
