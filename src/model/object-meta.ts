@@ -1,0 +1,103 @@
+// metadata: the part every Kubernetes object shares (name, namespace, labels, owners).
+import {
+  fieldPath,
+  indexPath,
+  isMap,
+  readBool,
+  readList,
+  readMap,
+  readString,
+  readStringMap,
+  requireField,
+} from './field-reader';
+import type { ObjectContext } from './validation-issue';
+
+export interface OwnerReference {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid?: string;
+  readonly controller: boolean;
+}
+
+export interface ObjectMeta {
+  readonly name: string;
+  /** `default` when not given for a namespaced kind; empty for cluster-scoped kinds. */
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly ownerReferences: readonly OwnerReference[];
+  readonly uid?: string;
+  /** Set on objects being deleted (terminating pods). */
+  readonly deletionTimestamp?: string;
+}
+
+/** Name and namespace read without reporting, to name the object in its own issues. */
+export function peekIdentity(body: unknown, namespaced: boolean): { name: string; namespace: string } {
+  const meta = isMap(body) && isMap(body.metadata) ? body.metadata : {};
+  const name = typeof meta.name === 'string' ? meta.name : '';
+  const namespace = namespaced
+    ? typeof meta.namespace === 'string' && meta.namespace !== ''
+      ? meta.namespace
+      : 'default'
+    : '';
+  return { name, namespace };
+}
+
+/** `Service default/myapp`, `Node worker-1`, `Service <unnamed>`. */
+export function objectLabel(kind: string, namespace: string, name: string): string {
+  const shown = name === '' ? '<unnamed>' : name;
+  return namespace === '' ? `${kind} ${shown}` : `${kind} ${namespace}/${shown}`;
+}
+
+function readOwnerReference(ctx: ObjectContext, value: unknown, path: string): OwnerReference | undefined {
+  const map = readMap(ctx, value, path);
+  if (!map) return undefined;
+  const kind = readString(ctx, map.kind, fieldPath(path, 'kind'));
+  const name = readString(ctx, map.name, fieldPath(path, 'name'));
+  if (kind === undefined || name === undefined) return undefined;
+  const uid = readString(ctx, map.uid, fieldPath(path, 'uid'));
+  return {
+    apiVersion: readString(ctx, map.apiVersion, fieldPath(path, 'apiVersion')) ?? '',
+    kind,
+    name,
+    ...(uid === undefined ? {} : { uid }),
+    controller: readBool(ctx, map.controller, fieldPath(path, 'controller')) ?? false,
+  };
+}
+
+export function parseObjectMeta(ctx: ObjectContext, value: unknown, namespaced: boolean): ObjectMeta {
+  const map = readMap(ctx, value, 'metadata') ?? {};
+  const name = readString(ctx, map.name, 'metadata.name');
+  requireField(ctx, map.name, 'metadata.name');
+  const namespace = namespaced ? (readString(ctx, map.namespace, 'metadata.namespace') ?? '') : '';
+  const ownerReferences: OwnerReference[] = [];
+  readList(ctx, map.ownerReferences, 'metadata.ownerReferences').forEach((item, i) => {
+    const ref = readOwnerReference(ctx, item, indexPath('metadata.ownerReferences', i));
+    if (ref) ownerReferences.push(ref);
+  });
+  const uid = readString(ctx, map.uid, 'metadata.uid');
+  const deletionTimestamp = readTimestamp(ctx, map.deletionTimestamp, 'metadata.deletionTimestamp');
+  return {
+    name: name ?? '',
+    namespace: namespaced && namespace === '' ? 'default' : namespace,
+    labels: readStringMap(ctx, map.labels, 'metadata.labels'),
+    annotations: readStringMap(ctx, map.annotations, 'metadata.annotations'),
+    ownerReferences,
+    ...(uid === undefined ? {} : { uid }),
+    ...(deletionTimestamp === undefined ? {} : { deletionTimestamp }),
+  };
+}
+
+/** YAML may turn an unquoted timestamp into a Date; either way it is kept as text. */
+function readTimestamp(ctx: ObjectContext, value: unknown, path: string): string | undefined {
+  if (value instanceof Date) return value.toISOString();
+  return readString(ctx, value, path);
+}
+
+/** The managing owner: the `controller: true` reference, else (hand-written objects) the first one. */
+export function controllerOf(meta: {
+  readonly ownerReferences: readonly OwnerReference[];
+}): OwnerReference | undefined {
+  return meta.ownerReferences.find((ref) => ref.controller) ?? meta.ownerReferences[0];
+}
