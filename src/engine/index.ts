@@ -1,5 +1,7 @@
 // The engine: builds nodes from data-plane state and moves packets through them.
+export * from './ipset-lookup';
 export * from './node-from-dumps';
 export * from './node-pipeline';
+export * from './scenario-node';
 export * from './sim-node';
 export * from './trace';

@@ -1,7 +1,7 @@
 // Builds a simulated node from a real node's dumps (iptables-save, ip route,
 // ipset save) with no Kubernetes objects: what `knetsim trace --rules` runs on.
 import { type IPv4, parseIpRoutes, type Route } from '../net';
-import { compileRuleset, loadIptables } from '../netfilter';
+import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
 
 export interface DumpFile {
@@ -19,7 +19,9 @@ export interface NodeDumps {
   readonly defaultInterface?: string;
 }
 
-export type NodeResult = { readonly ok: true; readonly node: SimNode } | { readonly ok: false; readonly message: string };
+export type NodeResult =
+  | { readonly ok: true; readonly node: SimNode }
+  | { readonly ok: false; readonly message: string };
 
 /** Interfaces and their addresses as the kernel routes imply them ("proto kernel scope link src X" and local routes). */
 function interfacesFromRoutes(routes: readonly Route[]): Map<string, { address: IPv4; prefixLength: number }[]> {
@@ -33,10 +35,24 @@ function interfacesFromRoutes(routes: readonly Route[]): Map<string, { address: 
     out.set(dev, list);
   };
   for (const r of routes) {
-    if (r.type === 'local' && r.dev && r.dst.length === 32 && r.dst.address >>> 24 !== 127) add(r.dev, r.dst.address, 32);
+    if (r.type === 'local' && r.dev && r.dst.length === 32 && r.dst.address >>> 24 !== 127)
+      add(r.dev, r.dst.address, 32);
     if (r.type === 'unicast' && r.scope === 'link' && r.src !== null && r.dev) add(r.dev, r.src, r.dst.length);
   }
   return out;
+}
+
+/** The kernel refuses a -m set rule whose set does not exist; so do we, at load. */
+function missingSet(state: NetfilterState, sets: SetLookup | null): { name: string; line: number } | null {
+  for (const table of state.tables.values())
+    for (const chain of table.chains.values())
+      for (const stored of chain.rules)
+        for (const m of stored.rule.matches) {
+          if (m.module !== 'set') continue;
+          const name = m.options.find((o) => o.name === '--match-set')?.args[0] ?? '';
+          if (!sets?.has(name)) return { name, line: stored.line };
+        }
+  return null;
 }
 
 export function nodeFromDumps(d: NodeDumps): NodeResult {
@@ -48,6 +64,12 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
     if (!parsed.ok) return { ok: false, message: `${d.routes.file}: line ${parsed.line}: ${parsed.message}` };
     routes = parsed.routes;
   }
+  const missing = missingSet(loaded.state, d.sets ?? null);
+  if (missing)
+    return {
+      ok: false,
+      message: `${d.iptables.file}: line ${missing.line}: set "${missing.name}" does not exist${d.sets ? '' : " (give the node's ipset dump with --ipset)"}`,
+    };
   const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast');
   const defaultInterface = d.defaultInterface ?? defaultRoute?.dev ?? 'eth0';
   const byDev = interfacesFromRoutes(routes);

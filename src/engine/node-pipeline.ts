@@ -16,7 +16,6 @@ import {
   stateOf,
 } from '../net';
 import {
-  describeAction,
   type Hook,
   type MatchEnv,
   type NfPacket,
@@ -101,7 +100,13 @@ class Pipeline {
     };
   }
 
-  private end(flow: PipelineFlow, outcome: Outcome, disposition: string, outIface: string | null = null, nextHop: IPv4 | null = null): void {
+  private end(
+    flow: PipelineFlow,
+    outcome: Outcome,
+    disposition: string,
+    outIface: string | null = null,
+    nextHop: IPv4 | null = null,
+  ): void {
     stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', disposition);
     this.ended.push({ flow, outcome, disposition, outIface, nextHop });
   }
@@ -194,12 +199,22 @@ class Pipeline {
       }
       if (flow.ct) continue; // already attached (a looped-back local packet)
       const p = flow.packet;
-      const found = this.node.conntrack.lookup({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
+      const found = this.node.conntrack.lookup({
+        src: p.src,
+        dst: p.dst,
+        protocol: p.protocol,
+        sport: p.sport,
+        dport: p.dport,
+      });
       if (found) {
         flow.ct = found.entry;
         flow.ctDirection = found.direction;
         flow.ctNew = false;
-        stage(flow, 'conntrack', `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})`);
+        stage(
+          flow,
+          'conntrack',
+          `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})`,
+        );
       } else {
         flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport }, p.mark);
         flow.ctDirection = 'ORIGINAL';
@@ -257,7 +272,9 @@ class Pipeline {
   }
 
   /** The routing decision after PREROUTING (or OUTPUT): local delivery or forwarding, and by which device. */
-  route(flow: PipelineFlow): { kind: 'local' } | { kind: 'forward'; iface: string; nextHop: IPv4 | null } | { kind: 'none'; why: string } {
+  route(
+    flow: PipelineFlow,
+  ): { kind: 'local' } | { kind: 'forward'; iface: string; nextHop: IPv4 | null } | { kind: 'none'; why: string } {
     const dst = flow.packet.dst;
     // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
     const type = addressType(this.node, dst, null);
@@ -338,7 +355,10 @@ class Pipeline {
     this.input(local);
     let f = this.hook(forward, 'mangle', 'FORWARD');
     f = this.hook(f, 'filter', 'FORWARD');
-    this.postrouting(f, (flow) => hopOf.get(flow) ?? { iface: flow.packet.outIface ?? this.node.defaultInterface, nextHop: null });
+    this.postrouting(
+      f,
+      (flow) => hopOf.get(flow) ?? { iface: flow.packet.outIface ?? this.node.defaultInterface, nextHop: null },
+    );
   }
 
   /** A packet a process on the node sends. */
@@ -372,7 +392,12 @@ class Pipeline {
 }
 
 /** Runs one packet through the node; every branch ends in the returned list. */
-export function runPipeline(node: SimNode, packet: NfPacket, origin: PacketOrigin, options: PipelineOptions): BranchEnd[] {
+export function runPipeline(
+  node: SimNode,
+  packet: NfPacket,
+  origin: PacketOrigin,
+  options: PipelineOptions,
+): BranchEnd[] {
   const flow: PipelineFlow = {
     packet,
     probability: 1,
@@ -398,4 +423,3 @@ export function runPipeline(node: SimNode, packet: NfPacket, origin: PacketOrigi
   }
   return pipeline.ended;
 }
-

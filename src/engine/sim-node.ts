@@ -73,9 +73,10 @@ export function addressType(node: SimNode, address: IPv4, limitIface: string | n
     for (const a of i.addresses) {
       if (a.address === address) return 'LOCAL';
       const hostBits = ~maskOf(a.prefixLength) >>> 0;
-      if (a.prefixLength < 31 && ((a.address | hostBits) >>> 0) === address) return 'BROADCAST';
+      if (a.prefixLength < 31 && (a.address | hostBits) >>> 0 === address) return 'BROADCAST';
     }
   for (const r of node.routes)
-    if (r.table === 'local' && r.dst.length === 32 && r.dst.address === address) return r.type === 'broadcast' ? 'BROADCAST' : 'LOCAL';
+    if (r.table === 'local' && r.dst.length === 32 && r.dst.address === address)
+      return r.type === 'broadcast' ? 'BROADCAST' : 'LOCAL';
   return 'UNICAST';
 }

@@ -1,7 +1,7 @@
 // A trace: one packet through one node, every branch followed, summarised as
 // the outcome, the endpoints with their probabilities, masquerading, the cost
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
-import { formatIPv4, invertTuple, type IPv4, type L4Protocol, type TcpFlags } from '../net';
+import { formatIPv4, type IPv4, invertTuple, type L4Protocol, type TcpFlags } from '../net';
 import type { Hop, NfPacket } from '../netfilter';
 import { type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
 import type { SimNode } from './sim-node';
@@ -134,7 +134,10 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     ct: null,
   };
   const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
-  const ends = runPipeline(node, packet, request.origin, { recordHops: request.recordHops ?? true, now: request.now ?? 1000 });
+  const ends = runPipeline(node, packet, request.origin, {
+    recordHops: request.recordHops ?? true,
+    now: request.now ?? 1000,
+  });
   const branches: TraceBranch[] = ends
     .map((e) => {
       const p = e.flow.packet;
@@ -158,7 +161,8 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   const outcome = [...byOutcome].sort((a, b) => b[1] - a[1])[0]![0];
   const endpointShare = new Map<string, number>();
   for (const b of branches)
-    if (b.endpoint !== null && b.outcome === 'ACCEPT') endpointShare.set(b.endpoint, (endpointShare.get(b.endpoint) ?? 0) + b.probability);
+    if (b.endpoint !== null && b.outcome === 'ACCEPT')
+      endpointShare.set(b.endpoint, (endpointShare.get(b.endpoint) ?? 0) + b.probability);
   const endpoints = [...endpointShare].map(([address, probability]) => ({ address, probability: tidy(probability) }));
   const accepted = branches.filter((b) => b.outcome === 'ACCEPT');
   if (request.commit) {

@@ -77,7 +77,12 @@ export function bindSnat(entry: ConntrackEntry, address: IPv4, port: number): Co
 }
 
 export function markSeenReply(entry: ConntrackEntry): ConntrackEntry {
-  return { ...entry, seenReply: true, assured: entry.original.protocol !== 'udp' || entry.assured, timeout: REPLIED_TIMEOUT[entry.original.protocol] };
+  return {
+    ...entry,
+    seenReply: true,
+    assured: entry.original.protocol !== 'udp' || entry.assured,
+    timeout: REPLIED_TIMEOUT[entry.original.protocol],
+  };
 }
 
 /** The state a packet of this entry has in the given direction, as xt_conntrack reports it. */

@@ -85,7 +85,7 @@ export function formatIPv4Prefix(prefix: IPv4Prefix): string {
 }
 
 export function prefixContains(prefix: IPv4Prefix, address: IPv4): boolean {
-  return ((address & maskOf(prefix.length)) >>> 0) === prefix.address;
+  return (address & maskOf(prefix.length)) >>> 0 === prefix.address;
 }
 
 /** The first and last address of a prefix. */

@@ -1,6 +1,14 @@
 // Routing tables as `ip route` shows them, and the longest-prefix-match lookup
 // the kernel makes (local table first, then main).
-import { formatIPv4, formatIPv4Prefix, type IPv4, type IPv4Prefix, parseIPv4, parseIPv4Prefix, prefixContains } from './ipv4';
+import {
+  formatIPv4,
+  formatIPv4Prefix,
+  type IPv4,
+  type IPv4Prefix,
+  parseIPv4,
+  parseIPv4Prefix,
+  prefixContains,
+} from './ipv4';
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
 
@@ -93,7 +101,13 @@ export function parseIpRoutes(text: string): RouteParseResult {
 export function formatRoute(r: Route): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
-  parts.push(r.dst.length === 0 && r.type === 'unicast' ? 'default' : r.dst.length === 32 ? formatIPv4(r.dst.address) : formatIPv4Prefix(r.dst));
+  parts.push(
+    r.dst.length === 0 && r.type === 'unicast'
+      ? 'default'
+      : r.dst.length === 32
+        ? formatIPv4(r.dst.address)
+        : formatIPv4Prefix(r.dst),
+  );
   if (r.via !== null) parts.push('via', formatIPv4(r.via));
   if (r.dev) parts.push('dev', r.dev);
   if (r.table === 'local' && r.type !== 'local' && r.type !== 'broadcast') parts.push('table', 'local');
@@ -111,7 +125,11 @@ export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
   for (const table of ['local', 'main'] as const) {
     for (const r of routes) {
       if (r.table !== table || !prefixContains(r.dst, dst)) continue;
-      if (!best || r.dst.length > best.dst.length || (r.dst.length === best.dst.length && (r.metric ?? 0) < (best.metric ?? 0)))
+      if (
+        !best ||
+        r.dst.length > best.dst.length ||
+        (r.dst.length === best.dst.length && (r.metric ?? 0) < (best.metric ?? 0))
+      )
         best = r;
     }
     if (best) return best;

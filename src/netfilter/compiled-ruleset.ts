@@ -1,7 +1,7 @@
 // The loaded rules prepared for fast evaluation: each rule's IP-header test as
 // one function, and per chain an index by destination address and port that
 // skips rules which cannot match while still counting them as the kernel would.
-import { maskOf, type IPv4Prefix } from '../net';
+import { type IPv4Prefix, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
@@ -54,9 +54,9 @@ function prefixTest(prefixes: readonly IPv4Prefix[], negated: boolean, field: 's
   const mask = maskOf(p0.length);
   const net = p0.address;
   if (prefixes.length === 1) {
-    return negated ? (p) => ((p[field] & mask) >>> 0) !== net : (p) => ((p[field] & mask) >>> 0) === net;
+    return negated ? (p) => (p[field] & mask) >>> 0 !== net : (p) => (p[field] & mask) >>> 0 === net;
   }
-  const hit = (a: number) => prefixes.some((x) => ((a & maskOf(x.length)) >>> 0) === x.address);
+  const hit = (a: number) => prefixes.some((x) => (a & maskOf(x.length)) >>> 0 === x.address);
   return (p) => hit(p[field]) !== negated;
 }
 
@@ -93,7 +93,8 @@ export function compileHeader(h: RuleHeader): (p: NfPacket) => boolean {
 /** The key a rule can be filed under: an exact destination, else an exact port reached without side effects. */
 function indexKeyOf(rule: CompiledRule): { dst: number } | { dport: number } | null {
   const dst = rule.rule.header.dst;
-  if (dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32) return { dst: dst.prefixes[0]!.address };
+  if (dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32)
+    return { dst: dst.prefixes[0]!.address };
   for (const m of rule.matches) {
     if (m.exactDport !== undefined) return { dport: m.exactDport };
     // A match before the port test that draws a random number or changes state must still run.

@@ -123,7 +123,13 @@ export type TargetAction =
   | { readonly kind: 'REJECT'; readonly rejectWith: string }
   | { readonly kind: 'DNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
   | { readonly kind: 'SNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
-  | { readonly kind: 'MASQUERADE'; readonly minPort: number | null; readonly maxPort: number | null; readonly randomFully: boolean; readonly random: boolean }
+  | {
+      readonly kind: 'MASQUERADE';
+      readonly minPort: number | null;
+      readonly maxPort: number | null;
+      readonly randomFully: boolean;
+      readonly random: boolean;
+    }
   | { readonly kind: 'REDIRECT'; readonly minPort: number | null; readonly maxPort: number | null }
   | { readonly kind: 'NOTRACK' }
   | {

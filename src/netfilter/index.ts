@@ -1,6 +1,7 @@
 // netfilter: iptables tables, chains and rules; the iptables-save/restore text;
 // the extensions kube-proxy and flannel use; and the walk of a packet through them.
 
+export * from './canonical-form';
 export * from './compiled-ruleset';
 export type * from './extension';
 export { findMatch, findTarget, matchNames, targetNames } from './extensions';
@@ -8,5 +9,6 @@ export * from './load-iptables';
 export * from './netfilter-state';
 export * from './restore-script';
 export type * from './rule';
+export * from './save-state';
 export { saveString, tokenizeLine } from './tokenize';
 export * from './walk-table';

@@ -14,8 +14,18 @@ export function loadIptables(
   options: ApplyOptions = { noflush: true },
 ): LoadResult {
   const parsed = parseRestoreScript(text);
-  if (!parsed.ok) return { ok: false, line: parsed.error.line, message: `${fileName}: line ${parsed.error.line}: ${parsed.error.message}` };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      line: parsed.error.line,
+      message: `${fileName}: line ${parsed.error.line}: ${parsed.error.message}`,
+    };
   const applied = applyRestoreScript(base, parsed.script, options);
-  if (!applied.ok) return { ok: false, line: applied.error.line, message: `${fileName}: line ${applied.error.line}: ${applied.error.message}` };
+  if (!applied.ok)
+    return {
+      ok: false,
+      line: applied.error.line,
+      message: `${fileName}: line ${applied.error.line}: ${applied.error.message}`,
+    };
   return { ok: true, state: applied.state, script: parsed.script };
 }

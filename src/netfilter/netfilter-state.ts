@@ -1,10 +1,10 @@
 // What the kernel holds after iptables-restore: per table, its chains (built-in
 // ones with policies) and their rules. Applying a script checks it as the kernel
 // would (missing chains, loops, targets at the wrong hook) and is all or nothing.
-import { Graph, alg } from '@dagrejs/graphlib';
+import { alg, Graph } from '@dagrejs/graphlib';
 import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
-import { printRuleItems, type RestoreScript, type ScriptError, TABLE_NAMES } from './restore-script';
+import { type RestoreScript, ruleKey, type ScriptError, TABLE_NAMES } from './restore-script';
 import type { Rule } from './rule';
 
 export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
@@ -41,7 +41,8 @@ export interface NetfilterState {
 
 function emptyTable(name: TableName): NetfilterTable {
   const chains = new Map<string, Chain>();
-  for (const hook of BUILTIN_CHAINS[name]) chains.set(hook, { name: hook, builtin: true, policy: 'ACCEPT', counters: null, rules: [] });
+  for (const hook of BUILTIN_CHAINS[name])
+    chains.set(hook, { name: hook, builtin: true, policy: 'ACCEPT', counters: null, rules: [] });
   return { name, chains };
 }
 
@@ -55,7 +56,9 @@ export interface ApplyOptions {
   readonly noflush: boolean;
 }
 
-export type ApplyResult = { readonly ok: true; readonly state: NetfilterState } | { readonly ok: false; readonly error: ScriptError };
+export type ApplyResult =
+  | { readonly ok: true; readonly state: NetfilterState }
+  | { readonly ok: false; readonly error: ScriptError };
 
 class ApplyError extends Error {
   constructor(
@@ -82,7 +85,8 @@ function expandAddresses(rule: Rule): Rule[] {
       const items = rule.items.map((item) => {
         if (item.kind !== 'header' || (item.field !== 'src' && item.field !== 'dst')) return item;
         const p = item.field === 'src' ? s! : d!;
-        return { ...item, value: { text: formatPrefixForRule(p), quoted: false } };
+        const value = { text: formatPrefixForRule(p), quoted: false, gap: item.value?.gap ?? ' ' };
+        return { ...item, value, tokens: item.tokens.map((t) => (t === item.value ? value : t)) };
       });
       out.push({ ...rule, header, items });
     }
@@ -95,7 +99,12 @@ function formatPrefixForRule(p: { address: number; length: number }): string {
   return p.length === 32 ? text : `${text}/${p.length}`;
 }
 
-function applyTable(before: NetfilterTable | undefined, name: TableName, statements: RestoreScript['blocks'][number], opts: ApplyOptions): NetfilterTable {
+function applyTable(
+  before: NetfilterTable | undefined,
+  name: TableName,
+  statements: RestoreScript['blocks'][number],
+  opts: ApplyOptions,
+): NetfilterTable {
   if (statements.kind !== 'table') throw new Error('unreachable');
   const base = opts.noflush && before ? before : emptyTable(name);
   const chains = new Map<string, Chain>();
@@ -127,15 +136,16 @@ function applyTable(before: NetfilterTable | undefined, name: TableName, stateme
       if (s.command === '-A') rules.push(...stored);
       else if (s.command === '-I') {
         const at = (s.position ?? 1) - 1;
-        if (at > rules.length) throw new ApplyError(s.line, `index of insertion too big (${s.position}) for chain ${s.chain}`);
+        if (at > rules.length)
+          throw new ApplyError(s.line, `index of insertion too big (${s.position}) for chain ${s.chain}`);
         rules.splice(at, 0, ...stored);
       } else if (s.command === '-R') {
         const at = s.position! - 1;
         if (at >= rules.length) throw new ApplyError(s.line, `rule ${s.position} does not exist in chain ${s.chain}`);
         rules.splice(at, 1, ...stored);
       } else {
-        const want = printRuleItems(s.rule);
-        const at = rules.findIndex((r) => printRuleItems(r.rule) === want);
+        const want = ruleKey(s.rule);
+        const at = rules.findIndex((r) => ruleKey(r.rule) === want);
         if (at < 0) throw new ApplyError(s.line, `rule to delete does not exist in chain ${s.chain}`);
         rules.splice(at, 1);
       }
@@ -188,7 +198,8 @@ function applyTable(before: NetfilterTable | undefined, name: TableName, stateme
       case '-D': {
         const rules = mutableRules(arg, s.line);
         const n = Number(s.args[1]?.text);
-        if (!(n >= 1 && n <= rules.length)) throw new ApplyError(s.line, `rule ${s.args[1]?.text} does not exist in chain ${arg}`);
+        if (!(n >= 1 && n <= rules.length))
+          throw new ApplyError(s.line, `rule ${s.args[1]?.text} does not exist in chain ${arg}`);
         rules.splice(n - 1, 1);
         break;
       }
@@ -228,7 +239,10 @@ function checkTable(table: NetfilterTable, commitLine: number): void {
         if (t.kind !== 'extension') continue;
         const hooks = targetHooks(t.name);
         if (hooks && !hooks.includes(hook))
-          throw new ApplyError(r.line, `${t.name} target in chain ${name} is reached from ${hook}, but works only in ${hooks.join('/')}`);
+          throw new ApplyError(
+            r.line,
+            `${t.name} target in chain ${name} is reached from ${hook}, but works only in ${hooks.join('/')}`,
+          );
       }
     }
   }

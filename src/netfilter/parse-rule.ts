@@ -1,7 +1,7 @@
 // Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
-import { type L4Protocol, type IPv4Prefix, protocolByNumber } from '../net';
+import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
 import type { MatchExtension, ParsedOption, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import type { HeaderField, Rule, RuleHeader, RuleItem, RuleMatch, RuleTarget } from './rule';
@@ -71,7 +71,10 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
   const matches: MatchBeingParsed[] = [];
   let target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] } | null = null;
   let negatePending = false;
+  let negationStart = -1;
   let i = 0;
+  /** The source tokens of the item that started at `start` and ends at the current token. */
+  const span = (start: number) => tokens.slice(start, i + 1);
 
   const next = (what: string): Token => {
     const t = tokens[++i];
@@ -85,9 +88,11 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
     if (text === '!' && !token.quoted) {
       if (negatePending) throw new RuleSyntaxError('multiple "!" flags not allowed', text);
       negatePending = true;
+      negationStart = i;
       continue;
     }
     const negated = negatePending;
+    const start = negated ? negationStart : i;
     negatePending = false;
     const field = HEADER_FLAGS[text];
     if (field) {
@@ -103,7 +108,7 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
           valueToken = next(text);
         }
       }
-      items.push({ kind: 'header', flag: text, field, negated: neg, negationAfter, value: valueToken });
+      items.push({ kind: 'header', flag: text, field, negated: neg, negationAfter, value: valueToken, tokens: span(start) });
       const value = valueToken?.text ?? '';
       if (field === 'src' || field === 'dst') {
         const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
@@ -115,7 +120,8 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
         header.protocol = proto === 'all' ? null : { name: proto, negated: neg };
         if (proto === 'all' && neg) throw new RuleSyntaxError('rule would never match protocol', value);
       } else if (field === 'inIface' || field === 'outIface') {
-        if (value.length === 0 || value.length > 15) throw new RuleSyntaxError(`interface name "${value}" is not valid`, value);
+        if (value.length === 0 || value.length > 15)
+          throw new RuleSyntaxError(`interface name "${value}" is not valid`, value);
         header[field] = { name: value, negated: neg };
       } else header.fragment = { negated: neg };
       continue;
@@ -125,7 +131,7 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       const name = next(text).text;
       const ext = findMatch(name);
       if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
-      items.push({ kind: 'match', flag: text, module: name, instance: matches.length });
+      items.push({ kind: 'match', flag: text, module: name, instance: matches.length, tokens: span(start) });
       matches.push({ ext, implicit: false, options: [] });
       continue;
     }
@@ -136,14 +142,14 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       const isGoto = text === '-g' || text === '--goto';
       const ext = isGoto ? null : (findTarget(name) ?? null);
       target = { flag: text, name, ext, options: [] };
-      items.push({ kind: 'target', flag: text, name });
+      items.push({ kind: 'target', flag: text, name, tokens: span(start) });
       continue;
     }
     if (text === '-c' || text === '--set-counters') {
       const packets = next(text).text;
       const bytes = next(text).text;
       if (!/^\d+$/.test(packets) || !/^\d+$/.test(bytes)) throw new RuleSyntaxError('bad counters', packets);
-      items.push({ kind: 'counters', flag: text, packets, bytes });
+      items.push({ kind: 'counters', flag: text, packets, bytes, tokens: span(start) });
       continue;
     }
     if (text.startsWith('-')) {
@@ -180,7 +186,7 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
         }
         args.push(arg);
       }
-      items.push({ kind: 'option', instance, name: option, negated: neg, negationAfter, args });
+      items.push({ kind: 'option', instance, name: option, negated: neg, negationAfter, args, tokens: span(start) });
       const parsed: ParsedOption = { name: option, negated: neg, args: args.map((t) => t.text) };
       if (instance === -1) target!.options.push(parsed);
       else matches[instance]!.options.push(parsed);
@@ -208,8 +214,10 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
       ruleTarget = { kind: 'extension', name: target.name, options: target.options, action };
     } else {
-      if (!/^[^\s!-][^\s]{0,28}$/.test(target.name)) throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
-      ruleTarget = { kind: target.flag === '-g' || target.flag === '--goto' ? 'goto' : 'jump', chain: target.name };
+      if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
+        throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
+      const isGoto = target.flag === '-g' || target.flag === '--goto';
+      ruleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
     }
   }
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];

@@ -3,7 +3,7 @@
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
-import { printToken, type Token, tokenizeLine } from './tokenize';
+import { printToken, printTokens, type Token, tokenizeLine } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
@@ -39,7 +39,12 @@ export type Statement =
 
 export type ScriptBlock =
   | { readonly kind: 'comment'; readonly text: string }
-  | { readonly kind: 'table'; readonly name: TableName; readonly statements: readonly Statement[]; readonly line: number };
+  | {
+      readonly kind: 'table';
+      readonly name: TableName;
+      readonly statements: readonly Statement[];
+      readonly line: number;
+    };
 
 export interface RestoreScript {
   readonly blocks: readonly ScriptBlock[];
@@ -50,7 +55,9 @@ export interface ScriptError {
   readonly message: string;
 }
 
-export type ParseResult = { readonly ok: true; readonly script: RestoreScript } | { readonly ok: false; readonly error: ScriptError };
+export type ParseResult =
+  | { readonly ok: true; readonly script: RestoreScript }
+  | { readonly ok: false; readonly error: ScriptError };
 
 const COMMAND_ALIASES: Readonly<Record<string, string>> = {
   '--append': '-A',
@@ -68,7 +75,12 @@ const COMMAND_ALIASES: Readonly<Record<string, string>> = {
 
 class LineError extends Error {}
 
-function parseRuleStatement(tokens: readonly Token[], table: TableName, line: number, counters: string | null): Statement {
+function parseRuleStatement(
+  tokens: readonly Token[],
+  table: TableName,
+  line: number,
+  counters: string | null,
+): Statement {
   const flag = tokens[0]!.text;
   const command = (COMMAND_ALIASES[flag] ?? flag) as string;
   const chain = tokens[1]?.text;
@@ -76,16 +88,28 @@ function parseRuleStatement(tokens: readonly Token[], table: TableName, line: nu
   let rest = tokens.slice(2);
   let position: number | null = null;
   const maybeNumber = rest[0]?.text;
-  if ((command === '-I' || command === '-R' || command === '-D') && maybeNumber !== undefined && /^\d+$/.test(maybeNumber)) {
+  if (
+    (command === '-I' || command === '-R' || command === '-D') &&
+    maybeNumber !== undefined &&
+    /^\d+$/.test(maybeNumber)
+  ) {
     position = Number(maybeNumber);
     if (position < 1) throw new LineError(`invalid rule number "${maybeNumber}"`);
     rest = rest.slice(1);
-    if (command === '-D' && rest.length === 0)
-      return { kind: 'command', command: '-D', args: tokens.slice(1), line };
+    if (command === '-D' && rest.length === 0) return { kind: 'command', command: '-D', args: tokens.slice(1), line };
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const rule = parseRuleTokens(rest, table);
-  return { kind: 'rule', command: command as '-A' | '-I' | '-D' | '-R', commandFlag: flag, chain, position, rule, counters, line };
+  return {
+    kind: 'rule',
+    command: command as '-A' | '-I' | '-D' | '-R',
+    commandFlag: flag,
+    chain,
+    position,
+    rule,
+    counters,
+    line,
+  };
 }
 
 /** Parses iptables-save output or iptables-restore input. */
@@ -144,7 +168,8 @@ export function parseRestoreScript(text: string): ParseResult {
         table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
     } catch (e) {
-      if (e instanceof RuleSyntaxError || e instanceof LineError) return { ok: false, error: { line: lineNo, message: e.message } };
+      if (e instanceof RuleSyntaxError || e instanceof LineError)
+        return { ok: false, error: { line: lineNo, message: e.message } };
       throw e;
     }
   }
@@ -152,34 +177,17 @@ export function parseRestoreScript(text: string): ParseResult {
   return { ok: true, script: { blocks } };
 }
 
+/** The rule's arguments as read, each with the spacing before it (so the result starts with a space). */
 export function printRuleItems(rule: Rule): string {
-  const out: string[] = [];
-  for (const item of rule.items) {
-    switch (item.kind) {
-      case 'header': {
-        const value = item.value ? printToken(item.value) : null;
-        if (item.negationAfter) out.push(item.flag, '!', value!);
-        else out.push(...(item.negated ? ['!'] : []), item.flag, ...(value === null ? [] : [value]));
-        break;
-      }
-      case 'match':
-        out.push(item.flag, item.module);
-        break;
-      case 'option': {
-        const args = item.args.map(printToken);
-        if (item.negationAfter) out.push(item.name, '!', ...args);
-        else out.push(...(item.negated ? ['!'] : []), item.name, ...args);
-        break;
-      }
-      case 'target':
-        out.push(item.flag, item.name);
-        break;
-      case 'counters':
-        out.push(item.flag, item.packets, item.bytes);
-        break;
-    }
-  }
-  return out.join(' ');
+  return printTokens(rule.items.flatMap((item) => item.tokens));
+}
+
+/** The rule's arguments with spacing normalised, for comparing rules (-D RULE). */
+export function ruleKey(rule: Rule): string {
+  return rule.items
+    .flatMap((item) => item.tokens)
+    .map((t) => printToken(t))
+    .join(' ');
 }
 
 export function printStatement(s: Statement): string {
@@ -189,11 +197,10 @@ export function printStatement(s: Statement): string {
     case 'chain':
       return `:${s.name} ${s.policy}${s.counters ? ` ${s.counters}` : ''}`;
     case 'command':
-      return [s.command, ...s.args.map(printToken)].join(' ');
+      return `${s.command}${printTokens(s.args)}`;
     case 'rule': {
       const head = [s.commandFlag, s.chain, ...(s.position !== null ? [String(s.position)] : [])].join(' ');
-      const body = printRuleItems(s.rule);
-      return `${s.counters ? `${s.counters} ` : ''}${head}${body ? ` ${body}` : ''}`;
+      return `${s.counters ? `${s.counters} ` : ''}${head}${printRuleItems(s.rule)}`;
     }
   }
 }

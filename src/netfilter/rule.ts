@@ -6,7 +6,8 @@ import type { Token } from './tokenize';
 
 export type HeaderField = 'src' | 'dst' | 'protocol' | 'inIface' | 'outIface' | 'fragment';
 
-export type RuleItem =
+/** Every item keeps the exact tokens it was read from (with their spacing and quoting). */
+export type RuleItem = (
   | {
       readonly kind: 'header';
       readonly flag: string;
@@ -27,7 +28,8 @@ export type RuleItem =
       readonly args: readonly Token[];
     }
   | { readonly kind: 'target'; readonly flag: string; readonly name: string }
-  | { readonly kind: 'counters'; readonly flag: string; readonly packets: string; readonly bytes: string };
+  | { readonly kind: 'counters'; readonly flag: string; readonly packets: string; readonly bytes: string }
+) & { readonly tokens: readonly Token[] };
 
 export interface AddressCondition {
   readonly prefixes: readonly IPv4Prefix[];
@@ -60,8 +62,14 @@ export interface RuleMatch {
 
 export type RuleTarget =
   | { readonly kind: 'none' }
-  | { readonly kind: 'jump' | 'goto'; readonly chain: string }
-  | { readonly kind: 'extension'; readonly name: string; readonly options: readonly ParsedOption[]; readonly action: TargetAction };
+  | { readonly kind: 'jump'; readonly chain: string }
+  | { readonly kind: 'goto'; readonly chain: string }
+  | {
+      readonly kind: 'extension';
+      readonly name: string;
+      readonly options: readonly ParsedOption[];
+      readonly action: TargetAction;
+    };
 
 export interface Rule {
   readonly items: readonly RuleItem[];

@@ -5,6 +5,8 @@
 export interface Token {
   readonly text: string;
   readonly quoted: boolean;
+  /** The whitespace before the token, so a line prints back with its own spacing. */
+  readonly gap: string;
 }
 
 export function tokenizeLine(line: string): Token[] | { error: string } {
@@ -14,6 +16,8 @@ export function tokenizeLine(line: string): Token[] | { error: string } {
   let quoted = false;
   let quoteOpen = false;
   let escaped = false;
+  let gap = '';
+  let pendingGap = '';
   for (const ch of line) {
     if (quoteOpen) {
       if (escaped) {
@@ -24,24 +28,29 @@ export function tokenizeLine(line: string): Token[] | { error: string } {
       else current += ch;
       continue;
     }
-    if (ch === '"') {
-      quoteOpen = true;
-      quoted = true;
-      inToken = true;
-      continue;
-    }
     if (ch === ' ' || ch === '\t') {
-      if (inToken) tokens.push({ text: current, quoted });
+      if (inToken) tokens.push({ text: current, quoted, gap });
+      if (inToken) pendingGap = '';
+      pendingGap += ch;
       current = '';
       inToken = false;
       quoted = false;
       continue;
     }
+    if (!inToken) {
+      gap = pendingGap;
+      pendingGap = '';
+      inToken = true;
+    }
+    if (ch === '"') {
+      quoteOpen = true;
+      quoted = true;
+      continue;
+    }
     current += ch;
-    inToken = true;
   }
   if (quoteOpen) return { error: 'unterminated quoted string' };
-  if (inToken) tokens.push({ text: current, quoted });
+  if (inToken) tokens.push({ text: current, quoted, gap });
   return tokens;
 }
 
@@ -51,6 +60,16 @@ const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
 export function saveString(value: string): string {
   if (NO_QUOTE.test(value)) return value;
   return `"${value.replace(/(["\\'])/g, '\\$1')}"`;
+}
+
+/** A token made by knetsim rather than read: one space before it. */
+export function token(text: string): Token {
+  return { text, quoted: false, gap: ' ' };
+}
+
+/** Prints tokens as they were read: their spacing, and quoted tokens keep their quotes. */
+export function printTokens(tokens: readonly Token[]): string {
+  return tokens.map((t) => t.gap + printToken(t)).join('');
 }
 
 /** Prints a token as it was read: quoted tokens keep their quotes. */

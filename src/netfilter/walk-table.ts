@@ -2,8 +2,9 @@
 // rules in order, jumps and gotos on a stack, RETURN and chain ends popping it,
 // the base chain's policy at the bottom. A random match splits the walk in two
 // flows, each carrying its probability, so every outcome is followed.
-import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
+
 import { type CompiledChain, type CompiledRule, type CompiledTable, nextCandidate } from './compiled-ruleset';
+import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
 import { printRuleItems } from './restore-script';
 
 export interface RuleHop {
@@ -60,12 +61,17 @@ interface Frame {
 }
 
 export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
-  return { ...flow, packet: { ...flow.packet }, probability, hops: flow.hops ? [...flow.hops] : null, state: { ...flow.state } };
+  return {
+    ...flow,
+    packet: { ...flow.packet },
+    probability,
+    hops: flow.hops ? [...flow.hops] : null,
+    state: { ...flow.state },
+  };
 }
 
 export function ruleText(rule: CompiledRule): string {
-  const body = printRuleItems(rule.rule);
-  return `-A ${rule.chain}${body ? ` ${body}` : ''}`;
+  return `-A ${rule.chain}${printRuleItems(rule.rule)}`;
 }
 
 export function describeAction(action: TargetAction): string {
@@ -73,7 +79,8 @@ export function describeAction(action: TargetAction): string {
     case 'DNAT':
     case 'SNAT': {
       const r = action.range;
-      const fmt = (a: number | null) => (a === null ? '' : `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
+      const fmt = (a: number | null) =>
+        a === null ? '' : `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
       const addr = r.minAddress === r.maxAddress ? fmt(r.minAddress) : `${fmt(r.minAddress)}-${fmt(r.maxAddress)}`;
       const port = r.minPort === null ? '' : r.minPort === r.maxPort ? `:${r.minPort}` : `:${r.minPort}-${r.maxPort}`;
       return `${action.kind} to ${addr}${port}`;
@@ -92,7 +99,12 @@ export function describeAction(action: TargetAction): string {
 }
 
 /** Walks one flow; forks are walked too, so the result lists every outcome with its probability. */
-export function walkTable<F extends TableFlow>(table: CompiledTable, hook: Hook, flow: F, env: MatchEnv): WalkResult<F>[] {
+export function walkTable<F extends TableFlow>(
+  table: CompiledTable,
+  hook: Hook,
+  flow: F,
+  env: MatchEnv,
+): WalkResult<F>[] {
   const base = table.chains.get(hook);
   if (!base) return [{ flow, verdict: { kind: 'ACCEPT' } }];
   const results: WalkResult<F>[] = [];
@@ -133,10 +145,24 @@ function walkFrom<F extends TableFlow>(
       if (stack.length === 0) {
         const policy = chain.policy ?? 'ACCEPT';
         if (chain.rules.length > 0 || policy !== 'ACCEPT')
-          record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+          record(flow, {
+            table: table.name,
+            hook,
+            chain: chain.name,
+            ruleNumber: null,
+            rule: null,
+            action: `policy ${policy}`,
+          });
         return { flow, verdict: { kind: policy } };
       }
-      record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: 'RETURN (end of chain)' });
+      record(flow, {
+        table: table.name,
+        hook,
+        chain: chain.name,
+        ruleNumber: null,
+        rule: null,
+        action: 'RETURN (end of chain)',
+      });
       continue;
     }
     // Rules the index skipped are rules the kernel evaluated and found not matching.
@@ -204,7 +230,14 @@ function walkFrom<F extends TableFlow>(
         stack.pop();
         if (stack.length === 0) {
           const policy = chain.policy ?? 'ACCEPT';
-          record(flow, { table: table.name, hook, chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+          record(flow, {
+            table: table.name,
+            hook,
+            chain: chain.name,
+            ruleNumber: null,
+            rule: null,
+            action: `policy ${policy}`,
+          });
           return { flow, verdict: { kind: policy } };
         }
         continue;

@@ -1,5 +1,12 @@
 // Test helper: a node from iptables-save text, with an eth0 address and a cni0 pod bridge.
-import { makeSimNode, type SetLookup, type SimNode, type TraceRequest, type TraceResult, tracePacket } from '../../src/engine';
+import {
+  makeSimNode,
+  type SetLookup,
+  type SimNode,
+  type TraceRequest,
+  type TraceResult,
+  tracePacket,
+} from '../../src/engine';
 import { type L4Protocol, parseIPv4 } from '../../src/net';
 import { compileRuleset, loadIptables } from '../../src/netfilter';
 

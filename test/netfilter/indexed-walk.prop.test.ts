@@ -12,7 +12,10 @@ const PORTS = [53, 80, 443, 8080];
 const ruleArb = (chainIndex: number, chains: number) =>
   fc
     .record({
-      dst: fc.option(fc.oneof(fc.constantFrom(...DSTS), fc.constant('10.96.0.0/30'), fc.constantFrom(...DSTS.map((d) => `! ${d}`))), { nil: null }),
+      dst: fc.option(
+        fc.oneof(fc.constantFrom(...DSTS), fc.constant('10.96.0.0/30'), fc.constantFrom(...DSTS.map((d) => `! ${d}`))),
+        { nil: null },
+      ),
       proto: fc.option(fc.constantFrom('tcp', 'udp'), { nil: null }),
       port: fc.option(fc.constantFrom(...PORTS), { nil: null }),
       statistic: fc.option(fc.constantFrom('0.5000000000', '0.2500000000', '0.3333333333'), { nil: null }),
@@ -20,7 +23,9 @@ const ruleArb = (chainIndex: number, chains: number) =>
       mark: fc.boolean(),
       target: fc.oneof(
         fc.constantFrom('ACCEPT', 'DROP', 'RETURN', 'MARK', 'NONE', 'DNAT'),
-        chainIndex + 1 < chains ? fc.integer({ min: chainIndex + 1, max: chains - 1 }).map((c) => `C${c}`) : fc.constant('RETURN'),
+        chainIndex + 1 < chains
+          ? fc.integer({ min: chainIndex + 1, max: chains - 1 }).map((c) => `C${c}`)
+          : fc.constant('RETURN'),
       ),
     })
     .map((r) => {

@@ -53,7 +53,9 @@ describe('state and marks', () => {
   it('-m conntrack --ctstate NEW and ! --ctstate', () => {
     expect(trace(dropsWhen('-m conntrack --ctstate NEW'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
     expect(trace(dropsWhen('-m conntrack ! --ctstate NEW'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
-    expect(trace(dropsWhen('-m state --state ESTABLISHED,RELATED'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(dropsWhen('-m state --state ESTABLISHED,RELATED'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe(
+      'ACCEPT',
+    );
   });
   it('--ctstate DNAT and --ctorigdst after a DNAT', () => {
     const n = nodeFromRules(
@@ -126,7 +128,11 @@ describe('address types, sets, statistics, recent', () => {
     expect(t.branches.length).toBe(3);
   });
   it('-m statistic --mode nth reports the long-run share', () => {
-    const n = nodeFromRules(table('nat', ['-A PREROUTING -p tcp -m statistic --mode nth --every 4 --packet 0 -j DNAT --to-destination 10.0.0.1:80']));
+    const n = nodeFromRules(
+      table('nat', [
+        '-A PREROUTING -p tcp -m statistic --mode nth --every 4 --packet 0 -j DNAT --to-destination 10.0.0.1:80',
+      ]),
+    );
     const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
     expect(t.endpoints).toEqual([{ address: '10.0.0.1:80', probability: 0.25 }]);
   });
@@ -143,7 +149,9 @@ describe('address types, sets, statistics, recent', () => {
     expect(t.endpoints).toEqual([{ address: '10.0.0.1:80', probability: 1 }]);
   });
   it('comment, nfacct, limit and LOG do not change the verdict; nfacct counts', () => {
-    const n = dropsWhen('-m comment --comment "x y" -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -m limit --limit 5/min');
+    const n = dropsWhen(
+      '-m comment --comment "x y" -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -m limit --limit 5/min',
+    );
     const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
     expect(t.outcome).toBe('DROP');
     expect(t.branches[0]!.nfacct).toEqual({ ct_state_invalid_dropped_pkts: 1 });

@@ -57,16 +57,52 @@ describe('bad input names the line and the token', () => {
   const cases: [string, string, string][] = [
     ['unknown match', '*filter\n-A INPUT -m frobnicate -j ACCEPT\nCOMMIT\n', 'f: line 2: unknown match "frobnicate"'],
     ['unknown option', '*filter\n-A INPUT -p tcp --frob 1 -j ACCEPT\nCOMMIT\n', 'f: line 2: unknown option "--frob"'],
-    ['bad address', '*filter\n-A INPUT -s 10.0.0.300 -j ACCEPT\nCOMMIT\n', 'f: line 2: host/network "10.0.0.300" not found'],
-    ['port out of range', '*filter\n-A INPUT -p tcp --dport 70000 -j ACCEPT\nCOMMIT\n', 'f: line 2: tcp match: invalid port/service "70000" specified'],
-    ['missing chain', '*nat\n:A - [0:0]\n-A A -j KUBE-NOPE\nCOMMIT\n', 'f: line 3: -j KUBE-NOPE: no chain or target by that name in table nat'],
-    ['rule in undeclared chain', '*nat\n-A KUBE-X -j RETURN\nCOMMIT\n', 'f: line 2: chain "KUBE-X" does not exist in table nat'],
-    ['loop', '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n', 'f: line 1: table nat: chains A -> B -> A form a loop'],
+    [
+      'bad address',
+      '*filter\n-A INPUT -s 10.0.0.300 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: host/network "10.0.0.300" not found',
+    ],
+    [
+      'port out of range',
+      '*filter\n-A INPUT -p tcp --dport 70000 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: tcp match: invalid port/service "70000" specified',
+    ],
+    [
+      'missing chain',
+      '*nat\n:A - [0:0]\n-A A -j KUBE-NOPE\nCOMMIT\n',
+      'f: line 3: -j KUBE-NOPE: no chain or target by that name in table nat',
+    ],
+    [
+      'rule in undeclared chain',
+      '*nat\n-A KUBE-X -j RETURN\nCOMMIT\n',
+      'f: line 2: chain "KUBE-X" does not exist in table nat',
+    ],
+    [
+      'loop',
+      '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n',
+      'f: line 1: table nat: chains A -> B -> A form a loop',
+    ],
     ['no COMMIT', '*nat\n:A - [0:0]\n', 'f: line 2: table "nat" has no COMMIT'],
-    ['NAT outside nat', '*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n', 'f: line 2: target DNAT is not valid in the filter table'],
-    ['DNAT at the wrong hook', '*nat\n-A POSTROUTING -p tcp -j DNAT --to-destination 1.2.3.4:80\nCOMMIT\n', 'f: line 2: DNAT target in chain POSTROUTING is reached from POSTROUTING, but works only in PREROUTING/OUTPUT'],
-    ['-m tcp without -p tcp', '*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n', 'f: line 2: "-m tcp" requires "-p tcp"'],
-    ['unterminated quote', '*filter\n-A INPUT -m comment --comment "oops -j ACCEPT\nCOMMIT\n', 'f: line 2: unterminated quoted string'],
+    [
+      'NAT outside nat',
+      '*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n',
+      'f: line 2: target DNAT is not valid in the filter table',
+    ],
+    [
+      'DNAT at the wrong hook',
+      '*nat\n-A POSTROUTING -p tcp -j DNAT --to-destination 1.2.3.4:80\nCOMMIT\n',
+      'f: line 2: DNAT target in chain POSTROUTING is reached from POSTROUTING, but works only in PREROUTING/OUTPUT',
+    ],
+    [
+      '-m tcp without -p tcp',
+      '*filter\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: "-m tcp" requires "-p tcp"',
+    ],
+    [
+      'unterminated quote',
+      '*filter\n-A INPUT -m comment --comment "oops -j ACCEPT\nCOMMIT\n',
+      'f: line 2: unterminated quoted string',
+    ],
     ['unknown table', '*nope\nCOMMIT\n', 'f: line 1: unknown table "nope" (raw, mangle, nat, filter)'],
   ];
   it.each(cases)('%s', (_name, text, message) => {
@@ -80,7 +116,11 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
   it('declaring an existing user chain flushes it; -X deletes; -I inserts', () => {
     const first = loadIptables('*nat\n:A - [0:0]\n-A A -j RETURN\n-A A -j RETURN\nCOMMIT\n', 'a');
     if (!first.ok) throw new Error(first.message);
-    const second = loadIptables('*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j RETURN\n-I A 1 -j B\n-X B\nCOMMIT\n', 'b', first.state);
+    const second = loadIptables(
+      '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j RETURN\n-I A 1 -j B\n-X B\nCOMMIT\n',
+      'b',
+      first.state,
+    );
     // B is still referenced by A when deleted: iptables-restore refuses that at commit.
     expect(second.ok).toBe(false);
     const third = loadIptables('*nat\n:A - [0:0]\n-A A -p tcp -j RETURN\n-I A 1 -j RETURN\nCOMMIT\n', 'c', first.state);
@@ -92,6 +132,9 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     const r = loadIptables('*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n', 'x');
     if (!r.ok) throw new Error(r.message);
     const rules = r.state.tables.get('filter')!.chains.get('INPUT')!.rules;
-    expect(rules.map((x) => x.rule.header.src!.prefixes)).toEqual([[{ address: 0x0a000001, length: 32 }], [{ address: 0x0a000002, length: 31 }]]);
+    expect(rules.map((x) => x.rule.header.src!.prefixes)).toEqual([
+      [{ address: 0x0a000001, length: 32 }],
+      [{ address: 0x0a000002, length: 31 }],
+    ]);
   });
 });

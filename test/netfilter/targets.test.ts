@@ -4,7 +4,13 @@ import { ip, NODE_IP, nodeFromRules, table, trace } from '../helpers/node-from-r
 
 describe('verdict targets', () => {
   it('ACCEPT ends the table, DROP and REJECT end the packet', () => {
-    const n = nodeFromRules(table('filter', ['-A FORWARD -p udp -j ACCEPT', '-A FORWARD -p tcp --dport 1 -j REJECT --reject-with tcp-reset', '-A FORWARD -j DROP']));
+    const n = nodeFromRules(
+      table('filter', [
+        '-A FORWARD -p udp -j ACCEPT',
+        '-A FORWARD -p tcp --dport 1 -j REJECT --reject-with tcp-reset',
+        '-A FORWARD -j DROP',
+      ]),
+    );
     expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
     const rejected = trace(n, '10.244.1.5', '8.8.8.8', 1);
     expect(rejected.outcome).toBe('REJECT');
@@ -13,14 +19,37 @@ describe('verdict targets', () => {
   });
   it('RETURN goes back to the calling chain; a user chain that ends returns too', () => {
     const n = nodeFromRules(
-      table('filter', [':A - [0:0]', ':B - [0:0]', '-A FORWARD -j A', '-A FORWARD -j DROP', '-A A -j B', '-A A -j ACCEPT', '-A B -p tcp -j RETURN']),
+      table('filter', [
+        ':A - [0:0]',
+        ':B - [0:0]',
+        '-A FORWARD -j A',
+        '-A FORWARD -j DROP',
+        '-A A -j B',
+        '-A A -j ACCEPT',
+        '-A B -p tcp -j RETURN',
+      ]),
     );
     const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
     expect(t.outcome).toBe('ACCEPT');
-    expect(t.hops.filter((h) => h.stage === 'filter/FORWARD').map((h) => h.action)).toEqual(['A', 'B', 'RETURN', 'ACCEPT']);
+    expect(t.hops.filter((h) => h.stage === 'filter/FORWARD').map((h) => h.action)).toEqual([
+      'A',
+      'B',
+      'RETURN',
+      'ACCEPT',
+    ]);
   });
   it('-g goes to a chain whose end returns to the chain that jumped to the caller', () => {
-    const n = nodeFromRules(table('filter', [':A - [0:0]', ':B - [0:0]', '-A FORWARD -j A', '-A FORWARD -j DROP', '-A A -g B', '-A A -j ACCEPT', '-A B -p udp -j ACCEPT']));
+    const n = nodeFromRules(
+      table('filter', [
+        ':A - [0:0]',
+        ':B - [0:0]',
+        '-A FORWARD -j A',
+        '-A FORWARD -j DROP',
+        '-A A -g B',
+        '-A A -j ACCEPT',
+        '-A B -p udp -j ACCEPT',
+      ]),
+    );
     expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
   });
   it('a built-in chain policy DROP applies when no rule decides', () => {
@@ -38,11 +67,16 @@ describe('verdict targets', () => {
 
 describe('NAT targets and conntrack', () => {
   it('DNAT rewrites the destination, routes to it, and the reply is un-NATed', () => {
-    const n = nodeFromRules(table('nat', ['-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.2.3:53']));
+    const n = nodeFromRules(
+      table('nat', ['-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.2.3:53']),
+    );
     const t = trace(n, '10.244.1.5', '10.96.0.10', 53, 'udp');
     expect(t.endpoints).toEqual([{ address: '10.244.2.3:53', probability: 1 }]);
     expect(t.branches[0]!.final).toBe('udp 10.244.1.5:40000 -> 10.244.2.3:53');
-    expect(t.branches[0]!.reply).toEqual({ sent: 'udp 10.244.2.3:53 -> 10.244.1.5:40000', received: 'udp 10.96.0.10:53 -> 10.244.1.5:40000' });
+    expect(t.branches[0]!.reply).toEqual({
+      sent: 'udp 10.244.2.3:53 -> 10.244.1.5:40000',
+      received: 'udp 10.96.0.10:53 -> 10.244.1.5:40000',
+    });
   });
   it('MASQUERADE takes the out interface address; SNAT the given one', () => {
     const m = nodeFromRules(table('nat', ['-A POSTROUTING -o eth0 -j MASQUERADE --random-fully']));
@@ -53,7 +87,9 @@ describe('NAT targets and conntrack', () => {
     expect(trace(s, '10.244.1.5', '8.8.8.8', 443).branches[0]!.final).toBe('tcp 192.168.0.99:5000 -> 8.8.8.8:443');
   });
   it('REDIRECT delivers to the node itself on the given port', () => {
-    const n = nodeFromRules(table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']));
+    const n = nodeFromRules(
+      table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),
+    );
     const t = trace(n, '10.244.1.5', '10.96.0.1', 443);
     expect(t.endpoints).toEqual([{ address: '10.244.1.1:36001', probability: 1 }]);
     expect(t.branches[0]!.disposition).toBe('delivered to a local socket on 10.244.1.1:36001');
@@ -74,7 +110,10 @@ describe('NAT targets and conntrack', () => {
     expect(second.branches[0]!.final).toBe(`tcp 10.244.1.5:40000 -> ${first.branches[0]!.endpoint}`);
   });
   it('NOTRACK in raw leaves the packet untracked: no NAT', () => {
-    const n = nodeFromRules(table('raw', ['-A PREROUTING -p udp -j NOTRACK']) + table('nat', ['-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:53']));
+    const n = nodeFromRules(
+      table('raw', ['-A PREROUTING -p udp -j NOTRACK']) +
+        table('nat', ['-A PREROUTING -p udp -j DNAT --to-destination 10.0.0.1:53']),
+    );
     const t = trace(n, '10.244.1.5', '10.96.0.10', 53, 'udp');
     expect(t.endpoints).toEqual([]);
     expect(t.hops.some((h) => h.action === 'untracked (NOTRACK in raw)')).toBe(true);
@@ -106,11 +145,17 @@ describe('NAT targets and conntrack', () => {
     );
     const t = trace(n, '10.244.1.5', '10.96.0.5', 80);
     expect(t.masquerade).toBe(true);
-    expect(t.hops.filter((h) => h.action.startsWith('mark')).map((h) => h.action)).toEqual(['mark 0x0 -> 0x4000', 'mark 0x4000 -> 0x0']);
+    expect(t.hops.filter((h) => h.action.startsWith('mark')).map((h) => h.action)).toEqual([
+      'mark 0x0 -> 0x4000',
+      'mark 0x4000 -> 0x0',
+    ]);
     expect(trace(n, '10.244.1.5', '10.96.0.6', 80).masquerade).toBe(false);
   });
   it('LOG and TRACE continue', () => {
-    const n = nodeFromRules(table('raw', ['-A PREROUTING -j TRACE']) + table('filter', ['-A FORWARD -j LOG --log-prefix "fwd: "', '-A FORWARD -j DROP']));
+    const n = nodeFromRules(
+      table('raw', ['-A PREROUTING -j TRACE']) +
+        table('filter', ['-A FORWARD -j LOG --log-prefix "fwd: "', '-A FORWARD -j DROP']),
+    );
     const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
     expect(t.outcome).toBe('DROP');
     expect(t.hops.some((h) => h.action.startsWith('log "fwd: "'))).toBe(true);

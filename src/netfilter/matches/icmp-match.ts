@@ -41,7 +41,8 @@ export const icmpMatch: MatchExtension = {
     // For ICMP the packet's sport/dport carry type and code.
     return {
       test: (p) =>
-        p.protocol === 'icmp' && (type === -1 || (p.sport === type && (code === null || p.dport === code))) !== o.negated,
+        p.protocol === 'icmp' &&
+        (type === -1 || (p.sport === type && (code === null || p.dport === code))) !== o.negated,
     };
   },
 };

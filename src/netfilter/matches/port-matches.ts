@@ -4,6 +4,7 @@ import type { L4Protocol } from '../../net';
 import type { CompiledMatch, MatchExtension, MatchTest, NfPacket, ParsedOption } from '../extension';
 
 type HeaderTest = (packet: NfPacket) => boolean;
+
 import { parsePortRange } from '../values';
 
 const TCP_FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE'] as const;
@@ -12,9 +13,7 @@ function portTest(option: ParsedOption, field: 'sport' | 'dport'): HeaderTest | 
   const range = parsePortRange(option.args[0] ?? '');
   if (!range) return `invalid port/service "${option.args[0]}" specified`;
   const { min, max } = range;
-  return option.negated
-    ? (p) => p[field] < min || p[field] > max
-    : (p) => p[field] >= min && p[field] <= max;
+  return option.negated ? (p) => p[field] < min || p[field] > max : (p) => p[field] >= min && p[field] <= max;
 }
 
 function flagSet(text: string): Set<string> | string {

@@ -22,7 +22,7 @@ export const markMatch: MatchExtension = {
     const mm = parseMarkMask(o.args[0] ?? '');
     if (!mm) return `bad mark value "${o.args[0]}"`;
     const { value, mask } = mm;
-    return { test: (p) => (((p.mark & mask) >>> 0) === value >>> 0) !== o.negated };
+    return { test: (p) => ((p.mark & mask) >>> 0 === value >>> 0) !== o.negated };
   },
 };
 

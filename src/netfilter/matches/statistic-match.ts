@@ -2,6 +2,11 @@
 // both outcomes, weighting each by the probability the kernel would give it.
 import type { MatchExtension } from '../extension';
 
+/** The kernel keeps the probability as a 31-bit fraction (xt_statistic); that is the chance it really applies. */
+export function quantizedProbability(p: number): number {
+  return Math.round(p * 0x80000000) / 0x80000000;
+}
+
 export const statisticMatch: MatchExtension = {
   name: 'statistic',
   options: [
@@ -17,9 +22,8 @@ export const statisticMatch: MatchExtension = {
       const text = o?.args[0] ?? '';
       const p = Number(text);
       if (!o || !/^[0-9.eE+-]+$/.test(text) || !(p >= 0 && p <= 1)) return `bad --probability "${text}"`;
-      // The kernel compares a random u32 with probability * 2^31 (xt_statistic stores it scaled);
-      // the scaling loses nothing a trace can show, so the exact value is used.
-      return { probability: o.negated ? 1 - p : p };
+      const q = quantizedProbability(p);
+      return { probability: o.negated ? 1 - q : q };
     }
     if (mode === 'nth') {
       const o = options.find((x) => x.name === '--every');

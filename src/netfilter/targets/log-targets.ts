@@ -18,7 +18,8 @@ export const logTarget: TargetExtension = {
     if (prefix.length > 29) return 'Maximum prefix length 29 for --log-prefix';
     return {
       kind: 'CONTINUE',
-      apply: (p) => `log "${prefix}" SRC=${formatIPv4(p.src)} DST=${formatIPv4(p.dst)} PROTO=${p.protocol.toUpperCase()}`,
+      apply: (p) =>
+        `log "${prefix}" SRC=${formatIPv4(p.src)} DST=${formatIPv4(p.dst)} PROTO=${p.protocol.toUpperCase()}`,
     };
   },
 };

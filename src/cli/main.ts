@@ -1,0 +1,75 @@
+// The knetsim command line: parses arguments, loads input, asks the engine or a
+// controller, renders. Bad input ends with one message and exit status 2.
+import { Command, CommanderError } from 'commander';
+import { runDemo } from './demo-command';
+import { loadScenarioInput } from './load-scenario-input';
+import { loadSetsForTrace } from './load-sets';
+import { runRules } from './rules-command';
+import { scenarioRequest } from './scenario-trace';
+import { buildDumpNode, dumpResolver, runTrace, type TraceOptions } from './trace-command';
+import { UserError } from './user-error';
+
+function program(): Command {
+  const cmd = new Command('knetsim')
+    .description('Simulates what a Kubernetes node kernel does with a packet, and why.')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  cmd
+    .command('trace')
+    .description('one packet, hop by hop, through a node (from a real node dump with --rules)')
+    .argument('[scenario]', 'scenario YAML (Kubernetes objects), or omit with --rules')
+    .option('--rules <dump>', 'an iptables-save dump of a real node')
+    .option('--ipset <dump>', 'an ipset save dump of that node')
+    .option('--ipvs <dump>', 'an ipvsadm -S -n dump of that node')
+    .option('--routes <dump>', 'ip route (table all) of that node')
+    .option('--node-ip <ips>', "the node's own addresses, comma-separated (when no route dump tells them)")
+    .option('--from <src>', 'source: an IP (a node address or 127.0.0.1 = locally generated)')
+    .option('--to <dst>', 'destination IP:PORT')
+    .option('--proto <p>', 'tcp, udp or sctp', 'tcp')
+    .option('--sport <port>', 'source port', undefined)
+    .option('--node <name>', 'node name')
+    .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')
+    .option('--json', 'print the result as JSON')
+    .action(async (scenario: string | undefined, o: TraceOptions) => {
+      if (scenario !== undefined && o.rules) throw new UserError('trace: give a scenario or --rules DUMP, not both');
+      if (scenario === undefined) {
+        runTrace(o, dumpResolver(buildDumpNode(o, loadSetsForTrace)), process.stdout);
+        return;
+      }
+      const loaded = await loadScenarioInput(scenario);
+      runTrace(o, (from, to, proto, sport) => scenarioRequest(loaded, from, to, proto, o.node, sport), process.stdout);
+    });
+
+  cmd
+    .command('rules')
+    .description('the data-plane state a node would have (what iptables-save shows there)')
+    .argument('<scenario>', 'scenario YAML ("-" for standard input)')
+    .option('--node <name>', 'node')
+    .option('--format <format>', 'iptables-save, iptables-restore, json, routes or summary', 'iptables-save')
+    .action((scenario: string, o: { node?: string; format: string }) => runRules(scenario, o, process.stdout));
+
+  cmd
+    .command('demo')
+    .description('trace a few characteristic packets through the bundled example node')
+    .action(() => runDemo(process.stdout));
+  return cmd;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof UserError) {
+      process.stderr.write(`knetsim: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`knetsim: internal error: ${(e as Error).message}\n`);
+    if (process.env.KNETSIM_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 70;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,62 @@
+// `knetsim rules SCENARIO`: the data-plane state a node would have, in the
+// format of the tool that shows it on a real node.
+import { buildScenarioNode } from '../engine';
+import { summarizeScenario } from '../model';
+import { saveState } from '../netfilter';
+import { chooseNode, loadScenarioInput } from './load-scenario-input';
+import { UserError } from './user-error';
+
+const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'routes', 'summary'];
+
+export async function runRules(
+  path: string,
+  o: { node?: string; format: string },
+  out: NodeJS.WriteStream,
+): Promise<void> {
+  if (!FORMATS.includes(o.format)) throw new UserError(`--format: "${o.format}" is not one of ${FORMATS.join(', ')}`);
+  const scenario = await loadScenarioInput(path);
+  if (o.format === 'summary') {
+    out.write(summarizeScenario(scenario).text);
+    return;
+  }
+  const nodeName = chooseNode(scenario, o.node);
+  const built = buildScenarioNode(scenario, nodeName);
+  if (!built.ok) throw new UserError(built.message);
+  const n = built.value;
+  switch (o.format) {
+    case 'iptables-restore':
+      out.write(n.restore);
+      return;
+    case 'routes':
+      out.write(
+        n.network.routes
+          .filter((r) => !r.includes(' table local'))
+          .map((r) => `${r}\n`)
+          .join(''),
+      );
+      return;
+    case 'json':
+      out.write(
+        `${JSON.stringify(
+          {
+            mode: scenario.cluster.proxy.mode,
+            node: nodeName,
+            iptablesRestore: n.restore,
+            iptablesSave: saveState(n.netfilter),
+            ipsets: {},
+            virtualServers: [],
+            addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
+            routes: n.network.routes,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+      return;
+    default: {
+      const summary = summarizeScenario(scenario).counts;
+      const about = `# knetsim: node ${nodeName} of ${scenario.file} (${summary.nodes} nodes, ${summary.services} services), kube-proxy mode ${scenario.cluster.proxy.mode}`;
+      out.write(`${about}\n${saveState(n.netfilter)}`);
+    }
+  }
+}

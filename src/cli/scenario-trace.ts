@@ -1,0 +1,123 @@
+// `knetsim trace SCENARIO`: resolves --from (a pod, a node, an IP) and --to
+// (IP:PORT or a Service by name) against the objects, then traces on the node
+// the packet is on.
+import { buildScenarioNode, type SimNode, type TraceRequest } from '../engine';
+import type { Scenario } from '../model';
+import { type L4Protocol, parseIPv4 } from '../net';
+import { chooseNode } from './load-scenario-input';
+import { parseHostPort } from './parse-endpoint';
+import { UserError } from './user-error';
+
+interface Source {
+  readonly ip: string;
+  /** The node the packet starts on, when the source says (a pod's node, a node itself). */
+  readonly node: string | null;
+  readonly local: boolean;
+}
+
+function podIP(
+  scenario: Scenario,
+  ns: string,
+  name: string,
+): { ip: string; node: string | null; hostNetwork: boolean } {
+  const pod = scenario.pods.find((p) => p.namespace === ns && p.name === name);
+  if (!pod) throw new UserError(`--from: no pod ${ns}/${name} in ${scenario.file}`);
+  const ip = pod.podIPs.find((a) => !a.includes(':'));
+  if (!ip) throw new UserError(`--from: pod ${ns}/${name} has no IPv4 address (is it scheduled?)`);
+  return { ip, node: pod.spec.nodeName ?? null, hostNetwork: pod.spec.hostNetwork };
+}
+
+export function resolveSource(scenario: Scenario, from: string): Source {
+  if (from.startsWith('node/')) {
+    const name = from.slice(5);
+    const node = scenario.nodes.find((n) => n.name === name);
+    if (!node) throw new UserError(`--from: no node "${name}" in ${scenario.file}`);
+    const ip = node.addresses.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
+    if (!ip) throw new UserError(`--from: node ${name} has no IPv4 InternalIP`);
+    return { ip, node: name, local: true };
+  }
+  const slash = from.indexOf('/');
+  if (slash > 0 && parseIPv4(from.slice(0, slash)) === null) {
+    const pod = podIP(scenario, from.slice(0, slash), from.slice(slash + 1));
+    return { ip: pod.ip, node: pod.node, local: pod.hostNetwork };
+  }
+  if (parseIPv4(from) === null)
+    throw new UserError(`--from: "${from}" is not a pod (ns/name), a node (node/NAME) or an IPv4 address`);
+  if (from.startsWith('127.')) return { ip: from, node: null, local: true };
+  const node = scenario.nodes.find((n) => n.addresses.some((a) => a.address === from));
+  if (node) return { ip: from, node: node.name, local: true };
+  const pod = scenario.pods.find((p) => p.podIPs.includes(from) && !p.spec.hostNetwork);
+  return { ip: from, node: pod?.spec.nodeName ?? null, local: false };
+}
+
+/** `IP:PORT`, or a Service as `name.ns[:PORT]` / `name.ns.svc.DOMAIN[:PORT]`. */
+export function resolveDestination(scenario: Scenario, to: string, proto: L4Protocol): { ip: string; port: number } {
+  if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(to)) {
+    const { port } = parseHostPort(to, '--to');
+    return { ip: to.slice(0, to.lastIndexOf(':')), port };
+  }
+  const m = /^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.[a-z0-9.-]+?)?)?\.?(?::(\d+))?$/.exec(to);
+  if (!m) throw new UserError(`--to: "${to}" is not IP:PORT or a Service (name.namespace:PORT)`);
+  const [, name, ns, portText] = m;
+  const svc = scenario.services.find((s) => s.name === name && s.namespace === ns);
+  if (!svc) throw new UserError(`--to: no Service ${ns}/${name} in ${scenario.file}`);
+  const ip = svc.clusterIPs.find((a) => !a.includes(':'));
+  if (!ip) throw new UserError(`--to: Service ${ns}/${name} has no IPv4 cluster IP (headless or ExternalName)`);
+  const ports = svc.ports.filter((p) => p.protocol.toLowerCase() === proto);
+  if (portText !== undefined) return { ip, port: Number(portText) };
+  if (ports.length === 1) return { ip, port: ports[0]!.port };
+  throw new UserError(`--to: Service ${ns}/${name} has ${ports.length} ${proto} ports; say which (${name}.${ns}:PORT)`);
+}
+
+const nodeCache = new Map<string, SimNode>();
+
+export function scenarioNode(scenario: Scenario, name: string): SimNode {
+  const cached = nodeCache.get(name);
+  if (cached) return cached;
+  const built = buildScenarioNode(scenario, name);
+  if (!built.ok) throw new UserError(built.message);
+  nodeCache.set(name, built.value.node);
+  return built.value.node;
+}
+
+/** The node and the request for one packet of a scenario trace. */
+export function scenarioRequest(
+  scenario: Scenario,
+  from: string,
+  to: string,
+  proto: L4Protocol,
+  requestedNode: string | undefined,
+  sport?: number,
+): { node: SimNode; request: TraceRequest } {
+  const src = resolveSource(scenario, from);
+  const dst = resolveDestination(scenario, to, proto);
+  const nodeName = requestedNode ?? src.node ?? (scenario.nodes.length === 1 ? scenario.nodes[0]!.name : null);
+  if (nodeName === null)
+    throw new UserError(
+      `trace: ${from} is outside the cluster; say which node it arrives at with --node (${scenario.nodes.map((n) => n.name).join(', ')})`,
+    );
+  chooseNode(scenario, nodeName);
+  const node = scenarioNode(scenario, nodeName);
+  const local = src.local && (src.node === null || src.node === nodeName);
+  // A pod of this node sends through its veth into cni0; anything else arrives on eth0.
+  const onCni =
+    !local &&
+    node.interfaces.some(
+      (i) => i.name === 'cni0' && i.addresses.some((a) => sameNet(a.address, a.prefixLength, parseIPv4(src.ip)!)),
+    );
+  return {
+    node,
+    request: {
+      src: parseIPv4(src.ip)!,
+      dst: parseIPv4(dst.ip)!,
+      protocol: proto,
+      dport: dst.port,
+      ...(sport !== undefined ? { sport } : {}),
+      origin: local ? { kind: 'local' } : { kind: 'interface', iface: onCni ? 'cni0' : 'eth0' },
+    },
+  };
+}
+
+function sameNet(a: number, len: number, b: number): boolean {
+  return len === 0 || (a ^ b) >>> (32 - len) === 0;
+}

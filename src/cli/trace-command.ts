@@ -1,0 +1,125 @@
+// `knetsim trace --rules DUMP ...`: one packet (or a batch) through a node built from dumps.
+import { type NodeDumps, nodeFromDumps, type SetLookup, type SimNode, type TraceRequest, tracePacket } from '../engine';
+import { isLoopback, type L4Protocol, lookupRoute } from '../net';
+import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
+import { readInput } from './read-input';
+import { renderTrace, styleFor } from './render-trace';
+import { UserError } from './user-error';
+
+export interface TraceOptions {
+  rules?: string;
+  ipset?: string;
+  ipvs?: string;
+  routes?: string;
+  nodeIp?: string;
+  from?: string;
+  to?: string;
+  proto?: string;
+  sport?: string;
+  json?: boolean;
+  batch?: string;
+  node?: string;
+}
+
+export type SetLoader = (text: string, file: string) => SetLookup;
+
+export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimNode {
+  if (!o.rules) throw new UserError('trace: give a scenario file, or --rules DUMP (an iptables-save dump)');
+  if (o.ipvs)
+    throw new UserError('trace --ipvs: IPVS dumps are not modelled yet (kube-proxy IPVS mode is a later issue)');
+  const nodeAddresses = (o.nodeIp ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((a) => parseAddressArg(a, '--node-ip'));
+  let sets: SetLookup | null = null;
+  if (o.ipset) {
+    if (!loadSets) throw new UserError('--ipset: ipset dumps are not supported');
+    sets = loadSets(readInput(o.ipset), o.ipset);
+  }
+  const dumps: NodeDumps = {
+    name: o.node ?? 'node',
+    iptables: { text: readInput(o.rules), file: o.rules },
+    ...(o.routes ? { routes: { text: readInput(o.routes), file: o.routes } } : {}),
+    nodeAddresses,
+    sets,
+  };
+  const built = nodeFromDumps(dumps);
+  if (!built.ok) throw new UserError(built.message);
+  return built.node;
+}
+
+/** Where a packet from this source enters: a local process, or the interface its address lives behind. */
+export function requestFor(node: SimNode, from: string, to: string, proto: L4Protocol, sport?: number): TraceRequest {
+  const src = parseAddressArg(from, '--from');
+  const { address: dst, port } = parseHostPort(to, '--to');
+  const local = isLoopback(src) || node.interfaces.some((i) => i.addresses.some((a) => a.address === src));
+  let iface = node.defaultInterface;
+  if (!local) {
+    const back = lookupRoute(node.routes, src);
+    const onLink = node.interfaces.find((i) =>
+      i.addresses.some((a) => a.prefixLength < 32 && (a.address ^ src) >>> (32 - a.prefixLength) === 0),
+    );
+    iface = back?.dev ?? onLink?.name ?? node.defaultInterface;
+  }
+  return {
+    src,
+    dst,
+    protocol: proto,
+    dport: port,
+    ...(sport !== undefined ? { sport } : {}),
+    origin: local ? { kind: 'local' } : { kind: 'interface', iface },
+  };
+}
+
+interface BatchLine {
+  from?: unknown;
+  to?: unknown;
+  proto?: unknown;
+}
+
+/** Turns one packet's --from/--to into the node to trace on and the request. */
+export type PacketResolver = (
+  from: string,
+  to: string,
+  proto: L4Protocol,
+  sport?: number,
+) => { node: SimNode; request: TraceRequest };
+
+export function dumpResolver(node: SimNode): PacketResolver {
+  return (from, to, proto, sport) => ({ node, request: requestFor(node, from, to, proto, sport) });
+}
+
+export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.WriteStream): void {
+  if (o.batch) {
+    const lines = readInput(o.batch).split('\n');
+    const results: string[] = [];
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      let item: BatchLine;
+      try {
+        item = JSON.parse(line) as BatchLine;
+      } catch {
+        throw new UserError(`${o.batch}: line ${i + 1}: not a JSON object`);
+      }
+      if (typeof item.from !== 'string' || typeof item.to !== 'string')
+        throw new UserError(`${o.batch}: line ${i + 1}: "from" and "to" must be strings`);
+      try {
+        const proto = parseProtocolArg(typeof item.proto === 'string' ? item.proto : undefined);
+        const { node, request } = resolve(item.from, item.to, proto);
+        results.push(JSON.stringify(tracePacket(node, request)));
+      } catch (e) {
+        if (e instanceof UserError) throw new UserError(`${o.batch}: line ${i + 1}: ${e.message}`);
+        throw e;
+      }
+    });
+    out.write(results.map((r) => `${r}\n`).join(''));
+    return;
+  }
+  if (!o.from || !o.to) throw new UserError('trace: --from and --to are required (or --batch FILE)');
+  const sport = o.sport === undefined ? undefined : Number(o.sport);
+  if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
+    throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
+  const { node, request } = resolve(o.from, o.to, parseProtocolArg(o.proto), sport);
+  const result = tracePacket(node, request);
+  out.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : renderTrace(result, styleFor(out)));
+}

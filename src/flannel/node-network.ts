@@ -1,0 +1,107 @@
+// A node's devices and routes as flannel and the CNI bridge plugin leave them:
+// eth0 on the underlay, cni0 as the pods' gateway, flannel.1 for VXLAN, and one
+// route per remote node's pod subnet (via flannel.1 for VXLAN, via the node's
+// address for host-gw or VXLAN with directRouting on the same subnet).
+// Encapsulation itself is not modelled here yet.
+import type { ClusterConfig, Node } from '../model';
+
+export interface DeviceAddress {
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+export interface Device {
+  readonly name: string;
+  readonly addresses: readonly DeviceAddress[];
+}
+
+export interface NodeNetwork {
+  readonly devices: readonly Device[];
+  /** `ip route show table all` lines (IPv4). */
+  readonly routes: readonly string[];
+}
+
+function v4(ip: string): boolean {
+  return !ip.includes(':');
+}
+
+function toNumber(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+function toText(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+function network(cidr: string): { base: number; length: number } {
+  const [ip, len] = cidr.split('/');
+  const length = Number(len);
+  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  return { base: (toNumber(ip!) & mask) >>> 0, length };
+}
+
+function podCIDROf(node: Node): string | undefined {
+  return node.podCIDRs.find((c) => v4(c));
+}
+
+function internalIPs(node: Node): string[] {
+  return node.addresses.filter((a) => a.type === 'InternalIP' && v4(a.address)).map((a) => a.address);
+}
+
+function subnetOf(node: Node, ip: string): string {
+  if (node.subnet && v4(node.subnet)) return node.subnet;
+  return `${toText((toNumber(ip) & 0xffffff00) >>> 0)}/24`;
+}
+
+function sameSubnet(a: string, b: string, subnet: string): boolean {
+  const { base, length } = network(subnet);
+  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  return (toNumber(a) & mask) >>> 0 === base && (toNumber(b) & mask) >>> 0 === base;
+}
+
+export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], nodeName: string): NodeNetwork {
+  const self = nodes.find((n) => n.name === nodeName);
+  const devices: Device[] = [{ name: 'lo', addresses: [{ address: '127.0.0.1', prefixLength: 8 }] }];
+  const routes: string[] = [];
+  if (!self) return { devices, routes };
+  const ips = internalIPs(self);
+  const primary = ips[0];
+  if (primary) {
+    const subnet = subnetOf(self, primary);
+    const { base, length } = network(subnet);
+    devices.push({
+      name: 'eth0',
+      addresses: ips.map((address) => ({ address, prefixLength: network(subnetOf(self, address)).length })),
+    });
+    routes.push(`default via ${toText(base + 1)} dev eth0`);
+    routes.push(`${toText(base)}/${length} dev eth0 proto kernel scope link src ${primary}`);
+  }
+  const podCIDR = podCIDROf(self);
+  const vxlan = cluster.cni.backend === 'vxlan';
+  if (podCIDR) {
+    const { base, length } = network(podCIDR);
+    devices.push({ name: 'cni0', addresses: [{ address: toText(base + 1), prefixLength: length }] });
+    if (vxlan) devices.push({ name: 'flannel.1', addresses: [{ address: toText(base), prefixLength: 32 }] });
+    routes.push(`${toText(base)}/${length} dev cni0 proto kernel scope link src ${toText(base + 1)}`);
+  }
+  for (const other of [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (other.name === nodeName) continue;
+    const otherCIDR = podCIDROf(other);
+    const otherIP = internalIPs(other)[0];
+    if (!otherCIDR || !otherIP) continue;
+    const direct =
+      !vxlan ||
+      (cluster.cni.directRouting && primary !== undefined && sameSubnet(primary, otherIP, subnetOf(self, primary)));
+    const { base, length } = network(otherCIDR);
+    routes.push(
+      direct
+        ? `${toText(base)}/${length} via ${otherIP} dev eth0`
+        : `${toText(base)}/${length} via ${toText(base)} dev flannel.1 onlink`,
+    );
+  }
+  for (const d of devices)
+    for (const a of d.addresses)
+      if (d.name !== 'lo')
+        routes.push(`local ${a.address} dev ${d.name} table local proto kernel scope host src ${a.address}`);
+  return { devices, routes };
+}

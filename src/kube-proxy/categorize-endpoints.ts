@@ -1,0 +1,66 @@
+// Which endpoints a service port's traffic may go to, per traffic policy, as
+// kube-proxy's CategorizeEndpoints decides: ready endpoints (topology hints
+// applied), serving-terminating ones as a fallback, and the local ones for
+// Local policy. Shared by every proxy mode.
+import type { LocalEndpoint, ServicePortState } from '../model';
+
+export interface CategorizedEndpoints {
+  /** For Cluster traffic policy. */
+  readonly cluster: readonly LocalEndpoint[];
+  /** For Local traffic policy. */
+  readonly local: readonly LocalEndpoint[];
+  /** Every endpoint some rule may send to (each gets a KUBE-SEP chain). */
+  readonly allReachable: readonly LocalEndpoint[];
+  /** The service has a usable endpoint somewhere in the cluster. */
+  readonly hasAny: boolean;
+}
+
+export function endpointKey(ep: LocalEndpoint): string {
+  return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
+}
+
+/**
+ * Topology-aware routing: used only when every ready endpoint carries zone hints
+ * and one of them is for this node's zone (otherwise kube-proxy falls back to all).
+ */
+function canUseTopology(endpoints: readonly LocalEndpoint[], nodeZone: string | undefined): boolean {
+  if (nodeZone === undefined) return false;
+  const ready = endpoints.filter((e) => e.ready);
+  if (ready.length === 0 || ready.some((e) => e.zoneHints.length === 0)) return false;
+  return ready.some((e) => e.zoneHints.includes(nodeZone));
+}
+
+export function categorizeEndpoints(svc: ServicePortState, nodeZone?: string): CategorizedEndpoints {
+  const endpoints = svc.endpoints;
+  let cluster: LocalEndpoint[] = [];
+  let hasAny = false;
+  if (svc.usesClusterEndpoints) {
+    const topology = canUseTopology(endpoints, nodeZone);
+    cluster = endpoints.filter((e) => e.ready && (!topology || e.zoneHints.includes(nodeZone!)));
+    // No ready endpoint anywhere: fall back to the ones still serving while terminating.
+    if (cluster.length === 0) cluster = endpoints.filter((e) => e.serving && e.terminating);
+    hasAny = cluster.length > 0;
+  }
+  if (!svc.usesLocalEndpoints) return { cluster, local: [], allReachable: cluster, hasAny };
+
+  let localReady = false;
+  let localServingTerminating = false;
+  for (const e of endpoints) {
+    if (e.ready) {
+      hasAny = true;
+      if (e.isLocal) localReady = true;
+    } else if (e.serving && e.terminating) {
+      hasAny = true;
+      if (e.isLocal) localServingTerminating = true;
+    }
+  }
+  let local: LocalEndpoint[] = [];
+  if (localReady) local = endpoints.filter((e) => e.isLocal && e.ready);
+  else if (localServingTerminating) local = endpoints.filter((e) => e.isLocal && e.serving && e.terminating);
+  if (!svc.usesClusterEndpoints) return { cluster, local, allReachable: local, hasAny };
+
+  const merged = new Map<string, LocalEndpoint>();
+  for (const e of [...cluster, ...local]) merged.set(endpointKey(e), e);
+  const allReachable = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+  return { cluster, local, allReachable, hasAny };
+}

@@ -1,0 +1,7 @@
+// kube-proxy: turns the Services and endpoints one node sees into that node's
+// data-plane state, as each of kube-proxy's modes would.
+export * from './categorize-endpoints';
+export * from './chain-names';
+export * from './iptables/node-prelude';
+export * from './iptables/sync-iptables-rules';
+export * from './proxier-settings';

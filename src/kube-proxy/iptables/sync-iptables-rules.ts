@@ -1,0 +1,593 @@
+// kube-proxy's iptables mode: the iptables-restore input one full sync writes,
+// line for line as syncProxyRules builds it (filter then nat; chain lines, then
+// rules in the order they are generated; comments, probabilities and masquerade
+// rules exactly as kube-proxy writes them).
+import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
+import { categorizeEndpoints, endpointKey } from '../categorize-endpoints';
+import { endpointChain, serviceChains } from '../chain-names';
+import { cidrContainsIPv4, LARGE_CLUSTER_ENDPOINTS, type ProxierSettings } from '../proxier-settings';
+
+export const KUBE_SERVICES = 'KUBE-SERVICES';
+export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
+export const KUBE_FORWARD = 'KUBE-FORWARD';
+export const KUBE_NODEPORTS = 'KUBE-NODEPORTS';
+export const KUBE_PROXY_FIREWALL = 'KUBE-PROXY-FIREWALL';
+export const KUBE_FIREWALL = 'KUBE-FIREWALL';
+export const KUBE_POSTROUTING = 'KUBE-POSTROUTING';
+export const KUBE_MARK_MASQ = 'KUBE-MARK-MASQ';
+
+const CT_INVALID_COUNTER = 'ct_state_invalid_dropped_pkts';
+const LOCALHOST_NODEPORT_COUNTER = 'localhost_nps_accepted_pkts';
+
+export interface IptablesSync {
+  /** What kube-proxy pipes to `iptables-restore --noflush --counters`. */
+  readonly restore: string;
+  readonly filterRules: number;
+  readonly natRules: number;
+  readonly natChains: number;
+}
+
+/** Probabilities as kube-proxy prints them: 1/n with ten decimals (Go's %0.10f). */
+export function probability(n: number): string {
+  return (1 / n).toFixed(10);
+}
+
+class Lines {
+  readonly lines: string[] = [];
+  write(...parts: (string | readonly string[])[]): void {
+    this.lines.push(parts.flat().join(' '));
+  }
+}
+
+const chainLine = (chain: string) => `:${chain} - [0:0]`;
+const quoted = (text: string) => `"${text}"`;
+
+interface Buffers {
+  readonly filterChains: Lines;
+  readonly filterRules: Lines;
+  readonly natChains: Lines;
+  readonly natRules: Lines;
+}
+
+function serviceToEndpointRules(
+  b: Buffers,
+  svc: ServicePortState,
+  chain: string,
+  endpoints: readonly LocalEndpoint[],
+  comments: boolean,
+): void {
+  const name = svc.servicePortName;
+  const protocol = svc.protocol.toLowerCase();
+  const comment = (ep: LocalEndpoint) =>
+    comments ? ['-m', 'comment', '--comment', quoted(`${name} -> ${endpointKey(ep)}`)] : [];
+  if (svc.sessionAffinity === 'ClientIP') {
+    for (const ep of endpoints) {
+      const sep = endpointChain(name, protocol, endpointKey(ep));
+      b.natRules.write(
+        '-A',
+        chain,
+        comment(ep),
+        '-m',
+        'recent',
+        '--name',
+        sep,
+        '--rcheck',
+        '--seconds',
+        String(svc.stickyMaxAgeSeconds),
+        '--reap',
+        '-j',
+        sep,
+      );
+    }
+  }
+  endpoints.forEach((ep, i) => {
+    const sep = endpointChain(name, protocol, endpointKey(ep));
+    const stat =
+      i < endpoints.length - 1
+        ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(endpoints.length - i)]
+        : [];
+    b.natRules.write('-A', chain, comment(ep), stat, '-j', sep);
+  });
+}
+
+function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, largeCluster: boolean): void {
+  const name = svc.servicePortName;
+  const protocol = svc.protocol.toLowerCase();
+  const chains = serviceChains(name, protocol);
+  const eps = categorizeEndpoints(svc, s.nodeZone);
+  const hasEndpoints = eps.hasAny;
+  const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
+  const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;
+
+  let internalChain = chains.cluster;
+  let hasInternal = hasEndpoints;
+  if (svc.internalPolicyLocal) {
+    internalChain = chains.local;
+    if (eps.local.length === 0) hasInternal = false;
+  }
+  let externalPolicyChain = chains.cluster;
+  let hasExternal = hasEndpoints;
+  if (svc.externalPolicyLocal) {
+    externalPolicyChain = chains.local;
+    if (eps.local.length === 0) hasExternal = false;
+  }
+  const externalChain = chains.external;
+  const usesExternalChain = hasEndpoints && svc.externallyAccessible;
+  const usesFWChain = hasEndpoints && svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
+  const lbChain = usesFWChain ? chains.firewall : externalChain;
+
+  let internalFilterTarget = '';
+  let internalFilterComment = '';
+  let externalFilterTarget = '';
+  let externalFilterComment = '';
+  if (!hasEndpoints) {
+    internalFilterTarget = externalFilterTarget = 'REJECT';
+    internalFilterComment = externalFilterComment = quoted(`${name} has no endpoints`);
+  } else {
+    if (!hasInternal) {
+      internalFilterTarget = 'DROP';
+      internalFilterComment = quoted(`${name} has no local endpoints`);
+    }
+    if (!hasExternal) {
+      externalFilterTarget = 'DROP';
+      externalFilterComment = quoted(`${name} has no local endpoints`);
+    }
+  }
+  const proto = ['-m', protocol, '-p', protocol];
+  const port = String(svc.port);
+
+  // Capture the cluster IP.
+  if (hasInternal) {
+    b.natRules.write(
+      '-A',
+      'KUBE-SERVICES',
+      '-m',
+      'comment',
+      '--comment',
+      quoted(`${name} cluster IP`),
+      proto,
+      '-d',
+      svc.clusterIP,
+      '--dport',
+      port,
+      '-j',
+      internalChain,
+    );
+  } else {
+    b.filterRules.write(
+      '-A',
+      KUBE_SERVICES,
+      '-m',
+      'comment',
+      '--comment',
+      internalFilterComment,
+      proto,
+      '-d',
+      svc.clusterIP,
+      '--dport',
+      port,
+      '-j',
+      internalFilterTarget,
+    );
+  }
+  // Capture external IPs.
+  for (const ip of svc.externalIPs) {
+    if (hasEndpoints)
+      b.natRules.write(
+        '-A',
+        KUBE_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`${name} external IP`),
+        proto,
+        '-d',
+        ip,
+        '--dport',
+        port,
+        '-j',
+        externalChain,
+      );
+    if (!hasExternal)
+      b.filterRules.write(
+        '-A',
+        KUBE_EXTERNAL_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        externalFilterComment,
+        proto,
+        '-d',
+        ip,
+        '--dport',
+        port,
+        '-j',
+        externalFilterTarget,
+      );
+  }
+  // Capture load-balancer ingress IPs.
+  for (const ip of svc.loadBalancerIPs) {
+    if (hasEndpoints)
+      b.natRules.write(
+        '-A',
+        KUBE_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`${name} loadbalancer IP`),
+        proto,
+        '-d',
+        ip,
+        '--dport',
+        port,
+        '-j',
+        lbChain,
+      );
+    if (usesFWChain)
+      b.filterRules.write(
+        '-A',
+        KUBE_PROXY_FIREWALL,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`${name} traffic not accepted by ${chains.firewall}`),
+        proto,
+        '-d',
+        ip,
+        '--dport',
+        port,
+        '-j',
+        'DROP',
+      );
+  }
+  if (!hasExternal) {
+    for (const ip of svc.loadBalancerIPs)
+      b.filterRules.write(
+        '-A',
+        KUBE_EXTERNAL_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        externalFilterComment,
+        proto,
+        '-d',
+        ip,
+        '--dport',
+        port,
+        '-j',
+        externalFilterTarget,
+      );
+  }
+  // Capture node ports.
+  if (svc.nodePort !== undefined && svc.nodePort !== 0) {
+    const nodePort = String(svc.nodePort);
+    if (hasEndpoints) {
+      if (s.localhostNodePorts && s.nfacctCounters.has(LOCALHOST_NODEPORT_COUNTER))
+        b.natRules.write(
+          '-A',
+          KUBE_NODEPORTS,
+          '-m',
+          'comment',
+          '--comment',
+          name,
+          proto,
+          '-d',
+          '127.0.0.0/8',
+          '--dport',
+          nodePort,
+          '-m',
+          'nfacct',
+          '--nfacct-name',
+          LOCALHOST_NODEPORT_COUNTER,
+          '-j',
+          externalChain,
+        );
+      b.natRules.write(
+        '-A',
+        KUBE_NODEPORTS,
+        '-m',
+        'comment',
+        '--comment',
+        name,
+        proto,
+        '--dport',
+        nodePort,
+        '-j',
+        externalChain,
+      );
+    }
+    if (!hasExternal)
+      b.filterRules.write(
+        '-A',
+        KUBE_EXTERNAL_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        externalFilterComment,
+        '-m',
+        'addrtype',
+        '--dst-type',
+        'LOCAL',
+        proto,
+        '--dport',
+        nodePort,
+        '-j',
+        externalFilterTarget,
+      );
+  }
+  // Health check node ports are accepted whether or not there are local endpoints.
+  if (svc.healthCheckNodePort !== undefined && svc.healthCheckNodePort !== 0) {
+    b.filterRules.write(
+      '-A',
+      KUBE_NODEPORTS,
+      '-m',
+      'comment',
+      '--comment',
+      quoted(`${name} health check node port`),
+      '-m',
+      'tcp',
+      '-p',
+      'tcp',
+      '--dport',
+      String(svc.healthCheckNodePort),
+      '-j',
+      'ACCEPT',
+    );
+  }
+
+  // Internal traffic: masquerade what does not come from a pod (or everything with masqueradeAll).
+  if (hasInternal) {
+    const args = [
+      '-m',
+      'comment',
+      '--comment',
+      quoted(`${name} cluster IP`),
+      ...proto,
+      '-d',
+      svc.clusterIP,
+      '--dport',
+      port,
+    ];
+    if (s.masqueradeAll) b.natRules.write('-A', internalChain, args, '-j', KUBE_MARK_MASQ);
+    else if (s.localDetector)
+      b.natRules.write('-A', internalChain, args, s.localDetector.ifNotLocal, '-j', KUBE_MARK_MASQ);
+  }
+  // External traffic goes through the EXT chain, which handles local sources, then the policy chain.
+  if (usesExternalChain) {
+    b.natChains.write(chainLine(externalChain));
+    if (!svc.externalPolicyLocal) {
+      b.natRules.write(
+        '-A',
+        externalChain,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`masquerade traffic for ${name} external destinations`),
+        '-j',
+        KUBE_MARK_MASQ,
+      );
+    } else {
+      if (s.localDetector)
+        b.natRules.write(
+          '-A',
+          externalChain,
+          '-m',
+          'comment',
+          '--comment',
+          quoted(`pod traffic for ${name} external destinations`),
+          s.localDetector.ifLocal,
+          '-j',
+          chains.cluster,
+        );
+      b.natRules.write(
+        '-A',
+        externalChain,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`masquerade LOCAL traffic for ${name} external destinations`),
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        KUBE_MARK_MASQ,
+      );
+      b.natRules.write(
+        '-A',
+        externalChain,
+        '-m',
+        'comment',
+        '--comment',
+        quoted(`route LOCAL traffic for ${name} external destinations`),
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        chains.cluster,
+      );
+    }
+    if (hasExternal) b.natRules.write('-A', externalChain, '-j', externalPolicyChain);
+  }
+  // The firewall chain for loadBalancerSourceRanges.
+  if (usesFWChain) {
+    b.natChains.write(chainLine(chains.firewall));
+    const args = ['-A', chains.firewall, '-m', 'comment', '--comment', quoted(`${name} loadbalancer IP`)];
+    let allowFromNode = false;
+    for (const cidr of svc.loadBalancerSourceRanges) {
+      b.natRules.write(args, '-s', cidr, '-j', externalChain);
+      if (s.nodeIP !== null && cidrContainsIPv4(cidr, s.nodeIP)) allowFromNode = true;
+    }
+    // A VIP-like load balancer's address is often local: the node's own requests loop back from it.
+    if (allowFromNode) for (const ip of svc.loadBalancerIPs) b.natRules.write(args, '-s', ip, '-j', externalChain);
+    b.natRules.write(
+      '-A',
+      chains.firewall,
+      '-m',
+      'comment',
+      '--comment',
+      quoted(`other traffic to ${name} will be dropped by KUBE-PROXY-FIREWALL`),
+    );
+  }
+  if (usesClusterChain) {
+    b.natChains.write(chainLine(chains.cluster));
+    serviceToEndpointRules(b, svc, chains.cluster, eps.cluster, !largeCluster);
+  }
+  if (usesLocalChain) {
+    b.natChains.write(chainLine(chains.local));
+    serviceToEndpointRules(b, svc, chains.local, eps.local, !largeCluster);
+  }
+  // One chain per endpoint: masquerade hairpin traffic, remember affinity, DNAT.
+  for (const ep of eps.allReachable) {
+    const sep = endpointChain(name, protocol, endpointKey(ep));
+    b.natChains.write(chainLine(sep));
+    const head = ['-A', sep, ...(largeCluster ? [] : ['-m', 'comment', '--comment', name])];
+    b.natRules.write(head, '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+    const affinity = svc.sessionAffinity === 'ClientIP' ? ['-m', 'recent', '--name', sep, '--set'] : [];
+    b.natRules.write(head, affinity, proto, '-j', 'DNAT', '--to-destination', endpointKey(ep));
+  }
+}
+
+/** One full sync of kube-proxy's iptables proxier for a node (IPv4). */
+export function syncIptablesRules(state: NodeLocalState, s: ProxierSettings): IptablesSync {
+  const b: Buffers = {
+    filterChains: new Lines(),
+    filterRules: new Lines(),
+    natChains: new Lines(),
+    natRules: new Lines(),
+  };
+  for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL])
+    b.filterChains.write(chainLine(c));
+  for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) b.natChains.write(chainLine(c));
+
+  b.natRules.write(
+    '-A',
+    KUBE_POSTROUTING,
+    '-m',
+    'mark',
+    '!',
+    '--mark',
+    `${s.masqueradeMark}/${s.masqueradeMark}`,
+    '-j',
+    'RETURN',
+  );
+  // Clear the mark so a packet that traverses the stack again is not masqueraded twice.
+  b.natRules.write('-A', KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', s.masqueradeMark);
+  b.natRules.write(
+    '-A',
+    KUBE_POSTROUTING,
+    '-m',
+    'comment',
+    '--comment',
+    quoted('kubernetes service traffic requiring SNAT'),
+    '-j',
+    'MASQUERADE',
+    ...(s.masqueradeRandomFully ? ['--random-fully'] : []),
+  );
+  b.natRules.write('-A', KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', s.masqueradeMark);
+
+  if (s.localhostNodePorts) {
+    // route_localnet opens localhost NodePorts to the network (issue 90259); this rule closes that hole.
+    b.filterChains.write(chainLine(KUBE_FIREWALL));
+    b.filterRules.write(
+      '-A',
+      KUBE_FIREWALL,
+      '-m',
+      'comment',
+      '--comment',
+      quoted('block incoming localnet connections'),
+      '-d',
+      '127.0.0.0/8',
+      '!',
+      '-s',
+      '127.0.0.0/8',
+      '-m',
+      'conntrack',
+      '!',
+      '--ctstate',
+      'RELATED,ESTABLISHED,DNAT',
+      '-j',
+      'DROP',
+    );
+  }
+
+  const totalEndpoints = state.servicePorts.reduce((n, svc) => n + svc.endpoints.length, 0);
+  const largeCluster = totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+  for (const svc of state.servicePorts) serviceRules(b, svc, s, largeCluster);
+
+  // The jump to KUBE-NODEPORTS must be the last rule of KUBE-SERVICES.
+  const lastComment = quoted('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+  if (s.nodePortCIDRs.length === 0) {
+    b.natRules.write(
+      '-A',
+      KUBE_SERVICES,
+      '-m',
+      'comment',
+      '--comment',
+      lastComment,
+      '-m',
+      'addrtype',
+      '--dst-type',
+      'LOCAL',
+      ...(s.localhostNodePorts ? [] : ['!', '-d', '127.0.0.0/8']),
+      '-j',
+      KUBE_NODEPORTS,
+    );
+  } else {
+    for (const ip of s.nodePortIPs) {
+      if (ip.startsWith('127.') && !s.localhostNodePorts) continue;
+      b.natRules.write('-A', KUBE_SERVICES, '-m', 'comment', '--comment', lastComment, '-d', ip, '-j', KUBE_NODEPORTS);
+    }
+  }
+  // INVALID packets would reset connections unless conntrack is liberal (kubernetes#74839).
+  if (!s.conntrackTCPLiberal) {
+    const count = s.nfacctCounters.has(CT_INVALID_COUNTER) ? ['-m', 'nfacct', '--nfacct-name', CT_INVALID_COUNTER] : [];
+    b.filterRules.write('-A', KUBE_FORWARD, '-m', 'conntrack', '--ctstate', 'INVALID', count, '-j', 'DROP');
+  }
+  b.filterRules.write(
+    '-A',
+    KUBE_FORWARD,
+    '-m',
+    'comment',
+    '--comment',
+    quoted('kubernetes forwarding rules'),
+    '-m',
+    'mark',
+    '--mark',
+    `${s.masqueradeMark}/${s.masqueradeMark}`,
+    '-j',
+    'ACCEPT',
+  );
+  b.filterRules.write(
+    '-A',
+    KUBE_FORWARD,
+    '-m',
+    'comment',
+    '--comment',
+    quoted('kubernetes forwarding conntrack rule'),
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
+  );
+
+  const text = [
+    '*filter',
+    ...b.filterChains.lines,
+    ...b.filterRules.lines,
+    'COMMIT',
+    '*nat',
+    ...b.natChains.lines,
+    ...b.natRules.lines,
+    'COMMIT',
+  ];
+  return {
+    restore: `${text.join('\n')}\n`,
+    filterRules: b.filterRules.lines.length,
+    natRules: b.natRules.lines.length,
+    natChains: b.natChains.lines.length,
+  };
+}

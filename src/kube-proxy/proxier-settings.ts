@@ -1,0 +1,77 @@
+// The settings a kube-proxy instance runs with on one node, from the Cluster
+// document's proxy section and the node's own facts.
+import type { ClusterConfig, NodeFacts } from '../model';
+
+export interface LocalDetector {
+  /** Arguments that match traffic from this cluster's pods ("-s 10.244.0.0/16"). */
+  readonly ifLocal: readonly string[];
+  readonly ifNotLocal: readonly string[];
+}
+
+export interface ProxierSettings {
+  /** The masquerade mark as kube-proxy writes it ("0x4000"). */
+  readonly masqueradeMark: string;
+  readonly masqueradeAll: boolean;
+  /** null: no detector (localDetector None, or NodeCIDR without a pod CIDR). */
+  readonly localDetector: LocalDetector | null;
+  /** CIDRs of --nodeport-addresses; empty means every local address. */
+  readonly nodePortCIDRs: readonly string[];
+  /** The node's addresses that NodePorts answer on when nodePortCIDRs is not empty. */
+  readonly nodePortIPs: readonly string[];
+  readonly localhostNodePorts: boolean;
+  readonly nfacctCounters: ReadonlySet<string>;
+  readonly masqueradeRandomFully: boolean;
+  readonly conntrackTCPLiberal: boolean;
+  /** The node's zone label, for topology hints. */
+  readonly nodeZone?: string;
+  /** The node's first IP (kube-proxy's nodeIP), for the firewall's allow-from-node rule. */
+  readonly nodeIP: string | null;
+}
+
+/** Above this many endpoints kube-proxy drops per-endpoint comments (largeClusterEndpointsThreshold). */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+function ipv4ToNumber(ip: string): number {
+  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+export function cidrContainsIPv4(cidr: string, ip: string): boolean {
+  const [net, lenText] = cidr.split('/');
+  if (!net || ip.includes(':') || net.includes(':')) return false;
+  const len = Number(lenText ?? 32);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return (ipv4ToNumber(ip) & mask) >>> 0 === (ipv4ToNumber(net) & mask) >>> 0;
+}
+
+/** The addresses kube-proxy would find on the node's interfaces: its node IPs and loopback. */
+function interfaceAddresses(node: NodeFacts): string[] {
+  return [...node.internalIPs, '127.0.0.1'];
+}
+
+export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZone?: string): ProxierSettings {
+  const p = cluster.proxy;
+  const nodeIP = node.internalIPs[0] ?? node.externalIPs[0] ?? null;
+  let localDetector: LocalDetector | null = null;
+  if (p.localDetector === 'ClusterCIDR')
+    localDetector = { ifLocal: ['-s', cluster.clusterCIDR], ifNotLocal: ['!', '-s', cluster.clusterCIDR] };
+  else if (p.localDetector === 'NodeCIDR' && node.podCIDR)
+    localDetector = { ifLocal: ['-s', node.podCIDR], ifNotLocal: ['!', '-s', node.podCIDR] };
+  const cidrs = p.nodePortAddresses.flatMap((c) => (c === 'primary' ? (nodeIP ? [`${nodeIP}/32`] : []) : [c]));
+  const matchAll = cidrs.length === 0 || cidrs.some((c) => c.endsWith('/0'));
+  const nodePortIPs = matchAll
+    ? []
+    : [...new Set(interfaceAddresses(node).filter((ip) => cidrs.some((c) => cidrContainsIPv4(c, ip))))].sort();
+  return {
+    masqueradeMark: `0x${((1 << p.masqueradeBit) >>> 0).toString(16)}`,
+    masqueradeAll: p.masqueradeAll,
+    localDetector,
+    nodePortCIDRs: matchAll ? [] : cidrs,
+    nodePortIPs,
+    localhostNodePorts: p.localhostNodePorts,
+    nfacctCounters: new Set(p.nfacctCounters),
+    masqueradeRandomFully: p.masqueradeRandomFully,
+    conntrackTCPLiberal: p.conntrackTCPLiberal,
+    ...(nodeZone === undefined ? {} : { nodeZone }),
+    nodeIP,
+  };
+}

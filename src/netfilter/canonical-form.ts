@@ -1,0 +1,196 @@
+// How iptables-save prints a rule once the kernel holds it: the IP header
+// fields in fixed order (-s -d -i -o -p -f, addresses with their prefix
+// length), every match with -m and its options in the extension's own order
+// and number format, then the target. This is the form a user's dump has.
+import { formatIPv4 } from '../net';
+import type { ParsedOption } from './extension';
+import { quantizedProbability } from './matches/statistic-match';
+import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
+import { xmarkOf } from './targets/mark-targets';
+import { saveString } from './tokenize';
+import { hex, parseMarkMask } from './values';
+
+const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
+const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
+
+function prefixText(p: { address: number; length: number }): string {
+  return `${formatIPv4(p.address)}/${p.length}`;
+}
+
+function headerText(h: RuleHeader): string {
+  let out = '';
+  if (h.src) out += `${h.src.negated ? ' !' : ''} -s ${prefixText(h.src.prefixes[0]!)}`;
+  if (h.dst) out += `${h.dst.negated ? ' !' : ''} -d ${prefixText(h.dst.prefixes[0]!)}`;
+  if (h.inIface) out += `${h.inIface.negated ? ' !' : ''} -i ${h.inIface.name}`;
+  if (h.outIface) out += `${h.outIface.negated ? ' !' : ''} -o ${h.outIface.name}`;
+  if (h.protocol) out += `${h.protocol.negated ? ' !' : ''} -p ${h.protocol.name}`;
+  if (h.fragment) out += `${h.fragment.negated ? ' !' : ''} -f`;
+  return out;
+}
+
+/** Ports as xtables prints them: "80", or "80:90" for a range. */
+function portText(text: string): string {
+  const [a, b] = text.split(':');
+  const min = a === '' ? 0 : Number(a);
+  const max = b === undefined ? min : b === '' ? 65535 : Number(b);
+  return min === max ? String(min) : `${min}:${max}`;
+}
+
+const CT_STATE_ORDER = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
+const CT_STATUS_ORDER = ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
+const ADDR_TYPE_ORDER = [
+  'UNSPEC',
+  'UNICAST',
+  'LOCAL',
+  'BROADCAST',
+  'ANYCAST',
+  'MULTICAST',
+  'BLACKHOLE',
+  'UNREACHABLE',
+  'PROHIBIT',
+  'THROW',
+  'NAT',
+  'XRESOLVE',
+];
+
+function ordered(list: string, order: readonly string[]): string {
+  const items = new Set(list.split(','));
+  return order.filter((s) => items.has(s)).join(',');
+}
+
+function matchText(m: RuleMatch): string {
+  const o = m.options;
+  const each = (names: string[], render: (x: ParsedOption) => string) =>
+    names
+      .map((n) => opt(o, n))
+      .filter((x): x is ParsedOption => x !== undefined)
+      .map(render)
+      .join('');
+  switch (m.module) {
+    case 'tcp':
+    case 'udp':
+    case 'sctp':
+      return (
+        each(['--sport', '--source-port'], (x) => `${neg(x)} --sport ${portText(x.args[0]!)}`) +
+        each(['--dport', '--destination-port'], (x) => `${neg(x)} --dport ${portText(x.args[0]!)}`) +
+        each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${x.args[0]}`) +
+        each(['--syn'], (x) => `${neg(x)} --tcp-flags FIN,SYN,RST,ACK SYN`) +
+        each(['--tcp-flags'], (x) => `${neg(x)} --tcp-flags ${x.args[0]} ${x.args[1]}`)
+      );
+    case 'comment':
+      return ` --comment ${saveString(o[0]?.args[0] ?? '')}`;
+    case 'mark': {
+      const x = o[0]!;
+      const mm = parseMarkMask(x.args[0]!)!;
+      return `${neg(x)} --mark ${hex(mm.value)}${mm.mask === 0xffffffff ? '' : `/${hex(mm.mask)}`}`;
+    }
+    case 'conntrack':
+      return o
+        .map((x) => {
+          if (x.name === '--ctstate') return `${neg(x)} --ctstate ${ordered(x.args[0]!, CT_STATE_ORDER)}`;
+          if (x.name === '--ctstatus') return `${neg(x)} --ctstatus ${ordered(x.args[0]!, CT_STATUS_ORDER)}`;
+          return `${neg(x)} ${x.name} ${x.args.join(' ')}`;
+        })
+        .join('');
+    case 'state':
+      return `${neg(o[0]!)} --state ${ordered(o[0]!.args[0]!, CT_STATE_ORDER)}`;
+    case 'addrtype':
+      return (
+        each(['--src-type'], (x) => `${neg(x)} --src-type ${ordered(x.args[0]!, ADDR_TYPE_ORDER)}`) +
+        each(['--dst-type'], (x) => `${neg(x)} --dst-type ${ordered(x.args[0]!, ADDR_TYPE_ORDER)}`) +
+        each(['--limit-iface-in'], () => ' --limit-iface-in') +
+        each(['--limit-iface-out'], () => ' --limit-iface-out')
+      );
+    case 'statistic': {
+      const mode = opt(o, '--mode')?.args[0];
+      if (mode === 'random') {
+        const p = opt(o, '--probability')!;
+        return ` --mode random${neg(p)} --probability ${quantizedProbability(Number(p.args[0])).toFixed(11)}`;
+      }
+      const every = opt(o, '--every')!;
+      return ` --mode nth${neg(every)} --every ${every.args[0]} --packet ${opt(o, '--packet')?.args[0] ?? '0'}`;
+    }
+    case 'recent': {
+      const command = opt(o, '--set', '--rcheck', '--update', '--remove')!;
+      const seconds = opt(o, '--seconds');
+      const hitcount = opt(o, '--hitcount');
+      return (
+        `${neg(command)} ${command.name}` +
+        (seconds && seconds.args[0] !== '0' ? ` --seconds ${seconds.args[0]}` : '') +
+        (opt(o, '--reap') ? ' --reap' : '') +
+        (hitcount && hitcount.args[0] !== '0' ? ` --hitcount ${hitcount.args[0]}` : '') +
+        (opt(o, '--rttl') ? ' --rttl' : '') +
+        ` --name ${opt(o, '--name')?.args[0] ?? 'DEFAULT'}` +
+        ` --mask ${opt(o, '--mask')?.args[0] ?? '255.255.255.255'}` +
+        (opt(o, '--rdest') ? ' --rdest' : ' --rsource')
+      );
+    }
+    case 'set':
+      return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');
+    case 'multiport': {
+      const x = o[0]!;
+      const name = x.name.startsWith('--s') ? '--sports' : x.name === '--ports' ? '--ports' : '--dports';
+      return `${neg(x)} ${name} ${x.args[0]!.split(',').map(portText).join(',')}`;
+    }
+    case 'nfacct':
+      // libxt_nfacct prints the option, then the name through xtables_save_string, which adds its own space.
+      return ` --nfacct-name  ${o[0]?.args[0]}`;
+    case 'icmp': {
+      const x = o[0];
+      return x ? `${neg(x)} --icmp-type ${x.args[0]}` : '';
+    }
+    case 'limit': {
+      const rate = opt(o, '--limit')?.args[0] ?? '3/hour';
+      const burst = opt(o, '--limit-burst')?.args[0];
+      return ` --limit ${rate.includes('/') ? rate : `${rate}/sec`}${burst && burst !== '5' ? ` --limit-burst ${burst}` : ''}`;
+    }
+    default:
+      return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');
+  }
+}
+
+function targetText(t: RuleTarget): string {
+  if (t.kind === 'none') return '';
+  if (t.kind === 'jump') return ` -j ${t.chain}`;
+  if (t.kind === 'goto') return ` -g ${t.chain}`;
+  const o = t.options;
+  const a = t.action;
+  switch (a.kind) {
+    case 'REJECT':
+      return ` -j REJECT --reject-with ${a.rejectWith}`;
+    case 'DNAT':
+    case 'SNAT': {
+      const x = opt(o, a.kind === 'DNAT' ? '--to-destination' : '--to-source')!;
+      return ` -j ${a.kind} ${x.name} ${x.args[0]}${opt(o, '--random') ? ' --random' : ''}${opt(o, '--random-fully') ? ' --random-fully' : ''}${a.persistent ? ' --persistent' : ''}`;
+    }
+    case 'MASQUERADE':
+    case 'REDIRECT': {
+      const ports =
+        a.minPort === null ? '' : ` --to-ports ${a.minPort}${a.maxPort !== a.minPort ? `-${a.maxPort}` : ''}`;
+      const random =
+        a.kind === 'MASQUERADE'
+          ? `${a.random ? ' --random' : ''}${a.randomFully ? ' --random-fully' : ''}`
+          : opt(o, '--random')
+            ? ' --random'
+            : '';
+      return ` -j ${a.kind}${ports}${random}`;
+    }
+    default:
+      break;
+  }
+  if (t.name === 'MARK') {
+    const x = xmarkOf(o[0]!);
+    if (typeof x !== 'string') return ` -j MARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
+  }
+  if (t.name === 'LOG') {
+    const prefix = opt(o, '--log-prefix');
+    const level = opt(o, '--log-level');
+    return ` -j LOG${prefix ? ` --log-prefix ${saveString(prefix.args[0]!)}` : ''}${level && level.args[0] !== '4' && level.args[0] !== 'warning' ? ` --log-level ${level.args[0]}` : ''}`;
+  }
+  return ` -j ${t.name}${o.map((x) => ` ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('')}`;
+}
+
+/** `-A CHAIN ...` as iptables-save prints the rule. */
+export function canonicalRuleText(chain: string, rule: Rule): string {
+  return `-A ${chain}${headerText(rule.header)}${rule.matches.map((m) => ` -m ${m.module}${matchText(m)}`).join('')}${targetText(rule.target)}`;
+}
