@@ -1,61 +1,61 @@
-// `knetsim demo` (what `npm start` runs): a few characteristic packets through
-// the bundled dump of a kube-proxy node, worker-1 of the example cluster.
+// `knetsim demo` (what `npm start` runs): characteristic packets through the
+// bundled example cluster, one node's kernel at a time, in readable form.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeFromDumps, tracePacket } from '../engine';
-import { readInput } from './read-input';
+import { tracePacket } from '../engine';
+import { loadScenarioInput } from './load-scenario-input';
 import { renderTrace, styleFor } from './render-trace';
-import { requestFor } from './trace-command';
-import { UserError } from './user-error';
+import { scenarioRequest } from './scenario-trace';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 
 const PACKETS = [
   {
-    title: 'A pod asks cluster DNS (UDP to the kube-dns ClusterIP)',
-    from: '10.244.1.5',
+    title: 'A pod calls myapp by name: four endpoints, one chosen at random',
+    from: 'default/client',
+    to: 'myapp.default:80',
+    proto: 'tcp' as const,
+  },
+  {
+    title: 'The same pod asks cluster DNS (UDP to the kube-dns ClusterIP)',
+    from: 'default/client',
     to: '10.96.0.10:53',
     proto: 'udp' as const,
   },
   {
-    title: 'A pod calls myapp by its ClusterIP: four endpoints, one chosen at random',
-    from: '10.244.1.5',
-    to: '10.96.12.7:80',
-    proto: 'tcp' as const,
-  },
-  {
-    title: 'An outside client reaches the NodePort on worker-1',
+    title: 'An outside client reaches the NodePort on worker-1: DNATed and masqueraded',
     from: '203.0.113.9',
     to: '192.168.122.31:30080',
     proto: 'tcp' as const,
+    node: 'worker-1',
   },
   {
-    title: 'A service with no endpoints: kube-proxy rejects the connection',
-    from: '10.244.1.5',
-    to: '10.96.99.9:80',
+    title: 'A service with no endpoints: kube-proxy rejects the connection in filter',
+    from: 'default/client',
+    to: 'legacy.default:80',
     proto: 'tcp' as const,
   },
 ];
 
-export function runDemo(out: NodeJS.WriteStream): void {
-  const rules = join(EXAMPLES, 'worker-1.iptables-save');
-  const routes = join(EXAMPLES, 'worker-1.routes');
-  const built = nodeFromDumps({
-    name: 'worker-1',
-    iptables: { text: readInput(rules), file: rules },
-    routes: { text: readInput(routes), file: routes },
-  });
-  if (!built.ok) throw new UserError(built.message);
+export async function runDemo(out: NodeJS.WriteStream): Promise<void> {
+  const file = join(EXAMPLES, 'demo.yaml');
+  const scenario = await loadScenarioInput(file);
   const style = styleFor(out);
-  out.write(
-    style.bold('knetsim demo: worker-1 of the example cluster, from its real iptables-save and ip route dumps\n\n'),
-  );
+  out.write(style.bold(`knetsim demo: the example cluster in ${file} (kube-proxy iptables mode, flannel VXLAN)\n\n`));
   for (const p of PACKETS) {
     out.write(`${style.bold(`== ${p.title}`)}\n`);
-    out.write(renderTrace(tracePacket(built.node, requestFor(built.node, p.from, p.to, p.proto)), style));
+    const { node, request } = scenarioRequest(scenario, p.from, p.to, p.proto, p.node);
+    out.write(renderTrace(tracePacket(node, request), style));
     out.write('\n');
   }
   out.write(
-    'Try it on your own node: knetsim trace --rules node.iptables-save --from 10.244.1.5 --to 10.96.0.10:53 --proto udp\n',
+    [
+      'Next:',
+      '  knetsim rules examples/demo.yaml --node worker-1          # what iptables-save shows on worker-1',
+      '  knetsim trace examples/demo.yaml --from default/client --to myapp.default:80 --json',
+      '  knetsim trace --rules examples/worker-1.iptables-save --routes examples/worker-1.routes \\',
+      '      --from 10.244.1.5 --to 10.96.0.10:53 --proto udp       # a real node dump, no Kubernetes objects',
+      '',
+    ].join('\n'),
   );
 }

@@ -17,9 +17,9 @@ export function styleFor(stream: NodeJS.WriteStream): Style {
   return stream.isTTY && !process.env.NO_COLOR ? COLOUR : PLAIN;
 }
 
+/** Six significant digits: enough to show the kernel's 31-bit probabilities without float noise. */
 function percent(p: number): string {
-  const v = p * 100;
-  return `${Number.isInteger(v) ? v : v.toFixed(2)}%`;
+  return `${Number((p * 100).toPrecision(6))}%`;
 }
 
 function hopLines(hop: TraceHop, n: number, s: Style): string[] {
@@ -28,7 +28,8 @@ function hopLines(hop: TraceHop, n: number, s: Style): string[] {
     const where = hop.chain ? `${hop.stage} ${hop.chain}` : hop.stage;
     return [`${num}  ${s.bold(where.padEnd(22))} ${hop.action}`];
   }
-  const chance = hop.probability !== undefined ? s.dim(` (taken with probability ${hop.probability})`) : '';
+  const chance =
+    hop.probability !== undefined ? s.dim(` (taken with probability ${Number(hop.probability.toPrecision(10))})`) : '';
   return [
     `${num}  ${s.bold(hop.stage.padEnd(22))} ${hop.rule}`,
     `     ${''.padEnd(22)} ${s.dim('->')} ${hop.action}${chance}`,
@@ -60,9 +61,22 @@ export function renderTrace(t: TraceResult, s: Style): string {
   t.branches.slice(1).forEach((b, k) => {
     const from = samePrefix(first.hops, b.hops);
     out.push(s.bold(`  branch ${k + 2} (${percent(b.probability)}), same as branch 1 up to hop ${from}:`));
-    b.hops.slice(from).forEach((h, i) => {
-      out.push(...hopLines(h, from + i + 1, s));
+    // Print where this branch differs; runs of hops it shares with branch 1 collapse to one line.
+    let sameFrom = -1;
+    const flush = (upTo: number) => {
+      if (sameFrom >= 0) out.push(s.dim(`     hops ${sameFrom + 1}-${upTo}: as in branch 1`));
+      sameFrom = -1;
+    };
+    b.hops.forEach((h, i) => {
+      if (i < from) return;
+      if (JSON.stringify(h) === JSON.stringify(first.hops[i])) {
+        if (sameFrom < 0) sameFrom = i;
+        return;
+      }
+      flush(i);
+      out.push(...hopLines(h, i + 1, s));
     });
+    flush(b.hops.length);
     out.push(`     branch ${k + 2}: ${branchSummary(b, s)}`);
   });
   out.push('');

@@ -108,7 +108,15 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
           valueToken = next(text);
         }
       }
-      items.push({ kind: 'header', flag: text, field, negated: neg, negationAfter, value: valueToken, tokens: span(start) });
+      items.push({
+        kind: 'header',
+        flag: text,
+        field,
+        negated: neg,
+        negationAfter,
+        value: valueToken,
+        tokens: span(start),
+      });
       const value = valueToken?.text ?? '';
       if (field === 'src' || field === 'dst') {
         const prefixes: IPv4Prefix[] | null = parsePrefixList(value);

@@ -1,0 +1,123 @@
+// The command line as a user meets it: real processes, exit statuses, messages.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'knetsim-cli-'));
+
+function knetsim(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'knetsim.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('bad input: one clear message, exit 2, no stack trace', () => {
+  it('malformed YAML', () => {
+    const r = knetsim('rules', file('bad.yaml', 'kind: Service\nmetadata: {name: x\n'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^knetsim: .*bad\.yaml: document 1/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+  it('a port out of range names the document, object, field and value', () => {
+    const r = knetsim(
+      'rules',
+      file(
+        'port.yaml',
+        'apiVersion: v1\nkind: Service\nmetadata: {name: myapp, namespace: default}\nspec:\n  ports: [{port: 70000}]\n',
+      ),
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      'port.yaml: document 1 (Service default/myapp): spec.ports[0].port: 70000 is not a port (1-65535)',
+    );
+  });
+  it('an unknown match in a dump names the line and the token', () => {
+    const r = knetsim(
+      'trace',
+      '--rules',
+      file('d.save', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m frob -j ACCEPT\nCOMMIT\n'),
+      '--from',
+      '10.0.0.1',
+      '--to',
+      '10.0.0.2:80',
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`knetsim: ${join(tmp, 'd.save')}: line 3: unknown match "frob"`);
+  });
+  it('a dangling jump', () => {
+    const r = knetsim(
+      'trace',
+      '--rules',
+      file('j.save', '*nat\n-A PREROUTING -j KUBE-NOPE\nCOMMIT\n'),
+      '--from',
+      '10.0.0.1',
+      '--to',
+      '10.0.0.2:80',
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('line 2: -j KUBE-NOPE: no chain or target by that name in table nat');
+  });
+  it('a missing file and a bad --to', () => {
+    expect(knetsim('rules', join(tmp, 'nope.yaml')).stderr).toContain('nope.yaml');
+    const r = knetsim('trace', 'examples/demo.yaml', '--from', 'default/client', '--to', '10.96.0.1:99999');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('knetsim: --to: 99999 is not a port (1-65535)');
+  });
+});
+
+describe('commands', () => {
+  it('trace --rules --json on a real node dump', () => {
+    const r = knetsim(
+      'trace',
+      '--rules',
+      'examples/worker-1.iptables-save',
+      '--routes',
+      'examples/worker-1.routes',
+      '--from',
+      '10.244.1.5',
+      '--to',
+      '10.96.0.10:53',
+      '--proto',
+      'udp',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const t = JSON.parse(r.stdout);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.endpoints.map((e: { address: string }) => e.address).sort()).toEqual(['10.244.0.2:53', '10.244.1.2:53']);
+    expect(t.hops[0]).toMatchObject({ node: 'node', stage: 'conntrack' });
+  });
+  it('trace SCENARIO by pod and service name, in text', () => {
+    const r = knetsim('trace', 'examples/demo.yaml', '--from', 'default/client', '--to', 'legacy.default:80');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('outcome:     REJECT');
+    expect(r.stdout).toContain('"default/legacy has no endpoints"');
+  });
+  it('rules prints iptables-save for a node, and the restore input on request', () => {
+    const save = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1');
+    expect(save.status).toBe(0);
+    expect(save.stdout).toContain(
+      '-A KUBE-SERVICES -d 10.96.12.7/32 -p tcp -m comment --comment "default/myapp:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-',
+    );
+    const restore = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1', '--format', 'iptables-restore');
+    expect(restore.stdout.startsWith('*filter\n:KUBE-SERVICES - [0:0]\n')).toBe(true);
+  });
+  it('demo (npm start) traces the bundled cluster', () => {
+    const r = knetsim('demo');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('endpoints:');
+    expect(r.stdout).toContain('outcome:     REJECT');
+  });
+});
