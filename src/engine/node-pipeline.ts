@@ -54,6 +54,8 @@ export interface BranchEnd {
 export interface PipelineOptions {
   readonly recordHops: boolean;
   readonly now: number;
+  /** When set, random matches are drawn from it: one packet's path instead of every branch. */
+  readonly sample?: () => number;
 }
 
 function stage(flow: PipelineFlow, stageName: string, action: string): void {
@@ -80,6 +82,36 @@ function endpointText(address: IPv4, port: number): string {
   return `${formatIPv4(address)}:${port}`;
 }
 
+/** Match environments, made once per node, hook and table (only the clock changes per packet). */
+const ENVS = new WeakMap<SimNode, Map<TableName, Map<Hook, MatchEnv & { now: number }>>>();
+
+function envFor(node: SimNode, hook: Hook, table: TableName): MatchEnv & { now: number } {
+  let byTable = ENVS.get(node);
+  if (!byTable) {
+    byTable = new Map();
+    ENVS.set(node, byTable);
+  }
+  let byKey = byTable.get(table);
+  if (!byKey) {
+    byKey = new Map();
+    byTable.set(table, byKey);
+  }
+  const key = hook;
+  let env = byKey.get(key);
+  if (!env) {
+    env = {
+      hook,
+      table,
+      now: 0,
+      addrType: (address, limit) => addressType(node, address, limit),
+      setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
+      hasSet: (name) => node.sets?.has(name) ?? false,
+    };
+    byKey.set(key, env);
+  }
+  return env;
+}
+
 class Pipeline {
   readonly ended: BranchEnd[] = [];
 
@@ -89,15 +121,9 @@ class Pipeline {
   ) {}
 
   private env(hook: Hook, table: TableName): MatchEnv {
-    const node = this.node;
-    return {
-      hook,
-      table,
-      now: this.options.now,
-      addrType: (address, limit) => addressType(node, address, limit),
-      setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
-      hasSet: (name) => node.sets?.has(name) ?? false,
-    };
+    const env = envFor(this.node, hook, table);
+    env.now = this.options.now;
+    return env;
   }
 
   private end(
@@ -114,10 +140,12 @@ class Pipeline {
   /** Walks one table at one hook for every flow; returns the flows that go on. */
   hook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
     const compiled = this.node.ruleset.tables.get(table);
-    if (!compiled) return flows;
+    const base = compiled?.chains.get(hook);
+    // An empty built-in chain with policy ACCEPT lets everything through without a look.
+    if (!compiled || !base || (base.rules.length === 0 && base.policy !== 'DROP')) return flows;
     const out: PipelineFlow[] = [];
     for (const flow of flows) {
-      for (const { flow: f, verdict } of walkTable(compiled, hook, flow, this.env(hook, table))) {
+      for (const { flow: f, verdict } of walkTable(compiled, hook, flow, this.env(hook, table), this.options.sample)) {
         if (this.settle(f, verdict, table, hook)) out.push(f);
       }
     }

@@ -20,6 +20,8 @@ export interface TraceRequest {
   readonly commit?: boolean;
   readonly tcpFlags?: TcpFlags | null;
   readonly mark?: number;
+  /** Draw random matches from this source (uniform in [0,1)): one packet, one path. */
+  readonly sample?: () => number;
 }
 
 export interface TraceHop {
@@ -137,6 +139,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   const ends = runPipeline(node, packet, request.origin, {
     recordHops: request.recordHops ?? true,
     now: request.now ?? 1000,
+    ...(request.sample ? { sample: request.sample } : {}),
   });
   const branches: TraceBranch[] = ends
     .map((e) => {

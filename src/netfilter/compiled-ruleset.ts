@@ -7,14 +7,23 @@ import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
 import type { Rule, RuleHeader } from './rule';
 
+/** A match in one fixed shape, so the walk's property reads stay monomorphic. */
+export interface RuleMatchStep {
+  readonly test: CompiledMatch['test'] | null;
+  readonly probability: number | null;
+  readonly effect: CompiledMatch['effect'] | null;
+}
+
 export interface CompiledRule {
   readonly rule: Rule;
   readonly chain: string;
   /** 1-based, as `iptables -L --line-numbers` counts. */
   readonly number: number;
   readonly header: (p: NfPacket) => boolean;
-  readonly matches: readonly CompiledMatch[];
+  readonly matches: readonly RuleMatchStep[];
   readonly counters: string | null;
+  /** The chain a -j/-g target goes to, resolved once. */
+  jumpTo: CompiledChain | null;
 }
 
 export interface ChainIndex {
@@ -28,9 +37,9 @@ export interface CompiledChain {
   readonly name: string;
   readonly builtin: boolean;
   readonly policy: 'ACCEPT' | 'DROP' | null;
-  readonly rules: readonly CompiledRule[];
+  rules: readonly CompiledRule[];
   /** Null when the chain is short enough that a plain walk is as fast. */
-  readonly index: ChainIndex | null;
+  index: ChainIndex | null;
 }
 
 export interface CompiledTable {
@@ -95,7 +104,7 @@ function indexKeyOf(rule: CompiledRule): { dst: number } | { dport: number } | n
   const dst = rule.rule.header.dst;
   if (dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32)
     return { dst: dst.prefixes[0]!.address };
-  for (const m of rule.matches) {
+  for (const { compiled: m } of rule.rule.matches) {
     if (m.exactDport !== undefined) return { dport: m.exactDport };
     // A match before the port test that draws a random number or changes state must still run.
     if (m.probability !== undefined || m.effect !== undefined || m.stateful) return null;
@@ -149,30 +158,40 @@ export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): 
   return next === Number.POSITIVE_INFINITY ? -1 : next;
 }
 
+function step(m: CompiledMatch): RuleMatchStep {
+  return { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null };
+}
+
 export function compileRuleset(state: NetfilterState, options: CompileOptions = {}): CompiledRuleset {
   const indexed = options.indexed ?? true;
   const threshold = options.indexThreshold ?? 8;
   const tables = new Map<TableName, CompiledTable>();
   for (const [name, table] of state.tables) {
     const chains = new Map<string, CompiledChain>();
-    for (const chain of table.chains.values()) {
-      const rules = chain.rules.map(
-        (s, i): CompiledRule => ({
-          rule: s.rule,
-          chain: chain.name,
-          number: i + 1,
-          header: compileHeader(s.rule.header),
-          matches: s.rule.matches.map((m) => m.compiled),
-          counters: s.counters,
-        }),
-      );
+    // Chains first, so every jump can point straight at its chain.
+    for (const chain of table.chains.values())
       chains.set(chain.name, {
         name: chain.name,
         builtin: chain.builtin,
         policy: chain.policy,
-        rules,
-        index: indexed && rules.length >= threshold ? buildIndex(rules) : null,
+        rules: [],
+        index: null,
       });
+    for (const chain of table.chains.values()) {
+      const compiled = chains.get(chain.name)!;
+      compiled.rules = chain.rules.map((s, i): CompiledRule => {
+        const t = s.rule.target;
+        return {
+          rule: s.rule,
+          chain: chain.name,
+          number: i + 1,
+          header: compileHeader(s.rule.header),
+          matches: s.rule.matches.map((m) => step(m.compiled)),
+          counters: s.counters,
+          jumpTo: t.kind === 'jump' || t.kind === 'goto' ? (chains.get(t.chain) ?? null) : null,
+        };
+      });
+      compiled.index = indexed && compiled.rules.length >= threshold ? buildIndex(compiled.rules) : null;
     }
     tables.set(name, { name, chains });
   }

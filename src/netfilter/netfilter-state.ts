@@ -6,6 +6,7 @@ import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
 import { type RestoreScript, ruleKey, type ScriptError, TABLE_NAMES } from './restore-script';
 import type { Rule } from './rule';
+import { printTokens, tokenizeLine } from './tokenize';
 
 export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
   raw: ['PREROUTING', 'OUTPUT'],
@@ -74,6 +75,8 @@ function expandAddresses(rule: Rule): Rule[] {
   const srcs = rule.header.src?.prefixes ?? [null];
   const dsts = rule.header.dst?.prefixes ?? [null];
   if (srcs.length === 1 && dsts.length === 1) return [rule];
+  const tokens = tokenizeLine(rule.source);
+  if (!Array.isArray(tokens)) return [rule];
   const out: Rule[] = [];
   for (const s of srcs)
     for (const d of dsts) {
@@ -82,16 +85,27 @@ function expandAddresses(rule: Rule): Rule[] {
         src: s && rule.header.src ? { ...rule.header.src, prefixes: [s] } : rule.header.src,
         dst: d && rule.header.dst ? { ...rule.header.dst, prefixes: [d] } : rule.header.dst,
       };
-      const items = rule.items.map((item) => {
-        if (item.kind !== 'header' || (item.field !== 'src' && item.field !== 'dst')) return item;
-        const p = item.field === 'src' ? s! : d!;
-        const value = { text: formatPrefixForRule(p), quoted: false, gap: item.value?.gap ?? ' ' };
-        return { ...item, value, tokens: item.tokens.map((t) => (t === item.value ? value : t)) };
-      });
-      out.push({ ...rule, header, items });
+      // The address lists are replaced by the one address this copy has, as iptables-save would show it.
+      const source = printTokens(
+        tokens.map((t, i) => {
+          const flag = HEADER_FLAG_FIELD[tokens[i - 1]?.text ?? ''] ?? HEADER_FLAG_FIELD[tokens[i - 2]?.text ?? ''];
+          if (!flag || !t.text.includes(',')) return t;
+          return { ...t, text: formatPrefixForRule(flag === 'src' ? s! : d!) };
+        }),
+      );
+      out.push({ ...rule, header, source });
     }
   return out;
 }
+
+const HEADER_FLAG_FIELD: Readonly<Record<string, 'src' | 'dst'>> = {
+  '-s': 'src',
+  '--source': 'src',
+  '--src': 'src',
+  '-d': 'dst',
+  '--destination': 'dst',
+  '--dst': 'dst',
+};
 
 function formatPrefixForRule(p: { address: number; length: number }): string {
   const a = p.address;
@@ -210,40 +224,85 @@ function applyTable(
   return table;
 }
 
-/** The checks the kernel makes when a table is committed. */
-function checkTable(table: NetfilterTable, commitLine: number): void {
-  const graph = new Graph({ directed: true });
-  for (const c of table.chains.keys()) graph.setNode(c);
+/** Jump edges of a table: for each chain, the chains its rules jump or go to (names resolved once). */
+function jumpEdges(table: NetfilterTable): Map<Chain, Chain[]> {
+  const edges = new Map<Chain, Chain[]>();
   for (const c of table.chains.values()) {
+    const out = new Set<Chain>();
     for (const r of c.rules) {
       const t = r.rule.target;
-      if (t.kind === 'jump' || t.kind === 'goto') {
-        const to = table.chains.get(t.chain);
-        if (!to) throw new ApplyError(r.line, `-j ${t.chain}: no chain or target by that name in table ${table.name}`);
-        if (to.builtin) throw new ApplyError(r.line, `-j ${t.chain}: cannot jump to a built-in chain`);
-        graph.setEdge(c.name, t.chain);
+      if (t.kind !== 'jump' && t.kind !== 'goto') continue;
+      const to = table.chains.get(t.chain);
+      if (!to) throw new ApplyError(r.line, `-j ${t.chain}: no chain or target by that name in table ${table.name}`);
+      if (to.builtin) throw new ApplyError(r.line, `-j ${t.chain}: cannot jump to a built-in chain`);
+      out.add(to);
+    }
+    edges.set(c, [...out]);
+  }
+  return edges;
+}
+
+/** Words a loop for the user; graphlib finds the strongly connected chains. */
+function describeLoop(table: NetfilterTable, edges: Map<Chain, Chain[]>, commitLine: number): ApplyError {
+  const graph = new Graph({ directed: true });
+  for (const [from, out] of edges) for (const to of out) graph.setEdge(from.name, to.name);
+  const cycle = alg.findCycles(graph)[0] ?? [];
+  const path = [...cycle].reverse();
+  return new ApplyError(commitLine, `table ${table.name}: chains ${[...path, path[0]].join(' -> ')} form a loop`);
+}
+
+/**
+ * The checks the kernel makes when a table is committed (mark_source_chains):
+ * every jump lands on an existing user chain, no chain reaches itself, and a
+ * target that works only at some hooks is not reachable from the others.
+ */
+function checkTable(table: NetfilterTable, commitLine: number): void {
+  const edges = jumpEdges(table);
+  // Iterative depth-first search with colours: grey while on the stack, black when done.
+  const grey = new Set<Chain>();
+  const black = new Set<Chain>();
+  for (const root of edges.keys()) {
+    if (black.has(root)) continue;
+    const stack: { chain: Chain; next: number }[] = [{ chain: root, next: 0 }];
+    grey.add(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const out = edges.get(top.chain)!;
+      if (top.next >= out.length) {
+        grey.delete(top.chain);
+        black.add(top.chain);
+        stack.pop();
+        continue;
+      }
+      const next = out[top.next++]!;
+      if (grey.has(next)) throw describeLoop(table, edges, commitLine);
+      if (!black.has(next)) {
+        grey.add(next);
+        stack.push({ chain: next, next: 0 });
       }
     }
   }
-  if (!alg.isAcyclic(graph)) {
-    const cycle = alg.findCycles(graph)[0] ?? [];
-    const path = [...cycle].reverse();
-    throw new ApplyError(commitLine, `table ${table.name}: chains ${[...path, path[0]].join(' -> ')} form a loop`);
-  }
-  // Targets that only work at some hooks must not be reachable from the others.
   for (const hook of BUILTIN_CHAINS[table.name]) {
-    const reachable = new Set<string>([hook, ...alg.preorder(graph, [hook])]);
-    for (const name of reachable) {
-      for (const r of table.chains.get(name)!.rules) {
+    const start = table.chains.get(hook)!;
+    const seen = new Set<Chain>([start]);
+    const todo = [start];
+    while (todo.length > 0) {
+      const chain = todo.pop()!;
+      for (const r of chain.rules) {
         const t = r.rule.target;
         if (t.kind !== 'extension') continue;
         const hooks = targetHooks(t.name);
         if (hooks && !hooks.includes(hook))
           throw new ApplyError(
             r.line,
-            `${t.name} target in chain ${name} is reached from ${hook}, but works only in ${hooks.join('/')}`,
+            `${t.name} target in chain ${chain.name} is reached from ${hook}, but works only in ${hooks.join('/')}`,
           );
       }
+      for (const next of edges.get(chain)!)
+        if (!seen.has(next)) {
+          seen.add(next);
+          todo.push(next);
+        }
     }
   }
 }

@@ -4,7 +4,7 @@
 import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
 import type { MatchExtension, ParsedOption, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
-import type { HeaderField, Rule, RuleHeader, RuleItem, RuleMatch, RuleTarget } from './rule';
+import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import type { Token } from './tokenize';
 import { parsePrefixList } from './values';
 
@@ -58,8 +58,7 @@ interface MatchBeingParsed {
 }
 
 /** Parses the tokens of one rule. Throws RuleSyntaxError, which the caller turns into a line error. */
-export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rule {
-  const items: RuleItem[] = [];
+export function parseRuleTokens(tokens: readonly Token[], table: TableName, source: string): Rule {
   const header: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = {
     src: null,
     dst: null,
@@ -71,10 +70,7 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
   const matches: MatchBeingParsed[] = [];
   let target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] } | null = null;
   let negatePending = false;
-  let negationStart = -1;
   let i = 0;
-  /** The source tokens of the item that started at `start` and ends at the current token. */
-  const span = (start: number) => tokens.slice(start, i + 1);
 
   const next = (what: string): Token => {
     const t = tokens[++i];
@@ -88,35 +84,22 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
     if (text === '!' && !token.quoted) {
       if (negatePending) throw new RuleSyntaxError('multiple "!" flags not allowed', text);
       negatePending = true;
-      negationStart = i;
       continue;
     }
     const negated = negatePending;
-    const start = negated ? negationStart : i;
     negatePending = false;
     const field = HEADER_FLAGS[text];
     if (field) {
       if (header[field] !== null) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
       let valueToken: Token | null = null;
-      let negationAfter = false;
       let neg = negated;
       if (field !== 'fragment') {
         valueToken = next(text);
         if (valueToken.text === '!' && !valueToken.quoted) {
-          negationAfter = true;
           neg = true;
           valueToken = next(text);
         }
       }
-      items.push({
-        kind: 'header',
-        flag: text,
-        field,
-        negated: neg,
-        negationAfter,
-        value: valueToken,
-        tokens: span(start),
-      });
       const value = valueToken?.text ?? '';
       if (field === 'src' || field === 'dst') {
         const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
@@ -139,7 +122,6 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       const name = next(text).text;
       const ext = findMatch(name);
       if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
-      items.push({ kind: 'match', flag: text, module: name, instance: matches.length, tokens: span(start) });
       matches.push({ ext, implicit: false, options: [] });
       continue;
     }
@@ -150,14 +132,12 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       const isGoto = text === '-g' || text === '--goto';
       const ext = isGoto ? null : (findTarget(name) ?? null);
       target = { flag: text, name, ext, options: [] };
-      items.push({ kind: 'target', flag: text, name, tokens: span(start) });
       continue;
     }
     if (text === '-c' || text === '--set-counters') {
       const packets = next(text).text;
       const bytes = next(text).text;
       if (!/^\d+$/.test(packets) || !/^\d+$/.test(bytes)) throw new RuleSyntaxError('bad counters', packets);
-      items.push({ kind: 'counters', flag: text, packets, bytes, tokens: span(start) });
       continue;
     }
     if (text.startsWith('-')) {
@@ -183,18 +163,15 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
       if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
       const args: Token[] = [];
-      let negationAfter = false;
       let neg = negated;
       for (let a = 0; a < spec.args; a++) {
         let arg = next(option);
         if (a === 0 && arg.text === '!' && !arg.quoted && spec.negatable) {
-          negationAfter = true;
           neg = true;
           arg = next(option);
         }
         args.push(arg);
       }
-      items.push({ kind: 'option', instance, name: option, negated: neg, negationAfter, args, tokens: span(start) });
       const parsed: ParsedOption = { name: option, negated: neg, args: args.map((t) => t.text) };
       if (instance === -1) target!.options.push(parsed);
       else matches[instance]!.options.push(parsed);
@@ -229,5 +206,5 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName): Rul
     }
   }
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
-  return { items, header, matches: ruleMatches, target: ruleTarget, comment: commentOption?.args[0] ?? null };
+  return { source, header, matches: ruleMatches, target: ruleTarget, comment: commentOption?.args[0] ?? null };
 }

@@ -76,6 +76,7 @@ const COMMAND_ALIASES: Readonly<Record<string, string>> = {
 class LineError extends Error {}
 
 function parseRuleStatement(
+  body: string,
   tokens: readonly Token[],
   table: TableName,
   line: number,
@@ -99,7 +100,8 @@ function parseRuleStatement(
     if (command === '-D' && rest.length === 0) return { kind: 'command', command: '-D', args: tokens.slice(1), line };
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
-  const rule = parseRuleTokens(rest, table);
+  const argsFrom = tokens[tokens.length - rest.length - 1]!.end;
+  const rule = parseRuleTokens(rest, table, body.slice(argsFrom));
   return {
     kind: 'rule',
     command: command as '-A' | '-I' | '-D' | '-R',
@@ -163,7 +165,7 @@ export function parseRestoreScript(text: string): ParseResult {
       const flag = tokens[0]!.text;
       const command = COMMAND_ALIASES[flag] ?? flag;
       if (['-A', '-I', '-D', '-R'].includes(command)) {
-        table.statements.push(parseRuleStatement(tokens, table.name, lineNo, counters));
+        table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters));
       } else if (['-N', '-X', '-F', '-Z', '-P', '-E'].includes(command)) {
         table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
@@ -177,17 +179,15 @@ export function parseRestoreScript(text: string): ParseResult {
   return { ok: true, script: { blocks } };
 }
 
-/** The rule's arguments as read, each with the spacing before it (so the result starts with a space). */
+/** The rule's arguments as read (starting with the space after the chain name). */
 export function printRuleItems(rule: Rule): string {
-  return printTokens(rule.items.flatMap((item) => item.tokens));
+  return rule.source;
 }
 
 /** The rule's arguments with spacing normalised, for comparing rules (-D RULE). */
 export function ruleKey(rule: Rule): string {
-  return rule.items
-    .flatMap((item) => item.tokens)
-    .map((t) => printToken(t))
-    .join(' ');
+  const tokens = tokenizeLine(rule.source);
+  return Array.isArray(tokens) ? tokens.map((t) => printToken(t)).join(' ') : rule.source;
 }
 
 export function printStatement(s: Statement): string {

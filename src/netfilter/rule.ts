@@ -1,35 +1,9 @@
-// One iptables rule: the arguments in the order they were written (so the
-// line prints back as it was read) plus the meaning iptables gives them.
+// One iptables rule: the arguments as they were written (so the line prints
+// back as it was read) plus the meaning iptables gives them.
 import type { IPv4Prefix, L4Protocol } from '../net';
 import type { CompiledMatch, ParsedOption, TargetAction } from './extension';
-import type { Token } from './tokenize';
 
 export type HeaderField = 'src' | 'dst' | 'protocol' | 'inIface' | 'outIface' | 'fragment';
-
-/** Every item keeps the exact tokens it was read from (with their spacing and quoting). */
-export type RuleItem = (
-  | {
-      readonly kind: 'header';
-      readonly flag: string;
-      readonly field: HeaderField;
-      readonly negated: boolean;
-      /** `-s ! 10.0.0.0/8`, the old intrapositioned negation. */
-      readonly negationAfter: boolean;
-      readonly value: Token | null;
-    }
-  | { readonly kind: 'match'; readonly flag: string; readonly module: string; readonly instance: number }
-  | {
-      readonly kind: 'option';
-      /** Index into `Rule.matches`, or -1 for the target's options. */
-      readonly instance: number;
-      readonly name: string;
-      readonly negated: boolean;
-      readonly negationAfter: boolean;
-      readonly args: readonly Token[];
-    }
-  | { readonly kind: 'target'; readonly flag: string; readonly name: string }
-  | { readonly kind: 'counters'; readonly flag: string; readonly packets: string; readonly bytes: string }
-) & { readonly tokens: readonly Token[] };
 
 export interface AddressCondition {
   readonly prefixes: readonly IPv4Prefix[];
@@ -72,7 +46,8 @@ export type RuleTarget =
     };
 
 export interface Rule {
-  readonly items: readonly RuleItem[];
+  /** The arguments exactly as read (what follows `-A CHAIN`, its leading space included): printing gives them back. */
+  readonly source: string;
   readonly header: RuleHeader;
   readonly matches: readonly RuleMatch[];
   readonly target: RuleTarget;

@@ -7,50 +7,68 @@ export interface Token {
   readonly quoted: boolean;
   /** The whitespace before the token, so a line prints back with its own spacing. */
   readonly gap: string;
+  /** Offset just past the token in its line. */
+  readonly end: number;
 }
 
+const SPACE = 32;
+const TAB = 9;
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/**
+ * Scans by character code and slices, since dumps run to hundreds of thousands
+ * of lines: a token is built char by char only when it has quotes.
+ */
 export function tokenizeLine(line: string): Token[] | { error: string } {
   const tokens: Token[] = [];
-  let current = '';
-  let inToken = false;
-  let quoted = false;
-  let quoteOpen = false;
-  let escaped = false;
-  let gap = '';
-  let pendingGap = '';
-  for (const ch of line) {
-    if (quoteOpen) {
-      if (escaped) {
-        current += ch;
-        escaped = false;
-      } else if (ch === '\\') escaped = true;
-      else if (ch === '"') quoteOpen = false;
-      else current += ch;
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    const gapStart = i;
+    while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+    if (i >= n) break;
+    const gap =
+      i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
+    const start = i;
+    let quoted = false;
+    while (i < n) {
+      const c = line.charCodeAt(i);
+      if (c === SPACE || c === TAB) break;
+      if (c === QUOTE) {
+        quoted = true;
+        break;
+      }
+      i++;
+    }
+    if (!quoted) {
+      tokens.push({ text: line.slice(start, i), quoted: false, gap, end: i });
       continue;
     }
-    if (ch === ' ' || ch === '\t') {
-      if (inToken) tokens.push({ text: current, quoted, gap });
-      if (inToken) pendingGap = '';
-      pendingGap += ch;
-      current = '';
-      inToken = false;
-      quoted = false;
-      continue;
+    // A token with quotes: unquote it (a backslash escapes inside quotes, as iptables-restore reads it).
+    let text = line.slice(start, i);
+    let open = false;
+    while (i < n) {
+      const c = line.charCodeAt(i);
+      if (open) {
+        if (c === BACKSLASH && i + 1 < n) {
+          text += line[i + 1];
+          i += 2;
+          continue;
+        }
+        if (c === QUOTE) open = false;
+        else text += line[i];
+        i++;
+        continue;
+      }
+      if (c === SPACE || c === TAB) break;
+      if (c === QUOTE) open = true;
+      else text += line[i];
+      i++;
     }
-    if (!inToken) {
-      gap = pendingGap;
-      pendingGap = '';
-      inToken = true;
-    }
-    if (ch === '"') {
-      quoteOpen = true;
-      quoted = true;
-      continue;
-    }
-    current += ch;
+    if (open) return { error: 'unterminated quoted string' };
+    tokens.push({ text, quoted: true, gap, end: i });
   }
-  if (quoteOpen) return { error: 'unterminated quoted string' };
-  if (inToken) tokens.push({ text: current, quoted, gap });
   return tokens;
 }
 
@@ -64,7 +82,7 @@ export function saveString(value: string): string {
 
 /** A token made by knetsim rather than read: one space before it. */
 export function token(text: string): Token {
-  return { text, quoted: false, gap: ' ' };
+  return { text, quoted: false, gap: ' ', end: -1 };
 }
 
 /** Prints tokens as they were read: their spacing, and quoted tokens keep their quotes. */

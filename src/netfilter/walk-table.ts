@@ -104,6 +104,8 @@ export function walkTable<F extends TableFlow>(
   hook: Hook,
   flow: F,
   env: MatchEnv,
+  /** Draws random matches instead of following both outcomes (one packet, as the kernel would). */
+  sample?: () => number,
 ): WalkResult<F>[] {
   const base = table.chains.get(hook);
   if (!base) return [{ flow, verdict: { kind: 'ACCEPT' } }];
@@ -111,13 +113,31 @@ export function walkTable<F extends TableFlow>(
   const pending: Pending<F>[] = [{ flow, stack: [{ chain: base, next: 0 }] }];
   while (pending.length > 0) {
     const job = pending.pop()!;
-    results.push(walkFrom(table, hook, job.flow, job.stack, env, pending));
+    results.push(walkFrom(table, hook, job.flow, job.stack, env, pending, sample));
   }
   return results;
 }
 
 function record(flow: TableFlow, hop: Hop): void {
   if (flow.hops) flow.hops.push(hop);
+}
+
+function ruleHop(
+  table: CompiledTable,
+  hook: Hook,
+  rule: CompiledRule,
+  action: string,
+  probability: number | undefined,
+): RuleHop {
+  return {
+    table: table.name,
+    hook,
+    chain: rule.chain,
+    ruleNumber: rule.number,
+    rule: ruleText(rule),
+    action,
+    ...(probability !== undefined ? { probability } : {}),
+  };
 }
 
 interface Pending<F extends TableFlow> {
@@ -132,6 +152,7 @@ function walkFrom<F extends TableFlow>(
   stack: Frame[],
   env: MatchEnv,
   pending: Pending<F>[],
+  sample: (() => number) | undefined,
 ): WalkResult<F> {
   const p = flow.packet;
   for (;;) {
@@ -173,13 +194,22 @@ function walkFrom<F extends TableFlow>(
     let matched = true;
     for (let m = 0; m < rule.matches.length; m++) {
       const match = rule.matches[m]!;
-      if (match.probability !== undefined) {
+      if (match.probability !== null) {
         const chance = match.probability;
         if (chance <= 0) {
           matched = false;
           break;
         }
-        if (chance < 1) {
+        if (chance < 1 && sample) {
+          // One packet: the kernel draws, and so do we.
+          if (sample() >= chance) {
+            flow.probability *= 1 - chance;
+            matched = false;
+            break;
+          }
+          flow.probability *= chance;
+          branchProbability = (branchProbability ?? 1) * chance;
+        } else if (chance < 1) {
           // Split: the copy goes on as if the rule did not match; this flow takes the match.
           const missed = forkFlow(flow, flow.probability * (1 - chance));
           pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })) });
@@ -196,22 +226,16 @@ function walkFrom<F extends TableFlow>(
     }
     if (!matched) continue;
     const target = rule.rule.target;
-    const hop = (action: string): RuleHop => ({
-      table: table.name,
-      hook,
-      chain: chain.name,
-      ruleNumber: rule.number,
-      rule: flow.hops ? ruleText(rule) : null,
-      action,
-      ...(branchProbability !== undefined ? { probability: branchProbability } : {}),
-    });
     if (target.kind === 'none') {
-      record(flow, hop('no target (counted)'));
+      if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'no target (counted)', branchProbability));
       continue;
     }
     if (target.kind !== 'extension') {
-      record(flow, hop(target.kind === 'goto' ? `goto ${target.chain}` : target.chain));
-      const next = table.chains.get(target.chain)!;
+      if (flow.hops)
+        flow.hops.push(
+          ruleHop(table, hook, rule, target.kind === 'goto' ? `goto ${target.chain}` : target.chain, branchProbability),
+        );
+      const next = rule.jumpTo!;
       if (target.kind === 'goto') stack[stack.length - 1] = { chain: next, next: 0 };
       else stack.push({ chain: next, next: 0 });
       continue;
@@ -220,13 +244,13 @@ function walkFrom<F extends TableFlow>(
     switch (action.kind) {
       case 'ACCEPT':
       case 'DROP':
-        record(flow, hop(action.kind));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, action.kind, branchProbability));
         return { flow, verdict: { kind: action.kind } };
       case 'REJECT':
-        record(flow, hop(describeAction(action)));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, describeAction(action), branchProbability));
         return { flow, verdict: { kind: 'REJECT', rejectWith: action.rejectWith } };
       case 'RETURN':
-        record(flow, hop('RETURN'));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'RETURN', branchProbability));
         stack.pop();
         if (stack.length === 0) {
           const policy = chain.policy ?? 'ACCEPT';
@@ -245,14 +269,18 @@ function walkFrom<F extends TableFlow>(
       case 'SNAT':
       case 'MASQUERADE':
       case 'REDIRECT':
-        record(flow, hop(describeAction(action)));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, describeAction(action), branchProbability));
         return { flow, verdict: { kind: 'NAT', action, rule } };
       case 'NOTRACK':
         flow.notrack = true;
-        record(flow, hop('NOTRACK (connection not tracked)'));
+        if (flow.hops)
+          flow.hops.push(ruleHop(table, hook, rule, 'NOTRACK (connection not tracked)', branchProbability));
         continue;
       case 'CONTINUE':
-        record(flow, hop(action.apply(p)));
+        {
+          const detail = action.apply(p);
+          if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, detail, branchProbability));
+        }
         continue;
     }
   }

@@ -66,7 +66,16 @@ function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]
     tests.push(t);
   }
   // The match also requires the protocol itself: "-m tcp" on a UDP packet never matches.
-  const test: MatchTest = (p) => p.protocol === protocol && !p.fragment && tests.every((t) => t(p));
+  // Specialised by option count: this test runs for most rules of a kube-proxy node.
+  const [first, second] = tests;
+  const test: MatchTest =
+    tests.length === 0
+      ? (p) => p.protocol === protocol && !p.fragment
+      : tests.length === 1
+        ? (p) => p.protocol === protocol && !p.fragment && first!(p)
+        : tests.length === 2
+          ? (p) => p.protocol === protocol && !p.fragment && first!(p) && second!(p)
+          : (p) => p.protocol === protocol && !p.fragment && tests.every((t) => t(p));
   return exactDport === undefined ? { test } : { test, exactDport };
 }
 

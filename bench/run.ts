@@ -1,0 +1,234 @@
+// `npm run bench [-- --quick]`: what loading and tracing cost on a kube-proxy
+// node with thousands of Services, and what the kernel would pay per packet.
+// Writes bench/RESULTS.md on a full run; --quick runs small samples and only prints.
+// Numbers are reported, never asserted.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { makeSimNode, nodeFromDumps, type SimNode, tracePacket } from '../src/engine';
+import { nodePrelude, type ProxierSettings, syncIptablesRules } from '../src/kube-proxy';
+import { parseIPv4 } from '../src/net';
+import {
+  applyRestoreScript,
+  compileRuleset,
+  emptyNetfilterState,
+  loadIptables,
+  parseRestoreScript,
+} from '../src/netfilter';
+import { BENCH_NODE, BENCH_ROUTES, type BenchService, benchWorkload } from './workload';
+
+const quick = process.argv.includes('--quick');
+const RUNS = quick ? 2 : 5;
+const PACKETS = quick ? 20_000 : 200_000;
+const LINEAR_PACKETS = quick ? 200 : 2_000;
+const TARGET_LOAD_MS = 300;
+const TARGET_PPS = 500_000;
+const TARGET_GENERATE_LOAD_MS = 300;
+const POD = parseIPv4('10.244.1.5')!;
+
+const SETTINGS: ProxierSettings = {
+  masqueradeMark: '0x4000',
+  masqueradeAll: false,
+  localDetector: { ifLocal: ['-s', '10.244.0.0/16'], ifNotLocal: ['!', '-s', '10.244.0.0/16'] },
+  nodePortCIDRs: [],
+  nodePortIPs: [],
+  localhostNodePorts: true,
+  nfacctCounters: new Set(),
+  masqueradeRandomFully: false,
+  conntrackTCPLiberal: false,
+  nodeIP: BENCH_NODE.ip,
+};
+
+const now = () => performance.now();
+const median = (v: readonly number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** mulberry32: the same packets on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const progress = (what: string) => process.stderr.isTTY && process.stderr.write(`\r${what}…`.padEnd(60));
+
+// (a) Load: a 10,000-Service ruleset of about 100,000 rules (3 endpoints each).
+progress('generating the 10,000-service ruleset');
+const big = benchWorkload({ services: 10_000, endpointsOf: (i) => 1 + (i % 5), nodePortEvery: 10 });
+const bigText = nodePrelude() + syncIptablesRules(big.state, SETTINGS).restore;
+const ruleCount = bigText.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith('-I ')).length;
+const loads: { parse: number; apply: number; compile: number; total: number }[] = [];
+for (let run = 0; run < RUNS; run++) {
+  progress(`loading, run ${run + 1}/${RUNS}`);
+  const t0 = now();
+  const parsed = parseRestoreScript(bigText);
+  const t1 = now();
+  if (!parsed.ok) fail(`line ${parsed.error.line}: ${parsed.error.message}`);
+  const applied = applyRestoreScript(emptyNetfilterState(), parsed.script, { noflush: true });
+  const t2 = now();
+  if (!applied.ok) fail(`line ${applied.error.line}: ${applied.error.message}`);
+  compileRuleset(applied.state);
+  loads.push({ parse: t1 - t0, apply: t2 - t1, compile: now() - t2, total: now() - t0 });
+}
+const load = {
+  parse: median(loads.map((l) => l.parse)),
+  apply: median(loads.map((l) => l.apply)),
+  compile: median(loads.map((l) => l.compile)),
+  total: median(loads.map((l) => l.total)),
+};
+
+// (b) Throughput through that node, hop recording off.
+const built = nodeFromDumps({
+  name: BENCH_NODE.name,
+  iptables: { text: bigText, file: 'bench' },
+  routes: { text: BENCH_ROUTES, file: 'routes' },
+});
+if (!built.ok) fail(built.message);
+const indexed = built.node;
+const parsedOnce = parseRestoreScript(bigText);
+const appliedOnce = parsedOnce.ok
+  ? applyRestoreScript(emptyNetfilterState(), parsedOnce.script, { noflush: true })
+  : null;
+if (!appliedOnce?.ok) fail('unreachable');
+const linear: SimNode = makeSimNode({ ...indexed, ruleset: compileRuleset(appliedOnce.state, { indexed: false }) });
+
+function traceTo(node: SimNode, svc: BenchService, sample?: () => number) {
+  return tracePacket(node, {
+    src: POD,
+    dst: parseIPv4(svc.clusterIP)!,
+    protocol: 'tcp',
+    dport: svc.port,
+    origin: { kind: 'interface', iface: 'cni0' },
+    recordHops: false,
+    ...(sample ? { sample } : {}),
+  });
+}
+
+function throughput(node: SimNode, packets: number, seed: number, sampled: boolean) {
+  const pick = random(seed);
+  const draw = random(seed + 1);
+  const targets = Array.from({ length: packets }, () => big.services[Math.floor(pick() * big.services.length)]!);
+  for (let i = 0; i < Math.min(2_000, packets); i++) traceTo(node, targets[i]!, sampled ? draw : undefined);
+  let branches = 0;
+  const t0 = now();
+  for (const svc of targets) {
+    const r = traceTo(node, svc, sampled ? draw : undefined);
+    branches += r.branches.length;
+    if (r.outcome !== 'ACCEPT') fail(`a packet to ${svc.name} was ${r.outcome}`);
+  }
+  const ms = now() - t0;
+  return { packets, branches: branches / packets, pps: (packets / ms) * 1000, us: (ms * 1000) / packets };
+}
+progress('tracing: one path per packet');
+const sampled = throughput(indexed, PACKETS, 1, true);
+progress('tracing: every branch');
+const allBranches = throughput(indexed, PACKETS / 4, 3, false);
+progress('tracing: linear walk');
+const slow = throughput(linear, LINEAR_PACKETS, 5, false);
+
+// (c) What the kernel pays: rules evaluated for the first, middle and last Service.
+const probes = [
+  ['first', big.services[0]!],
+  ['middle', big.services[big.services.length >> 1]!],
+  ['last', big.services[big.services.length - 1]!],
+] as const;
+const costs = probes.map(([label, svc]) => {
+  const a = traceTo(indexed, svc).cost;
+  const b = traceTo(linear, svc).cost;
+  if (a.rulesEvaluated !== b.rulesEvaluated)
+    fail(`${label}: indexed walk counts ${a.rulesEvaluated}, linear ${b.rulesEvaluated}`);
+  return { label, svc, ...a };
+});
+
+// (d) kube-proxy: generate the rules for 1,000 and 10,000 Services (5 endpoints each, every 4th a NodePort) and load them.
+const generation = [1_000, 10_000].map((n) => {
+  const w = benchWorkload({ services: n, endpointsOf: () => 5, nodePortEvery: 4 });
+  const runs: { generate: number; load: number }[] = [];
+  let rules = 0;
+  for (let run = 0; run < RUNS; run++) {
+    progress(`kube-proxy ${fmt(n)} services, run ${run + 1}/${RUNS}`);
+    const t0 = now();
+    const sync = syncIptablesRules(w.state, SETTINGS);
+    const t1 = now();
+    const loaded = loadIptables(sync.restore, 'bench');
+    if (!loaded.ok) fail(loaded.message);
+    compileRuleset(loaded.state);
+    runs.push({ generate: t1 - t0, load: now() - t1 });
+    rules = sync.filterRules + sync.natRules;
+  }
+  const generate = median(runs.map((r) => r.generate));
+  const loadMs = median(runs.map((r) => r.load));
+  return { n, rules, generate, load: loadMs, total: generate + loadMs };
+});
+if (process.stderr.isTTY) process.stderr.write(`\r${''.padEnd(60)}\r`);
+
+const cpuModel =
+  /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
+const rows: [string, string, string][] = [
+  [
+    `load ${fmt(ruleCount)} rules (10,000 Services), median of ${RUNS}`,
+    `${fmt(load.total, 1)} ms (parse ${fmt(load.parse)}, apply ${fmt(load.apply)}, compile ${fmt(load.compile)})`,
+    `< ${TARGET_LOAD_MS} ms: ${verdict(load.total < TARGET_LOAD_MS)}`,
+  ],
+  [
+    `traced packets/s, one path per packet (${fmt(sampled.packets)} packets)`,
+    `${fmt(sampled.pps)} (${fmt(sampled.us, 1)} µs/packet)`,
+    `> ${fmt(TARGET_PPS)}: ${verdict(sampled.pps > TARGET_PPS)}`,
+  ],
+  [
+    `traced packets/s, every branch followed (${fmt(allBranches.branches, 2)} branches a packet)`,
+    `${fmt(allBranches.pps)} (${fmt(allBranches.us, 1)} µs/packet)`,
+    '-',
+  ],
+  [`traced packets/s, linear walk, every branch`, `${fmt(slow.pps)} (${fmt(slow.us, 1)} µs/packet)`, '-'],
+  ...costs.map((c): [string, string, string] => [
+    `rules evaluated, ${c.label} service (${c.svc.name}, ${c.svc.endpoints} endpoints)`,
+    `${fmt(c.rulesEvaluated, 2)} (min ${c.rulesEvaluatedMin}, max ${c.rulesEvaluatedMax})`,
+    '-',
+  ]),
+  ...generation.map((g): [string, string, string] => [
+    `kube-proxy generate + load, ${fmt(g.n)} Services × 5 endpoints (${fmt(g.rules)} rules)`,
+    `${fmt(g.total, 1)} ms (generate ${fmt(g.generate, 1)}, load ${fmt(g.load, 1)})`,
+    g.n === 10_000 ? `< ${TARGET_GENERATE_LOAD_MS} ms: ${verdict(g.total < TARGET_GENERATE_LOAD_MS)}` : '-',
+  ]),
+];
+const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '));
+const machine = `${nproc} CPUs (nproc), ${cpuModel}, node ${process.version}, 1-minute load average ${loadavg()[0]!.toFixed(2)}`;
+console.log(`\nmachine: ${machine}; ${date}`);
+if (quick) console.log('--quick: bench/RESULTS.md left as it is');
+else {
+  const md = [
+    '# Benchmark results',
+    '',
+    'Written by `npm run bench` (bench/run.ts, bundled with esbuild and run by node); one run on one machine, reported, never asserted.',
+    '',
+    `- date: ${date}`,
+    `- machine: ${machine} (the machine is shared; expect noise of tens of percent)`,
+    '- workload (bench/workload.ts): Services on worker-1 built as NodeLocalState data and turned into rules by the real kube-proxy generator (src/kube-proxy), loaded through the same parser as a user dump.',
+    "- packets: TCP SYNs from pod 10.244.1.5 (in on cni0) to random Services' ClusterIP:80, hop recording off. 'One path per packet' draws the random statistic matches as the kernel does; 'every branch' follows all of them, as `knetsim trace` does by default.",
+    '',
+    '| what | result | target |',
+    '|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+  ].join('\n');
+  const out = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+  writeFileSync(out, md);
+  console.log(`wrote ${out}`);
+}
