@@ -30,6 +30,8 @@ function program(): Command {
     .option('--sport <port>', 'source port', undefined)
     .option('--node <name>', 'node name')
     .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')
+    .option('--sample <n>', 'send N packets, each taking one random path, and count where they go')
+    .option('--seed <n>', 'seed for --sample (default 1)')
     .option('--json', 'print the result as JSON')
     .action(async (scenario: string | undefined, o: TraceOptions) => {
       if (scenario !== undefined && o.rules) throw new UserError('trace: give a scenario or --rules DUMP, not both');

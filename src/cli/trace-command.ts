@@ -1,5 +1,14 @@
 // `knetsim trace --rules DUMP ...`: one packet (or a batch) through a node built from dumps.
-import { type NodeDumps, nodeFromDumps, type SetLookup, type SimNode, type TraceRequest, tracePacket } from '../engine';
+import {
+  type NodeDumps,
+  nodeFromDumps,
+  type SampleResult,
+  type SetLookup,
+  type SimNode,
+  samplePackets,
+  type TraceRequest,
+  tracePacket,
+} from '../engine';
 import { isLoopback, type L4Protocol, lookupRoute } from '../net';
 import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
@@ -19,6 +28,8 @@ export interface TraceOptions {
   json?: boolean;
   batch?: string;
   node?: string;
+  sample?: string;
+  seed?: string;
 }
 
 export type SetLoader = (text: string, file: string) => SetLookup;
@@ -120,6 +131,25 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
   if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
     throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
   const { node, request } = resolve(o.from, o.to, parseProtocolArg(o.proto), sport);
+  if (o.sample !== undefined) {
+    const n = Number(o.sample);
+    const seed = o.seed === undefined ? 1 : Number(o.seed);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 10_000_000))
+      throw new UserError(`--sample: "${o.sample}" is not a number of packets (1-10000000)`);
+    if (!Number.isInteger(seed)) throw new UserError(`--seed: "${o.seed}" is not an integer`);
+    const s = samplePackets(node, request, n, seed);
+    out.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : renderSamples(s));
+    return;
+  }
   const result = tracePacket(node, request);
   out.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : renderTrace(result, styleFor(out)));
+}
+
+function renderSamples(s: SampleResult): string {
+  const lines = [`${s.samples} packets (seed ${s.seed}), each on one random path:`];
+  for (const [outcome, count] of Object.entries(s.outcomes)) lines.push(`  ${outcome.padEnd(9)} ${count}`);
+  for (const e of s.endpoints)
+    lines.push(`  -> ${e.address.padEnd(21)} ${e.count} (${((100 * e.count) / s.samples).toFixed(1)}%)`);
+  lines.push(`  masqueraded ${s.masqueraded}`);
+  return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@
 export * from './ipset-lookup';
 export * from './node-from-dumps';
 export * from './node-pipeline';
+export * from './sample-packets';
 export * from './scenario-node';
 export * from './sim-node';
 export * from './trace';

@@ -10,5 +10,5 @@ export * from './netfilter-state';
 export * from './restore-script';
 export type * from './rule';
 export * from './save-state';
-export { saveString, tokenizeLine } from './tokenize';
+export { printTokens, saveString, tokenizeLine } from './tokenize';
 export * from './walk-table';

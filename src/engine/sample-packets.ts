@@ -1,0 +1,49 @@
+// Many packets of the same flow, each taking one random path as the kernel
+// would (seeded, so a run repeats): how often each endpoint and outcome comes up.
+
+import type { SimNode } from './sim-node';
+import { type TraceRequest, tracePacket } from './trace';
+
+export interface SampleResult {
+  readonly samples: number;
+  readonly seed: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+  /** Endpoints the packets were DNATed to, most frequent first. */
+  readonly endpoints: readonly { readonly address: string; readonly count: number }[];
+  readonly masqueraded: number;
+}
+
+/** mulberry32: a small, well-distributed seeded generator. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function samplePackets(node: SimNode, request: TraceRequest, samples: number, seed = 1): SampleResult {
+  const draw = seededRandom(seed);
+  const outcomes: Record<string, number> = {};
+  const endpoints = new Map<string, number>();
+  let masqueraded = 0;
+  for (let i = 0; i < samples; i++) {
+    // Each packet is a new connection (its own source port), so conntrack does not pin it.
+    const r = tracePacket(node, { ...request, sport: 32768 + (i % 28232), recordHops: false, sample: draw });
+    outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
+    for (const e of r.endpoints) endpoints.set(e.address, (endpoints.get(e.address) ?? 0) + 1);
+    if (r.masquerade) masqueraded++;
+  }
+  return {
+    samples,
+    seed,
+    outcomes,
+    endpoints: [...endpoints]
+      .map(([address, count]) => ({ address, count }))
+      .sort((a, b) => b.count - a.count || (a.address < b.address ? -1 : 1)),
+    masqueraded,
+  };
+}

@@ -1,0 +1,40 @@
+// The tokenizer reads what iptables-restore reads, and printing gives it back.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { printTokens, tokenizeLine } from '../../src/netfilter';
+
+const word = fc.stringMatching(/^[A-Za-z0-9_./:,!-]{1,12}$/);
+const phrase = fc.stringMatching(/^[A-Za-z0-9 _./:,-]{0,20}$/);
+const gap = fc.constantFrom(' ', '  ', '\t', ' \t ');
+
+describe('tokenizeLine', () => {
+  it('splits on runs of blanks and keeps each token with the spacing before it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            gap,
+            fc.oneof(
+              word,
+              phrase.map((p) => `"${p}"`),
+            ),
+          ),
+          { minLength: 1, maxLength: 12 },
+        ),
+        (parts) => {
+          const line = parts.map(([g, t], i) => (i === 0 ? t : g + t)).join('');
+          const tokens = tokenizeLine(line);
+          if (!Array.isArray(tokens)) throw new Error(tokens.error);
+          expect(tokens.map((t) => t.text)).toEqual(parts.map(([, t]) => (t.startsWith('"') ? t.slice(1, -1) : t)));
+          expect(printTokens(tokens)).toBe(line);
+        },
+      ),
+      { numRuns: 300, seed: 1122 },
+    );
+  });
+  it('reads backslash escapes inside quotes and reports an unterminated quote', () => {
+    const t = tokenizeLine('--comment "a \\"b\\" c" -j X');
+    expect(Array.isArray(t) && t.map((x) => x.text)).toEqual(['--comment', 'a "b" c', '-j', 'X']);
+    expect(tokenizeLine('--comment "open')).toEqual({ error: 'unterminated quoted string' });
+  });
+});
