@@ -228,7 +228,8 @@ else {
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
-  const out = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+  // bin/bench.js runs a bundle from bench/out, so it says where the results go.
+  const out = process.env.KNETSIM_BENCH_RESULTS ?? fileURLToPath(new URL('./RESULTS.md', import.meta.url));
   writeFileSync(out, md);
   console.log(`wrote ${out}`);
 }

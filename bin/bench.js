@@ -17,5 +17,8 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
 });
-const r = spawnSync(process.execPath, [out, ...process.argv.slice(2)], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, [out, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, KNETSIM_BENCH_RESULTS: join(root, 'bench', 'RESULTS.md') },
+});
 process.exit(r.status ?? 1);
