@@ -31,6 +31,8 @@ export interface TraceHop {
   readonly chain?: string;
   readonly ruleNumber?: number;
   readonly rule?: string;
+  /** The rule as iptables-save prints it (differs from `rule` for kube-proxy's restore input). */
+  readonly saved?: string;
   readonly action: string;
   readonly probability?: number;
 }
@@ -89,6 +91,7 @@ function toTraceHop(node: string, hop: Hop): TraceHop {
     chain: hop.chain,
     ...(hop.ruleNumber !== null ? { ruleNumber: hop.ruleNumber } : {}),
     ...(hop.rule !== null ? { rule: hop.rule } : {}),
+    ...(hop.saved !== undefined && hop.saved !== hop.rule ? { saved: hop.saved } : {}),
     action: hop.action,
     ...(hop.probability !== undefined ? { probability: hop.probability } : {}),
   };

@@ -3,6 +3,7 @@
 // the base chain's policy at the bottom. A random match splits the walk in two
 // flows, each carrying its probability, so every outcome is followed.
 
+import { canonicalRuleText } from './canonical-form';
 import { type CompiledChain, type CompiledRule, type CompiledTable, nextCandidate } from './compiled-ruleset';
 import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
 import { printRuleItems } from './restore-script';
@@ -13,8 +14,10 @@ export interface RuleHop {
   readonly chain: string;
   /** 1-based rule number in its chain; null for a policy or a chain's end. */
   readonly ruleNumber: number | null;
-  /** The rule as `-A CHAIN ...`, or null. */
+  /** The rule as `-A CHAIN ...`, as it was written, or null. */
   readonly rule: string | null;
+  /** The same rule as iptables-save prints it once loaded (the kernel's canonical form). */
+  readonly saved?: string;
   /** What happened: the chain jumped to, a verdict, a NAT or mark change, "policy ACCEPT", "RETURN". */
   readonly action: string;
   /** For a rule that matched through a random match: the chance it did. */
@@ -135,6 +138,7 @@ function ruleHop(
     chain: rule.chain,
     ruleNumber: rule.number,
     rule: ruleText(rule),
+    saved: canonicalRuleText(rule.chain, rule.rule),
     action,
     ...(probability !== undefined ? { probability } : {}),
   };

@@ -1,0 +1,41 @@
+// Does knetsim agree with the kernel about one packet? Its way must be one of
+// knetsim's branches, rule for rule in order, with the same outcome, endpoint
+// and masquerading.
+import type { TraceResult } from '../../src/engine';
+import type { KernelResult } from './kernel-node';
+
+export function knetsimRuleLists(
+  t: TraceResult,
+): { rules: string[]; endpoint: string | null; masquerade: boolean; outcome: string }[] {
+  return t.branches.map((b) => ({
+    rules: b.hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
+    endpoint: b.endpoint,
+    masquerade: b.masquerade,
+    outcome: b.outcome,
+  }));
+}
+
+export function kernelRuleList(k: KernelResult): string[] {
+  return k.hops.filter((h) => h.rule !== null).map((h) => `${h.table} ${h.rule}`);
+}
+
+/** Null when they agree; otherwise both sides, side by side, for the report. */
+export function disagreement(t: TraceResult, k: KernelResult): string | null {
+  const kernelRules = kernelRuleList(k);
+  const branches = knetsimRuleLists(t);
+  const same = branches.find((b) => b.rules.join('\n') === kernelRules.join('\n'));
+  const outcome = t.outcome === 'NO_ROUTE' ? 'ACCEPT' : (same?.outcome ?? t.outcome);
+  if (
+    same &&
+    outcome === k.outcome &&
+    (k.outcome !== 'ACCEPT' || (same.endpoint === k.endpoint && same.masquerade === k.masquerade))
+  )
+    return null;
+  const closest = same ?? branches[0]!;
+  return [
+    `  kernel:  ${k.outcome} endpoint=${k.endpoint} masquerade=${k.masquerade}`,
+    ...kernelRules.map((r) => `    ${r}`),
+    `  knetsim: ${closest.outcome} endpoint=${closest.endpoint} masquerade=${closest.masquerade} (${branches.length} branches)`,
+    ...closest.rules.map((r) => `    ${r}`),
+  ].join('\n');
+}
