@@ -58,12 +58,7 @@ export class KernelNode {
   private readonly pods = new Map<string, string>();
   private readonly nodeIPs: string[];
 
-  constructor(
-    private readonly ns: Namespaces,
-    private readonly scenarioNode: ScenarioNode,
-    podIPs: readonly string[],
-    clientIPs: readonly string[],
-  ) {
+  constructor(ns: Namespaces, scenarioNode: ScenarioNode, podIPs: readonly string[], clientIPs: readonly string[]) {
     this.node = ns.create('node');
     this.client = ns.create('client');
     const devices = new Map(scenarioNode.network.devices.map((d) => [d.name, d]));

@@ -48,10 +48,9 @@ export function removeStale(): void {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    let alive = false;
+    let alive = true;
     try {
       process.kill(pid, 0);
-      alive = pid !== process.pid ? true : false;
     } catch {
       alive = false;
     }
