@@ -6,7 +6,7 @@ import { saveState } from '../netfilter';
 import { chooseNode, loadScenarioInput } from './load-scenario-input';
 import { UserError } from './user-error';
 
-const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'routes', 'summary'];
+const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'ipset', 'routes', 'summary'];
 
 export async function runRules(
   path: string,
@@ -27,6 +27,9 @@ export async function runRules(
     case 'iptables-restore':
       out.write(n.restore);
       return;
+    case 'ipset':
+      out.write(n.ipsetSave);
+      return;
     case 'routes':
       out.write(
         n.network.routes
@@ -43,8 +46,13 @@ export async function runRules(
             node: nodeName,
             iptablesRestore: n.restore,
             iptablesSave: saveState(n.netfilter),
-            ipsets: {},
-            virtualServers: [],
+            ipsets: Object.fromEntries(
+              (n.ipvs?.sets ?? []).map((set) => [
+                set.name,
+                { type: set.type, comment: set.comment, entries: set.entries },
+              ]),
+            ),
+            virtualServers: n.ipvs?.virtualServers ?? [],
             addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
             routes: n.network.routes,
           },

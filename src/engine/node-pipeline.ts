@@ -16,6 +16,7 @@ import {
   stateOf,
 } from '../net';
 import {
+  forkFlow,
   type Hook,
   type MatchEnv,
   type NfPacket,
@@ -28,7 +29,7 @@ import { addressType, interfaceOnLink, isLocalAddress, primaryAddress, type SimN
 
 export type PacketOrigin = { readonly kind: 'local' } | { readonly kind: 'interface'; readonly iface: string };
 
-export type Outcome = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE';
+export type Outcome = 'ACCEPT' | 'DROP' | 'REJECT' | 'NO_ROUTE' | 'NO_ENDPOINTS';
 
 export interface PipelineFlow extends TableFlow {
   ct: ConntrackEntry | null;
@@ -322,15 +323,91 @@ class Pipeline {
     if (flow.ct && flow.ctNew) stage(flow, 'conntrack', 'connection confirmed');
   }
 
-  /** INPUT: mangle, filter, nat (source NAT), then the local socket. */
+  /** INPUT: mangle, filter, IPVS (for addresses it serves), nat (source NAT), then the local socket. */
   input(flows: PipelineFlow[]): void {
     let f = this.hook(flows, 'mangle', 'INPUT');
     f = this.hook(f, 'filter', 'INPUT');
+    f = this.ipvs(f);
     f = this.nat(f, 'INPUT');
     for (const flow of f) {
       this.confirm(flow);
       this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
     }
+  }
+
+  /**
+   * IPVS scheduling of new connections to a virtual service: each real server with weight is a
+   * branch with its share of the weights, what a round of the scheduler hands out (the next pick
+   * depends on the scheduler's state). Returns the DNATed branches and the flows IPVS left alone.
+   */
+  private ipvsSchedule(flows: PipelineFlow[]): { taken: PipelineFlow[]; passed: PipelineFlow[] } {
+    const services = this.node.ipvs ?? [];
+    if (services.length === 0) return { taken: [], passed: flows };
+    const taken: PipelineFlow[] = [];
+    const passed: PipelineFlow[] = [];
+    for (const flow of flows) {
+      const p = flow.packet;
+      const vs = services.find((s) => s.protocol === p.protocol && s.address === p.dst && s.port === p.dport);
+      if (!vs || !flow.ct || !flow.ctNew) {
+        passed.push(flow);
+        continue;
+      }
+      const vsText = `${p.protocol.toUpperCase()} ${endpointText(vs.address, vs.port)} ${vs.scheduler}${vs.persistent ? ' persistent' : ''}`;
+      const usable = vs.realServers.filter((r) => r.weight > 0);
+      if (usable.length === 0) {
+        stage(flow, 'ipvs', `${vsText}: no real server can take the connection`);
+        this.end(flow, 'NO_ENDPOINTS', `IPVS ${vsText} has no real servers`);
+        continue;
+      }
+      const total = usable.reduce((n, r) => n + r.weight, 0);
+      usable.forEach((rs, i) => {
+        const branch = i === usable.length - 1 ? flow : forkFlow(flow, flow.probability);
+        branch.probability *= rs.weight / total;
+        const bp = branch.packet;
+        branch.ct = bindDnat(branch.ct!, rs.address, rs.port);
+        bp.dst = rs.address;
+        bp.dport = rs.port;
+        bp.ipvs = { protocol: vs.protocol, address: vs.address, port: vs.port };
+        branch.endpoint = endpointText(rs.address, rs.port);
+        branch.dstNatDone = true;
+        syncCt(branch);
+        stage(
+          branch,
+          'ipvs',
+          `${vsText} -> ${branch.endpoint} (real server ${i + 1} of ${usable.length}, weight ${rs.weight}/${total})`,
+        );
+        taken.push(branch);
+      });
+    }
+    return { taken, passed };
+  }
+
+  /** IPVS at LOCAL_IN (after filter INPUT, before nat INPUT), for packets that arrived from outside. */
+  private ipvs(flows: PipelineFlow[]): PipelineFlow[] {
+    const { taken, passed } = this.ipvsSchedule(flows);
+    for (const branch of taken) this.ipvsTransmit(branch);
+    return passed;
+  }
+
+  /** ip_vs_nat_xmit: the rewritten packet leaves through LOCAL_OUT (nat is not consulted again) and POSTROUTING. */
+  private ipvsTransmit(flow: PipelineFlow): void {
+    flow.packet.inIface = null;
+    let f = this.hook([flow], 'mangle', 'OUTPUT');
+    f = this.hook(f, 'filter', 'OUTPUT');
+    const routes = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
+    const go: PipelineFlow[] = [];
+    for (const fl of f) {
+      const r = this.route(fl);
+      if (r.kind === 'forward') {
+        stage(fl, 'routing', `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        routes.set(fl, { iface: r.iface, nextHop: r.nextHop });
+        go.push(fl);
+      } else if (r.kind === 'local') {
+        routes.set(fl, { iface: 'lo', nextHop: null });
+        go.push(fl);
+      } else this.end(fl, 'NO_ROUTE', r.why);
+    }
+    this.postrouting(go, (fl) => routes.get(fl)!);
   }
 
   /** POSTROUTING then out of the device the route chose. */
@@ -401,6 +478,9 @@ class Pipeline {
     f = this.conntrackIn(f);
     f = this.hook(f, 'mangle', 'OUTPUT');
     f = this.nat(f, 'OUTPUT');
+    // IPVS takes locally generated connections at LOCAL_OUT, just after nat OUTPUT.
+    const scheduled = this.ipvsSchedule(f);
+    f = [...scheduled.passed, ...scheduled.taken];
     f = this.hook(f, 'filter', 'OUTPUT');
     // NAT may have changed the destination: route again (ip_route_me_harder).
     const routes = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();

@@ -2,14 +2,25 @@
 // through the same iptables-restore parser a user's dump goes through), on top
 // of what kubelet set up, with the devices and routes flannel gives it.
 import { type NodeNetwork, nodeNetwork } from '../flannel';
-import { nodePrelude, proxierSettings, syncIptablesRules } from '../kube-proxy';
+import { formatIpsetSave, parseIpsetSave } from '../ipset';
+import {
+  type IpvsSync,
+  ipvsNodePrelude,
+  ipvsSetsRestore,
+  nodePrelude,
+  proxierSettings,
+  syncIptablesRules,
+  syncIpvsState,
+} from '../kube-proxy';
 import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '../model';
-import { parseIPv4, parseIpRoutes } from '../net';
+import { type L4Protocol, parseIPv4, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
-import { makeSimNode, type SimNode } from './sim-node';
+import { setLookupOf } from './ipset-lookup';
+import { makeSimNode, type SetLookup, type SimNode } from './sim-node';
 
 export interface ScenarioNode {
   readonly name: string;
+  readonly mode: 'iptables' | 'ipvs';
   readonly node: SimNode;
   readonly localState: NodeLocalState;
   /** What kube-proxy pipes to iptables-restore. */
@@ -17,6 +28,10 @@ export interface ScenarioNode {
   /** Everything the node's iptables hold once loaded. */
   readonly netfilter: NetfilterState;
   readonly network: NodeNetwork;
+  /** IPVS mode's virtual servers, ipsets and kube-ipvs0 addresses (null in iptables mode). */
+  readonly ipvs: IpvsSync | null;
+  /** The node's ipsets as `ipset save` prints them (empty in iptables mode). */
+  readonly ipsetSave: string;
 }
 
 export type ScenarioNodeResult =
@@ -25,35 +40,68 @@ export type ScenarioNodeResult =
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
-  if (mode !== 'iptables')
+  if (mode !== 'iptables' && mode !== 'ipvs')
     return {
       ok: false,
-      message: `${scenario.file}: proxy mode "${mode}" is not modelled yet (iptables is); set Cluster spec.proxy.mode: iptables`,
+      message: `${scenario.file}: proxy mode "${mode}" is not modelled yet (iptables and ipvs are); set Cluster spec.proxy.mode`,
     };
   const localState = nodeLocalState(scenario, nodeName, 'IPv4');
   const zone = scenario.nodes.find((n) => n.name === nodeName)?.labels[ZONE_LABEL];
   const settings = proxierSettings(scenario.cluster, localState.node, zone);
-  const sync = syncIptablesRules(localState, settings);
-  const prelude = loadIptables(nodePrelude(), 'kubelet/kube-proxy start-up');
+  const ipvs = mode === 'ipvs' ? syncIpvsState(localState, settings, scenario.cluster.proxy.ipvs.scheduler) : null;
+  const restore = ipvs ? ipvs.restore : syncIptablesRules(localState, settings).restore;
+  const prelude = loadIptables(ipvs ? ipvsNodePrelude() : nodePrelude(), 'kubelet/kube-proxy start-up');
   if (!prelude.ok) return { ok: false, message: prelude.message };
-  const loaded = loadIptables(sync.restore, `kube-proxy restore for ${nodeName}`, prelude.state);
+  const loaded = loadIptables(restore, `kube-proxy restore for ${nodeName}`, prelude.state);
   if (!loaded.ok) return { ok: false, message: loaded.message };
+  let sets: SetLookup | null = null;
+  let ipsetSave = '';
+  if (ipvs) {
+    const parsed = parseIpsetSave(ipvsSetsRestore(ipvs.sets), { source: `kube-proxy ipsets for ${nodeName}` });
+    if (!parsed.ok) return { ok: false, message: parsed.error.message };
+    sets = setLookupOf(parsed.value);
+    ipsetSave = formatIpsetSave(parsed.value);
+  }
   const network = nodeNetwork(scenario.cluster, scenario.nodes, nodeName);
   const routes = parseIpRoutes(network.routes.join('\n'));
   if (!routes.ok) return { ok: false, message: `routes of ${nodeName}: line ${routes.line}: ${routes.message}` };
+  const devices = ipvs
+    ? [
+        ...network.devices,
+        { name: 'kube-ipvs0', addresses: ipvs.kubeIpvs0.map((address) => ({ address, prefixLength: 32 })) },
+      ]
+    : network.devices;
   const node = makeSimNode({
     name: nodeName,
-    interfaces: network.devices.map((d) => ({
+    interfaces: devices.map((d) => ({
       name: d.name,
       addresses: d.addresses.map((a) => ({ address: parseIPv4(a.address)!, prefixLength: a.prefixLength })),
     })),
     routes: routes.routes,
     ruleset: compileRuleset(loaded.state),
-    sets: null,
+    sets,
     defaultInterface: 'eth0',
+    ipvs: (ipvs?.virtualServers ?? []).map((vs) => ({
+      protocol: vs.protocol.toLowerCase() as L4Protocol,
+      address: parseIPv4(vs.address)!,
+      port: vs.port,
+      scheduler: vs.scheduler,
+      persistent: vs.flags.includes('persistent'),
+      realServers: vs.realServers.map((r) => ({ address: parseIPv4(r.address)!, port: r.port, weight: r.weight })),
+    })),
   });
   return {
     ok: true,
-    value: { name: nodeName, node, localState, restore: sync.restore, netfilter: loaded.state, network },
+    value: {
+      name: nodeName,
+      mode,
+      node,
+      localState,
+      restore,
+      netfilter: loaded.state,
+      network: { ...network, devices },
+      ipvs,
+      ipsetSave,
+    },
   };
 }

@@ -1,6 +1,15 @@
 // A simulated node: its interfaces and addresses, routes, loaded rules, ipsets
 // and conntrack table, built from dumps or from what the controllers produced.
-import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, prefixContains, type Route } from '../net';
+import {
+  ConntrackTable,
+  type IPv4,
+  type IPv4Prefix,
+  isLoopback,
+  type L4Protocol,
+  maskOf,
+  prefixContains,
+  type Route,
+} from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 
 export interface InterfaceAddress {
@@ -20,6 +29,16 @@ export interface SetLookup {
   readonly lookups: number;
 }
 
+/** An IPVS virtual service as the engine uses it: where it listens and the real servers behind it. */
+export interface IpvsService {
+  readonly protocol: L4Protocol;
+  readonly address: IPv4;
+  readonly port: number;
+  readonly scheduler: string;
+  readonly persistent: boolean;
+  readonly realServers: readonly { readonly address: IPv4; readonly port: number; readonly weight: number }[];
+}
+
 export interface SimNode {
   readonly name: string;
   readonly interfaces: readonly NodeInterface[];
@@ -30,6 +49,8 @@ export interface SimNode {
   readonly conntrack: ConntrackTable;
   /** The interface outside traffic arrives on and leaves by when no route says otherwise. */
   readonly defaultInterface: string;
+  /** IPVS virtual services (kube-proxy IPVS mode); empty otherwise. */
+  readonly ipvs?: readonly IpvsService[];
 }
 
 export function makeSimNode(spec: Omit<SimNode, 'conntrack'> & { conntrack?: ConntrackTable }): SimNode {

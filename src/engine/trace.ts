@@ -137,6 +137,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     physOut: null,
     mark: request.mark ?? 0,
     ct: null,
+    ipvs: null,
   };
   const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
   const ends = runPipeline(node, packet, request.origin, {

@@ -4,4 +4,7 @@ export * from './categorize-endpoints';
 export * from './chain-names';
 export * from './iptables/node-prelude';
 export * from './iptables/sync-iptables-rules';
+export * from './ipvs/ipvs-prelude';
+export * from './ipvs/ipvs-sets';
+export * from './ipvs/sync-ipvs-state';
 export * from './proxier-settings';

@@ -47,6 +47,8 @@ export interface NfPacket {
   physOut: string | null;
   mark: number;
   ct: PacketConntrack | null;
+  /** The IPVS virtual service the packet's connection belongs to (after IPVS took it), for -m ipvs. */
+  ipvs: { readonly protocol: L4Protocol; readonly address: IPv4; readonly port: number } | null;
 }
 
 export type AddrType =

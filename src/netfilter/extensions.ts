@@ -4,6 +4,7 @@ import type { MatchExtension, TargetExtension } from './extension';
 import { addrtypeMatch } from './matches/addrtype-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { icmpMatch } from './matches/icmp-match';
+import { ipvsMatch } from './matches/ipvs-match';
 import { multiportMatch } from './matches/multiport-match';
 import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
 import { recentMatch } from './matches/recent-match';
@@ -32,6 +33,7 @@ const MATCHES: readonly MatchExtension[] = [
   physdevMatch,
   limitMatch,
   nfacctMatch,
+  ipvsMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -84,7 +84,10 @@ const ROWS: Row[] = [
     kind: 'pod',
     to: '10.96.0.10:81',
     expect: { outcome: 'ACCEPT', endpoints: [] },
-    skip: { nftables: 'nftables mode rejects traffic to unknown ports of a cluster IP' },
+    skip: {
+      nftables: 'nftables mode rejects traffic to unknown ports of a cluster IP',
+      ipvs: 'IPVS binds the cluster IP to kube-ipvs0, and KUBE-IPVS-FILTER rejects new connections to its other ports',
+    },
   },
   {
     name: 'hairpin: an endpoint reaching its own service is masqueraded',
@@ -120,6 +123,7 @@ const ROWS: Row[] = [
     kind: 'node',
     to: '127.0.0.1:30080',
     expect: { outcome: 'ACCEPT', endpoints: ['10.244.1.6:80', '10.244.2.6:80'], masquerade: true },
+    skip: { ipvs: 'IPVS mode makes NodePort virtual servers on the node addresses only, not on 127.0.0.1' },
   },
   {
     name: 'outside client to an external IP',
@@ -134,6 +138,9 @@ const ROWS: Row[] = [
     kind: 'pod',
     to: '10.96.0.14:80',
     expect: { outcome: 'REJECT' },
+    skip: {
+      ipvs: 'IPVS keeps a virtual service with no real servers: the outcome is NO_ENDPOINTS, not an iptables REJECT',
+    },
   },
   {
     name: 'load balancer from an allowed source',
@@ -160,7 +167,7 @@ const ROWS: Row[] = [
 
 const MODES: { mode: Mode; notModelled?: string }[] = [
   { mode: 'iptables' },
-  { mode: 'ipvs', notModelled: 'IPVS mode is not modelled yet' },
+  { mode: 'ipvs' },
   { mode: 'nftables', notModelled: 'nftables mode is not modelled yet' },
   { mode: 'userspace', notModelled: 'userspace mode is not modelled yet' },
 ];

@@ -12,7 +12,7 @@ import {
   KUBE_SERVICES,
 } from './sync-iptables-rules';
 
-interface JumpChain {
+export interface JumpChain {
   readonly table: 'filter' | 'nat';
   readonly chain: string;
   readonly from: string;
@@ -80,10 +80,19 @@ export const KUBE_PROXY_JUMPS: readonly JumpChain[] = [
 
 const CANARIES = ['KUBE-KUBELET-CANARY', 'KUBE-PROXY-CANARY'];
 
-/** The restore text that sets up kubelet's and kube-proxy's fixed chains and jumps on a fresh node. */
-export function nodePrelude(): string {
+/**
+ * The restore text that sets up kubelet's and a proxier's fixed chains and jumps on a fresh node.
+ * `extraChains` are the proxier's EnsureChain calls that come with no jump of their own.
+ */
+export function nodePrelude(
+  jumps: readonly JumpChain[] = KUBE_PROXY_JUMPS,
+  extraChains: Readonly<Record<'filter' | 'nat', readonly string[]>> = { filter: [], nat: [] },
+): string {
   const jump = (j: JumpChain) =>
     `-I ${j.from} 1${j.newOnly ? ' -m conntrack --ctstate NEW' : ''} -m comment --comment "${j.comment}" -j ${j.chain}`;
+  const chainsOf = (table: 'filter' | 'nat') => [
+    ...new Set([...extraChains[table], ...jumps.filter((j) => j.table === table).map((j) => j.chain)]),
+  ];
   const lines = [
     // kubelet: the iptables-wrapper hint, its canaries, and KUBE-FIREWALL guarding route_localnet.
     '*mangle',
@@ -96,16 +105,14 @@ export function nodePrelude(): string {
     `-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
     `-I INPUT 1 -j ${KUBE_FIREWALL}`,
     `-I OUTPUT 1 -j ${KUBE_FIREWALL}`,
-    // kube-proxy: EnsureChain for each jump's chain, then EnsureRule(Prepend) for the jump.
-    ...[...new Set(KUBE_PROXY_JUMPS.filter((j) => j.table === 'filter').map((j) => j.chain))].map(
-      (c) => `:${c} - [0:0]`,
-    ),
-    ...KUBE_PROXY_JUMPS.filter((j) => j.table === 'filter').map(jump),
+    // The proxier: EnsureChain for each chain it uses, then EnsureRule(Prepend) for each jump.
+    ...chainsOf('filter').map((c) => `:${c} - [0:0]`),
+    ...jumps.filter((j) => j.table === 'filter').map(jump),
     'COMMIT',
     '*nat',
     ...CANARIES.map((c) => `:${c} - [0:0]`),
-    ...[...new Set(KUBE_PROXY_JUMPS.filter((j) => j.table === 'nat').map((j) => j.chain))].map((c) => `:${c} - [0:0]`),
-    ...KUBE_PROXY_JUMPS.filter((j) => j.table === 'nat').map(jump),
+    ...chainsOf('nat').map((c) => `:${c} - [0:0]`),
+    ...jumps.filter((j) => j.table === 'nat').map(jump),
     'COMMIT',
   ];
   return `${lines.join('\n')}\n`;

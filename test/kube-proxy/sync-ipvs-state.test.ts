@@ -1,0 +1,138 @@
+// kube-proxy IPVS mode: the reference cases from kube-proxy's own IPVS tests, and
+// a packet's way through the sets, IPVS and the masquerade rules.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildScenarioNode, tracePacket } from '../../src/engine';
+import { loadScenario } from '../../src/model';
+import { loadIptables } from '../../src/netfilter';
+import { ip } from '../helpers/node-from-rules';
+import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
+
+const DIR = join(__dirname, '..', '..', '..', 'shared', 'examples', 'ipvs');
+const cases = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.expected.json')) : [];
+
+interface VirtualServerView {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: string;
+  readonly scheduler: string;
+  readonly flags: readonly string[];
+  readonly timeout: number;
+  readonly realServers: readonly { readonly address: string; readonly port: number; readonly weight: number }[];
+}
+
+interface Expected {
+  virtualServers: VirtualServerView[];
+  ipsets: Record<string, string[]>;
+  kubeIpvs0Addresses?: string[];
+  iptablesRulesContains?: string[];
+}
+
+describe.skipIf(cases.length === 0)('IPVS reference cases from kube-proxy', () => {
+  for (const file of cases) {
+    it(file.replace('.expected.json', ''), () => {
+      const want = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Expected;
+      const yaml = readFileSync(join(DIR, file.replace('.expected.json', '.yaml')), 'utf8');
+      const r = loadScenario(yaml, file);
+      if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
+      const built = buildScenarioNode(r.scenario, r.scenario.nodes[0]!.name);
+      if (!built.ok) throw new Error(built.message);
+      const got = built.value.ipvs!;
+      const key = (v: VirtualServerView) =>
+        `${v.protocol} ${v.address}:${v.port} ${v.scheduler} [${[...v.flags].sort()}] ${v.timeout} ${v.realServers.map((s) => `${s.address}:${s.port}/${s.weight}`).sort()}`;
+      expect(got.virtualServers.map(key).sort()).toEqual(want.virtualServers.map(key).sort());
+      const nonEmpty = Object.fromEntries(
+        got.sets.filter((s) => s.entries.length > 0).map((s) => [s.name, [...s.entries].sort()]),
+      );
+      expect(nonEmpty).toEqual(Object.fromEntries(Object.entries(want.ipsets).map(([k, v]) => [k, [...v].sort()])));
+      if (want.kubeIpvs0Addresses) expect([...got.kubeIpvs0]).toEqual([...want.kubeIpvs0Addresses].sort());
+      const lines = new Set(got.restore.split('\n'));
+      for (const rule of want.iptablesRulesContains ?? []) expect(lines.has(rule), rule).toBe(true);
+    });
+  }
+});
+
+describe('IPVS mode on a node', () => {
+  const yaml =
+    clusterYaml().replace('mode: iptables', 'mode: ipvs') +
+    serviceYaml({
+      name: 'web',
+      type: 'NodePort',
+      clusterIP: '10.96.0.10',
+      nodePort: 30080,
+      extra: '  sessionAffinity: ClientIP',
+      endpoints: [
+        { ip: '10.244.1.5', node: 'node-1' },
+        { ip: '10.244.2.5', node: 'node-2' },
+      ],
+    }) +
+    serviceYaml({ name: 'empty', clusterIP: '10.96.0.11', endpoints: [] });
+  const n = nodeOf(yaml);
+
+  it('loads its rules and sets through the same parsers as a dump, and reloads its iptables-save', () => {
+    expect(n.ipsetSave).toContain('add KUBE-CLUSTER-IP 10.96.0.10,tcp:80');
+    expect(loadIptables(n.restore, 'again', n.netfilter).ok).toBe(true);
+    expect(n.ipvs!.virtualServers.find((v) => v.port === 30080)).toMatchObject({
+      address: '192.168.0.2',
+      flags: ['persistent'],
+      timeout: 10800,
+    });
+  });
+  it('a pod to a ClusterIP: accepted by the sets, IPVS picks a real server (every one a branch)', () => {
+    const t = tracePacket(n.node, {
+      src: ip('10.244.1.9'),
+      dst: ip('10.96.0.10'),
+      protocol: 'tcp',
+      dport: 80,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+    expect(t.endpoints.map((e) => [e.address, e.probability]).sort()).toEqual([
+      ['10.244.1.5:80', 0.5],
+      ['10.244.2.5:80', 0.5],
+    ]);
+    expect(t.hops.some((h) => h.stage === 'ipvs')).toBe(true);
+    expect(t.masquerade).toBe(false);
+    expect(t.cost.setLookups).toBeGreaterThan(0);
+  });
+  it('an outside client to the NodePort is marked and masqueraded', () => {
+    const t = tracePacket(n.node, {
+      src: ip('203.0.113.9'),
+      dst: ip('192.168.0.2'),
+      protocol: 'tcp',
+      dport: 30080,
+      origin: { kind: 'interface', iface: 'eth0' },
+    });
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.masquerade).toBe(true);
+    expect(t.endpoints.length).toBe(2);
+  });
+  it('a virtual service with no real servers: NO_ENDPOINTS', () => {
+    const t = tracePacket(n.node, {
+      src: ip('10.244.1.9'),
+      dst: ip('10.96.0.11'),
+      protocol: 'tcp',
+      dport: 80,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+    expect(t.outcome).toBe('NO_ENDPOINTS');
+  });
+  it('binds every ClusterIP to kube-ipvs0', () => {
+    expect(n.network.devices.find((d) => d.name === 'kube-ipvs0')?.addresses.map((a) => a.address)).toEqual([
+      '10.96.0.10',
+      '10.96.0.11',
+    ]);
+  });
+  it('the node itself to a ClusterIP: IPVS takes it at LOCAL_OUT, masqueraded out the real interface', () => {
+    const t = tracePacket(n.node, {
+      src: ip('192.168.0.2'),
+      dst: ip('10.96.0.10'),
+      protocol: 'tcp',
+      dport: 80,
+      origin: { kind: 'local' },
+    });
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.masquerade).toBe(true);
+    expect(t.branches.find((b) => b.endpoint === '10.244.2.5:80')!.final).toBe('tcp 10.244.1.0:40000 -> 10.244.2.5:80');
+  });
+});
