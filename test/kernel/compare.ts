@@ -4,15 +4,27 @@
 import type { TraceResult } from '../../src/engine';
 import type { KernelResult } from './kernel-node';
 
-export function knetsimRuleLists(
-  t: TraceResult,
-): { rules: string[]; endpoint: string | null; masquerade: boolean; outcome: string }[] {
-  return t.branches.map((b) => ({
-    rules: b.hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
-    endpoint: b.endpoint,
-    masquerade: b.masquerade,
-    outcome: b.outcome,
-  }));
+export interface BranchView {
+  rules: string[];
+  endpoint: string | null;
+  masquerade: boolean;
+  outcome: string;
+  /** IPVS took the packet: this kernel has no IPVS, so only the rules before it can be compared. */
+  ipvs: boolean;
+}
+
+export function knetsimRuleLists(t: TraceResult): BranchView[] {
+  return t.branches.map((b) => {
+    const cut = b.hops.findIndex((h) => h.stage === 'ipvs');
+    const hops = cut < 0 ? b.hops : b.hops.slice(0, cut);
+    return {
+      rules: hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
+      endpoint: b.endpoint,
+      masquerade: b.masquerade,
+      outcome: b.outcome,
+      ipvs: cut >= 0,
+    };
+  });
 }
 
 export function kernelRuleList(k: KernelResult): string[] {
@@ -24,6 +36,8 @@ export function disagreement(t: TraceResult, k: KernelResult): string | null {
   const kernelRules = kernelRuleList(k);
   const branches = knetsimRuleLists(t);
   const same = branches.find((b) => b.rules.join('\n') === kernelRules.join('\n'));
+  // Where IPVS took the packet, the kernel here (no IPVS) delivers it locally: the rules up to IPVS must agree.
+  if (same?.ipvs && k.outcome === 'ACCEPT' && k.endpoint === null) return null;
   const outcome = t.outcome === 'NO_ROUTE' ? 'ACCEPT' : (same?.outcome ?? t.outcome);
   if (
     same &&

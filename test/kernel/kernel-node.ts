@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ScenarioNode } from '../../src/engine';
-import { nodePrelude } from '../../src/kube-proxy';
+import { ipvsNodePrelude, ipvsSetsRestore, nodePrelude } from '../../src/kube-proxy';
 import type { L4Protocol } from '../../src/net';
 import { loadIptables, saveState } from '../../src/netfilter';
 import { inNs, must, type Namespaces, run } from './netns';
@@ -121,12 +121,21 @@ export class KernelNode {
         this.pods.set(ip, pod);
       }
     }
+    // IPVS mode: the Service addresses on kube-ipvs0 (a bridge with no ports stands in for the
+    // dummy device this kernel lacks), and kube-proxy's ipsets, made before the rules that use them.
+    const ipvs = scenarioNode.ipvs;
+    if (ipvs) {
+      inNs(n, 'ip', ['link', 'add', 'kube-ipvs0', 'type', 'bridge']);
+      for (const a of ipvs.kubeIpvs0) inNs(n, 'ip', ['addr', 'add', `${a}/32`, 'dev', 'kube-ipvs0']);
+      inNs(n, 'ip', ['link', 'set', 'kube-ipvs0', 'up']);
+      inNs(n, 'ipset', ['restore'], ipvsSetsRestore(ipvs.sets));
+    }
     // The rules: what kubelet and kube-proxy set up at start, then kube-proxy's restore,
     // plus a TRACE rule so the kernel reports every packet's way.
     const restore = scenarioNode.restore;
     for (const name of new Set([...restore.matchAll(/--nfacct-name (\S+)/g)].map((m) => m[1]!)))
       inNs(n, 'nfacct', ['add', name]);
-    inNs(n, 'iptables-restore', ['--noflush'], nodePrelude());
+    inNs(n, 'iptables-restore', ['--noflush'], ipvs ? ipvsNodePrelude() : nodePrelude());
     inNs(n, 'iptables-restore', ['--noflush'], restore);
     inNs(n, 'iptables-restore', ['--noflush'], '*raw\n-A PREROUTING -j TRACE\n-A OUTPUT -j TRACE\nCOMMIT\n');
   }
