@@ -4,6 +4,7 @@
 // and number format, then the target. This is the form a user's dump has.
 import { formatIPv4 } from '../net';
 import type { ParsedOption } from './extension';
+import { ADDR_TYPES } from './matches/addrtype-match';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { xmarkOf } from './targets/mark-targets';
@@ -38,20 +39,6 @@ function portText(text: string): string {
 
 const CT_STATE_ORDER = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
 const CT_STATUS_ORDER = ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
-const ADDR_TYPE_ORDER = [
-  'UNSPEC',
-  'UNICAST',
-  'LOCAL',
-  'BROADCAST',
-  'ANYCAST',
-  'MULTICAST',
-  'BLACKHOLE',
-  'UNREACHABLE',
-  'PROHIBIT',
-  'THROW',
-  'NAT',
-  'XRESOLVE',
-];
 
 function ordered(list: string, order: readonly string[]): string {
   const items = new Set(list.split(','));
@@ -96,8 +83,8 @@ function matchText(m: RuleMatch): string {
       return `${neg(o[0]!)} --state ${ordered(o[0]!.args[0]!, CT_STATE_ORDER)}`;
     case 'addrtype':
       return (
-        each(['--src-type'], (x) => `${neg(x)} --src-type ${ordered(x.args[0]!, ADDR_TYPE_ORDER)}`) +
-        each(['--dst-type'], (x) => `${neg(x)} --dst-type ${ordered(x.args[0]!, ADDR_TYPE_ORDER)}`) +
+        each(['--src-type'], (x) => `${neg(x)} --src-type ${ordered(x.args[0]!, ADDR_TYPES)}`) +
+        each(['--dst-type'], (x) => `${neg(x)} --dst-type ${ordered(x.args[0]!, ADDR_TYPES)}`) +
         each(['--limit-iface-in'], () => ' --limit-iface-in') +
         each(['--limit-iface-out'], () => ' --limit-iface-out')
       );

@@ -125,6 +125,27 @@ function record(flow: TableFlow, hop: Hop): void {
   if (flow.hops) flow.hops.push(hop);
 }
 
+/** The base chain's policy decides; it is recorded when it is news (rules ran, or it is not ACCEPT). */
+function basePolicy<F extends TableFlow>(
+  table: CompiledTable,
+  hook: Hook,
+  chain: CompiledChain,
+  flow: F,
+  always: boolean,
+): WalkResult<F> {
+  const policy = chain.policy ?? 'ACCEPT';
+  if (always || chain.rules.length > 0 || policy !== 'ACCEPT')
+    record(flow, {
+      table: table.name,
+      hook,
+      chain: chain.name,
+      ruleNumber: null,
+      rule: null,
+      action: `policy ${policy}`,
+    });
+  return { flow, verdict: { kind: policy } };
+}
+
 function ruleHop(
   table: CompiledTable,
   hook: Hook,
@@ -167,19 +188,7 @@ function walkFrom<F extends TableFlow>(
     if (pos < 0) {
       flow.rulesEvaluated += chain.rules.length - frame.next;
       stack.pop();
-      if (stack.length === 0) {
-        const policy = chain.policy ?? 'ACCEPT';
-        if (chain.rules.length > 0 || policy !== 'ACCEPT')
-          record(flow, {
-            table: table.name,
-            hook,
-            chain: chain.name,
-            ruleNumber: null,
-            rule: null,
-            action: `policy ${policy}`,
-          });
-        return { flow, verdict: { kind: policy } };
-      }
+      if (stack.length === 0) return basePolicy(table, hook, chain, flow, false);
       record(flow, {
         table: table.name,
         hook,
@@ -256,18 +265,7 @@ function walkFrom<F extends TableFlow>(
       case 'RETURN':
         if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'RETURN', branchProbability));
         stack.pop();
-        if (stack.length === 0) {
-          const policy = chain.policy ?? 'ACCEPT';
-          record(flow, {
-            table: table.name,
-            hook,
-            chain: chain.name,
-            ruleNumber: null,
-            rule: null,
-            action: `policy ${policy}`,
-          });
-          return { flow, verdict: { kind: policy } };
-        }
+        if (stack.length === 0) return basePolicy(table, hook, chain, flow, true);
         continue;
       case 'DNAT':
       case 'SNAT':

@@ -135,128 +135,46 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
   }
   const proto = ['-m', protocol, '-p', protocol];
   const port = String(svc.port);
+  /** The rule shape kube-proxy repeats for every captured address: comment, protocol, address, port, target. */
+  const capture = (chain: string, comment: string, address: string, target: string) => [
+    '-A',
+    chain,
+    '-m',
+    'comment',
+    '--comment',
+    comment,
+    ...proto,
+    '-d',
+    address,
+    '--dport',
+    port,
+    '-j',
+    target,
+  ];
 
   // Capture the cluster IP.
   if (hasInternal) {
-    b.natRules.write(
-      '-A',
-      'KUBE-SERVICES',
-      '-m',
-      'comment',
-      '--comment',
-      quoted(`${name} cluster IP`),
-      proto,
-      '-d',
-      svc.clusterIP,
-      '--dport',
-      port,
-      '-j',
-      internalChain,
-    );
+    b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} cluster IP`), svc.clusterIP, internalChain));
   } else {
-    b.filterRules.write(
-      '-A',
-      KUBE_SERVICES,
-      '-m',
-      'comment',
-      '--comment',
-      internalFilterComment,
-      proto,
-      '-d',
-      svc.clusterIP,
-      '--dport',
-      port,
-      '-j',
-      internalFilterTarget,
-    );
+    b.filterRules.write(capture(KUBE_SERVICES, internalFilterComment, svc.clusterIP, internalFilterTarget));
   }
   // Capture external IPs.
   for (const ip of svc.externalIPs) {
-    if (hasEndpoints)
-      b.natRules.write(
-        '-A',
-        KUBE_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`${name} external IP`),
-        proto,
-        '-d',
-        ip,
-        '--dport',
-        port,
-        '-j',
-        externalChain,
-      );
+    if (hasEndpoints) b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} external IP`), ip, externalChain));
     if (!hasExternal)
-      b.filterRules.write(
-        '-A',
-        KUBE_EXTERNAL_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        externalFilterComment,
-        proto,
-        '-d',
-        ip,
-        '--dport',
-        port,
-        '-j',
-        externalFilterTarget,
-      );
+      b.filterRules.write(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
   }
   // Capture load-balancer ingress IPs.
   for (const ip of svc.loadBalancerIPs) {
-    if (hasEndpoints)
-      b.natRules.write(
-        '-A',
-        KUBE_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`${name} loadbalancer IP`),
-        proto,
-        '-d',
-        ip,
-        '--dport',
-        port,
-        '-j',
-        lbChain,
-      );
+    if (hasEndpoints) b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} loadbalancer IP`), ip, lbChain));
     if (usesFWChain)
       b.filterRules.write(
-        '-A',
-        KUBE_PROXY_FIREWALL,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`${name} traffic not accepted by ${chains.firewall}`),
-        proto,
-        '-d',
-        ip,
-        '--dport',
-        port,
-        '-j',
-        'DROP',
+        capture(KUBE_PROXY_FIREWALL, quoted(`${name} traffic not accepted by ${chains.firewall}`), ip, 'DROP'),
       );
   }
   if (!hasExternal) {
     for (const ip of svc.loadBalancerIPs)
-      b.filterRules.write(
-        '-A',
-        KUBE_EXTERNAL_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        externalFilterComment,
-        proto,
-        '-d',
-        ip,
-        '--dport',
-        port,
-        '-j',
-        externalFilterTarget,
-      );
+      b.filterRules.write(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
   }
   // Capture node ports.
   if (svc.nodePort !== undefined && svc.nodePort !== 0) {

@@ -2,7 +2,8 @@
 // how kube-proxy finds NodePort traffic), optionally limited to one interface.
 import type { AddrType, MatchExtension, MatchTest } from '../extension';
 
-const ADDR_TYPES: readonly AddrType[] = [
+/** In the kernel's bit order, which is also the order iptables-save prints them in. */
+export const ADDR_TYPES: readonly AddrType[] = [
   'UNSPEC',
   'UNICAST',
   'LOCAL',
