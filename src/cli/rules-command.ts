@@ -1,12 +1,13 @@
 // `knetsim rules SCENARIO`: the data-plane state a node would have, in the
 // format of the tool that shows it on a real node.
 import { buildScenarioNode } from '../engine';
+import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
 import { saveState } from '../netfilter';
 import { chooseNode, loadScenarioInput } from './load-scenario-input';
 import { UserError } from './user-error';
 
-const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'ipset', 'routes', 'summary'];
+const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'ipset', 'ipvsadm', 'ipvsadm-save', 'routes', 'summary'];
 
 export async function runRules(
   path: string,
@@ -29,6 +30,12 @@ export async function runRules(
       return;
     case 'ipset':
       out.write(n.ipsetSave);
+      return;
+    case 'ipvsadm':
+      out.write(formatIpvsadmList(n.node.ipvs ?? []));
+      return;
+    case 'ipvsadm-save':
+      out.write(formatIpvsadmSave(n.node.ipvs ?? []));
       return;
     case 'routes':
       out.write(

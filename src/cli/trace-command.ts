@@ -9,6 +9,7 @@ import {
   type TraceRequest,
   tracePacket,
 } from '../engine';
+import { listServices, parseIpvsadmSave, type VirtualService } from '../ipvs';
 import { isLoopback, type L4Protocol, lookupRoute } from '../net';
 import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
@@ -36,8 +37,6 @@ export type SetLoader = (text: string, file: string) => SetLookup;
 
 export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimNode {
   if (!o.rules) throw new UserError('trace: give a scenario file, or --rules DUMP (an iptables-save dump)');
-  if (o.ipvs)
-    throw new UserError('trace --ipvs: IPVS dumps are not modelled yet (kube-proxy IPVS mode is a later issue)');
   const nodeAddresses = (o.nodeIp ?? '')
     .split(',')
     .filter(Boolean)
@@ -47,12 +46,19 @@ export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimN
     if (!loadSets) throw new UserError('--ipset: ipset dumps are not supported');
     sets = loadSets(readInput(o.ipset), o.ipset);
   }
+  let ipvs: VirtualService[] = [];
+  if (o.ipvs) {
+    const parsed = parseIpvsadmSave(readInput(o.ipvs), o.ipvs);
+    if (!parsed.ok) throw new UserError(parsed.error.message);
+    ipvs = listServices(parsed.value);
+  }
   const dumps: NodeDumps = {
     name: o.node ?? 'node',
     iptables: { text: readInput(o.rules), file: o.rules },
     ...(o.routes ? { routes: { text: readInput(o.routes), file: o.routes } } : {}),
     nodeAddresses,
     sets,
+    ipvs,
   };
   const built = nodeFromDumps(dumps);
   if (!built.ok) throw new UserError(built.message);

@@ -1,5 +1,7 @@
 // Builds a simulated node from a real node's dumps (iptables-save, ip route,
 // ipset save) with no Kubernetes objects: what `knetsim trace --rules` runs on.
+
+import type { VirtualService } from '../ipvs';
 import { type IPv4, parseIpRoutes, type Route } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
@@ -17,6 +19,8 @@ export interface NodeDumps {
   readonly nodeAddresses?: readonly IPv4[];
   readonly sets?: SetLookup | null;
   readonly defaultInterface?: string;
+  /** Virtual services from `ipvsadm -S -n`: their addresses are bound to kube-ipvs0 unless a route dump says where they are. */
+  readonly ipvs?: readonly VirtualService[];
 }
 
 export type NodeResult =
@@ -77,6 +81,13 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
     const known = [...byDev.values()].some((list) => list.some((x) => x.address === a));
     if (!known) byDev.set(defaultInterface, [...(byDev.get(defaultInterface) ?? []), { address: a, prefixLength: 32 }]);
   }
+  const known = new Set([...byDev.values()].flatMap((list) => list.map((a) => a.address)));
+  const vips = [...new Set((d.ipvs ?? []).map((vs) => vs.address))].filter((a) => !known.has(a));
+  if (vips.length > 0)
+    byDev.set('kube-ipvs0', [
+      ...(byDev.get('kube-ipvs0') ?? []),
+      ...vips.map((address) => ({ address, prefixLength: 32 })),
+    ]);
   const interfaces: NodeInterface[] = [...byDev].map(([name, addresses]) => ({ name, addresses }));
   return {
     ok: true,
@@ -87,6 +98,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       ruleset: compileRuleset(loaded.state),
       sets: d.sets ?? null,
       defaultInterface,
+      ipvs: d.ipvs ?? [],
     }),
   };
 }

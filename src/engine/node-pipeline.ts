@@ -4,6 +4,8 @@
 // locally generated packets take OUTPUT (raw, conntrack, mangle, nat, filter).
 // nat rules are consulted only on a connection's first packet; later packets
 // follow the bindings conntrack holds.
+
+import { initSchedulerState, NO_SCHED_FLAGS, pickServer } from '../ipvs';
 import {
   bindDnat,
   bindSnat,
@@ -115,6 +117,8 @@ function envFor(node: SimNode, hook: Hook, table: TableName): MatchEnv & { now: 
 
 class Pipeline {
   readonly ended: BranchEnd[] = [];
+  /** IPVS service look-ups that found a virtual service (a hash look-up each, in the kernel). */
+  ipvsLookups = 0;
 
   constructor(
     private readonly node: SimNode,
@@ -348,18 +352,32 @@ class Pipeline {
     for (const flow of flows) {
       const p = flow.packet;
       const vs = services.find((s) => s.protocol === p.protocol && s.address === p.dst && s.port === p.dport);
+      if (vs) this.ipvsLookups++;
       if (!vs || !flow.ct || !flow.ctNew) {
         passed.push(flow);
         continue;
       }
-      const vsText = `${p.protocol.toUpperCase()} ${endpointText(vs.address, vs.port)} ${vs.scheduler}${vs.persistent ? ' persistent' : ''}`;
-      const usable = vs.realServers.filter((r) => r.weight > 0);
+      const vsText = `${p.protocol.toUpperCase()} ${endpointText(vs.address, vs.port)} ${vs.scheduler}${vs.flags.persistent ? ` persistent ${vs.timeout}` : ''}`;
+      const usable = vs.servers.filter((r) => r.weight > 0 && !r.overloaded);
       if (usable.length === 0) {
         stage(flow, 'ipvs', `${vsText}: no real server can take the connection`);
         this.end(flow, 'NO_ENDPOINTS', `IPVS ${vsText} has no real servers`);
         continue;
       }
       const total = usable.reduce((n, r) => n + r.weight, 0);
+      // What the kernel's scheduler, in the state this table is in, picks for this very packet.
+      const next = pickServer(
+        vs.scheduler,
+        initSchedulerState(vs.scheduler, vs.servers),
+        vs.servers,
+        p,
+        NO_SCHED_FLAGS,
+      );
+      stage(
+        flow,
+        'ipvs',
+        `${vsText}: scheduler's next pick: ${next.reason}; over a round each real server gets its share of the weights`,
+      );
       usable.forEach((rs, i) => {
         const branch = i === usable.length - 1 ? flow : forkFlow(flow, flow.probability);
         branch.probability *= rs.weight / total;
@@ -367,7 +385,7 @@ class Pipeline {
         branch.ct = bindDnat(branch.ct!, rs.address, rs.port);
         bp.dst = rs.address;
         bp.dport = rs.port;
-        bp.ipvs = { protocol: vs.protocol, address: vs.address, port: vs.port };
+        bp.ipvs = { protocol: p.protocol, address: vs.address, port: vs.port };
         branch.endpoint = endpointText(rs.address, rs.port);
         branch.dstNatDone = true;
         syncCt(branch);
@@ -505,7 +523,7 @@ export function runPipeline(
   packet: NfPacket,
   origin: PacketOrigin,
   options: PipelineOptions,
-): BranchEnd[] {
+): { ended: BranchEnd[]; ipvsLookups: number } {
   const flow: PipelineFlow = {
     packet,
     probability: 1,
@@ -529,5 +547,5 @@ export function runPipeline(
     packet.inIface = origin.iface;
     pipeline.fromInterface(flow);
   }
-  return pipeline.ended;
+  return { ended: pipeline.ended, ipvsLookups: pipeline.ipvsLookups };
 }

@@ -4,6 +4,13 @@
 import { type NodeNetwork, nodeNetwork } from '../flannel';
 import { formatIpsetSave, parseIpsetSave } from '../ipset';
 import {
+  type IpvsProtocol,
+  makeRealServer,
+  makeVirtualService,
+  type SchedulerName,
+  type VirtualService,
+} from '../ipvs';
+import {
   type IpvsSync,
   ipvsNodePrelude,
   ipvsSetsRestore,
@@ -13,7 +20,7 @@ import {
   syncIpvsState,
 } from '../kube-proxy';
 import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '../model';
-import { type L4Protocol, parseIPv4, parseIpRoutes } from '../net';
+import { parseIPv4, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { setLookupOf } from './ipset-lookup';
 import { makeSimNode, type SetLookup, type SimNode } from './sim-node';
@@ -37,6 +44,24 @@ export interface ScenarioNode {
 export type ScenarioNodeResult =
   | { readonly ok: true; readonly value: ScenarioNode }
   | { readonly ok: false; readonly message: string };
+
+/** kube-proxy's virtual servers as the kernel holds them (servers added in order, as kube-proxy adds them). */
+export function ipvsServices(sync: IpvsSync): VirtualService[] {
+  return sync.virtualServers.map((vs) =>
+    makeVirtualService({
+      protocol: vs.protocol.toLowerCase() as IpvsProtocol,
+      address: parseIPv4(vs.address)!,
+      port: vs.port,
+      scheduler: vs.scheduler as SchedulerName,
+      flags: { persistent: vs.flags.includes('persistent'), sched2: vs.flags.includes('mh-port') },
+      timeout: vs.timeout,
+      // The kernel puts each new destination at the head of the list.
+      servers: [...vs.realServers]
+        .reverse()
+        .map((r) => makeRealServer({ address: parseIPv4(r.address)!, port: r.port, weight: r.weight })),
+    }),
+  );
+}
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
@@ -81,14 +106,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     ruleset: compileRuleset(loaded.state),
     sets,
     defaultInterface: 'eth0',
-    ipvs: (ipvs?.virtualServers ?? []).map((vs) => ({
-      protocol: vs.protocol.toLowerCase() as L4Protocol,
-      address: parseIPv4(vs.address)!,
-      port: vs.port,
-      scheduler: vs.scheduler,
-      persistent: vs.flags.includes('persistent'),
-      realServers: vs.realServers.map((r) => ({ address: parseIPv4(r.address)!, port: r.port, weight: r.weight })),
-    })),
+    ipvs: ipvs ? ipvsServices(ipvs) : [],
   });
   return {
     ok: true,

@@ -1,11 +1,12 @@
 // A simulated node: its interfaces and addresses, routes, loaded rules, ipsets
 // and conntrack table, built from dumps or from what the controllers produced.
+
+import type { VirtualService } from '../ipvs';
 import {
   ConntrackTable,
   type IPv4,
   type IPv4Prefix,
   isLoopback,
-  type L4Protocol,
   maskOf,
   prefixContains,
   type Route,
@@ -29,16 +30,6 @@ export interface SetLookup {
   readonly lookups: number;
 }
 
-/** An IPVS virtual service as the engine uses it: where it listens and the real servers behind it. */
-export interface IpvsService {
-  readonly protocol: L4Protocol;
-  readonly address: IPv4;
-  readonly port: number;
-  readonly scheduler: string;
-  readonly persistent: boolean;
-  readonly realServers: readonly { readonly address: IPv4; readonly port: number; readonly weight: number }[];
-}
-
 export interface SimNode {
   readonly name: string;
   readonly interfaces: readonly NodeInterface[];
@@ -49,8 +40,8 @@ export interface SimNode {
   readonly conntrack: ConntrackTable;
   /** The interface outside traffic arrives on and leaves by when no route says otherwise. */
   readonly defaultInterface: string;
-  /** IPVS virtual services (kube-proxy IPVS mode); empty otherwise. */
-  readonly ipvs?: readonly IpvsService[];
+  /** IPVS virtual services (kube-proxy IPVS mode, or a node's ipvsadm dump); empty otherwise. */
+  readonly ipvs?: readonly VirtualService[];
 }
 
 export function makeSimNode(spec: Omit<SimNode, 'conntrack'> & { conntrack?: ConntrackTable }): SimNode {

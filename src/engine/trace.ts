@@ -65,6 +65,8 @@ export interface TraceCost {
   readonly rulesEvaluatedMax: number;
   readonly conntrackLookups: number;
   readonly setLookups: number;
+  /** IPVS virtual-service hash look-ups that found a service. */
+  readonly ipvsLookups: number;
 }
 
 export interface TraceResult {
@@ -140,7 +142,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     ipvs: null,
   };
   const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
-  const ends = runPipeline(node, packet, request.origin, {
+  const { ended: ends, ipvsLookups } = runPipeline(node, packet, request.origin, {
     recordHops: request.recordHops ?? true,
     now: request.now ?? 1000,
     ...(request.sample ? { sample: request.sample } : {}),
@@ -191,6 +193,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
       rulesEvaluatedMax: Math.max(...evaluated),
       conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
       setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore,
+      ipvsLookups,
     },
   };
 }

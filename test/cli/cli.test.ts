@@ -1,6 +1,6 @@
 // The command line as a user meets it: real processes, exit statuses, messages.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -119,5 +119,68 @@ describe('commands', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('endpoints:');
     expect(r.stdout).toContain('outcome:     REJECT');
+  });
+});
+
+describe('IPVS mode', () => {
+  const scenario = file(
+    'ipvs.yaml',
+    readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8').replace('mode: iptables', 'mode: ipvs'),
+  );
+  it('rules --format ipvsadm prints what ipvsadm -Ln shows', () => {
+    const r = knetsim('rules', scenario, '--node', 'worker-1', '--format', 'ipvsadm');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').slice(0, 4)).toEqual([
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port Scheduler Flags',
+      '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+      'TCP  192.168.122.31:30080 rr',
+    ]);
+  });
+  it('trace --rules --ipset --ipvs on the dumps of that node', () => {
+    const dump = (format: string, name: string) =>
+      file(name, knetsim('rules', scenario, '--node', 'worker-1', '--format', format).stdout);
+    const r = knetsim(
+      'trace',
+      '--rules',
+      dump('iptables-save', 'w1.save'),
+      '--ipset',
+      dump('ipset', 'w1.ipset'),
+      '--ipvs',
+      dump('ipvsadm-save', 'w1.ipvs'),
+      '--node-ip',
+      '192.168.122.31',
+      '--from',
+      '10.244.1.5',
+      '--to',
+      '10.96.0.10:53',
+      '--proto',
+      'udp',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const t = JSON.parse(r.stdout);
+    expect(t.endpoints.map((e: { address: string }) => e.address).sort()).toEqual(['10.244.2.2:53', '10.244.3.2:53']);
+    expect(t.cost.ipvsLookups).toBe(1);
+    expect(
+      t.hops.some(
+        (h: { stage: string; action: string }) => h.stage === 'ipvs' && h.action.includes("scheduler's next pick: rr"),
+      ),
+    ).toBe(true);
+  });
+  it('a malformed ipvsadm dump is one clear error', () => {
+    const r = knetsim(
+      'trace',
+      '--rules',
+      'examples/worker-1.iptables-save',
+      '--ipvs',
+      file('bad.ipvs', '-A -t 10.96.0.1:443 -s xyz\n'),
+      '--from',
+      '10.0.0.1',
+      '--to',
+      '10.96.0.1:443',
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.ipvs: line 1: .*xyz/);
   });
 });
