@@ -2,15 +2,7 @@
 // and conntrack table, built from dumps or from what the controllers produced.
 
 import type { VirtualService } from '../ipvs';
-import {
-  ConntrackTable,
-  type IPv4,
-  type IPv4Prefix,
-  isLoopback,
-  maskOf,
-  prefixContains,
-  type Route,
-} from '../net';
+import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, prefixContains, type Route } from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 
 export interface InterfaceAddress {
