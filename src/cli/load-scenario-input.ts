@@ -22,3 +22,14 @@ export function chooseNode(scenario: Scenario, requested: string | undefined): s
   const worker = scenario.nodes.find((n) => !n.taints.some((t) => t.key.startsWith('node-role.kubernetes.io/')));
   return (worker ?? scenario.nodes[0])?.name ?? 'node';
 }
+
+const MODES = ['userspace', 'iptables', 'ipvs', 'nftables'] as const;
+
+/** --mode: the proxy mode to use instead of the Cluster document's. */
+export function withMode(scenario: Scenario, mode: string | undefined): Scenario {
+  if (mode === undefined) return scenario;
+  if (!(MODES as readonly string[]).includes(mode))
+    throw new UserError(`--mode: "${mode}" is not one of ${MODES.join(', ')}`);
+  const proxy = { ...scenario.cluster.proxy, mode: mode as (typeof MODES)[number] };
+  return { ...scenario, cluster: { ...scenario.cluster, proxy } };
+}

@@ -2,7 +2,7 @@
 // controller, renders. Bad input ends with one message and exit status 2.
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo-command';
-import { loadScenarioInput } from './load-scenario-input';
+import { loadScenarioInput, withMode } from './load-scenario-input';
 import { loadSetsForTrace } from './load-sets';
 import { runRules } from './rules-command';
 import { scenarioRequest } from './scenario-trace';
@@ -29,6 +29,7 @@ function program(): Command {
     .option('--proto <p>', 'tcp, udp or sctp', 'tcp')
     .option('--sport <port>', 'source port', undefined)
     .option('--node <name>', 'node name')
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
     .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')
     .option('--sample <n>', 'send N packets, each taking one random path, and count where they go')
     .option('--seed <n>', 'seed for --sample (default 1)')
@@ -39,7 +40,7 @@ function program(): Command {
         runTrace(o, dumpResolver(buildDumpNode(o, loadSetsForTrace)), process.stdout);
         return;
       }
-      const loaded = await loadScenarioInput(scenario);
+      const loaded = withMode(await loadScenarioInput(scenario), o.mode);
       runTrace(o, (from, to, proto, sport) => scenarioRequest(loaded, from, to, proto, o.node, sport), process.stdout);
     });
 
@@ -48,8 +49,11 @@ function program(): Command {
     .description('the data-plane state a node would have (what iptables-save shows there)')
     .argument('<scenario>', 'scenario YAML ("-" for standard input)')
     .option('--node <name>', 'node')
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
     .option('--format <format>', 'iptables-save, iptables-restore, json, routes or summary', 'iptables-save')
-    .action((scenario: string, o: { node?: string; format: string }) => runRules(scenario, o, process.stdout));
+    .action((scenario: string, o: { node?: string; format: string; mode?: string }) =>
+      runRules(scenario, o, process.stdout),
+    );
 
   cmd
     .command('demo')

@@ -4,18 +4,18 @@ import { buildScenarioNode } from '../engine';
 import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
 import { saveState } from '../netfilter';
-import { chooseNode, loadScenarioInput } from './load-scenario-input';
+import { chooseNode, loadScenarioInput, withMode } from './load-scenario-input';
 import { UserError } from './user-error';
 
 const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'ipset', 'ipvsadm', 'ipvsadm-save', 'routes', 'summary'];
 
 export async function runRules(
   path: string,
-  o: { node?: string; format: string },
+  o: { node?: string; format: string; mode?: string },
   out: NodeJS.WriteStream,
 ): Promise<void> {
   if (!FORMATS.includes(o.format)) throw new UserError(`--format: "${o.format}" is not one of ${FORMATS.join(', ')}`);
-  const scenario = await loadScenarioInput(path);
+  const scenario = withMode(await loadScenarioInput(path), o.mode);
   if (o.format === 'summary') {
     out.write(summarizeScenario(scenario).text);
     return;
@@ -50,6 +50,9 @@ export async function runRules(
         `${JSON.stringify(
           {
             mode: scenario.cluster.proxy.mode,
+            ...(scenario.cluster.proxy.mode === 'ipvs'
+              ? { scheduler: scenario.cluster.proxy.ipvs.scheduler, strictARP: scenario.cluster.proxy.ipvs.strictARP }
+              : {}),
             node: nodeName,
             iptablesRestore: n.restore,
             iptablesSave: saveState(n.netfilter),

@@ -31,6 +31,7 @@ export interface TraceOptions {
   node?: string;
   sample?: string;
   seed?: string;
+  mode?: string;
 }
 
 export type SetLoader = (text: string, file: string) => SetLookup;
