@@ -6,8 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { makeSimNode, nodeFromDumps, type SimNode, tracePacket } from '../src/engine';
-import { nodePrelude, type ProxierSettings, syncIptablesRules } from '../src/kube-proxy';
+import { ipvsServices, makeSimNode, nodeFromDumps, type SimNode, setLookupOf, tracePacket } from '../src/engine';
+import { parseIpsetSave } from '../src/ipset';
+import {
+  ipvsNodePrelude,
+  ipvsSetsRestore,
+  nodePrelude,
+  type ProxierSettings,
+  syncIptablesRules,
+  syncIpvsState,
+} from '../src/kube-proxy';
 import { parseIPv4 } from '../src/net';
 import {
   applyRestoreScript,
@@ -172,6 +180,63 @@ const generation = [1_000, 10_000].map((n) => {
   const loadMs = median(runs.map((r) => r.load));
   return { n, rules, generate, load: loadMs, total: generate + loadMs };
 });
+// (e) iptables mode against IPVS mode: what each installs and what a packet costs, as Services grow.
+const modeScales = quick ? [1_000] : [1_000, 10_000, 30_000];
+const modeRows = modeScales.flatMap((n) => {
+  const w = benchWorkload({ services: n, endpointsOf: () => 3, nodePortEvery: 4 });
+  const first = w.services[0]!;
+  const middle = w.services[w.services.length >> 1]!;
+  const last = w.services[w.services.length - 1]!;
+  const cost = (node: SimNode, svc: BenchService) => {
+    const c = traceTo(node, svc).cost;
+    return `${fmt(c.rulesEvaluated, 1)} rules + ${c.setLookups} set + ${c.ipvsLookups} IPVS`;
+  };
+  progress(`iptables mode, ${fmt(n)} services`);
+  let t0 = now();
+  const ipt = syncIptablesRules(w.state, SETTINGS);
+  const iptGenerate = now() - t0;
+  const iptNode = nodeFromDumps({
+    name: 'bench',
+    iptables: { text: nodePrelude() + ipt.restore, file: 'bench' },
+    routes: { text: BENCH_ROUTES, file: 'routes' },
+  });
+  if (!iptNode.ok) fail(iptNode.message);
+  progress(`IPVS mode, ${fmt(n)} services`);
+  t0 = now();
+  const ipvs = syncIpvsState(w.state, SETTINGS, 'rr');
+  const ipvsGenerate = now() - t0;
+  const parsedSets = parseIpsetSave(ipvsSetsRestore(ipvs.sets), { source: 'bench' });
+  if (!parsedSets.ok) fail(parsedSets.error.message);
+  const ipvsNode = nodeFromDumps({
+    name: 'bench',
+    iptables: { text: ipvsNodePrelude() + ipvs.restore, file: 'bench' },
+    routes: { text: BENCH_ROUTES, file: 'routes' },
+    sets: setLookupOf(parsedSets.value),
+    ipvs: ipvsServices(ipvs),
+  });
+  if (!ipvsNode.ok) fail(ipvsNode.message);
+  const rulesIn = (text: string) => text.split('\n').filter((l) => l.startsWith('-A ')).length;
+  const setEntries = ipvs.sets.reduce((k, set) => k + set.entries.length, 0);
+  const realServers = ipvs.virtualServers.reduce((k, v) => k + v.realServers.length, 0);
+  return [
+    [
+      `${fmt(n)} Services, iptables`,
+      `${fmt(rulesIn(ipt.restore))} iptables rules`,
+      `${fmt(iptGenerate, 1)} ms`,
+      cost(iptNode.node, first),
+      cost(iptNode.node, middle),
+      cost(iptNode.node, last),
+    ],
+    [
+      `${fmt(n)} Services, IPVS`,
+      `${fmt(rulesIn(ipvs.restore))} iptables rules, ${fmt(setEntries)} set entries, ${fmt(ipvs.virtualServers.length)} virtual / ${fmt(realServers)} real servers`,
+      `${fmt(ipvsGenerate, 1)} ms`,
+      cost(ipvsNode.node, first),
+      cost(ipvsNode.node, middle),
+      cost(ipvsNode.node, last),
+    ],
+  ];
+});
 if (process.stderr.isTTY) process.stderr.write(`\r${''.padEnd(60)}\r`);
 
 const cpuModel =
@@ -209,6 +274,8 @@ const rows: [string, string, string][] = [
 ];
 const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '));
+console.log('\nmode | installed | generate | first packet: first / middle / last Service');
+for (const r of modeRows) console.log(r.join(' | '));
 const machine = `${nproc} CPUs (nproc), ${cpuModel}, node ${process.version}, 1-minute load average ${loadavg()[0]!.toFixed(2)}`;
 console.log(`\nmachine: ${machine}; ${date}`);
 if (quick) console.log('--quick: bench/RESULTS.md left as it is');
@@ -226,6 +293,14 @@ else {
     '| what | result | target |',
     '|---|---|---|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    '## iptables mode against IPVS mode',
+    '',
+    "Services with 3 endpoints each (every 4th a NodePort). Cost of a connection's first packet from a pod to the first, middle and last Service: iptables rules evaluated, ipset look-ups, IPVS virtual-service look-ups. iptables grows with the Service's position; IPVS stays flat.",
+    '',
+    '| mode | installed | generate | first Service | middle Service | last Service |',
+    '|---|---|---|---|---|---|',
+    ...modeRows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
   // bin/bench.js runs a bundle from bench/out, so it says where the results go.
