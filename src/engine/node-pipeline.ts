@@ -378,8 +378,15 @@ class Pipeline {
         'ipvs',
         `${vsText}: scheduler's next pick: ${next.reason}; over a round each real server gets its share of the weights`,
       );
-      usable.forEach((rs, i) => {
-        const branch = i === usable.length - 1 ? flow : forkFlow(flow, flow.probability);
+      // One sampled packet takes one real server, drawn by weight; a full trace follows them all.
+      let chosen = usable;
+      if (this.options.sample) {
+        let x = this.options.sample() * total;
+        const pick = usable.find((r) => (x -= r.weight) < 0) ?? usable[usable.length - 1]!;
+        chosen = [pick];
+      }
+      chosen.forEach((rs, i) => {
+        const branch = i === chosen.length - 1 ? flow : forkFlow(flow, flow.probability);
         branch.probability *= rs.weight / total;
         const bp = branch.packet;
         branch.ct = bindDnat(branch.ct!, rs.address, rs.port);

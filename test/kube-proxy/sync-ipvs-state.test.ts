@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildScenarioNode, tracePacket } from '../../src/engine';
+import { buildScenarioNode, samplePackets, tracePacket } from '../../src/engine';
 import { loadScenario } from '../../src/model';
 import { loadIptables } from '../../src/netfilter';
 import { ip } from '../helpers/node-from-rules';
@@ -94,6 +94,22 @@ describe('IPVS mode on a node', () => {
     expect(t.hops.some((h) => h.stage === 'ipvs')).toBe(true);
     expect(t.masquerade).toBe(false);
     expect(t.cost.setLookups).toBeGreaterThan(0);
+  });
+  it('sampled packets each take one real server, drawn by weight', () => {
+    const s = samplePackets(
+      n.node,
+      {
+        src: ip('10.244.1.9'),
+        dst: ip('10.96.0.10'),
+        protocol: 'tcp',
+        dport: 80,
+        origin: { kind: 'interface', iface: 'cni0' },
+      },
+      2000,
+      5,
+    );
+    expect(s.endpoints.map((e) => e.address).sort()).toEqual(['10.244.1.5:80', '10.244.2.5:80']);
+    expect(s.endpoints.every((e) => Math.abs(e.count - 1000) < 150)).toBe(true);
   });
   it('an outside client to the NodePort is marked and masqueraded', () => {
     const t = tracePacket(n.node, {
