@@ -381,9 +381,13 @@ class Pipeline {
       // One sampled packet takes one real server, drawn by weight; a full trace follows them all.
       let chosen = usable;
       if (this.options.sample) {
-        let x = this.options.sample() * total;
-        const pick = usable.find((r) => (x -= r.weight) < 0) ?? usable[usable.length - 1]!;
-        chosen = [pick];
+        const x = this.options.sample() * total;
+        let below = 0;
+        const pick = usable.find((r) => {
+          below += r.weight;
+          return x < below;
+        });
+        chosen = [pick ?? usable[usable.length - 1]!];
       }
       chosen.forEach((rs, i) => {
         const branch = i === chosen.length - 1 ? flow : forkFlow(flow, flow.probability);
