@@ -27,7 +27,14 @@ import {
   type TableVerdict,
   walkTable,
 } from '../netfilter';
-import { addressType, interfaceOnLink, isLocalAddress, primaryAddress, type SimNode } from './sim-node';
+import {
+  addressType,
+  interfaceOnLink,
+  isLocalAddress,
+  primaryAddress,
+  type SimNode,
+  type UserspaceProxy,
+} from './sim-node';
 
 export type PacketOrigin = { readonly kind: 'local' } | { readonly kind: 'interface'; readonly iface: string };
 
@@ -335,8 +342,81 @@ class Pipeline {
     f = this.nat(f, 'INPUT');
     for (const flow of f) {
       this.confirm(flow);
-      this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
+      const proxy = (this.node.userspace ?? []).find(
+        (u) => u.protocol === flow.packet.protocol && u.port === flow.packet.dport,
+      );
+      if (proxy) this.userspaceProxy(flow, proxy);
+      else
+        this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
     }
+  }
+
+  /**
+   * kube-proxy's userspace proxy: the connection ends at its socket (a copy into user space); it
+   * picks an endpoint round robin and opens a second connection from the node, whose packets take
+   * the node's OUTPUT path. A first connection without affinity may go to any endpoint, one
+   * branch each; the endpoint sees the node's address as the source.
+   */
+  private userspaceProxy(flow: PipelineFlow, proxy: UserspaceProxy): void {
+    const p = flow.packet;
+    stage(
+      flow,
+      'userspace',
+      `delivered to kube-proxy's socket for ${proxy.servicePortName} on port ${proxy.port}: copied to user space`,
+    );
+    if (proxy.endpoints.length === 0) {
+      this.end(
+        flow,
+        'NO_ENDPOINTS',
+        `kube-proxy has no endpoint for ${proxy.servicePortName}: it closes the connection`,
+      );
+      return;
+    }
+    proxy.endpoints.forEach((ep, i) => {
+      const branch = i === proxy.endpoints.length - 1 ? flow : forkFlow(flow, flow.probability);
+      branch.probability *= 1 / proxy.endpoints.length;
+      branch.endpoint = endpointText(ep.address, ep.port);
+      stage(
+        branch,
+        'userspace',
+        `round robin picks ${branch.endpoint} (endpoint ${i + 1} of ${proxy.endpoints.length}); kube-proxy opens a second connection to it`,
+      );
+      // The second connection: a new packet from the node's own address, copied down from user space.
+      const out: NfPacket = {
+        ...p,
+        src: 0,
+        dst: ep.address,
+        dport: ep.port,
+        sport: 45000 + (p.sport % 20000),
+        inIface: null,
+        outIface: null,
+        mark: 0,
+        ct: null,
+        ipvs: null,
+      };
+      const second: PipelineFlow = {
+        ...branch,
+        packet: out,
+        ct: null,
+        ctNew: false,
+        dstNatDone: false,
+        srcNatDone: false,
+        notrack: false,
+        masquerade: false,
+      };
+      const r = this.route(second);
+      const iface = r.kind === 'forward' ? r.iface : 'lo';
+      out.src =
+        (r.kind === 'forward' ? lookupRoute(this.node.routes, ep.address)?.src : null) ??
+        primaryAddress(this.node, iface) ??
+        p.dst;
+      stage(
+        second,
+        'userspace',
+        `second connection ${endpointText(out.src, out.sport)} -> ${branch.endpoint}: copied back to the kernel`,
+      );
+      this.fromLocal(second);
+    });
   }
 
   /**

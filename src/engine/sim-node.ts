@@ -22,6 +22,15 @@ export interface SetLookup {
   readonly lookups: number;
 }
 
+/** A kube-proxy userspace-mode proxy socket: where it listens on the node and whom it proxies to. */
+export interface UserspaceProxy {
+  readonly protocol: 'tcp' | 'udp' | 'sctp' | 'icmp';
+  /** The proxy port (kube-proxy listens on every address). */
+  readonly port: number;
+  readonly servicePortName: string;
+  readonly endpoints: readonly { readonly address: IPv4; readonly port: number }[];
+}
+
 export interface SimNode {
   readonly name: string;
   readonly interfaces: readonly NodeInterface[];
@@ -32,6 +41,8 @@ export interface SimNode {
   readonly conntrack: ConntrackTable;
   /** The interface outside traffic arrives on and leaves by when no route says otherwise. */
   readonly defaultInterface: string;
+  /** kube-proxy userspace mode's proxy sockets; empty otherwise. */
+  readonly userspace?: readonly UserspaceProxy[];
   /** IPVS virtual services (kube-proxy IPVS mode, or a node's ipvsadm dump); empty otherwise. */
   readonly ipvs?: readonly VirtualService[];
 }
