@@ -23,6 +23,8 @@ export interface NodeDumps {
   readonly ipvs?: readonly VirtualService[];
 }
 
+const BRIDGE_NAMES = ['cni0', 'cbr0', 'docker0'];
+
 export type NodeResult =
   | { readonly ok: true; readonly node: SimNode }
   | { readonly ok: false; readonly message: string };
@@ -88,7 +90,12 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       ...(byDev.get('kube-ipvs0') ?? []),
       ...vips.map((address) => ({ address, prefixLength: 32 })),
     ]);
-  const interfaces: NodeInterface[] = [...byDev].map(([name, addresses]) => ({ name, addresses }));
+  // A route dump does not say which devices are bridges; these are the CNI and container bridges' usual names.
+  const interfaces: NodeInterface[] = [...byDev].map(([name, addresses]) => ({
+    name,
+    addresses,
+    bridge: BRIDGE_NAMES.includes(name),
+  }));
   return {
     ok: true,
     node: makeSimNode({

@@ -636,6 +636,8 @@ export function runPipeline(
     pipeline.fromLocal(flow);
   } else {
     packet.inIface = origin.iface;
+    // br_netfilter: iptables sees the bridge port a pod's packet came in by (-m physdev).
+    if (node.interfaces.some((i) => i.name === origin.iface && i.bridge)) packet.physIn = 'veth';
     pipeline.fromInterface(flow);
   }
   return { ended: pipeline.ended, ipvsLookups: pipeline.ipvsLookups };

@@ -18,16 +18,17 @@ import {
   proxierSettings,
   syncIptablesRules,
   syncIpvsState,
+  syncUserspaceState,
 } from '../kube-proxy';
 import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '../model';
 import { parseIPv4, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { setLookupOf } from './ipset-lookup';
-import { makeSimNode, type SetLookup, type SimNode } from './sim-node';
+import { makeSimNode, type SetLookup, type SimNode, type UserspaceProxy } from './sim-node';
 
 export interface ScenarioNode {
   readonly name: string;
-  readonly mode: 'iptables' | 'ipvs';
+  readonly mode: 'iptables' | 'ipvs' | 'userspace';
   readonly node: SimNode;
   readonly localState: NodeLocalState;
   /** What kube-proxy pipes to iptables-restore. */
@@ -65,17 +66,23 @@ export function ipvsServices(sync: IpvsSync): VirtualService[] {
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
-  if (mode !== 'iptables' && mode !== 'ipvs')
+  if (mode === 'nftables')
     return {
       ok: false,
-      message: `${scenario.file}: proxy mode "${mode}" is not modelled yet (iptables and ipvs are); set Cluster spec.proxy.mode`,
+      message: `${scenario.file}: proxy mode "nftables" is not modelled yet (iptables, ipvs and userspace are); set Cluster spec.proxy.mode`,
     };
   const localState = nodeLocalState(scenario, nodeName, 'IPv4');
   const zone = scenario.nodes.find((n) => n.name === nodeName)?.labels[ZONE_LABEL];
   const settings = proxierSettings(scenario.cluster, localState.node, zone);
   const ipvs = mode === 'ipvs' ? syncIpvsState(localState, settings, scenario.cluster.proxy.ipvs.scheduler) : null;
-  const restore = ipvs ? ipvs.restore : syncIptablesRules(localState, settings).restore;
-  const prelude = loadIptables(ipvs ? ipvsNodePrelude() : nodePrelude(), 'kubelet/kube-proxy start-up');
+  const userspace =
+    mode === 'userspace'
+      ? syncUserspaceState(localState, settings, { nodeIP: localState.node.internalIPs[0] ?? '127.0.0.1' })
+      : null;
+  const restore = ipvs ? ipvs.restore : userspace ? userspace.restore : syncIptablesRules(localState, settings).restore;
+  // Start-up state: kubelet's chains, then the proxier's own (the userspace proxier's jumps come with it).
+  const startup = ipvs ? ipvsNodePrelude() : userspace ? nodePrelude([]) + userspace.jumps : nodePrelude();
+  const prelude = loadIptables(startup, 'kubelet/kube-proxy start-up');
   if (!prelude.ok) return { ok: false, message: prelude.message };
   const loaded = loadIptables(restore, `kube-proxy restore for ${nodeName}`, prelude.state);
   if (!loaded.ok) return { ok: false, message: loaded.message };
@@ -100,6 +107,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     name: nodeName,
     interfaces: devices.map((d) => ({
       name: d.name,
+      bridge: d.name === 'cni0',
       addresses: d.addresses.map((a) => ({ address: parseIPv4(a.address)!, prefixLength: a.prefixLength })),
     })),
     routes: routes.routes,
@@ -107,6 +115,12 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     sets,
     defaultInterface: 'eth0',
     ipvs: ipvs ? ipvsServices(ipvs) : [],
+    userspace: (userspace?.portals ?? []).map((portal) => ({
+      protocol: portal.protocol.toLowerCase() as UserspaceProxy['protocol'],
+      port: portal.proxyPort,
+      servicePortName: portal.servicePortName,
+      endpoints: portal.endpoints.map((e) => ({ address: parseIPv4(e.ip)!, port: e.port })),
+    })),
   });
   return {
     ok: true,

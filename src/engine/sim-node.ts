@@ -13,6 +13,11 @@ export interface InterfaceAddress {
 export interface NodeInterface {
   readonly name: string;
   readonly addresses: readonly InterfaceAddress[];
+  /**
+   * A Linux bridge (cni0): with br_netfilter and bridge-nf-call-iptables=1, as on every
+   * Kubernetes node, packets entering through one of its ports carry that port as physdev-in.
+   */
+  readonly bridge?: boolean;
 }
 
 /** What `-m set` needs from the node's ipsets; the engine does not care how they are stored. */

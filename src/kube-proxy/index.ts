@@ -8,3 +8,5 @@ export * from './ipvs/ipvs-prelude';
 export * from './ipvs/ipvs-sets';
 export * from './ipvs/sync-ipvs-state';
 export * from './proxier-settings';
+export * from './userspace/load-balancer-rr';
+export * from './userspace/sync-userspace-state';

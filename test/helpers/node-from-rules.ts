@@ -25,7 +25,7 @@ export function nodeFromRules(text: string, opts: { indexed?: boolean; sets?: Se
     name: 'test-node',
     interfaces: [
       { name: 'eth0', addresses: [{ address: ip(NODE_IP), prefixLength: 24 }] },
-      { name: 'cni0', addresses: [{ address: ip('10.244.1.1'), prefixLength: 24 }] },
+      { name: 'cni0', addresses: [{ address: ip('10.244.1.1'), prefixLength: 24 }], bridge: true },
     ],
     routes: [],
     ruleset: compileRuleset(loaded.state, { indexed: opts.indexed ?? true }),

@@ -36,8 +36,11 @@ export function disagreement(t: TraceResult, k: KernelResult): string | null {
   const kernelRules = kernelRuleList(k);
   const branches = knetsimRuleLists(t);
   const same = branches.find((b) => b.rules.join('\n') === kernelRules.join('\n'));
-  // Where IPVS took the packet, the kernel here (no IPVS) delivers it locally: the rules up to IPVS must agree.
-  if (same?.ipvs && k.outcome === 'ACCEPT' && k.endpoint === null) return null;
+  // Where IPVS took the packet, the kernel here (no IPVS) goes on without it: the rules up to IPVS must agree.
+  const ipvsBranch = branches.find(
+    (b) => b.ipvs && b.rules.join('\n') === kernelRules.slice(0, b.rules.length).join('\n'),
+  );
+  if (ipvsBranch && k.outcome === 'ACCEPT' && k.endpoint === null) return null;
   const outcome = t.outcome === 'NO_ROUTE' ? 'ACCEPT' : (same?.outcome ?? t.outcome);
   if (
     same &&

@@ -156,6 +156,11 @@ describe('address types, sets, statistics, recent', () => {
     expect(t.outcome).toBe('DROP');
     expect(t.branches[0]!.nfacct).toEqual({ ct_state_invalid_dropped_pkts: 1 });
   });
+  it('-m physdev --physdev-is-in: a pod behind the cni0 bridge, as br_netfilter shows it', () => {
+    const n = dropsWhen('-m physdev --physdev-is-in');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(n, '203.0.113.1', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+  });
   it('-m physdev only matches bridged packets', () => {
     expect(trace(dropsWhen('-m physdev --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
     expect(trace(dropsWhen('-m physdev ! --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
