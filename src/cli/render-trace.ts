@@ -88,8 +88,14 @@ export function renderTrace(t: TraceResult, s: Style): string {
   const c = t.cost;
   const range =
     c.rulesEvaluatedMin === c.rulesEvaluatedMax ? '' : ` (${c.rulesEvaluatedMin}-${c.rulesEvaluatedMax} by branch)`;
+  const extra = [
+    c.ipvsLookups ? `${c.ipvsLookups} IPVS look-ups` : '',
+    c.userSpaceCopies
+      ? `${c.userSpaceCopies} copies to and from user space, ${c.contextSwitches} context switches`
+      : '',
+  ].filter(Boolean);
   out.push(
-    `cost:        ${c.rulesEvaluated} rules evaluated${range}, ${c.conntrackLookups} conntrack look-ups, ${c.setLookups} set look-ups`,
+    `cost:        ${Number(c.rulesEvaluated.toFixed(2))} rules evaluated${range}, ${c.conntrackLookups} conntrack look-ups, ${c.setLookups} set look-ups${extra.map((e) => `, ${e}`).join('')}`,
   );
   if (first.reply) out.push(`reply:       ${first.reply.sent}  =>  client sees ${first.reply.received}`);
   return `${out.join('\n')}\n`;

@@ -3,6 +3,7 @@
 import { buildScenarioNode } from '../engine';
 import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
+import { formatIPv4 } from '../net';
 import { saveState } from '../netfilter';
 import { chooseNode, loadScenarioInput, withMode } from './load-scenario-input';
 import { UserError } from './user-error';
@@ -65,6 +66,15 @@ export async function runRules(
             virtualServers: n.ipvs?.virtualServers ?? [],
             addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
             routes: n.network.routes,
+            ...(n.node.userspace?.length
+              ? {
+                  proxyPorts: n.node.userspace.map((u) => ({
+                    port: u.port,
+                    protocol: u.protocol,
+                    servicePortName: u.servicePortName,
+                  })),
+                }
+              : {}),
           },
           null,
           2,
@@ -74,7 +84,13 @@ export async function runRules(
     default: {
       const summary = summarizeScenario(scenario).counts;
       const about = `# knetsim: node ${nodeName} of ${scenario.file} (${summary.nodes} nodes, ${summary.services} services), kube-proxy mode ${scenario.cluster.proxy.mode}`;
-      out.write(`${about}\n${saveState(n.netfilter)}`);
+      // Userspace mode: the proxy ports kube-proxy listens on, as comment lines (the dump stays loadable).
+      const ports = (n.node.userspace ?? []).map(
+        (u) =>
+          `#   ${String(u.port).padEnd(6)} ${u.protocol.padEnd(4)} ${u.servicePortName} -> ${u.endpoints.map((e) => `${formatIPv4(e.address)}:${e.port}`).join(', ') || '(no endpoints)'}`,
+      );
+      const table = ports.length ? `# kube-proxy userspace proxy ports:\n${ports.join('\n')}\n` : '';
+      out.write(`${about}\n${table}${saveState(n.netfilter)}`);
     }
   }
 }

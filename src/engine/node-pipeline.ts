@@ -6,6 +6,7 @@
 // follow the bindings conntrack holds.
 
 import { initSchedulerState, NO_SCHED_FLAGS, pickServer } from '../ipvs';
+import { nextEndpoint } from '../kube-proxy';
 import {
   bindDnat,
   bindSnat,
@@ -126,6 +127,10 @@ class Pipeline {
   readonly ended: BranchEnd[] = [];
   /** IPVS service look-ups that found a virtual service (a hash look-up each, in the kernel). */
   ipvsLookups = 0;
+  /** Copies of the payload between kernel and user space (the userspace proxy pays two a packet). */
+  userCopies = 0;
+  /** Switches between the kernel and the proxy process. */
+  contextSwitches = 0;
 
   constructor(
     private readonly node: SimNode,
@@ -372,15 +377,39 @@ class Pipeline {
       );
       return;
     }
-    proxy.endpoints.forEach((ep, i) => {
-      const branch = i === proxy.endpoints.length - 1 ? flow : forkFlow(flow, flow.probability);
-      branch.probability *= 1 / proxy.endpoints.length;
+    this.userCopies += 2;
+    this.contextSwitches += 2;
+    stage(
+      flow,
+      'userspace',
+      `the endpoint's replies come back to kube-proxy, which copies them to this connection: the client sees ${endpointText(flow.ct?.original.dst ?? p.dst, flow.ct?.original.dport ?? p.dport)} answer`,
+    );
+    // A sampled packet is one real connection: kube-proxy's LoadBalancerRR decides (affinity first,
+    // then round robin) and remembers. A full trace lists every endpoint a first connection may get.
+    let endpoints = proxy.endpoints.map((ep, i) => ({
+      ep,
+      why: `round robin may pick ${endpointText(ep.address, ep.port)} (endpoint ${i + 1} of ${proxy.endpoints.length})`,
+    }));
+    const balancer = this.node.userspaceBalancer;
+    if (this.options.sample && balancer) {
+      const next = nextEndpoint(balancer.lb, proxy.servicePortName, formatIPv4(p.src), this.options.now * 1000);
+      balancer.lb = next.lb;
+      const chosen = next.ok
+        ? endpoints.find((e) => endpointText(e.ep.address, e.ep.port) === next.endpoint)
+        : undefined;
+      if (chosen)
+        endpoints = [
+          {
+            ...chosen,
+            why: `LoadBalancerRR picks ${chosen.ep === undefined ? '' : endpointText(chosen.ep.address, chosen.ep.port)} (affinity, else the next in round robin)`,
+          },
+        ];
+    }
+    endpoints.forEach(({ ep, why }, i) => {
+      const branch = i === endpoints.length - 1 ? flow : forkFlow(flow, flow.probability);
+      branch.probability *= 1 / endpoints.length;
       branch.endpoint = endpointText(ep.address, ep.port);
-      stage(
-        branch,
-        'userspace',
-        `round robin picks ${branch.endpoint} (endpoint ${i + 1} of ${proxy.endpoints.length}); kube-proxy opens a second connection to it`,
-      );
+      stage(branch, 'userspace', `${why}; kube-proxy opens a second connection to it`);
       // The second connection: a new packet from the node's own address, copied down from user space.
       const out: NfPacket = {
         ...p,
@@ -614,7 +643,7 @@ export function runPipeline(
   packet: NfPacket,
   origin: PacketOrigin,
   options: PipelineOptions,
-): { ended: BranchEnd[]; ipvsLookups: number } {
+): { ended: BranchEnd[]; ipvsLookups: number; userCopies: number; contextSwitches: number } {
   const flow: PipelineFlow = {
     packet,
     probability: 1,
@@ -640,5 +669,10 @@ export function runPipeline(
     if (node.interfaces.some((i) => i.name === origin.iface && i.bridge)) packet.physIn = 'veth';
     pipeline.fromInterface(flow);
   }
-  return { ended: pipeline.ended, ipvsLookups: pipeline.ipvsLookups };
+  return {
+    ended: pipeline.ended,
+    ipvsLookups: pipeline.ipvsLookups,
+    userCopies: pipeline.userCopies,
+    contextSwitches: pipeline.contextSwitches,
+  };
 }

@@ -14,6 +14,7 @@ import {
   type IpvsSync,
   ipvsNodePrelude,
   ipvsSetsRestore,
+  loadBalancerFromSync,
   nodePrelude,
   proxierSettings,
   syncIptablesRules,
@@ -115,6 +116,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     sets,
     defaultInterface: 'eth0',
     ipvs: ipvs ? ipvsServices(ipvs) : [],
+    ...(userspace ? { userspaceBalancer: { lb: loadBalancerFromSync(userspace) } } : {}),
     userspace: (userspace?.portals ?? []).map((portal) => ({
       protocol: portal.protocol.toLowerCase() as UserspaceProxy['protocol'],
       port: portal.proxyPort,

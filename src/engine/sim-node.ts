@@ -2,6 +2,7 @@
 // and conntrack table, built from dumps or from what the controllers produced.
 
 import type { VirtualService } from '../ipvs';
+import type { LoadBalancerRR } from '../kube-proxy';
 import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, prefixContains, type Route } from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 
@@ -48,6 +49,8 @@ export interface SimNode {
   readonly defaultInterface: string;
   /** kube-proxy userspace mode's proxy sockets; empty otherwise. */
   readonly userspace?: readonly UserspaceProxy[];
+  /** kube-proxy's LoadBalancerRR as it stands (sampled packets advance it, as real connections do). */
+  readonly userspaceBalancer?: { lb: LoadBalancerRR };
   /** IPVS virtual services (kube-proxy IPVS mode, or a node's ipvsadm dump); empty otherwise. */
   readonly ipvs?: readonly VirtualService[];
 }

@@ -67,6 +67,9 @@ export interface TraceCost {
   readonly setLookups: number;
   /** IPVS virtual-service hash look-ups that found a service. */
   readonly ipvsLookups: number;
+  /** Copies between kernel and user space, and switches to the proxy process (userspace mode). */
+  readonly userSpaceCopies: number;
+  readonly contextSwitches: number;
 }
 
 export interface TraceResult {
@@ -142,7 +145,12 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     ipvs: null,
   };
   const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
-  const { ended: ends, ipvsLookups } = runPipeline(node, packet, request.origin, {
+  const {
+    ended: ends,
+    ipvsLookups,
+    userCopies,
+    contextSwitches,
+  } = runPipeline(node, packet, request.origin, {
     recordHops: request.recordHops ?? true,
     now: request.now ?? 1000,
     ...(request.sample ? { sample: request.sample } : {}),
@@ -194,6 +202,8 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
       conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
       setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore,
       ipvsLookups,
+      userSpaceCopies: userCopies,
+      contextSwitches,
     },
   };
 }

@@ -9,20 +9,21 @@ export interface BranchView {
   endpoint: string | null;
   masquerade: boolean;
   outcome: string;
-  /** IPVS took the packet: this kernel has no IPVS, so only the rules before it can be compared. */
-  ipvs: boolean;
+  /** IPVS or the userspace proxy took the packet: only the rules before it can be compared. */
+  cut: 'ipvs' | 'userspace' | null;
 }
 
 export function knetsimRuleLists(t: TraceResult): BranchView[] {
   return t.branches.map((b) => {
-    const cut = b.hops.findIndex((h) => h.stage === 'ipvs');
+    // IPVS and the userspace proxy are where this kernel and knetsim part ways (no IPVS here, no proxy process).
+    const cut = b.hops.findIndex((h) => h.stage === 'ipvs' || h.stage === 'userspace');
     const hops = cut < 0 ? b.hops : b.hops.slice(0, cut);
     return {
       rules: hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
       endpoint: b.endpoint,
       masquerade: b.masquerade,
       outcome: b.outcome,
-      ipvs: cut >= 0,
+      cut: cut < 0 ? null : (b.hops[cut]!.stage as 'ipvs' | 'userspace'),
     };
   });
 }
@@ -36,11 +37,13 @@ export function disagreement(t: TraceResult, k: KernelResult): string | null {
   const kernelRules = kernelRuleList(k);
   const branches = knetsimRuleLists(t);
   const same = branches.find((b) => b.rules.join('\n') === kernelRules.join('\n'));
-  // Where IPVS took the packet, the kernel here (no IPVS) goes on without it: the rules up to IPVS must agree.
-  const ipvsBranch = branches.find(
-    (b) => b.ipvs && b.rules.join('\n') === kernelRules.slice(0, b.rules.length).join('\n'),
+  // Where IPVS or the userspace proxy took the packet, the kernel here goes on without them:
+  // the rules up to that point must agree. Without IPVS the kernel does no DNAT; the userspace
+  // proxy's REDIRECT delivers to its port.
+  const cutBranch = branches.find(
+    (b) => b.cut && b.rules.join('\n') === kernelRules.slice(0, b.rules.length).join('\n'),
   );
-  if (ipvsBranch && k.outcome === 'ACCEPT' && k.endpoint === null) return null;
+  if (cutBranch && k.outcome === 'ACCEPT' && (cutBranch.cut === 'userspace' || k.endpoint === null)) return null;
   const outcome = t.outcome === 'NO_ROUTE' ? 'ACCEPT' : (same?.outcome ?? t.outcome);
   if (
     same &&

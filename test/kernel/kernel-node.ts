@@ -8,7 +8,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { ScenarioNode } from '../../src/engine';
-import { ipvsNodePrelude, ipvsSetsRestore, nodePrelude } from '../../src/kube-proxy';
+import { ipvsNodePrelude, ipvsSetsRestore, nodePrelude, userspaceJumps } from '../../src/kube-proxy';
 import type { L4Protocol } from '../../src/net';
 import { loadIptables, saveState } from '../../src/netfilter';
 import { inNs, must, type Namespaces, run } from './netns';
@@ -135,7 +135,12 @@ export class KernelNode {
     const restore = scenarioNode.restore;
     for (const name of new Set([...restore.matchAll(/--nfacct-name (\S+)/g)].map((m) => m[1]!)))
       inNs(n, 'nfacct', ['add', name]);
-    inNs(n, 'iptables-restore', ['--noflush'], ipvs ? ipvsNodePrelude() : nodePrelude());
+    const startup = ipvs
+      ? ipvsNodePrelude()
+      : scenarioNode.mode === 'userspace'
+        ? nodePrelude([]) + userspaceJumps()
+        : nodePrelude();
+    inNs(n, 'iptables-restore', ['--noflush'], startup);
     inNs(n, 'iptables-restore', ['--noflush'], restore);
     inNs(n, 'iptables-restore', ['--noflush'], '*raw\n-A PREROUTING -j TRACE\n-A OUTPUT -j TRACE\nCOMMIT\n');
   }

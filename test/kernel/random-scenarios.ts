@@ -24,7 +24,10 @@ const serviceArb = fc.record({
 });
 
 export const scenarioArb = fc
-  .tuple(fc.array(serviceArb, { minLength: 1, maxLength: 4 }), fc.constantFrom('iptables', 'iptables', 'ipvs'))
+  .tuple(
+    fc.array(serviceArb, { minLength: 1, maxLength: 4 }),
+    fc.constantFrom('iptables', 'iptables', 'ipvs', 'userspace'),
+  )
   .map(([services, mode]) => {
     let yaml = clusterYaml({
       nfacctCounters: ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'],
