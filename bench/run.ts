@@ -15,6 +15,7 @@ import {
   type ProxierSettings,
   syncIptablesRules,
   syncIpvsState,
+  syncUserspaceState,
 } from '../src/kube-proxy';
 import { parseIPv4 } from '../src/net';
 import {
@@ -215,10 +216,41 @@ const modeRows = modeScales.flatMap((n) => {
     ipvs: ipvsServices(ipvs),
   });
   if (!ipvsNode.ok) fail(ipvsNode.message);
+  progress(`userspace mode, ${fmt(n)} services`);
+  t0 = now();
+  const us = syncUserspaceState(w.state, SETTINGS, { nodeIP: BENCH_NODE.ip, proxyPortRange: [20000, 60000] });
+  const usGenerate = now() - t0;
+  const usDump = nodeFromDumps({
+    name: 'bench',
+    iptables: { text: nodePrelude([]) + us.jumps + us.restore, file: 'bench' },
+    routes: { text: BENCH_ROUTES, file: 'routes' },
+  });
+  if (!usDump.ok) fail(usDump.message);
+  const usNode = makeSimNode({
+    ...usDump.node,
+    userspace: us.portals.map((u) => ({
+      protocol: 'tcp' as const,
+      port: u.proxyPort,
+      servicePortName: u.servicePortName,
+      endpoints: u.endpoints.map((e) => ({ address: parseIPv4(e.ip)!, port: e.port })),
+    })),
+  });
+  const usCost = (svc: BenchService) => {
+    const c = traceTo(usNode, svc).cost;
+    return `${fmt(c.rulesEvaluated, 1)} rules + ${c.userSpaceCopies} copies + ${c.contextSwitches} switches`;
+  };
   const rulesIn = (text: string) => text.split('\n').filter((l) => l.startsWith('-A ')).length;
   const setEntries = ipvs.sets.reduce((k, set) => k + set.entries.length, 0);
   const realServers = ipvs.virtualServers.reduce((k, v) => k + v.realServers.length, 0);
   return [
+    [
+      `${fmt(n)} Services, userspace`,
+      `${fmt(rulesIn(us.restore))} iptables rules, ${fmt(us.portals.length)} proxy ports`,
+      `${fmt(usGenerate, 1)} ms`,
+      usCost(first),
+      usCost(middle),
+      usCost(last),
+    ],
     [
       `${fmt(n)} Services, iptables`,
       `${fmt(rulesIn(ipt.restore))} iptables rules`,
@@ -294,7 +326,7 @@ else {
     '|---|---|---|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    '## iptables mode against IPVS mode',
+    '## userspace, iptables and IPVS modes side by side',
     '',
     "Services with 3 endpoints each (every 4th a NodePort). Cost of a connection's first packet from a pod to the first, middle and last Service: iptables rules evaluated, ipset look-ups, IPVS virtual-service look-ups. iptables grows with the Service's position; IPVS stays flat.",
     '',
