@@ -1,8 +1,9 @@
 // kube-proxy's userspace proxy in a trace: the redirect to its socket, the copy
 // into user space, and a second connection from the node to each endpoint.
 import { describe, expect, it } from 'vitest';
-import { makeSimNode, tracePacket } from '../../src/engine';
+import { makeSimNode, samplePackets, tracePacket } from '../../src/engine';
 import { ip, nodeFromRules, table } from '../helpers/node-from-rules';
+import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
 
 const base = nodeFromRules(
   table('nat', [
@@ -60,5 +61,46 @@ describe('userspace proxy', () => {
       origin: { kind: 'interface', iface: 'cni0' },
     });
     expect(t.outcome).toBe('NO_ENDPOINTS');
+  });
+});
+
+describe('userspace mode from objects', () => {
+  const yaml = (affinity: boolean) =>
+    clusterYaml().replace('mode: iptables', 'mode: userspace') +
+    serviceYaml({
+      name: 'web',
+      clusterIP: '10.96.0.20',
+      extra: affinity ? '  sessionAffinity: ClientIP' : '',
+      endpoints: [
+        { ip: '10.244.1.5', node: 'node-1' },
+        { ip: '10.244.2.5', node: 'node-2' },
+        { ip: '10.244.2.6', node: 'node-2' },
+      ],
+    });
+  const request = {
+    src: ip('10.244.1.9'),
+    dst: ip('10.96.0.20'),
+    protocol: 'tcp' as const,
+    dport: 80,
+    origin: { kind: 'interface' as const, iface: 'cni0' },
+  };
+  it('successive connections go round robin through LoadBalancerRR', () => {
+    const s = samplePackets(nodeOf(yaml(false)).node, request, 9, 1);
+    expect(s.endpoints.map((e) => [e.address, e.count])).toEqual([
+      ['10.244.1.5:80', 3],
+      ['10.244.2.5:80', 3],
+      ['10.244.2.6:80', 3],
+    ]);
+  });
+  it('with ClientIP affinity, later connections from the same client stick to one endpoint', () => {
+    const s = samplePackets(nodeOf(yaml(true)).node, request, 9, 1);
+    expect(s.endpoints.length).toBe(1);
+    expect(s.endpoints[0]!.count).toBe(9);
+  });
+  it('reports the copies to and from user space as cost', () => {
+    const t = tracePacket(nodeOf(yaml(false)).node, request);
+    expect(t.cost.userSpaceCopies).toBe(2);
+    expect(t.cost.contextSwitches).toBe(2);
+    expect(t.branches.length).toBe(3);
   });
 });
