@@ -6,6 +6,8 @@ import type { KernelResult } from './kernel-node';
 
 export interface BranchView {
   rules: string[];
+  /** Where the packet is addressed when it leaves or is delivered. */
+  finalDst: string;
   endpoint: string | null;
   masquerade: boolean;
   outcome: string;
@@ -20,6 +22,7 @@ export function knetsimRuleLists(t: TraceResult): BranchView[] {
     const hops = cut < 0 ? b.hops : b.hops.slice(0, cut);
     return {
       rules: hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
+      finalDst: /-> (\S+):\d+$/.exec(b.final)?.[1] ?? '',
       endpoint: b.endpoint,
       masquerade: b.masquerade,
       outcome: b.outcome,
@@ -45,15 +48,18 @@ export function disagreement(t: TraceResult, k: KernelResult): string | null {
   );
   if (cutBranch && k.outcome === 'ACCEPT' && (cutBranch.cut === 'userspace' || k.endpoint === null)) return null;
   const outcome = t.outcome === 'NO_ROUTE' ? 'ACCEPT' : (same?.outcome ?? t.outcome);
+  // A pod namespace that received the packet must be where knetsim's branch sent it.
+  const arrivedRight = k.arrivedAt === null || same?.finalDst === k.arrivedAt;
   if (
     same &&
+    arrivedRight &&
     outcome === k.outcome &&
     (k.outcome !== 'ACCEPT' || (same.endpoint === k.endpoint && same.masquerade === k.masquerade))
   )
     return null;
   const closest = same ?? branches[0]!;
   return [
-    `  kernel:  ${k.outcome} endpoint=${k.endpoint} masquerade=${k.masquerade}`,
+    `  kernel:  ${k.outcome} endpoint=${k.endpoint} masquerade=${k.masquerade}${k.arrivedAt ? ` arrived at pod ${k.arrivedAt}` : ''}`,
     ...kernelRules.map((r) => `    ${r}`),
     `  knetsim: ${closest.outcome} endpoint=${closest.endpoint} masquerade=${closest.masquerade} (${branches.length} branches)`,
     ...closest.rules.map((r) => `    ${r}`),
