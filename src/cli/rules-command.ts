@@ -1,6 +1,7 @@
 // `knetsim rules SCENARIO`: the data-plane state a node would have, in the
 // format of the tool that shows it on a real node.
 import { buildScenarioNode } from '../engine';
+import { flannelAnnotations, flannelRestore, leaseOf, subnetEnv } from '../flannel';
 import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
 import { formatIPv4 } from '../net';
@@ -8,7 +9,18 @@ import { saveState } from '../netfilter';
 import { chooseNode, loadScenarioInput, withMode } from './load-scenario-input';
 import { UserError } from './user-error';
 
-const FORMATS = ['iptables-save', 'iptables-restore', 'json', 'ipset', 'ipvsadm', 'ipvsadm-save', 'routes', 'summary'];
+const FORMATS = [
+  'iptables-save',
+  'iptables-restore',
+  'json',
+  'ipset',
+  'ipvsadm',
+  'ipvsadm-save',
+  'routes',
+  'neigh',
+  'fdb',
+  'summary',
+];
 
 export async function runRules(
   path: string,
@@ -45,6 +57,14 @@ export async function runRules(
           .map((r) => `${r}\n`)
           .join(''),
       );
+      // flanneld logs the routes it could not add; so do we, beside the table.
+      for (const note of n.network.notes) process.stderr.write(`knetsim: ${note}\n`);
+      return;
+    case 'neigh':
+      out.write(n.network.neighbours.map((l) => `${l}\n`).join(''));
+      return;
+    case 'fdb':
+      out.write(n.network.fdb.map((l) => `${l}\n`).join(''));
       return;
     case 'json':
       out.write(
@@ -66,6 +86,9 @@ export async function runRules(
             virtualServers: n.ipvs?.virtualServers ?? [],
             addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
             routes: n.network.routes,
+            neighbours: n.network.neighbours,
+            fdb: n.network.fdb,
+            ...flannelJson(scenario, nodeName),
             ...(n.node.userspace?.length
               ? {
                   proxyPorts: n.node.userspace.map((u) => ({
@@ -93,4 +116,19 @@ export async function runRules(
       out.write(`${about}\n${table}${saveState(n.netfilter)}`);
     }
   }
+}
+
+/** What flanneld publishes for the node and the rules it keeps (not yet loaded into the traced ruleset). */
+function flannelJson(scenario: Awaited<ReturnType<typeof loadScenarioInput>>, nodeName: string): object {
+  const node = scenario.nodes.find((x) => x.name === nodeName);
+  const lease = node && leaseOf(node);
+  if (!node || !lease) return {};
+  return {
+    flannel: {
+      lease,
+      annotations: flannelAnnotations(scenario.cluster, node),
+      subnetEnv: subnetEnv(scenario.cluster, node),
+      iptablesRestore: flannelRestore(scenario.cluster.clusterCIDR, lease),
+    },
+  };
 }

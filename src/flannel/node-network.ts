@@ -2,8 +2,13 @@
 // eth0 on the underlay, cni0 as the pods' gateway, flannel.1 for VXLAN, and one
 // route per remote node's pod subnet (via flannel.1 for VXLAN, via the node's
 // address for host-gw or VXLAN with directRouting on the same subnet).
+// VXLAN also needs, per remote node, a permanent neighbour entry (its `.0`
+// address → its VtepMAC) and an FDB entry (VtepMAC → its public IP). host-gw
+// can only route to nodes on its own L2 segment: for others flanneld's route
+// add fails, so no route exists and `notes` says why.
 // Encapsulation itself is not modelled here yet.
 import type { ClusterConfig, Node } from '../model';
+import { vtepMac } from './vtep-mac';
 
 export interface DeviceAddress {
   readonly address: string;
@@ -13,12 +18,19 @@ export interface DeviceAddress {
 export interface Device {
   readonly name: string;
   readonly addresses: readonly DeviceAddress[];
+  readonly mtu?: number;
 }
 
 export interface NodeNetwork {
   readonly devices: readonly Device[];
   /** `ip route show table all` lines (IPv4). */
   readonly routes: readonly string[];
+  /** `ip neigh show` lines: flannel's permanent entries on flannel.1. */
+  readonly neighbours: readonly string[];
+  /** `bridge fdb show` lines: flannel's entries on flannel.1. */
+  readonly fdb: readonly string[];
+  /** Why a remote node's pod subnet has no route (as flanneld would log it). */
+  readonly notes: readonly string[];
 }
 
 function v4(ip: string): boolean {
@@ -63,7 +75,10 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   const self = nodes.find((n) => n.name === nodeName);
   const devices: Device[] = [{ name: 'lo', addresses: [{ address: '127.0.0.1', prefixLength: 8 }] }];
   const routes: string[] = [];
-  if (!self) return { devices, routes };
+  const neighbours: string[] = [];
+  const fdb: string[] = [];
+  const notes: string[] = [];
+  if (!self) return { devices, routes, neighbours, fdb, notes };
   const ips = internalIPs(self);
   const primary = ips[0];
   if (primary) {
@@ -72,6 +87,7 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     devices.push({
       name: 'eth0',
       addresses: ips.map((address) => ({ address, prefixLength: network(subnetOf(self, address)).length })),
+      mtu: cluster.cni.underlayMTU,
     });
     routes.push(`default via ${toText(base + 1)} dev eth0`);
     routes.push(`${toText(base)}/${length} dev eth0 proto kernel scope link src ${primary}`);
@@ -80,8 +96,10 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   const vxlan = cluster.cni.backend === 'vxlan';
   if (podCIDR) {
     const { base, length } = network(podCIDR);
-    devices.push({ name: 'cni0', addresses: [{ address: toText(base + 1), prefixLength: length }] });
-    if (vxlan) devices.push({ name: 'flannel.1', addresses: [{ address: toText(base), prefixLength: 32 }] });
+    const podMTU = flannelMTU(cluster);
+    devices.push({ name: 'cni0', addresses: [{ address: toText(base + 1), prefixLength: length }], mtu: podMTU });
+    if (vxlan)
+      devices.push({ name: 'flannel.1', addresses: [{ address: toText(base), prefixLength: 32 }], mtu: podMTU });
     routes.push(`${toText(base)}/${length} dev cni0 proto kernel scope link src ${toText(base + 1)}`);
   }
   for (const other of [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -89,19 +107,32 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     const otherCIDR = podCIDROf(other);
     const otherIP = internalIPs(other)[0];
     if (!otherCIDR || !otherIP) continue;
-    const direct =
-      !vxlan ||
-      (cluster.cni.directRouting && primary !== undefined && sameSubnet(primary, otherIP, subnetOf(self, primary)));
+    const onSegment = primary !== undefined && sameSubnet(primary, otherIP, subnetOf(self, primary));
     const { base, length } = network(otherCIDR);
-    routes.push(
-      direct
-        ? `${toText(base)}/${length} via ${otherIP} dev eth0`
-        : `${toText(base)}/${length} via ${toText(base)} dev flannel.1 onlink`,
-    );
+    const dst = `${toText(base)}/${length}`;
+    if (!vxlan && !onSegment) {
+      notes.push(
+        `host-gw: no route to ${dst} of ${other.name}: its address ${otherIP} is not on this node's subnet ${primary ? subnetOf(self, primary) : '(none)'} (the kernel refuses a gateway that is not directly reachable: network is unreachable)`,
+      );
+      continue;
+    }
+    if (!vxlan || (cluster.cni.directRouting && onSegment)) {
+      routes.push(`${dst} via ${otherIP} dev eth0`);
+      continue;
+    }
+    const mac = vtepMac(other);
+    routes.push(`${dst} via ${toText(base)} dev flannel.1 onlink`);
+    neighbours.push(`${toText(base)} dev flannel.1 lladdr ${mac} PERMANENT`);
+    fdb.push(`${mac} dev flannel.1 dst ${otherIP} self permanent`);
   }
   for (const d of devices)
     for (const a of d.addresses)
       if (d.name !== 'lo')
         routes.push(`local ${a.address} dev ${d.name} table local proto kernel scope host src ${a.address}`);
-  return { devices, routes };
+  return { devices, routes, neighbours, fdb, notes };
+}
+
+/** The pods' MTU: the underlay's, less VXLAN's 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */
+export function flannelMTU(cluster: ClusterConfig): number {
+  return cluster.cni.backend === 'vxlan' ? cluster.cni.underlayMTU - 50 : cluster.cni.underlayMTU;
 }
