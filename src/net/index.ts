@@ -1,5 +1,8 @@
 // The Linux networking basics every other data-plane part builds on.
 export * from './conntrack';
+export * from './header-sizes';
 export * from './ipv4';
+export * from './mtu';
 export * from './packet';
 export * from './route';
+export * from './vxlan';
