@@ -25,6 +25,7 @@ import {
   loadIptables,
   parseRestoreScript,
 } from '../src/netfilter';
+import { wireOverhead } from './wire-overhead';
 import { BENCH_NODE, BENCH_ROUTES, type BenchService, benchWorkload } from './workload';
 
 const quick = process.argv.includes('--quick');
@@ -308,6 +309,16 @@ const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i]!)).join('  '));
 console.log('\nmode | installed | generate | first packet: first / middle / last Service');
 for (const r of modeRows) console.log(r.join(' | '));
+const goodput = (payload: number, bytes: number) => `${((100 * payload) / bytes).toFixed(1)}%`;
+const wireRows = wireOverhead([64, 1024, 16 * 1024, 64 * 1024]).map((w) => [
+  `${w.payload} B`,
+  `${w.segments.hostGw} / ${w.segments.vxlan}`,
+  `${w.wireBytes.hostGw} / ${w.wireBytes.vxlan}`,
+  `${goodput(w.payload, w.wireBytes.hostGw)} / ${goodput(w.payload, w.wireBytes.vxlan)}`,
+  `+${w.wireBytes.vxlan - w.wireBytes.hostGw} B (${((100 * (w.wireBytes.vxlan - w.wireBytes.hostGw)) / w.wireBytes.hostGw).toFixed(1)}%)`,
+]);
+console.log('\ntransfer | segments host-gw / VXLAN | frame bytes host-gw / VXLAN | goodput | VXLAN extra');
+for (const r of wireRows) console.log(r.join(' | '));
 const machine = `${nproc} CPUs (nproc), ${cpuModel}, node ${process.version}, 1-minute load average ${loadavg()[0]!.toFixed(2)}`;
 console.log(`\nmachine: ${machine}; ${date}`);
 if (quick) console.log('--quick: bench/RESULTS.md left as it is');
@@ -333,6 +344,14 @@ else {
     '| mode | installed | generate | first Service | middle Service | last Service |',
     '|---|---|---|---|---|---|',
     ...modeRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    '## flannel host-gw and VXLAN on the wire',
+    '',
+    "One direction of a TCP transfer between pods on two nodes, underlay MTU 1500: data segments only (no handshake or ACKs), each pushed through knetsim's MTU check and VXLAN encapsulation; frame bytes as a capture on the underlay counts them (Ethernet header included, no FCS). VXLAN's pod MTU is 1450, so its MSS is 1410 against host-gw's 1460 and every frame carries 50 more bytes. Computed by the model; the same figures measured on the kernel harness and per-packet cost across nodes are not there yet (issue 7).",
+    '',
+    '| transfer | segments host-gw / VXLAN | frame bytes host-gw / VXLAN | goodput host-gw / VXLAN | VXLAN extra |',
+    '|---|---|---|---|---|',
+    ...wireRows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
   // bin/bench.js runs a bundle from bench/out, so it says where the results go.
