@@ -114,6 +114,16 @@ describe('commands', () => {
     const restore = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1', '--format', 'iptables-restore');
     expect(restore.stdout.startsWith('*filter\n:KUBE-SERVICES - [0:0]\n')).toBe(true);
   });
+  it('rules --format routes|neigh|fdb print flannel VXLAN state as ip route / ip neigh / bridge fdb do', () => {
+    const routes = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1', '--format', 'routes').stdout;
+    const neigh = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1', '--format', 'neigh').stdout;
+    const fdb = knetsim('rules', 'examples/demo.yaml', '--node', 'worker-1', '--format', 'fdb').stdout;
+    expect(routes).toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink\n');
+    const mac = /^10\.244\.2\.0 dev flannel\.1 lladdr ([0-9a-f:]{17}) PERMANENT$/m.exec(neigh)?.[1];
+    expect(mac).toBeDefined();
+    expect(fdb).toContain(`${mac} dev flannel.1 dst 192.168.122.32 self permanent\n`);
+    expect(neigh.trim().split('\n')).toHaveLength(3);
+  });
   it('demo (npm start) traces the bundled cluster', () => {
     const r = knetsim('demo');
     expect(r.status).toBe(0);
