@@ -9,6 +9,7 @@ import { type EndpointSlice, parseEndpointSlice } from './endpoint-slice';
 import { deriveEndpointSlices, indexPodsByLabel } from './endpoint-slice-controller';
 import { type Endpoints, mirrorEndpoints, parseEndpoints } from './endpoints';
 import { indexPath, type YamlMap } from './field-reader';
+import { cidrsOverlap, parseCIDR } from './ip-address';
 import { collectNamespaces, type Namespace } from './namespace';
 import { type Node, parseNode } from './node';
 import { allocateNodeCIDRs } from './node-cidr-allocator';
@@ -242,6 +243,24 @@ function checkClusterIPs(services: readonly Service[], at: Attribute): void {
   }
 }
 
+/** Two nodes given overlapping pod CIDRs: node IPAM never does this, and flannel's routes would collide. */
+function checkPodCIDRs(nodes: readonly Node[], at: Attribute): void {
+  const seen: { node: Node; cidr: string }[] = [];
+  for (const node of nodes) {
+    for (const cidr of node.podCIDRs) {
+      const earlier = seen.find((s) => cidrsOverlap(parseCIDR(s.cidr)!, parseCIDR(cidr)!));
+      if (earlier)
+        reportError(
+          at('Node', '', node.name),
+          'spec.podCIDR',
+          'overlapping-pod-cidr',
+          `${cidr} overlaps ${earlier.cidr}, the pod CIDR of node ${earlier.node.name}`,
+        );
+      seen.push({ node, cidr });
+    }
+  }
+}
+
 /** kube-controller-manager's node IPAM: pod CIDRs for nodes that lack one. */
 function allocateNodes(into: Collected, cluster: ClusterConfig, at: Attribute): Node[] {
   const { nodes, exhausted } = allocateNodeCIDRs(into.nodes, cluster.clusterCIDR);
@@ -349,6 +368,7 @@ export function loadScenario(text: string, fileName: string): ScenarioResult {
   for (const raw of objects) readObject(raw, fileName, log, into);
   const at = attributor(fileName, log, into.origins);
   checkNodePorts(into.services, at);
+  checkPodCIDRs(into.nodes, at);
   if (log.errors.length > 0) return { ok: false, issues: inDocumentOrder(log.errors) };
 
   // Valid input from here on: run the controllers a cluster would; they only warn.

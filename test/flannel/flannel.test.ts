@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { flannelAnnotations, flannelMTU, flannelRestore, nodeNetwork, subnetEnv, vtepMac } from '../../src/flannel';
 import { loadIptables, saveState } from '../../src/netfilter';
-import { load } from '../model/load-helpers';
+import { errorsOf, load } from '../model/load-helpers';
 
 function cluster(cni: string): string {
   return `apiVersion: knetsim.io/v1alpha1
@@ -152,5 +152,20 @@ describe("flannel's iptables rules", () => {
     expect(saved).toContain('-A POSTROUTING -m comment --comment "flanneld masq" -j FLANNEL-POSTRTG');
     expect(saved).toContain('-A FORWARD -m comment --comment "flanneld forward" -j FLANNEL-FWD');
     expect(saved).toContain('-A FLANNEL-FWD -d 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT');
+  });
+});
+
+describe('bad node networks', () => {
+  it('rejects two nodes with overlapping pod CIDRs, naming both', () => {
+    const errors = errorsOf(
+      cluster('{ plugin: flannel, backend: vxlan }') +
+        node('a', '192.168.1.11', '10.244.1.0/24') +
+        node('b', '192.168.1.12', '10.244.0.0/23'),
+    );
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /Node b.*spec\.podCIDR.*10\.244\.0\.0\/23 overlaps 10\.244\.1\.0\/24, the pod CIDR of node a/,
+      ),
+    ]);
   });
 });
