@@ -12,11 +12,13 @@ import {
   bindSnat,
   type ConntrackEntry,
   type CtDirection,
+  checkMtu,
   formatIPv4,
   type IPv4,
   lookupRoute,
   newEntry,
   stateOf,
+  vxlanEncapsulate,
 } from '../net';
 import {
   forkFlow,
@@ -565,9 +567,63 @@ class Pipeline {
         this.input(this.nat(again, 'PREROUTING'));
         continue;
       }
+      if (this.node.vxlan && dev === this.node.vxlan.device.name) {
+        this.encapsulate(flow, nextHop);
+        continue;
+      }
       const via = nextHop === null ? `directly to ${formatIPv4(flow.packet.dst)}` : `via ${formatIPv4(nextHop)}`;
       this.end(flow, 'ACCEPT', `sent out ${dev} ${via}`, dev, nextHop);
     }
+  }
+
+  /**
+   * Out of a VXLAN device: the MTU check, then next hop → VTEP MAC (neighbour
+   * table) → remote IP (FDB), and the packet inside outer UDP/IP headers. Our
+   * packets carry DF, as TCP and PMTU-discovering UDP sockets set it.
+   */
+  private encapsulate(flow: PipelineFlow, nextHop: IPv4 | null): void {
+    const vxlan = this.node.vxlan!;
+    const dev = vxlan.device.name;
+    const p = flow.packet;
+    const inner = { ...p, df: true, inner: null };
+    const fits = checkMtu(inner, vxlan.mtu);
+    if (fits.kind !== 'fits') {
+      const why = `${p.length} bytes exceed ${dev}'s MTU ${vxlan.mtu} with DF set: ICMP fragmentation needed (mtu ${vxlan.mtu}) to ${formatIPv4(p.src)}`;
+      stage(flow, `${dev} mtu`, why);
+      this.end(flow, 'DROP', `dropped at ${dev}: ${why}`);
+      return;
+    }
+    const mac = nextHop === null ? undefined : vxlan.neighbours.get(nextHop);
+    if (mac === undefined) {
+      this.end(
+        flow,
+        'NO_ROUTE',
+        `${dev}: no neighbour entry for ${nextHop === null ? 'the destination' : formatIPv4(nextHop)}`,
+      );
+      return;
+    }
+    const remote = vxlan.fdb.get(mac);
+    if (remote === undefined) {
+      this.end(flow, 'NO_ROUTE', `${dev}: no fdb entry for ${mac}`);
+      return;
+    }
+    const e = vxlanEncapsulate(inner, vxlan.device, remote);
+    const underlay = lookupRoute(this.node.routes, remote);
+    const out = underlay?.dev ?? this.node.defaultInterface;
+    const tuple = (q: { src: IPv4; sport: number; dst: IPv4; dport: number }) =>
+      `${formatIPv4(q.src)}:${q.sport} -> ${formatIPv4(q.dst)}:${q.dport}`;
+    stage(
+      flow,
+      `${dev} encap`,
+      `VXLAN VNI ${e.vni} to ${mac}: outer udp ${tuple(e.outer)} (${e.outer.length} bytes, ${e.frameBytes}-byte frame on ${out}), inner ${p.protocol} ${tuple(p)} (${p.length} bytes)`,
+    );
+    this.end(
+      flow,
+      'ACCEPT',
+      `sent out ${dev} via ${formatIPv4(nextHop!)}, encapsulated (VNI ${e.vni}) to ${formatIPv4(remote)}:${vxlan.device.port} out ${out}`,
+      dev,
+      nextHop,
+    );
   }
 
   /** A packet arriving on an interface. */

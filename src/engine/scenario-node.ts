@@ -25,7 +25,7 @@ import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '
 import { parseIPv4, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { setLookupOf } from './ipset-lookup';
-import { makeSimNode, type SetLookup, type SimNode, type UserspaceProxy } from './sim-node';
+import { makeSimNode, type SetLookup, type SimNode, type UserspaceProxy, type VxlanEndpoint } from './sim-node';
 
 export interface ScenarioNode {
   readonly name: string;
@@ -116,6 +116,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     sets,
     defaultInterface: 'eth0',
     ipvs: ipvs ? ipvsServices(ipvs) : [],
+    ...(network.vxlan ? { vxlan: vxlanEndpointOf(network.vxlan) } : {}),
     ...(userspace ? { userspaceBalancer: { lb: loadBalancerFromSync(userspace) } } : {}),
     userspace: (userspace?.portals ?? []).map((portal) => ({
       protocol: portal.protocol.toLowerCase() as UserspaceProxy['protocol'],
@@ -137,5 +138,15 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
       ipvs,
       ipsetSave,
     },
+  };
+}
+
+/** flannel.1 as the engine sees it: the device and its neighbour and FDB tables. */
+function vxlanEndpointOf(v: NonNullable<NodeNetwork['vxlan']>): VxlanEndpoint {
+  return {
+    device: { name: 'flannel.1', vni: v.vni, port: v.port, local: parseIPv4(v.local)! },
+    mtu: v.mtu,
+    neighbours: new Map(v.remotes.map((r) => [parseIPv4(r.address)!, r.mac])),
+    fdb: new Map(v.remotes.map((r) => [r.mac, parseIPv4(r.publicIP)!])),
   };
 }

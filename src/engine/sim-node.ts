@@ -3,7 +3,16 @@
 
 import type { VirtualService } from '../ipvs';
 import type { LoadBalancerRR } from '../kube-proxy';
-import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, prefixContains, type Route } from '../net';
+import {
+  ConntrackTable,
+  type IPv4,
+  type IPv4Prefix,
+  isLoopback,
+  maskOf,
+  prefixContains,
+  type Route,
+  type VxlanDevice,
+} from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 
 export interface InterfaceAddress {
@@ -19,6 +28,16 @@ export interface NodeInterface {
    * Kubernetes node, packets entering through one of its ports carry that port as physdev-in.
    */
   readonly bridge?: boolean;
+}
+
+/** A VXLAN device (flannel.1) and the tables that say where its packets go: next hop → VTEP MAC → remote IP. */
+export interface VxlanEndpoint {
+  readonly device: VxlanDevice;
+  readonly mtu: number;
+  /** Permanent neighbour entries on the device (`ip neigh`). */
+  readonly neighbours: ReadonlyMap<IPv4, string>;
+  /** The device's forwarding database (`bridge fdb`): VTEP MAC → remote public IP. */
+  readonly fdb: ReadonlyMap<string, IPv4>;
 }
 
 /** What `-m set` needs from the node's ipsets; the engine does not care how they are stored. */
@@ -53,6 +72,8 @@ export interface SimNode {
   readonly userspaceBalancer?: { lb: LoadBalancerRR };
   /** IPVS virtual services (kube-proxy IPVS mode, or a node's ipvsadm dump); empty otherwise. */
   readonly ipvs?: readonly VirtualService[];
+  /** flannel VXLAN's flannel.1, when the node has one. */
+  readonly vxlan?: VxlanEndpoint;
 }
 
 export function makeSimNode(spec: Omit<SimNode, 'conntrack'> & { conntrack?: ConntrackTable }): SimNode {

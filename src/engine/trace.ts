@@ -12,6 +12,8 @@ export interface TraceRequest {
   readonly protocol: L4Protocol;
   readonly sport?: number;
   readonly dport: number;
+  /** Total IPv4 length in bytes (default: a bare SYN, 60; a small datagram, 64). */
+  readonly length?: number;
   readonly origin: PacketOrigin;
   readonly recordHops?: boolean;
   /** Seconds since boot (xt_recent timestamps). */
@@ -128,7 +130,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     protocol: request.protocol,
     sport: request.sport ?? 40000,
     dport: request.dport,
-    length: request.protocol === 'tcp' ? 60 : 64,
+    length: request.length ?? (request.protocol === 'tcp' ? 60 : 64),
     tcpFlags:
       request.tcpFlags !== undefined
         ? request.tcpFlags

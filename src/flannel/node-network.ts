@@ -31,6 +31,14 @@ export interface NodeNetwork {
   readonly fdb: readonly string[];
   /** Why a remote node's pod subnet has no route (as flanneld would log it). */
   readonly notes: readonly string[];
+  /** VXLAN: the local VTEP, and per remote node its `.0` address, VtepMAC and public IP. */
+  readonly vxlan?: {
+    readonly local: string;
+    readonly vni: number;
+    readonly port: number;
+    readonly mtu: number;
+    readonly remotes: readonly { readonly address: string; readonly mac: string; readonly publicIP: string }[];
+  };
 }
 
 function v4(ip: string): boolean {
@@ -78,6 +86,7 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   const neighbours: string[] = [];
   const fdb: string[] = [];
   const notes: string[] = [];
+  const remotes: { address: string; mac: string; publicIP: string }[] = [];
   if (!self) return { devices, routes, neighbours, fdb, notes };
   const ips = internalIPs(self);
   const primary = ips[0];
@@ -122,6 +131,7 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     }
     const mac = vtepMac(other);
     routes.push(`${dst} via ${toText(base)} dev flannel.1 onlink`);
+    remotes.push({ address: toText(base), mac, publicIP: otherIP });
     neighbours.push(`${toText(base)} dev flannel.1 lladdr ${mac} PERMANENT`);
     fdb.push(`${mac} dev flannel.1 dst ${otherIP} self permanent`);
   }
@@ -129,7 +139,19 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     for (const a of d.addresses)
       if (d.name !== 'lo')
         routes.push(`local ${a.address} dev ${d.name} table local proto kernel scope host src ${a.address}`);
-  return { devices, routes, neighbours, fdb, notes };
+  const vtep =
+    vxlan && podCIDR && primary
+      ? {
+          vxlan: {
+            local: primary,
+            vni: cluster.cni.vni,
+            port: cluster.cni.port,
+            mtu: flannelMTU(cluster),
+            remotes,
+          },
+        }
+      : {};
+  return { devices, routes, neighbours, fdb, notes, ...vtep };
 }
 
 /** The pods' MTU: the underlay's, less VXLAN's 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */

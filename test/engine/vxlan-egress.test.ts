@@ -1,0 +1,90 @@
+// A packet leaving by flannel.1: MTU check, neighbour → FDB lookup, and the
+// encapsulated packet's outer and inner headers in the trace.
+import { describe, expect, it } from 'vitest';
+import { makeSimNode, tracePacket, type VxlanEndpoint } from '../../src/engine';
+import { parseIpRoutes, vxlanSourcePort } from '../../src/net';
+import { ip, nodeFromRules, table } from '../helpers/node-from-rules';
+
+const routes = parseIpRoutes(
+  [
+    'default via 192.168.1.1 dev eth0',
+    '192.168.1.0/24 dev eth0 proto kernel scope link src 192.168.1.11',
+    '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
+    '10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink',
+    '10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink',
+  ].join('\n'),
+);
+if (!routes.ok) throw new Error(routes.message);
+
+const vxlan: VxlanEndpoint = {
+  device: { name: 'flannel.1', vni: 1, port: 8472, local: ip('192.168.1.11') },
+  mtu: 1450,
+  neighbours: new Map([
+    [ip('10.244.2.0'), '5e:11:22:33:44:55'],
+    [ip('10.244.3.0'), '5e:00:00:00:00:03'],
+  ]),
+  // 10.244.3.0's MAC has no FDB entry: flanneld has not learnt that node yet.
+  fdb: new Map([['5e:11:22:33:44:55', ip('192.168.1.12')]]),
+};
+
+const base = nodeFromRules(table('filter', []));
+const node = makeSimNode({
+  ...base,
+  interfaces: [
+    { name: 'eth0', addresses: [{ address: ip('192.168.1.11'), prefixLength: 24 }] },
+    { name: 'cni0', addresses: [{ address: ip('10.244.1.1'), prefixLength: 24 }], bridge: true },
+    { name: 'flannel.1', addresses: [{ address: ip('10.244.1.0'), prefixLength: 32 }] },
+  ],
+  routes: routes.routes,
+  vxlan,
+});
+
+function fromPod(dst: string, length?: number) {
+  return tracePacket(node, {
+    src: ip('10.244.1.5'),
+    dst: ip(dst),
+    protocol: 'tcp',
+    dport: 8080,
+    ...(length === undefined ? {} : { length }),
+    origin: { kind: 'interface', iface: 'cni0' },
+  });
+}
+
+describe('out through flannel.1', () => {
+  it('wraps the packet for the remote VTEP that the neighbour and FDB entries name, and shows both headers', () => {
+    const t = fromPod('10.244.2.7', 1450);
+    expect(t.outcome).toBe('ACCEPT');
+    const encap = t.hops.find((h) => h.stage === 'flannel.1 encap');
+    const sport = vxlanSourcePort({
+      src: ip('10.244.1.5'),
+      dst: ip('10.244.2.7'),
+      protocol: 'tcp',
+      sport: 40000,
+      dport: 8080,
+      length: 1450,
+      tcpFlags: null,
+      df: true,
+      inner: null,
+    });
+    expect(encap?.action).toBe(
+      `VXLAN VNI 1 to 5e:11:22:33:44:55: outer udp 192.168.1.11:${sport} -> 192.168.1.12:8472 (1500 bytes, 1514-byte frame on eth0), inner tcp 10.244.1.5:40000 -> 10.244.2.7:8080 (1450 bytes)`,
+    );
+    expect(t.branches[0]!.disposition).toBe(
+      'sent out flannel.1 via 10.244.2.0, encapsulated (VNI 1) to 192.168.1.12:8472 out eth0',
+    );
+  });
+
+  it("drops a DF packet larger than flannel.1's MTU and says ICMP fragmentation needed goes back", () => {
+    const t = fromPod('10.244.2.7', 1451);
+    expect(t.outcome).toBe('DROP');
+    expect(t.branches[0]!.disposition).toBe(
+      "dropped at flannel.1: 1451 bytes exceed flannel.1's MTU 1450 with DF set: ICMP fragmentation needed (mtu 1450) to 10.244.1.5",
+    );
+  });
+
+  it('cannot send without an FDB entry for the neighbour', () => {
+    const t = fromPod('10.244.3.9');
+    expect(t.outcome).toBe('NO_ROUTE');
+    expect(t.branches[0]!.disposition).toBe('flannel.1: no fdb entry for 5e:00:00:00:00:03');
+  });
+});
