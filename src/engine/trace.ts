@@ -58,6 +58,20 @@ export interface TraceBranch {
   readonly hops: readonly TraceHop[];
   readonly reply: ReplyPath | null;
   readonly nfacct: Readonly<Record<string, number>>;
+  /** How an accepted packet left the node (null when delivered locally or not accepted), for the cluster walk. */
+  readonly exit: BranchExit | null;
+}
+
+/** The packet as it left a node's device, in fields (addresses dotted, as in the JSON output). */
+export interface BranchExit {
+  readonly iface: string;
+  readonly nextHop: string | null;
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+  readonly protocol: L4Protocol;
+  readonly length: number;
 }
 
 export interface TraceCost {
@@ -171,6 +185,19 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
         hops: (e.flow.hops ?? []).map((h) => toTraceHop(node.name, h)),
         reply: e.outcome === 'ACCEPT' ? replyOf(e.flow) : null,
         nfacct: Object.fromEntries(e.flow.state.nfacct),
+        exit:
+          e.outcome === 'ACCEPT' && e.outIface !== null
+            ? {
+                iface: e.outIface,
+                nextHop: e.nextHop === null ? null : formatIPv4(e.nextHop),
+                src: formatIPv4(p.src),
+                sport: p.sport,
+                dst: formatIPv4(p.dst),
+                dport: p.dport,
+                protocol: p.protocol,
+                length: p.length,
+              }
+            : null,
       };
     })
     .sort((a, b) => b.probability - a.probability);

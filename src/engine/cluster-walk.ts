@@ -1,0 +1,140 @@
+// A packet's way across the cluster: traced on the node it starts on, then,
+// where a branch leaves by flannel.1 (VXLAN) or by eth0 towards another node's
+// address (host-gw), carried over the underlay to the node that owns the
+// destination address and traced again there, until it is delivered, dropped,
+// or leaves the cluster. Each far node sees the packet as it arrives: the inner
+// packet on flannel.1 after decapsulation, or the routed packet on eth0.
+import { formatIPv4, type IPv4, parseIPv4, vxlanEncapsulate } from '../net';
+import type { Outcome } from './node-pipeline';
+import { interfaceOfAddress, type SimNode } from './sim-node';
+import { type BranchExit, type TraceHop, type TraceRequest, tracePacket } from './trace';
+
+export interface ClusterPath {
+  readonly probability: number;
+  readonly outcome: Outcome;
+  /** Where it ended, on the last node. */
+  readonly disposition: string;
+  /** The nodes the packet went through, in order. */
+  readonly nodes: readonly string[];
+  readonly hops: readonly TraceHop[];
+  /** The endpoint the first DNAT chose, if any. */
+  readonly endpoint: string | null;
+  readonly masquerade: boolean;
+  readonly final: string;
+}
+
+/** Nodes cross at most this many times: a routing loop between nodes ends the walk. */
+const MAX_NODES = 8;
+
+function ownerOf(nodes: ReadonlyMap<string, SimNode>, address: IPv4): SimNode | undefined {
+  for (const node of nodes.values()) if (interfaceOfAddress(node, address) !== null) return node;
+  return undefined;
+}
+
+interface NextLeg {
+  readonly node: SimNode;
+  readonly iface: string;
+  readonly hops: TraceHop[];
+}
+
+/** Where a packet that left `from` by `exit` arrives, with the underlay hops in between; null if it left the cluster. */
+function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: BranchExit): NextLeg | null {
+  const ip = (t: string) => parseIPv4(t)!;
+  const tuple = `${exit.protocol} ${exit.src}:${exit.sport} -> ${exit.dst}:${exit.dport}`;
+  const vxlan = from.vxlan;
+  if (vxlan && exit.iface === vxlan.device.name && exit.nextHop !== null) {
+    const mac = vxlan.neighbours.get(ip(exit.nextHop));
+    const remote = mac === undefined ? undefined : vxlan.fdb.get(mac);
+    const to = remote === undefined ? undefined : ownerOf(nodes, remote);
+    if (remote === undefined || !to) return null;
+    const inner = { ...exit, src: ip(exit.src), dst: ip(exit.dst), tcpFlags: null, df: true, inner: null };
+    const outer = vxlanEncapsulate(inner, vxlan.device, remote).outer;
+    const underlay = `udp ${formatIPv4(outer.src)}:${outer.sport} -> ${formatIPv4(outer.dst)}:${outer.dport}`;
+    const toIface = interfaceOfAddress(to, remote) ?? to.defaultInterface;
+    return {
+      node: to,
+      iface: vxlan.device.name,
+      hops: [
+        {
+          node: from.name,
+          stage: 'underlay',
+          action: `${from.name} ${from.defaultInterface} -> ${to.name} ${toIface}: ${underlay} (VXLAN VNI ${vxlan.device.vni})`,
+        },
+        {
+          node: to.name,
+          stage: `${vxlan.device.name} decap`,
+          action: `${to.name} ${toIface} -> ${vxlan.device.name} decap: inner ${tuple}`,
+        },
+      ],
+    };
+  }
+  if (exit.nextHop === null) return null;
+  const to = ownerOf(nodes, ip(exit.nextHop));
+  if (!to || to === from) return null;
+  const toIface = interfaceOfAddress(to, ip(exit.nextHop)) ?? to.defaultInterface;
+  return {
+    node: to,
+    iface: toIface,
+    hops: [
+      { node: from.name, stage: 'underlay', action: `${from.name} ${exit.iface} -> ${to.name} ${toIface}: ${tuple}` },
+    ],
+  };
+}
+
+export function walkCluster(
+  nodes: ReadonlyMap<string, SimNode>,
+  start: string,
+  request: TraceRequest,
+  visited: readonly string[] = [],
+): ClusterPath[] {
+  const node = nodes.get(start);
+  if (!node) throw new Error(`walkCluster: no node ${start}`);
+  const t = tracePacket(node, request);
+  const paths: ClusterPath[] = [];
+  const seen = [...visited, start];
+  for (const b of t.branches) {
+    const here: ClusterPath = {
+      probability: b.probability,
+      outcome: b.outcome,
+      disposition: b.disposition,
+      nodes: seen,
+      hops: b.hops,
+      endpoint: b.endpoint,
+      masquerade: b.masquerade,
+      final: b.final,
+    };
+    const leg = b.exit && seen.length < MAX_NODES ? nextLeg(nodes, node, b.exit) : null;
+    if (!leg || !b.exit) {
+      paths.push(here);
+      continue;
+    }
+    const further = walkCluster(
+      nodes,
+      leg.node.name,
+      {
+        src: parseIPv4(b.exit.src)!,
+        dst: parseIPv4(b.exit.dst)!,
+        protocol: b.exit.protocol,
+        sport: b.exit.sport,
+        dport: b.exit.dport,
+        length: b.exit.length,
+        origin: { kind: 'interface', iface: leg.iface },
+        ...(request.tcpFlags !== undefined ? { tcpFlags: request.tcpFlags } : {}),
+        ...(request.sample ? { sample: request.sample } : {}),
+      },
+      seen,
+    );
+    for (const f of further)
+      paths.push({
+        probability: b.probability * f.probability,
+        outcome: f.outcome,
+        disposition: f.disposition,
+        nodes: f.nodes,
+        hops: [...b.hops, ...leg.hops, ...f.hops],
+        endpoint: b.endpoint ?? f.endpoint,
+        masquerade: b.masquerade || f.masquerade,
+        final: f.final,
+      });
+  }
+  return paths;
+}

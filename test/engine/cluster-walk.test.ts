@@ -1,0 +1,78 @@
+// A packet across nodes: DNAT on the client's node, over the underlay (VXLAN
+// or host-gw), delivered into the endpoint pod on the far node.
+import { describe, expect, it } from 'vitest';
+import { buildScenarioNode, type SimNode, walkCluster } from '../../src/engine';
+import { parseIPv4 } from '../../src/net';
+import { clusterYaml, scenarioOf, serviceYaml } from '../helpers/scenario';
+
+function clusterNodes(cni: string): Map<string, SimNode> {
+  const yaml =
+    clusterYaml().replace('  proxy:\n', `  cni: ${cni}\n  proxy:\n`) +
+    serviceYaml({
+      name: 'web',
+      clusterIP: '10.96.0.20',
+      targetPort: 8080,
+      endpoints: [{ ip: '10.244.2.7', node: 'node-2' }],
+    });
+  const scenario = scenarioOf(yaml);
+  return new Map(
+    scenario.nodes.map((n) => {
+      const built = buildScenarioNode(scenario, n.name);
+      if (!built.ok) throw new Error(built.message);
+      return [n.name, built.value.node];
+    }),
+  );
+}
+
+const fromPod = {
+  src: parseIPv4('10.244.1.5')!,
+  dst: parseIPv4('10.96.0.20')!,
+  protocol: 'tcp' as const,
+  dport: 80,
+  origin: { kind: 'interface' as const, iface: 'cni0' },
+};
+
+describe('across nodes', () => {
+  it('VXLAN: DNAT on node-1, encapsulated to node-2, decapsulated and delivered into the pod', () => {
+    const paths = walkCluster(clusterNodes('{plugin: flannel, backend: vxlan}'), 'node-1', fromPod);
+    expect(paths).toHaveLength(1);
+    const p = paths[0]!;
+    expect(p).toMatchObject({
+      outcome: 'ACCEPT',
+      nodes: ['node-1', 'node-2'],
+      endpoint: '10.244.2.7:8080',
+      disposition: 'sent out cni0 directly to 10.244.2.7',
+      final: 'tcp 10.244.1.5:40000 -> 10.244.2.7:8080',
+    });
+    const stages = p.hops.map((h) => `${h.node} ${h.stage}`);
+    expect(stages).toContain('node-1 flannel.1 encap');
+    const underlay = p.hops.find((h) => h.stage === 'underlay')!;
+    expect(underlay.action).toMatch(
+      /^node-1 eth0 -> node-2 eth0: udp 192\.168\.0\.2:\d+ -> 192\.168\.0\.3:8472 \(VXLAN VNI 1\)$/,
+    );
+    expect(p.hops.find((h) => h.stage === 'flannel.1 decap')?.action).toBe(
+      'node-2 eth0 -> flannel.1 decap: inner tcp 10.244.1.5:40000 -> 10.244.2.7:8080',
+    );
+    // The far node forwards the already-DNATed packet: no service rule matches there.
+    expect(p.hops.filter((h) => h.node === 'node-2' && h.rule?.includes('DNAT'))).toEqual([]);
+    expect(stages.indexOf('node-1 flannel.1 encap')).toBeLessThan(stages.indexOf('node-2 flannel.1 decap'));
+  });
+
+  it('host-gw: routed to node-2 by its address, no encapsulation', () => {
+    const paths = walkCluster(clusterNodes('{plugin: flannel, backend: host-gw}'), 'node-1', fromPod);
+    expect(paths).toHaveLength(1);
+    const p = paths[0]!;
+    expect(p.nodes).toEqual(['node-1', 'node-2']);
+    expect(p.disposition).toBe('sent out cni0 directly to 10.244.2.7');
+    expect(p.hops.some((h) => h.stage.includes('encap'))).toBe(false);
+    expect(p.hops.find((h) => h.stage === 'underlay')?.action).toBe(
+      'node-1 eth0 -> node-2 eth0: tcp 10.244.1.5:40000 -> 10.244.2.7:8080',
+    );
+  });
+
+  it('a packet for an address outside the cluster ends on the node it leaves', () => {
+    const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
+    const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });
+    expect(paths.map((p) => [p.nodes, p.disposition])).toEqual([[['node-1'], 'sent out eth0 via 192.168.0.1']]);
+  });
+});
