@@ -5,7 +5,7 @@ import { runDemo } from './demo-command';
 import { loadScenarioInput, withMode } from './load-scenario-input';
 import { loadSetsForTrace } from './load-sets';
 import { runRules } from './rules-command';
-import { scenarioRequest } from './scenario-trace';
+import { runClusterWalk, scenarioRequest } from './scenario-trace';
 import { buildDumpNode, dumpResolver, runTrace, type TraceOptions } from './trace-command';
 import { UserError } from './user-error';
 
@@ -34,6 +34,7 @@ function program(): Command {
     .option('--sample <n>', 'send N packets, each taking one random path, and count where they go')
     .option('--seed <n>', 'seed for --sample (default 1)')
     .option('--json', 'print the result as JSON')
+    .option('--across', 'follow the packet across nodes (scenario only): underlay, VXLAN, the far node')
     .action(async (scenario: string | undefined, o: TraceOptions) => {
       if (scenario !== undefined && o.rules) throw new UserError('trace: give a scenario or --rules DUMP, not both');
       if (scenario === undefined) {
@@ -41,6 +42,10 @@ function program(): Command {
         return;
       }
       const loaded = withMode(await loadScenarioInput(scenario), o.mode);
+      if (o.across) {
+        runClusterWalk(loaded, o, process.stdout);
+        return;
+      }
       runTrace(o, (from, to, proto, sport) => scenarioRequest(loaded, from, to, proto, o.node, sport), process.stdout);
     });
 

@@ -1,11 +1,14 @@
 // `knetsim trace SCENARIO`: resolves --from (a pod, a node, an IP) and --to
 // (IP:PORT or a Service by name) against the objects, then traces on the node
 // the packet is on.
-import { buildScenarioNode, type SimNode, type TraceRequest } from '../engine';
+import { buildScenarioNode, type SimNode, type TraceRequest, walkCluster } from '../engine';
 import type { Scenario } from '../model';
-import { type L4Protocol, parseIPv4 } from '../net';
+import { formatIPv4, type L4Protocol, parseIPv4 } from '../net';
 import { chooseNode } from './load-scenario-input';
-import { parseHostPort } from './parse-endpoint';
+import { parseHostPort, parseProtocolArg } from './parse-endpoint';
+import { renderClusterWalk } from './render-cluster-walk';
+import { styleFor } from './render-trace';
+import type { TraceOptions } from './trace-command';
 import { UserError } from './user-error';
 
 interface Source {
@@ -120,4 +123,21 @@ export function scenarioRequest(
 
 function sameNet(a: number, len: number, b: number): boolean {
   return len === 0 || (a ^ b) >>> (32 - len) === 0;
+}
+
+/** `trace --across`: the packet from its first node on, through every node it reaches. */
+export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.WriteStream): void {
+  if (o.batch || o.sample !== undefined) throw new UserError('trace --across: not with --batch or --sample');
+  if (!o.from || !o.to) throw new UserError('trace: --from and --to are required');
+  const sport = o.sport === undefined ? undefined : Number(o.sport);
+  if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
+    throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
+  const { node, request } = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
+  const nodes = new Map(scenario.nodes.map((n) => [n.name, scenarioNode(scenario, n.name)]));
+  const paths = walkCluster(nodes, node.name, request);
+  const r = request;
+  const packet = `${r.protocol} ${formatIPv4(r.src)}:${r.sport ?? 40000} -> ${formatIPv4(r.dst)}:${r.dport} from ${node.name}`;
+  out.write(
+    o.json ? `${JSON.stringify({ packet, paths }, null, 2)}\n` : renderClusterWalk(packet, paths, styleFor(out)),
+  );
 }

@@ -32,6 +32,7 @@ export interface TraceOptions {
   sample?: string;
   seed?: string;
   mode?: string;
+  across?: boolean;
 }
 
 export type SetLoader = (text: string, file: string) => SetLookup;

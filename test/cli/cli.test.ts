@@ -124,6 +124,26 @@ describe('commands', () => {
     expect(fdb).toContain(`${mac} dev flannel.1 dst 192.168.122.32 self permanent\n`);
     expect(neigh.trim().split('\n')).toHaveLength(3);
   });
+  it('trace --across follows the packet over VXLAN into the pod on the far node', () => {
+    const args = ['trace', 'examples/demo.yaml', '--node', 'worker-1', '--from', '10.244.1.5', '--to', '10.96.12.7:80'];
+    const text = knetsim(...args, '--across');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/path \d \(25%\): worker-1 -> worker-2\n/);
+    expect(text.stdout).toContain(
+      'worker-2  flannel.1 decap        worker-2 eth0 -> flannel.1 decap: inner tcp 10.244.1.5:40000 -> 10.244.2.3:8080',
+    );
+    const json = JSON.parse(knetsim(...args, '--across', '--json').stdout) as {
+      paths: { nodes: string[]; outcome: string; probability: number }[];
+    };
+    expect(json.paths.map((p) => p.nodes.join('>')).sort()).toEqual([
+      'worker-1',
+      'worker-1',
+      'worker-1>worker-2',
+      'worker-1>worker-3',
+    ]);
+    expect(json.paths.every((p) => p.outcome === 'ACCEPT')).toBe(true);
+    expect(json.paths.reduce((sum, p) => sum + p.probability, 0)).toBeCloseTo(1, 9);
+  });
   it('demo (npm start) traces the bundled cluster', () => {
     const r = knetsim('demo');
     expect(r.status).toBe(0);
