@@ -5,15 +5,25 @@ import { buildScenarioNode, type SimNode, walkCluster } from '../../src/engine';
 import { parseIPv4 } from '../../src/net';
 import { clusterYaml, scenarioOf, serviceYaml } from '../helpers/scenario';
 
-function clusterNodes(cni: string): Map<string, SimNode> {
-  const yaml =
-    clusterYaml().replace('  proxy:\n', `  cni: ${cni}\n  proxy:\n`) +
-    serviceYaml({
-      name: 'web',
-      clusterIP: '10.96.0.20',
-      targetPort: 8080,
-      endpoints: [{ ip: '10.244.2.7', node: 'node-2' }],
-    });
+const NODE_3 = `---
+apiVersion: v1
+kind: Node
+metadata: {name: node-3}
+spec: {podCIDR: 10.244.3.0/24}
+status:
+  addresses: [{type: InternalIP, address: 192.168.0.4}]
+`;
+
+function clusterNodes(
+  cni: string,
+  service = serviceYaml({
+    name: 'web',
+    clusterIP: '10.96.0.20',
+    targetPort: 8080,
+    endpoints: [{ ip: '10.244.2.7', node: 'node-2' }],
+  }),
+): Map<string, SimNode> {
+  const yaml = clusterYaml().replace('  proxy:\n', `  cni: ${cni}\n  proxy:\n`) + NODE_3 + service;
   const scenario = scenarioOf(yaml);
   return new Map(
     scenario.nodes.map((n) => {
@@ -74,5 +84,45 @@ describe('across nodes', () => {
     const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
     const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });
     expect(paths.map((p) => [p.nodes, p.disposition])).toEqual([[['node-1'], 'sent out eth0 via 192.168.0.1']]);
+  });
+});
+
+describe('NodePort on node-2, endpoint on node-3', () => {
+  const nodePort = (policy: string) =>
+    clusterNodes(
+      '{plugin: flannel, backend: vxlan}',
+      serviceYaml({
+        name: 'web',
+        type: 'NodePort',
+        nodePort: 30080,
+        clusterIP: '10.96.0.20',
+        targetPort: 8080,
+        extra: `  externalTrafficPolicy: ${policy}`,
+        endpoints: [{ ip: '10.244.3.7', node: 'node-3' }],
+      }),
+    );
+  const fromOutside = {
+    src: parseIPv4('203.0.113.9')!,
+    dst: parseIPv4('192.168.0.3')!,
+    protocol: 'tcp' as const,
+    dport: 30080,
+    origin: { kind: 'interface' as const, iface: 'eth0' },
+  };
+
+  it("externalTrafficPolicy Cluster: DNAT and SNAT to flannel.1's address on node-2, delivered on node-3", () => {
+    const paths = walkCluster(nodePort('Cluster'), 'node-2', fromOutside);
+    expect(paths.map((p) => [p.outcome, p.nodes, p.final, p.masquerade])).toEqual([
+      ['ACCEPT', ['node-2', 'node-3'], 'tcp 10.244.2.0:40000 -> 10.244.3.7:8080', true],
+    ]);
+  });
+
+  it('externalTrafficPolicy Local: node-2 has no local endpoint and drops it', () => {
+    const paths = walkCluster(nodePort('Local'), 'node-2', fromOutside);
+    expect(paths.map((p) => [p.outcome, p.nodes, p.disposition])).toEqual([
+      ['DROP', ['node-2'], 'dropped in filter/INPUT'],
+    ]);
+    expect(paths[0]!.hops.some((h) => h.rule?.includes('has no local endpoints') && h.rule.includes('-j DROP'))).toBe(
+      true,
+    );
   });
 });
