@@ -4,7 +4,7 @@
 // destination address and traced again there, until it is delivered, dropped,
 // or leaves the cluster. Each far node sees the packet as it arrives: the inner
 // packet on flannel.1 after decapsulation, or the routed packet on eth0.
-import { formatIPv4, type IPv4, parseIPv4, vxlanEncapsulate } from '../net';
+import { formatIPv4, type IPv4, parseIPv4, SYN, vxlanEncapsulate } from '../net';
 import type { Outcome } from './node-pipeline';
 import { interfaceOfAddress, type SimNode } from './sim-node';
 import { type BranchExit, type TraceHop, type TraceRequest, tracePacket } from './trace';
@@ -21,6 +21,8 @@ export interface ClusterPath {
   readonly endpoint: string | null;
   readonly masquerade: boolean;
   readonly final: string;
+  /** How the packet left the last node (into a pod on cni0, or out of the cluster), when it was accepted. */
+  readonly exit: BranchExit | null;
 }
 
 /** Nodes cross at most this many times: a routing loop between nodes ends the walk. */
@@ -102,6 +104,7 @@ export function walkCluster(
       endpoint: b.endpoint,
       masquerade: b.masquerade,
       final: b.final,
+      exit: b.exit,
     };
     const leg = b.exit && seen.length < MAX_NODES ? nextLeg(nodes, node, b.exit) : null;
     if (!leg || !b.exit) {
@@ -121,6 +124,7 @@ export function walkCluster(
         origin: { kind: 'interface', iface: leg.iface },
         ...(request.tcpFlags !== undefined ? { tcpFlags: request.tcpFlags } : {}),
         ...(request.sample ? { sample: request.sample } : {}),
+        ...(request.commit ? { commit: true } : {}),
       },
       seen,
     );
@@ -134,7 +138,29 @@ export function walkCluster(
         endpoint: b.endpoint ?? f.endpoint,
         masquerade: b.masquerade || f.masquerade,
         final: f.final,
+        exit: f.exit,
       });
   }
   return paths;
+}
+
+/**
+ * The endpoint's answer to a delivered packet, walked back from the node it was
+ * delivered on: it needs the forward packet's connections in each node's
+ * conntrack table (walk the forward packet with `commit`, one path with
+ * `sample`), and is reversed by them on the way (un-DNAT, un-SNAT).
+ */
+export function walkReply(nodes: ReadonlyMap<string, SimNode>, forward: ClusterPath): ClusterPath[] {
+  const exit = forward.exit;
+  const last = forward.nodes[forward.nodes.length - 1]!;
+  if (forward.outcome !== 'ACCEPT' || !exit) return [];
+  return walkCluster(nodes, last, {
+    src: parseIPv4(exit.dst)!,
+    sport: exit.dport,
+    dst: parseIPv4(exit.src)!,
+    dport: exit.sport,
+    protocol: exit.protocol,
+    origin: { kind: 'interface', iface: exit.iface },
+    ...(exit.protocol === 'tcp' ? { tcpFlags: { ...SYN, ack: true } } : {}),
+  });
 }

@@ -1,7 +1,7 @@
 // A packet across nodes: DNAT on the client's node, over the underlay (VXLAN
 // or host-gw), delivered into the endpoint pod on the far node.
 import { describe, expect, it } from 'vitest';
-import { buildScenarioNode, type SimNode, walkCluster } from '../../src/engine';
+import { buildScenarioNode, type SimNode, walkCluster, walkReply } from '../../src/engine';
 import { parseIPv4 } from '../../src/net';
 import { clusterYaml, scenarioOf, serviceYaml } from '../helpers/scenario';
 
@@ -124,5 +124,57 @@ describe('NodePort on node-2, endpoint on node-3', () => {
     expect(paths[0]!.hops.some((h) => h.rule?.includes('has no local endpoints') && h.rule.includes('-j DROP'))).toBe(
       true,
     );
+  });
+});
+
+describe('replies across nodes', () => {
+  it('ClusterIP over VXLAN: the reply goes back to node-1 and is un-DNATed there to the ClusterIP', () => {
+    const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
+    const [forward] = walkCluster(nodes, 'node-1', { ...fromPod, commit: true, sample: () => 0.5 });
+    const replies = walkReply(nodes, forward!);
+    expect(replies.map((p) => [p.outcome, p.nodes, p.final])).toEqual([
+      ['ACCEPT', ['node-2', 'node-1'], 'tcp 10.96.0.20:80 -> 10.244.1.5:40000'],
+    ]);
+    const r = replies[0]!;
+    expect(r.hops.filter((h) => h.stage === 'conntrack').map((h) => `${h.node} ${h.action}`)).toEqual([
+      'node-2 existing connection (reply direction)',
+      'node-1 existing connection (reply direction)',
+      "node-1 source rewritten to 10.96.0.20:80 by the connection's NAT",
+    ]);
+    expect(r.hops.some((h) => h.stage === 'flannel.1 encap' && h.node === 'node-2')).toBe(true);
+  });
+
+  it('without the forward connection committed, node-1 sees the reply as a new connection and does not un-DNAT it', () => {
+    const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
+    const [forward] = walkCluster(nodes, 'node-1', { ...fromPod, sample: () => 0.5 });
+    const [reply] = walkReply(nodes, forward!);
+    expect(reply!.final).toBe('tcp 10.244.2.7:8080 -> 10.244.1.5:40000');
+  });
+
+  it('NodePort with externalTrafficPolicy Cluster: the reply returns through node-2, which restores the client and the node port', () => {
+    const nodes = clusterNodes(
+      '{plugin: flannel, backend: vxlan}',
+      serviceYaml({
+        name: 'web',
+        type: 'NodePort',
+        nodePort: 30080,
+        clusterIP: '10.96.0.20',
+        targetPort: 8080,
+        endpoints: [{ ip: '10.244.3.7', node: 'node-3' }],
+      }),
+    );
+    const [forward] = walkCluster(nodes, 'node-2', {
+      src: parseIPv4('203.0.113.9')!,
+      dst: parseIPv4('192.168.0.3')!,
+      protocol: 'tcp',
+      dport: 30080,
+      origin: { kind: 'interface', iface: 'eth0' },
+      commit: true,
+      sample: () => 0.5,
+    });
+    const replies = walkReply(nodes, forward!);
+    expect(replies.map((p) => [p.outcome, p.nodes, p.final])).toEqual([
+      ['ACCEPT', ['node-3', 'node-2'], 'tcp 192.168.0.3:30080 -> 203.0.113.9:40000'],
+    ]);
   });
 });
