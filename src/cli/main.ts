@@ -35,8 +35,11 @@ function program(): Command {
     .option('--seed <n>', 'seed for --sample (default 1)')
     .option('--json', 'print the result as JSON')
     .option('--across', 'follow the packet across nodes (scenario only): underlay, VXLAN, the far node')
+    .option('--reply', 'with --across: one connection (path drawn by --seed), then its reply back through conntrack')
     .action(async (scenario: string | undefined, o: TraceOptions) => {
       if (scenario !== undefined && o.rules) throw new UserError('trace: give a scenario or --rules DUMP, not both');
+      if (o.reply && !o.across) throw new UserError('trace: --reply goes with --across');
+      if (o.across && scenario === undefined) throw new UserError('trace: --across needs a scenario (every node)');
       if (scenario === undefined) {
         runTrace(o, dumpResolver(buildDumpNode(o, loadSetsForTrace)), process.stdout);
         return;

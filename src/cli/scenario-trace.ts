@@ -1,7 +1,7 @@
 // `knetsim trace SCENARIO`: resolves --from (a pod, a node, an IP) and --to
 // (IP:PORT or a Service by name) against the objects, then traces on the node
 // the packet is on.
-import { buildScenarioNode, type SimNode, type TraceRequest, walkCluster } from '../engine';
+import { buildScenarioNode, type SimNode, seededRandom, type TraceRequest, walkCluster, walkReply } from '../engine';
 import type { Scenario } from '../model';
 import { formatIPv4, type L4Protocol, parseIPv4 } from '../net';
 import { chooseNode } from './load-scenario-input';
@@ -134,10 +134,27 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
     throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
   const { node, request } = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
   const nodes = new Map(scenario.nodes.map((n) => [n.name, scenarioNode(scenario, n.name)]));
+  if (o.reply) {
+    // One connection, as a real client opens it: one random path (by --seed), committed, and its answer.
+    const seed = o.seed === undefined ? 1 : Number(o.seed);
+    if (!Number.isInteger(seed)) throw new UserError(`--seed: "${o.seed}" is not an integer`);
+    const [forward] = walkCluster(nodes, node.name, { ...request, commit: true, sample: seededRandom(seed) });
+    const replies = forward ? walkReply(nodes, forward) : [];
+    const packet = walkedPacketText(request, node.name);
+    if (o.json) out.write(`${JSON.stringify({ packet, seed, forward, replies }, null, 2)}\n`);
+    else {
+      out.write(renderClusterWalk(packet, forward ? [forward] : [], styleFor(out)));
+      out.write(`\n${renderClusterWalk(`reply from ${forward?.exit?.dst ?? '(none)'}`, replies, styleFor(out))}`);
+    }
+    return;
+  }
   const paths = walkCluster(nodes, node.name, request);
-  const r = request;
-  const packet = `${r.protocol} ${formatIPv4(r.src)}:${r.sport ?? 40000} -> ${formatIPv4(r.dst)}:${r.dport} from ${node.name}`;
+  const packet = walkedPacketText(request, node.name);
   out.write(
     o.json ? `${JSON.stringify({ packet, paths }, null, 2)}\n` : renderClusterWalk(packet, paths, styleFor(out)),
   );
+}
+
+function walkedPacketText(r: TraceRequest, node: string): string {
+  return `${r.protocol} ${formatIPv4(r.src)}:${r.sport ?? 40000} -> ${formatIPv4(r.dst)}:${r.dport} from ${node}`;
 }

@@ -33,6 +33,7 @@ export interface TraceOptions {
   seed?: string;
   mode?: string;
   across?: boolean;
+  reply?: boolean;
 }
 
 export type SetLoader = (text: string, file: string) => SetLookup;

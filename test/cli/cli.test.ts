@@ -144,6 +144,40 @@ describe('commands', () => {
     expect(json.paths.every((p) => p.outcome === 'ACCEPT')).toBe(true);
     expect(json.paths.reduce((sum, p) => sum + p.probability, 0)).toBeCloseTo(1, 9);
   });
+  it("trace --across --reply: one connection to the far node and its reply, un-DNATed on the client's node", () => {
+    const r = knetsim(
+      'trace',
+      'examples/demo.yaml',
+      '--from',
+      'default/client',
+      '--to',
+      'myapp.default:80',
+      '--across',
+      '--reply',
+      '--seed',
+      '5',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      forward: { nodes: string[]; final: string };
+      replies: { nodes: string[]; final: string; outcome: string }[];
+    };
+    expect(j.forward.nodes).toEqual(['worker-1', 'worker-2']);
+    expect(j.replies.map((x) => [x.outcome, x.nodes, x.final])).toEqual([
+      ['ACCEPT', ['worker-2', 'worker-1'], 'tcp 10.96.12.7:80 -> 10.244.1.2:40000'],
+    ]);
+    const bad = knetsim(
+      'trace',
+      'examples/demo.yaml',
+      '--from',
+      'default/client',
+      '--to',
+      'myapp.default:80',
+      '--reply',
+    );
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, 'knetsim: trace: --reply goes with --across']);
+  });
   it('demo (npm start) traces the bundled cluster', () => {
     const r = knetsim('demo');
     expect(r.status).toBe(0);
