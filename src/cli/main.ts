@@ -28,6 +28,8 @@ function program(): Command {
     .option('--to <dst>', 'destination IP:PORT')
     .option('--proto <p>', 'tcp, udp or sctp', 'tcp')
     .option('--sport <port>', 'source port', undefined)
+    .option('--length <bytes>', 'total IPv4 length of the packet (default 60 for TCP, 64 otherwise)')
+    .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
     .option('--node <name>', 'node name')
     .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
     .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')

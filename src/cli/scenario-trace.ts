@@ -8,7 +8,7 @@ import { chooseNode } from './load-scenario-input';
 import { parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
 import { styleFor } from './render-trace';
-import type { TraceOptions } from './trace-command';
+import { type TraceOptions, withPacketShape } from './trace-command';
 import { UserError } from './user-error';
 
 interface Source {
@@ -132,7 +132,9 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
   const sport = o.sport === undefined ? undefined : Number(o.sport);
   if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
     throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
-  const { node, request } = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
+  const resolved = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
+  const node = resolved.node;
+  const request = withPacketShape(resolved.request, o);
   const nodes = new Map(scenario.nodes.map((n) => [n.name, scenarioNode(scenario, n.name)]));
   if (o.reply) {
     // One connection, as a real client opens it: one random path (by --seed), committed, and its answer.

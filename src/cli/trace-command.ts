@@ -34,6 +34,21 @@ export interface TraceOptions {
   mode?: string;
   across?: boolean;
   reply?: boolean;
+  length?: string;
+  /** false with --no-df. */
+  df?: boolean;
+}
+
+/** --length and --no-df applied to a request. */
+export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRequest {
+  let shaped = request;
+  if (o.length !== undefined) {
+    const length = Number(o.length);
+    if (!(Number.isInteger(length) && length >= 20 && length <= 65535))
+      throw new UserError(`--length: "${o.length}" is not an IPv4 packet length (20-65535)`);
+    shaped = { ...shaped, length };
+  }
+  return o.df === false ? { ...shaped, df: false } : shaped;
 }
 
 export type SetLoader = (text: string, file: string) => SetLookup;
@@ -139,7 +154,9 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
   const sport = o.sport === undefined ? undefined : Number(o.sport);
   if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
     throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
-  const { node, request } = resolve(o.from, o.to, parseProtocolArg(o.proto), sport);
+  const resolved = resolve(o.from, o.to, parseProtocolArg(o.proto), sport);
+  const node = resolved.node;
+  const request = withPacketShape(resolved.request, o);
   if (o.sample !== undefined) {
     const n = Number(o.sample);
     const seed = o.seed === undefined ? 1 : Number(o.seed);

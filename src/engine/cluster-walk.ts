@@ -125,6 +125,7 @@ export function walkCluster(
         ...(request.tcpFlags !== undefined ? { tcpFlags: request.tcpFlags } : {}),
         ...(request.sample ? { sample: request.sample } : {}),
         ...(request.commit ? { commit: true } : {}),
+        ...(request.df === false ? { df: false } : {}),
       },
       seen,
     );

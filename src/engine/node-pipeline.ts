@@ -578,21 +578,31 @@ class Pipeline {
 
   /**
    * Out of a VXLAN device: the MTU check, then next hop → VTEP MAC (neighbour
-   * table) → remote IP (FDB), and the packet inside outer UDP/IP headers. Our
-   * packets carry DF, as TCP and PMTU-discovering UDP sockets set it.
+   * table) → remote IP (FDB), and the packet inside outer UDP/IP headers. A
+   * packet too big for the device is dropped when it carries DF (the default,
+   * as TCP and PMTU-discovering UDP sockets set it); without DF it is cut into
+   * fragments after POSTROUTING (netfilter saw it whole, as defrag gives it)
+   * and each fragment is encapsulated on its own.
    */
   private encapsulate(flow: PipelineFlow, nextHop: IPv4 | null): void {
     const vxlan = this.node.vxlan!;
     const dev = vxlan.device.name;
     const p = flow.packet;
-    const inner = { ...p, df: true, inner: null };
+    const inner = { ...p, df: p.df ?? true, inner: null };
     const fits = checkMtu(inner, vxlan.mtu);
-    if (fits.kind !== 'fits') {
+    if (fits.kind === 'frag-needed') {
       const why = `${p.length} bytes exceed ${dev}'s MTU ${vxlan.mtu} with DF set: ICMP fragmentation needed (mtu ${vxlan.mtu}) to ${formatIPv4(p.src)}`;
       stage(flow, `${dev} mtu`, why);
       this.end(flow, 'DROP', `dropped at ${dev}: ${why}`);
       return;
     }
+    const pieces = fits.kind === 'fragmented' ? fits.fragments : [inner];
+    if (fits.kind === 'fragmented')
+      stage(
+        flow,
+        `${dev} mtu`,
+        `${p.length} bytes exceed ${dev}'s MTU ${vxlan.mtu}, no DF: ${pieces.length} fragments of ${pieces.map((f) => f.length).join(' + ')} bytes`,
+      );
     const mac = nextHop === null ? undefined : vxlan.neighbours.get(nextHop);
     if (mac === undefined) {
       this.end(
@@ -607,15 +617,20 @@ class Pipeline {
       this.end(flow, 'NO_ROUTE', `${dev}: no fdb entry for ${mac}`);
       return;
     }
-    const e = vxlanEncapsulate(inner, vxlan.device, remote);
+    const frames = pieces.map((piece) => vxlanEncapsulate(piece, vxlan.device, remote));
+    const e = frames[0]!;
     const underlay = lookupRoute(this.node.routes, remote);
     const out = underlay?.dev ?? this.node.defaultInterface;
     const tuple = (q: { src: IPv4; sport: number; dst: IPv4; dport: number }) =>
       `${formatIPv4(q.src)}:${q.sport} -> ${formatIPv4(q.dst)}:${q.dport}`;
+    const size =
+      frames.length === 1
+        ? `${e.outer.length} bytes, ${e.frameBytes}-byte frame on ${out}`
+        : `${frames.length} frames of ${frames.map((f) => f.frameBytes).join(' + ')} bytes on ${out}`;
     stage(
       flow,
       `${dev} encap`,
-      `VXLAN VNI ${e.vni} to ${mac}: outer udp ${tuple(e.outer)} (${e.outer.length} bytes, ${e.frameBytes}-byte frame on ${out}), inner ${p.protocol} ${tuple(p)} (${p.length} bytes)`,
+      `VXLAN VNI ${e.vni} to ${mac}: outer udp ${tuple(e.outer)} (${size}), inner ${p.protocol} ${tuple(p)} (${p.length} bytes)`,
     );
     this.end(
       flow,

@@ -14,6 +14,8 @@ export interface TraceRequest {
   readonly dport: number;
   /** Total IPv4 length in bytes (default: a bare SYN, 60; a small datagram, 64). */
   readonly length?: number;
+  /** The don't-fragment bit (default set). */
+  readonly df?: boolean;
   readonly origin: PacketOrigin;
   readonly recordHops?: boolean;
   /** Seconds since boot (xt_recent timestamps). */
@@ -152,6 +154,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
           ? { syn: true, ack: false, fin: false, rst: false, psh: false, urg: false }
           : null,
     fragment: false,
+    ...(request.df === false ? { df: false } : {}),
     inIface: null,
     outIface: null,
     physIn: null,

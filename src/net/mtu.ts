@@ -18,7 +18,7 @@ export function checkMtu(packet: Packet, mtu: number): MtuVerdict {
   const fragments: Packet[] = [];
   while (left > 0) {
     const data = Math.min(perFragment, left);
-    fragments.push({ ...packet, length: data + IPV4_HEADER });
+    fragments.push({ ...packet, length: data + IPV4_HEADER, fragment: true });
     left -= data;
   }
   return { kind: 'fragmented', fragments };

@@ -36,6 +36,8 @@ export interface Packet {
   readonly tcpFlags: TcpFlags | null;
   /** Don't-fragment bit. */
   readonly df: boolean;
+  /** One fragment of a larger packet (its ports are not visible to a flow hash). */
+  readonly fragment?: boolean;
   /** The encapsulated packet, when this one is an outer VXLAN/UDP header. */
   readonly inner: Packet | null;
 }

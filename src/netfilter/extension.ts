@@ -40,6 +40,8 @@ export interface NfPacket {
   length: number;
   tcpFlags: TcpFlags | null;
   fragment: boolean;
+  /** The don't-fragment bit (unset means set: TCP and PMTU-discovering UDP sockets set it). */
+  df?: boolean;
   inIface: string | null;
   outIface: string | null;
   /** Bridge ports, for -m physdev (null when the packet did not cross a bridge). */

@@ -178,6 +178,21 @@ describe('commands', () => {
     );
     expect([bad.status, bad.stderr.trim()]).toEqual([2, 'knetsim: trace: --reply goes with --across']);
   });
+  it('trace --length/--no-df: too big for flannel.1 with DF is dropped, without DF fragmented and delivered', () => {
+    const args = ['trace', 'examples/demo.yaml', '--from', 'default/client', '--to', '10.244.2.3:8080', '--across'];
+    const dropped = knetsim(...args, '--length', '1500');
+    expect(dropped.stdout).toContain(
+      "DROP on worker-1: dropped at flannel.1: 1500 bytes exceed flannel.1's MTU 1450 with DF set: ICMP fragmentation needed (mtu 1450)",
+    );
+    const fragmented = knetsim(...args, '--length', '3000', '--no-df');
+    expect(fragmented.stdout).toContain('3 fragments of 1444 + 1444 + 152 bytes');
+    expect(fragmented.stdout).toContain('ACCEPT on worker-2: sent out cni0 directly to 10.244.2.3');
+    const bad = knetsim(...args, '--length', '70000');
+    expect([bad.status, bad.stderr.trim()]).toEqual([
+      2,
+      'knetsim: --length: "70000" is not an IPv4 packet length (20-65535)',
+    ]);
+  });
   it('demo (npm start) traces the bundled cluster', () => {
     const r = knetsim('demo');
     expect(r.status).toBe(0);

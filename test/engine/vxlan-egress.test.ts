@@ -39,13 +39,14 @@ const node = makeSimNode({
   vxlan,
 });
 
-function fromPod(dst: string, length?: number) {
+function fromPod(dst: string, length?: number, df?: boolean) {
   return tracePacket(node, {
     src: ip('10.244.1.5'),
     dst: ip(dst),
     protocol: 'tcp',
     dport: 8080,
     ...(length === undefined ? {} : { length }),
+    ...(df === undefined ? {} : { df }),
     origin: { kind: 'interface', iface: 'cni0' },
   });
 }
@@ -80,6 +81,20 @@ describe('out through flannel.1', () => {
     expect(t.branches[0]!.disposition).toBe(
       "dropped at flannel.1: 1451 bytes exceed flannel.1's MTU 1450 with DF set: ICMP fragmentation needed (mtu 1450) to 10.244.1.5",
     );
+  });
+
+  it('fragments a packet without DF after POSTROUTING and encapsulates each fragment, all on one outer port', () => {
+    const t = fromPod('10.244.2.7', 3000, false);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.find((h) => h.stage === 'flannel.1 mtu')?.action).toBe(
+      "3000 bytes exceed flannel.1's MTU 1450, no DF: 3 fragments of 1444 + 1444 + 152 bytes",
+    );
+    const encap = t.hops.find((h) => h.stage === 'flannel.1 encap')!.action;
+    expect(encap).toContain('(3 frames of 1508 + 1508 + 216 bytes on eth0)');
+    // Fragments carry no ports for the flow hash: their outer port is not the unfragmented flow's.
+    const port = (action: string) => /outer udp [\d.]+:(\d+) /.exec(action)?.[1];
+    const whole = fromPod('10.244.2.7', 1000).hops.find((h) => h.stage === 'flannel.1 encap')!.action;
+    expect(port(encap)).not.toBe(port(whole));
   });
 
   it('cannot send without an FDB entry for the neighbour', () => {
