@@ -4,7 +4,7 @@
 // destination address and traced again there, until it is delivered, dropped,
 // or leaves the cluster. Each far node sees the packet as it arrives: the inner
 // packet on flannel.1 after decapsulation, or the routed packet on eth0.
-import { formatIPv4, type IPv4, parseIPv4, SYN, vxlanEncapsulate } from '../net';
+import { formatIPv4, type IPv4, parseIPv4, prefixContains, SYN, vxlanEncapsulate } from '../net';
 import type { Outcome } from './node-pipeline';
 import { interfaceOfAddress, type SimNode } from './sim-node';
 import { type BranchExit, type TraceHop, type TraceRequest, tracePacket } from './trace';
@@ -83,6 +83,18 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
   };
 }
 
+/** A packet for a pod subnet the CNI could not route to left by the default route: say why. */
+function withUnroutableNote(node: SimNode, path: ClusterPath, exit: BranchExit): ClusterPath {
+  const dst = parseIPv4(exit.dst)!;
+  const note = node.unroutable?.find((u) => prefixContains(u.prefix, dst));
+  if (!note) return path;
+  return {
+    ...path,
+    hops: [...path.hops, { node: node.name, stage: 'routing', action: note.why }],
+    disposition: `${path.disposition}, not to the pod's node: ${note.why}`,
+  };
+}
+
 export function walkCluster(
   nodes: ReadonlyMap<string, SimNode>,
   start: string,
@@ -108,7 +120,7 @@ export function walkCluster(
     };
     const leg = b.exit && seen.length < MAX_NODES ? nextLeg(nodes, node, b.exit) : null;
     if (!leg || !b.exit) {
-      paths.push(here);
+      paths.push(b.exit ? withUnroutableNote(node, here, b.exit) : here);
       continue;
     }
     const further = walkCluster(

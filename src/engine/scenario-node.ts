@@ -22,7 +22,7 @@ import {
   syncUserspaceState,
 } from '../kube-proxy';
 import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '../model';
-import { parseIPv4, parseIpRoutes } from '../net';
+import { parseIPv4, parseIPv4Prefix, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { setLookupOf } from './ipset-lookup';
 import { makeSimNode, type SetLookup, type SimNode, type UserspaceProxy, type VxlanEndpoint } from './sim-node';
@@ -117,6 +117,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     defaultInterface: 'eth0',
     ipvs: ipvs ? ipvsServices(ipvs) : [],
     ...(network.vxlan ? { vxlan: vxlanEndpointOf(network.vxlan) } : {}),
+    unroutable: network.unroutable.map((u) => ({ prefix: parseIPv4Prefix(u.cidr)!, why: u.why })),
     ...(userspace ? { userspaceBalancer: { lb: loadBalancerFromSync(userspace) } } : {}),
     userspace: (userspace?.portals ?? []).map((portal) => ({
       protocol: portal.protocol.toLowerCase() as UserspaceProxy['protocol'],

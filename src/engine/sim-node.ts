@@ -74,6 +74,8 @@ export interface SimNode {
   readonly ipvs?: readonly VirtualService[];
   /** flannel VXLAN's flannel.1, when the node has one. */
   readonly vxlan?: VxlanEndpoint;
+  /** Pod subnets of other nodes the CNI could not route to, and why (host-gw off the node's subnet). */
+  readonly unroutable?: readonly { readonly prefix: IPv4Prefix; readonly why: string }[];
 }
 
 export function makeSimNode(spec: Omit<SimNode, 'conntrack'> & { conntrack?: ConntrackTable }): SimNode {

@@ -31,6 +31,8 @@ export interface NodeNetwork {
   readonly fdb: readonly string[];
   /** Why a remote node's pod subnet has no route (as flanneld would log it). */
   readonly notes: readonly string[];
+  /** The same, per pod subnet, for traces to say why a packet for it leaves by the default route. */
+  readonly unroutable: readonly { readonly cidr: string; readonly why: string }[];
   /** VXLAN: the local VTEP, and per remote node its `.0` address, VtepMAC and public IP. */
   readonly vxlan?: {
     readonly local: string;
@@ -86,8 +88,9 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   const neighbours: string[] = [];
   const fdb: string[] = [];
   const notes: string[] = [];
+  const unroutable: { cidr: string; why: string }[] = [];
   const remotes: { address: string; mac: string; publicIP: string }[] = [];
-  if (!self) return { devices, routes, neighbours, fdb, notes };
+  if (!self) return { devices, routes, neighbours, fdb, notes, unroutable };
   const ips = internalIPs(self);
   const primary = ips[0];
   if (primary) {
@@ -120,9 +123,9 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     const { base, length } = network(otherCIDR);
     const dst = `${toText(base)}/${length}`;
     if (!vxlan && !onSegment) {
-      notes.push(
-        `host-gw: no route to ${dst} of ${other.name}: its address ${otherIP} is not on this node's subnet ${primary ? subnetOf(self, primary) : '(none)'} (the kernel refuses a gateway that is not directly reachable: network is unreachable)`,
-      );
+      const why = `host-gw: no route to ${dst} of ${other.name}: its address ${otherIP} is not on this node's subnet ${primary ? subnetOf(self, primary) : '(none)'} (the kernel refuses a gateway that is not directly reachable: network is unreachable)`;
+      notes.push(why);
+      unroutable.push({ cidr: dst, why });
       continue;
     }
     if (!vxlan || (cluster.cni.directRouting && onSegment)) {
@@ -151,7 +154,7 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
           },
         }
       : {};
-  return { devices, routes, neighbours, fdb, notes, ...vtep };
+  return { devices, routes, neighbours, fdb, notes, unroutable, ...vtep };
 }
 
 /** The pods' MTU: the underlay's, less VXLAN's 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */

@@ -80,6 +80,25 @@ describe('across nodes', () => {
     );
   });
 
+  it('host-gw to a node on another subnet: no route, so it leaves by the default route, and the trace says why', () => {
+    const offSubnet = NODE_3.replace('address: 192.168.0.4', 'address: 192.168.5.4');
+    const yaml =
+      clusterYaml().replace('  proxy:\n', '  cni: {plugin: flannel, backend: host-gw}\n  proxy:\n') + offSubnet;
+    const scenario = scenarioOf(yaml);
+    const nodes = new Map(
+      scenario.nodes.map((n) => {
+        const built = buildScenarioNode(scenario, n.name);
+        if (!built.ok) throw new Error(built.message);
+        return [n.name, built.value.node];
+      }),
+    );
+    const [p] = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('10.244.3.9')! });
+    expect(p!.nodes).toEqual(['node-1']);
+    expect(p!.disposition).toBe(
+      "sent out eth0 via 192.168.0.1, not to the pod's node: host-gw: no route to 10.244.3.0/24 of node-3: its address 192.168.5.4 is not on this node's subnet 192.168.0.0/24 (the kernel refuses a gateway that is not directly reachable: network is unreachable)",
+    );
+  });
+
   it('a packet for an address outside the cluster ends on the node it leaves', () => {
     const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
     const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });
