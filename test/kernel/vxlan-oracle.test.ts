@@ -1,0 +1,435 @@
+// The real kernel as the oracle for flannel's VXLAN: two of the demo's nodes
+// built in network namespaces on one underlay bridge, with flannel.1 made as
+// flanneld makes it and exactly the routes, neighbours, FDB entries and
+// kube-proxy rules knetsim generated; a pod's packet to another node's pod (and
+// to a Service whose endpoint is there) captured on the underlay, and the frame
+// the kernel put on the wire compared with knetsim's `flannel.1 encap` hop.
+// Needs root, ip, bridge, iptables-restore and python3; KNETSIM_KERNEL=required
+// makes their absence a failure, KNETSIM_KERNEL=off skips.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScenarioNode, type ClusterPath, type ScenarioNode, type SimNode, walkCluster } from '../../src/engine';
+import { vtepMac } from '../../src/flannel';
+import { nodePrelude } from '../../src/kube-proxy';
+import { loadScenario, type Scenario } from '../../src/model';
+import { parseIPv4 } from '../../src/net';
+import { inNs, kernelUnavailable, must, Namespaces, removeStale, run } from './netns';
+
+const mode = process.env.KNETSIM_KERNEL ?? 'auto';
+const why =
+  mode === 'off'
+    ? 'KNETSIM_KERNEL=off'
+    : (kernelUnavailable() ?? (run('sh', ['-c', 'command -v bridge']).status !== 0 ? 'bridge is not installed' : null));
+
+if (why && mode === 'required') {
+  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
+    throw new Error(`kernel tests cannot run: ${why}`);
+  });
+} else if (why) {
+  console.log(`VXLAN kernel tests skipped: ${why}`);
+}
+
+const SENDER = join(__dirname, 'send-packet.py');
+const CAPTURE = join(__dirname, 'capture.py');
+const NODES = ['worker-1', 'worker-2'] as const;
+/** A bare SYN as send-packet.py crafts it: IPv4 and TCP headers, no options. */
+const SYN_LENGTH = 40;
+
+interface Built {
+  readonly scenario: Scenario;
+  readonly nodes: Map<string, ScenarioNode>;
+  readonly sims: Map<string, SimNode>;
+}
+
+function build(): Built {
+  const file = join(__dirname, '..', '..', 'examples', 'demo.yaml');
+  const r = loadScenario(readFileSync(file, 'utf8'), file);
+  if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
+  const nodes = new Map<string, ScenarioNode>();
+  const sims = new Map<string, SimNode>();
+  for (const name of NODES) {
+    const b = buildScenarioNode(r.scenario, name);
+    if (!b.ok) throw new Error(b.message);
+    nodes.set(name, b.value);
+    sims.set(name, b.value.node);
+  }
+  return { scenario: r.scenario, nodes, sims };
+}
+
+/** One frame as the capture saw it, VXLAN layers taken apart. */
+interface Frame {
+  readonly bytes: number;
+  readonly outer: { src: string; dst: string; ipLength: number; df: boolean; sport: number; dport: number };
+  readonly vxlan: { flags: number; vni: number; innerDstMac: string; innerSrcMac: string } | null;
+  readonly inner: { src: string; dst: string; protocol: number; length: number; sport: number; dport: number } | null;
+}
+
+const ipAt = (b: Buffer, o: number) => [...b.subarray(o, o + 4)].join('.');
+const macAt = (b: Buffer, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+/** An IPv4 header at `o` and the ports after it (zero for what has none). */
+function ipv4At(b: Buffer, o: number) {
+  const ihl = (b[o]! & 0x0f) * 4;
+  const protocol = b[o + 9]!;
+  const l4 = o + ihl;
+  const ports = protocol === 6 || protocol === 17;
+  return {
+    src: ipAt(b, o + 12),
+    dst: ipAt(b, o + 16),
+    protocol,
+    length: b.readUInt16BE(o + 2),
+    df: (b[o + 6]! & 0x40) !== 0,
+    l4,
+    sport: ports ? b.readUInt16BE(l4) : 0,
+    dport: ports ? b.readUInt16BE(l4 + 2) : 0,
+  };
+}
+
+function parseFrame(hex: string): Frame | null {
+  const b = Buffer.from(hex, 'hex');
+  if (b.length < 34 || b.readUInt16BE(12) !== 0x0800) return null;
+  const ip = ipv4At(b, 14);
+  const outer = { src: ip.src, dst: ip.dst, ipLength: ip.length, df: ip.df, sport: ip.sport, dport: ip.dport };
+  if (ip.protocol !== 17 || b.length < ip.l4 + 8 + 8 + 14 + 20)
+    return { bytes: b.length, outer, vxlan: null, inner: null };
+  const v = ip.l4 + 8;
+  const vxlan = {
+    flags: b[v]!,
+    vni: b.readUIntBE(v + 4, 3),
+    innerDstMac: macAt(b, v + 8),
+    innerSrcMac: macAt(b, v + 14),
+  };
+  if (b.readUInt16BE(v + 20) !== 0x0800) return { bytes: b.length, outer, vxlan, inner: null };
+  const i = ipv4At(b, v + 22);
+  return {
+    bytes: b.length,
+    outer,
+    vxlan,
+    inner: { src: i.src, dst: i.dst, protocol: i.protocol, length: i.length, sport: i.sport, dport: i.dport },
+  };
+}
+
+/** A capture running in the background, its output going straight to a file (no event loop needed). */
+class Capture {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'knetsim-vxlan-'));
+  private readonly out = join(this.dir, 'frames.txt');
+  private readonly stop = join(this.dir, 'stop');
+  private readonly child: ChildProcess;
+
+  constructor(ns: string, iface: string) {
+    const fd = openSync(this.out, 'w');
+    this.child = spawn('ip', ['netns', 'exec', ns, 'python3', CAPTURE, iface, '20', this.stop], {
+      stdio: ['ignore', fd, 'ignore'],
+    });
+    closeSync(fd);
+    for (let i = 0; i < 100 && !this.text().startsWith('ready'); i++) must('sleep', ['0.05']);
+    if (!this.text().startsWith('ready')) throw new Error(`capture on ${iface} in ${ns} did not start`);
+  }
+
+  private text(): string {
+    return readFileSync(this.out, 'utf8');
+  }
+
+  /** Stops the capture and returns the frames: [pkttype, hex]. */
+  finish(): [number, string][] {
+    writeFileSync(this.stop, '');
+    for (let i = 0; i < 100 && !this.text().includes('\nend'); i++) must('sleep', ['0.05']);
+    this.child.kill('SIGTERM');
+    const lines = this.text().split('\n');
+    rmSync(this.dir, { recursive: true, force: true });
+    return lines
+      .map((l) => /^(\d+) ([0-9a-f]+)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [Number(m[1]), m[2]!]);
+  }
+}
+
+interface Cluster {
+  readonly underlay: string;
+  /** Per node: its namespace, and the underlay bridge port its eth0 plugs into. */
+  readonly node: Map<string, { ns: string; port: string }>;
+  /** Pod IP → its namespace. */
+  readonly pods: Map<string, string>;
+}
+
+/** The two nodes built for real, as flannel and the bridge CNI plugin would leave them. */
+function buildCluster(ns: Namespaces, built: Built, podIPs: ReadonlyMap<string, readonly string[]>): Cluster {
+  const underlay = ns.create('ul');
+  inNs(underlay, 'ip', ['link', 'add', 'br0', 'type', 'bridge']);
+  inNs(underlay, 'ip', ['link', 'set', 'br0', 'up']);
+  const node = new Map<string, { ns: string; port: string }>();
+  const pods = new Map<string, string>();
+  let k = 0;
+  for (const [name, sn] of built.nodes) {
+    const n = ns.create('vx');
+    const port = `p${k++}`;
+    node.set(name, { ns: n, port });
+    for (const s of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'])
+      inNs(n, 'sysctl', ['-qw', s]);
+    const devices = new Map(sn.network.devices.map((d) => [d.name, d]));
+    const vx = sn.network.vxlan;
+    if (!vx) throw new Error(`${name}: knetsim gives no VXLAN settings`);
+    // eth0 on the underlay.
+    must('ip', ['-n', underlay, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
+    inNs(underlay, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
+    const eth0 = devices.get('eth0');
+    for (const a of eth0?.addresses ?? [])
+      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
+    if (eth0?.mtu) inNs(n, 'ip', ['link', 'set', 'eth0', 'mtu', String(eth0.mtu)]);
+    inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
+    // flannel.1 as flanneld makes it, with the VtepMAC knetsim gives the node.
+    const self = built.scenario.nodes.find((x) => x.name === name)!;
+    inNs(n, 'ip', [
+      'link',
+      'add',
+      'flannel.1',
+      'address',
+      vtepMac(self),
+      'type',
+      'vxlan',
+      'id',
+      String(vx.vni),
+      'local',
+      vx.local,
+      'dev',
+      'eth0',
+      'dstport',
+      String(vx.port),
+      'nolearning',
+    ]);
+    inNs(n, 'ip', ['link', 'set', 'flannel.1', 'mtu', String(vx.mtu)]);
+    for (const a of devices.get('flannel.1')?.addresses ?? [])
+      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
+    inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
+    // cni0 and the pods behind it.
+    const cni0 = devices.get('cni0');
+    const gw = cni0?.addresses[0];
+    if (!gw) throw new Error(`${name}: knetsim gives no cni0 address`);
+    inNs(n, 'ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+    inNs(n, 'ip', ['addr', 'add', `${gw.address}/${gw.prefixLength}`, 'dev', 'cni0']);
+    inNs(n, 'ip', ['link', 'set', 'cni0', 'up']);
+    let v = 0;
+    for (const ip of podIPs.get(name) ?? []) {
+      const pod = ns.create('vp');
+      const veth = `veth${v++}`;
+      must('ip', ['-n', n, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]);
+      if (cni0?.mtu) {
+        inNs(n, 'ip', ['link', 'set', veth, 'mtu', String(cni0.mtu)]);
+        inNs(pod, 'ip', ['link', 'set', 'eth0', 'mtu', String(cni0.mtu)]);
+      }
+      inNs(n, 'ip', ['link', 'set', veth, 'master', 'cni0', 'up']);
+      inNs(pod, 'ip', ['addr', 'add', `${ip}/${gw.prefixLength}`, 'dev', 'eth0']);
+      inNs(pod, 'ip', ['link', 'set', 'eth0', 'up']);
+      inNs(pod, 'ip', ['route', 'add', 'default', 'via', gw.address]);
+      pods.set(ip, pod);
+    }
+    // Exactly the routes, neighbours and FDB entries knetsim generated (the local table is the kernel's own).
+    for (const route of sn.network.routes)
+      if (!route.includes(' table local')) inNs(n, 'ip', ['route', 'replace', ...route.split(' ')]);
+    for (const line of sn.network.neighbours) {
+      const m = /^(\S+) dev (\S+) lladdr (\S+) PERMANENT$/.exec(line);
+      if (!m) throw new Error(`unexpected neighbour line: ${line}`);
+      inNs(n, 'ip', ['neigh', 'replace', m[1]!, 'dev', m[2]!, 'lladdr', m[3]!, 'nud', 'permanent']);
+    }
+    for (const line of sn.network.fdb) inNs(n, 'bridge', ['fdb', 'append', ...line.split(' ')]);
+    // What kubelet and kube-proxy set up at start, then kube-proxy's rules.
+    inNs(n, 'iptables-restore', ['--noflush'], nodePrelude());
+    inNs(n, 'iptables-restore', ['--noflush'], sn.restore);
+  }
+  return { underlay, node, pods };
+}
+
+/** knetsim's encapsulation hop, taken apart. */
+function encapOf(path: ClusterPath) {
+  const hop = path.hops.find((h) => h.stage === 'flannel.1 encap');
+  if (!hop) return null;
+  const m =
+    /^VXLAN VNI (\d+) to (\S+): outer udp (\S+):(\d+) -> (\S+):(\d+) \((\d+) bytes, (\d+)-byte frame on (\S+)\), inner (\w+) (\S+):(\d+) -> (\S+):(\d+) \((\d+) bytes\)$/.exec(
+      hop.action,
+    );
+  if (!m) throw new Error(`unexpected encap hop: ${hop.action}`);
+  return {
+    vni: Number(m[1]),
+    mac: m[2]!,
+    outer: { src: m[3]!, sport: Number(m[4]), dst: m[5]!, dport: Number(m[6]), ipLength: Number(m[7]) },
+    frameBytes: Number(m[8]),
+    device: m[9]!,
+    inner: {
+      protocol: m[10]!,
+      src: m[11]!,
+      sport: Number(m[12]),
+      dst: m[13]!,
+      dport: Number(m[14]),
+      length: Number(m[15]),
+    },
+  };
+}
+
+/** The kernel's frame and knetsim's hop: every field knetsim can know, and the source port's range. */
+function expectSameEncap(frame: Frame, path: ClusterPath, localMac: string): void {
+  const e = encapOf(path);
+  expect(e, 'knetsim has a flannel.1 encap hop').not.toBeNull();
+  const want = e!;
+  expect(frame.vxlan, 'the frame is VXLAN').not.toBeNull();
+  expect(frame.inner, 'the frame carries IPv4').not.toBeNull();
+  expect({
+    outerSrc: frame.outer.src,
+    outerDst: frame.outer.dst,
+    outerDport: frame.outer.dport,
+    outerIpLength: frame.outer.ipLength,
+    frameBytes: frame.bytes,
+    vni: frame.vxlan!.vni,
+    innerDstMac: frame.vxlan!.innerDstMac,
+    inner: `${frame.inner!.protocol === 6 ? 'tcp' : frame.inner!.protocol === 17 ? 'udp' : frame.inner!.protocol} ${frame.inner!.src}:${frame.inner!.sport} -> ${frame.inner!.dst}:${frame.inner!.dport}`,
+    innerLength: frame.inner!.length,
+  }).toEqual({
+    outerSrc: want.outer.src,
+    outerDst: want.outer.dst,
+    outerDport: want.outer.dport,
+    outerIpLength: want.outer.ipLength,
+    frameBytes: want.frameBytes,
+    vni: want.vni,
+    innerDstMac: want.mac,
+    inner: `${want.inner.protocol} ${want.inner.src}:${want.inner.sport} -> ${want.inner.dst}:${want.inner.dport}`,
+    innerLength: want.inner.length,
+  });
+  // The VXLAN header's I flag; the inner frame comes from this node's VTEP; no DF on the outer header
+  // (the device's `df unset` default, as knetsim says); the source port is a hash in the kernel's default range.
+  expect(frame.vxlan!.flags).toBe(0x08);
+  expect(frame.vxlan!.innerSrcMac).toBe(localMac);
+  expect(frame.outer.df).toBe(false);
+  expect(frame.outer.sport).toBeGreaterThanOrEqual(32768);
+  expect(frame.outer.sport).toBeLessThanOrEqual(60999);
+  expect(want.outer.sport).toBeGreaterThanOrEqual(32768);
+  expect(want.outer.sport).toBeLessThanOrEqual(60999);
+}
+
+describe.skipIf(why !== null)('flannel VXLAN: the kernel agrees with knetsim', () => {
+  const ns = new Namespaces();
+  let built: Built;
+  let cluster: Cluster;
+  let client = '';
+  let server = '';
+  let service = { ip: '', port: 0 };
+
+  beforeAll(() => {
+    removeStale();
+    built = build();
+    // The demo's client pod on worker-1, and a myapp pod on worker-2 (an endpoint of the myapp Service).
+    const cidr = built.nodes.get('worker-1')!.network.devices.find((d) => d.name === 'cni0')!.addresses[0]!;
+    const onWorker1 = (ip: string) =>
+      ip.split('.').slice(0, 3).join('.') === cidr.address.split('.').slice(0, 3).join('.');
+    client =
+      built.scenario.pods.find((p) => p.name === 'client')?.podIPs.find(onWorker1) ??
+      built.scenario.pods.flatMap((p) => p.podIPs).find(onWorker1)!;
+    const w1 = built.nodes.get('worker-1')!;
+    const svc = w1.localState.servicePorts.find(
+      (s) => s.serviceName === 'myapp' && s.protocol === 'TCP' && s.endpoints.some((e) => e.nodeName === 'worker-2'),
+    );
+    if (!svc) throw new Error('the demo has no TCP Service with an endpoint on worker-2');
+    const ep = svc.endpoints.find((e) => e.nodeName === 'worker-2')!;
+    server = ep.ip;
+    service = { ip: svc.clusterIP!, port: svc.port };
+    cluster = buildCluster(
+      ns,
+      built,
+      new Map([
+        ['worker-1', [client]],
+        ['worker-2', [server]],
+      ]),
+    );
+  }, 30_000);
+
+  afterAll(() => ns.cleanup());
+
+  /** Sends SYNs from the client pod, capturing on worker-1's underlay port and in the server pod. */
+  function send(dst: string, dport: number, sports: readonly number[]) {
+    const wire = new Capture(cluster.underlay, cluster.node.get('worker-1')!.port);
+    let far: Capture | null = null;
+    let onWire: [number, string][] = [];
+    let inPod: [number, string][] = [];
+    try {
+      far = new Capture(cluster.pods.get(server)!, 'eth0');
+      const lines = sports.map((s) => `tcp ${client} ${s} ${dst} ${dport}\n`).join('');
+      inNs(cluster.pods.get(client)!, 'python3', [SENDER], lines);
+      must('sleep', ['0.3']);
+    } finally {
+      onWire = wire.finish();
+      inPod = far?.finish() ?? [];
+    }
+    const frames = onWire
+      .filter(([type]) => type !== 4) // as received from worker-1 (not PACKET_OUTGOING towards it)
+      .map(([, hex]) => parseFrame(hex))
+      .filter((f): f is Frame => f !== null && f.inner !== null && f.inner.src === client);
+    const delivered = inPod.map(([, hex]) => parseFrame(hex)).filter((f): f is Frame => f !== null);
+    return { frames, delivered };
+  }
+
+  function knetsim(dst: string, dport: number, sport: number): ClusterPath[] {
+    return walkCluster(built.sims, 'worker-1', {
+      src: parseIPv4(client)!,
+      dst: parseIPv4(dst)!,
+      protocol: 'tcp',
+      sport,
+      dport,
+      length: SYN_LENGTH,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+  }
+
+  it('builds the routes knetsim lists', () => {
+    for (const [name, sn] of built.nodes) {
+      const kernel = inNs(cluster.node.get(name)!.ns, 'ip', ['-4', 'route', 'show'])
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .sort();
+      const knet = sn.network.routes.filter((r) => !r.includes(' table local')).sort();
+      expect(kernel, name).toEqual(knet);
+    }
+  });
+
+  it('pod to pod across nodes: the frame on the underlay is the one knetsim encapsulates', () => {
+    const sport = 40000;
+    const { frames, delivered } = send(server, 8080, [sport]);
+    const paths = knetsim(server, 8080, sport);
+    expect(paths).toHaveLength(1);
+    const path = paths[0]!;
+    expect(path.outcome).toBe('ACCEPT');
+    expect(path.nodes).toEqual(['worker-1', 'worker-2']);
+    expect(frames, 'VXLAN frames from worker-1 carrying the SYN').toHaveLength(1);
+    expectSameEncap(frames[0]!, path, vtepMac(built.scenario.nodes.find((n) => n.name === 'worker-1')!));
+    // Delivered into the far pod, decapsulated, as knetsim's last node says.
+    const exit = path.exit!;
+    const got = delivered.find((f) => f.outer.src === client && f.outer.sport === sport);
+    expect(got, 'the SYN reached the pod on worker-2').toBeDefined();
+    expect(`${got!.outer.dst}:${got!.outer.dport}`).toBe(`${exit.dst}:${exit.dport}`);
+    expect(got!.outer.src).toBe(exit.src);
+    expect(path.disposition).toContain(server);
+  });
+
+  it('pod to a Service whose chosen endpoint is on the other node', () => {
+    // The kernel picks endpoints at random: send a burst of SYNs, compare those that went to worker-2.
+    const sports = Array.from({ length: 40 }, (_, i) => 41000 + i);
+    const { frames, delivered } = send(service.ip, service.port, sports);
+    const toServer = frames.filter((f) => f.inner!.dst === server);
+    expect(toServer.length, 'some SYNs were DNATed to the endpoint on worker-2').toBeGreaterThan(0);
+    for (const frame of toServer) {
+      const sport = frame.inner!.sport;
+      const paths = knetsim(service.ip, service.port, sport).filter(
+        (p) => p.nodes.at(-1) === 'worker-2' && p.endpoint?.startsWith(`${server}:`),
+      );
+      expect(paths, `knetsim's path to ${server} for sport ${sport}`).toHaveLength(1);
+      const path = paths[0]!;
+      expect(path.outcome).toBe('ACCEPT');
+      expectSameEncap(frame, path, vtepMac(built.scenario.nodes.find((n) => n.name === 'worker-1')!));
+      const exit = path.exit!;
+      const got = delivered.find((f) => f.outer.src === exit.src && f.outer.sport === exit.sport);
+      expect(got, `the SYN from port ${sport} reached the pod on worker-2`).toBeDefined();
+      expect(`${got!.outer.dst}:${got!.outer.dport}`).toBe(`${exit.dst}:${exit.dport}`);
+    }
+  });
+});
