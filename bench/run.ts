@@ -25,6 +25,7 @@ import {
   loadIptables,
   parseRestoreScript,
 } from '../src/netfilter';
+import { crossNode } from './cross-node';
 import { wireOverhead } from './wire-overhead';
 import { BENCH_NODE, BENCH_ROUTES, type BenchService, benchWorkload } from './workload';
 
@@ -317,6 +318,16 @@ const wireRows = wireOverhead([64, 1024, 16 * 1024, 64 * 1024]).map((w) => [
   `${goodput(w.payload, w.wireBytes.hostGw)} / ${goodput(w.payload, w.wireBytes.vxlan)}`,
   `+${w.wireBytes.vxlan - w.wireBytes.hostGw} B (${((100 * (w.wireBytes.vxlan - w.wireBytes.hostGw)) / w.wireBytes.hostGw).toFixed(1)}%)`,
 ]);
+const crossRows = crossNode(quick ? 200 : 2_000).map((c) => [
+  c.backend,
+  c.nodes,
+  String(c.hops),
+  String(c.rulesEvaluated),
+  `${c.frameBytes} B`,
+  `${fmt(c.microsPerPacket, 1)} µs`,
+]);
+console.log('\nbackend | nodes | hops | rules evaluated | SYN frame on the underlay | knetsim walk time');
+for (const r of crossRows) console.log(r.join(' | '));
 console.log('\ntransfer | segments host-gw / VXLAN | frame bytes host-gw / VXLAN | goodput | VXLAN extra');
 for (const r of wireRows) console.log(r.join(' | '));
 const machine = `${nproc} CPUs (nproc), ${cpuModel}, node ${process.version}, 1-minute load average ${loadavg()[0]!.toFixed(2)}`;
@@ -352,6 +363,12 @@ else {
     '| transfer | segments host-gw / VXLAN | frame bytes host-gw / VXLAN | goodput host-gw / VXLAN | VXLAN extra |',
     '|---|---|---|---|---|',
     ...wireRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    "One SYN from a pod on worker-1 to a pod on worker-2 of examples/demo.yaml, walked across both nodes (`trace --across`): hops, rules evaluated on both nodes together, the frame on the underlay, and knetsim's time per walk.",
+    '',
+    '| backend | nodes | hops | rules evaluated | SYN frame on the underlay | knetsim walk time |',
+    '|---|---|---|---|---|---|',
+    ...crossRows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
   // bin/bench.js runs a bundle from bench/out, so it says where the results go.

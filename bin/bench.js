@@ -19,6 +19,6 @@ await build({
 });
 const r = spawnSync(process.execPath, [out, ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, KNETSIM_BENCH_RESULTS: join(root, 'bench', 'RESULTS.md') },
+  env: { ...process.env, KNETSIM_BENCH_RESULTS: join(root, 'bench', 'RESULTS.md'), KNETSIM_ROOT: root },
 });
 process.exit(r.status ?? 1);

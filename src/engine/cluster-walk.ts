@@ -21,6 +21,8 @@ export interface ClusterPath {
   readonly endpoint: string | null;
   readonly masquerade: boolean;
   readonly final: string;
+  /** Rules evaluated on every node of the path together. */
+  readonly rulesEvaluated: number;
   /** How the packet left the last node (into a pod on cni0, or out of the cluster), when it was accepted. */
   readonly exit: BranchExit | null;
 }
@@ -116,6 +118,7 @@ export function walkCluster(
       endpoint: b.endpoint,
       masquerade: b.masquerade,
       final: b.final,
+      rulesEvaluated: b.rulesEvaluated,
       exit: b.exit,
     };
     const leg = b.exit && seen.length < MAX_NODES ? nextLeg(nodes, node, b.exit) : null;
@@ -151,6 +154,7 @@ export function walkCluster(
         endpoint: b.endpoint ?? f.endpoint,
         masquerade: b.masquerade || f.masquerade,
         final: f.final,
+        rulesEvaluated: b.rulesEvaluated + f.rulesEvaluated,
         exit: f.exit,
       });
   }
