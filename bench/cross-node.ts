@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildScenarioNode, type SimNode, walkCluster } from '../src/engine';
+import { buildClusterNodes, type SimNode, walkCluster } from '../src/engine';
 import { loadScenario } from '../src/model';
 import { parseIPv4 } from '../src/net';
 
@@ -24,13 +24,9 @@ function clusterFor(backend: 'vxlan' | 'host-gw'): Map<string, SimNode> {
   const yaml = readFileSync(path, 'utf8').replace('backend: vxlan', `backend: ${backend}`);
   const loaded = loadScenario(yaml, 'demo.yaml');
   if (!loaded.ok) throw new Error('examples/demo.yaml does not load');
-  return new Map(
-    loaded.scenario.nodes.map((n) => {
-      const built = buildScenarioNode(loaded.scenario, n.name);
-      if (!built.ok) throw new Error(built.message);
-      return [n.name, built.value.node];
-    }),
-  );
+  const nodes = buildClusterNodes(loaded.scenario);
+  if (!nodes.ok) throw new Error(nodes.message);
+  return nodes.value;
 }
 
 /** A SYN from a pod on worker-1 to a pod on worker-2 (the demo's myapp replica there). */

@@ -1,7 +1,15 @@
 // `knetsim trace SCENARIO`: resolves --from (a pod, a node, an IP) and --to
 // (IP:PORT or a Service by name) against the objects, then traces on the node
 // the packet is on.
-import { buildScenarioNode, type SimNode, seededRandom, type TraceRequest, walkCluster, walkReply } from '../engine';
+import {
+  buildClusterNodes,
+  buildScenarioNode,
+  type SimNode,
+  seededRandom,
+  type TraceRequest,
+  walkCluster,
+  walkReply,
+} from '../engine';
 import type { Scenario } from '../model';
 import { formatIPv4, type L4Protocol, parseIPv4 } from '../net';
 import { chooseNode } from './load-scenario-input';
@@ -135,7 +143,10 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
   const resolved = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
   const node = resolved.node;
   const request = withPacketShape(resolved.request, o);
-  const nodes = new Map(scenario.nodes.map((n) => [n.name, scenarioNode(scenario, n.name)]));
+  const built = buildClusterNodes(scenario);
+  if (!built.ok) throw new UserError(built.message);
+  // The walk starts on the node the request was resolved on, so that one node object serves both.
+  const nodes = new Map(built.value).set(node.name, node);
   if (o.reply) {
     // One connection, as a real client opens it: one random path (by --seed), committed, and its answer.
     const seed = o.seed === undefined ? 1 : Number(o.seed);

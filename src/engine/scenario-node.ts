@@ -151,3 +151,16 @@ function vxlanEndpointOf(v: NonNullable<NodeNetwork['vxlan']>): VxlanEndpoint {
     fdb: new Map(v.remotes.map((r) => [r.mac, parseIPv4(r.publicIP)!])),
   };
 }
+
+/** Every node of the scenario, by name, for walks across the cluster. */
+export function buildClusterNodes(
+  scenario: Scenario,
+): { ok: true; value: Map<string, SimNode> } | { ok: false; message: string } {
+  const nodes = new Map<string, SimNode>();
+  for (const n of scenario.nodes) {
+    const built = buildScenarioNode(scenario, n.name);
+    if (!built.ok) return built;
+    nodes.set(n.name, built.value.node);
+  }
+  return { ok: true, value: nodes };
+}

@@ -145,19 +145,8 @@ describe('commands', () => {
     expect(json.paths.reduce((sum, p) => sum + p.probability, 0)).toBeCloseTo(1, 9);
   });
   it("trace --across --reply: one connection to the far node and its reply, un-DNATed on the client's node", () => {
-    const r = knetsim(
-      'trace',
-      'examples/demo.yaml',
-      '--from',
-      'default/client',
-      '--to',
-      'myapp.default:80',
-      '--across',
-      '--reply',
-      '--seed',
-      '5',
-      '--json',
-    );
+    const connection = ['trace', 'examples/demo.yaml', '--from', 'default/client', '--to', 'myapp.default:80'];
+    const r = knetsim(...connection, '--across', '--reply', '--seed', '5', '--json');
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout) as {
       forward: { nodes: string[]; final: string };
@@ -167,15 +156,7 @@ describe('commands', () => {
     expect(j.replies.map((x) => [x.outcome, x.nodes, x.final])).toEqual([
       ['ACCEPT', ['worker-2', 'worker-1'], 'tcp 10.96.12.7:80 -> 10.244.1.2:40000'],
     ]);
-    const bad = knetsim(
-      'trace',
-      'examples/demo.yaml',
-      '--from',
-      'default/client',
-      '--to',
-      'myapp.default:80',
-      '--reply',
-    );
+    const bad = knetsim(...connection, '--reply');
     expect([bad.status, bad.stderr.trim()]).toEqual([2, 'knetsim: trace: --reply goes with --across']);
   });
   it('trace --length/--no-df: too big for flannel.1 with DF is dropped, without DF fragmented and delivered', () => {

@@ -1,7 +1,7 @@
 // A packet across nodes: DNAT on the client's node, over the underlay (VXLAN
 // or host-gw), delivered into the endpoint pod on the far node.
 import { describe, expect, it } from 'vitest';
-import { buildScenarioNode, type SimNode, walkCluster, walkReply } from '../../src/engine';
+import { buildClusterNodes, type SimNode, walkCluster, walkReply } from '../../src/engine';
 import { parseIPv4 } from '../../src/net';
 import { clusterYaml, scenarioOf, serviceYaml } from '../helpers/scenario';
 
@@ -24,23 +24,22 @@ function clusterNodes(
   }),
 ): Map<string, SimNode> {
   const yaml = clusterYaml().replace('  proxy:\n', `  cni: ${cni}\n  proxy:\n`) + NODE_3 + service;
-  const scenario = scenarioOf(yaml);
-  return new Map(
-    scenario.nodes.map((n) => {
-      const built = buildScenarioNode(scenario, n.name);
-      if (!built.ok) throw new Error(built.message);
-      return [n.name, built.value.node];
-    }),
-  );
+  return nodesOf(yaml);
 }
 
-const fromPod = {
-  src: parseIPv4('10.244.1.5')!,
-  dst: parseIPv4('10.96.0.20')!,
-  protocol: 'tcp' as const,
-  dport: 80,
-  origin: { kind: 'interface' as const, iface: 'cni0' },
-};
+function nodesOf(yaml: string): Map<string, SimNode> {
+  const built = buildClusterNodes(scenarioOf(yaml));
+  if (!built.ok) throw new Error(built.message);
+  return built.value;
+}
+
+/** A TCP SYN arriving on `iface` of the node the walk starts on. */
+function syn(src: string, dst: string, dport: number, iface: string) {
+  const origin = { kind: 'interface' as const, iface };
+  return { src: parseIPv4(src)!, dst: parseIPv4(dst)!, protocol: 'tcp' as const, dport, origin };
+}
+
+const fromPod = syn('10.244.1.5', '10.96.0.20', 80, 'cni0');
 
 describe('across nodes', () => {
   it('VXLAN: DNAT on node-1, encapsulated to node-2, decapsulated and delivered into the pod', () => {
@@ -84,15 +83,7 @@ describe('across nodes', () => {
     const offSubnet = NODE_3.replace('address: 192.168.0.4', 'address: 192.168.5.4');
     const yaml =
       clusterYaml().replace('  proxy:\n', '  cni: {plugin: flannel, backend: host-gw}\n  proxy:\n') + offSubnet;
-    const scenario = scenarioOf(yaml);
-    const nodes = new Map(
-      scenario.nodes.map((n) => {
-        const built = buildScenarioNode(scenario, n.name);
-        if (!built.ok) throw new Error(built.message);
-        return [n.name, built.value.node];
-      }),
-    );
-    const [p] = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('10.244.3.9')! });
+    const [p] = walkCluster(nodesOf(yaml), 'node-1', { ...fromPod, dst: parseIPv4('10.244.3.9')! });
     expect(p!.nodes).toEqual(['node-1']);
     expect(p!.disposition).toBe(
       "sent out eth0 via 192.168.0.1, not to the pod's node: host-gw: no route to 10.244.3.0/24 of node-3: its address 192.168.5.4 is not on this node's subnet 192.168.0.0/24 (the kernel refuses a gateway that is not directly reachable: network is unreachable)",
@@ -106,27 +97,24 @@ describe('across nodes', () => {
   });
 });
 
+/** A VXLAN cluster with a NodePort Service whose one endpoint is on node-3. */
+function nodePort(policy: string): Map<string, SimNode> {
+  return clusterNodes(
+    '{plugin: flannel, backend: vxlan}',
+    serviceYaml({
+      name: 'web',
+      type: 'NodePort',
+      nodePort: 30080,
+      clusterIP: '10.96.0.20',
+      targetPort: 8080,
+      extra: `  externalTrafficPolicy: ${policy}`,
+      endpoints: [{ ip: '10.244.3.7', node: 'node-3' }],
+    }),
+  );
+}
+
 describe('NodePort on node-2, endpoint on node-3', () => {
-  const nodePort = (policy: string) =>
-    clusterNodes(
-      '{plugin: flannel, backend: vxlan}',
-      serviceYaml({
-        name: 'web',
-        type: 'NodePort',
-        nodePort: 30080,
-        clusterIP: '10.96.0.20',
-        targetPort: 8080,
-        extra: `  externalTrafficPolicy: ${policy}`,
-        endpoints: [{ ip: '10.244.3.7', node: 'node-3' }],
-      }),
-    );
-  const fromOutside = {
-    src: parseIPv4('203.0.113.9')!,
-    dst: parseIPv4('192.168.0.3')!,
-    protocol: 'tcp' as const,
-    dport: 30080,
-    origin: { kind: 'interface' as const, iface: 'eth0' },
-  };
+  const fromOutside = syn('203.0.113.9', '192.168.0.3', 30080, 'eth0');
 
   it("externalTrafficPolicy Cluster: DNAT and SNAT to flannel.1's address on node-2, delivered on node-3", () => {
     const paths = walkCluster(nodePort('Cluster'), 'node-2', fromOutside);
@@ -171,23 +159,9 @@ describe('replies across nodes', () => {
   });
 
   it('NodePort with externalTrafficPolicy Cluster: the reply returns through node-2, which restores the client and the node port', () => {
-    const nodes = clusterNodes(
-      '{plugin: flannel, backend: vxlan}',
-      serviceYaml({
-        name: 'web',
-        type: 'NodePort',
-        nodePort: 30080,
-        clusterIP: '10.96.0.20',
-        targetPort: 8080,
-        endpoints: [{ ip: '10.244.3.7', node: 'node-3' }],
-      }),
-    );
+    const nodes = nodePort('Cluster');
     const [forward] = walkCluster(nodes, 'node-2', {
-      src: parseIPv4('203.0.113.9')!,
-      dst: parseIPv4('192.168.0.3')!,
-      protocol: 'tcp',
-      dport: 30080,
-      origin: { kind: 'interface', iface: 'eth0' },
+      ...syn('203.0.113.9', '192.168.0.3', 30080, 'eth0'),
       commit: true,
       sample: () => 0.5,
     });
