@@ -103,6 +103,22 @@ function reusable(conn: Connection): boolean {
   return conn.control === null && conn.protocol === 'tcp' && (conn.state === 'TIME_WAIT' || conn.state === 'CLOSE');
 }
 
+/** Who talks to whom through which service: the part of a connection entry the packet and the pick decide. */
+function connectionTuple(service: VirtualService, server: RealServer, packet: IpvsPacket) {
+  return {
+    protocol: service.protocol,
+    caddr: packet.src,
+    cport: packet.sport,
+    vaddr: packet.dst,
+    vport: packet.dport,
+    daddr: server.address,
+    // A server without a port (port-zero services) gets the port the client asked for.
+    dport: server.port || packet.dport,
+    forward: server.forward,
+    service: serviceKey(service),
+  };
+}
+
 function makeConnection(
   table: IpvsTable,
   service: VirtualService,
@@ -113,20 +129,7 @@ function makeConnection(
 ): Connection {
   const conn = insertConnection(
     table.connections,
-    {
-      protocol: service.protocol,
-      caddr: packet.src,
-      cport: packet.sport,
-      vaddr: packet.dst,
-      vport: packet.dport,
-      daddr: server.address,
-      // A server without a port (port-zero services) gets the port the client asked for.
-      dport: server.port || packet.dport,
-      forward: server.forward,
-      service: serviceKey(service),
-      template: false,
-      control,
-    },
+    { ...connectionTuple(service, server, packet), template: false, control },
     now,
   );
   countConnection(table, conn, 1);
@@ -215,15 +218,7 @@ function scheduleNew(table: IpvsTable, service: VirtualService, packet: IpvsPack
     // One-packet scheduling: the entry lives for this datagram only and is never hashed.
     const transient: Connection = {
       id: 0,
-      protocol: service.protocol,
-      caddr: packet.src,
-      cport: packet.sport,
-      vaddr: packet.dst,
-      vport: packet.dport,
-      daddr: server.address,
-      dport: server.port || packet.dport,
-      forward: server.forward,
-      service: serviceKey(service),
+      ...connectionTuple(service, server, packet),
       template: false,
       state: 'UDP',
       timeout: 0,
