@@ -53,6 +53,7 @@ export async function runDemo(out: NodeJS.WriteStream): Promise<void> {
       'Next:',
       '  knetsim rules examples/demo.yaml --node worker-1          # what iptables-save shows on worker-1',
       '  knetsim trace examples/demo.yaml --from default/client --to myapp.default:80 --json',
+      '  knetsim trace examples/demo.yaml --from default/client --to myapp.default:80 --across   # over VXLAN to the other nodes',
       '  knetsim trace --rules examples/worker-1.iptables-save --routes examples/worker-1.routes \\',
       '      --from 10.244.1.5 --to 10.96.0.10:53 --proto udp       # a real node dump, no Kubernetes objects',
       '',
