@@ -4,6 +4,9 @@
 // kube-proxy rules knetsim generated; a pod's packet to another node's pod (and
 // to a Service whose endpoint is there) captured on the underlay, and the frame
 // the kernel put on the wire compared with knetsim's `flannel.1 encap` hop.
+// The same suite runs again for flannel's host-gw backend (no flannel.1, routes
+// via the other node's eth0): there the wire carries the plain routed packet,
+// compared with knetsim's `underlay` hop.
 // Needs root, ip, bridge, iptables-restore and python3; KNETSIM_KERNEL=required
 // makes their absence a failure, KNETSIM_KERNEL=off skips.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -42,11 +45,14 @@ interface Built {
   readonly scenario: Scenario;
   readonly nodes: Map<string, ScenarioNode>;
   readonly sims: Map<string, SimNode>;
+  readonly backend: Backend;
 }
 
-function build(): Built {
+type Backend = 'vxlan' | 'host-gw';
+
+function build(backend: Backend): Built {
   const file = join(__dirname, '..', '..', 'examples', 'demo.yaml');
-  const r = loadScenario(readFileSync(file, 'utf8'), file);
+  const r = loadScenario(readFileSync(file, 'utf8').replace('backend: vxlan', `backend: ${backend}`), file);
   if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
   const nodes = new Map<string, ScenarioNode>();
   const sims = new Map<string, SimNode>();
@@ -56,13 +62,21 @@ function build(): Built {
     nodes.set(name, b.value);
     sims.set(name, b.value.node);
   }
-  return { scenario: r.scenario, nodes, sims };
+  return { scenario: r.scenario, nodes, sims, backend };
 }
 
 /** One frame as the capture saw it, VXLAN layers taken apart. */
 interface Frame {
   readonly bytes: number;
-  readonly outer: { src: string; dst: string; ipLength: number; df: boolean; sport: number; dport: number };
+  readonly outer: {
+    src: string;
+    dst: string;
+    protocol: number;
+    ipLength: number;
+    df: boolean;
+    sport: number;
+    dport: number;
+  };
   readonly vxlan: { flags: number; vni: number; innerDstMac: string; innerSrcMac: string } | null;
   readonly inner: { src: string; dst: string; protocol: number; length: number; sport: number; dport: number } | null;
 }
@@ -92,7 +106,15 @@ function parseFrame(hex: string): Frame | null {
   const b = Buffer.from(hex, 'hex');
   if (b.length < 34 || b.readUInt16BE(12) !== 0x0800) return null;
   const ip = ipv4At(b, 14);
-  const outer = { src: ip.src, dst: ip.dst, ipLength: ip.length, df: ip.df, sport: ip.sport, dport: ip.dport };
+  const outer = {
+    src: ip.src,
+    dst: ip.dst,
+    protocol: ip.protocol,
+    ipLength: ip.length,
+    df: ip.df,
+    sport: ip.sport,
+    dport: ip.dport,
+  };
   if (ip.protocol !== 17 || b.length < ip.l4 + 8 + 8 + 14 + 20)
     return { bytes: b.length, outer, vxlan: null, inner: null };
   const v = ip.l4 + 8;
@@ -171,7 +193,7 @@ function buildCluster(ns: Namespaces, built: Built, podIPs: ReadonlyMap<string, 
       inNs(n, 'sysctl', ['-qw', s]);
     const devices = new Map(sn.network.devices.map((d) => [d.name, d]));
     const vx = sn.network.vxlan;
-    if (!vx) throw new Error(`${name}: knetsim gives no VXLAN settings`);
+    if (built.backend === 'vxlan' && !vx) throw new Error(`${name}: knetsim gives no VXLAN settings`);
     // eth0 on the underlay.
     must('ip', ['-n', underlay, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
     inNs(underlay, 'ip', ['link', 'set', port, 'master', 'br0', 'up']);
@@ -180,30 +202,32 @@ function buildCluster(ns: Namespaces, built: Built, podIPs: ReadonlyMap<string, 
       inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
     if (eth0?.mtu) inNs(n, 'ip', ['link', 'set', 'eth0', 'mtu', String(eth0.mtu)]);
     inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
-    // flannel.1 as flanneld makes it, with the VtepMAC knetsim gives the node.
+    // flannel.1 as flanneld makes it, with the VtepMAC knetsim gives the node (host-gw has none).
     const self = built.scenario.nodes.find((x) => x.name === name)!;
-    inNs(n, 'ip', [
-      'link',
-      'add',
-      'flannel.1',
-      'address',
-      vtepMac(self),
-      'type',
-      'vxlan',
-      'id',
-      String(vx.vni),
-      'local',
-      vx.local,
-      'dev',
-      'eth0',
-      'dstport',
-      String(vx.port),
-      'nolearning',
-    ]);
-    inNs(n, 'ip', ['link', 'set', 'flannel.1', 'mtu', String(vx.mtu)]);
-    for (const a of devices.get('flannel.1')?.addresses ?? [])
-      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
-    inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
+    if (vx) {
+      inNs(n, 'ip', [
+        'link',
+        'add',
+        'flannel.1',
+        'address',
+        vtepMac(self),
+        'type',
+        'vxlan',
+        'id',
+        String(vx.vni),
+        'local',
+        vx.local,
+        'dev',
+        'eth0',
+        'dstport',
+        String(vx.port),
+        'nolearning',
+      ]);
+      inNs(n, 'ip', ['link', 'set', 'flannel.1', 'mtu', String(vx.mtu)]);
+      for (const a of devices.get('flannel.1')?.addresses ?? [])
+        inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
+      inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
+    }
     // cni0 and the pods behind it.
     const cni0 = devices.get('cni0');
     const gw = cni0?.addresses[0];
@@ -307,129 +331,157 @@ function expectSameEncap(frame: Frame, path: ClusterPath, localMac: string): voi
   expect(want.outer.sport).toBeLessThanOrEqual(60999);
 }
 
-describe.skipIf(why !== null)('flannel VXLAN: the kernel agrees with knetsim', () => {
-  const ns = new Namespaces();
-  let built: Built;
-  let cluster: Cluster;
-  let client = '';
-  let server = '';
-  let service = { ip: '', port: 0 };
+/** host-gw: the kernel's frame is the plain routed packet, and knetsim's `underlay` hop names it. */
+function expectSameRouted(frame: Frame, path: ClusterPath, src: string, dst: string): void {
+  expect(path.nodes).toEqual(['worker-1', 'worker-2']);
+  expect({ src: frame.outer.src, dst: frame.outer.dst }).toEqual({ src, dst });
+  expect(
+    path.hops.some((h) => h.stage === 'flannel.1 encap'),
+    'no flannel.1 encap hop',
+  ).toBe(false);
+  expect(frame.vxlan, 'the frame is not VXLAN').toBeNull();
+  expect(frame.outer.protocol).toBe(6);
+  expect(frame.outer.ipLength).toBe(SYN_LENGTH);
+  expect(frame.bytes).toBe(SYN_LENGTH + 14);
+  const underlay = path.hops.filter((h) => h.stage === 'underlay').map((h) => h.action);
+  expect(underlay).toContain(
+    `worker-1 eth0 -> worker-2 eth0: tcp ${frame.outer.src}:${frame.outer.sport} -> ${frame.outer.dst}:${frame.outer.dport}`,
+  );
+}
 
-  beforeAll(() => {
-    removeStale();
-    built = build();
-    // The demo's client pod on worker-1, and a myapp pod on worker-2 (an endpoint of the myapp Service).
-    const cidr = built.nodes.get('worker-1')!.network.devices.find((d) => d.name === 'cni0')!.addresses[0]!;
-    const onWorker1 = (ip: string) =>
-      ip.split('.').slice(0, 3).join('.') === cidr.address.split('.').slice(0, 3).join('.');
-    client =
-      built.scenario.pods.find((p) => p.name === 'client')?.podIPs.find(onWorker1) ??
-      built.scenario.pods.flatMap((p) => p.podIPs).find(onWorker1)!;
-    const w1 = built.nodes.get('worker-1')!;
-    const svc = w1.localState.servicePorts.find(
-      (s) => s.serviceName === 'myapp' && s.protocol === 'TCP' && s.endpoints.some((e) => e.nodeName === 'worker-2'),
-    );
-    if (!svc) throw new Error('the demo has no TCP Service with an endpoint on worker-2');
-    const ep = svc.endpoints.find((e) => e.nodeName === 'worker-2')!;
-    server = ep.ip;
-    service = { ip: svc.clusterIP!, port: svc.port };
-    cluster = buildCluster(
-      ns,
-      built,
-      new Map([
-        ['worker-1', [client]],
-        ['worker-2', [server]],
-      ]),
-    );
-  }, 30_000);
+/** The packet a frame carries: VXLAN's inner one, or the frame's own for host-gw. */
+const carried = (f: Frame) => (f.vxlan ? f.inner : f.outer.protocol === 6 ? f.outer : null);
 
-  afterAll(() => ns.cleanup());
+for (const backend of ['vxlan', 'host-gw'] as const)
+  describe.skipIf(why !== null)(`flannel ${backend}: the kernel agrees with knetsim`, () => {
+    const ns = new Namespaces();
+    let built: Built;
+    let cluster: Cluster;
+    let client = '';
+    let server = '';
+    let service = { ip: '', port: 0 };
 
-  /** Sends SYNs from the client pod, capturing on worker-1's underlay port and in the server pod. */
-  function send(dst: string, dport: number, sports: readonly number[]) {
-    const wire = new Capture(cluster.underlay, cluster.node.get('worker-1')!.port);
-    let far: Capture | null = null;
-    let onWire: [number, string][] = [];
-    let inPod: [number, string][] = [];
-    try {
-      far = new Capture(cluster.pods.get(server)!, 'eth0');
-      const lines = sports.map((s) => `tcp ${client} ${s} ${dst} ${dport}\n`).join('');
-      inNs(cluster.pods.get(client)!, 'python3', [SENDER], lines);
-      must('sleep', ['0.3']);
-    } finally {
-      onWire = wire.finish();
-      inPod = far?.finish() ?? [];
-    }
-    const frames = onWire
-      .filter(([type]) => type !== 4) // as received from worker-1 (not PACKET_OUTGOING towards it)
-      .map(([, hex]) => parseFrame(hex))
-      .filter((f): f is Frame => f !== null && f.inner !== null && f.inner.src === client);
-    const delivered = inPod.map(([, hex]) => parseFrame(hex)).filter((f): f is Frame => f !== null);
-    return { frames, delivered };
-  }
-
-  function knetsim(dst: string, dport: number, sport: number): ClusterPath[] {
-    return walkCluster(built.sims, 'worker-1', {
-      src: parseIPv4(client)!,
-      dst: parseIPv4(dst)!,
-      protocol: 'tcp',
-      sport,
-      dport,
-      length: SYN_LENGTH,
-      origin: { kind: 'interface', iface: 'cni0' },
-    });
-  }
-
-  it('builds the routes knetsim lists', () => {
-    for (const [name, sn] of built.nodes) {
-      const kernel = inNs(cluster.node.get(name)!.ns, 'ip', ['-4', 'route', 'show'])
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .sort();
-      const knet = sn.network.routes.filter((r) => !r.includes(' table local')).sort();
-      expect(kernel, name).toEqual(knet);
-    }
-  });
-
-  it('pod to pod across nodes: the frame on the underlay is the one knetsim encapsulates', () => {
-    const sport = 40000;
-    const { frames, delivered } = send(server, 8080, [sport]);
-    const paths = knetsim(server, 8080, sport);
-    expect(paths).toHaveLength(1);
-    const path = paths[0]!;
-    expect(path.outcome).toBe('ACCEPT');
-    expect(path.nodes).toEqual(['worker-1', 'worker-2']);
-    expect(frames, 'VXLAN frames from worker-1 carrying the SYN').toHaveLength(1);
-    expectSameEncap(frames[0]!, path, vtepMac(built.scenario.nodes.find((n) => n.name === 'worker-1')!));
-    // Delivered into the far pod, decapsulated, as knetsim's last node says.
-    const exit = path.exit!;
-    const got = delivered.find((f) => f.outer.src === client && f.outer.sport === sport);
-    expect(got, 'the SYN reached the pod on worker-2').toBeDefined();
-    expect(`${got!.outer.dst}:${got!.outer.dport}`).toBe(`${exit.dst}:${exit.dport}`);
-    expect(got!.outer.src).toBe(exit.src);
-    expect(path.disposition).toContain(server);
-  });
-
-  it('pod to a Service whose chosen endpoint is on the other node', () => {
-    // The kernel picks endpoints at random: send a burst of SYNs, compare those that went to worker-2.
-    const sports = Array.from({ length: 40 }, (_, i) => 41000 + i);
-    const { frames, delivered } = send(service.ip, service.port, sports);
-    const toServer = frames.filter((f) => f.inner!.dst === server);
-    expect(toServer.length, 'some SYNs were DNATed to the endpoint on worker-2').toBeGreaterThan(0);
-    for (const frame of toServer) {
-      const sport = frame.inner!.sport;
-      const paths = knetsim(service.ip, service.port, sport).filter(
-        (p) => p.nodes.at(-1) === 'worker-2' && p.endpoint?.startsWith(`${server}:`),
+    beforeAll(() => {
+      removeStale();
+      built = build(backend);
+      // The demo's client pod on worker-1, and a myapp pod on worker-2 (an endpoint of the myapp Service).
+      const cidr = built.nodes.get('worker-1')!.network.devices.find((d) => d.name === 'cni0')!.addresses[0]!;
+      const onWorker1 = (ip: string) =>
+        ip.split('.').slice(0, 3).join('.') === cidr.address.split('.').slice(0, 3).join('.');
+      client =
+        built.scenario.pods.find((p) => p.name === 'client')?.podIPs.find(onWorker1) ??
+        built.scenario.pods.flatMap((p) => p.podIPs).find(onWorker1)!;
+      const w1 = built.nodes.get('worker-1')!;
+      const svc = w1.localState.servicePorts.find(
+        (s) => s.serviceName === 'myapp' && s.protocol === 'TCP' && s.endpoints.some((e) => e.nodeName === 'worker-2'),
       );
-      expect(paths, `knetsim's path to ${server} for sport ${sport}`).toHaveLength(1);
+      if (!svc) throw new Error('the demo has no TCP Service with an endpoint on worker-2');
+      const ep = svc.endpoints.find((e) => e.nodeName === 'worker-2')!;
+      server = ep.ip;
+      service = { ip: svc.clusterIP!, port: svc.port };
+      cluster = buildCluster(
+        ns,
+        built,
+        new Map([
+          ['worker-1', [client]],
+          ['worker-2', [server]],
+        ]),
+      );
+    }, 30_000);
+
+    afterAll(() => ns.cleanup());
+
+    /** Sends SYNs from the client pod, capturing on worker-1's underlay port and in the server pod. */
+    function send(dst: string, dport: number, sports: readonly number[]) {
+      const wire = new Capture(cluster.underlay, cluster.node.get('worker-1')!.port);
+      let far: Capture | null = null;
+      let onWire: [number, string][] = [];
+      let inPod: [number, string][] = [];
+      try {
+        far = new Capture(cluster.pods.get(server)!, 'eth0');
+        const lines = sports.map((s) => `tcp ${client} ${s} ${dst} ${dport}\n`).join('');
+        inNs(cluster.pods.get(client)!, 'python3', [SENDER], lines);
+        must('sleep', ['0.3']);
+      } finally {
+        onWire = wire.finish();
+        inPod = far?.finish() ?? [];
+      }
+      const frames = onWire
+        .filter(([type]) => type !== 4) // as received from worker-1 (not PACKET_OUTGOING towards it)
+        .map(([, hex]) => parseFrame(hex))
+        .filter((f): f is Frame => f !== null && carried(f)?.src === client);
+      const delivered = inPod.map(([, hex]) => parseFrame(hex)).filter((f): f is Frame => f !== null);
+      return { frames, delivered };
+    }
+
+    function expectSame(frame: Frame, path: ClusterPath): void {
+      if (backend === 'vxlan')
+        expectSameEncap(frame, path, vtepMac(built.scenario.nodes.find((n) => n.name === 'worker-1')!));
+      else expectSameRouted(frame, path, client, server);
+    }
+
+    function knetsim(dst: string, dport: number, sport: number): ClusterPath[] {
+      return walkCluster(built.sims, 'worker-1', {
+        src: parseIPv4(client)!,
+        dst: parseIPv4(dst)!,
+        protocol: 'tcp',
+        sport,
+        dport,
+        length: SYN_LENGTH,
+        origin: { kind: 'interface', iface: 'cni0' },
+      });
+    }
+
+    it('builds the routes knetsim lists', () => {
+      for (const [name, sn] of built.nodes) {
+        const kernel = inNs(cluster.node.get(name)!.ns, 'ip', ['-4', 'route', 'show'])
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .sort();
+        const knet = sn.network.routes.filter((r) => !r.includes(' table local')).sort();
+        expect(kernel, name).toEqual(knet);
+      }
+    });
+
+    it('pod to pod across nodes: the frame on the underlay is the one knetsim encapsulates', () => {
+      const sport = 40000;
+      const { frames, delivered } = send(server, 8080, [sport]);
+      const paths = knetsim(server, 8080, sport);
+      expect(paths).toHaveLength(1);
       const path = paths[0]!;
       expect(path.outcome).toBe('ACCEPT');
-      expectSameEncap(frame, path, vtepMac(built.scenario.nodes.find((n) => n.name === 'worker-1')!));
+      expect(path.nodes).toEqual(['worker-1', 'worker-2']);
+      expect(frames, 'frames from worker-1 carrying the SYN').toHaveLength(1);
+      expectSame(frames[0]!, path);
+      // Delivered into the far pod, decapsulated, as knetsim's last node says.
       const exit = path.exit!;
-      const got = delivered.find((f) => f.outer.src === exit.src && f.outer.sport === exit.sport);
-      expect(got, `the SYN from port ${sport} reached the pod on worker-2`).toBeDefined();
+      const got = delivered.find((f) => f.outer.src === client && f.outer.sport === sport);
+      expect(got, 'the SYN reached the pod on worker-2').toBeDefined();
       expect(`${got!.outer.dst}:${got!.outer.dport}`).toBe(`${exit.dst}:${exit.dport}`);
-    }
+      expect(got!.outer.src).toBe(exit.src);
+      expect(path.disposition).toContain(server);
+    });
+
+    it('pod to a Service whose chosen endpoint is on the other node', () => {
+      // The kernel picks endpoints at random: send a burst of SYNs, compare those that went to worker-2.
+      const sports = Array.from({ length: 40 }, (_, i) => 41000 + i);
+      const { frames, delivered } = send(service.ip, service.port, sports);
+      const toServer = frames.filter((f) => carried(f)!.dst === server);
+      expect(toServer.length, 'some SYNs were DNATed to the endpoint on worker-2').toBeGreaterThan(0);
+      for (const frame of toServer) {
+        const sport = carried(frame)!.sport;
+        const paths = knetsim(service.ip, service.port, sport).filter(
+          (p) => p.nodes.at(-1) === 'worker-2' && p.endpoint?.startsWith(`${server}:`),
+        );
+        expect(paths, `knetsim's path to ${server} for sport ${sport}`).toHaveLength(1);
+        const path = paths[0]!;
+        expect(path.outcome).toBe('ACCEPT');
+        expectSame(frame, path);
+        const exit = path.exit!;
+        const got = delivered.find((f) => f.outer.src === exit.src && f.outer.sport === exit.sport);
+        expect(got, `the SYN from port ${sport} reached the pod on worker-2`).toBeDefined();
+        expect(`${got!.outer.dst}:${got!.outer.dport}`).toBe(`${exit.dst}:${exit.dport}`);
+      }
+    });
   });
-});
