@@ -11,7 +11,7 @@ import {
   walkReply,
 } from '../engine';
 import type { Scenario } from '../model';
-import { formatIPv4, type L4Protocol, parseIPv4 } from '../net';
+import { formatFlow, type L4Protocol, parseIPv4 } from '../net';
 import { chooseNode } from './load-scenario-input';
 import { parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
@@ -169,5 +169,5 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
 }
 
 function walkedPacketText(r: TraceRequest, node: string): string {
-  return `${r.protocol} ${formatIPv4(r.src)}:${r.sport ?? 40000} -> ${formatIPv4(r.dst)}:${r.dport} from ${node}`;
+  return `${formatFlow({ ...r, sport: r.sport ?? 40000 })} from ${node}`;
 }

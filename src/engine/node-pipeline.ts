@@ -13,6 +13,7 @@ import {
   type ConntrackEntry,
   type CtDirection,
   checkMtu,
+  formatFlow,
   formatIPv4,
   type IPv4,
   lookupRoute,
@@ -621,8 +622,6 @@ class Pipeline {
     const e = frames[0]!;
     const underlay = lookupRoute(this.node.routes, remote);
     const out = underlay?.dev ?? this.node.defaultInterface;
-    const tuple = (q: { src: IPv4; sport: number; dst: IPv4; dport: number }) =>
-      `${formatIPv4(q.src)}:${q.sport} -> ${formatIPv4(q.dst)}:${q.dport}`;
     const size =
       frames.length === 1
         ? `${e.outer.length} bytes, ${e.frameBytes}-byte frame on ${out}`
@@ -630,7 +629,7 @@ class Pipeline {
     stage(
       flow,
       `${dev} encap`,
-      `VXLAN VNI ${e.vni} to ${mac}: outer udp ${tuple(e.outer)} (${size}), inner ${p.protocol} ${tuple(p)} (${p.length} bytes)`,
+      `VXLAN VNI ${e.vni} to ${mac}: outer ${formatFlow(e.outer)} (${size}), inner ${formatFlow(p)} (${p.length} bytes)`,
     );
     this.end(
       flow,

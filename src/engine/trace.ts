@@ -1,7 +1,7 @@
 // A trace: one packet through one node, every branch followed, summarised as
 // the outcome, the endpoints with their probabilities, masquerading, the cost
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
-import { formatIPv4, type IPv4, invertTuple, type L4Protocol, type TcpFlags } from '../net';
+import { formatFlow, formatIPv4, type IPv4, invertTuple, type L4Protocol, type TcpFlags } from '../net';
 import type { Hop, NfPacket } from '../netfilter';
 import { type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
 import type { SimNode } from './sim-node';
@@ -102,10 +102,6 @@ export interface TraceResult {
   readonly cost: TraceCost;
 }
 
-function tupleText(protocol: string, src: IPv4, sport: number, dst: IPv4, dport: number): string {
-  return `${protocol} ${formatIPv4(src)}:${sport} -> ${formatIPv4(dst)}:${dport}`;
-}
-
 function toTraceHop(node: string, hop: Hop): TraceHop {
   if ('stage' in hop) return { node, stage: hop.stage, action: hop.action };
   return {
@@ -127,8 +123,8 @@ function replyOf(flow: PipelineFlow): ReplyPath | null {
   const r = ct.reply;
   const seen = invertTuple(ct.original);
   return {
-    sent: tupleText(r.protocol, r.src, r.sport, r.dst, r.dport),
-    received: tupleText(seen.protocol, seen.src, seen.sport, seen.dst, seen.dport),
+    sent: formatFlow(r),
+    received: formatFlow(seen),
   };
 }
 
@@ -163,7 +159,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     ct: null,
     ipvs: null,
   };
-  const packetText = tupleText(request.protocol, packet.src, packet.sport, packet.dst, packet.dport);
+  const packetText = formatFlow(packet);
   const {
     ended: ends,
     ipvsLookups,
@@ -183,7 +179,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
         disposition: e.disposition,
         endpoint: e.flow.endpoint,
         masquerade: e.flow.masquerade,
-        final: tupleText(p.protocol, p.src, p.sport, p.dst, p.dport),
+        final: formatFlow(p),
         rulesEvaluated: e.flow.rulesEvaluated,
         hops: (e.flow.hops ?? []).map((h) => toTraceHop(node.name, h)),
         reply: e.outcome === 'ACCEPT' ? replyOf(e.flow) : null,

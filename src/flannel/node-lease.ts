@@ -2,7 +2,7 @@
 // lease: the node annotations other nodes read to build their routes, and the
 // /run/flannel/subnet.env the flannel CNI plugin reads to configure cni0.
 import type { ClusterConfig, Node } from '../model';
-import { flannelMTU } from './node-network';
+import { bridgeAddress, flannelMTU } from './node-network';
 import { BACKEND_DATA_ANNOTATION, vtepMac } from './vtep-mac';
 
 /** The node's lease: its IPv4 pod CIDR (kube subnet manager uses `spec.podCIDR`). */
@@ -30,12 +30,9 @@ export function flannelAnnotations(cluster: ClusterConfig, node: Node): Record<s
 export function subnetEnv(cluster: ClusterConfig, node: Node): string | undefined {
   const lease = leaseOf(node);
   if (!lease) return undefined;
-  const [base, length] = lease.split('/');
-  const octets = base!.split('.').map(Number);
-  octets[3] = octets[3]! + 1;
   return [
     `FLANNEL_NETWORK=${cluster.clusterCIDR}`,
-    `FLANNEL_SUBNET=${octets.join('.')}/${length}`,
+    `FLANNEL_SUBNET=${bridgeAddress(lease)}/${lease.split('/')[1]}`,
     `FLANNEL_MTU=${flannelMTU(cluster)}`,
     'FLANNEL_IPMASQ=true',
     '',

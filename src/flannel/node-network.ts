@@ -157,6 +157,11 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   return { devices, routes, neighbours, fdb, notes, unroutable, ...vtep };
 }
 
+/** cni0's address: the pod subnet's first host, also FLANNEL_SUBNET's address in subnet.env. */
+export function bridgeAddress(podCIDR: string): string {
+  return toText(network(podCIDR).base + 1);
+}
+
 /** The pods' MTU: the underlay's, less VXLAN's 50 bytes (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). */
 export function flannelMTU(cluster: ClusterConfig): number {
   return cluster.cni.backend === 'vxlan' ? cluster.cni.underlayMTU - 50 : cluster.cni.underlayMTU;

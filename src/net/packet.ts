@@ -1,6 +1,6 @@
 // The packet as the data plane sees it: IPv4 + L4 header fields that netfilter,
 // conntrack and routing look at. Encapsulation nests a whole inner packet.
-import type { IPv4 } from './ipv4';
+import { formatIPv4, type IPv4 } from './ipv4';
 
 export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 
@@ -65,4 +65,15 @@ export function makePacket(spec: PacketSpec): Packet {
     df: true,
     inner: null,
   };
+}
+
+/** A packet's addresses and ports as traces print them: "tcp 10.0.0.2:40000 -> 10.180.0.1:80". */
+export function formatFlow(p: {
+  readonly protocol: string;
+  readonly src: IPv4;
+  readonly sport: number;
+  readonly dst: IPv4;
+  readonly dport: number;
+}): string {
+  return `${p.protocol} ${formatIPv4(p.src)}:${p.sport} -> ${formatIPv4(p.dst)}:${p.dport}`;
 }
