@@ -2,21 +2,12 @@
 // lease: the node annotations other nodes read to build their routes, and the
 // /run/flannel/subnet.env the flannel CNI plugin reads to configure cni0.
 import type { ClusterConfig, Node } from '../model';
-import { bridgeAddress, flannelMTU } from './node-network';
+import { bridgeAddress, flannelMTU, leaseOf, publicIPOf } from './node-network';
 import { BACKEND_DATA_ANNOTATION, vtepMac } from './vtep-mac';
-
-/** The node's lease: its IPv4 pod CIDR (kube subnet manager uses `spec.podCIDR`). */
-export function leaseOf(node: Node): string | undefined {
-  return node.podCIDRs.find((c) => !c.includes(':'));
-}
-
-function publicIP(node: Node): string | undefined {
-  return node.addresses.find((a) => a.type === 'InternalIP' && !a.address.includes(':'))?.address;
-}
 
 export function flannelAnnotations(cluster: ClusterConfig, node: Node): Record<string, string> {
   const vxlan = cluster.cni.backend === 'vxlan';
-  const ip = publicIP(node);
+  const ip = publicIPOf(node);
   return {
     // flanneld marshals the backend's data as Go's encoding/json does: fields in declaration order.
     [BACKEND_DATA_ANNOTATION]: vxlan ? JSON.stringify({ VNI: cluster.cni.vni, VtepMAC: vtepMac(node) }) : 'null',

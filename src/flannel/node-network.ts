@@ -8,6 +8,7 @@
 // add fails, so no route exists and `notes` says why.
 // Encapsulation itself is not modelled here yet.
 import type { ClusterConfig, Node } from '../model';
+import { formatIPv4, maskOf, parseIPv4 } from '../net';
 import { vtepMac } from './vtep-mac';
 
 export interface DeviceAddress {
@@ -48,26 +49,29 @@ function v4(ip: string): boolean {
 }
 
 function toNumber(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  return parseIPv4(ip)!;
 }
 
-function toText(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
+const toText = formatIPv4;
 
 function network(cidr: string): { base: number; length: number } {
   const [ip, len] = cidr.split('/');
   const length = Number(len);
-  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
-  return { base: (toNumber(ip!) & mask) >>> 0, length };
+  return { base: (toNumber(ip!) & maskOf(length)) >>> 0, length };
 }
 
-function podCIDROf(node: Node): string | undefined {
+/** The node's flannel lease: its IPv4 pod CIDR (the kube subnet manager uses `spec.podCIDR`). */
+export function leaseOf(node: Node): string | undefined {
   return node.podCIDRs.find((c) => v4(c));
 }
 
 function internalIPs(node: Node): string[] {
   return node.addresses.filter((a) => a.type === 'InternalIP' && v4(a.address)).map((a) => a.address);
+}
+
+/** The address flanneld publishes as the node's public IP: its first IPv4 InternalIP. */
+export function publicIPOf(node: Node): string | undefined {
+  return internalIPs(node)[0];
 }
 
 function subnetOf(node: Node, ip: string): string {
@@ -77,7 +81,7 @@ function subnetOf(node: Node, ip: string): string {
 
 function sameSubnet(a: string, b: string, subnet: string): boolean {
   const { base, length } = network(subnet);
-  const mask = length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+  const mask = maskOf(length);
   return (toNumber(a) & mask) >>> 0 === base && (toNumber(b) & mask) >>> 0 === base;
 }
 
@@ -104,7 +108,7 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
     routes.push(`default via ${toText(base + 1)} dev eth0`);
     routes.push(`${toText(base)}/${length} dev eth0 proto kernel scope link src ${primary}`);
   }
-  const podCIDR = podCIDROf(self);
+  const podCIDR = leaseOf(self);
   const vxlan = cluster.cni.backend === 'vxlan';
   if (podCIDR) {
     const { base, length } = network(podCIDR);
@@ -116,8 +120,8 @@ export function nodeNetwork(cluster: ClusterConfig, nodes: readonly Node[], node
   }
   for (const other of [...nodes].sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (other.name === nodeName) continue;
-    const otherCIDR = podCIDROf(other);
-    const otherIP = internalIPs(other)[0];
+    const otherCIDR = leaseOf(other);
+    const otherIP = publicIPOf(other);
     if (!otherCIDR || !otherIP) continue;
     const onSegment = primary !== undefined && sameSubnet(primary, otherIP, subnetOf(self, primary));
     const { base, length } = network(otherCIDR);
