@@ -19,7 +19,7 @@ export interface CompiledRule {
   readonly chain: string;
   /** 1-based, as `iptables -L --line-numbers` counts. */
   readonly number: number;
-  readonly header: (p: NfPacket) => boolean;
+  readonly header: HeaderTest;
   readonly matches: readonly RuleMatchStep[];
   readonly counters: string | null;
   /** The chain a -j/-g target goes to, resolved once. */
@@ -58,26 +58,42 @@ export interface CompileOptions {
   readonly indexThreshold?: number;
 }
 
-function prefixTest(prefixes: readonly IPv4Prefix[], negated: boolean, field: 'src' | 'dst'): (p: NfPacket) => boolean {
-  const p0 = prefixes[0]!;
-  const mask = maskOf(p0.length);
-  const net = p0.address;
-  if (prefixes.length === 1) {
-    return negated ? (p) => (p[field] & mask) >>> 0 !== net : (p) => (p[field] & mask) >>> 0 === net;
-  }
-  const hit = (a: number) => prefixes.some((x) => (a & maskOf(x.length)) >>> 0 === x.address);
-  return (p) => hit(p[field]) !== negated;
+/**
+ * The ipt_ip part of a rule (checked before any match, as ip_packet_match does)
+ * as plain fields: one monomorphic test reads them, where a closure per rule
+ * would make every header check an indirect call the optimiser cannot inline.
+ * Address masks and networks are kept as int32 so the comparisons stay small integers.
+ */
+export interface HeaderTest {
+  /** 0: no condition, 1: must match, 2: must not match. */
+  readonly srcMode: number;
+  readonly srcMask: number;
+  readonly srcNet: number;
+  readonly dstMode: number;
+  readonly dstMask: number;
+  readonly dstNet: number;
+  /** The -p protocol, or null for any. */
+  readonly protocol: string | null;
+  readonly protocolNegated: boolean;
+  /** Everything rarer (interfaces, fragments, address lists): one closure, or null. */
+  readonly other: ((p: NfPacket) => boolean) | null;
 }
 
-/** The ipt_ip part of a rule as one test, checked before any match (as ip_packet_match does). */
-export function compileHeader(h: RuleHeader): (p: NfPacket) => boolean {
+const ANY = 0;
+const MATCH = 1;
+const NOT_MATCH = 2;
+
+function anyPrefixHit(prefixes: readonly IPv4Prefix[], a: number): boolean {
+  return prefixes.some((x) => (a & maskOf(x.length)) >>> 0 === x.address);
+}
+
+/** Tests the header fields that have no flat form: interfaces, fragments, lists of addresses. */
+function otherHeaderTests(h: RuleHeader): ((p: NfPacket) => boolean) | null {
   const tests: ((p: NfPacket) => boolean)[] = [];
-  if (h.src) tests.push(prefixTest(h.src.prefixes, h.src.negated, 'src'));
-  if (h.dst) tests.push(prefixTest(h.dst.prefixes, h.dst.negated, 'dst'));
-  if (h.protocol) {
-    const { name, negated } = h.protocol;
-    tests.push((p) => (p.protocol === name) !== negated);
-  }
+  const src = h.src;
+  if (src && src.prefixes.length > 1) tests.push((p) => anyPrefixHit(src.prefixes, p.src) !== src.negated);
+  const dst = h.dst;
+  if (dst && dst.prefixes.length > 1) tests.push((p) => anyPrefixHit(dst.prefixes, p.dst) !== dst.negated);
   if (h.inIface) {
     const { name, negated } = h.inIface;
     tests.push((p) => (p.inIface !== null && interfaceMatches(name, p.inIface)) !== negated);
@@ -90,13 +106,41 @@ export function compileHeader(h: RuleHeader): (p: NfPacket) => boolean {
     const { negated } = h.fragment;
     tests.push((p) => p.fragment !== negated);
   }
-  if (tests.length === 0) return () => true;
+  if (tests.length === 0) return null;
   if (tests.length === 1) return tests[0]!;
-  if (tests.length === 2) {
-    const [a, b] = tests as [(p: NfPacket) => boolean, (p: NfPacket) => boolean];
-    return (p) => a(p) && b(p);
-  }
   return (p) => tests.every((t) => t(p));
+}
+
+export function compileHeader(h: RuleHeader): HeaderTest {
+  const flat = (c: RuleHeader['src']) =>
+    c && c.prefixes.length === 1
+      ? {
+          mode: c.negated ? NOT_MATCH : MATCH,
+          mask: maskOf(c.prefixes[0]!.length) | 0,
+          net: c.prefixes[0]!.address | 0,
+        }
+      : { mode: ANY, mask: 0, net: 0 };
+  const src = flat(h.src);
+  const dst = flat(h.dst);
+  return {
+    srcMode: src.mode,
+    srcMask: src.mask,
+    srcNet: src.net,
+    dstMode: dst.mode,
+    dstMask: dst.mask,
+    dstNet: dst.net,
+    protocol: h.protocol?.name ?? null,
+    protocolNegated: h.protocol?.negated ?? false,
+    other: otherHeaderTests(h),
+  };
+}
+
+/** Whether the packet passes a rule's header (the order of the checks does not matter: none has effects). */
+export function headerMatches(h: HeaderTest, p: NfPacket): boolean {
+  if (h.dstMode !== ANY && ((p.dst & h.dstMask) === h.dstNet) !== (h.dstMode === MATCH)) return false;
+  if (h.srcMode !== ANY && ((p.src & h.srcMask) === h.srcNet) !== (h.srcMode === MATCH)) return false;
+  if (h.protocol !== null && (p.protocol === h.protocol) === h.protocolNegated) return false;
+  return h.other === null || h.other(p);
 }
 
 /** The key a rule can be filed under: an exact destination, else an exact port reached without side effects. */

@@ -4,7 +4,13 @@
 // flows, each carrying its probability, so every outcome is followed.
 
 import { canonicalRuleText } from './canonical-form';
-import { type CompiledChain, type CompiledRule, type CompiledTable, nextCandidate } from './compiled-ruleset';
+import {
+  type CompiledChain,
+  type CompiledRule,
+  type CompiledTable,
+  headerMatches,
+  nextCandidate,
+} from './compiled-ruleset';
 import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
 import { printRuleItems } from './restore-script';
 
@@ -111,7 +117,7 @@ export function walkTable<F extends TableFlow>(
   sample?: () => number,
 ): WalkResult<F>[] {
   const base = table.chains.get(hook);
-  if (!base) return [{ flow, verdict: { kind: 'ACCEPT' } }];
+  if (!base) return [{ flow, verdict: ACCEPTED }];
   const results: WalkResult<F>[] = [];
   const pending: Pending<F>[] = [{ flow, stack: [{ chain: base, next: 0 }] }];
   while (pending.length > 0) {
@@ -121,9 +127,9 @@ export function walkTable<F extends TableFlow>(
   return results;
 }
 
-function record(flow: TableFlow, hop: Hop): void {
-  if (flow.hops) flow.hops.push(hop);
-}
+// Verdicts without details are shared: a walk with hops off should allocate as little as it can.
+const ACCEPTED: TableVerdict = { kind: 'ACCEPT' };
+const DROPPED: TableVerdict = { kind: 'DROP' };
 
 /** The base chain's policy decides; it is recorded when it is news (rules ran, or it is not ACCEPT). */
 function basePolicy<F extends TableFlow>(
@@ -134,8 +140,8 @@ function basePolicy<F extends TableFlow>(
   always: boolean,
 ): WalkResult<F> {
   const policy = chain.policy ?? 'ACCEPT';
-  if (always || chain.rules.length > 0 || policy !== 'ACCEPT')
-    record(flow, {
+  if (flow.hops && (always || chain.rules.length > 0 || policy !== 'ACCEPT'))
+    flow.hops.push({
       table: table.name,
       hook,
       chain: chain.name,
@@ -143,7 +149,7 @@ function basePolicy<F extends TableFlow>(
       rule: null,
       action: `policy ${policy}`,
     });
-  return { flow, verdict: { kind: policy } };
+  return { flow, verdict: policy === 'ACCEPT' ? ACCEPTED : DROPPED };
 }
 
 function ruleHop(
@@ -189,21 +195,22 @@ function walkFrom<F extends TableFlow>(
       flow.rulesEvaluated += chain.rules.length - frame.next;
       stack.pop();
       if (stack.length === 0) return basePolicy(table, hook, chain, flow, false);
-      record(flow, {
-        table: table.name,
-        hook,
-        chain: chain.name,
-        ruleNumber: null,
-        rule: null,
-        action: 'RETURN (end of chain)',
-      });
+      if (flow.hops)
+        flow.hops.push({
+          table: table.name,
+          hook,
+          chain: chain.name,
+          ruleNumber: null,
+          rule: null,
+          action: 'RETURN (end of chain)',
+        });
       continue;
     }
     // Rules the index skipped are rules the kernel evaluated and found not matching.
     flow.rulesEvaluated += pos - frame.next + 1;
     frame.next = pos + 1;
     const rule = chain.rules[pos]!;
-    if (!rule.header(p)) continue;
+    if (!headerMatches(rule.header, p)) continue;
     let matched = true;
     for (let m = 0; m < rule.matches.length; m++) {
       const match = rule.matches[m]!;
@@ -258,7 +265,7 @@ function walkFrom<F extends TableFlow>(
       case 'ACCEPT':
       case 'DROP':
         if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, action.kind, branchProbability));
-        return { flow, verdict: { kind: action.kind } };
+        return { flow, verdict: action.kind === 'ACCEPT' ? ACCEPTED : DROPPED };
       case 'REJECT':
         if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, describeAction(action), branchProbability));
         return { flow, verdict: { kind: 'REJECT', rejectWith: action.rejectWith } };

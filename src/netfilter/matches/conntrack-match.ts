@@ -122,7 +122,9 @@ export const conntrackMatch: MatchExtension = {
       if (typeof t === 'string') return t;
       tests.push(t);
     }
-    return { test: (p) => tests.every((t) => t(p)) };
+    // One option (kube-proxy's "--ctstate X") is its own test, without the loop around it.
+    const only = tests.length === 1 ? tests[0]! : null;
+    return { test: only ?? ((p) => tests.every((t) => t(p))) };
   },
 };
 

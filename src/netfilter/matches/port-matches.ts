@@ -67,6 +67,11 @@ function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]
   }
   // The match also requires the protocol itself: "-m tcp" on a UDP packet never matches.
   // Specialised by option count: this test runs for most rules of a kube-proxy node.
+  if (options.length === 1 && exactDport !== undefined) {
+    // kube-proxy's "--dport N": compared in place, without a call to the port test.
+    const port = exactDport;
+    return { test: (p) => p.protocol === protocol && !p.fragment && p.dport === port, exactDport };
+  }
   const [first, second] = tests;
   const test: MatchTest =
     tests.length === 0
