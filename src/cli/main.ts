@@ -2,6 +2,7 @@
 // controller, renders. Bad input ends with one message and exit status 2.
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo-command';
+import { type DnsOptions, runDns } from './dns-command';
 import { loadScenarioInput, withMode } from './load-scenario-input';
 import { loadSetsForTrace } from './load-sets';
 import { runRules } from './rules-command';
@@ -64,6 +65,18 @@ function program(): Command {
     .action((scenario: string, o: { node?: string; format: string; mode?: string }) =>
       runRules(scenario, o, process.stdout),
     );
+
+  cmd
+    .command('dns')
+    .description("CoreDNS's answer to a name, printed as dig prints it (with --from: as the pod's resolver asks)")
+    .argument('<scenario>', 'scenario YAML ("-" for standard input)')
+    .argument('[name]', 'the name to look up')
+    .option('--type <type>', 'query type: A, AAAA, SRV, PTR, TXT, CNAME, NS, SOA, MX, AXFR, ...', 'A')
+    .option('--from <pod>', "ask as this pod's resolver does (namespace/name): search list, ndots")
+    .option('--json', 'print the result as JSON')
+    .option('--batch <file>', 'one JSON object a line: {"name","type","from"?}; one JSON result a line')
+    .option('--zone-file [zone]', "print the cluster's records as a standard zone file")
+    .action((scenario: string, name: string | undefined, o: DnsOptions) => runDns(scenario, name, o, process.stdout));
 
   cmd
     .command('demo')

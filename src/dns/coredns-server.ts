@@ -1,0 +1,182 @@
+// A CoreDNS server built from a scenario: its Corefile's server blocks on port 53,
+// each a chain of plugins in CoreDNS's fixed order (autopath, transfer, kubernetes,
+// forward), answering one question from one client.
+import type { Scenario } from '../model';
+import { type ClusterIndex, indexCluster } from './cluster-index';
+import { fqdn, isSubdomain, joinName, labelsOf, matchZone, sameName, trimZone } from './domain-name';
+import type { KubernetesBackend } from './kubernetes-backend';
+import { serveKubernetes } from './kubernetes-plugin';
+import type { ResourceRecord } from './record';
+import { type DnsResponse, type Question, reply } from './response';
+import { type DnsServerConfig, readDnsServerConfig, type ServerConfig } from './server-config';
+import { answerFromUpstream, parseUpstream, type UpstreamZone } from './upstream-zone';
+import { zoneFileText, zoneTransferRecords } from './zone-transfer';
+
+export interface CoreDns {
+  readonly config: DnsServerConfig;
+  readonly index: ClusterIndex;
+  readonly upstream: UpstreamZone;
+  /** The CoreDNS pod answering (its IP), when the cluster has one. */
+  readonly localIPs: readonly string[];
+  readonly serial: number;
+  /** The cluster's DNS domain (`cluster.local`), fully qualified. */
+  readonly clusterDomain: string;
+}
+
+export interface DnsClient {
+  /** The source address CoreDNS sees (a pod's IP for autopath, `transfer to` checks). */
+  readonly ip?: string;
+}
+
+/** FNV-1a over the cluster's DNS-visible state: a stable stand-in for CoreDNS's "last modified" serial. */
+function serialOf(index: ClusterIndex): number {
+  const text = JSON.stringify([index.services, index.endpoints]);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** The addresses of the pods behind the cluster DNS Service (the first is the one that answers). */
+export function coreDnsPodIPs(scenario: Scenario): string[] {
+  const svc = scenario.services.find((s) => s.clusterIPs.includes(scenario.cluster.dnsServiceIP));
+  if (!svc) return [];
+  return scenario.endpointSlices
+    .filter((es) => es.serviceName === svc.name && es.namespace === svc.namespace)
+    .flatMap((es) => es.endpoints.filter((e) => e.ready).flatMap((e) => e.addresses));
+}
+
+/** Builds the server; a bad Corefile or upstream line throws (CorefileError, ZoneLineError). */
+export function buildCoreDns(scenario: Scenario, answeringPodIP?: string): CoreDns {
+  const index = indexCluster(scenario);
+  const pods = coreDnsPodIPs(scenario);
+  const local = answeringPodIP ?? pods[0];
+  return {
+    config: readDnsServerConfig(scenario.cluster.dns.corefile),
+    index,
+    upstream: parseUpstream(scenario.cluster.dns.upstream),
+    localIPs: local ? [local] : [scenario.cluster.dnsServiceIP],
+    serial: serialOf(index),
+    clusterDomain: fqdn(scenario.cluster.dnsDomain),
+  };
+}
+
+function backendOf(dns: CoreDns, server: ServerConfig): KubernetesBackend | undefined {
+  if (!server.kubernetes) return undefined;
+  return { config: server.kubernetes, index: dns.index, localIPs: dns.localIPs, serial: dns.serial };
+}
+
+/** The server block for a name: the longest zone match, as CoreDNS's dnsserver picks it. */
+function serverFor(dns: CoreDns, name: string): ServerConfig | undefined {
+  let best: ServerConfig | undefined;
+  let bestLength = -1;
+  for (const s of dns.config.servers) {
+    const z = matchZone(s.zones, name);
+    if (z !== undefined && labelsOf(z).length > bestLength) {
+      best = s;
+      bestLength = labelsOf(z).length;
+    }
+  }
+  return best;
+}
+
+type Handler = (q: Question) => DnsResponse | 'next';
+
+/** The plugins after autopath, in CoreDNS's order; SERVFAIL when none answers. */
+function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Question) => DnsResponse {
+  const backend = backendOf(dns, server);
+  const handlers: Handler[] = [];
+  if (server.transfer) handlers.push((q) => transfer(server, backend, q, client));
+  if (backend) handlers.push((q) => serveKubernetes(backend, q, (name, type) => resolve(dns, { name, type }, client)));
+  if (server.forward) {
+    const fwd = server.forward;
+    handlers.push((q) => {
+      if (!isSubdomain(fwd.from, q.name) || fwd.except.some((e) => isSubdomain(e, q.name))) return 'next';
+      return answerFromUpstream(dns.upstream, q);
+    });
+  }
+  return (q) => {
+    for (const h of handlers) {
+      const r = h(q);
+      if (r !== 'next') return r;
+    }
+    return reply(q, 'SERVFAIL');
+  };
+}
+
+function transfer(
+  server: ServerConfig,
+  backend: KubernetesBackend | undefined,
+  q: Question,
+  client: DnsClient,
+): DnsResponse | 'next' {
+  if (q.type !== 'AXFR' && q.type !== 'IXFR') return 'next';
+  const t = server.transfer!;
+  if (matchZone(t.zones, q.name) === undefined) return 'next';
+  const allowed = t.to.includes('*') || (client.ip !== undefined && t.to.includes(client.ip));
+  if (!allowed) return reply(q, 'REFUSED');
+  const zone = backend?.config.zones.find((z) => sameName(z, q.name));
+  if (!backend || zone === undefined) return reply(q, 'REFUSED');
+  return reply(q, 'NOERROR', { aa: true, answer: zoneTransferRecords(backend, fqdn(q.name)) });
+}
+
+/** autopath @kubernetes: the search path of the asking pod (pods verified only), else none. */
+function searchPathOf(dns: CoreDns, server: ServerConfig, name: string, client: DnsClient): string[] {
+  const k = server.kubernetes;
+  if (k?.pods !== 'verified' || client.ip === undefined) return [];
+  const zone = matchZone(k.zones, name);
+  if (zone === undefined) return [];
+  const pod = dns.index.podsWithIP(client.ip)[0];
+  if (!pod) return [];
+  return [joinName(pod.namespace, 'svc', zone), joinName('svc', zone), zone, ''];
+}
+
+/** Puts a CNAME from the asked name to the first answer's name in front, as autopath does. */
+function cnamer(response: DnsResponse, original: string): DnsResponse {
+  const first = response.answer.find((a) => !sameName(a.name, original));
+  const answer: ResourceRecord[] = first
+    ? [{ name: original, ttl: first.ttl, type: 'CNAME', target: first.name }, ...response.answer]
+    : [...response.answer];
+  return { ...response, question: { ...response.question, name: original }, answer };
+}
+
+function autopath(
+  dns: CoreDns,
+  server: ServerConfig,
+  q: Question,
+  client: DnsClient,
+  next: (q: Question) => DnsResponse,
+) {
+  const zones = server.autopath?.zones;
+  if (!zones || matchZone(zones, q.name) === undefined) return next(q);
+  const search = searchPathOf(dns, server, q.name, client);
+  if (search.length === 0 || !isSubdomain(search[0]!, q.name)) return next(q);
+  const base = trimZone(q.name, search[0]!);
+  let first: DnsResponse | undefined;
+  for (const domain of search) {
+    const r = next({ ...q, name: joinName(base, domain) });
+    first ??= r;
+    if (r.rcode === 'NXDOMAIN') continue;
+    return cnamer(r, q.name);
+  }
+  return first!;
+}
+
+/** One question to the server, as one client asks it. */
+export function resolve(dns: CoreDns, question: Question, client: DnsClient = {}): DnsResponse {
+  const q = { ...question, name: fqdn(question.name) };
+  const server = serverFor(dns, q.name);
+  if (!server) return reply(q, 'REFUSED');
+  const next = chain(dns, server, client);
+  if (server.autopath) return autopath(dns, server, q, client, next);
+  return next(q);
+}
+
+/** The kubernetes zone as a zone file (default: the cluster domain); undefined when no server is authoritative for it. */
+export function zoneFileOf(dns: CoreDns, zone: string = dns.clusterDomain): string | undefined {
+  const z = fqdn(zone).toLowerCase();
+  for (const server of dns.config.servers) {
+    const backend = backendOf(dns, server);
+    if (backend?.config.zones.includes(z)) return zoneFileText(backend, z);
+  }
+  return undefined;
+}

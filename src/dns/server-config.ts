@@ -1,0 +1,248 @@
+// What a Corefile configures, per server block on port 53: the plugins that change
+// answers (kubernetes, forward, autopath, transfer, loadbalance, cache) with their
+// options, and the observing plugins accepted without effect.
+import { type Corefile, CorefileError, type Directive, normalizeZoneArgs, parseCorefile } from './corefile';
+import { reverseKind } from './reverse-name';
+
+export type PodMode = 'disabled' | 'verified' | 'insecure';
+
+export interface KubernetesConfig {
+  /** Authoritative zones, fully qualified, in the order given. */
+  readonly zones: readonly string[];
+  /** The first non-reverse zone: the one PTR answers and NS names use. */
+  readonly primaryZone: string;
+  /** Exposed namespaces; empty = all. */
+  readonly namespaces: ReadonlySet<string>;
+  readonly pods: PodMode;
+  readonly endpointPodNames: boolean;
+  readonly ttl: number;
+  /** Zones a name error falls through to the next plugin for; undefined = no fallthrough. */
+  readonly fallthrough?: readonly string[];
+  readonly ignoreEmptyService: boolean;
+  /** `noendpoints`: no endpoint cache, so headless and endpoint names do not resolve. */
+  readonly noEndpoints: boolean;
+  /** `labels` selector: services and EndpointSlices outside it are invisible. */
+  readonly labels?: readonly LabelRequirement[];
+}
+
+/** One equality-based requirement of a label selector (`app=web`, `tier!=db`). */
+export interface LabelRequirement {
+  readonly key: string;
+  readonly equal: boolean;
+  readonly value: string;
+}
+
+function labelRequirements(d: Directive): LabelRequirement[] {
+  const text = d.args.join(' ');
+  return text.split(',').map((part) => {
+    const m = /^\s*([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$/.exec(part);
+    if (!m) fail(d, `unable to parse label selector value: '${text}' (only key=value and key!=value are modelled)`);
+    return { key: m[1]!, equal: m[2] !== '!=', value: m[3]! };
+  });
+}
+
+/** Whether labels satisfy every requirement. */
+export function labelsSatisfy(
+  requirements: readonly LabelRequirement[],
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  return requirements.every((r) => (labels[r.key] === r.value) === r.equal);
+}
+
+export interface ForwardConfig {
+  /** The zone forwarded (`.` for everything). */
+  readonly from: string;
+  readonly except: readonly string[];
+  readonly to: readonly string[];
+}
+
+export interface ServerConfig {
+  readonly zones: readonly string[];
+  readonly line: number;
+  readonly kubernetes?: KubernetesConfig;
+  readonly forward?: ForwardConfig;
+  /** `autopath @kubernetes`: the zones it works in. */
+  readonly autopath?: { readonly zones: readonly string[] };
+  /** `transfer { to ... }`: zones zone transfers are allowed for. */
+  readonly transfer?: { readonly zones: readonly string[]; readonly to: readonly string[] };
+  /** `loadbalance`: shuffles A/AAAA order per answer; knetsim keeps CoreDNS's order. */
+  readonly loadbalance: boolean;
+}
+
+export interface DnsServerConfig {
+  /** Server blocks listening on port 53, in Corefile order. */
+  readonly servers: readonly ServerConfig[];
+}
+
+/** Plugins that observe or operate the server and never change an answer. */
+const OBSERVERS = new Set([
+  'errors',
+  'health',
+  'ready',
+  'prometheus',
+  'log',
+  'loop',
+  'reload',
+  'debug',
+  'bind',
+  'cancel',
+  'trace',
+  'metadata',
+  'pprof',
+  'dnstap',
+  'timeouts',
+  'bufsize',
+  'nsid',
+  // A cache hands the first answer on unchanged; knetsim asks every question once.
+  'cache',
+]);
+
+const DEFAULT_TTL = 5;
+
+function fail(d: Directive, message: string): never {
+  throw new CorefileError(`line ${d.line}: ${d.name}: ${message}`);
+}
+
+function kubernetesConfig(d: Directive, serverZones: readonly string[]): KubernetesConfig {
+  const zones = d.args.length > 0 ? normalizeZoneArgs(d.args, d.line) : [...serverZones];
+  const primaryZone = zones.find((z) => reverseKind(z) === 0);
+  if (primaryZone === undefined) fail(d, 'non-reverse zone name must be used');
+  let pods: PodMode = 'disabled';
+  let ttl = DEFAULT_TTL;
+  let fallthrough: string[] | undefined;
+  let ignoreEmptyService = false;
+  let noEndpoints = false;
+  let endpointPodNames = false;
+  let labels: LabelRequirement[] | undefined;
+  const namespaces = new Set<string>();
+  for (const o of d.block) {
+    switch (o.name) {
+      case 'pods':
+        if (o.args.length !== 1 || !['disabled', 'verified', 'insecure'].includes(o.args[0]!))
+          fail(o, `wrong value for pods: ${o.args.join(' ')}, must be one of: disabled, verified, insecure`);
+        pods = o.args[0] as PodMode;
+        break;
+      case 'namespaces':
+        if (o.args.length === 0) fail(o, 'needs at least one namespace');
+        for (const n of o.args) namespaces.add(n);
+        break;
+      case 'ttl': {
+        const t = Number(o.args[0]);
+        if (o.args.length !== 1 || !Number.isInteger(t)) fail(o, `"${o.args.join(' ')}" is not a number of seconds`);
+        if (t < 0 || t > 3600) fail(o, `ttl must be in range [0, 3600]: ${t}`);
+        ttl = t;
+        break;
+      }
+      case 'fallthrough':
+        fallthrough = o.args.length > 0 ? normalizeZoneArgs(o.args, o.line) : ['.'];
+        break;
+      case 'ignore':
+        if (o.args[0] !== 'empty_service') fail(o, `unable to parse ignore value: '${o.args[0] ?? ''}'`);
+        ignoreEmptyService = true;
+        break;
+      case 'noendpoints':
+        noEndpoints = true;
+        break;
+      case 'endpoint_pod_names':
+        endpointPodNames = true;
+        break;
+      case 'labels':
+        labels = labelRequirements(o);
+        break;
+      // Connection settings to the API server: no effect on a simulated cluster.
+      case 'endpoint':
+      case 'tls':
+      case 'kubeconfig':
+      case 'startup_timeout':
+      case 'apiserver_qps':
+      case 'apiserver_burst':
+      case 'apiserver_max_inflight':
+      case 'namespace_labels':
+        break;
+      default:
+        fail(o, `unknown property '${o.name}'`);
+    }
+  }
+  return {
+    zones,
+    primaryZone,
+    namespaces,
+    pods,
+    endpointPodNames,
+    ttl,
+    ...(fallthrough ? { fallthrough } : {}),
+    ignoreEmptyService,
+    noEndpoints,
+    ...(labels !== undefined ? { labels } : {}),
+  };
+}
+
+function forwardConfig(d: Directive): ForwardConfig {
+  if (d.args.length < 2) fail(d, 'needs a zone and at least one upstream');
+  const [from, ...to] = d.args as [string, ...string[]];
+  const except: string[] = [];
+  for (const o of d.block) if (o.name === 'except') except.push(...normalizeZoneArgs(o.args, o.line));
+  return { from: normalizeZoneArgs([from], d.line)[0]!, except, to };
+}
+
+function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
+  const zones = block.zones.map((z) => z.zone);
+  let kubernetes: KubernetesConfig | undefined;
+  let forward: ForwardConfig | undefined;
+  let autopath: ServerConfig['autopath'];
+  let transfer: ServerConfig['transfer'];
+  let loadbalance = false;
+  for (const d of block.directives) {
+    switch (d.name) {
+      case 'kubernetes':
+        if (kubernetes) fail(d, 'given twice in one server block');
+        kubernetes = kubernetesConfig(d, zones);
+        break;
+      case 'forward':
+        if (forward) fail(d, 'given twice in one server block');
+        forward = forwardConfig(d);
+        break;
+      case 'autopath': {
+        const plugins = d.args.filter((a) => a.startsWith('@'));
+        if (plugins.length !== 1 || plugins[0] !== '@kubernetes')
+          fail(d, 'only "autopath @kubernetes" is modelled (a resolv.conf search path is not)');
+        // Without `pods verified` CoreDNS's kubernetes plugin offers no search path, so
+        // autopath then changes nothing; that is left to the lookup.
+        const z = d.args.filter((a) => !a.startsWith('@'));
+        autopath = { zones: z.length > 0 ? normalizeZoneArgs(z, d.line) : zones };
+        break;
+      }
+      case 'transfer': {
+        const to = d.block.filter((o) => o.name === 'to').flatMap((o) => o.args);
+        transfer = { zones: d.args.length > 0 ? normalizeZoneArgs(d.args, d.line) : zones, to };
+        break;
+      }
+      case 'loadbalance':
+        loadbalance = true;
+        break;
+      default:
+        if (!OBSERVERS.has(d.name))
+          fail(
+            d,
+            `plugin "${d.name}" is not modelled (modelled: kubernetes, forward, autopath, transfer, loadbalance; accepted without effect: ${[...OBSERVERS].join(', ')})`,
+          );
+    }
+  }
+  return {
+    zones,
+    line: block.line,
+    ...(kubernetes ? { kubernetes } : {}),
+    ...(forward ? { forward } : {}),
+    ...(autopath ? { autopath } : {}),
+    ...(transfer ? { transfer } : {}),
+    loadbalance,
+  };
+}
+
+/** Reads a Corefile's port-53 server blocks; a problem is a CorefileError naming the line. */
+export function readDnsServerConfig(corefileText: string): DnsServerConfig {
+  const corefile = parseCorefile(corefileText);
+  const servers = corefile.blocks.filter((b) => b.zones.some((z) => z.port === 53)).map(serverConfig);
+  if (servers.length === 0) throw new CorefileError('no server block listens on port 53');
+  return { servers };
+}
