@@ -72,6 +72,7 @@ export interface PipelineOptions {
   readonly sample?: () => number;
 }
 
+/** Records a step; callers whose text costs formatting check flow.hops first (hops are off in benchmarks). */
 function stage(flow: PipelineFlow, stageName: string, action: string): void {
   if (flow.hops) flow.hops.push({ stage: stageName, action });
 }
@@ -207,7 +208,7 @@ class Pipeline {
       p.dst = address;
       p.dport = port;
       flow.endpoint = endpointText(address, port);
-      stage(flow, 'conntrack', `new DNAT binding: replies will come from ${endpointText(address, port)}`);
+      if (flow.hops) stage(flow, 'conntrack', `new DNAT binding: replies will come from ${flow.endpoint}`);
     } else {
       let address: IPv4;
       let port = p.sport;
@@ -224,7 +225,8 @@ class Pipeline {
       p.src = address;
       p.sport = port;
       const random = action.kind === 'MASQUERADE' && action.randomFully ? ' (source port chosen at random)' : '';
-      stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
+      if (flow.hops)
+        stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
     }
     syncCt(flow);
   }
@@ -296,7 +298,8 @@ class Pipeline {
       if (dstManip) flow.dstNatDone = true;
       else flow.srcNatDone = true;
     }
-    return [...passed, ...after];
+    if (after.length === 0) return passed;
+    return passed.length === 0 ? after : [...passed, ...after];
   }
 
   private applyStoredNat(flow: PipelineFlow, dstManip: boolean): void {
@@ -310,12 +313,14 @@ class Pipeline {
     if (dstManip && (p.dst !== target.dst || p.dport !== target.dport)) {
       p.dst = target.dst;
       p.dport = target.dport;
-      stage(flow, 'conntrack', `destination rewritten to ${endpointText(p.dst, p.dport)} by the connection's NAT`);
+      if (flow.hops)
+        stage(flow, 'conntrack', `destination rewritten to ${endpointText(p.dst, p.dport)} by the connection's NAT`);
     }
     if (!dstManip && (p.src !== target.src || p.sport !== target.sport)) {
       p.src = target.src;
       p.sport = target.sport;
-      stage(flow, 'conntrack', `source rewritten to ${endpointText(p.src, p.sport)} by the connection's NAT`);
+      if (flow.hops)
+        stage(flow, 'conntrack', `source rewritten to ${endpointText(p.src, p.sport)} by the connection's NAT`);
     }
   }
 
@@ -344,6 +349,7 @@ class Pipeline {
 
   /** INPUT: mangle, filter, IPVS (for addresses it serves), nat (source NAT), then the local socket. */
   input(flows: PipelineFlow[]): void {
+    if (flows.length === 0) return;
     let f = this.hook(flows, 'mangle', 'INPUT');
     f = this.hook(f, 'filter', 'INPUT');
     f = this.ipvs(f);
@@ -540,7 +546,7 @@ class Pipeline {
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'forward') {
-        stage(fl, 'routing', `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        if (fl.hops) stage(fl, 'routing', `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
         routes.set(fl, { iface: r.iface, nextHop: r.nextHop });
         go.push(fl);
       } else if (r.kind === 'local') {
@@ -656,10 +662,11 @@ class Pipeline {
     for (const flow of flows) {
       const r = this.route(flow);
       if (r.kind === 'local') {
-        stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
+        if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
         local.push(flow);
       } else if (r.kind === 'forward') {
-        stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        if (flow.hops)
+          stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
         flow.packet.outIface = r.iface;
         hopOf.set(flow, { iface: r.iface, nextHop: r.nextHop });
         forward.push(flow);
@@ -698,7 +705,12 @@ class Pipeline {
       if (r.kind === 'none') this.end(fl, 'NO_ROUTE', r.why);
       else {
         const out = r.kind === 'local' ? { iface: 'lo', nextHop: null } : { iface: r.iface, nextHop: r.nextHop };
-        stage(fl, 'routing', r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${out.iface}`);
+        if (fl.hops)
+          stage(
+            fl,
+            'routing',
+            r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${out.iface}`,
+          );
         routes.set(fl, out);
         go.push(fl);
       }

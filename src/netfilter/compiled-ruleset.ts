@@ -5,7 +5,7 @@ import { type IPv4Prefix, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
-import type { Rule, RuleHeader } from './rule';
+import type { Rule, RuleHeader, RuleTarget } from './rule';
 
 /** A match in one fixed shape, so the walk's property reads stay monomorphic. */
 export interface RuleMatchStep {
@@ -14,13 +14,19 @@ export interface RuleMatchStep {
   readonly effect: CompiledMatch['effect'] | null;
 }
 
-export interface CompiledRule {
+/**
+ * A rule as the walk reads it. The header's fields sit on the rule itself and
+ * matches that do nothing (comments) are left out: a packet to a random Service
+ * meets rules no other packet touched lately, and every object hop is a cache miss.
+ */
+export interface CompiledRule extends HeaderTest {
   readonly rule: Rule;
   readonly chain: string;
   /** 1-based, as `iptables -L --line-numbers` counts. */
   readonly number: number;
-  readonly header: HeaderTest;
+  /** The matches that test, draw or change something, in rule order. */
   readonly matches: readonly RuleMatchStep[];
+  readonly target: RuleTarget;
   readonly counters: string | null;
   /** The chain a -j/-g target goes to, resolved once. */
   jumpTo: CompiledChain | null;
@@ -202,8 +208,39 @@ export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): 
   return next === Number.POSITIVE_INFINITY ? -1 : next;
 }
 
-function step(m: CompiledMatch): RuleMatchStep {
-  return { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null };
+const NO_STEPS: readonly RuleMatchStep[] = [];
+
+/** The steps of a rule's matches; a match with no test, chance or effect (a comment) passes and is dropped. */
+function stepsOf(rule: Rule): readonly RuleMatchStep[] {
+  let steps: RuleMatchStep[] | null = null;
+  for (const { compiled: m } of rule.matches) {
+    if (m.test === undefined && m.probability === undefined && m.effect === undefined) continue;
+    steps ??= [];
+    steps.push({ test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null });
+  }
+  return steps ?? NO_STEPS;
+}
+
+function compileRule(rule: Rule, chain: string, number: number, counters: string | null): CompiledRule {
+  const h = compileHeader(rule.header);
+  return {
+    srcMode: h.srcMode,
+    srcMask: h.srcMask,
+    srcNet: h.srcNet,
+    dstMode: h.dstMode,
+    dstMask: h.dstMask,
+    dstNet: h.dstNet,
+    protocol: h.protocol,
+    protocolNegated: h.protocolNegated,
+    other: h.other,
+    rule,
+    chain,
+    number,
+    matches: stepsOf(rule),
+    target: rule.target,
+    counters,
+    jumpTo: null,
+  };
 }
 
 export function compileRuleset(state: NetfilterState, options: CompileOptions = {}): CompiledRuleset {
@@ -224,16 +261,10 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     for (const chain of table.chains.values()) {
       const compiled = chains.get(chain.name)!;
       compiled.rules = chain.rules.map((s, i): CompiledRule => {
+        const rule = compileRule(s.rule, chain.name, i + 1, s.counters);
         const t = s.rule.target;
-        return {
-          rule: s.rule,
-          chain: chain.name,
-          number: i + 1,
-          header: compileHeader(s.rule.header),
-          matches: s.rule.matches.map((m) => step(m.compiled)),
-          counters: s.counters,
-          jumpTo: t.kind === 'jump' || t.kind === 'goto' ? (chains.get(t.chain) ?? null) : null,
-        };
+        if (t.kind === 'jump' || t.kind === 'goto') rule.jumpTo = chains.get(t.chain) ?? null;
+        return rule;
       });
       compiled.index = indexed && compiled.rules.length >= threshold ? buildIndex(compiled.rules) : null;
     }

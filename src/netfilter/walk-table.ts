@@ -210,7 +210,7 @@ function walkFrom<F extends TableFlow>(
     flow.rulesEvaluated += pos - frame.next + 1;
     frame.next = pos + 1;
     const rule = chain.rules[pos]!;
-    if (!headerMatches(rule.header, p)) continue;
+    if (!headerMatches(rule, p)) continue;
     let matched = true;
     for (let m = 0; m < rule.matches.length; m++) {
       const match = rule.matches[m]!;
@@ -245,7 +245,7 @@ function walkFrom<F extends TableFlow>(
       if (match.effect) match.effect(p, env, flow.state);
     }
     if (!matched) continue;
-    const target = rule.rule.target;
+    const target = rule.target;
     if (target.kind === 'none') {
       if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'no target (counted)', branchProbability));
       continue;
