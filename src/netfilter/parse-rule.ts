@@ -2,9 +2,11 @@
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
 import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
-import type { MatchExtension, ParsedOption, TableName, TargetExtension } from './extension';
+import type { MatchExtension, ParsedOption, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
+import { commentMatch } from './matches/simple-matches';
 import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
+import { newRuleCache, optionsKey, type RuleCache } from './rule-cache';
 import type { Token } from './tokenize';
 import { parsePrefixList } from './values';
 
@@ -57,8 +59,21 @@ interface MatchBeingParsed {
   readonly options: ParsedOption[];
 }
 
+/** A header with no conditions, shared by every rule that has none. */
+const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
+
+function isEmptyHeader(h: RuleHeader): boolean {
+  return !h.src && !h.dst && !h.protocol && !h.inIface && !h.outIface && !h.fragment;
+}
+
 /** Parses the tokens of one rule. Throws RuleSyntaxError, which the caller turns into a line error. */
-export function parseRuleTokens(tokens: readonly Token[], table: TableName, source: string): Rule {
+export function parseRuleTokens(
+  tokens: readonly Token[],
+  table: TableName,
+  source: string,
+  /** Shares repeated matches, targets and addresses between the rules of one script. */
+  cache: RuleCache = newRuleCache(),
+): Rule {
   const header: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = {
     src: null,
     dst: null,
@@ -102,13 +117,19 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName, sour
       }
       const value = valueToken?.text ?? '';
       if (field === 'src' || field === 'dst') {
-        const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
-        if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
-        header[field] = { prefixes, negated: neg };
+        const key = neg ? `!${value}` : value;
+        let condition = cache.addresses.get(key);
+        if (!condition) {
+          const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
+          if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+          condition = { prefixes, negated: neg };
+          cache.addresses.set(key, condition);
+        }
+        header[field] = condition;
       } else if (field === 'protocol') {
         const proto = parseProtocol(value);
         if (!proto) throw new RuleSyntaxError(`unknown protocol "${value}" specified`, value);
-        header.protocol = proto === 'all' ? null : { name: proto, negated: neg };
+        header.protocol = proto === 'all' ? null : protocolCondition(proto, neg);
         if (proto === 'all' && neg) throw new RuleSyntaxError('rule would never match protocol', value);
       } else if (field === 'inIface' || field === 'outIface') {
         if (value.length === 0 || value.length > 15)
@@ -183,28 +204,74 @@ export function parseRuleTokens(tokens: readonly Token[], table: TableName, sour
 
   const facts = { protocol: header.protocol && !header.protocol.negated ? header.protocol.name : null, table };
   const ruleMatches: RuleMatch[] = matches.map((m) => {
+    // Comments are nearly all different: looking them up would only fill the cache.
+    const key =
+      m.ext === commentMatch
+        ? null
+        : `${m.ext.name}\u0003${m.implicit}\u0003${table}\u0003${facts.protocol}${optionsKey(m.options)}`;
+    const known = key === null ? undefined : cache.matches.get(key);
+    if (known) return known;
     const compiled = m.ext.compile(m.options, facts);
     if (typeof compiled === 'string') throw new RuleSyntaxError(`${m.ext.name} match: ${compiled}`, m.ext.name);
     if (m.ext.implicitFor && facts.protocol !== m.ext.implicitFor && !m.implicit)
       // iptables refuses "-m tcp" unless the rule says -p tcp.
       throw new RuleSyntaxError(`"-m ${m.ext.name}" requires "-p ${m.ext.name}"`, m.ext.name);
-    return { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
+    const match: RuleMatch = { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
+    if (key !== null) cache.matches.set(key, match);
+    return match;
   });
-  let ruleTarget: RuleTarget = { kind: 'none' };
-  if (target) {
-    if (target.ext) {
-      if (target.ext.tables && !target.ext.tables.includes(table))
-        throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
-      const action = target.ext.compile(target.options, facts);
-      if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
-      ruleTarget = { kind: 'extension', name: target.name, options: target.options, action };
-    } else {
-      if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
-        throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
-      const isGoto = target.flag === '-g' || target.flag === '--goto';
-      ruleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
-    }
-  }
+  const ruleTarget = target ? targetOf(target, table, facts, cache) : NO_TARGET;
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
-  return { source, header, matches: ruleMatches, target: ruleTarget, comment: commentOption?.args[0] ?? null };
+  return {
+    source,
+    header: isEmptyHeader(header) ? NO_HEADER : header,
+    matches: ruleMatches,
+    target: ruleTarget,
+    comment: commentOption?.args[0] ?? null,
+  };
+}
+
+const NO_TARGET: RuleTarget = { kind: 'none' };
+
+const PROTOCOL_CONDITIONS = new Map<string, RuleHeader['protocol']>();
+
+/** The few -p conditions there are, shared. */
+function protocolCondition(name: L4Protocol, negated: boolean): RuleHeader['protocol'] {
+  const key = negated ? `!${name}` : name;
+  let condition = PROTOCOL_CONDITIONS.get(key);
+  if (!condition) {
+    condition = { name, negated };
+    PROTOCOL_CONDITIONS.set(key, condition);
+  }
+  return condition;
+}
+
+/** The rule's -j/-g, checked and compiled once per distinct target of the script. */
+function targetOf(
+  target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] },
+  table: TableName,
+  facts: RuleFacts,
+  cache: RuleCache,
+): RuleTarget {
+  // Extensions depend on the table (where they are valid) and the protocol (ports need -p); chains do not.
+  const key = target.ext
+    ? `${target.name}\u0003${table}\u0003${facts.protocol}${optionsKey(target.options)}`
+    : `${target.flag}\u0003${target.name}`;
+  const known = cache.targets.get(key);
+  if (known) return known;
+  let ruleTarget: RuleTarget;
+  if (target.ext) {
+    if (target.ext.tables && !target.ext.tables.includes(table))
+      throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
+    const action = target.ext.compile(target.options, facts);
+    if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+    ruleTarget = { kind: 'extension', name: target.name, options: target.options, action };
+  } else {
+    if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
+      throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
+    const isGoto = target.flag === '-g' || target.flag === '--goto';
+    ruleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
+  }
+  cache.targets.set(key, ruleTarget);
+  return ruleTarget;
 }

@@ -3,6 +3,7 @@
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
+import { newRuleCache, type RuleCache } from './rule-cache';
 import { printToken, printTokens, type Token, tokenizeLine } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -81,6 +82,7 @@ function parseRuleStatement(
   table: TableName,
   line: number,
   counters: string | null,
+  cache: RuleCache,
 ): Statement {
   const flag = tokens[0]!.text;
   const command = (COMMAND_ALIASES[flag] ?? flag) as string;
@@ -101,7 +103,7 @@ function parseRuleStatement(
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const argsFrom = tokens[tokens.length - rest.length - 1]!.end;
-  const rule = parseRuleTokens(rest, table, body.slice(argsFrom));
+  const rule = parseRuleTokens(rest, table, body.slice(argsFrom), cache);
   return {
     kind: 'rule',
     command: command as '-A' | '-I' | '-D' | '-R',
@@ -120,6 +122,7 @@ export function parseRestoreScript(text: string): ParseResult {
   let table: { name: TableName; statements: Statement[]; line: number } | null = null;
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
+  const cache = newRuleCache();
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
     const raw = lines[n]!.replace(/\r$/, '');
@@ -165,7 +168,7 @@ export function parseRestoreScript(text: string): ParseResult {
       const flag = tokens[0]!.text;
       const command = COMMAND_ALIASES[flag] ?? flag;
       if (['-A', '-I', '-D', '-R'].includes(command)) {
-        table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters));
+        table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters, cache));
       } else if (['-N', '-X', '-F', '-Z', '-P', '-E'].includes(command)) {
         table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);

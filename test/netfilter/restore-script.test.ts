@@ -104,6 +104,17 @@ describe('bad input names the line and the token', () => {
       'f: line 2: unterminated quoted string',
     ],
     ['unknown table', '*nope\nCOMMIT\n', 'f: line 1: unknown table "nope" (raw, mangle, nat, filter)'],
+    // Repeated matches and targets are compiled once per script: a second use in another context is still checked.
+    [
+      'NAT outside nat after the same target in nat',
+      '*nat\n-A PREROUTING -j DNAT --to-destination 1.2.3.4\nCOMMIT\n*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n',
+      'f: line 5: target DNAT is not valid in the filter table',
+    ],
+    [
+      '-m tcp without -p tcp after the same match with it',
+      '*filter\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -m tcp --dport 22 -j ACCEPT\nCOMMIT\n',
+      'f: line 3: "-m tcp" requires "-p tcp"',
+    ],
   ];
   it.each(cases)('%s', (_name, text, message) => {
     const r = loadIptables(text, 'f');

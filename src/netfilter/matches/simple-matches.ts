@@ -1,6 +1,9 @@
 // Small matches that look at one field: comment, mark, nfacct, limit, physdev.
-import type { MatchExtension } from '../extension';
+import type { CompiledMatch, MatchExtension } from '../extension';
 import { parseMarkMask } from '../values';
+
+/** What a comment compiles to: nothing to test; one object for every comment. */
+const PASSES: CompiledMatch = {};
 
 export const commentMatch: MatchExtension = {
   name: 'comment',
@@ -9,7 +12,7 @@ export const commentMatch: MatchExtension = {
     const text = options[0]?.args[0] ?? '';
     // The kernel stores at most 255 bytes (XT_MAX_COMMENT_LEN 256 with the NUL).
     if (Buffer.byteLength(text) > 255) return 'comment may not exceed 255 characters';
-    return {};
+    return PASSES;
   },
 };
 
