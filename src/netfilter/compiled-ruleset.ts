@@ -2,7 +2,7 @@
 // one function, and per chain an index by destination address and port that
 // skips rules which cannot match while still counting them as the kernel would.
 import { type IPv4Prefix, maskOf } from '../net';
-import type { CompiledMatch, Hook, NfPacket, TableName } from './extension';
+import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
 import type { Rule, RuleHeader, RuleTarget } from './rule';
@@ -27,9 +27,13 @@ export interface CompiledRule extends HeaderTest {
   /** The matches that test, draw or change something, in rule order. */
   readonly matches: readonly RuleMatchStep[];
   readonly target: RuleTarget;
+  /** An extension target's action, on the rule itself (null for jumps, gotos and no target). */
+  readonly action: TargetAction | null;
   readonly counters: string | null;
   /** The chain a -j/-g target goes to, resolved once. */
   jumpTo: CompiledChain | null;
+  /** The target is -g: the jump replaces the current frame. */
+  readonly goto: boolean;
 }
 
 export interface ChainIndex {
@@ -210,18 +214,47 @@ export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): 
 
 const NO_STEPS: readonly RuleMatchStep[] = [];
 
+/** Steps made once per compiled match (parsing shares those), and the one-step lists rules share. */
+interface StepCache {
+  readonly steps: Map<CompiledMatch, RuleMatchStep>;
+  readonly single: Map<RuleMatchStep, readonly RuleMatchStep[]>;
+}
+
+function stepOf(m: CompiledMatch, cache: StepCache): RuleMatchStep {
+  let step = cache.steps.get(m);
+  if (!step) {
+    step = { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null };
+    cache.steps.set(m, step);
+  }
+  return step;
+}
+
 /** The steps of a rule's matches; a match with no test, chance or effect (a comment) passes and is dropped. */
-function stepsOf(rule: Rule): readonly RuleMatchStep[] {
+function stepsOf(rule: Rule, cache: StepCache): readonly RuleMatchStep[] {
   let steps: RuleMatchStep[] | null = null;
   for (const { compiled: m } of rule.matches) {
     if (m.test === undefined && m.probability === undefined && m.effect === undefined) continue;
     steps ??= [];
-    steps.push({ test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null });
+    steps.push(stepOf(m, cache));
   }
-  return steps ?? NO_STEPS;
+  if (steps === null) return NO_STEPS;
+  if (steps.length > 1) return steps;
+  const only = steps[0]!;
+  let shared = cache.single.get(only);
+  if (!shared) {
+    shared = steps;
+    cache.single.set(only, shared);
+  }
+  return shared;
 }
 
-function compileRule(rule: Rule, chain: string, number: number, counters: string | null): CompiledRule {
+function compileRule(
+  rule: Rule,
+  chain: string,
+  number: number,
+  counters: string | null,
+  cache: StepCache,
+): CompiledRule {
   const h = compileHeader(rule.header);
   return {
     srcMode: h.srcMode,
@@ -236,10 +269,12 @@ function compileRule(rule: Rule, chain: string, number: number, counters: string
     rule,
     chain,
     number,
-    matches: stepsOf(rule),
+    matches: stepsOf(rule, cache),
     target: rule.target,
+    action: rule.target.kind === 'extension' ? rule.target.action : null,
     counters,
     jumpTo: null,
+    goto: rule.target.kind === 'goto',
   };
 }
 
@@ -247,6 +282,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
   const indexed = options.indexed ?? true;
   const threshold = options.indexThreshold ?? 8;
   const tables = new Map<TableName, CompiledTable>();
+  const cache: StepCache = { steps: new Map(), single: new Map() };
   for (const [name, table] of state.tables) {
     const chains = new Map<string, CompiledChain>();
     // Chains first, so every jump can point straight at its chain.
@@ -261,7 +297,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     for (const chain of table.chains.values()) {
       const compiled = chains.get(chain.name)!;
       compiled.rules = chain.rules.map((s, i): CompiledRule => {
-        const rule = compileRule(s.rule, chain.name, i + 1, s.counters);
+        const rule = compileRule(s.rule, chain.name, i + 1, s.counters, cache);
         const t = s.rule.target;
         if (t.kind === 'jump' || t.kind === 'goto') rule.jumpTo = chains.get(t.chain) ?? null;
         return rule;

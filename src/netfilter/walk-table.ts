@@ -245,22 +245,22 @@ function walkFrom<F extends TableFlow>(
       if (match.effect) match.effect(p, env, flow.state);
     }
     if (!matched) continue;
-    const target = rule.target;
-    if (target.kind === 'none') {
-      if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'no target (counted)', branchProbability));
-      continue;
-    }
-    if (target.kind !== 'extension') {
-      if (flow.hops)
-        flow.hops.push(
-          ruleHop(table, hook, rule, target.kind === 'goto' ? `goto ${target.chain}` : target.chain, branchProbability),
-        );
-      const next = rule.jumpTo!;
-      if (target.kind === 'goto') stack[stack.length - 1] = { chain: next, next: 0 };
+    // Jumps and actions are read from the rule itself; the target object is looked at only to report it.
+    const next = rule.jumpTo;
+    if (next !== null) {
+      if (flow.hops) {
+        const chainName = next.name;
+        flow.hops.push(ruleHop(table, hook, rule, rule.goto ? `goto ${chainName}` : chainName, branchProbability));
+      }
+      if (rule.goto) stack[stack.length - 1] = { chain: next, next: 0 };
       else stack.push({ chain: next, next: 0 });
       continue;
     }
-    const action = target.action;
+    const action = rule.action;
+    if (action === null) {
+      if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'no target (counted)', branchProbability));
+      continue;
+    }
     switch (action.kind) {
       case 'ACCEPT':
       case 'DROP':
