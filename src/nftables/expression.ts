@@ -1,0 +1,50 @@
+// The parsed form of an nft rule: expressions (what a packet is looked at through)
+// and statements (matches, look-ups, verdicts, NAT, marks), as plain data.
+
+export type Expr =
+  | { readonly kind: 'payload'; readonly proto: 'ip' | 'th' | 'tcp' | 'udp' | 'sctp'; readonly field: string }
+  | { readonly kind: 'meta'; readonly key: string }
+  | { readonly kind: 'fib'; readonly flag: 'saddr' | 'daddr'; readonly result: 'type' }
+  | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' }
+  | { readonly kind: 'numgen'; readonly mode: 'random' | 'inc'; readonly mod: number; readonly offset: number }
+  | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
+  /** `mark and 0x4000`: a bitwise operation on an expression, the constant as written. */
+  | { readonly kind: 'bitwise'; readonly op: 'and' | 'or' | 'xor'; readonly left: Expr; readonly value: string };
+
+/** One element of a set or map: its key (one value per concatenated part) and, in a map, its data. */
+export interface NftElement {
+  readonly key: readonly string[];
+  readonly value?: string;
+  readonly comment?: string;
+  readonly timeout?: string;
+}
+
+export type SetRef =
+  | { readonly kind: 'named'; readonly name: string }
+  | { readonly kind: 'anonymous'; readonly elements: readonly NftElement[] };
+
+export type Stmt =
+  | { readonly kind: 'match'; readonly left: Expr; readonly op: '==' | '!='; readonly right: string }
+  | { readonly kind: 'lookup'; readonly left: Expr; readonly op: '==' | '!='; readonly set: SetRef }
+  | { readonly kind: 'vmap'; readonly key: Expr; readonly map: SetRef }
+  | {
+      readonly kind: 'verdict';
+      readonly verdict: 'accept' | 'drop' | 'return' | 'continue' | 'jump' | 'goto';
+      readonly chain?: string;
+    }
+  | { readonly kind: 'reject'; readonly with?: string }
+  | { readonly kind: 'counter'; readonly packets?: number; readonly bytes?: number }
+  | { readonly kind: 'dnat' | 'snat'; readonly to: string }
+  | { readonly kind: 'masquerade'; readonly flags: readonly string[] }
+  /** `mark set mark or 0x4000`, `meta mark set 0x1`, `ct mark set mark`. */
+  | { readonly kind: 'mark-set'; readonly target: 'meta' | 'ct'; readonly value: Expr | string }
+  /** `update @set { ip saddr }`: a dynamic set learns the packet's key (kube-proxy's affinity). */
+  | { readonly kind: 'set-update'; readonly op: 'update' | 'add'; readonly set: string; readonly key: Expr }
+  | { readonly kind: 'nftrace' }
+  | { readonly kind: 'notrack' }
+  | { readonly kind: 'log'; readonly prefix?: string };
+
+export interface NftRuleBody {
+  readonly stmts: readonly Stmt[];
+  readonly comment?: string;
+}

@@ -1,0 +1,98 @@
+// A rule as `nft list ruleset` prints it: the kernel's canonical form (meta
+// keywords spelled out, marks as 32-bit hex, a one-element anonymous set as its element).
+import type { Expr, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+
+const BARE_IN_LIST = new Set(['iifname', 'oifname', 'iif', 'oif']);
+const BITWISE_SYMBOL = { and: '&', or: '|', xor: '^' } as const;
+
+function hex32(value: string): string {
+  const n = Number(value);
+  return Number.isInteger(n) ? `0x${(n >>> 0).toString(16).padStart(8, '0')}` : value;
+}
+
+function isMark(e: Expr): boolean {
+  return (e.kind === 'meta' && e.key === 'mark') || (e.kind === 'ct' && e.key === 'mark');
+}
+
+export function formatExpr(e: Expr): string {
+  switch (e.kind) {
+    case 'payload':
+      return `${e.proto} ${e.field}`;
+    case 'meta':
+      return BARE_IN_LIST.has(e.key) ? e.key : `meta ${e.key}`;
+    case 'fib':
+      return `fib ${e.flag} type`;
+    case 'ct':
+      return `ct ${e.key}`;
+    case 'numgen':
+      return `numgen ${e.mode} mod ${e.mod}${e.offset ? ` offset ${e.offset}` : ''}`;
+    case 'concat':
+      return e.parts.map(formatExpr).join(' . ');
+    case 'bitwise':
+      return `${formatExpr(e.left)} ${BITWISE_SYMBOL[e.op]} ${isMark(e.left) ? hex32(e.value) : e.value}`;
+  }
+}
+
+export function formatElement(e: NftElement): string {
+  let s = e.key.join(' . ');
+  if (e.timeout !== undefined) s += ` timeout ${e.timeout}`;
+  if (e.comment !== undefined) s += ` comment "${e.comment}"`;
+  if (e.value !== undefined) s += ` : ${e.value}`;
+  return s;
+}
+
+export function formatElements(elements: readonly NftElement[], style: 'list' | 'transaction'): string {
+  const sep = style === 'list' ? ', ' : ' , ';
+  return `{ ${elements.map(formatElement).join(sep)} }`;
+}
+
+function formatSetRef(ref: SetRef): string {
+  if (ref.kind === 'named') return `@${ref.name}`;
+  if (ref.elements.length === 1 && ref.elements[0]!.value === undefined) return formatElement(ref.elements[0]!);
+  return formatElements(ref.elements, 'list');
+}
+
+function comparedValue(left: Expr, right: string): string {
+  return left.kind === 'bitwise' && isMark(left.left) ? hex32(right) : isMark(left) ? hex32(right) : right;
+}
+
+export function formatStmt(s: Stmt): string {
+  switch (s.kind) {
+    case 'match':
+      return `${formatExpr(s.left)} ${s.op === '!=' ? '!= ' : s.left.kind === 'bitwise' ? '== ' : ''}${comparedValue(s.left, s.right)}`;
+    case 'lookup':
+      return `${formatExpr(s.left)} ${s.op === '!=' ? '!= ' : ''}${formatSetRef(s.set)}`;
+    case 'vmap':
+      return `${formatExpr(s.key)} vmap ${formatSetRef(s.map)}`;
+    case 'verdict':
+      return s.chain === undefined ? s.verdict : `${s.verdict} ${s.chain}`;
+    case 'reject':
+      return s.with === undefined ? 'reject' : `reject with ${s.with}`;
+    case 'counter':
+      return `counter packets ${s.packets ?? 0} bytes ${s.bytes ?? 0}`;
+    case 'dnat':
+    case 'snat':
+      return `${s.kind} to ${s.to}`;
+    case 'masquerade':
+      return s.flags.length ? `masquerade ${s.flags.join(',')}` : 'masquerade';
+    case 'mark-set': {
+      const target = s.target === 'ct' ? 'ct mark' : 'meta mark';
+      return `${target} set ${typeof s.value === 'string' ? hex32(s.value) : formatExpr(s.value)}`;
+    }
+    case 'set-update':
+      return `${s.op} @${s.set} { ${formatExpr(s.key)} }`;
+    case 'nftrace':
+      return 'meta nftrace set 1';
+    case 'notrack':
+      return 'notrack';
+    case 'log':
+      return s.prefix === undefined ? 'log' : `log prefix "${s.prefix}"`;
+  }
+}
+
+/** The rule line inside `chain X { ... }` of `nft list ruleset`. */
+export function formatRuleForList(body: NftRuleBody): string {
+  const parts = body.stmts.map(formatStmt);
+  if (body.comment !== undefined) parts.push(`comment "${body.comment}"`);
+  return parts.join(' ');
+}

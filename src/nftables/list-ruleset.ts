@@ -1,0 +1,184 @@
+// `nft list ruleset`: printing a ruleset the way nft does, and reading a real
+// node's listing back into the same model (elements may wrap over lines; a
+// `# handle N` annotation is ignored).
+import type { NftElement } from './expression';
+import { formatElements, formatRuleForList } from './format-rule';
+import { NftSyntaxError, parseRuleTokens, TokenCursor } from './parse-rule';
+import {
+  CHAIN_TYPES,
+  FAMILIES,
+  formatDuration,
+  formatPriority,
+  HOOKS,
+  type NftChain,
+  type NftChainType,
+  type NftFamily,
+  type NftHook,
+  type NftRuleset,
+  type NftSet,
+  type NftTable,
+  parsePriority,
+  tableKey,
+} from './ruleset';
+import { tokenizeNft, unquote } from './tokenize';
+import { type NftResult, parseSetProperty } from './transaction';
+
+function listSet(s: NftSet): string[] {
+  const out = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.type}${s.dataType ? ` : ${s.dataType}` : ''}`];
+  // The kernel gives a dynamic set without a size its default maximum, and lists it.
+  const size = s.size ?? (s.flags.includes('dynamic') ? 65535 : undefined);
+  if (size !== undefined) out.push(`\t\tsize ${size}`);
+  if (s.flags.length) out.push(`\t\tflags ${s.flags.join(',')}`);
+  if (s.timeout !== undefined) out.push(`\t\ttimeout ${formatDuration(s.timeout)}`);
+  if (s.comment !== undefined) out.push(`\t\tcomment "${s.comment}"`);
+  if (s.elements.length) out.push(`\t\telements = ${formatElements(s.elements, 'list')}`);
+  out.push('\t}');
+  return out;
+}
+
+function listChain(ch: NftChain): string[] {
+  const out = [`\tchain ${ch.name} {`];
+  if (ch.base)
+    out.push(
+      `\t\ttype ${ch.base.type} hook ${ch.base.hook} priority ${formatPriority(ch.base.priority, ch.base.hook)}; policy ${ch.base.policy ?? 'accept'};`,
+    );
+  if (ch.comment !== undefined) out.push(`\t\tcomment "${ch.comment}"`);
+  for (const r of ch.rules) out.push(`\t\t${formatRuleForList(r.body)}`);
+  out.push('\t}');
+  return out;
+}
+
+function listTable(t: NftTable): string[] {
+  const blocks = [...[...t.sets.values()].map(listSet), ...[...t.chains.values()].map(listChain)];
+  const out = [`table ${t.family} ${t.name} {`];
+  if (t.comment !== undefined) out.push(`\tcomment "${t.comment}"`);
+  blocks.forEach((b, i) => {
+    if (i > 0) out.push('');
+    out.push(...b);
+  });
+  out.push('}');
+  return out;
+}
+
+/** The ruleset as `nft list ruleset` prints it (elements on one line; nft wraps long ones). */
+export function formatNftList(r: NftRuleset): string {
+  return [...r.tables.values()]
+    .flatMap(listTable)
+    .map((l) => `${l}\n`)
+    .join('');
+}
+
+/** Lines of a listing, with a set's wrapped `elements = { ... }` joined into one. */
+function logicalLines(text: string): { line: number; text: string }[] {
+  const out: { line: number; text: string }[] = [];
+  const raw = text.split('\n');
+  for (let i = 0; i < raw.length; i++) {
+    let t = raw[i]!.trim();
+    const start = i;
+    if (/^elements = \{/.test(t))
+      while (!t.endsWith('}') && i + 1 < raw.length) {
+        i++;
+        t += ` ${raw[i]!.trim()}`;
+      }
+    if (t) out.push({ line: start + 1, text: t });
+  }
+  return out;
+}
+
+function parseChainHeader(c: TokenCursor, chain: NftChain): void {
+  c.expect('type');
+  const type = c.next('a chain type');
+  if (!(CHAIN_TYPES as readonly string[]).includes(type)) c.fail(`unknown chain type "${type}"`);
+  c.expect('hook');
+  const hook = c.next('a hook') as NftHook;
+  if (!HOOKS.includes(hook)) c.fail(`unknown hook "${hook}"`);
+  c.expect('priority');
+  const words: string[] = [];
+  while (c.peek() !== undefined && c.peek() !== ';') words.push(c.next('a priority'));
+  const priority = parsePriority(words.join(' '), hook);
+  if (priority === null) c.fail(`bad priority "${words.join(' ')}"`);
+  c.expect(';');
+  let policy: 'accept' | 'drop' | undefined;
+  if (c.peek() === 'policy') {
+    c.i++;
+    const p = c.next('a policy');
+    if (p !== 'accept' && p !== 'drop') c.fail(`unknown policy "${p}"`);
+    policy = p;
+    if (c.peek() === ';') c.i++;
+  }
+  chain.base = { type: type as NftChainType, hook, priority, ...(policy ? { policy } : {}) };
+}
+
+/** Read `nft list ruleset` output into a ruleset. */
+export function parseNftList(text: string): NftResult<NftRuleset> {
+  const r: NftRuleset = { tables: new Map() };
+  let table: NftTable | null = null;
+  let chain: NftChain | null = null;
+  let set: NftSet | null = null;
+  for (const { line, text: l } of logicalLines(text)) {
+    const t = tokenizeNft(l);
+    if (!t.ok) return { ok: false, message: `line ${line} (column ${t.column}): ${t.message}` };
+    if (t.tokens.length === 0) continue;
+    const c = new TokenCursor(t.tokens);
+    try {
+      const w = c.peek()!;
+      if (w === '}') {
+        if (set) set = null;
+        else if (chain) chain = null;
+        else if (table) table = null;
+        else c.fail('unbalanced "}"');
+        continue;
+      }
+      if (!table) {
+        c.expect('table');
+        const family = c.next('a family') as NftFamily;
+        if (!FAMILIES.includes(family)) c.fail(`unknown family "${family}"`);
+        const name = c.next('a table name');
+        c.expect('{');
+        table = { family, name, chains: new Map(), sets: new Map() };
+        r.tables.set(tableKey(family, name), table);
+        continue;
+      }
+      if (set) {
+        const spec = set as unknown as Parameters<typeof parseSetProperty>[1];
+        const elements: NftElement[] = [];
+        while (!c.atEnd()) parseSetProperty(c, spec, set.kind, elements);
+        set.elements.push(...elements);
+        continue;
+      }
+      if (chain) {
+        if (w === 'type' && c.peek(2) === 'hook') parseChainHeader(c, chain);
+        else if (w === 'comment' && t.tokens.length === 2) chain.comment = unquote(t.tokens[1]!.text);
+        else chain.rules.push({ text: t.tokens.map((x) => x.text).join(' '), body: parseRuleTokens(t.tokens) });
+        continue;
+      }
+      if (w === 'comment') {
+        table.comment = unquote(c.next('comment') && c.next('a comment'));
+        continue;
+      }
+      if (w === 'chain' || w === 'set' || w === 'map') {
+        c.i++;
+        const name = c.next('a name');
+        c.expect('{');
+        if (w === 'chain') {
+          chain = { name, rules: [] };
+          table.chains.set(name, chain);
+        } else {
+          set = { kind: w, name, type: '', flags: [], elements: [] };
+          table.sets.set(name, set);
+        }
+        continue;
+      }
+      c.fail(`unknown word "${w}"`);
+    } catch (e) {
+      if (e instanceof NftSyntaxError)
+        return {
+          ok: false,
+          message: `line ${line}${e.token ? ` at "${e.token.text}"` : ''}: ${e.message}`,
+        };
+      throw e;
+    }
+  }
+  if (table) return { ok: false, message: 'unterminated table (missing "}")' };
+  return { ok: true, value: r };
+}

@@ -1,0 +1,332 @@
+// An nft rule's words into statements. Both the input syntax kube-proxy writes
+// (`mark set mark or 0x4000`) and the form `nft list ruleset` prints
+// (`meta mark set meta mark | 0x00004000`) parse to the same statements.
+// A word this parser does not know is an error naming it, never skipped.
+import type { Expr, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+import { type Token, unquote } from './tokenize';
+
+export class NftSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly token: Token | null,
+  ) {
+    super(message);
+  }
+}
+
+const PAYLOAD_FIELDS: Record<string, readonly string[]> = {
+  ip: ['saddr', 'daddr', 'protocol', 'length', 'ttl', 'id'],
+  th: ['sport', 'dport'],
+  tcp: ['sport', 'dport', 'flags'],
+  udp: ['sport', 'dport'],
+  sctp: ['sport', 'dport'],
+};
+const META_KEYS = ['l4proto', 'mark', 'iifname', 'oifname', 'iif', 'oif', 'nfproto', 'protocol', 'pkttype', 'nftrace'];
+/** Meta keys nft accepts without the `meta` keyword. */
+const BARE_META = ['mark', 'iifname', 'oifname', 'iif', 'oif', 'l4proto'];
+const SIMPLE_VERDICTS = ['accept', 'drop', 'return', 'continue'] as const;
+const NAT_FLAGS = ['fully-random', 'random', 'persistent'];
+
+/** A cursor over one rule's (or one command's) tokens. */
+export class TokenCursor {
+  i = 0;
+  constructor(readonly tokens: readonly Token[]) {}
+  peek(offset = 0): string | undefined {
+    return this.tokens[this.i + offset]?.text;
+  }
+  token(): Token | null {
+    return this.tokens[this.i] ?? this.tokens[this.tokens.length - 1] ?? null;
+  }
+  atEnd(): boolean {
+    return this.i >= this.tokens.length;
+  }
+  next(what: string): string {
+    const t = this.tokens[this.i];
+    if (!t) throw new NftSyntaxError(`expected ${what} at the end of the line`, this.token());
+    this.i++;
+    return t.text;
+  }
+  expect(text: string): void {
+    const t = this.tokens[this.i];
+    if (t?.text !== text)
+      throw new NftSyntaxError(`expected "${text}", found "${t?.text ?? 'end of line'}"`, this.token());
+    this.i++;
+  }
+  fail(message: string): never {
+    throw new NftSyntaxError(message, this.token());
+  }
+}
+
+function parsePrimary(c: TokenCursor): Expr | null {
+  const w = c.peek();
+  if (w === undefined) return null;
+  if (w in PAYLOAD_FIELDS) {
+    const field = c.peek(1);
+    if (field === undefined || !PAYLOAD_FIELDS[w]!.includes(field)) {
+      c.i++;
+      return c.fail(`unknown ${w} field "${field ?? ''}"`);
+    }
+    c.i += 2;
+    return { kind: 'payload', proto: w as 'ip', field };
+  }
+  if (w === 'meta') {
+    const key = c.peek(1);
+    if (key === undefined || !META_KEYS.includes(key)) {
+      c.i++;
+      return c.fail(`unknown meta key "${key ?? ''}"`);
+    }
+    c.i += 2;
+    return { kind: 'meta', key };
+  }
+  if (BARE_META.includes(w)) {
+    c.i++;
+    return { kind: 'meta', key: w };
+  }
+  if (w === 'fib') {
+    c.i++;
+    const flag = c.next('saddr or daddr');
+    if (flag !== 'saddr' && flag !== 'daddr') {
+      c.i--;
+      c.fail(`unknown fib flag "${flag}"`);
+    }
+    c.expect('type');
+    return { kind: 'fib', flag, result: 'type' };
+  }
+  if (w === 'ct') {
+    const key = c.peek(1);
+    if (key !== 'state' && key !== 'status' && key !== 'mark') {
+      c.i++;
+      return c.fail(`unknown ct key "${key ?? ''}"`);
+    }
+    c.i += 2;
+    return { kind: 'ct', key };
+  }
+  if (w === 'numgen') {
+    c.i++;
+    const mode = c.next('random or inc');
+    if (mode !== 'random' && mode !== 'inc') {
+      c.i--;
+      c.fail(`unknown numgen mode "${mode}"`);
+    }
+    c.expect('mod');
+    const mod = Number(c.next('a modulus'));
+    if (!Number.isInteger(mod) || mod < 1) {
+      c.i--;
+      c.fail('numgen mod must be a positive integer');
+    }
+    let offset = 0;
+    if (c.peek() === 'offset') {
+      c.i++;
+      offset = Number(c.next('an offset'));
+    }
+    return { kind: 'numgen', mode, mod, offset };
+  }
+  return null;
+}
+
+const BITWISE: Record<string, 'and' | 'or' | 'xor'> = {
+  and: 'and',
+  '&': 'and',
+  or: 'or',
+  '|': 'or',
+  xor: 'xor',
+  '^': 'xor',
+};
+
+function parseExpr(c: TokenCursor): Expr | null {
+  const first = parsePrimary(c);
+  if (!first) return null;
+  let expr: Expr = first;
+  const op = BITWISE[c.peek() ?? ''];
+  if (op) {
+    c.i++;
+    expr = { kind: 'bitwise', op, left: expr, value: c.next('a value') };
+  }
+  if (c.peek() !== '.') return expr;
+  const parts: Expr[] = [expr];
+  while (c.peek() === '.') {
+    c.i++;
+    const part = parsePrimary(c);
+    if (!part) c.fail(`expected an expression after ".", found "${c.peek() ?? 'end of line'}"`);
+    parts.push(part);
+  }
+  return { kind: 'concat', parts };
+}
+
+/** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
+export function parseValueList(c: TokenCursor, what: string): string {
+  let v = c.next(what);
+  while (c.peek() === ',' && c.peek(1) !== undefined && !['}', ';'].includes(c.peek(1)!)) {
+    c.i++;
+    v += `,${c.next(what)}`;
+  }
+  return v;
+}
+
+function parseMapValue(c: TokenCursor): string {
+  const v = c.next('a value');
+  if (v === 'goto' || v === 'jump') return `${v} ${c.next('a chain name')}`;
+  return v;
+}
+
+/** `{ a . b comment "x" : verdict , ... }`; the cursor is on the opening brace. */
+export function parseElements(c: TokenCursor): NftElement[] {
+  c.expect('{');
+  const out: NftElement[] = [];
+  while (c.peek() !== '}') {
+    if (c.atEnd()) c.fail('unterminated "{"');
+    const key = [c.next('an element')];
+    while (c.peek() === '.') {
+      c.i++;
+      key.push(c.next('an element part'));
+    }
+    const e: { -readonly [K in keyof NftElement]: NftElement[K] } = { key };
+    for (;;) {
+      const w = c.peek();
+      if (w === 'comment') {
+        c.i++;
+        e.comment = unquote(c.next('a comment'));
+      } else if (w === 'timeout') {
+        c.i++;
+        e.timeout = c.next('a timeout');
+      } else if (w === 'expires') {
+        c.i += 2;
+      } else break;
+    }
+    if (c.peek() === ':') {
+      c.i++;
+      e.value = parseMapValue(c);
+    }
+    out.push(e);
+    if (c.peek() === ',') c.i++;
+    else if (c.peek() !== '}') c.fail(`expected "," or "}" in a set, found "${c.peek() ?? 'end of line'}"`);
+  }
+  c.i++;
+  return out;
+}
+
+function parseSetRef(c: TokenCursor): SetRef {
+  const w = c.peek();
+  if (w?.startsWith('@')) {
+    c.i++;
+    return { kind: 'named', name: w.slice(1) };
+  }
+  if (w === '{') return { kind: 'anonymous', elements: parseElements(c) };
+  return c.fail(`expected "@set" or "{", found "${w ?? 'end of line'}"`);
+}
+
+function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null {
+  const w = c.peek()!;
+  if ((SIMPLE_VERDICTS as readonly string[]).includes(w)) {
+    c.i++;
+    return { kind: 'verdict', verdict: w as (typeof SIMPLE_VERDICTS)[number] };
+  }
+  switch (w) {
+    case 'jump':
+    case 'goto':
+      c.i++;
+      return { kind: 'verdict', verdict: w, chain: c.next('a chain name') };
+    case 'comment':
+      c.i++;
+      body.comment = unquote(c.next('a comment'));
+      return null;
+    case 'counter': {
+      c.i++;
+      if (c.peek() !== 'packets') return { kind: 'counter' };
+      c.i++;
+      const packets = Number(c.next('a packet count'));
+      c.expect('bytes');
+      return { kind: 'counter', packets, bytes: Number(c.next('a byte count')) };
+    }
+    case 'reject': {
+      c.i++;
+      if (c.peek() !== 'with') return { kind: 'reject' };
+      c.i++;
+      const words = [c.next('a reject type')];
+      if (words[0] === 'tcp') words.push(c.next('reset'));
+      else {
+        if (c.peek() === 'type') words.push(c.next('type'));
+        words.push(c.next('an ICMP type'));
+      }
+      return { kind: 'reject', with: words.join(' ') };
+    }
+    case 'dnat':
+    case 'snat':
+      c.i++;
+      if (c.peek() === 'ip') c.i++;
+      c.expect('to');
+      return { kind: w, to: c.next('an address') };
+    case 'masquerade': {
+      c.i++;
+      const flags: string[] = [];
+      while (NAT_FLAGS.includes(c.peek() ?? '')) {
+        flags.push(c.next('a flag'));
+        if (c.peek() === ',') c.i++;
+      }
+      return { kind: 'masquerade', flags };
+    }
+    case 'update':
+    case 'add': {
+      c.i++;
+      const set = c.next('@set');
+      if (!set.startsWith('@')) {
+        c.i--;
+        c.fail(`expected "@set", found "${set}"`);
+      }
+      c.expect('{');
+      const key = parseExpr(c);
+      if (!key) c.fail(`expected an expression, found "${c.peek() ?? 'end of line'}"`);
+      c.expect('}');
+      return { kind: 'set-update', op: w, set: set.slice(1), key };
+    }
+    case 'notrack':
+      c.i++;
+      return { kind: 'notrack' };
+    case 'log': {
+      c.i++;
+      if (c.peek() !== 'prefix') return { kind: 'log' };
+      c.i++;
+      return { kind: 'log', prefix: unquote(c.next('a prefix')) };
+    }
+  }
+  // `meta nftrace set 1`, `[meta|ct] mark set ...`
+  const setAt = w === 'meta' || w === 'ct' ? 2 : 1;
+  if (c.peek(setAt) === 'set') {
+    const target = w === 'ct' ? 'ct' : 'meta';
+    const key = w === 'meta' || w === 'ct' ? c.peek(1) : w;
+    if (key === 'nftrace') {
+      c.i += setAt + 1;
+      c.expect('1');
+      return { kind: 'nftrace' };
+    }
+    if (key !== 'mark') return c.fail(`unknown statement "${w}"`);
+    c.i += setAt + 1;
+    const value = parseExpr(c) ?? c.next('a mark');
+    return { kind: 'mark-set', target, value };
+  }
+  const left = parseExpr(c);
+  if (!left) return c.fail(`unknown word "${w}"`);
+  if (c.peek() === 'vmap') {
+    c.i++;
+    return { kind: 'vmap', key: left, map: parseSetRef(c) };
+  }
+  let op: '==' | '!=' = '==';
+  if (c.peek() === '==' || c.peek() === '!=') op = c.next('an operator') as '==' | '!=';
+  const r = c.peek();
+  if (r === undefined) return c.fail('expected a value at the end of the line');
+  if (r.startsWith('@') || r === '{') return { kind: 'lookup', left, op, set: parseSetRef(c) };
+  return { kind: 'match', left, op, right: parseValueList(c, 'a value') };
+}
+
+/** Statements of one rule, from its words (after `add rule FAMILY TABLE CHAIN`, or a listed rule line). */
+export function parseRuleTokens(tokens: readonly Token[]): NftRuleBody {
+  const c = new TokenCursor(tokens);
+  const stmts: Stmt[] = [];
+  const body: { comment?: string } = {};
+  while (!c.atEnd()) {
+    const s = parseStatement(c, body);
+    if (s) stmts.push(s);
+  }
+  if (stmts.length === 0 && body.comment === undefined) c.fail('empty rule');
+  return body.comment === undefined ? { stmts } : { stmts, comment: body.comment };
+}
