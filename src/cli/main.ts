@@ -7,6 +7,7 @@ import { loadScenarioInput, withMode } from './load-scenario-input';
 import { loadSetsForTrace } from './load-sets';
 import { runRules } from './rules-command';
 import { runClusterWalk, scenarioRequest } from './scenario-trace';
+import { serveDns } from './serve-dns-command';
 import { buildDumpNode, dumpResolver, runTrace, type TraceOptions } from './trace-command';
 import { UserError } from './user-error';
 
@@ -77,6 +78,21 @@ function program(): Command {
     .option('--batch <file>', 'one JSON object a line: {"name","type","from"?}; one JSON result a line')
     .option('--zone-file [zone]', "print the cluster's records as a standard zone file")
     .action((scenario: string, name: string | undefined, o: DnsOptions) => runDns(scenario, name, o, process.stdout));
+
+  cmd
+    .command('serve-dns')
+    .description('a real DNS server (UDP and TCP) answering from the scenario as CoreDNS would')
+    .argument('<scenario>', 'scenario YAML ("-" for standard input)')
+    .option('--listen <host:port>', 'address to listen on (port 0: a free port)', '127.0.0.1:5353')
+    .action(async (scenario: string, o: { listen: string }) => {
+      const server = await serveDns(scenario, o, (line) => process.stderr.write(`[INFO] ${line}\n`));
+      process.stderr.write(`knetsim: serving DNS on ${server.address}:${server.port} (udp and tcp)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void server.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
 
   cmd
     .command('demo')

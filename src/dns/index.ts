@@ -4,6 +4,7 @@ export type { ClusterIndex } from './cluster-index';
 export { buildCoreDns, type CoreDns, coreDnsPodIPs, type DnsClient, resolve, zoneFileOf } from './coredns-server';
 export { CorefileError } from './corefile';
 export { fqdn, nameProblem } from './domain-name';
+export { encodeMessage } from './message-encoder';
 export { lookupFromPod, type PodLookup } from './pod-lookup';
 export {
   presentData,
@@ -26,4 +27,5 @@ export {
   stubResolve,
 } from './stub-resolver';
 export { ZoneLineError } from './upstream-zone';
-export { CLASSIC_UDP_LIMIT, decodeQuery, decodeResponse, encodeResponse } from './wire';
+export { CLASSIC_UDP_LIMIT, decodeQuery, decodeResponse } from './wire';
+export { answerWire, type Transport, type WireExchange } from './wire-server';

@@ -1,11 +1,8 @@
-// DNS on the wire (RFC 1035, EDNS0 of RFC 6891) through dns-packet: queries decoded,
-// responses encoded, and UDP truncation as CoreDNS does it (records dropped from the
-// end until the message fits, TC set when answers had to go).
+// DNS on the wire (RFC 1035, EDNS0 of RFC 6891): queries decoded with dns-packet;
+// responses are encoded by message-encoder.ts (compression and truncation as CoreDNS).
 import * as dnsPacket from 'dns-packet';
-import { QUERY_TYPES, type QueryType, type ResourceRecord } from './record';
-import type { DnsResponse, Rcode } from './response';
-
-const RCODES: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
+import { QUERY_TYPES, type QueryType } from './record';
+import type { Rcode } from './response';
 
 /** Without EDNS0 a UDP answer is at most 512 bytes; with it, what the client offers (at least 512). */
 export const CLASSIC_UDP_LIMIT = 512;
@@ -51,107 +48,7 @@ export function decodeQuery(buf: Buffer): QueryDecoding {
   };
 }
 
-const bare = (name: string) => (name === '.' ? '' : name.replace(/\.$/, ''));
-
-function toAnswer(rr: ResourceRecord): dnsPacket.Answer {
-  const base = { name: bare(rr.name), ttl: rr.ttl, class: 'IN' as const };
-  switch (rr.type) {
-    case 'A':
-    case 'AAAA':
-      return { ...base, type: rr.type, data: rr.address };
-    case 'CNAME':
-    case 'PTR':
-    case 'NS':
-      return { ...base, type: rr.type, data: bare(rr.target) };
-    case 'SRV':
-      return {
-        ...base,
-        type: 'SRV',
-        data: { priority: rr.priority, weight: rr.weight, port: rr.port, target: bare(rr.target) },
-      };
-    case 'TXT':
-      return { ...base, type: 'TXT', data: [...rr.texts] };
-    case 'MX':
-      return { ...base, type: 'MX', data: { preference: rr.preference, exchange: bare(rr.exchange) } };
-    case 'SOA':
-      return {
-        ...base,
-        type: 'SOA',
-        data: {
-          mname: bare(rr.mname),
-          rname: bare(rr.rname),
-          serial: rr.serial,
-          refresh: rr.refresh,
-          retry: rr.retry,
-          expire: rr.expire,
-          minimum: rr.minimum,
-        },
-      };
-  }
-}
-
-function flagsOf(r: DnsResponse, rd: boolean): number {
-  let f = RCODES[r.rcode];
-  if (r.flags.aa) f |= dnsPacket.AUTHORITATIVE_ANSWER;
-  if (r.flags.tc) f |= dnsPacket.TRUNCATED_RESPONSE;
-  if (rd) f |= dnsPacket.RECURSION_DESIRED;
-  if (r.flags.ra) f |= dnsPacket.RECURSION_AVAILABLE;
-  return f;
-}
-
-export interface EncodeOptions {
-  readonly id: number;
-  readonly rd: boolean;
-  /** The size limit (UDP); none over TCP. */
-  readonly limit?: number;
-  /** Echo an OPT record (the client used EDNS0) with this payload size. */
-  readonly ednsUdpSize?: number;
-}
-
-/** Encodes a response, truncated to `limit` bytes the way a server does over UDP. */
-export function encodeResponse(r: DnsResponse, o: EncodeOptions): Buffer {
-  const opt: dnsPacket.Answer[] =
-    o.ednsUdpSize !== undefined
-      ? [
-          {
-            type: 'OPT',
-            name: '.',
-            udpPayloadSize: o.ednsUdpSize,
-            extendedRcode: 0,
-            ednsVersion: 0,
-            flags: 0,
-            flag_do: false,
-            options: [],
-          } as dnsPacket.OptAnswer,
-        ]
-      : [];
-  let answers = r.answer.map(toAnswer);
-  let authorities = r.authority.map(toAnswer);
-  let additionals = r.additional.map(toAnswer);
-  let truncated = r.flags.tc;
-  const packet = () => ({
-    type: 'response' as const,
-    id: o.id,
-    flags: flagsOf({ ...r, flags: { ...r.flags, tc: truncated } }, o.rd),
-    questions: [{ name: bare(r.question.name), type: r.question.type as dnsPacket.RecordType, class: 'IN' as const }],
-    answers,
-    authorities,
-    additionals: [...additionals, ...opt],
-  });
-  if (o.limit !== undefined) {
-    while (dnsPacket.encodingLength(packet()) > o.limit) {
-      if (additionals.length) additionals = additionals.slice(0, -1);
-      else if (authorities.length) authorities = authorities.slice(0, -1);
-      else if (answers.length) {
-        answers = answers.slice(0, -1);
-        truncated = true;
-      } else break;
-    }
-  }
-  return dnsPacket.encode(packet());
-}
-
-/** Decodes a response (for tests and clients) into the plain records knetsim uses. */
+/** Decodes a response (for tests and clients). */
 export function decodeResponse(buf: Buffer): dnsPacket.DecodedPacket {
   return dnsPacket.decode(buf);
 }

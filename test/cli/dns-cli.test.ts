@@ -1,0 +1,120 @@
+// `knetsim dns` as a user meets it: dig-style text, JSON, the pod's queries, batch
+// mode, the zone file, and bad input with exit status 2.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const DEMO = join(ROOT, 'examples', 'demo.yaml');
+const tmp = mkdtempSync(join(tmpdir(), 'knetsim-dns-cli-'));
+
+function knetsim(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'knetsim.js'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('knetsim dns', () => {
+  it('prints the answer as dig does', () => {
+    const r = knetsim('dns', DEMO, 'myapp.default.svc.cluster.local');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(';; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 0');
+    expect(r.stdout).toContain(';; flags: qr aa rd; QUERY: 1, ANSWER: 1, AUTHORITY: 0, ADDITIONAL: 0');
+    expect(r.stdout).toContain(';; ANSWER SECTION:\nmyapp.default.svc.cluster.local.\t30\tIN\tA\t10.96.12.7');
+  });
+
+  it('--json, and NXDOMAIN with the SOA for a name that does not exist', () => {
+    const r = knetsim('dns', DEMO, 'nosuch.default.svc.cluster.local', '--json');
+    const j = JSON.parse(r.stdout);
+    expect(j.rcode).toBe('NXDOMAIN');
+    expect(j.flags).toEqual(['qr', 'aa', 'rd']);
+    expect(j.authority[0]).toMatchObject({ name: 'cluster.local.', type: 'SOA', ttl: 30 });
+    expect(j.authority[0].data).toMatch(
+      /^ns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 30$/,
+    );
+  });
+
+  it('--from: resolv.conf and every query the pod sent, in order', () => {
+    const r = knetsim('dns', DEMO, 'www.example.com', '--from', 'default/client', '--json');
+    const j = JSON.parse(r.stdout);
+    expect(j.resolvConf).toBe(
+      'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n',
+    );
+    expect(j.queries.map((q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`)).toEqual([
+      'www.example.com.default.svc.cluster.local. NXDOMAIN',
+      'www.example.com.svc.cluster.local. NXDOMAIN',
+      'www.example.com.cluster.local. NXDOMAIN',
+      'www.example.com. NOERROR',
+    ]);
+    expect(j.answer).toEqual([{ name: 'www.example.com.', type: 'A', ttl: 300, data: '192.0.2.80' }]);
+    expect(j.flags).toEqual(['qr', 'rd', 'ra']);
+  });
+
+  it('--batch: one JSON result a line, in order', () => {
+    const batch = join(tmp, 'q.jsonl');
+    writeFileSync(
+      batch,
+      `${[
+        { name: 'kube-dns.kube-system.svc.cluster.local.', type: 'SRV' },
+        { name: '_dns._udp.kube-dns.kube-system.svc.cluster.local.', type: 'SRV' },
+        { name: 'myapp', type: 'A', from: 'default/client' },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join('\n')}\n`,
+    );
+    const r = knetsim('dns', DEMO, '--batch', batch, '--json');
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
+    expect(lines[0].answer.map((a: { data: string }) => a.data).sort()).toEqual([
+      '0 33 53 kube-dns.kube-system.svc.cluster.local.',
+      '0 33 9153 kube-dns.kube-system.svc.cluster.local.',
+    ]);
+    expect(lines[1].answer).toEqual([
+      {
+        name: '_dns._udp.kube-dns.kube-system.svc.cluster.local.',
+        type: 'SRV',
+        ttl: 30,
+        data: '0 100 53 kube-dns.kube-system.svc.cluster.local.',
+      },
+    ]);
+    expect(lines[2].question.name).toBe('myapp.default.svc.cluster.local.');
+  });
+
+  it('--zone-file: the cluster zone in standard zone-file form', () => {
+    const r = knetsim('dns', DEMO, '--zone-file');
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe('$ORIGIN cluster.local.');
+    expect(r.stdout).toMatch(/^cluster\.local\.\t30\tIN\tSOA\tns\.dns\.cluster\.local\. /m);
+    expect(r.stdout).toContain('myapp.default.svc.cluster.local.\t30\tIN\tA\t10.96.12.7');
+    expect(r.stdout).toContain(
+      '_http._tcp.myapp.default.svc.cluster.local.\t30\tIN\tSRV\t0 100 80 myapp.default.svc.cluster.local.',
+    );
+  });
+
+  it('bad input: unknown type, malformed name, unknown pod, broken Corefile -> one message, exit 2', () => {
+    const cases: [string[], RegExp][] = [
+      [['dns', DEMO, 'myapp', '--type', 'BOGUS'], /^knetsim: --type: "BOGUS" is not a query type/],
+      [['dns', DEMO, 'a..b'], /^knetsim: name: "a\.\.b" has an empty label/],
+      [['dns', DEMO, 'myapp', '--from', 'default/nobody'], /^knetsim: --from: no pod "default\/nobody"/],
+    ];
+    const broken = join(tmp, 'broken.yaml');
+    writeFileSync(
+      broken,
+      'apiVersion: knetsim.io/v1alpha1\nkind: Cluster\nmetadata: {name: b}\nspec:\n  dns:\n    corefile: ".:53 {\\n  kubernetes cluster.local {\\n    pods sometimes\\n  }\\n}\\n"\n',
+    );
+    cases.push([
+      ['dns', broken, 'x'],
+      /^knetsim: .*broken\.yaml: Corefile \(cluster\): line 3: pods: wrong value for pods/,
+    ]);
+    for (const [args, message] of cases) {
+      const r = knetsim(...args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
