@@ -2,7 +2,7 @@
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
 import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
-import type { MatchExtension, ParsedOption, RuleFacts, TableName, TargetExtension } from './extension';
+import type { MatchExtension, OptionSpec, ParsedOption, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
@@ -51,6 +51,20 @@ function parseProtocol(text: string): L4Protocol | 'all' | null {
   if (named) return named;
   if (/^\d{1,3}$/.test(lower)) return protocolByNumber(Number(lower));
   return null;
+}
+
+/** Each extension's options by name, so the owner of an option is found without scanning lists. */
+const OPTION_SPECS = new WeakMap<MatchExtension | TargetExtension, Map<string, OptionSpec>>();
+
+function optionSpec(ext: MatchExtension | TargetExtension, name: string): OptionSpec | undefined {
+  let specs = OPTION_SPECS.get(ext);
+  if (!specs) {
+    specs = new Map();
+    // The first spec of a name wins, as Array.find gave it.
+    for (const o of ext.options) if (!specs.has(o.name)) specs.set(o.name, o);
+    OPTION_SPECS.set(ext, specs);
+  }
+  return specs.get(name);
 }
 
 interface MatchBeingParsed {
@@ -167,15 +181,15 @@ export function parseRuleTokens(
       // Who owns this option: the target, then the matches loaded so far (latest first),
       // then the protocol match iptables loads by itself after -p.
       let instance: number | null = null;
-      let spec = target?.ext?.options.find((o) => o.name === option);
+      let spec = target?.ext ? optionSpec(target.ext, option) : undefined;
       if (spec) instance = -1;
       for (let m = matches.length - 1; instance === null && m >= 0; m--) {
-        spec = matches[m]!.ext.options.find((o) => o.name === option);
+        spec = optionSpec(matches[m]!.ext, option);
         if (spec) instance = m;
       }
       if (instance === null && header.protocol && !header.protocol.negated) {
         const implicit = implicitMatchFor(header.protocol.name);
-        spec = implicit?.options.find((o) => o.name === option);
+        spec = implicit ? optionSpec(implicit, option) : undefined;
         if (implicit && spec) {
           instance = matches.length;
           matches.push({ ext: implicit, implicit: true, options: [] });
@@ -183,7 +197,7 @@ export function parseRuleTokens(
       }
       if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
-      const args: Token[] = [];
+      const args: string[] = [];
       let neg = negated;
       for (let a = 0; a < spec.args; a++) {
         let arg = next(option);
@@ -191,9 +205,9 @@ export function parseRuleTokens(
           neg = true;
           arg = next(option);
         }
-        args.push(arg);
+        args.push(arg.text);
       }
-      const parsed: ParsedOption = { name: option, negated: neg, args: args.map((t) => t.text) };
+      const parsed: ParsedOption = { name: option, negated: neg, args };
       if (instance === -1) target!.options.push(parsed);
       else matches[instance]!.options.push(parsed);
       continue;
@@ -253,25 +267,29 @@ function targetOf(
   facts: RuleFacts,
   cache: RuleCache,
 ): RuleTarget {
-  // Extensions depend on the table (where they are valid) and the protocol (ports need -p); chains do not.
-  const key = target.ext
-    ? `${target.name}\u0003${table}\u0003${facts.protocol}${optionsKey(target.options)}`
-    : `${target.flag}\u0003${target.name}`;
+  if (!target.ext) return chainTarget(target, cache);
+  // Extensions depend on the table (where they are valid) and the protocol (ports need -p).
+  const key = `${target.name}\u0003${table}\u0003${facts.protocol}${optionsKey(target.options)}`;
   const known = cache.targets.get(key);
   if (known) return known;
-  let ruleTarget: RuleTarget;
-  if (target.ext) {
-    if (target.ext.tables && !target.ext.tables.includes(table))
-      throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
-    const action = target.ext.compile(target.options, facts);
-    if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
-    ruleTarget = { kind: 'extension', name: target.name, options: target.options, action };
-  } else {
-    if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
-      throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
-    const isGoto = target.flag === '-g' || target.flag === '--goto';
-    ruleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
-  }
+  if (target.ext.tables && !target.ext.tables.includes(table))
+    throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
+  const action = target.ext.compile(target.options, facts);
+  if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+  const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options: target.options, action };
   cache.targets.set(key, ruleTarget);
+  return ruleTarget;
+}
+
+/** -j CHAIN or -g CHAIN: the chain name checked once per name. */
+function chainTarget(target: { flag: string; name: string }, cache: RuleCache): RuleTarget {
+  const isGoto = target.flag === '-g' || target.flag === '--goto';
+  const byName = isGoto ? cache.gotos : cache.jumps;
+  const known = byName.get(target.name);
+  if (known) return known;
+  if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
+    throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
+  const ruleTarget: RuleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
+  byName.set(target.name, ruleTarget);
   return ruleTarget;
 }

@@ -76,6 +76,11 @@ const COMMAND_ALIASES: Readonly<Record<string, string>> = {
 
 class LineError extends Error {}
 
+const CR = 13;
+const OPEN_BRACKET = 91;
+const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '-I', '-D', '-R']);
+const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P', '-E']);
+
 function parseRuleStatement(
   body: string,
   tokens: readonly Token[],
@@ -125,7 +130,8 @@ export function parseRestoreScript(text: string): ParseResult {
   const cache = newRuleCache();
   for (let n = 0; n < lines.length; n++) {
     const lineNo = n + 1;
-    const raw = lines[n]!.replace(/\r$/, '');
+    const full = lines[n]!;
+    const raw = full.charCodeAt(full.length - 1) === CR ? full.slice(0, -1) : full;
     const line = raw.trim();
     try {
       if (line === '') continue;
@@ -158,7 +164,7 @@ export function parseRestoreScript(text: string): ParseResult {
       }
       let body = line;
       let counters: string | null = null;
-      const c = /^(\[\d+:\d+\])\s+(.*)$/.exec(line);
+      const c = line.charCodeAt(0) === OPEN_BRACKET ? /^(\[\d+:\d+\])\s+(.*)$/.exec(line) : null;
       if (c) {
         counters = c[1]!;
         body = c[2]!;
@@ -167,9 +173,9 @@ export function parseRestoreScript(text: string): ParseResult {
       if (!Array.isArray(tokens)) throw new LineError(tokens.error);
       const flag = tokens[0]!.text;
       const command = COMMAND_ALIASES[flag] ?? flag;
-      if (['-A', '-I', '-D', '-R'].includes(command)) {
+      if (RULE_COMMANDS.has(command)) {
         table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters, cache));
-      } else if (['-N', '-X', '-F', '-Z', '-P', '-E'].includes(command)) {
+      } else if (CHAIN_COMMANDS.has(command)) {
         table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
     } catch (e) {

@@ -9,12 +9,16 @@ import type { AddressCondition, RuleMatch, RuleTarget } from './rule';
 
 export interface RuleCache {
   readonly matches: Map<string, RuleMatch>;
+  /** Extension targets by name, table, protocol and options. */
   readonly targets: Map<string, RuleTarget>;
+  /** -j CHAIN and -g CHAIN by chain name (most targets of a kube-proxy dump). */
+  readonly jumps: Map<string, RuleTarget>;
+  readonly gotos: Map<string, RuleTarget>;
   readonly addresses: Map<string, AddressCondition>;
 }
 
 export function newRuleCache(): RuleCache {
-  return { matches: new Map(), targets: new Map(), addresses: new Map() };
+  return { matches: new Map(), targets: new Map(), jumps: new Map(), gotos: new Map(), addresses: new Map() };
 }
 
 /** A key naming an extension's parsed options exactly (names, negation, arguments, in order). */

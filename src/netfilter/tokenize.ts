@@ -46,27 +46,39 @@ export function tokenizeLine(line: string): Token[] | { error: string } {
       continue;
     }
     // A token with quotes: unquote it (a backslash escapes inside quotes, as iptables-restore reads it).
+    // Runs of plain characters are copied as slices, so a quoted comment costs a slice or two.
     let text = line.slice(start, i);
     let open = false;
+    let run = i;
     while (i < n) {
       const c = line.charCodeAt(i);
       if (open) {
         if (c === BACKSLASH && i + 1 < n) {
-          text += line[i + 1];
+          text += line.slice(run, i) + line[i + 1];
           i += 2;
+          run = i;
           continue;
         }
-        if (c === QUOTE) open = false;
-        else text += line[i];
+        if (c === QUOTE) {
+          text += line.slice(run, i);
+          open = false;
+          run = ++i;
+          continue;
+        }
         i++;
         continue;
       }
       if (c === SPACE || c === TAB) break;
-      if (c === QUOTE) open = true;
-      else text += line[i];
+      if (c === QUOTE) {
+        text += line.slice(run, i);
+        open = true;
+        run = ++i;
+        continue;
+      }
       i++;
     }
     if (open) return { error: 'unterminated quoted string' };
+    text += line.slice(run, i);
     tokens.push({ text, quoted: true, gap, end: i });
   }
   return tokens;

@@ -36,5 +36,8 @@ describe('tokenizeLine', () => {
     const t = tokenizeLine('--comment "a \\"b\\" c" -j X');
     expect(Array.isArray(t) && t.map((x) => x.text)).toEqual(['--comment', 'a "b" c', '-j', 'X']);
     expect(tokenizeLine('--comment "open')).toEqual({ error: 'unterminated quoted string' });
+    // Quotes may open and close inside a token; an empty pair is an empty argument.
+    expect((tokenizeLine('x"a b"y "" z') as { text: string }[]).map((x) => x.text)).toEqual(['xa by', '', 'z']);
+    expect(tokenizeLine('"a\\')).toEqual({ error: 'unterminated quoted string' });
   });
 });
