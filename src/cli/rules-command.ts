@@ -6,6 +6,7 @@ import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
 import { formatIPv4 } from '../net';
 import { saveState } from '../netfilter';
+import { dumpNftTransaction, formatNftList } from '../nftables';
 import { chooseNode, loadScenarioInput, withMode } from './load-scenario-input';
 import { UserError } from './user-error';
 
@@ -19,6 +20,8 @@ const FORMATS = [
   'routes',
   'neigh',
   'fdb',
+  'nft',
+  'nft-list',
   'summary',
 ];
 
@@ -43,6 +46,11 @@ export async function runRules(
       return;
     case 'ipset':
       out.write(n.ipsetSave);
+      return;
+    case 'nft':
+    case 'nft-list':
+      if (!n.nft) throw new UserError(`--format ${o.format}: kube-proxy mode is ${n.mode}; use --mode nftables`);
+      out.write(o.format === 'nft' ? dumpNftTransaction(n.nft.ruleset) : formatNftList(n.nft.ruleset));
       return;
     case 'ipvsadm':
       out.write(formatIpvsadmList(n.node.ipvs ?? []));
@@ -77,6 +85,7 @@ export async function runRules(
             node: nodeName,
             iptablesRestore: n.restore,
             iptablesSave: saveState(n.netfilter),
+            ...(n.nft ? { nft: dumpNftTransaction(n.nft.ruleset), nftTransaction: n.nft.transaction } : {}),
             ipsets: Object.fromEntries(
               (n.ipvs?.sets ?? []).map((set) => [
                 set.name,

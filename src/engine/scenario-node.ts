@@ -19,17 +19,19 @@ import {
   proxierSettings,
   syncIptablesRules,
   syncIpvsState,
+  syncNftablesRules,
   syncUserspaceState,
 } from '../kube-proxy';
 import { type NodeLocalState, nodeLocalState, type Scenario, ZONE_LABEL } from '../model';
 import { parseIPv4, parseIPv4Prefix, parseIpRoutes } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
+import { loadNftTransaction, type NftRuleset } from '../nftables';
 import { setLookupOf } from './ipset-lookup';
 import { makeSimNode, type SetLookup, type SimNode, type UserspaceProxy, type VxlanEndpoint } from './sim-node';
 
 export interface ScenarioNode {
   readonly name: string;
-  readonly mode: 'iptables' | 'ipvs' | 'userspace';
+  readonly mode: 'iptables' | 'ipvs' | 'userspace' | 'nftables';
   readonly node: SimNode;
   readonly localState: NodeLocalState;
   /** What kube-proxy pipes to iptables-restore. */
@@ -41,6 +43,8 @@ export interface ScenarioNode {
   readonly ipvs: IpvsSync | null;
   /** The node's ipsets as `ipset save` prints them (empty in iptables mode). */
   readonly ipsetSave: string;
+  /** nftables mode: what kube-proxy sends to `nft -f`, and the ruleset once loaded (null in other modes). */
+  readonly nft: { readonly transaction: string; readonly ruleset: NftRuleset } | null;
 }
 
 export type ScenarioNodeResult =
@@ -67,11 +71,6 @@ export function ipvsServices(sync: IpvsSync): VirtualService[] {
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
-  if (mode === 'nftables')
-    return {
-      ok: false,
-      message: `${scenario.file}: proxy mode "nftables" is not modelled yet (iptables, ipvs and userspace are); set Cluster spec.proxy.mode`,
-    };
   const localState = nodeLocalState(scenario, nodeName, 'IPv4');
   const zone = scenario.nodes.find((n) => n.name === nodeName)?.labels[ZONE_LABEL];
   const settings = proxierSettings(scenario.cluster, localState.node, zone);
@@ -80,9 +79,29 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     mode === 'userspace'
       ? syncUserspaceState(localState, settings, { nodeIP: localState.node.internalIPs[0] ?? '127.0.0.1' })
       : null;
-  const restore = ipvs ? ipvs.restore : userspace ? userspace.restore : syncIptablesRules(localState, settings).restore;
+  const nftSync = mode === 'nftables' ? syncNftablesRules(localState, settings, [scenario.cluster.serviceCIDR]) : null;
+  let nft: ScenarioNode['nft'] = null;
+  if (nftSync) {
+    const loadedNft = loadNftTransaction(nftSync.transaction, `kube-proxy nft transaction for ${nodeName}`);
+    if (!loadedNft.ok) return { ok: false, message: loadedNft.message };
+    nft = { transaction: nftSync.transaction, ruleset: loadedNft.value.ruleset };
+  }
+  // nftables mode writes no iptables rules; kubelet's still stand.
+  const restore = ipvs
+    ? ipvs.restore
+    : userspace
+      ? userspace.restore
+      : nftSync
+        ? ''
+        : syncIptablesRules(localState, settings).restore;
   // Start-up state: kubelet's chains, then the proxier's own (the userspace proxier's jumps come with it).
-  const startup = ipvs ? ipvsNodePrelude() : userspace ? nodePrelude([]) + userspace.jumps : nodePrelude();
+  const startup = ipvs
+    ? ipvsNodePrelude()
+    : userspace
+      ? nodePrelude([]) + userspace.jumps
+      : nftSync
+        ? nodePrelude([])
+        : nodePrelude();
   const prelude = loadIptables(startup, 'kubelet/kube-proxy start-up');
   if (!prelude.ok) return { ok: false, message: prelude.message };
   const loaded = loadIptables(restore, `kube-proxy restore for ${nodeName}`, prelude.state);
@@ -116,6 +135,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     sets,
     defaultInterface: 'eth0',
     ipvs: ipvs ? ipvsServices(ipvs) : [],
+    ...(nft ? { nft: nft.ruleset } : {}),
     ...(network.vxlan ? { vxlan: vxlanEndpointOf(network.vxlan) } : {}),
     unroutable: network.unroutable.map((u) => ({ prefix: parseIPv4Prefix(u.cidr)!, why: u.why })),
     ...(userspace ? { userspaceBalancer: { lb: loadBalancerFromSync(userspace) } } : {}),
@@ -138,6 +158,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
       network: { ...network, devices },
       ipvs,
       ipsetSave,
+      nft,
     },
   };
 }

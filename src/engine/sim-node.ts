@@ -14,6 +14,7 @@ import {
   type VxlanDevice,
 } from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
+import type { NftRuleset } from '../nftables';
 
 export interface InterfaceAddress {
   readonly address: IPv4;
@@ -72,6 +73,8 @@ export interface SimNode {
   readonly userspaceBalancer?: { lb: LoadBalancerRR };
   /** IPVS virtual services (kube-proxy IPVS mode, or a node's ipvsadm dump); empty otherwise. */
   readonly ipvs?: readonly VirtualService[];
+  /** nftables tables (kube-proxy nftables mode, or a node's `nft list ruleset`); their base chains run beside iptables'. */
+  readonly nft?: NftRuleset;
   /** flannel VXLAN's flannel.1, when the node has one. */
   readonly vxlan?: VxlanEndpoint;
   /** Pod subnets of other nodes the CNI could not route to, and why (host-gw off the node's subnet). */

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 /** RFC 4648 base32 of the first bytes needed for `chars` characters. */
-function base32Prefix(bytes: Uint8Array, chars: number): string {
+export function base32Prefix(bytes: Uint8Array, chars: number): string {
   let out = '';
   let buffer = 0;
   let bits = 0;

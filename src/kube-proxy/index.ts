@@ -7,6 +7,8 @@ export * from './iptables/sync-iptables-rules';
 export * from './ipvs/ipvs-prelude';
 export * from './ipvs/ipvs-sets';
 export * from './ipvs/sync-ipvs-state';
+export * from './nftables/nft-chain-names';
+export * from './nftables/sync-nftables-rules';
 export * from './proxier-settings';
 export * from './userspace/load-balancer-rr';
 export * from './userspace/sync-userspace-state';

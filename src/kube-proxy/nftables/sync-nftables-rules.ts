@@ -1,0 +1,320 @@
+// kube-proxy's nftables mode: the transaction one full sync sends to `nft -f`,
+// command for command as syncProxyRules builds it on a node that has none of its
+// state yet: table `kube-proxy`, its base chains (filter before DNAT, NAT at dstnat
+// and srcnat), dispatch through the service-ips / service-nodeports verdict maps,
+// no-endpoint and firewall maps, and per service port its service-, local-,
+// external-, firewall- and endpoint- chains and affinity sets.
+import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
+import { categorizeEndpoints } from '../categorize-endpoints';
+import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
+import { nftAffinitySet, nftEndpointChain, nftServiceChains } from './nft-chain-names';
+
+export const KUBE_PROXY_TABLE = 'kube-proxy';
+const T = `ip ${KUBE_PROXY_TABLE}`;
+
+const SERVICES = 'services';
+const SERVICE_IPS = 'service-ips';
+const SERVICE_NODEPORTS = 'service-nodeports';
+const NODEPORT_IPS = 'nodeport-ips';
+const CLUSTER_IPS = 'cluster-ips';
+const SERVICE_ENDPOINTS_CHECK = 'service-endpoints-check';
+const NODEPORT_ENDPOINTS_CHECK = 'nodeport-endpoints-check';
+const NO_ENDPOINT_SERVICES = 'no-endpoint-services';
+const NO_ENDPOINT_NODEPORTS = 'no-endpoint-nodeports';
+const REJECT_CHAIN = 'reject-chain';
+const CLUSTER_IPS_CHECK = 'cluster-ips-check';
+const FIREWALL_IPS = 'firewall-ips';
+const FIREWALL_CHECK = 'firewall-check';
+const MARK_MASQ = 'mark-for-masquerade';
+const MASQUERADING = 'masquerading';
+
+/** Filter chains run before DNAT (-110) to see the service address; the others at the standard priorities. */
+const BASE_CHAINS: readonly { name: string; type: string; hook: string; priority: number }[] = [
+  { name: 'filter-prerouting-pre-dnat', type: 'filter', hook: 'prerouting', priority: -110 },
+  { name: 'filter-output-pre-dnat', type: 'filter', hook: 'output', priority: -110 },
+  { name: 'filter-input', type: 'filter', hook: 'input', priority: 0 },
+  { name: 'filter-forward', type: 'filter', hook: 'forward', priority: 0 },
+  { name: 'filter-output', type: 'filter', hook: 'output', priority: 0 },
+  { name: 'nat-prerouting', type: 'nat', hook: 'prerouting', priority: -100 },
+  { name: 'nat-output', type: 'nat', hook: 'output', priority: -100 },
+  { name: 'nat-postrouting', type: 'nat', hook: 'postrouting', priority: 100 },
+];
+
+/** Regular chains jumped to from base chains. Reject is only allowed from input/forward/output. */
+const JUMP_CHAINS: readonly { to: string; from: string; match: string }[] = [
+  { to: NODEPORT_ENDPOINTS_CHECK, from: 'filter-input', match: 'ct state new' },
+  { to: SERVICE_ENDPOINTS_CHECK, from: 'filter-input', match: 'ct state new' },
+  { to: SERVICE_ENDPOINTS_CHECK, from: 'filter-forward', match: 'ct state new' },
+  { to: SERVICE_ENDPOINTS_CHECK, from: 'filter-output', match: 'ct state new' },
+  { to: FIREWALL_CHECK, from: 'filter-prerouting-pre-dnat', match: 'ct state new' },
+  { to: FIREWALL_CHECK, from: 'filter-output-pre-dnat', match: 'ct state new' },
+  { to: SERVICES, from: 'nat-output', match: '' },
+  { to: SERVICES, from: 'nat-prerouting', match: '' },
+  { to: MASQUERADING, from: 'nat-postrouting', match: '' },
+  { to: CLUSTER_IPS_CHECK, from: 'filter-forward', match: 'ct state new' },
+  { to: CLUSTER_IPS_CHECK, from: 'filter-output', match: 'ct state new' },
+];
+
+export interface NftablesSync {
+  /** What kube-proxy pipes to `nft -f` on its first full sync. */
+  readonly transaction: string;
+  readonly chains: number;
+  readonly rules: number;
+  readonly elements: number;
+}
+
+/** A transaction being written, with knftables' spelling of each command. */
+class Transaction {
+  readonly lines: string[] = [];
+  private readonly created = new Set<string>();
+  chains = 0;
+  rules = 0;
+  elements = 0;
+
+  add(line: string): void {
+    this.lines.push(`add ${line}`);
+  }
+  flush(what: string): void {
+    this.lines.push(`flush ${what}`);
+  }
+  delete(what: string): void {
+    this.lines.push(`delete ${what}`);
+  }
+  /** Create the chain once and empty it (a second call in the same sync must not drop new rules). */
+  ensureChain(name: string): void {
+    if (this.created.has(name)) return;
+    this.created.add(name);
+    this.chains++;
+    this.add(`chain ${T} ${name}`);
+    this.flush(`chain ${T} ${name}`);
+  }
+  rule(chain: string, rule: string, comment?: string): void {
+    this.rules++;
+    this.add(`rule ${T} ${chain} ${rule}${comment === undefined ? '' : ` comment "${comment}"`}`);
+  }
+  element(set: string, key: readonly (string | number)[], value?: string, comment?: string): void {
+    this.elements++;
+    const c = comment === undefined ? '' : ` comment "${comment}"`;
+    this.add(`element ${T} ${set} { ${key.join(' . ')}${c}${value === undefined ? '' : ` : ${value}`} }`);
+  }
+}
+
+/** The pod CIDR of the local-traffic detector (ClusterCIDR or NodeCIDR), or null for none. */
+function localCIDR(s: ProxierSettings): string | null {
+  return s.localDetector?.ifLocal[1] ?? null;
+}
+
+function setupTable(tx: Transaction, s: ProxierSettings, serviceCIDRs: readonly string[]): void {
+  tx.add(`table ${T} { comment "rules for kube-proxy" ; }`);
+  // Once per process: re-create the base chains so a changed priority can be applied.
+  for (const bc of BASE_CHAINS) {
+    tx.add(`chain ${T} ${bc.name}`);
+    tx.delete(`chain ${T} ${bc.name}`);
+  }
+  for (const bc of BASE_CHAINS) {
+    tx.add(`chain ${T} ${bc.name} { type ${bc.type} hook ${bc.hook} priority ${bc.priority} ; }`);
+    tx.flush(`chain ${T} ${bc.name}`);
+  }
+  for (const j of JUMP_CHAINS) {
+    tx.ensureChain(j.to);
+    tx.rule(j.from, `${j.match ? `${j.match} ` : ''}jump ${j.to}`);
+  }
+  for (const c of [SERVICES, CLUSTER_IPS_CHECK, MASQUERADING, MARK_MASQ]) tx.ensureChain(c);
+
+  tx.rule(MARK_MASQ, `mark set mark or ${s.masqueradeMark}`);
+  tx.rule(MASQUERADING, `mark and ${s.masqueradeMark} == 0 return`);
+  tx.rule(MASQUERADING, `mark set mark xor ${s.masqueradeMark}`);
+  tx.rule(MASQUERADING, 'masquerade fully-random');
+
+  tx.add(`set ${T} ${CLUSTER_IPS} { type ipv4_addr ; comment "Active ClusterIPs" ; }`);
+  tx.rule(CLUSTER_IPS_CHECK, `ip daddr @${CLUSTER_IPS} reject`, 'Reject traffic to invalid ports of ClusterIPs');
+  if (serviceCIDRs.length > 0)
+    tx.rule(CLUSTER_IPS_CHECK, `ip daddr { ${serviceCIDRs.join(',')} } drop`, 'Drop traffic to unallocated ClusterIPs');
+
+  const matchAll = s.nodePortCIDRs.length === 0;
+  tx.add(`set ${T} ${NODEPORT_IPS} { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }`);
+  if (matchAll) tx.delete(`set ${T} ${NODEPORT_IPS}`);
+  else {
+    tx.flush(`set ${T} ${NODEPORT_IPS}`);
+    // Localhost NodePorts are not supported in nftables mode.
+    for (const ip of s.nodePortIPs) if (!ip.startsWith('127.')) tx.element(NODEPORT_IPS, [ip]);
+  }
+
+  tx.add(
+    `map ${T} ${NO_ENDPOINT_SERVICES} { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
+  );
+  tx.add(
+    `map ${T} ${NO_ENDPOINT_NODEPORTS} { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
+  );
+  tx.add(`chain ${T} ${REJECT_CHAIN} { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }`);
+  tx.flush(`chain ${T} ${REJECT_CHAIN}`);
+  tx.chains++;
+  tx.rule(REJECT_CHAIN, 'reject');
+  tx.rule(SERVICE_ENDPOINTS_CHECK, `ip daddr . meta l4proto . th dport vmap @${NO_ENDPOINT_SERVICES}`);
+  tx.rule(
+    NODEPORT_ENDPOINTS_CHECK,
+    `${matchAll ? 'ip daddr != 127.0.0.0/8' : `ip daddr @${NODEPORT_IPS}`} meta l4proto . th dport vmap @${NO_ENDPOINT_NODEPORTS}`,
+  );
+
+  tx.add(
+    `map ${T} ${FIREWALL_IPS} { type ipv4_addr . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
+  );
+  tx.ensureChain(FIREWALL_CHECK);
+  tx.rule(FIREWALL_CHECK, `ip daddr . meta l4proto . th dport vmap @${FIREWALL_IPS}`);
+
+  tx.add(
+    `map ${T} ${SERVICE_IPS} { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
+  );
+  tx.add(`map ${T} ${SERVICE_NODEPORTS} { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`);
+  tx.rule(SERVICES, `ip daddr . meta l4proto . th dport vmap @${SERVICE_IPS}`);
+  tx.rule(
+    SERVICES,
+    `${matchAll ? 'fib daddr type local ip daddr != 127.0.0.0/8' : `ip daddr @${NODEPORT_IPS}`} meta l4proto . th dport vmap @${SERVICE_NODEPORTS}`,
+  );
+
+  tx.flush(`set ${T} ${CLUSTER_IPS}`);
+  for (const m of [SERVICE_IPS, FIREWALL_IPS, NO_ENDPOINT_SERVICES, NO_ENDPOINT_NODEPORTS, SERVICE_NODEPORTS])
+    tx.flush(`map ${T} ${m}`);
+}
+
+function serviceToEndpointRules(
+  tx: Transaction,
+  svc: ServicePortState,
+  chain: string,
+  endpoints: readonly LocalEndpoint[],
+): void {
+  if (svc.sessionAffinity === 'ClientIP')
+    for (const ep of endpoints)
+      tx.rule(chain, `ip saddr @${nftAffinitySet(svc, ep)} goto ${nftEndpointChain(svc, ep)}`);
+  const arms = endpoints.map((ep, i) => `${i} : goto ${nftEndpointChain(svc, ep)}`).join(' , ');
+  tx.rule(chain, `numgen random mod ${endpoints.length} vmap { ${arms} }`);
+}
+
+function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings): void {
+  const protocol = svc.protocol.toLowerCase();
+  const chains = nftServiceChains(svc);
+  const eps = categorizeEndpoints(svc, s.nodeZone);
+  const hasEndpoints = eps.hasAny;
+  const name = svc.servicePortName;
+  const port = svc.port;
+
+  for (const ep of eps.allReachable) tx.ensureChain(nftEndpointChain(svc, ep));
+  const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
+  if (usesClusterChain) tx.ensureChain(chains.cluster);
+  const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;
+  if (usesLocalChain) tx.ensureChain(chains.local);
+
+  let internalChain = chains.cluster;
+  let hasInternal = hasEndpoints;
+  if (svc.internalPolicyLocal) {
+    internalChain = chains.local;
+    if (eps.local.length === 0) hasInternal = false;
+  }
+  let externalPolicyChain = chains.cluster;
+  let hasExternal = hasEndpoints;
+  if (svc.externalPolicyLocal) {
+    externalPolicyChain = chains.local;
+    if (eps.local.length === 0) hasExternal = false;
+  }
+  // Needed even without external endpoints: it short-circuits pod and node traffic.
+  const usesExternalChain = hasEndpoints && svc.externallyAccessible;
+  if (usesExternalChain) tx.ensureChain(chains.external);
+
+  let internalVerdict = '';
+  let externalVerdict = '';
+  if (!hasEndpoints) internalVerdict = externalVerdict = `goto ${REJECT_CHAIN}`;
+  else {
+    if (!hasInternal) internalVerdict = 'drop';
+    if (!hasExternal) externalVerdict = 'drop';
+  }
+
+  tx.element(CLUSTER_IPS, [svc.clusterIP]);
+  if (hasInternal) tx.element(SERVICE_IPS, [svc.clusterIP, protocol, port], `goto ${internalChain}`);
+  else tx.element(NO_ENDPOINT_SERVICES, [svc.clusterIP, protocol, port], internalVerdict, name);
+
+  for (const ip of svc.externalIPs) {
+    if (hasEndpoints) tx.element(SERVICE_IPS, [ip, protocol, port], `goto ${chains.external}`);
+    if (!hasExternal) tx.element(NO_ENDPOINT_SERVICES, [ip, protocol, port], externalVerdict, name);
+  }
+
+  const usesFirewall = svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
+  if (usesFirewall) tx.ensureChain(chains.firewall);
+  for (const ip of svc.loadBalancerIPs) {
+    if (hasEndpoints) tx.element(SERVICE_IPS, [ip, protocol, port], `goto ${chains.external}`);
+    if (usesFirewall) tx.element(FIREWALL_IPS, [ip, protocol, port], `goto ${chains.firewall}`);
+  }
+  if (!hasExternal)
+    for (const ip of svc.loadBalancerIPs) tx.element(NO_ENDPOINT_SERVICES, [ip, protocol, port], externalVerdict, name);
+
+  if (svc.nodePort !== undefined && svc.nodePort !== 0) {
+    // NodePorts are not subject to loadBalancerSourceRanges.
+    if (hasEndpoints) tx.element(SERVICE_NODEPORTS, [protocol, svc.nodePort], `goto ${chains.external}`);
+    if (!hasExternal) tx.element(NO_ENDPOINT_NODEPORTS, [protocol, svc.nodePort], externalVerdict, name);
+  }
+
+  const podCIDR = localCIDR(s);
+  if (hasInternal) {
+    // Off-cluster traffic to a service IP (a static route to any node) may bounce off-node: masquerade it.
+    if (s.masqueradeAll) tx.rule(internalChain, `ip daddr ${svc.clusterIP} jump ${MARK_MASQ}`);
+    else if (podCIDR !== null)
+      tx.rule(internalChain, `ip daddr ${svc.clusterIP} ip saddr != ${podCIDR} jump ${MARK_MASQ}`);
+  }
+
+  if (usesExternalChain) {
+    if (!svc.externalPolicyLocal) tx.rule(chains.external, `jump ${MARK_MASQ}`);
+    else {
+      // Pod traffic to an external address behaves as if it left and came back in: any endpoint.
+      if (podCIDR !== null)
+        tx.rule(chains.external, `ip saddr ${podCIDR} goto ${chains.cluster}`, 'short-circuit pod traffic');
+      // The node's own traffic takes the external address as source: masquerade it.
+      tx.rule(chains.external, `fib saddr type local jump ${MARK_MASQ}`, 'masquerade local traffic');
+      tx.rule(chains.external, `fib saddr type local goto ${chains.cluster}`, 'short-circuit local traffic');
+    }
+    if (hasExternal) tx.rule(chains.external, `goto ${externalPolicyChain}`);
+  }
+
+  if (usesFirewall) {
+    const sources = [...svc.loadBalancerSourceRanges.map((c) => c.trim())];
+    // A VIP-like load balancer's address is often local: the node's own requests loop back from it.
+    if (s.nodeIP !== null && sources.some((c) => cidrContainsIPv4(c, s.nodeIP!))) sources.push(...svc.loadBalancerIPs);
+    tx.rule(chains.firewall, `ip saddr != { ${sources.join(' , ')} } drop`);
+  }
+
+  if (svc.sessionAffinity === 'ClientIP')
+    for (const ep of eps.allReachable)
+      tx.add(
+        `set ${T} ${nftAffinitySet(svc, ep)} { type ipv4_addr ; flags dynamic,timeout ; timeout ${svc.stickyMaxAgeSeconds}s ; }`,
+      );
+
+  if (usesClusterChain) serviceToEndpointRules(tx, svc, chains.cluster, eps.cluster);
+  if (usesLocalChain) serviceToEndpointRules(tx, svc, chains.local, eps.local);
+
+  for (const ep of eps.allReachable) {
+    const chain = nftEndpointChain(svc, ep);
+    // Hairpin: a pod reaching itself through the service must be masqueraded to get the reply.
+    tx.rule(chain, `ip saddr ${ep.ip} jump ${MARK_MASQ}`);
+    if (svc.sessionAffinity === 'ClientIP') tx.rule(chain, `update @${nftAffinitySet(svc, ep)} { ip saddr }`);
+    tx.rule(chain, `meta l4proto ${protocol} dnat to ${ep.ip}:${ep.port}`);
+  }
+}
+
+/** One full sync of kube-proxy's nftables proxier (IPv4) on a node with no kube-proxy table yet. */
+export function syncNftablesRules(
+  state: NodeLocalState,
+  s: ProxierSettings,
+  serviceCIDRs: readonly string[],
+): NftablesSync {
+  const tx = new Transaction();
+  setupTable(
+    tx,
+    s,
+    serviceCIDRs.filter((c) => !c.includes(':')),
+  );
+  for (const svc of state.servicePorts) serviceRules(tx, svc, s);
+  return {
+    transaction: tx.lines.map((l) => `${l}\n`).join(''),
+    chains: tx.chains,
+    rules: tx.rules,
+    elements: tx.elements,
+  };
+}
