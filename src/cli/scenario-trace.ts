@@ -1,17 +1,21 @@
 // `knetsim trace SCENARIO`: resolves --from (a pod, a node, an IP) and --to
 // (IP:PORT or a Service by name) against the objects, then traces on the node
 // the packet is on.
+import { lookupFromPod, podResolvConf } from '../dns';
 import {
   buildClusterNodes,
   buildScenarioNode,
+  type DnsLookupWalk,
   type SimNode,
   seededRandom,
   type TraceRequest,
   walkCluster,
+  walkDnsLookup,
   walkReply,
 } from '../engine';
 import type { Scenario } from '../model';
 import { formatFlow, type L4Protocol, parseIPv4 } from '../net';
+import { coreDnsOf } from './dns-command';
 import { chooseNode } from './load-scenario-input';
 import { parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
@@ -21,6 +25,8 @@ import { UserError } from './user-error';
 
 interface Source {
   readonly ip: string;
+  /** The pod sending, when the source is a pod (its resolver resolves names). */
+  readonly pod?: { readonly namespace: string; readonly name: string };
   /** The node the packet starts on, when the source says (a pod's node, a node itself). */
   readonly node: string | null;
   readonly local: boolean;
@@ -50,7 +56,8 @@ export function resolveSource(scenario: Scenario, from: string): Source {
   const slash = from.indexOf('/');
   if (slash > 0 && parseIPv4(from.slice(0, slash)) === null) {
     const pod = podIP(scenario, from.slice(0, slash), from.slice(slash + 1));
-    return { ip: pod.ip, node: pod.node, local: pod.hostNetwork };
+    const ref = { namespace: from.slice(0, slash), name: from.slice(slash + 1) };
+    return { ip: pod.ip, node: pod.node, local: pod.hostNetwork, pod: ref };
   }
   if (parseIPv4(from) === null)
     throw new UserError(`--from: "${from}" is not a pod (ns/name), a node (node/NAME) or an IPv4 address`);
@@ -58,7 +65,54 @@ export function resolveSource(scenario: Scenario, from: string): Source {
   const node = scenario.nodes.find((n) => n.addresses.some((a) => a.address === from));
   if (node) return { ip: from, node: node.name, local: true };
   const pod = scenario.pods.find((p) => p.podIPs.includes(from) && !p.spec.hostNetwork);
-  return { ip: from, node: pod?.spec.nodeName ?? null, local: false };
+  return {
+    ip: from,
+    node: pod?.spec.nodeName ?? null,
+    local: false,
+    ...(pod ? { pod: { namespace: pod.namespace, name: pod.name } } : {}),
+  };
+}
+
+/** A destination that is a DNS name (`myapp:80`, `myapp.default`, `www.example.com.:443`). */
+function dnsDestination(to: string): { name: string; port?: number } | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(to)) return undefined;
+  const m = /^([A-Za-z0-9_.-]+?)(?::(\d+))?$/.exec(to);
+  if (!m) return undefined;
+  return { name: m[1]!, ...(m[2] !== undefined ? { port: Number(m[2]) } : {}) };
+}
+
+/**
+ * A pod resolving a name as it would (its resolv.conf, each query walked as a packet
+ * to CoreDNS and back), then the port: the one given, or the Service port behind the
+ * address found when there is exactly one for the protocol.
+ */
+function resolveByDns(
+  scenario: Scenario,
+  src: Source & { pod: { namespace: string; name: string } },
+  dest: { name: string; port?: number },
+  proto: L4Protocol,
+): { ip: string; port: number; dns: DnsLookupWalk } {
+  const pod = scenario.pods.find((p) => p.namespace === src.pod.namespace && p.name === src.pod.name)!;
+  const conf = podResolvConf(pod, scenario.cluster);
+  const lookup = lookupFromPod(scenario, coreDnsOf(scenario), pod, dest.name, ['A']);
+  const built = buildClusterNodes(scenario);
+  if (!built.ok) throw new UserError(built.message);
+  const start = src.node ?? scenario.nodes[0]!.name;
+  const dns = walkDnsLookup(built.value, start, src.ip, lookup, { local: src.local && conf.nameservers.length > 0 });
+  if (dns.address === undefined) {
+    const last = lookup.queries[lookup.queries.length - 1];
+    throw new UserError(
+      `--to: ${src.pod.namespace}/${src.pod.name} cannot resolve "${dest.name}": ${lookup.queries.length} quer${lookup.queries.length === 1 ? 'y' : 'ies'}, the last (${last?.name ?? '-'}) ${last?.response.rcode ?? 'unsent'}`,
+    );
+  }
+  if (dest.port !== undefined) {
+    if (!(dest.port >= 1 && dest.port <= 65535)) throw new UserError(`--to: ${dest.port} is not a port (1-65535)`);
+    return { ip: dns.address, port: dest.port, dns };
+  }
+  const svc = scenario.services.find((s) => s.clusterIPs.includes(dns.address!));
+  const ports = svc?.ports.filter((p) => p.protocol.toLowerCase() === proto) ?? [];
+  if (ports.length === 1) return { ip: dns.address, port: ports[0]!.port, dns };
+  throw new UserError(`--to: "${dest.name}" resolved to ${dns.address}; say which port (${dest.name}:PORT)`);
 }
 
 /** `IP:PORT`, or a Service as `name.ns[:PORT]` / `name.ns.svc.DOMAIN[:PORT]`. */
@@ -99,9 +153,12 @@ export function scenarioRequest(
   proto: L4Protocol,
   requestedNode: string | undefined,
   sport?: number,
-): { node: SimNode; request: TraceRequest } {
+): { node: SimNode; request: TraceRequest; dns?: DnsLookupWalk } {
   const src = resolveSource(scenario, from);
-  const dst = resolveDestination(scenario, to, proto);
+  const named = src.pod ? dnsDestination(to) : undefined;
+  const dst: { ip: string; port: number; dns?: DnsLookupWalk } = named
+    ? resolveByDns(scenario, src as Source & { pod: { namespace: string; name: string } }, named, proto)
+    : resolveDestination(scenario, to, proto);
   const nodeName = requestedNode ?? src.node ?? (scenario.nodes.length === 1 ? scenario.nodes[0]!.name : null);
   if (nodeName === null)
     throw new UserError(
@@ -126,6 +183,7 @@ export function scenarioRequest(
       ...(sport !== undefined ? { sport } : {}),
       origin: local ? { kind: 'local' } : { kind: 'interface', iface: onCni ? 'cni0' : 'eth0' },
     },
+    ...(dst.dns ? { dns: dst.dns } : {}),
   };
 }
 

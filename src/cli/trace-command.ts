@@ -1,5 +1,6 @@
 // `knetsim trace --rules DUMP ...`: one packet (or a batch) through a node built from dumps.
 import {
+  type DnsLookupWalk,
   type NodeDumps,
   nodeFromDumps,
   type SampleResult,
@@ -13,6 +14,7 @@ import { listServices, parseIpvsadmSave, type VirtualService } from '../ipvs';
 import { isLoopback, type L4Protocol, lookupRoute } from '../net';
 import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
+import { dnsWalkJson, renderDnsWalk } from './render-dns-walk';
 import { renderTrace, styleFor } from './render-trace';
 import { UserError } from './user-error';
 
@@ -118,7 +120,7 @@ export type PacketResolver = (
   to: string,
   proto: L4Protocol,
   sport?: number,
-) => { node: SimNode; request: TraceRequest };
+) => { node: SimNode; request: TraceRequest; dns?: DnsLookupWalk };
 
 export function dumpResolver(node: SimNode): PacketResolver {
   return (from, to, proto, sport) => ({ node, request: requestFor(node, from, to, proto, sport) });
@@ -140,8 +142,9 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
         throw new UserError(`${o.batch}: line ${i + 1}: "from" and "to" must be strings`);
       try {
         const proto = parseProtocolArg(typeof item.proto === 'string' ? item.proto : undefined);
-        const { node, request } = resolve(item.from, item.to, proto);
-        results.push(JSON.stringify(tracePacket(node, request)));
+        const { node, request, dns } = resolve(item.from, item.to, proto);
+        const traced = tracePacket(node, request);
+        results.push(JSON.stringify(dns ? { ...traced, dns: dnsWalkJson(dns) } : traced));
       } catch (e) {
         if (e instanceof UserError) throw new UserError(`${o.batch}: line ${i + 1}: ${e.message}`);
         throw e;
@@ -168,7 +171,9 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
     return;
   }
   const result = tracePacket(node, request);
-  out.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : renderTrace(result, styleFor(out)));
+  const dns = resolved.dns;
+  if (o.json) out.write(`${JSON.stringify(dns ? { ...result, dns: dnsWalkJson(dns) } : result, null, 2)}\n`);
+  else out.write(`${dns ? renderDnsWalk(dns, o.from) : ''}${renderTrace(result, styleFor(out))}`);
 }
 
 function renderSamples(s: SampleResult): string {

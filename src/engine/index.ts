@@ -1,6 +1,7 @@
 // The engine: builds nodes from data-plane state and moves packets through them.
 
 export * from './cluster-walk';
+export * from './dns-lookup-walk';
 export * from './ipset-lookup';
 export * from './node-from-dumps';
 export * from './node-pipeline';

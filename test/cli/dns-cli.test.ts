@@ -118,3 +118,64 @@ describe('knetsim dns', () => {
     }
   });
 });
+
+describe('knetsim trace resolves a name first, as the pod would', () => {
+  for (const mode of ['iptables', 'ipvs', 'userspace'])
+    it(`each query is a datagram to a CoreDNS pod and back (${mode} mode), then the connection`, () => {
+      const r = knetsim(
+        'trace',
+        DEMO,
+        '--from',
+        'default/client',
+        '--to',
+        'www.example.com:80',
+        '--mode',
+        mode,
+        '--json',
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.dns.nameserver).toBe('10.96.0.10');
+      expect(j.dns.address).toBe('192.0.2.80');
+      expect(j.dns.queries.map((q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`)).toEqual([
+        'www.example.com.default.svc.cluster.local. NXDOMAIN',
+        'www.example.com.svc.cluster.local. NXDOMAIN',
+        'www.example.com.cluster.local. NXDOMAIN',
+        'www.example.com. NOERROR',
+      ]);
+      for (const q of j.dns.queries) {
+        // kube-proxy sends each datagram to one of the two CoreDNS pods, with equal chance.
+        const endpoints = q.paths.map((p: { endpoint: string; probability: number }) => [p.endpoint, p.probability]);
+        expect(endpoints.sort()).toEqual([
+          ['10.244.2.2:53', 0.5],
+          ['10.244.3.2:53', 0.5],
+        ]);
+        expect(q.paths.every((p: { outcome: string }) => p.outcome === 'ACCEPT')).toBe(true);
+        expect(q.reply[0].outcome).toBe('ACCEPT');
+        expect(q.reply[0].nodes[q.reply[0].nodes.length - 1]).toBe('worker-1');
+      }
+      expect(j.outcome).toBe('ACCEPT');
+    });
+
+  it('a short name with the Service port found from the answer', () => {
+    const r = knetsim('trace', DEMO, '--from', 'default/client', '--to', 'myapp', '--json');
+    const j = JSON.parse(r.stdout);
+    expect(j.dns.queries).toHaveLength(1);
+    expect(j.dns.address).toBe('10.96.12.7');
+    // Port 80 is myapp's only TCP port; the connection reaches its four pods.
+    expect(j.endpoints.map((e: { address: string }) => e.address).sort()).toEqual([
+      '10.244.1.3:8080',
+      '10.244.1.4:8080',
+      '10.244.2.3:8080',
+      '10.244.3.3:8080',
+    ]);
+  });
+
+  it('a name nothing answers: exit 2 naming the queries', () => {
+    const r = knetsim('trace', DEMO, '--from', 'default/client', '--to', 'nosuch:80');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'knetsim: --to: default/client cannot resolve "nosuch": 4 queries, the last (nosuch.) NXDOMAIN\n',
+    );
+  });
+});
