@@ -8,6 +8,7 @@ import type { KubernetesBackend } from './kubernetes-backend';
 import { serveKubernetes } from './kubernetes-plugin';
 import type { ResourceRecord } from './record';
 import { type DnsResponse, type Question, reply } from './response';
+import { restoreResponse, rewriteQuestion } from './rewrite';
 import { type DnsServerConfig, readDnsServerConfig, type ServerConfig } from './server-config';
 import { answerFromUpstream, parseUpstream, type UpstreamZone } from './upstream-zone';
 import { zoneFileText, zoneTransferRecords } from './zone-transfer';
@@ -167,8 +168,11 @@ export function resolve(dns: CoreDns, question: Question, client: DnsClient = {}
   const server = serverFor(dns, q.name);
   if (!server) return reply(q, 'REFUSED');
   const next = chain(dns, server, client);
-  if (server.autopath) return autopath(dns, server, q, client, next);
-  return next(q);
+  // Plugin order: rewrite, then autopath, then the rest.
+  const rewritten = rewriteQuestion(server.rewrites, q.name);
+  const asked = { ...q, name: rewritten.name };
+  const r = server.autopath ? autopath(dns, server, asked, client, next) : next(asked);
+  return restoreResponse(r, q.name, rewritten);
 }
 
 /** The kubernetes zone as a zone file (default: the cluster domain); undefined when no server is authoritative for it. */

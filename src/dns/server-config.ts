@@ -1,8 +1,9 @@
 // What a Corefile configures, per server block on port 53: the plugins that change
-// answers (kubernetes, forward, autopath, transfer, loadbalance, cache) with their
+// answers (kubernetes, forward, autopath, transfer, rewrite, loadbalance; cache observes) with their
 // options, and the observing plugins accepted without effect.
 import { type Corefile, CorefileError, type Directive, normalizeZoneArgs, parseCorefile } from './corefile';
 import { reverseKind } from './reverse-name';
+import { type NameRewrite, parseRewrite } from './rewrite';
 
 export type PodMode = 'disabled' | 'verified' | 'insecure';
 
@@ -65,6 +66,8 @@ export interface ServerConfig {
   readonly autopath?: { readonly zones: readonly string[] };
   /** `transfer { to ... }`: zones zone transfers are allowed for. */
   readonly transfer?: { readonly zones: readonly string[]; readonly to: readonly string[] };
+  /** `rewrite name ...` rules, in Corefile order. */
+  readonly rewrites: readonly NameRewrite[];
   /** `loadbalance`: shuffles A/AAAA order per answer; knetsim keeps CoreDNS's order. */
   readonly loadbalance: boolean;
 }
@@ -192,6 +195,7 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
   let autopath: ServerConfig['autopath'];
   let transfer: ServerConfig['transfer'];
   let loadbalance = false;
+  const rewrites: NameRewrite[] = [];
   for (const d of block.directives) {
     switch (d.name) {
       case 'kubernetes':
@@ -220,11 +224,14 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
       case 'loadbalance':
         loadbalance = true;
         break;
+      case 'rewrite':
+        rewrites.push(...parseRewrite(d));
+        break;
       default:
         if (!OBSERVERS.has(d.name))
           fail(
             d,
-            `plugin "${d.name}" is not modelled (modelled: kubernetes, forward, autopath, transfer, loadbalance; accepted without effect: ${[...OBSERVERS].join(', ')})`,
+            `plugin "${d.name}" is not modelled (modelled: kubernetes, forward, autopath, transfer, rewrite name, loadbalance; accepted without effect: ${[...OBSERVERS].join(', ')})`,
           );
     }
   }
@@ -235,6 +242,7 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
     ...(forward ? { forward } : {}),
     ...(autopath ? { autopath } : {}),
     ...(transfer ? { transfer } : {}),
+    rewrites,
     loadbalance,
   };
 }

@@ -1,0 +1,94 @@
+// The plugins around the kubernetes plugin that change answers: rewrite (name rules
+// and response restoration) and transfer (AXFR of the cluster zone).
+import { describe, expect, it } from 'vitest';
+import { presentRecord, resolve } from '../../src/dns';
+import { ask, serverFor } from './fixture';
+
+describe('rewrite name', () => {
+  it('exact: the question is answered as the rewritten name, the client sees its own name', () => {
+    const dns = serverFor(`.:53 {
+    rewrite name api.example.org svc1.testns.svc.cluster.local
+    kubernetes cluster.local
+    forward . 192.0.2.53
+}
+`);
+    expect(ask(dns, 'api.example.org.')).toBe('NOERROR | api.example.org. 5 IN A 10.0.0.1 |  | ');
+    expect(ask(dns, 'other.example.org.')).toBe('NXDOMAIN |  |  | ');
+  });
+
+  it('suffix with answer auto maps owner names back; without it they stay rewritten', () => {
+    const auto = serverFor(`.:53 {
+    rewrite stop {
+        name suffix .testns.corp. .testns.svc.cluster.local. answer auto
+    }
+    kubernetes cluster.local
+}
+`);
+    expect(ask(auto, 'svc1.testns.corp.')).toBe('NOERROR | svc1.testns.corp. 5 IN A 10.0.0.1 |  | ');
+    const plain = serverFor(`.:53 {
+    rewrite name suffix .testns.corp. .testns.svc.cluster.local.
+    kubernetes cluster.local
+}
+`);
+    const r = resolve(plain, { name: 'svc1.testns.corp.', type: 'A' });
+    expect(r.question.name).toBe('svc1.testns.corp.');
+    expect(r.answer.map(presentRecord)).toEqual(['svc1.testns.svc.cluster.local.\t5\tIN\tA\t10.0.0.1']);
+  });
+
+  it('regex with groups and an explicit answer name rule', () => {
+    const dns = serverFor(`.:53 {
+    rewrite stop {
+        name regex (.*)-(testns)\\.example\\.org {1}.{2}.svc.cluster.local
+        answer name (.*)\\.(testns)\\.svc\\.cluster\\.local {1}-{2}.example.org
+    }
+    kubernetes cluster.local
+}
+`);
+    expect(ask(dns, 'svc1-testns.example.org.')).toBe('NOERROR | svc1-testns.example.org. 5 IN A 10.0.0.1 |  | ');
+  });
+
+  it('fields other than name are refused by name', () => {
+    expect(() => serverFor('.:53 {\n    rewrite ttl example.org 10\n    kubernetes cluster.local\n}\n')).toThrow(
+      'line 2: rewrite: the "ttl" field is not modelled (only name rewrites are)',
+    );
+  });
+});
+
+describe('transfer', () => {
+  const dns = serverFor(`cluster.local {
+    kubernetes cluster.local {
+        namespaces testns
+    }
+    transfer {
+        to *
+    }
+}
+`);
+
+  it('AXFR: the SOA first and last, NS and its address, then every service of the exposed namespaces', () => {
+    const r = resolve(dns, { name: 'cluster.local.', type: 'AXFR' });
+    expect(r.rcode).toBe('NOERROR');
+    const lines = r.answer.map(presentRecord);
+    expect(r.answer[0]!.type).toBe('SOA');
+    expect(r.answer[r.answer.length - 1]!.type).toBe('SOA');
+    expect(lines).toContain('svc1.testns.svc.cluster.local.\t5\tIN\tA\t10.0.0.1');
+    expect(lines).toContain(
+      '_http._tcp.svc1.testns.svc.cluster.local.\t5\tIN\tSRV\t0 100 80 svc1.testns.svc.cluster.local.',
+    );
+    expect(lines).toContain('external.testns.svc.cluster.local.\t5\tIN\tCNAME\text.interwebs.test.');
+    expect(lines).toContain('dup-name.hdls1.testns.svc.cluster.local.\t5\tIN\tA\t172.0.0.5');
+    expect(lines.some((l) => l.includes('unexposedns'))).toBe(false);
+  });
+
+  it('a client outside "to" is refused', () => {
+    const only = serverFor(`cluster.local {
+    kubernetes cluster.local
+    transfer {
+        to 192.0.2.1
+    }
+}
+`);
+    expect(resolve(only, { name: 'cluster.local.', type: 'AXFR' }, { ip: '10.1.1.1' }).rcode).toBe('REFUSED');
+    expect(resolve(only, { name: 'cluster.local.', type: 'AXFR' }, { ip: '192.0.2.1' }).rcode).toBe('NOERROR');
+  });
+});
