@@ -128,8 +128,8 @@ export function restoreResponse(r: DnsResponse, original: string, rewritten: Rew
   const mapName = (owner: string): string => {
     let out = owner;
     for (const rule of [...rewritten.applied].reverse()) {
-      if (rule.answerName && rule.answerName.from.test(out))
-        out = fqdn(out.replace(rule.answerName.from, rule.answerName.to));
+      const byName = rule.answerName;
+      if (byName?.from.test(out)) out = fqdn(out.replace(byName.from, byName.to));
       else if (rule.match === 'exact' && out.toLowerCase() === rule.to) out = rule.from;
       else if (rule.answerAuto && rule.match === 'suffix' && out.toLowerCase().endsWith(rule.to))
         out = out.slice(0, out.length - rule.to.length) + rule.from;
