@@ -34,8 +34,20 @@ export function probability(n: number): string {
 
 class Lines {
   readonly lines: string[] = [];
+  private readonly words: string[] = [];
+  /**
+   * Joins the words (and lists of words) with spaces. Each line is joined into
+   * one flat string at once: 177,000 lines kept as ropes of small pieces until
+   * the final join would cost more in garbage collection than building them.
+   */
   write(...parts: (string | readonly string[])[]): void {
-    this.lines.push(parts.flat().join(' '));
+    const words = this.words;
+    words.length = 0;
+    for (const part of parts) {
+      if (typeof part === 'string') words.push(part);
+      else for (const word of part) words.push(word);
+    }
+    this.lines.push(words.join(' '));
   }
 }
 
@@ -49,20 +61,36 @@ interface Buffers {
   readonly natRules: Lines;
 }
 
+/**
+ * The KUBE-SEP- chain names of one service port's endpoints, each hashed once:
+ * a name is needed by the service chain's rules and again for the endpoint's own chain.
+ */
+function endpointChains(name: string, protocol: string): (ep: LocalEndpoint) => string {
+  const known = new Map<LocalEndpoint, string>();
+  return (ep) => {
+    let sep = known.get(ep);
+    if (sep === undefined) {
+      sep = endpointChain(name, protocol, endpointKey(ep));
+      known.set(ep, sep);
+    }
+    return sep;
+  };
+}
+
 function serviceToEndpointRules(
   b: Buffers,
   svc: ServicePortState,
   chain: string,
   endpoints: readonly LocalEndpoint[],
   comments: boolean,
+  sepOf: (ep: LocalEndpoint) => string,
 ): void {
   const name = svc.servicePortName;
-  const protocol = svc.protocol.toLowerCase();
   const comment = (ep: LocalEndpoint) =>
     comments ? ['-m', 'comment', '--comment', quoted(`${name} -> ${endpointKey(ep)}`)] : [];
   if (svc.sessionAffinity === 'ClientIP') {
     for (const ep of endpoints) {
-      const sep = endpointChain(name, protocol, endpointKey(ep));
+      const sep = sepOf(ep);
       b.natRules.write(
         '-A',
         chain,
@@ -81,7 +109,7 @@ function serviceToEndpointRules(
     }
   }
   endpoints.forEach((ep, i) => {
-    const sep = endpointChain(name, protocol, endpointKey(ep));
+    const sep = sepOf(ep);
     const stat =
       i < endpoints.length - 1
         ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(endpoints.length - i)]
@@ -94,6 +122,7 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
   const name = svc.servicePortName;
   const protocol = svc.protocol.toLowerCase();
   const chains = serviceChains(name, protocol);
+  const sepOf = endpointChains(name, protocol);
   const eps = categorizeEndpoints(svc, s.nodeZone);
   const hasEndpoints = eps.hasAny;
   const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
@@ -350,15 +379,15 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
   }
   if (usesClusterChain) {
     b.natChains.write(chainLine(chains.cluster));
-    serviceToEndpointRules(b, svc, chains.cluster, eps.cluster, !largeCluster);
+    serviceToEndpointRules(b, svc, chains.cluster, eps.cluster, !largeCluster, sepOf);
   }
   if (usesLocalChain) {
     b.natChains.write(chainLine(chains.local));
-    serviceToEndpointRules(b, svc, chains.local, eps.local, !largeCluster);
+    serviceToEndpointRules(b, svc, chains.local, eps.local, !largeCluster, sepOf);
   }
   // One chain per endpoint: masquerade hairpin traffic, remember affinity, DNAT.
   for (const ep of eps.allReachable) {
-    const sep = endpointChain(name, protocol, endpointKey(ep));
+    const sep = sepOf(ep);
     b.natChains.write(chainLine(sep));
     const head = ['-A', sep, ...(largeCluster ? [] : ['-m', 'comment', '--comment', name])];
     b.natRules.write(head, '-s', ep.ip, '-j', KUBE_MARK_MASQ);
