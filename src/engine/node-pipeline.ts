@@ -31,6 +31,8 @@ import {
   type TableVerdict,
   walkTable,
 } from '../netfilter';
+import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
+import { dynamicSetsOf, nftChainsAt, nftPacketView } from './nft-hooks';
 import {
   addressType,
   interfaceOnLink,
@@ -158,8 +160,59 @@ class Pipeline {
     this.ended.push({ flow, outcome, disposition, outIface, nextHop });
   }
 
-  /** Walks one table at one hook for every flow; returns the flows that go on. */
+  /** Walks one table at one hook for every flow, then the nft base chains that run with it; returns the flows that go on. */
   hook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
+    const after = this.iptablesHook(flows, table, hook);
+    return this.node.nft && after.length > 0 ? this.nftHook(after, table, hook) : after;
+  }
+
+  /**
+   * nftables base chains (in priority order) for every flow: each `numgen` arm is a branch with
+   * its probability; dnat, snat and masquerade bind the connection as the nat table's targets do.
+   */
+  private nftHook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
+    let current = flows;
+    for (const { table: t, chain } of nftChainsAt(this.node, table, hook)) {
+      const next: PipelineFlow[] = [];
+      const where = `nft ${t.family} ${t.name} ${chain.name}`;
+      for (const flow of current) {
+        const branches = evaluateBaseChain(t, chain, nftPacketView(this.node, flow.packet), {
+          dynamic: dynamicSetsOf(this.node),
+          ...(this.options.sample ? { sample: this.options.sample } : {}),
+          formatRule: (c, i) => formatRuleForList(c.rules[i]!.body),
+        });
+        branches.forEach((b, i) => {
+          const f = i === branches.length - 1 ? flow : forkFlow(flow, flow.probability);
+          f.probability *= b.probability;
+          f.rulesEvaluated += b.rulesEvaluated;
+          f.packet.mark = b.mark;
+          if (f.hops)
+            for (const s of b.steps)
+              f.hops.push({
+                stage: `nft ${t.family} ${t.name} ${s.chain}`,
+                action: s.rule === null ? s.action : `[${s.ruleNumber}] ${s.rule}: ${s.action}`,
+              });
+          if (this.options.sample)
+            for (const u of b.setUpdates) {
+              const set = dynamicSetsOf(this.node).get(u.set) ?? new Set<string>();
+              set.add(u.key);
+              dynamicSetsOf(this.node).set(u.set, set);
+            }
+          if (b.verdict === 'drop') this.end(f, 'DROP', `dropped in ${where}`);
+          else if (b.verdict === 'reject')
+            this.end(f, 'REJECT', `rejected in ${where} (${b.rejectWith ?? 'icmp port-unreachable'})`);
+          else {
+            if (b.nat) this.bindNat(f, natAction(b.nat), hook);
+            next.push(f);
+          }
+        });
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  private iptablesHook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
     const compiled = this.node.ruleset.tables.get(table);
     const base = compiled?.chains.get(hook);
     // An empty built-in chain with policy ACCEPT lets everything through without a look.
@@ -717,6 +770,14 @@ class Pipeline {
     }
     this.postrouting(go, (fl) => routes.get(fl)!);
   }
+}
+
+/** An nft NAT statement as the iptables target that binds the connection the same way. */
+function natAction(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }>['action'] {
+  if (nat.kind === 'masquerade')
+    return { kind: 'MASQUERADE', minPort: null, maxPort: null, randomFully: nat.fullyRandom, random: false };
+  const range = { minAddress: nat.address, maxAddress: nat.address, minPort: nat.port, maxPort: nat.port };
+  return { kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT', range, random: false, persistent: false };
 }
 
 /** Runs one packet through the node; every branch ends in the returned list. */

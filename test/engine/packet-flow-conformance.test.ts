@@ -136,6 +136,7 @@ const ROWS: Row[] = [
       userspace:
         'the userspace proxy never masquerades: the endpoint sees the node address because kube-proxy opens a second connection',
       ipvs: 'IPVS mode makes NodePort virtual servers on the node addresses only, not on 127.0.0.1',
+      nftables: 'nftables mode does not support localhost NodePorts (its nodeport rule excludes 127.0.0.0/8)',
     },
   },
   {
@@ -191,7 +192,7 @@ const ROWS: Row[] = [
 const MODES: { mode: Mode; notModelled?: string }[] = [
   { mode: 'iptables' },
   { mode: 'ipvs' },
-  { mode: 'nftables', notModelled: 'nftables mode is not modelled yet' },
+  { mode: 'nftables' },
   { mode: 'userspace' },
 ];
 

@@ -1,0 +1,90 @@
+// nftables base chains inside the node pipeline: which chains run where the
+// pipeline walks an iptables table, and the packet as nft expressions see it.
+// nat-type chains run with the nat table (so only a connection's first packet
+// consults them); filter and route chains after the iptables table of the
+// highest priority not above theirs that the pipeline walks at that hook (the
+// kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
+import { isDnat, isSnat } from '../net';
+import type { Hook, NfPacket, TableName } from '../netfilter';
+import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
+import { addressType, type SimNode } from './sim-node';
+
+const TABLE_PRIORITY: Record<Exclude<TableName, 'nat'>, number> = { raw: -300, mangle: -150, filter: 0 } as Record<
+  Exclude<TableName, 'nat'>,
+  number
+>;
+/** The non-nat tables the pipeline walks at each hook, in order. */
+const TABLES_AT: Record<Hook, readonly TableName[]> = {
+  PREROUTING: ['raw', 'mangle'],
+  INPUT: ['mangle', 'filter'],
+  FORWARD: ['mangle', 'filter'],
+  OUTPUT: ['raw', 'mangle', 'filter'],
+  POSTROUTING: ['mangle'],
+} as Record<Hook, readonly TableName[]>;
+
+function slotOf(chain: NftChain, hook: Hook): TableName {
+  if (chain.base!.type === 'nat') return 'nat';
+  const tables = TABLES_AT[hook] ?? [];
+  let slot = tables[0] ?? 'filter';
+  for (const t of tables) if ((TABLE_PRIORITY as Record<string, number>)[t]! <= chain.base!.priority) slot = t;
+  return slot;
+}
+
+const CHAINS = new WeakMap<SimNode, Map<string, { table: NftTable; chain: NftChain }[]>>();
+
+/** The nft base chains that run with `table` at `hook`, in priority order. */
+export function nftChainsAt(node: SimNode, table: TableName, hook: Hook): { table: NftTable; chain: NftChain }[] {
+  if (!node.nft) return [];
+  let byKey = CHAINS.get(node);
+  if (!byKey) {
+    byKey = new Map();
+    CHAINS.set(node, byKey);
+  }
+  const key = `${table} ${hook}`;
+  let found = byKey.get(key);
+  if (!found) {
+    found = baseChainsAt(node.nft.tables.values(), hook.toLowerCase()).filter((c) => slotOf(c.chain, hook) === table);
+    byKey.set(key, found);
+  }
+  return found;
+}
+
+/** The packet and its connection as nft's ip, th, meta, ct and fib expressions read them. */
+export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
+  const ct = p.ct;
+  const status: string[] = [];
+  if (ct) {
+    const entry = { original: ct.original, reply: ct.reply };
+    if (isDnat(entry as Parameters<typeof isDnat>[0])) status.push('dnat');
+    if (isSnat(entry as Parameters<typeof isSnat>[0])) status.push('snat');
+    if (ct.seenReply) status.push('seen-reply');
+    if (ct.assured) status.push('assured');
+    if (ct.confirmed) status.push('confirmed');
+  }
+  return {
+    src: p.src,
+    dst: p.dst,
+    protocol: p.protocol,
+    sport: p.sport,
+    dport: p.dport,
+    mark: p.mark,
+    iifname: p.inIface,
+    oifname: p.outIface,
+    ctState: ct ? ct.state.toLowerCase() : 'untracked',
+    ctStatus: status,
+    ctMark: ct?.mark ?? 0,
+    fibType: (address) => addressType(node, address, null).toLowerCase(),
+  };
+}
+
+/** Members kube-proxy's affinity sets learnt from sampled connections, per node. */
+const DYNAMIC = new WeakMap<SimNode, Map<string, Set<string>>>();
+
+export function dynamicSetsOf(node: SimNode): Map<string, Set<string>> {
+  let d = DYNAMIC.get(node);
+  if (!d) {
+    d = new Map();
+    DYNAMIC.set(node, d);
+  }
+  return d;
+}

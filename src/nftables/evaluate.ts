@@ -1,0 +1,422 @@
+// A packet through one nftables base chain, as the kernel's nft interpreter runs
+// it: rules in order, a failed match moves to the next rule, jump/goto/return
+// move between chains, a verdict ends the chain. `numgen random` forks the walk,
+// one branch per value with its exact probability; every set or map look-up is
+// recorded with its key and the element that matched.
+import type { IPv4 } from '../net';
+import { formatIPv4, parseIPv4 } from '../net';
+import type { Expr, NftElement, SetRef, Stmt } from './expression';
+import { formatElement, formatExpr } from './format-rule';
+import { matchValue, type ValueKind } from './match-value';
+import type { NftPacketView } from './packet-view';
+import type { NftChain, NftSet, NftTable } from './ruleset';
+import { unquote } from './tokenize';
+
+export type NftNat =
+  | { readonly kind: 'dnat' | 'snat'; readonly address: IPv4; readonly port: number | null }
+  | { readonly kind: 'masquerade'; readonly fullyRandom: boolean };
+
+export interface NftStep {
+  readonly chain: string;
+  /** 1-based rule number in its chain, null for a policy. */
+  readonly ruleNumber: number | null;
+  /** The rule as `nft list` prints it. */
+  readonly rule: string | null;
+  readonly action: string;
+  readonly probability?: number;
+}
+
+export interface NftBranch {
+  readonly probability: number;
+  readonly verdict: 'accept' | 'drop' | 'reject';
+  readonly rejectWith?: string;
+  readonly nat: NftNat | null;
+  readonly mark: number;
+  readonly steps: NftStep[];
+  /** `update @set { key }` statements run, for the caller to remember (kube-proxy's affinity). */
+  readonly setUpdates: { readonly set: string; readonly key: string }[];
+  readonly rulesEvaluated: number;
+  readonly lookups: number;
+}
+
+/** Members a dynamic set has learnt (`update @set`), by set name. */
+export type DynamicSets = ReadonlyMap<string, ReadonlySet<string>>;
+
+interface Frame {
+  chain: NftChain;
+  next: number;
+}
+
+interface Cursor {
+  stack: Frame[];
+  probability: number;
+  mark: number;
+  steps: NftStep[];
+  setUpdates: { set: string; key: string }[];
+  rulesEvaluated: number;
+  lookups: number;
+}
+
+type Value = number | string | readonly string[];
+
+function kindOf(e: Expr): ValueKind {
+  switch (e.kind) {
+    case 'payload':
+      return e.field === 'saddr' || e.field === 'daddr' ? 'addr' : e.field.endsWith('port') ? 'port' : 'number';
+    case 'meta':
+      return e.key === 'l4proto' ? 'proto' : e.key.endsWith('ifname') ? 'ifname' : 'number';
+    case 'fib':
+      return 'word';
+    case 'ct':
+      return e.key === 'mark' ? 'number' : 'flags';
+    default:
+      return 'number';
+  }
+}
+
+/** The packet's value for an expression; null when the packet has no such field (ports of ICMP). */
+function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
+  switch (e.kind) {
+    case 'payload': {
+      if (e.proto === 'ip') return e.field === 'saddr' ? p.src : e.field === 'daddr' ? p.dst : null;
+      if (p.protocol === 'icmp' || (e.proto !== 'th' && e.proto !== p.protocol)) return null;
+      return e.field === 'sport' ? p.sport : e.field === 'dport' ? p.dport : null;
+    }
+    case 'meta':
+      if (e.key === 'l4proto') return p.protocol;
+      if (e.key === 'mark') return mark;
+      if (e.key === 'iifname') return p.iifname ?? '';
+      if (e.key === 'oifname') return p.oifname ?? '';
+      return null;
+    case 'fib':
+      return p.fibType(e.flag === 'saddr' ? p.src : p.dst);
+    case 'ct':
+      return e.key === 'state' ? [p.ctState] : e.key === 'status' ? p.ctStatus : p.ctMark;
+    case 'bitwise': {
+      const v = packetValue(e.left, p, mark);
+      if (typeof v !== 'number') return null;
+      const c = Number(e.value) >>> 0;
+      return (e.op === 'and' ? v & c : e.op === 'or' ? v | c : v ^ c) >>> 0;
+    }
+    default:
+      return null;
+  }
+}
+
+function display(v: Value): string {
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/** The key parts of an expression (one per concatenated part), with how each is compared. */
+function keyOf(e: Expr, p: NftPacketView, mark: number): { kind: ValueKind; value: Value; text: string }[] | null {
+  const parts = e.kind === 'concat' ? e.parts : [e];
+  const out: { kind: ValueKind; value: Value; text: string }[] = [];
+  for (const part of parts) {
+    const value = packetValue(part, p, mark);
+    if (value === null) return null;
+    const kind = kindOf(part.kind === 'bitwise' ? part.left : part);
+    out.push({ kind, value, text: kind === 'addr' ? formatIPv4(value as number) : display(value) });
+  }
+  return out;
+}
+
+function findElement(
+  elements: readonly NftElement[],
+  key: { kind: ValueKind; value: Value }[],
+): NftElement | undefined {
+  return elements.find(
+    (el) => el.key.length === key.length && key.every((k, i) => matchValue(k.kind, unquote(el.key[i]!), k.value)),
+  );
+}
+
+function setElements(table: NftTable, ref: SetRef, dynamic: DynamicSets): readonly NftElement[] | null {
+  if (ref.kind === 'anonymous') return ref.elements;
+  const set: NftSet | undefined = table.sets.get(ref.name);
+  if (!set) return null;
+  const learnt = [...(dynamic.get(ref.name) ?? [])].map((k) => ({ key: k.split(' . ') }));
+  return learnt.length ? [...set.elements, ...learnt] : set.elements;
+}
+
+const refName = (ref: SetRef) =>
+  ref.kind === 'named' ? `@${ref.name}` : `{ ${ref.elements.map(formatElement).join(', ')} }`;
+
+type StmtResult =
+  | { kind: 'next' }
+  | { kind: 'nomatch' }
+  | { kind: 'verdict'; verdict: string; chain?: string; note?: string; nat?: NftNat; rejectWith?: string }
+  | { kind: 'fork'; arms: { probability: number; verdict: string; chain?: string; note: string }[] };
+
+function runStmt(
+  s: Stmt,
+  table: NftTable,
+  p: NftPacketView,
+  cur: Cursor,
+  dynamic: DynamicSets,
+  notes: string[],
+): StmtResult {
+  switch (s.kind) {
+    case 'match': {
+      const key = keyOf(s.left, p, cur.mark);
+      if (!key) return { kind: 'nomatch' };
+      const hit = matchValue(key[0]!.kind, unquote(s.right), key[0]!.value);
+      return hit === (s.op === '==') ? { kind: 'next' } : { kind: 'nomatch' };
+    }
+    case 'lookup': {
+      const key = keyOf(s.left, p, cur.mark);
+      const elements = setElements(table, s.set, dynamic);
+      if (!key || !elements) return { kind: 'nomatch' };
+      cur.lookups++;
+      const el = findElement(elements, key);
+      const keyText = key.map((k) => k.text).join(' . ');
+      notes.push(
+        `${formatExpr(s.left)} ${keyText} ${el ? `in ${refName(s.set)} (element ${formatElement(el)})` : `not in ${refName(s.set)}`}`,
+      );
+      return (el !== undefined) === (s.op === '==') ? { kind: 'next' } : { kind: 'nomatch' };
+    }
+    case 'vmap': {
+      if (s.key.kind === 'numgen') {
+        const elements = setElements(table, s.map, dynamic) ?? [];
+        const n = s.key.mod;
+        cur.lookups++;
+        const arms: { probability: number; verdict: string; chain?: string; note: string }[] = [];
+        for (let v = 0; v < n; v++) {
+          const el = findElement(elements, [{ kind: 'number', value: v + s.key.offset }]);
+          if (!el?.value) continue;
+          const [verdict, chain] = el.value.split(' ');
+          arms.push({
+            probability: 1 / n,
+            verdict: verdict!,
+            ...(chain ? { chain } : {}),
+            note: `numgen random mod ${n} = ${v} (probability 1/${n}): element ${formatElement(el)}`,
+          });
+        }
+        return { kind: 'fork', arms };
+      }
+      const key = keyOf(s.key, p, cur.mark);
+      const elements = setElements(table, s.map, dynamic);
+      if (!key || !elements) return { kind: 'nomatch' };
+      cur.lookups++;
+      const el = findElement(elements, key);
+      const keyText = key.map((k) => k.text).join(' . ');
+      if (!el?.value) {
+        notes.push(`${formatExpr(s.key)} ${keyText}: no element in ${refName(s.map)}`);
+        return { kind: 'nomatch' };
+      }
+      const [verdict, chain] = el.value.split(' ');
+      return {
+        kind: 'verdict',
+        verdict: verdict!,
+        ...(chain ? { chain } : {}),
+        note: `${formatExpr(s.key)} ${keyText} matched ${refName(s.map)} element ${formatElement(el)}`,
+      };
+    }
+    case 'verdict':
+      return { kind: 'verdict', verdict: s.verdict, ...(s.chain ? { chain: s.chain } : {}) };
+    case 'reject':
+      return { kind: 'verdict', verdict: 'reject', rejectWith: s.with ?? 'icmp port-unreachable' };
+    case 'dnat':
+    case 'snat': {
+      const [addr, port] = s.to.split(':');
+      const address = parseIPv4(addr!);
+      if (address === null) return { kind: 'nomatch' };
+      return {
+        kind: 'verdict',
+        verdict: 'accept',
+        nat: { kind: s.kind, address, port: port === undefined ? null : Number(port) },
+        note: `${s.kind} to ${s.to}`,
+      };
+    }
+    case 'masquerade':
+      return {
+        kind: 'verdict',
+        verdict: 'accept',
+        nat: { kind: 'masquerade', fullyRandom: s.flags.includes('fully-random') },
+        note: `masquerade${s.flags.length ? ` ${s.flags.join(',')}` : ''}`,
+      };
+    case 'mark-set': {
+      const v = typeof s.value === 'string' ? Number(s.value) >>> 0 : packetValue(s.value, p, cur.mark);
+      if (typeof v !== 'number') return { kind: 'nomatch' };
+      if (s.target === 'meta') {
+        notes.push(`mark 0x${cur.mark.toString(16)} -> 0x${v.toString(16)}`);
+        cur.mark = v;
+      }
+      return { kind: 'next' };
+    }
+    case 'set-update': {
+      const key = keyOf(s.key, p, cur.mark);
+      if (!key) return { kind: 'nomatch' };
+      const text = key.map((k) => k.text).join(' . ');
+      cur.setUpdates.push({ set: s.set, key: text });
+      notes.push(`${s.op} @${s.set} { ${text} }`);
+      return { kind: 'next' };
+    }
+    default:
+      return { kind: 'next' };
+  }
+}
+
+function fork(cur: Cursor): Cursor {
+  return {
+    ...cur,
+    stack: cur.stack.map((f) => ({ ...f })),
+    steps: [...cur.steps],
+    setUpdates: [...cur.setUpdates],
+  };
+}
+
+export interface NftEvalOptions {
+  readonly dynamic?: DynamicSets;
+  /** Draw one arm of each numgen instead of following all (a sampled packet). */
+  readonly sample?: () => number;
+  readonly formatRule?: (chain: NftChain, index: number) => string;
+}
+
+/** One packet through one base chain of a table: every way it can end, with its probability. */
+export function evaluateBaseChain(
+  table: NftTable,
+  chain: NftChain,
+  packet: NftPacketView,
+  options: NftEvalOptions = {},
+): NftBranch[] {
+  const dynamic = options.dynamic ?? new Map();
+  const done: NftBranch[] = [];
+  const work: Cursor[] = [
+    {
+      stack: [{ chain, next: 0 }],
+      probability: 1,
+      mark: packet.mark,
+      steps: [],
+      setUpdates: [],
+      rulesEvaluated: 0,
+      lookups: 0,
+    },
+  ];
+  const finish = (cur: Cursor, verdict: NftBranch['verdict'], nat: NftNat | null, rejectWith?: string) =>
+    done.push({
+      probability: cur.probability,
+      verdict,
+      ...(rejectWith ? { rejectWith } : {}),
+      nat,
+      mark: cur.mark,
+      steps: cur.steps,
+      setUpdates: cur.setUpdates,
+      rulesEvaluated: cur.rulesEvaluated,
+      lookups: cur.lookups,
+    });
+
+  /** Applies a verdict to a cursor; true when the cursor goes on walking. */
+  const apply = (cur: Cursor, r: { verdict: string; chain?: string; nat?: NftNat; rejectWith?: string }): boolean => {
+    switch (r.verdict) {
+      case 'accept':
+        finish(cur, 'accept', r.nat ?? null);
+        return false;
+      case 'drop':
+        finish(cur, 'drop', null);
+        return false;
+      case 'reject':
+        finish(cur, 'reject', null, r.rejectWith);
+        return false;
+      case 'return':
+        cur.stack.pop();
+        return true;
+      case 'continue':
+        return true;
+      case 'jump':
+      case 'goto': {
+        const target = table.chains.get(r.chain ?? '');
+        if (!target) {
+          finish(cur, 'drop', null);
+          return false;
+        }
+        if (r.verdict === 'goto') cur.stack.pop();
+        cur.stack.push({ chain: target, next: 0 });
+        return true;
+      }
+      default:
+        return true;
+    }
+  };
+
+  while (work.length > 0) {
+    const cur = work.pop()!;
+    walk: for (;;) {
+      const frame = cur.stack[cur.stack.length - 1];
+      if (!frame) {
+        // Returned from the base chain itself: its policy decides.
+        const policy = chain.base?.policy ?? 'accept';
+        cur.steps.push({ chain: chain.name, ruleNumber: null, rule: null, action: `policy ${policy}` });
+        finish(cur, policy, null);
+        break;
+      }
+      if (frame.next >= frame.chain.rules.length) {
+        cur.stack.pop();
+        continue;
+      }
+      const index = frame.next++;
+      const rule = frame.chain.rules[index]!;
+      cur.rulesEvaluated++;
+      const notes: string[] = [];
+      const ruleText = options.formatRule ? options.formatRule(frame.chain, index) : rule.text;
+      for (const s of rule.body.stmts) {
+        const r = runStmt(s, table, packet, cur, dynamic, notes);
+        if (r.kind === 'next') continue;
+        if (r.kind === 'nomatch') {
+          if (notes.length)
+            cur.steps.push({
+              chain: frame.chain.name,
+              ruleNumber: index + 1,
+              rule: ruleText,
+              action: notes.join('; '),
+            });
+          continue walk;
+        }
+        if (r.kind === 'fork') {
+          let arms = r.arms;
+          if (options.sample && arms.length > 1) {
+            const x = options.sample() * arms.length;
+            arms = [arms[Math.min(arms.length - 1, Math.floor(x))]!];
+          }
+          arms.forEach((arm, i) => {
+            const branch = i === arms.length - 1 ? cur : fork(cur);
+            branch.probability *= options.sample ? 1 : arm.probability;
+            branch.steps.push({
+              chain: frame.chain.name,
+              ruleNumber: index + 1,
+              rule: ruleText,
+              action: [...notes, arm.note].join('; '),
+              probability: arm.probability,
+            });
+            if (apply(branch, arm)) work.push(branch);
+          });
+          break walk;
+        }
+        const verdictText = r.nat || r.note ? '' : `${r.verdict}${r.chain ? ` ${r.chain}` : ''}`;
+        const action = [...notes, r.note ?? '', verdictText].filter(Boolean);
+        cur.steps.push({ chain: frame.chain.name, ruleNumber: index + 1, rule: ruleText, action: action.join('; ') });
+        if (!apply(cur, r)) break walk;
+        continue walk;
+      }
+      // Every statement passed: the rule matched without a verdict (a mark, a counter, an update).
+      cur.steps.push({
+        chain: frame.chain.name,
+        ruleNumber: index + 1,
+        rule: ruleText,
+        action: notes.join('; ') || 'matched',
+      });
+    }
+  }
+  return done;
+}
+
+/** The base chains of every table at one hook, in the order the kernel runs them (priority, then creation). */
+export function baseChainsAt(
+  tables: Iterable<NftTable>,
+  hook: string,
+): { table: NftTable; chain: NftChain; priority: number }[] {
+  const out: { table: NftTable; chain: NftChain; priority: number; order: number }[] = [];
+  let order = 0;
+  for (const table of tables)
+    for (const chain of table.chains.values())
+      if (chain.base?.hook === hook) out.push({ table, chain, priority: chain.base.priority, order: order++ });
+  return out.sort((a, b) => a.priority - b.priority || a.order - b.order);
+}

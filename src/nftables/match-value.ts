@@ -1,0 +1,52 @@
+// One value of a packet against one value as written in a rule or a set element:
+// addresses against an address, prefix or range; ports against a number or range;
+// protocols by name or number; flags against a comma list.
+import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains } from '../net';
+
+export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname';
+
+function inRange(text: string, value: number, parse: (t: string) => number | null): boolean | null {
+  const dash = text.indexOf('-', 1);
+  if (dash < 0) return null;
+  const lo = parse(text.slice(0, dash));
+  const hi = parse(text.slice(dash + 1));
+  if (lo === null || hi === null) return null;
+  return value >= lo && value <= hi;
+}
+
+const toNumber = (t: string): number | null => {
+  const n = Number(t);
+  return Number.isFinite(n) && t.trim() !== '' ? n : null;
+};
+
+export function matchAddress(text: string, address: IPv4): boolean {
+  if (text.includes('/')) {
+    const p = parseIPv4Prefix(text);
+    return p !== null && prefixContains(p, address);
+  }
+  const range = inRange(text, address, parseIPv4);
+  if (range !== null) return range;
+  return parseIPv4(text) === address;
+}
+
+export function matchValue(kind: ValueKind, text: string, value: number | string | readonly string[]): boolean {
+  switch (kind) {
+    case 'addr':
+      return matchAddress(text, value as number);
+    case 'port':
+    case 'number': {
+      const range = inRange(text, value as number, toNumber);
+      return range !== null ? range : toNumber(text) === value;
+    }
+    case 'proto': {
+      const n = (PROTOCOL_NUMBERS as Record<string, number>)[text] ?? toNumber(text);
+      return n === (PROTOCOL_NUMBERS as Record<string, number>)[value as string];
+    }
+    case 'flags':
+      return text.split(',').some((f) => (value as readonly string[]).includes(f));
+    case 'ifname':
+      return text.endsWith('*') ? String(value).startsWith(text.slice(0, -1)) : text === value;
+    case 'word':
+      return text === value;
+  }
+}

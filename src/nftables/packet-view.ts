@@ -1,0 +1,21 @@
+// What nft expressions read from a packet, kept apart from any one packet type:
+// the engine fills it from its own packet, conntrack entry and routing tables.
+import type { IPv4, L4Protocol } from '../net';
+
+export interface NftPacketView {
+  readonly src: IPv4;
+  readonly dst: IPv4;
+  readonly protocol: L4Protocol;
+  readonly sport: number;
+  readonly dport: number;
+  readonly mark: number;
+  readonly iifname: string | null;
+  readonly oifname: string | null;
+  /** `ct state`: new, established, related, invalid or untracked. */
+  readonly ctState: string;
+  /** `ct status` bits set on the connection (dnat, snat, seen-reply, assured, confirmed). */
+  readonly ctStatus: readonly string[];
+  readonly ctMark: number;
+  /** What `fib ADDR type` answers for an address: local, unicast, broadcast, multicast... */
+  fibType(address: IPv4): string;
+}

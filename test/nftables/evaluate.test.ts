@@ -1,0 +1,126 @@
+// The nft interpreter: each expression and statement kube-proxy uses, set and map
+// look-ups that name their key and element, and numgen's exact branch probabilities.
+import { describe, expect, it } from 'vitest';
+import { parseIPv4 } from '../../src/net';
+import {
+  evaluateBaseChain,
+  loadNftTransaction,
+  type NftBranch,
+  type NftPacketView,
+  type NftTable,
+} from '../../src/nftables';
+
+function table(lines: string[]): NftTable {
+  const r = loadNftTransaction(['add table ip t', ...lines].join('\n'), 'test');
+  if (!r.ok) throw new Error(r.message);
+  return r.value.ruleset.tables.get('ip t')!;
+}
+
+const ip = (t: string) => parseIPv4(t)!;
+function packet(o: Partial<Omit<NftPacketView, 'src' | 'dst'>> & { src?: string; dst?: string } = {}): NftPacketView {
+  return {
+    protocol: 'tcp',
+    sport: 40000,
+    dport: 80,
+    mark: 0,
+    iifname: 'eth0',
+    oifname: null,
+    ctState: 'new',
+    ctStatus: [],
+    ctMark: 0,
+    fibType: (a) => (a === ip('192.168.0.2') ? 'local' : 'unicast'),
+    ...o,
+    src: ip(o.src ?? '203.0.113.2'),
+    dst: ip(o.dst ?? '10.96.0.10'),
+  };
+}
+
+const BASE = 'add chain ip t in { type filter hook input priority 0 ; }';
+function run(rules: string[], p: NftPacketView, extra: string[] = []): NftBranch[] {
+  const t = table([BASE, ...extra, ...rules.map((r) => `add rule ip t in ${r}`)]);
+  return evaluateBaseChain(t, t.chains.get('in')!, p);
+}
+const verdictOf = (rules: string[], p: NftPacketView, extra: string[] = []) =>
+  run(rules, p, extra).map((b) => b.verdict);
+
+describe('matches', () => {
+  it('ip saddr/daddr against addresses, prefixes, != and anonymous sets', () => {
+    expect(verdictOf(['ip saddr 203.0.113.0/25 drop'], packet())).toEqual(['drop']);
+    expect(verdictOf(['ip saddr != 203.0.113.0/25 drop'], packet())).toEqual(['accept']);
+    expect(verdictOf(['ip saddr != { 203.0.113.128/25 , 10.0.0.0/8 } drop'], packet())).toEqual(['drop']);
+    expect(verdictOf(['ip daddr 10.96.0.10 reject'], packet())).toEqual(['reject']);
+  });
+  it('meta l4proto, th dport and tcp dport (no port on ICMP; tcp dport needs TCP)', () => {
+    expect(verdictOf(['meta l4proto udp drop'], packet())).toEqual(['accept']);
+    expect(verdictOf(['th dport 80 drop'], packet({ protocol: 'udp' }))).toEqual(['drop']);
+    expect(verdictOf(['tcp dport 80 drop'], packet({ protocol: 'udp' }))).toEqual(['accept']);
+    expect(verdictOf(['th dport 1-100 drop'], packet({ protocol: 'icmp' }))).toEqual(['accept']);
+  });
+  it('ct state, ct status and fib type', () => {
+    expect(verdictOf(['ct state established,related accept', 'drop'], packet({ ctState: 'established' }))).toEqual([
+      'accept',
+    ]);
+    expect(verdictOf(['ct status dnat drop'], packet({ ctStatus: ['dnat'] }))).toEqual(['drop']);
+    expect(verdictOf(['fib saddr type local drop'], packet({ src: '192.168.0.2' }))).toEqual(['drop']);
+    expect(verdictOf(['fib daddr type local drop'], packet())).toEqual(['accept']);
+  });
+  it('marks: set with or/xor, tested with and', () => {
+    const b = run(['mark set mark or 0x4000', 'mark and 0x4000 == 0 return', 'mark set mark xor 0x4000'], packet());
+    expect(b.map((x) => x.mark)).toEqual([0]);
+    const steps = b[0]!.steps.map((s) => s.action);
+    expect(steps[0]).toBe('mark 0x0 -> 0x4000');
+    expect(run(['mark set mark or 0x4000'], packet({ mark: 1 }))[0]!.mark).toBe(0x4001);
+  });
+});
+
+describe('look-ups', () => {
+  const sets = [
+    'add map ip t svc { type ipv4_addr . inet_proto . inet_service : verdict ; }',
+    'add chain ip t target',
+    'add rule ip t target drop',
+    'add element ip t svc { 10.96.0.10 . tcp . 80 : goto target }',
+    'add set ip t ranges { type ipv4_addr ; flags interval ; }',
+    'add element ip t ranges { 10.0.0.0/8 , 192.168.0.1-192.168.0.9 }',
+  ];
+  it('a verdict map on a concatenated key names the key and the element', () => {
+    const b = run(['ip daddr . meta l4proto . th dport vmap @svc'], packet(), sets);
+    expect(b.map((x) => x.verdict)).toEqual(['drop']);
+    expect(b[0]!.steps[0]!.action).toBe(
+      'ip daddr . meta l4proto . th dport 10.96.0.10 . tcp . 80 matched @svc element 10.96.0.10 . tcp . 80 : goto target',
+    );
+    const miss = run(['ip daddr . meta l4proto . th dport vmap @svc'], packet({ dport: 81 }), sets);
+    expect(miss.map((x) => x.verdict)).toEqual(['accept']);
+    expect(miss[0]!.steps[0]!.action).toContain('10.96.0.10 . tcp . 81: no element in @svc');
+  });
+  it('interval sets hold prefixes and ranges', () => {
+    expect(verdictOf(['ip saddr @ranges drop'], packet({ src: '192.168.0.5' }), sets)).toEqual(['drop']);
+    expect(verdictOf(['ip saddr @ranges drop'], packet({ src: '192.168.0.10' }), sets)).toEqual(['accept']);
+  });
+  it('numgen random mod N forks into N branches of exactly 1/N', () => {
+    const chains = ['a', 'b', 'c'].flatMap((c) => [`add chain ip t ${c}`, `add rule ip t ${c} drop`]);
+    const b = run(['numgen random mod 3 vmap { 0 : goto a , 1 : goto b , 2 : goto c }'], packet(), chains);
+    expect(b.map((x) => x.probability)).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    expect(b.map((x) => x.steps.at(-1)!.chain).sort()).toEqual(['a', 'b', 'c']);
+  });
+  it('a dynamic set learns the source (update) and matches it afterwards', () => {
+    const extra = ['add set ip t aff { type ipv4_addr ; flags dynamic,timeout ; timeout 3h ; }'];
+    const b = run(['update @aff { ip saddr }'], packet(), extra);
+    expect(b[0]!.setUpdates).toEqual([{ set: 'aff', key: '203.0.113.2' }]);
+    const t = table([BASE, ...extra, 'add rule ip t in ip saddr @aff drop']);
+    const learnt = new Map([['aff', new Set(['203.0.113.2'])]]);
+    expect(evaluateBaseChain(t, t.chains.get('in')!, packet(), { dynamic: learnt })[0]!.verdict).toBe('drop');
+  });
+});
+
+describe('verdicts and NAT', () => {
+  it('jump returns, goto does not; a chain end returns; the policy decides last', () => {
+    const extra = ['add chain ip t j', 'add rule ip t j return'];
+    expect(verdictOf(['jump j', 'drop'], packet(), extra)).toEqual(['drop']);
+    expect(verdictOf(['goto j', 'drop'], packet(), extra)).toEqual(['accept']);
+  });
+  it('dnat and masquerade end the chain with a binding', () => {
+    const b = run(['meta l4proto tcp dnat to 10.244.1.5:8080'], packet());
+    expect(b[0]!.nat).toEqual({ kind: 'dnat', address: ip('10.244.1.5'), port: 8080 });
+    expect(run(['masquerade fully-random'], packet())[0]!.nat).toEqual({ kind: 'masquerade', fullyRandom: true });
+  });
+});

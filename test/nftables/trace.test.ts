@@ -1,0 +1,93 @@
+// Traces through a node in kube-proxy's nftables mode: outcomes, endpoints with
+// their probabilities, masquerade, and hops that name each map look-up.
+import { describe, expect, it } from 'vitest';
+import { type SimNode, tracePacket } from '../../src/engine';
+import { ip } from '../helpers/node-from-rules';
+import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
+
+const objects =
+  clusterYaml() +
+  serviceYaml({
+    name: 'web',
+    clusterIP: '10.96.0.10',
+    targetPort: 8080,
+    endpoints: [
+      { ip: '10.244.1.5', node: 'node-1' },
+      { ip: '10.244.2.5', node: 'node-2' },
+      { ip: '10.244.2.6', node: 'node-2' },
+    ],
+  }) +
+  serviceYaml({
+    name: 'lb',
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.11',
+    nodePort: 30090,
+    extra: '  externalTrafficPolicy: Local\n  loadBalancerSourceRanges: [203.0.113.0/25]',
+    status: 'status: {loadBalancer: {ingress: [{ip: 198.51.100.9}]}}',
+    endpoints: [
+      { ip: '10.244.1.7', node: 'node-1' },
+      { ip: '10.244.2.7', node: 'node-2' },
+    ],
+  }) +
+  serviceYaml({ name: 'empty', clusterIP: '10.96.0.12', endpoints: [] });
+
+const node: SimNode = nodeOf(objects.replace('mode: iptables', 'mode: nftables')).node;
+
+function trace(from: string, to: string, kind: 'pod' | 'outside' | 'node' = 'pod', proto: 'tcp' | 'udp' = 'tcp') {
+  const [dst, port] = to.split(':');
+  return tracePacket(node, {
+    src: ip(from),
+    dst: ip(dst!),
+    protocol: proto,
+    dport: Number(port),
+    origin: kind === 'node' ? { kind: 'local' } : { kind: 'interface', iface: kind === 'pod' ? 'cni0' : 'eth0' },
+  });
+}
+
+describe('nftables-mode traces', () => {
+  it('a cluster IP spreads over its endpoints with exact probabilities, naming the map element', () => {
+    const t = trace('10.244.1.20', '10.96.0.10:80');
+    expect(t.outcome).toBe('ACCEPT');
+    const eps = t.endpoints.map((e) => [e.address, Number(e.probability.toFixed(6))]).sort();
+    expect(eps).toEqual([
+      ['10.244.1.5:8080', 0.333333],
+      ['10.244.2.5:8080', 0.333333],
+      ['10.244.2.6:8080', 0.333333],
+    ]);
+    expect(t.masquerade).toBe(false);
+    const hops = JSON.stringify(t);
+    expect(hops).toContain('10.96.0.10 . tcp . 80 matched @service-ips element 10.96.0.10 . tcp . 80 : goto service-');
+    expect(hops).toContain('numgen random mod 3 = 0 (probability 1/3)');
+  });
+  it('rejects an unknown port of a cluster IP and drops an unallocated cluster IP', () => {
+    expect(trace('10.244.1.20', '10.96.0.10:81').outcome).toBe('REJECT');
+    expect(trace('10.244.1.20', '10.96.0.10:80', 'pod', 'udp').outcome).toBe('REJECT');
+    expect(trace('10.244.1.20', '10.96.7.7:80').outcome).toBe('DROP');
+  });
+  it('rejects a service without endpoints', () => {
+    expect(trace('10.244.1.20', '10.96.0.12:80').outcome).toBe('REJECT');
+  });
+  it('masquerades traffic from outside the pod network to a cluster IP', () => {
+    const t = trace('203.0.113.2', '10.96.0.10:80', 'outside');
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.masquerade).toBe(true);
+  });
+  it('loadBalancerSourceRanges: allowed sources reach the local endpoint unmasqueraded, others are dropped', () => {
+    const ok = trace('203.0.113.2', '198.51.100.9:80', 'outside');
+    expect(ok.endpoints.map((e) => e.address)).toEqual(['10.244.1.7:80']);
+    expect(ok.masquerade).toBe(false);
+    expect(trace('203.0.113.130', '198.51.100.9:80', 'outside').outcome).toBe('DROP');
+  });
+  it('externalTrafficPolicy Local: outside to the NodePort reaches only the local endpoint; a pod reaches both', () => {
+    const out = trace('203.0.113.2', '192.168.0.2:30090', 'outside');
+    expect(out.endpoints.map((e) => e.address)).toEqual(['10.244.1.7:80']);
+    expect(out.masquerade).toBe(false);
+    const pod = trace('10.244.1.20', '192.168.0.2:30090');
+    expect(pod.endpoints.map((e) => e.address).sort()).toEqual(['10.244.1.7:80', '10.244.2.7:80']);
+  });
+  it('the node itself to the NodePort is masqueraded and short-circuited to every endpoint', () => {
+    const t = trace('192.168.0.2', '192.168.0.2:30090', 'node');
+    expect(t.endpoints.map((e) => e.address).sort()).toEqual(['10.244.1.7:80', '10.244.2.7:80']);
+    expect(t.masquerade).toBe(true);
+  });
+});
