@@ -26,6 +26,7 @@ import {
   parseRestoreScript,
 } from '../src/netfilter';
 import { crossNode } from './cross-node';
+import { dnsBench } from './dns-bench';
 import { wireOverhead } from './wire-overhead';
 import { BENCH_NODE, BENCH_ROUTES, type BenchService, benchWorkload } from './workload';
 
@@ -330,6 +331,24 @@ console.log('\nbackend | nodes | hops | rules evaluated | SYN frame on the under
 for (const r of crossRows) console.log(r.join(' | '));
 console.log('\ntransfer | segments host-gw / VXLAN | frame bytes host-gw / VXLAN | goodput | VXLAN extra');
 for (const r of wireRows) console.log(r.join(' | '));
+const dns = await dnsBench(process.env.KNETSIM_ROOT ?? fileURLToPath(new URL('..', import.meta.url)), quick);
+const qpsRows =
+  typeof dns.qps === 'string'
+    ? [[dns.qps, '-', '-', '-']]
+    : dns.qps.map((q) => [q.server, fmt(q.qps, 0), String(q.lost), `${fmt(q.latencyMs, 3)} ms`]);
+const knetsimQps = typeof dns.qps === 'string' ? undefined : dns.qps[0]?.qps;
+const nsdQps = typeof dns.qps === 'string' ? undefined : dns.qps[1]?.qps;
+const ndotsRows = dns.ndots.map((n) => [
+  `\`${n.name}\``,
+  String(n.plain),
+  String(n.getaddrinfo),
+  String(n.autopath),
+  n.result,
+]);
+console.log(`\nDNS, ${fmt(dns.services)} Services: server | queries/s | lost | average latency`);
+for (const r of qpsRows) console.log(r.join(' | '));
+console.log('name | queries (A) | getaddrinfo (A+AAAA) | with autopath | result');
+for (const r of ndotsRows) console.log(r.join(' | '));
 const machine = `${nproc} CPUs (nproc), ${cpuModel}, node ${process.version}, 1-minute load average ${loadavg()[0]!.toFixed(2)}`;
 console.log(`\nmachine: ${machine}; ${date}`);
 if (quick) console.log('--quick: bench/RESULTS.md left as it is');
@@ -369,6 +388,20 @@ else {
     '| backend | nodes | hops | rules evaluated | SYN frame on the underlay | knetsim walk time |',
     '|---|---|---|---|---|---|',
     ...crossRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    '## DNS',
+    '',
+    `Queries per second measured by dnsperf on loopback (4 clients, as fast as answers come), ${fmt(dns.services)} ClusterIP Services in 10 namespaces; the questions: 80% Service A records, 10% SRV, 10% names that do not exist. knetsim serve-dns (one Node.js process, started through tsx) against NSD (one server process, rate limiting off) serving the zone file \`knetsim dns --zone-file\` exported for the same cluster, in the same run.${knetsimQps !== undefined && nsdQps !== undefined ? ` knetsim answers at ${((100 * knetsimQps) / nsdQps).toFixed(1)}% of NSD's rate.` : ''}`,
+    '',
+    '| server | queries/s | lost | average latency |',
+    '|---|---|---|---|',
+    ...qpsRows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    "ndots amplification: the questions a pod in `default` (examples/demo.yaml, kubeadm's Corefile, ndots:5) sends for one lookup; getaddrinfo asks A and AAAA for each name; with `autopath @kubernetes` (and `pods verified`) CoreDNS walks the search path itself and answers the first question.",
+    '',
+    '| name | queries (A only) | getaddrinfo (A + AAAA) | with autopath | result |',
+    '|---|---|---|---|---|',
+    ...ndotsRows.map((r) => `| ${r.join(' | ')} |`),
     '',
   ].join('\n');
   // bin/bench.js runs a bundle from bench/out, so it says where the results go.
