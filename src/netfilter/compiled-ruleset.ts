@@ -36,9 +36,12 @@ export interface CompiledRule extends HeaderTest {
   readonly goto: boolean;
 }
 
+/** Rule positions, ascending; a lone position is kept as a number (most keys of a kube-proxy chain have one rule). */
+export type Positions = number | readonly number[];
+
 export interface ChainIndex {
-  readonly byDst: ReadonlyMap<number, readonly number[]>;
-  readonly byDport: ReadonlyMap<number, readonly number[]>;
+  readonly byDst: ReadonlyMap<number, Positions>;
+  readonly byDport: ReadonlyMap<number, Positions>;
   /** Positions of rules that may match any destination and port. */
   readonly rest: readonly number[];
 }
@@ -166,29 +169,31 @@ function indexKeyOf(rule: CompiledRule): { dst: number } | { dport: number } | n
   return null;
 }
 
+/** Files position `i` under `key`, keeping a lone position as a number. */
+function file(map: Map<number, Positions>, key: number, i: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, i);
+  else if (typeof list === 'number') map.set(key, [list, i]);
+  else (list as number[]).push(i);
+}
+
 function buildIndex(rules: readonly CompiledRule[]): ChainIndex {
-  const byDst = new Map<number, number[]>();
-  const byDport = new Map<number, number[]>();
+  const byDst = new Map<number, Positions>();
+  const byDport = new Map<number, Positions>();
   const rest: number[] = [];
   rules.forEach((r, i) => {
     const key = indexKeyOf(r);
     if (key === null) rest.push(i);
-    else if ('dst' in key) {
-      const list = byDst.get(key.dst);
-      if (list) list.push(i);
-      else byDst.set(key.dst, [i]);
-    } else {
-      const list = byDport.get(key.dport);
-      if (list) list.push(i);
-      else byDport.set(key.dport, [i]);
-    }
+    else if ('dst' in key) file(byDst, key.dst, i);
+    else file(byDport, key.dport, i);
   });
   return { byDst, byDport, rest };
 }
 
-/** Smallest position >= from in an ascending list, or Infinity. */
-function firstAtOrAfter(list: readonly number[] | undefined, from: number): number {
-  if (!list || list.length === 0) return Number.POSITIVE_INFINITY;
+/** Smallest position >= from, or Infinity. */
+function firstAtOrAfter(list: Positions | undefined, from: number): number {
+  if (list === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof list === 'number') return list >= from ? list : Number.POSITIVE_INFINITY;
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
