@@ -119,6 +119,46 @@ describe('knetsim dns', () => {
   });
 });
 
+describe('where the Corefile and the upstream come from', () => {
+  it('a kube-system/coredns ConfigMap supplies the Corefile', () => {
+    const path = join(tmp, 'configmap.yaml');
+    writeFileSync(
+      path,
+      `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: 10.96.0.20, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    .:53 {
+        kubernetes cluster.local {
+            ttl 7
+        }
+    }
+`,
+    );
+    const j = JSON.parse(knetsim('dns', path, 'web.default.svc.cluster.local', '--json').stdout);
+    expect(j.answer).toEqual([{ name: 'web.default.svc.cluster.local.', type: 'A', ttl: 7, data: '10.96.0.20' }]);
+  });
+
+  it('a bad upstream zone line is bad input naming the line', () => {
+    const path = join(tmp, 'upstream.yaml');
+    writeFileSync(
+      path,
+      'apiVersion: knetsim.io/v1alpha1\nkind: Cluster\nmetadata: {name: u}\nspec:\n  dns:\n    upstream: ["www.example.com. 30 IN A 300.1.1.1"]\n',
+    );
+    const r = knetsim('dns', path, 'www.example.com.');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `knetsim: ${path}: spec.dns.upstream: "www.example.com. 30 IN A 300.1.1.1": "300.1.1.1" is not an IPv4 address\n`,
+    );
+  });
+});
+
 describe('knetsim trace resolves a name first, as the pod would', () => {
   for (const mode of ['iptables', 'ipvs', 'userspace'])
     it(`each query is a datagram to a CoreDNS pod and back (${mode} mode), then the connection`, () => {
