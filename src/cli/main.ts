@@ -22,6 +22,7 @@ function program(): Command {
     .description('one packet, hop by hop, through a node (from a real node dump with --rules)')
     .argument('[scenario]', 'scenario YAML (Kubernetes objects), or omit with --rules')
     .option('--rules <dump>', 'an iptables-save dump of a real node')
+    .option('--nft <dump>', 'an nft list ruleset dump of a real node (or an nft -f transaction)')
     .option('--ipset <dump>', 'an ipset save dump of that node')
     .option('--ipvs <dump>', 'an ipvsadm -S -n dump of that node')
     .option('--routes <dump>', 'ip route (table all) of that node')
@@ -33,7 +34,7 @@ function program(): Command {
     .option('--length <bytes>', 'total IPv4 length of the packet (default 60 for TCP, 64 otherwise)')
     .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
     .option('--node <name>', 'node name')
-    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables, ipvs, nftables or userspace")
     .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')
     .option('--sample <n>', 'send N packets, each taking one random path, and count where they go')
     .option('--seed <n>', 'seed for --sample (default 1)')
@@ -41,7 +42,8 @@ function program(): Command {
     .option('--across', 'follow the packet across nodes (scenario only): underlay, VXLAN, the far node')
     .option('--reply', 'with --across: one connection (path drawn by --seed), then its reply back through conntrack')
     .action(async (scenario: string | undefined, o: TraceOptions) => {
-      if (scenario !== undefined && o.rules) throw new UserError('trace: give a scenario or --rules DUMP, not both');
+      if (scenario !== undefined && (o.rules || o.nft))
+        throw new UserError('trace: give a scenario or --rules/--nft DUMP, not both');
       if (o.reply && !o.across) throw new UserError('trace: --reply goes with --across');
       if (o.across && scenario === undefined) throw new UserError('trace: --across needs a scenario (every node)');
       if (scenario === undefined) {
@@ -61,8 +63,12 @@ function program(): Command {
     .description('the data-plane state a node would have (what iptables-save shows there)')
     .argument('<scenario>', 'scenario YAML ("-" for standard input)')
     .option('--node <name>', 'node')
-    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
-    .option('--format <format>', 'iptables-save, iptables-restore, json, routes or summary', 'iptables-save')
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables, ipvs, nftables or userspace")
+    .option(
+      '--format <format>',
+      'iptables-save, iptables-restore, nft, nft-list, json, ipset, ipvsadm, routes, neigh, fdb or summary',
+      'iptables-save',
+    )
     .action((scenario: string, o: { node?: string; format: string; mode?: string }) =>
       runRules(scenario, o, process.stdout),
     );

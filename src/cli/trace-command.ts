@@ -1,4 +1,4 @@
-// `knetsim trace --rules DUMP ...`: one packet (or a batch) through a node built from dumps.
+// `knetsim trace --rules DUMP ...` / `--nft DUMP`: one packet (or a batch) through a node built from dumps.
 import {
   type DnsLookupWalk,
   type NodeDumps,
@@ -20,6 +20,7 @@ import { UserError } from './user-error';
 
 export interface TraceOptions {
   rules?: string;
+  nft?: string;
   ipset?: string;
   ipvs?: string;
   routes?: string;
@@ -56,7 +57,10 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
 export type SetLoader = (text: string, file: string) => SetLookup;
 
 export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimNode {
-  if (!o.rules) throw new UserError('trace: give a scenario file, or --rules DUMP (an iptables-save dump)');
+  if (!o.rules && !o.nft)
+    throw new UserError(
+      'trace: give a scenario file, or --rules DUMP (an iptables-save dump) and/or --nft DUMP (nft list ruleset)',
+    );
   const nodeAddresses = (o.nodeIp ?? '')
     .split(',')
     .filter(Boolean)
@@ -74,7 +78,8 @@ export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimN
   }
   const dumps: NodeDumps = {
     name: o.node ?? 'node',
-    iptables: { text: readInput(o.rules), file: o.rules },
+    ...(o.rules ? { iptables: { text: readInput(o.rules), file: o.rules } } : {}),
+    ...(o.nft ? { nft: { text: readInput(o.nft), file: o.nft } } : {}),
     ...(o.routes ? { routes: { text: readInput(o.routes), file: o.routes } } : {}),
     nodeAddresses,
     sets,

@@ -1,9 +1,11 @@
-// Builds a simulated node from a real node's dumps (iptables-save, ip route,
-// ipset save) with no Kubernetes objects: what `knetsim trace --rules` runs on.
+// Builds a simulated node from a real node's dumps (iptables-save, nft list
+// ruleset, ip route, ipset save) with no Kubernetes objects: what
+// `knetsim trace --rules` / `--nft` runs on.
 
 import type { VirtualService } from '../ipvs';
 import { type IPv4, parseIpRoutes, type Route } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
+import { loadNftTransaction, type NftRuleset, parseNftList } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
 
 export interface DumpFile {
@@ -13,7 +15,10 @@ export interface DumpFile {
 
 export interface NodeDumps {
   readonly name?: string;
-  readonly iptables: DumpFile;
+  /** iptables-save; a node with only nftables rules may have none. */
+  readonly iptables?: DumpFile;
+  /** `nft list ruleset` (or an `nft -f` transaction). */
+  readonly nft?: DumpFile;
   readonly routes?: DumpFile;
   /** The node's own addresses when no route dump tells them (they go on the default interface). */
   readonly nodeAddresses?: readonly IPv4[];
@@ -61,9 +66,26 @@ function missingSet(state: NetfilterState, sets: SetLookup | null): { name: stri
   return null;
 }
 
+/** A listing starts with `table`; anything else is read as `nft -f` commands. */
+function loadNftDump(dump: DumpFile): { ok: true; ruleset: NftRuleset } | { ok: false; message: string } {
+  const text = dump.text;
+  if (/^\s*table\s/.test(text.replace(/^(\s*#.*\n)*/, ''))) {
+    const listed = parseNftList(text);
+    return listed.ok ? { ok: true, ruleset: listed.value } : { ok: false, message: `${dump.file}: ${listed.message}` };
+  }
+  const loaded = loadNftTransaction(text, dump.file);
+  return loaded.ok ? { ok: true, ruleset: loaded.value.ruleset } : loaded;
+}
+
 export function nodeFromDumps(d: NodeDumps): NodeResult {
-  const loaded = loadIptables(d.iptables.text, d.iptables.file);
+  const loaded = loadIptables(d.iptables?.text ?? '', d.iptables?.file ?? 'iptables');
   if (!loaded.ok) return { ok: false, message: loaded.message };
+  let nft: NftRuleset | null = null;
+  if (d.nft) {
+    const n = loadNftDump(d.nft);
+    if (!n.ok) return { ok: false, message: n.message };
+    nft = n.ruleset;
+  }
   let routes: Route[] = [];
   if (d.routes) {
     const parsed = parseIpRoutes(d.routes.text);
@@ -74,7 +96,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
   if (missing)
     return {
       ok: false,
-      message: `${d.iptables.file}: line ${missing.line}: set "${missing.name}" does not exist${d.sets ? '' : " (give the node's ipset dump with --ipset)"}`,
+      message: `${d.iptables?.file ?? 'iptables'}: line ${missing.line}: set "${missing.name}" does not exist${d.sets ? '' : " (give the node's ipset dump with --ipset)"}`,
     };
   const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast');
   const defaultInterface = d.defaultInterface ?? defaultRoute?.dev ?? 'eth0';
@@ -106,6 +128,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       sets: d.sets ?? null,
       defaultInterface,
       ipvs: d.ipvs ?? [],
+      ...(nft ? { nft } : {}),
     }),
   };
 }
