@@ -6,7 +6,7 @@ import { type ClusterIndex, indexCluster } from './cluster-index';
 import { fqdn, isSubdomain, joinName, labelsOf, matchZone, sameName, trimZone } from './domain-name';
 import type { KubernetesBackend } from './kubernetes-backend';
 import { serveKubernetes } from './kubernetes-plugin';
-import type { ResourceRecord } from './record';
+import type { QueryType, ResourceRecord } from './record';
 import { type DnsResponse, type Question, reply } from './response';
 import { restoreResponse, rewriteQuestion } from './rewrite';
 import { type DnsServerConfig, readDnsServerConfig, type ServerConfig } from './server-config';
@@ -82,12 +82,26 @@ function serverFor(dns: CoreDns, name: string): ServerConfig | undefined {
 
 type Handler = (q: Question) => DnsResponse | 'next';
 
+/**
+ * CoreDNS's upstream for names the kubernetes plugin points outside its zone: the whole
+ * server again. When the server has nothing for the name (no server block, no plugin:
+ * REFUSED or SERVFAIL) but the scenario says what the upstream knows, that answers, as
+ * CoreDNS's own tests stub the upstream.
+ */
+function upstreamLookup(dns: CoreDns, name: string, type: QueryType, client: DnsClient): DnsResponse {
+  const r = resolve(dns, { name, type }, client);
+  if ((r.rcode === 'REFUSED' || r.rcode === 'SERVFAIL') && dns.upstream.records.length > 0)
+    return answerFromUpstream(dns.upstream, { name, type });
+  return r;
+}
+
 /** The plugins after autopath, in CoreDNS's order; SERVFAIL when none answers. */
 function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Question) => DnsResponse {
   const backend = backendOf(dns, server);
   const handlers: Handler[] = [];
   if (server.transfer) handlers.push((q) => transfer(server, backend, q, client));
-  if (backend) handlers.push((q) => serveKubernetes(backend, q, (name, type) => resolve(dns, { name, type }, client)));
+  if (backend)
+    handlers.push((q) => serveKubernetes(backend, q, (name, type) => upstreamLookup(dns, name, type, client)));
   if (server.forward) {
     const fwd = server.forward;
     handlers.push((q) => {

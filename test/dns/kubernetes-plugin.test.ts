@@ -284,3 +284,19 @@ describe('Corefile problems', () => {
     expect(() => serverFor('cluster.local:8053 {\n  kubernetes\n}\n')).toThrow('no server block listens on port 53');
   });
 });
+
+describe('ExternalName targets outside the zone', () => {
+  it('with no forwarder the server has nothing: the CNAME alone', () => {
+    const dns = serverFor(kubernetesCorefile('namespaces testns'));
+    expect(ask(dns, 'external.testns.svc.cluster.local.')).toBe(
+      'NOERROR | external.testns.svc.cluster.local. 5 IN CNAME ext.interwebs.test. |  | ',
+    );
+  });
+
+  it('what the scenario says the upstream knows completes the chain, as CoreDNS tests stub it', () => {
+    const dns = serverFor(kubernetesCorefile('namespaces testns'), ['ext.interwebs.test. 5 IN A 1.2.3.4']);
+    expect(ask(dns, 'external.testns.svc.cluster.local.')).toBe(
+      'NOERROR | ext.interwebs.test. 5 IN A 1.2.3.4; external.testns.svc.cluster.local. 5 IN CNAME ext.interwebs.test. |  | ',
+    );
+  });
+});
