@@ -46,9 +46,24 @@ export function formatElements(elements: readonly NftElement[], style: 'list' | 
   return `{ ${elements.map(formatElement).join(sep)} }`;
 }
 
+/** The first address of an IPv4 address, prefix or range element, or null for anything else. */
+function startAddress(text: string): number | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:[/-].*)?$/.exec(text);
+  return m ? ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0 : null;
+}
+
 function formatSetRef(ref: SetRef): string {
   if (ref.kind === 'named') return `@${ref.name}`;
   if (ref.elements.length === 1 && ref.elements[0]!.value === undefined) return formatElement(ref.elements[0]!);
+  // The kernel keeps an anonymous address set as intervals, and lists them in address order.
+  const starts = ref.elements.map((e) => (e.key.length === 1 ? startAddress(e.key[0]!) : null));
+  if (starts.every((x) => x !== null)) {
+    const order = ref.elements.map((e, i) => ({ e, at: starts[i]! })).sort((a, b) => a.at - b.at);
+    return formatElements(
+      order.map((x) => x.e),
+      'list',
+    );
+  }
   return formatElements(ref.elements, 'list');
 }
 
