@@ -4,15 +4,9 @@
 import { type NodeNetwork, nodeNetwork } from '../flannel';
 import { formatIpsetSave, parseIpsetSave } from '../ipset';
 import {
-  type IpvsProtocol,
-  makeRealServer,
-  makeVirtualService,
-  type SchedulerName,
-  type VirtualService,
-} from '../ipvs';
-import {
   type IpvsSync,
   ipvsNodePrelude,
+  ipvsServices,
   ipvsSetsRestore,
   loadBalancerFromSync,
   nodePrelude,
@@ -51,23 +45,8 @@ export type ScenarioNodeResult =
   | { readonly ok: true; readonly value: ScenarioNode }
   | { readonly ok: false; readonly message: string };
 
-/** kube-proxy's virtual servers as the kernel holds them (servers added in order, as kube-proxy adds them). */
-export function ipvsServices(sync: IpvsSync): VirtualService[] {
-  return sync.virtualServers.map((vs) =>
-    makeVirtualService({
-      protocol: vs.protocol.toLowerCase() as IpvsProtocol,
-      address: parseIPv4(vs.address)!,
-      port: vs.port,
-      scheduler: vs.scheduler as SchedulerName,
-      flags: { persistent: vs.flags.includes('persistent'), sched2: vs.flags.includes('mh-port') },
-      timeout: vs.timeout,
-      // The kernel puts each new destination at the head of the list.
-      servers: [...vs.realServers]
-        .reverse()
-        .map((r) => makeRealServer({ address: parseIPv4(r.address)!, port: r.port, weight: r.weight })),
-    }),
-  );
-}
+// kube-proxy's virtual servers as the kernel holds them; used by the bench too.
+export { ipvsServices };
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
