@@ -40,6 +40,7 @@ export {
   parseIpvsadmList,
 } from './ipvsadm-list';
 export {
+  applyIpvsadmCommands,
   formatAddServerLine,
   formatAddServiceLine,
   formatIpvsadmSave,

@@ -6,8 +6,13 @@ import { compareServers, compareServices, formatAddrPort, parseAddrPort } from '
 import {
   addServer,
   addService,
+  cloneIpvsTable,
   createIpvsTable,
   DEFAULT_IPVS_CONFIG,
+  deleteServer,
+  deleteService,
+  editServer,
+  editService,
   type IpvsConfig,
   type IpvsTable,
   listServices,
@@ -74,7 +79,7 @@ export function formatIpvsTableSave(table: IpvsTable): string {
 }
 
 interface Command {
-  command: 'add-service' | 'add-server';
+  command: 'add-service' | 'add-server' | 'edit-service' | 'delete-service' | 'edit-server' | 'delete-server';
   protocol: IpvsProtocol | null;
   service: string | null;
   scheduler: string | null;
@@ -135,15 +140,44 @@ const COMMANDS: Readonly<Record<string, Command['command']>> = {
   '--add-server': 'add-server',
 };
 
+/** What `ipvsadm -R` also takes besides a save file's lines: edits and deletions. */
+const EDIT_COMMANDS: Readonly<Record<string, Command['command']>> = {
+  ...COMMANDS,
+  '-E': 'edit-service',
+  '--edit-service': 'edit-service',
+  '-D': 'delete-service',
+  '--delete-service': 'delete-service',
+  '-e': 'edit-server',
+  '--edit-server': 'edit-server',
+  '-d': 'delete-server',
+  '--delete-server': 'delete-server',
+};
+
+const COMMAND_FLAG: Readonly<Record<Command['command'], string>> = {
+  'add-service': '-A',
+  'add-server': '-a',
+  'edit-service': '-E',
+  'delete-service': '-D',
+  'edit-server': '-e',
+  'delete-server': '-d',
+};
+
 type LineResult<T> = Result<T, IpvsParseError>;
 
-function readCommand(source: string, n: number, tokens: readonly string[]): LineResult<Command> {
+function readCommand(source: string, n: number, tokens: readonly string[], edits = false): LineResult<Command> {
   const first = tokens[0]!;
-  const command = COMMANDS[first];
+  const command = (edits ? EDIT_COMMANDS : COMMANDS)[first];
   if (!command) {
     if (first === '-f' || first === '--fwmark-service')
       return parseError(source, n, first, 'fwmark services are not modelled');
-    return parseError(source, n, first, `unknown command "${first}" (a save file has only -A and -a lines)`);
+    return parseError(
+      source,
+      n,
+      first,
+      edits
+        ? `unknown command "${first}" (modelled: -A -E -D -a -e -d)`
+        : `unknown command "${first}" (a save file has only -A and -a lines)`,
+    );
   }
   const cmd: Command = {
     command,
@@ -216,12 +250,7 @@ function number(source: string, n: number, text: string, max: number, what: stri
 
 function serviceFromCommand(source: string, n: number, cmd: Command): LineResult<VirtualService> {
   if (cmd.service === null || cmd.protocol === null)
-    return parseError(
-      source,
-      n,
-      cmd.command === 'add-service' ? '-A' : '-a',
-      'no service given (-t, -u or --sctp-service)',
-    );
+    return parseError(source, n, COMMAND_FLAG[cmd.command], 'no service given (-t, -u or --sctp-service)');
   const ap = parseAddrPort(cmd.service);
   if ('error' in ap) return parseError(source, n, cmd.service, ap.error);
   const scheduler = cmd.scheduler ?? DEFAULT_SCHEDULER;
@@ -261,7 +290,7 @@ function serviceFromCommand(source: string, n: number, cmd: Command): LineResult
 }
 
 function serverFromCommand(source: string, n: number, cmd: Command, service: VirtualService): LineResult<RealServer> {
-  if (cmd.server === null) return parseError(source, n, '-a', 'no real server given (-r)');
+  if (cmd.server === null) return parseError(source, n, COMMAND_FLAG[cmd.command], 'no real server given (-r)');
   const ap = parseAddrPort(cmd.server);
   if ('error' in ap) return parseError(source, n, cmd.server, ap.error);
   const forward = cmd.forward ?? 'Route';
@@ -273,8 +302,9 @@ function serverFromCommand(source: string, n: number, cmd: Command, service: Vir
   if (!upper.ok) return upper;
   const lower = number(source, n, cmd.lower ?? '0', 2 ** 31 - 1, 'l_threshold');
   if (!lower.ok) return lower;
-  // Direct routing and tunnelling cannot change the port: ipvsadm forces the service's.
-  const port = forward === 'Route' || forward === 'Tunnel' || ap.port === null ? service.port : ap.port;
+  // Direct routing and tunnelling cannot change the port: ipvsadm forces the service's (on -a and -e only).
+  const forcedPort = cmd.command !== 'delete-server' && (forward === 'Route' || forward === 'Tunnel');
+  const port = forcedPort || ap.port === null ? service.port : ap.port;
   return ok(
     makeRealServer({
       address: ap.address,
@@ -319,6 +349,69 @@ export function parseIpvsadmSave(
     if (!server.ok) return server;
     const added = addServer(table, serviceKey(entry.service), server.value);
     if (!added.ok) return parseError(source, n, cmd.value.server!, added.error);
+  }
+  return ok(table);
+}
+
+/**
+ * Applies `ipvsadm -R` input (or the same commands one by one, as kube-proxy's netlink
+ * calls amount to) to a copy of a table: -A/-E/-D for services, -a/-e/-d for servers.
+ * The first bad line stops it, with an error naming the line and the token.
+ */
+export function applyIpvsadmCommands(
+  base: IpvsTable,
+  text: string,
+  source = 'ipvsadm -R',
+): Result<IpvsTable, IpvsParseError> {
+  const table = cloneIpvsTable(base);
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const tokens = lines[i]!.trim()
+      .split(/\s+/)
+      .filter((t) => t !== '');
+    if (tokens.length === 0) continue;
+    const cmd = readCommand(source, n, tokens, true);
+    if (!cmd.ok) return cmd;
+    const c = cmd.value;
+    const service = serviceFromCommand(source, n, c);
+    if (!service.ok) return service;
+    const key = serviceKey(service.value);
+    if (c.command === 'add-service') {
+      const added = addService(table, service.value);
+      if (!added.ok) return parseError(source, n, c.service!, added.error);
+      continue;
+    }
+    const entry = table.services.get(key);
+    if (!entry) return parseError(source, n, c.service!, 'Service not defined');
+    if (c.command === 'edit-service') {
+      const s = service.value;
+      const edited = editService(table, key, {
+        scheduler: s.scheduler,
+        flags: s.flags,
+        timeout: s.timeout,
+        netmask: s.netmask,
+        persistenceEngine: s.persistenceEngine,
+      });
+      if (!edited.ok) return parseError(source, n, c.service!, edited.error);
+      continue;
+    }
+    if (c.command === 'delete-service') {
+      deleteService(table, key);
+      continue;
+    }
+    const server = serverFromCommand(source, n, c, entry.service);
+    if (!server.ok) return server;
+    const done =
+      c.command === 'add-server'
+        ? addServer(table, key, server.value)
+        : c.command === 'edit-server'
+          ? editServer(table, key, server.value.address, server.value.port, {
+              weight: server.value.weight,
+              forward: server.value.forward,
+            })
+          : deleteServer(table, key, server.value.address, server.value.port);
+    if (!done.ok) return parseError(source, n, c.server!, done.error);
   }
   return ok(table);
 }
