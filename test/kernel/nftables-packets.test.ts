@@ -1,0 +1,284 @@
+// The real kernel as the oracle for packets in kube-proxy's nftables mode: a node
+// namespace (eth0, cni0 with a namespace per local pod, flannel.1 and the routes
+// knetsim gives it) loaded with kube-proxy's nft transaction and a trace table
+// (`meta nftrace set 1` ahead of every hook); each packet's way is read from
+// `nft monitor trace`. The rules the kernel reports as matched must appear, in
+// order, in one of knetsim's branches, with that branch's outcome, DNAT endpoint
+// and masquerading. Affinity sets are emptied before each packet, as every
+// knetsim trace starts without affinity.
+// Needs root, ip, nft and python3; KNETSIM_KERNEL=required makes their absence a
+// failure, KNETSIM_KERNEL=off skips.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScenarioNode, type ScenarioNode, type TraceResult, tracePacket } from '../../src/engine';
+import { loadScenario } from '../../src/model';
+import { parseIPv4 } from '../../src/net';
+import type { KernelPacket } from './kernel-node';
+import { inNs, must, Namespaces, removeStale, run } from './netns';
+import { packetsFor, scenarioArb } from './random-scenarios';
+
+const mode = process.env.KNETSIM_KERNEL ?? 'auto';
+
+function unavailable(): string | null {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root';
+  for (const tool of ['ip', 'nft', 'python3', 'stdbuf'])
+    if (run('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+  const probe = `knetsim-${process.pid}-nftpktprobe`;
+  const made = run('ip', ['netns', 'add', probe]);
+  if (made.status !== 0) return `cannot create a network namespace: ${made.stderr.trim()}`;
+  run('ip', ['netns', 'del', probe]);
+  return null;
+}
+
+const why = mode === 'off' ? 'KNETSIM_KERNEL=off' : unavailable();
+if (why && mode === 'required') {
+  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
+    throw new Error(`kernel tests cannot run: ${why}`);
+  });
+} else if (why) console.log(`nftables packet kernel tests skipped: ${why}`);
+
+const SENDER = join(__dirname, 'send-packet.py');
+const GATEWAY = '169.254.1.1';
+const NODE_LINK = '169.254.1.2';
+const TRACE_TABLE = [
+  'add table ip knetsim-trace',
+  'add chain ip knetsim-trace pre { type filter hook prerouting priority -500 ; }',
+  'add chain ip knetsim-trace out { type filter hook output priority -500 ; }',
+  'add rule ip knetsim-trace pre meta nftrace set 1',
+  'add rule ip knetsim-trace out meta nftrace set 1',
+].join('\n');
+
+interface KernelWay {
+  /** `CHAIN RULE` of every kube-proxy rule the kernel reports as matched, in order. */
+  readonly rules: string[];
+  readonly outcome: 'ACCEPT' | 'DROP' | 'REJECT';
+  readonly endpoint: string | null;
+  readonly masquerade: boolean;
+}
+
+/** The node of an nftables-mode scenario, built in namespaces. */
+class NftKernelNode {
+  readonly node: string;
+  private readonly client: string;
+  private readonly pods = new Map<string, string>();
+  private readonly clientAddresses = new Set<string>();
+  private readonly nodeIPs: string[];
+
+  constructor(
+    ns: Namespaces,
+    private readonly sn: ScenarioNode,
+    podIPs: readonly string[],
+  ) {
+    this.node = ns.create('nftnode');
+    this.client = ns.create('nftclient');
+    const n = this.node;
+    const c = this.client;
+    const devices = new Map(sn.network.devices.map((d) => [d.name, d]));
+    const eth0 = devices.get('eth0');
+    this.nodeIPs = eth0?.addresses.map((a) => a.address) ?? [];
+    for (const [k, v] of [
+      ['net.ipv4.ip_forward', '1'],
+      ['net.ipv4.conf.all.rp_filter', '0'],
+      ['net.ipv4.conf.default.rp_filter', '0'],
+    ])
+      inNs(n, 'sysctl', ['-qw', `${k}=${v}`]);
+    must('ip', ['-n', n, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', c]);
+    for (const a of eth0?.addresses ?? [])
+      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
+    inNs(n, 'ip', ['addr', 'add', `${NODE_LINK}/32`, 'dev', 'eth0']);
+    inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
+    inNs(n, 'ip', ['route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0', 'onlink']);
+    inNs(c, 'ip', ['addr', 'add', `${GATEWAY}/32`, 'dev', 'up0']);
+    inNs(c, 'ip', ['link', 'set', 'up0', 'up']);
+    inNs(c, 'ip', ['route', 'add', 'default', 'via', NODE_LINK, 'dev', 'up0', 'onlink']);
+    const flannel = devices.get('flannel.1');
+    if (flannel) {
+      must('ip', ['-n', n, 'link', 'add', 'flannel.1', 'type', 'veth', 'peer', 'name', 'fl0', 'netns', c]);
+      inNs(c, 'ip', ['link', 'set', 'fl0', 'up']);
+      for (const a of flannel.addresses)
+        inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
+      inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
+    }
+    for (const route of sn.network.routes) {
+      const m = /^(\S+) via (\S+) dev (flannel\.1|eth0)( onlink)?$/.exec(route);
+      if (m && m[1] !== 'default') inNs(n, 'ip', ['route', 'add', m[1]!, 'via', m[2]!, 'dev', m[3]!, 'onlink']);
+    }
+    const cni0 = devices.get('cni0')?.addresses[0];
+    if (cni0) {
+      inNs(n, 'ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+      inNs(n, 'ip', ['addr', 'add', `${cni0.address}/${cni0.prefixLength}`, 'dev', 'cni0']);
+      inNs(n, 'ip', ['link', 'set', 'cni0', 'up']);
+      let k = 0;
+      for (const ip of new Set(podIPs)) {
+        if (!ip.startsWith(cni0.address.split('.').slice(0, 3).join('.')) || ip === cni0.address) continue;
+        const pod = ns.create('nftpod');
+        const veth = `veth${k++}`;
+        must('ip', ['-n', n, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]);
+        inNs(n, 'ip', ['link', 'set', veth, 'master', 'cni0', 'up']);
+        inNs(n, 'ip', ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
+        inNs(pod, 'ip', ['addr', 'add', `${ip}/${cni0.prefixLength}`, 'dev', 'eth0']);
+        inNs(pod, 'ip', ['link', 'set', 'eth0', 'up']);
+        inNs(pod, 'ip', ['route', 'add', 'default', 'via', cni0.address]);
+        // The pod swallows what it receives, so no reply muddies the trace.
+        inNs(
+          pod,
+          'nft',
+          ['-f', '-'],
+          'add table ip sink\nadd chain ip sink in { type filter hook input priority 0 ; policy drop ; }\n',
+        );
+        this.pods.set(ip, pod);
+      }
+    }
+    inNs(n, 'nft', ['-f', '-'], sn.nft!.transaction);
+    inNs(n, 'nft', ['-f', '-'], TRACE_TABLE);
+  }
+
+  private addClientAddress(ip: string): void {
+    if (this.clientAddresses.has(ip) || this.nodeIPs.includes(ip)) return;
+    inNs(this.client, 'ip', ['addr', 'add', `${ip}/32`, 'dev', 'up0']);
+    this.clientAddresses.add(ip);
+  }
+
+  send(packets: readonly KernelPacket[]): KernelWay[] {
+    const dir = mkdtempSync(join(tmpdir(), 'knetsim-nfttrace-'));
+    const traceFile = join(dir, 'trace.txt');
+    const fd = openSync(traceFile, 'w');
+    const monitor: ChildProcess = spawn(
+      'ip',
+      ['netns', 'exec', this.node, 'stdbuf', '-oL', 'nft', 'monitor', 'trace'],
+      {
+        stdio: ['ignore', fd, 'ignore'],
+      },
+    );
+    closeSync(fd);
+    const affinity = [...this.sn.nft!.ruleset.tables.values()].flatMap((t) =>
+      [...t.sets.keys()].filter((s) => s.startsWith('affinity-')),
+    );
+    try {
+      for (let i = 0; i < 40 && !readFileSync(traceFile, 'utf8').includes('udp dport 9 '); i++) {
+        inNs(this.node, 'python3', [SENDER, 'udp', '127.0.0.1', '9', '127.0.0.1', '9']);
+        must('sleep', ['0.1']);
+      }
+      for (const p of packets) {
+        if (affinity.length)
+          inNs(this.node, 'nft', ['-f', '-'], affinity.map((s) => `flush set ip kube-proxy ${s}\n`).join(''));
+        const where = p.from === 'node' ? this.node : (this.pods.get(p.src) ?? this.client);
+        if (where === this.client) this.addClientAddress(p.src);
+        inNs(where, 'python3', [SENDER, p.protocol, p.src, String(p.sport), p.dst, String(p.dport)]);
+      }
+      must('sleep', ['0.5']);
+    } finally {
+      monitor.kill('SIGTERM');
+    }
+    must('sleep', ['0.2']);
+    const text = readFileSync(traceFile, 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    return packets.map((p) => wayOf(p, text));
+  }
+}
+
+/** One packet's lines of `nft monitor trace`: its trace ids are those whose first packet line is its tuple. */
+function wayOf(p: KernelPacket, text: string): KernelWay {
+  const ids = new Set<string>();
+  const rules: string[] = [];
+  let outcome: KernelWay['outcome'] = 'ACCEPT';
+  let endpoint: string | null = null;
+  let masquerade = false;
+  for (const line of text.split('\n')) {
+    const m = /^trace id (\S+) ip (\S+) (\S+) (packet|rule|policy) ?(.*)$/.exec(line.trimEnd());
+    if (!m) continue;
+    const [, id, table, chain, kind, rest] = m;
+    if (kind === 'packet') {
+      if (rest!.includes(` ip saddr ${p.src} `) && rest!.includes(` ${p.protocol} sport ${p.sport} `)) ids.add(id!);
+      continue;
+    }
+    if (!ids.has(id!) || table !== 'kube-proxy') continue;
+    if (kind === 'policy') {
+      if (rest!.startsWith('drop')) outcome = 'DROP';
+      continue;
+    }
+    const r = /^(.*) \(verdict (\S+)(?: \S+)?\)$/.exec(rest!);
+    const rule = r ? r[1]! : rest!;
+    rules.push(`${chain} ${rule}`);
+    if (r?.[2] === 'drop') outcome = / reject( |$)/.test(` ${rule}`) ? 'REJECT' : 'DROP';
+    const dnat = /\bdnat to (\S+)/.exec(rule);
+    if (dnat) endpoint = dnat[1]!;
+    if (/\bmasquerade\b/.test(rule)) masquerade = true;
+  }
+  return { rules, outcome, endpoint, masquerade };
+}
+
+/** The kernel's matched rules must be, in order, among a branch's nft rule hops. */
+function agrees(t: TraceResult, k: KernelWay): string | null {
+  const views = t.branches.map((b) => {
+    const rules = b.hops
+      .filter((h) => h.stage.startsWith('nft ip kube-proxy '))
+      .map((h) => `${h.stage.slice('nft ip kube-proxy '.length)} ${h.action.replace(/^\[\d+\] /, '')}`);
+    return { b, rules };
+  });
+  for (const { b, rules } of views) {
+    let i = 0;
+    for (const line of rules) if (i < k.rules.length && line.startsWith(`${k.rules[i]}: `)) i++;
+    if (i < k.rules.length) continue;
+    const outcome = b.outcome === 'NO_ROUTE' ? 'ACCEPT' : b.outcome;
+    if (outcome !== k.outcome) continue;
+    if (k.outcome === 'ACCEPT' && (b.endpoint !== k.endpoint || b.masquerade !== k.masquerade)) continue;
+    return null;
+  }
+  return [
+    `kernel: ${k.outcome} endpoint=${k.endpoint} masquerade=${k.masquerade}`,
+    ...k.rules.map((r) => `  ${r}`),
+    ...views.map(
+      ({ b, rules }) =>
+        `knetsim branch: ${b.outcome} endpoint=${b.endpoint} masquerade=${b.masquerade}\n${rules.map((r) => `  ${r}`).join('\n')}`,
+    ),
+  ].join('\n');
+}
+
+describe.skipIf(why !== null)('nftables: packets take the way knetsim says', () => {
+  const ns = new Namespaces();
+  beforeAll(() => removeStale());
+  afterAll(() => ns.cleanup());
+  const runs = Number(process.env.KNETSIM_KERNEL_RUNS ?? 12);
+  const scenarios = fc
+    .sample(scenarioArb, { numRuns: runs, seed: 11 })
+    .map((yaml) => yaml.replace(/mode: \w+/, 'mode: nftables'));
+  scenarios.forEach((yaml, i) => {
+    it(`random scenario ${i}: every packet's kernel path is one of knetsim's branches`, () => {
+      const loaded = loadScenario(yaml, `random-${i}.yaml`);
+      if (!loaded.ok) throw new Error(loaded.issues.map((x) => x.message).join('\n'));
+      const built = buildScenarioNode(loaded.scenario, 'node-1');
+      if (!built.ok) throw new Error(built.message);
+      const sn = built.value;
+      const packets = packetsFor(sn, 1000 + i);
+      const podIPs = [
+        ...packets.filter((p) => p.from === 'pod').map((p) => p.src),
+        ...sn.localState.servicePorts.flatMap((s) => s.endpoints.map((e) => e.ip)),
+      ];
+      const kernel = new NftKernelNode(ns, sn, podIPs);
+      const ways = kernel.send(packets);
+      const problems: string[] = [];
+      packets.forEach((p, k) => {
+        const t = tracePacket(sn.node, {
+          src: parseIPv4(p.src)!,
+          dst: parseIPv4(p.dst)!,
+          protocol: p.protocol,
+          sport: p.sport,
+          dport: p.dport,
+          origin:
+            p.from === 'node' ? { kind: 'local' } : { kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' },
+        });
+        // Every new connection passes nat-prerouting or nat-output's `jump services`: an empty way means the trace was missed.
+        if (ways[k]!.rules.length === 0) problems.push(`${p.src}:${p.sport} -> ${p.dst}:${p.dport}: no kernel trace`);
+        const d = agrees(t, ways[k]!);
+        if (d) problems.push(`${p.protocol} ${p.src}:${p.sport} -> ${p.dst}:${p.dport} from ${p.from}\n${d}`);
+      });
+      expect(problems.join('\n\n')).toBe('');
+    });
+  });
+});
