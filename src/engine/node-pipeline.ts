@@ -133,6 +133,8 @@ class Pipeline {
   readonly ended: BranchEnd[] = [];
   /** IPVS service look-ups that found a virtual service (a hash look-up each, in the kernel). */
   ipvsLookups = 0;
+  /** nft set and map look-ups, expected per packet (each branch weighted by its probability). */
+  nftLookups = 0;
   /** Copies of the payload between kernel and user space (the userspace proxy pays two a packet). */
   userCopies = 0;
   /** Switches between the kernel and the proxy process. */
@@ -183,6 +185,7 @@ class Pipeline {
         });
         branches.forEach((b, i) => {
           const f = i === branches.length - 1 ? flow : forkFlow(flow, flow.probability);
+          this.nftLookups += flow.probability * b.probability * b.lookups;
           f.probability *= b.probability;
           f.rulesEvaluated += b.rulesEvaluated;
           f.packet.mark = b.mark;
@@ -786,7 +789,13 @@ export function runPipeline(
   packet: NfPacket,
   origin: PacketOrigin,
   options: PipelineOptions,
-): { ended: BranchEnd[]; ipvsLookups: number; userCopies: number; contextSwitches: number } {
+): {
+  ended: BranchEnd[];
+  ipvsLookups: number;
+  nftLookups: number;
+  userCopies: number;
+  contextSwitches: number;
+} {
   const flow: PipelineFlow = {
     packet,
     probability: 1,
@@ -815,6 +824,7 @@ export function runPipeline(
   return {
     ended: pipeline.ended,
     ipvsLookups: pipeline.ipvsLookups,
+    nftLookups: pipeline.nftLookups,
     userCopies: pipeline.userCopies,
     contextSwitches: pipeline.contextSwitches,
   };

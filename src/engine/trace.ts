@@ -203,6 +203,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   const {
     ended: ends,
     ipvsLookups,
+    nftLookups,
     userCopies,
     contextSwitches,
   } = runPipeline(node, packet, request.origin, {
@@ -270,7 +271,8 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
       rulesEvaluatedMin: min,
       rulesEvaluatedMax: max,
       conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
-      setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore,
+      // ipset look-ups, and nftables set and map look-ups (expected per packet over its branches).
+      setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore + Number(nftLookups.toFixed(2)),
       ipvsLookups,
       userSpaceCopies: userCopies,
       contextSwitches,

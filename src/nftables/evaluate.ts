@@ -4,7 +4,7 @@
 // one branch per value with its exact probability; every set or map look-up is
 // recorded with its key and the element that matched.
 import type { IPv4 } from '../net';
-import { formatIPv4, parseIPv4 } from '../net';
+import { formatIPv4, PROTOCOL_NUMBERS, parseIPv4 } from '../net';
 import type { Expr, NftElement, SetRef, Stmt } from './expression';
 import { formatElement, formatExpr } from './format-rule';
 import { matchValue, type ValueKind } from './match-value';
@@ -120,10 +120,71 @@ function keyOf(e: Expr, p: NftPacketView, mark: number): { kind: ValueKind; valu
   return out;
 }
 
+/** One key part as an exact value (an address, a number, a protocol number), or null for a prefix, range or word. */
+function exactPart(kind: ValueKind, text: string): string | null {
+  if (kind === 'addr') {
+    const a = text.includes('/') || text.includes('-') ? null : parseIPv4(text);
+    return a === null ? null : String(a);
+  }
+  if (kind === 'proto') {
+    const n = (PROTOCOL_NUMBERS as Record<string, number>)[text] ?? Number(text);
+    return Number.isInteger(n) ? String(n) : null;
+  }
+  if (kind === 'port' || kind === 'number') return /^\d+$/.test(text) ? String(Number(text)) : null;
+  return null;
+}
+
+function exactKey(key: readonly { kind: ValueKind; value: Value }[]): string | null {
+  const parts = key.map((k) =>
+    k.kind === 'proto' ? exactPart('proto', String(k.value)) : typeof k.value === 'number' ? String(k.value) : null,
+  );
+  return parts.includes(null) ? null : parts.join(' ');
+}
+
+/**
+ * Elements by exact key, for sets whose elements are all exact values (kube-proxy's maps): the
+ * kernel hashes them, and so do we, instead of trying 30,000 elements in turn. Null: keep scanning.
+ */
+const INDEXES = new WeakMap<readonly NftElement[], Map<string, Map<string, NftElement> | null>>();
+
+function indexOf(elements: readonly NftElement[], kinds: readonly ValueKind[]): Map<string, NftElement> | null {
+  let byKinds = INDEXES.get(elements);
+  if (!byKinds) {
+    byKinds = new Map();
+    INDEXES.set(elements, byKinds);
+  }
+  const sig = kinds.join(',');
+  if (byKinds.has(sig)) return byKinds.get(sig)!;
+  let index: Map<string, NftElement> | null = new Map();
+  for (const el of elements) {
+    if (el.key.length !== kinds.length) {
+      index = null;
+      break;
+    }
+    const parts = el.key.map((t, i) => exactPart(kinds[i]!, unquote(t)));
+    if (parts.includes(null)) {
+      index = null;
+      break;
+    }
+    const k = parts.join(' ');
+    if (!index.has(k)) index.set(k, el);
+  }
+  byKinds.set(sig, index);
+  return index;
+}
+
 function findElement(
   elements: readonly NftElement[],
   key: { kind: ValueKind; value: Value }[],
 ): NftElement | undefined {
+  if (elements.length > 8) {
+    const index = indexOf(
+      elements,
+      key.map((k) => k.kind),
+    );
+    const exact = index ? exactKey(key) : null;
+    if (index && exact !== null) return index.get(exact);
+  }
   return elements.find(
     (el) => el.key.length === key.length && key.every((k, i) => matchValue(k.kind, unquote(el.key[i]!), k.value)),
   );

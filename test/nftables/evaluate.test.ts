@@ -92,6 +92,18 @@ describe('look-ups', () => {
     expect(miss.map((x) => x.verdict)).toEqual(['accept']);
     expect(miss[0]!.steps[0]!.action).toContain('10.96.0.10 . tcp . 81: no element in @svc');
   });
+  it('a large map of exact keys is looked up by hash, with the same answers as a scan', () => {
+    const many = [
+      'add map ip t big { type ipv4_addr . inet_proto . inet_service : verdict ; }',
+      'add chain ip t hit',
+      'add rule ip t hit drop',
+      ...Array.from({ length: 50 }, (_, i) => `add element ip t big { 10.96.1.${i} . tcp . ${80 + i} : goto hit }`),
+    ];
+    const rule = ['ip daddr . meta l4proto . th dport vmap @big'];
+    expect(verdictOf(rule, packet({ dst: '10.96.1.7', dport: 87 }), many)).toEqual(['drop']);
+    expect(verdictOf(rule, packet({ dst: '10.96.1.7', dport: 88 }), many)).toEqual(['accept']);
+    expect(verdictOf(rule, packet({ dst: '10.96.1.7', dport: 87, protocol: 'udp' }), many)).toEqual(['accept']);
+  });
   it('interval sets hold prefixes and ranges', () => {
     expect(verdictOf(['ip saddr @ranges drop'], packet({ src: '192.168.0.5' }), sets)).toEqual(['drop']);
     expect(verdictOf(['ip saddr @ranges drop'], packet({ src: '192.168.0.10' }), sets)).toEqual(['accept']);
