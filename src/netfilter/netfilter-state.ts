@@ -70,6 +70,10 @@ class ApplyError extends Error {
   }
 }
 
+function hasAddressLists(rule: Rule): boolean {
+  return (rule.header.src?.prefixes.length ?? 1) > 1 || (rule.header.dst?.prefixes.length ?? 1) > 1;
+}
+
 /** iptables expands "-s a,b" into one rule per address (and per -d address). */
 function expandAddresses(rule: Rule): Rule[] {
   const srcs = rule.header.src?.prefixes ?? [null];
@@ -146,6 +150,11 @@ function applyTable(
     }
     if (s.kind === 'rule') {
       const rules = mutableRules(s.chain, s.line);
+      if (s.command === '-A' && !hasAddressLists(s.rule)) {
+        // The usual line: one rule appended, without the lists an expansion needs.
+        rules.push({ rule: s.rule, counters: s.counters, line: s.line });
+        continue;
+      }
       const stored = expandAddresses(s.rule).map((rule) => ({ rule, counters: s.counters, line: s.line }));
       if (s.command === '-A') rules.push(...stored);
       else if (s.command === '-I') {

@@ -6,26 +6,28 @@ import type { MatchExtension, OptionSpec, ParsedOption, RuleFacts, TableName, Ta
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { newRuleCache, optionsKey, type RuleCache } from './rule-cache';
-import type { Token } from './tokenize';
+import { newRuleCache, type RuleCache } from './rule-cache';
+import type { TokenBuffer } from './tokenize';
 import { parsePrefixList } from './values';
 
-const HEADER_FLAGS: Readonly<Record<string, HeaderField>> = {
-  '-s': 'src',
-  '--source': 'src',
-  '--src': 'src',
-  '-d': 'dst',
-  '--destination': 'dst',
-  '--dst': 'dst',
-  '-p': 'protocol',
-  '--protocol': 'protocol',
-  '-i': 'inIface',
-  '--in-interface': 'inIface',
-  '-o': 'outIface',
-  '--out-interface': 'outIface',
-  '-f': 'fragment',
-  '--fragment': 'fragment',
-};
+const HEADER_FLAGS: ReadonlyMap<string, HeaderField> = new Map([
+  ['-s', 'src'],
+  ['--source', 'src'],
+  ['--src', 'src'],
+  ['-d', 'dst'],
+  ['--destination', 'dst'],
+  ['--dst', 'dst'],
+  ['-p', 'protocol'],
+  ['--protocol', 'protocol'],
+  ['-i', 'inIface'],
+  ['--in-interface', 'inIface'],
+  ['-o', 'outIface'],
+  ['--out-interface', 'outIface'],
+  ['-f', 'fragment'],
+  ['--fragment', 'fragment'],
+]);
+
+const DASH = 45;
 
 const PROTOCOL_NAMES: Readonly<Record<string, L4Protocol | 'all'>> = {
   tcp: 'tcp',
@@ -53,6 +55,12 @@ function parseProtocol(text: string): L4Protocol | 'all' | null {
   return null;
 }
 
+/** The position of the argument after token `i`, which is `what`; a rule ending there is an error. */
+function argumentOf(tokens: TokenBuffer, i: number, what: string): number {
+  if (i + 1 >= tokens.length) throw new RuleSyntaxError(`${what} needs an argument`, tokens.texts[i]!);
+  return i + 1;
+}
+
 /** Each extension's options by name, so the owner of an option is found without scanning lists. */
 const OPTION_SPECS = new WeakMap<MatchExtension | TargetExtension, Map<string, OptionSpec>>();
 
@@ -70,19 +78,29 @@ function optionSpec(ext: MatchExtension | TargetExtension, name: string): Option
 interface MatchBeingParsed {
   readonly ext: MatchExtension;
   readonly implicit: boolean;
-  readonly options: ParsedOption[];
+  options: readonly ParsedOption[];
+}
+
+const NO_OPTIONS: readonly ParsedOption[] = [];
+const NO_MATCHES_YET: readonly MatchBeingParsed[] = [];
+const NO_ARGS: readonly string[] = [];
+
+/**
+ * A list one longer, sized exactly: options and their arguments are short and
+ * often kept, and a list grown by push holds room for seventeen.
+ */
+function plus<T>(list: readonly T[], item: T): readonly T[] {
+  return list.length === 0 ? [item] : [...list, item];
 }
 
 /** A header with no conditions, shared by every rule that has none. */
 const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
 
-function isEmptyHeader(h: RuleHeader): boolean {
-  return !h.src && !h.dst && !h.protocol && !h.inIface && !h.outIface && !h.fragment;
-}
-
 /** Parses the tokens of one rule. Throws RuleSyntaxError, which the caller turns into a line error. */
 export function parseRuleTokens(
-  tokens: readonly Token[],
+  /** The line's tokens; the rule's arguments start at `from`. */
+  tokens: TokenBuffer,
+  from: number,
   table: TableName,
   source: string,
   /** Shares repeated matches, targets and addresses between the rules of one script. */
@@ -96,40 +114,38 @@ export function parseRuleTokens(
     outIface: null,
     fragment: null,
   };
-  const matches: MatchBeingParsed[] = [];
-  let target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] } | null = null;
+  let matches: readonly MatchBeingParsed[] = NO_MATCHES_YET;
+  let target: { flag: string; name: string; ext: TargetExtension | null; options: readonly ParsedOption[] } | null =
+    null;
   let negatePending = false;
-  let i = 0;
+  const texts = tokens.texts;
+  const quoted = tokens.quoted;
+  const count = tokens.length;
+  let i = from;
 
-  const next = (what: string): Token => {
-    const t = tokens[++i];
-    if (!t) throw new RuleSyntaxError(`${what} needs an argument`, tokens[i - 1]?.text ?? null);
-    return t;
-  };
-
-  for (; i < tokens.length; i++) {
-    const token = tokens[i]!;
-    const text = token.text;
-    if (text === '!' && !token.quoted) {
+  for (; i < count; i++) {
+    const text = texts[i]!;
+    if (text === '!' && !quoted[i]) {
       if (negatePending) throw new RuleSyntaxError('multiple "!" flags not allowed', text);
       negatePending = true;
       continue;
     }
     const negated = negatePending;
     negatePending = false;
-    const field = HEADER_FLAGS[text];
+    // Every flag starts with "-"; anything else is a stray argument, found below.
+    const field = text.charCodeAt(0) === DASH ? HEADER_FLAGS.get(text) : undefined;
     if (field) {
       if (header[field] !== null) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
-      let valueToken: Token | null = null;
+      let value = '';
       let neg = negated;
       if (field !== 'fragment') {
-        valueToken = next(text);
-        if (valueToken.text === '!' && !valueToken.quoted) {
+        i = argumentOf(tokens, i, text);
+        if (texts[i] === '!' && !quoted[i]) {
           neg = true;
-          valueToken = next(text);
+          i = argumentOf(tokens, i, text);
         }
+        value = texts[i]!;
       }
-      const value = valueToken?.text ?? '';
       if (field === 'src' || field === 'dst') {
         const key = neg ? `!${value}` : value;
         let condition = cache.addresses.get(key);
@@ -154,24 +170,28 @@ export function parseRuleTokens(
     }
     if (text === '-m' || text === '--match') {
       if (negated) throw new RuleSyntaxError('unexpected "!" before -m', text);
-      const name = next(text).text;
+      i = argumentOf(tokens, i, text);
+      const name = texts[i]!;
       const ext = findMatch(name);
       if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
-      matches.push({ ext, implicit: false, options: [] });
+      matches = plus(matches, { ext, implicit: false, options: NO_OPTIONS });
       continue;
     }
     if (text === '-j' || text === '--jump' || text === '-g' || text === '--goto') {
       if (negated) throw new RuleSyntaxError(`unexpected "!" before ${text}`, text);
       if (target) throw new RuleSyntaxError('multiple targets not allowed', text);
-      const name = next(text).text;
+      i = argumentOf(tokens, i, text);
+      const name = texts[i]!;
       const isGoto = text === '-g' || text === '--goto';
       const ext = isGoto ? null : (findTarget(name) ?? null);
-      target = { flag: text, name, ext, options: [] };
+      target = { flag: text, name, ext, options: NO_OPTIONS };
       continue;
     }
     if (text === '-c' || text === '--set-counters') {
-      const packets = next(text).text;
-      const bytes = next(text).text;
+      i = argumentOf(tokens, i, text);
+      const packets = texts[i]!;
+      i = argumentOf(tokens, i, text);
+      const bytes = texts[i]!;
       if (!/^\d+$/.test(packets) || !/^\d+$/.test(bytes)) throw new RuleSyntaxError('bad counters', packets);
       continue;
     }
@@ -192,24 +212,24 @@ export function parseRuleTokens(
         spec = implicit ? optionSpec(implicit, option) : undefined;
         if (implicit && spec) {
           instance = matches.length;
-          matches.push({ ext: implicit, implicit: true, options: [] });
+          matches = plus(matches, { ext: implicit, implicit: true, options: NO_OPTIONS });
         }
       }
       if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
-      const args: string[] = [];
+      let args = NO_ARGS;
       let neg = negated;
       for (let a = 0; a < spec.args; a++) {
-        let arg = next(option);
-        if (a === 0 && arg.text === '!' && !arg.quoted && spec.negatable) {
+        i = argumentOf(tokens, i, option);
+        if (a === 0 && texts[i] === '!' && !quoted[i] && spec.negatable) {
           neg = true;
-          arg = next(option);
+          i = argumentOf(tokens, i, option);
         }
-        args.push(arg.text);
+        args = plus(args, texts[i]!);
       }
       const parsed: ParsedOption = { name: option, negated: neg, args };
-      if (instance === -1) target!.options.push(parsed);
-      else matches[instance]!.options.push(parsed);
+      if (instance === -1) target!.options = plus(target!.options, parsed);
+      else matches[instance]!.options = plus(matches[instance]!.options, parsed);
       continue;
     }
     throw new RuleSyntaxError(`bad argument "${text}"`, text);
@@ -217,32 +237,67 @@ export function parseRuleTokens(
   if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
 
   const facts = { protocol: header.protocol && !header.protocol.negated ? header.protocol.name : null, table };
-  const ruleMatches: RuleMatch[] = matches.map((m) => {
-    // Comments are nearly all different: looking them up would only fill the cache.
-    const key =
-      m.ext === commentMatch
-        ? null
-        : `${m.ext.name}\u0003${m.implicit}\u0003${table}\u0003${facts.protocol}${optionsKey(m.options)}`;
-    const known = key === null ? undefined : cache.matches.get(key);
-    if (known) return known;
-    const compiled = m.ext.compile(m.options, facts);
-    if (typeof compiled === 'string') throw new RuleSyntaxError(`${m.ext.name} match: ${compiled}`, m.ext.name);
-    if (m.ext.implicitFor && facts.protocol !== m.ext.implicitFor && !m.implicit)
-      // iptables refuses "-m tcp" unless the rule says -p tcp.
-      throw new RuleSyntaxError(`"-m ${m.ext.name}" requires "-p ${m.ext.name}"`, m.ext.name);
-    const match: RuleMatch = { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
-    if (key !== null) cache.matches.set(key, match);
-    return match;
-  });
+  const ruleMatches = shareList(
+    matches.map((m) => matchOf(m, table, facts, cache)),
+    cache,
+  );
   const ruleTarget = target ? targetOf(target, table, facts, cache) : NO_TARGET;
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
   return {
     source,
-    header: isEmptyHeader(header) ? NO_HEADER : header,
+    header: shareHeader(header),
     matches: ruleMatches,
     target: ruleTarget,
     comment: commentOption?.args[0] ?? null,
   };
+}
+
+/** A match's options compiled, or the same match met earlier in the script. */
+function matchOf(m: MatchBeingParsed, table: TableName, facts: RuleFacts, cache: RuleCache): RuleMatch {
+  // A comment compiles alike in any table and rule: its text is the key.
+  const byText = m.ext === commentMatch && m.options.length === 1 ? m.options[0]!.args[0]! : null;
+  const from =
+    byText === null
+      ? { name: m.ext.name, implicit: m.implicit, table, protocol: facts.protocol, options: m.options }
+      : null;
+  const known = from === null ? cache.comments.get(byText!) : cache.matches.get(from);
+  if (known) return known;
+  const compiled = m.ext.compile(m.options, facts);
+  if (typeof compiled === 'string') throw new RuleSyntaxError(`${m.ext.name} match: ${compiled}`, m.ext.name);
+  if (m.ext.implicitFor && facts.protocol !== m.ext.implicitFor && !m.implicit)
+    // iptables refuses "-m tcp" unless the rule says -p tcp.
+    throw new RuleSyntaxError(`"-m ${m.ext.name}" requires "-p ${m.ext.name}"`, m.ext.name);
+  const match: RuleMatch = { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
+  if (from === null) cache.comments.set(byText!, match);
+  else cache.matches.set(from, match);
+  return match;
+}
+
+const NO_MATCHES: readonly RuleMatch[] = [];
+
+/** Rules without matches share one empty list, rules with one shared match share one list. */
+function shareList(list: RuleMatch[], cache: RuleCache): readonly RuleMatch[] {
+  if (list.length === 0) return NO_MATCHES;
+  if (list.length > 1) return list;
+  const only = list[0]!;
+  const known = cache.lists.get(only);
+  if (known) return known;
+  cache.lists.set(only, list);
+  return list;
+}
+
+const PROTOCOL_HEADERS = new Map<RuleHeader['protocol'], RuleHeader>();
+
+/** Headers with nothing, or nothing but -p (kube-proxy's DNAT rules), are shared. */
+function shareHeader(h: RuleHeader): RuleHeader {
+  if (h.src || h.dst || h.inIface || h.outIface || h.fragment) return h;
+  if (!h.protocol) return NO_HEADER;
+  let shared = PROTOCOL_HEADERS.get(h.protocol);
+  if (!shared) {
+    shared = h;
+    PROTOCOL_HEADERS.set(h.protocol, shared);
+  }
+  return shared;
 }
 
 const NO_TARGET: RuleTarget = { kind: 'none' };
@@ -262,22 +317,22 @@ function protocolCondition(name: L4Protocol, negated: boolean): RuleHeader['prot
 
 /** The rule's -j/-g, checked and compiled once per distinct target of the script. */
 function targetOf(
-  target: { flag: string; name: string; ext: TargetExtension | null; options: ParsedOption[] },
+  target: { flag: string; name: string; ext: TargetExtension | null; options: readonly ParsedOption[] },
   table: TableName,
   facts: RuleFacts,
   cache: RuleCache,
 ): RuleTarget {
   if (!target.ext) return chainTarget(target, cache);
   // Extensions depend on the table (where they are valid) and the protocol (ports need -p).
-  const key = `${target.name}\u0003${table}\u0003${facts.protocol}${optionsKey(target.options)}`;
-  const known = cache.targets.get(key);
+  const from = { name: target.name, implicit: false, table, protocol: facts.protocol, options: target.options };
+  const known = cache.targets.get(from);
   if (known) return known;
   if (target.ext.tables && !target.ext.tables.includes(table))
     throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
   const action = target.ext.compile(target.options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
   const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options: target.options, action };
-  cache.targets.set(key, ruleTarget);
+  cache.targets.set(from, ruleTarget);
   return ruleTarget;
 }
 

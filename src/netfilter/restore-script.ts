@@ -4,7 +4,7 @@ import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
 import { newRuleCache, type RuleCache } from './rule-cache';
-import { printToken, printTokens, type Token, tokenizeLine } from './tokenize';
+import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
 
@@ -83,19 +83,20 @@ const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P
 
 function parseRuleStatement(
   body: string,
-  tokens: readonly Token[],
+  tokens: TokenBuffer,
   table: TableName,
   line: number,
   counters: string | null,
   cache: RuleCache,
 ): Statement {
-  const flag = tokens[0]!.text;
+  const texts = tokens.texts;
+  const flag = texts[0]!;
   const command = (COMMAND_ALIASES[flag] ?? flag) as string;
-  const chain = tokens[1]?.text;
+  const chain = tokens.length > 1 ? texts[1]! : undefined;
   if (!chain) throw new LineError(`${flag} needs a chain name`);
-  let rest = tokens.slice(2);
+  let from = 2;
   let position: number | null = null;
-  const maybeNumber = rest[0]?.text;
+  const maybeNumber = tokens.length > 2 ? texts[2]! : undefined;
   if (
     (command === '-I' || command === '-R' || command === '-D') &&
     maybeNumber !== undefined &&
@@ -103,12 +104,13 @@ function parseRuleStatement(
   ) {
     position = Number(maybeNumber);
     if (position < 1) throw new LineError(`invalid rule number "${maybeNumber}"`);
-    rest = rest.slice(1);
-    if (command === '-D' && rest.length === 0) return { kind: 'command', command: '-D', args: tokens.slice(1), line };
+    from = 3;
+    if (command === '-D' && from === tokens.length)
+      return { kind: 'command', command: '-D', args: tokens.tokens(1), line };
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
-  const argsFrom = tokens[tokens.length - rest.length - 1]!.end;
-  const rule = parseRuleTokens(rest, table, body.slice(argsFrom), cache);
+  const argsFrom = tokens.ends[from - 1]!;
+  const rule = parseRuleTokens(tokens, from, table, body.slice(argsFrom), cache);
   return {
     kind: 'rule',
     command: command as '-A' | '-I' | '-D' | '-R',
@@ -125,12 +127,16 @@ function parseRuleStatement(
 export function parseRestoreScript(text: string): ParseResult {
   const blocks: ScriptBlock[] = [];
   let table: { name: TableName; statements: Statement[]; line: number } | null = null;
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
   const cache = newRuleCache();
-  for (let n = 0; n < lines.length; n++) {
-    const lineNo = n + 1;
-    const full = lines[n]!;
+  const tokens = new TokenBuffer();
+  // Lines are cut one at a time rather than split up front: what a rule keeps is a slice of
+  // the text itself, so each line string dies young instead of being copied to the old heap.
+  let lineNo = 0;
+  for (let at = 0; at < text.length; ) {
+    const newline = text.indexOf('\n', at);
+    const full = text.slice(at, newline < 0 ? text.length : newline);
+    at = newline < 0 ? text.length : newline + 1;
+    lineNo++;
     const raw = full.charCodeAt(full.length - 1) === CR ? full.slice(0, -1) : full;
     const line = raw.trim();
     try {
@@ -169,14 +175,14 @@ export function parseRestoreScript(text: string): ParseResult {
         counters = c[1]!;
         body = c[2]!;
       }
-      const tokens = tokenizeLine(body);
-      if (!Array.isArray(tokens)) throw new LineError(tokens.error);
-      const flag = tokens[0]!.text;
+      const error = tokens.fill(body);
+      if (error !== null) throw new LineError(error);
+      const flag = tokens.texts[0]!;
       const command = COMMAND_ALIASES[flag] ?? flag;
       if (RULE_COMMANDS.has(command)) {
         table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters, cache));
       } else if (CHAIN_COMMANDS.has(command)) {
-        table.statements.push({ kind: 'command', command: flag, args: tokens.slice(1), line: lineNo });
+        table.statements.push({ kind: 'command', command: flag, args: tokens.tokens(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
     } catch (e) {
       if (e instanceof RuleSyntaxError || e instanceof LineError)
@@ -184,7 +190,7 @@ export function parseRestoreScript(text: string): ParseResult {
       throw e;
     }
   }
-  if (table) return { ok: false, error: { line: lines.length, message: `table "${table.name}" has no COMMIT` } };
+  if (table) return { ok: false, error: { line: lineNo, message: `table "${table.name}" has no COMMIT` } };
   return { ok: true, script: { blocks } };
 }
 

@@ -17,71 +17,102 @@ const QUOTE = 34;
 const BACKSLASH = 92;
 
 /**
- * Scans by character code and slices, since dumps run to hundreds of thousands
- * of lines: a token is built char by char only when it has quotes.
+ * One line's tokens as parallel arrays, refilled line after line: a dump of a
+ * hundred thousand rules would otherwise make a million token objects only to
+ * drop them. Scans by character code and slices; quoted tokens are unquoted by slices too.
  */
-export function tokenizeLine(line: string): Token[] | { error: string } {
-  const tokens: Token[] = [];
-  const n = line.length;
-  let i = 0;
-  while (i < n) {
-    const gapStart = i;
-    while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
-    if (i >= n) break;
-    const gap =
-      i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
-    const start = i;
-    let quoted = false;
+export class TokenBuffer {
+  readonly texts: string[] = [];
+  readonly quoted: boolean[] = [];
+  readonly gaps: string[] = [];
+  readonly ends: number[] = [];
+  length = 0;
+
+  /** Reads a line into the buffer; returns an error message, or null. */
+  fill(line: string): string | null {
+    const n = line.length;
+    let k = 0;
+    let i = 0;
     while (i < n) {
-      const c = line.charCodeAt(i);
-      if (c === SPACE || c === TAB) break;
-      if (c === QUOTE) {
-        quoted = true;
-        break;
-      }
-      i++;
-    }
-    if (!quoted) {
-      tokens.push({ text: line.slice(start, i), quoted: false, gap, end: i });
-      continue;
-    }
-    // A token with quotes: unquote it (a backslash escapes inside quotes, as iptables-restore reads it).
-    // Runs of plain characters are copied as slices, so a quoted comment costs a slice or two.
-    let text = line.slice(start, i);
-    let open = false;
-    let run = i;
-    while (i < n) {
-      const c = line.charCodeAt(i);
-      if (open) {
-        if (c === BACKSLASH && i + 1 < n) {
-          text += line.slice(run, i) + line[i + 1];
-          i += 2;
-          run = i;
-          continue;
-        }
+      const gapStart = i;
+      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      if (i >= n) break;
+      const gap =
+        i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
+      const start = i;
+      let quoted = false;
+      while (i < n) {
+        const c = line.charCodeAt(i);
+        if (c === SPACE || c === TAB) break;
         if (c === QUOTE) {
-          text += line.slice(run, i);
-          open = false;
-          run = ++i;
-          continue;
+          quoted = true;
+          break;
         }
         i++;
-        continue;
       }
-      if (c === SPACE || c === TAB) break;
-      if (c === QUOTE) {
+      let text: string;
+      if (!quoted) text = line.slice(start, i);
+      else {
+        // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
+        text = line.slice(start, i);
+        let open = false;
+        let run = i;
+        while (i < n) {
+          const c = line.charCodeAt(i);
+          if (open) {
+            if (c === BACKSLASH && i + 1 < n) {
+              text += line.slice(run, i) + line[i + 1];
+              i += 2;
+              run = i;
+              continue;
+            }
+            if (c === QUOTE) {
+              text += line.slice(run, i);
+              open = false;
+              run = ++i;
+              continue;
+            }
+            i++;
+            continue;
+          }
+          if (c === SPACE || c === TAB) break;
+          if (c === QUOTE) {
+            text += line.slice(run, i);
+            open = true;
+            run = ++i;
+            continue;
+          }
+          i++;
+        }
+        if (open) {
+          this.length = 0;
+          return 'unterminated quoted string';
+        }
         text += line.slice(run, i);
-        open = true;
-        run = ++i;
-        continue;
       }
-      i++;
+      this.texts[k] = text;
+      this.quoted[k] = quoted;
+      this.gaps[k] = gap;
+      this.ends[k] = i;
+      k++;
     }
-    if (open) return { error: 'unterminated quoted string' };
-    text += line.slice(run, i);
-    tokens.push({ text, quoted: true, gap, end: i });
+    this.length = k;
+    return null;
   }
-  return tokens;
+
+  /** The tokens from `from` on, as objects (for commands that keep their arguments). */
+  tokens(from = 0): Token[] {
+    const out: Token[] = [];
+    for (let k = from; k < this.length; k++)
+      out.push({ text: this.texts[k]!, quoted: this.quoted[k]!, gap: this.gaps[k]!, end: this.ends[k]! });
+    return out;
+  }
+}
+
+export function tokenizeLine(line: string): Token[] | { error: string } {
+  const buffer = new TokenBuffer();
+  const error = buffer.fill(line);
+  return error === null ? buffer.tokens() : { error };
 }
 
 const NO_QUOTE = /^[A-Za-z0-9_-]+$/;
