@@ -15,6 +15,7 @@ import {
   type ProxierSettings,
   syncIptablesRules,
   syncIpvsState,
+  syncNftablesRules,
   syncUserspaceState,
 } from '../src/kube-proxy';
 import { parseIPv4 } from '../src/net';
@@ -184,7 +185,7 @@ const generation = [1_000, 10_000].map((n) => {
   const loadMs = median(runs.map((r) => r.load));
   return { n, rules, generate, load: loadMs, total: generate + loadMs };
 });
-// (e) iptables mode against IPVS mode: what each installs and what a packet costs, as Services grow.
+// (e) The proxy modes side by side: what each installs and what a packet costs, as Services grow.
 const modeScales = quick ? [1_000] : [1_000, 10_000, 30_000];
 const modeRows = modeScales.flatMap((n) => {
   const w = benchWorkload({ services: n, endpointsOf: () => 3, nodePortEvery: 4 });
@@ -219,6 +220,17 @@ const modeRows = modeScales.flatMap((n) => {
     ipvs: ipvsServices(ipvs),
   });
   if (!ipvsNode.ok) fail(ipvsNode.message);
+  progress(`nftables mode, ${fmt(n)} services`);
+  t0 = now();
+  const nft = syncNftablesRules(w.state, SETTINGS, ['10.96.0.0/12']);
+  const nftGenerate = now() - t0;
+  const nftNode = nodeFromDumps({
+    name: 'bench',
+    iptables: { text: nodePrelude([]), file: 'bench' },
+    nft: { text: nft.transaction, file: 'bench' },
+    routes: { text: BENCH_ROUTES, file: 'routes' },
+  });
+  if (!nftNode.ok) fail(nftNode.message);
   progress(`userspace mode, ${fmt(n)} services`);
   t0 = now();
   const us = syncUserspaceState(w.state, SETTINGS, { nodeIP: BENCH_NODE.ip, proxyPortRange: [20000, 60000] });
@@ -269,6 +281,14 @@ const modeRows = modeScales.flatMap((n) => {
       cost(ipvsNode.node, first),
       cost(ipvsNode.node, middle),
       cost(ipvsNode.node, last),
+    ],
+    [
+      `${fmt(n)} Services, nftables`,
+      `${fmt(nft.rules)} nft rules, ${fmt(nft.chains)} chains, ${fmt(nft.elements)} set and map elements`,
+      `${fmt(nftGenerate, 1)} ms`,
+      cost(nftNode.node, first),
+      cost(nftNode.node, middle),
+      cost(nftNode.node, last),
     ],
   ];
 });
@@ -367,9 +387,9 @@ else {
     '|---|---|---|',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
-    '## userspace, iptables and IPVS modes side by side',
+    '## userspace, iptables, IPVS and nftables modes side by side',
     '',
-    "Services with 3 endpoints each (every 4th a NodePort). Cost of a connection's first packet from a pod to the first, middle and last Service: iptables rules evaluated, ipset look-ups, IPVS virtual-service look-ups. iptables grows with the Service's position; IPVS stays flat.",
+    "Services with 3 endpoints each (every 4th a NodePort). Cost of a connection's first packet from a pod to the first, middle and last Service: rules evaluated (iptables, or nft), set look-ups (ipset, or nft sets and verdict maps), IPVS virtual-service look-ups. iptables grows with the Service's position; IPVS and nftables (one verdict-map look-up) stay flat.",
     '',
     '| mode | installed | generate | first Service | middle Service | last Service |',
     '|---|---|---|---|---|---|',

@@ -1,7 +1,7 @@
 // `nft -f` transaction text (what kube-proxy writes): one command a line, parsed
 // into commands, then applied to a ruleset as the kernel commits a batch, all or
 // nothing. Errors name the line and the token.
-import type { NftElement } from './expression';
+import type { NftElement, NftRuleBody } from './expression';
 import { NftSyntaxError, parseElements, parseRuleTokens, parseValueList, TokenCursor } from './parse-rule';
 import {
   CHAIN_TYPES,
@@ -40,6 +40,8 @@ export interface NftCommand {
   readonly set?: Omit<NftSet, 'elements' | 'name' | 'kind'>;
   readonly elements?: readonly NftElement[];
   readonly ruleText?: string;
+  /** The rule's statements, parsed once. */
+  readonly ruleBody?: NftRuleBody;
 }
 
 export interface NftTransaction {
@@ -241,9 +243,10 @@ function parseCommand(c: TokenCursor, line: number, raw: string): NftCommand {
     default: {
       // rule: the rest of the line is the rule (a `delete rule` names a handle).
       const rest = c.tokens.slice(c.i);
-      if (verb === 'add' || verb === 'insert') parseRuleTokens(rest);
       const from = rest[0]?.column;
-      return { ...base, name, ruleText: from === undefined ? '' : raw.slice(from - 1).trim() };
+      const ruleText = from === undefined ? '' : raw.slice(from - 1).trim();
+      if (verb === 'add' || verb === 'insert') return { ...base, name, ruleText, ruleBody: parseRuleTokens(rest) };
+      return { ...base, name, ruleText };
     }
   }
 }
@@ -282,12 +285,34 @@ function cloneRuleset(r: NftRuleset): NftRuleset {
   return { tables };
 }
 
-function putElements(set: NftSet, elements: readonly NftElement[]): void {
-  for (const e of elements) {
-    const i = set.elements.findIndex((x) => elementKey(x) === elementKey(e));
-    if (i >= 0) set.elements[i] = e;
-    else set.elements.push(e);
+/** Where each key sits in a set's element list, so a 30,000-element map loads in linear time. */
+const POSITIONS = new WeakMap<NftElement[], Map<string, number>>();
+
+function positionsOf(set: NftSet): Map<string, number> {
+  let p = POSITIONS.get(set.elements);
+  if (!p) {
+    p = new Map(set.elements.map((e, i) => [elementKey(e), i]));
+    POSITIONS.set(set.elements, p);
   }
+  return p;
+}
+
+function putElements(set: NftSet, elements: readonly NftElement[]): void {
+  const positions = positionsOf(set);
+  for (const e of elements) {
+    const key = elementKey(e);
+    const i = positions.get(key);
+    if (i !== undefined) set.elements[i] = e;
+    else positions.set(key, set.elements.push(e) - 1);
+  }
+}
+
+function removeElement(set: NftSet, e: NftElement): boolean {
+  const i = positionsOf(set).get(elementKey(e));
+  if (i === undefined) return false;
+  set.elements.splice(i, 1);
+  POSITIONS.delete(set.elements);
+  return true;
 }
 
 function applyCommand(r: NftRuleset, c: NftCommand): string | null {
@@ -366,12 +391,9 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
       if (!set) return missing(`set ${name}`);
       if (c.verb === 'add' || c.verb === 'create') putElements(set, c.elements ?? []);
       else {
-        for (const e of c.elements ?? []) {
-          const i = set.elements.findIndex((x) => elementKey(x) === elementKey(e));
-          if (i < 0) {
-            if (c.verb === 'delete') return `No such file or directory: element ${elementKey(e)} in ${name}`;
-          } else set.elements.splice(i, 1);
-        }
+        for (const e of c.elements ?? [])
+          if (!removeElement(set, e) && c.verb === 'delete')
+            return `No such file or directory: element ${elementKey(e)} in ${name}`;
       }
       return null;
     }
@@ -380,9 +402,13 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
       if (!chain) return missing(`chain ${name}`);
       const text = c.ruleText ?? '';
       if (c.verb === 'add' || c.verb === 'insert') {
-        const toks = tokenizeNft(text);
-        if (!toks.ok) return toks.message;
-        const rule = { text, body: parseRuleTokens(toks.tokens) };
+        let body = c.ruleBody;
+        if (!body) {
+          const toks = tokenizeNft(text);
+          if (!toks.ok) return toks.message;
+          body = parseRuleTokens(toks.tokens);
+        }
+        const rule = { text, body };
         if (c.verb === 'add') chain.rules.push(rule);
         else chain.rules.unshift(rule);
         return null;
