@@ -22,6 +22,7 @@ import {
   vxlanEncapsulate,
 } from '../net';
 import {
+  type FlowState,
   forkFlow,
   type Hook,
   type MatchEnv,
@@ -783,6 +784,11 @@ function natAction(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }>['action'
   return { kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT', range, random: false, persistent: false };
 }
 
+// A flow starts with no xt_recent lists and no nfacct counts. The matches copy these maps before
+// changing them (forked flows share them), so every packet can start from the same empty ones.
+const NO_RECENT: FlowState['recent'] = new Map();
+const NO_NFACCT: FlowState['nfacct'] = new Map();
+
 /** Runs one packet through the node; every branch ends in the returned list. */
 export function runPipeline(
   node: SimNode,
@@ -801,7 +807,7 @@ export function runPipeline(
     probability: 1,
     hops: options.recordHops ? [] : null,
     rulesEvaluated: 0,
-    state: { recent: new Map(), nfacct: new Map() },
+    state: { recent: NO_RECENT, nfacct: NO_NFACCT },
     notrack: false,
     ct: null,
     ctDirection: 'ORIGINAL',
