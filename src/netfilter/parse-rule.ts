@@ -344,7 +344,9 @@ function chainTarget(target: { flag: string; name: string }, cache: RuleCache): 
   if (known) return known;
   if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
     throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
-  const ruleTarget: RuleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
+  // The declared name's own string: loading resolves jumps by name, and one string compares at once.
+  const chain = cache.chainNames.get(target.name) ?? target.name;
+  const ruleTarget: RuleTarget = isGoto ? { kind: 'goto', chain } : { kind: 'jump', chain };
   byName.set(target.name, ruleTarget);
   return ruleTarget;
 }

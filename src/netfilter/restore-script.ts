@@ -166,6 +166,7 @@ export function parseRestoreScript(text: string): ParseResult {
         const name = m[1]!;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
         table.statements.push({ kind: 'chain', name, policy: m[2]!, counters: m[3] ?? null, line: lineNo });
+        if (!cache.chainNames.has(name)) cache.chainNames.set(name, name);
         continue;
       }
       let body = line;

@@ -55,6 +55,8 @@ export interface RuleCache {
   /** -j CHAIN and -g CHAIN by chain name (most targets of a kube-proxy dump). */
   readonly jumps: Map<string, RuleTarget>;
   readonly gotos: Map<string, RuleTarget>;
+  /** Declared chain names, each as the string of its first declaration. */
+  readonly chainNames: Map<string, string>;
   readonly addresses: Map<string, AddressCondition>;
 }
 
@@ -66,6 +68,7 @@ export function newRuleCache(): RuleCache {
     targets: new CompiledCache(),
     jumps: new Map(),
     gotos: new Map(),
+    chainNames: new Map(),
     addresses: new Map(),
   };
 }
