@@ -297,6 +297,27 @@ function positionsOf(set: NftSet): Map<string, number> {
   return p;
 }
 
+/** What still points at a chain: a rule's jump or goto (in another chain), or a map element. */
+function referrerOf(table: NftTable, chainName: string): string | null {
+  for (const ch of table.chains.values()) {
+    if (ch.name === chainName) continue;
+    for (const r of ch.rules)
+      for (const s of r.body.stmts) {
+        if (s.kind === 'verdict' && s.chain === chainName) return `a rule in chain ${ch.name}`;
+        if (
+          s.kind === 'vmap' &&
+          s.map.kind === 'anonymous' &&
+          s.map.elements.some((e) => e.value?.endsWith(` ${chainName}`))
+        )
+          return `a rule in chain ${ch.name}`;
+      }
+  }
+  for (const set of table.sets.values())
+    if (set.elements.some((e) => e.value === `goto ${chainName}` || e.value === `jump ${chainName}`))
+      return `an element of ${set.kind} ${set.name}`;
+  return null;
+}
+
 function putElements(set: NftSet, elements: readonly NftElement[]): void {
   const positions = positionsOf(set);
   for (const e of elements) {
@@ -361,7 +382,12 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
       }
       if (!chain) return missing(`chain ${name}`);
       if (c.verb === 'flush') chain.rules = [];
-      else table.chains.delete(name);
+      else {
+        // Its own rules go with it, but a jump, goto or map element pointing at it keeps it.
+        const user = referrerOf(table, name);
+        if (user) return `Device or resource busy: chain ${name} is still used by ${user}`;
+        table.chains.delete(name);
+      }
       return null;
     }
     case 'set':

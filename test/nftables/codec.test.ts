@@ -115,3 +115,33 @@ describe('priorities and durations', () => {
     expect(['10800s', '3h', '1h30m', '45', 'x'].map(parseDuration)).toEqual([10800, 10800, 5400, 45, null]);
   });
 });
+
+describe('deleting a chain', () => {
+  it('takes its rules with it, but not while a jump or a map element points at it (as the kernel)', () => {
+    const base = [
+      'add table ip t',
+      'add chain ip t a',
+      'add chain ip t b',
+      'add rule ip t a drop',
+      'add rule ip t b jump a',
+    ];
+    const busy = loadNftTransaction([...base, 'delete chain ip t a'].join('\n'), 'x');
+    expect(busy.ok ? '' : busy.message).toBe(
+      'x: line 6: Device or resource busy: chain a is still used by a rule in chain b',
+    );
+    expect(loadNftTransaction([...base, 'delete chain ip t b'].join('\n'), 'x').ok).toBe(true);
+    const mapped = loadNftTransaction(
+      [
+        ...base,
+        'flush chain ip t b',
+        'add map ip t m { type ipv4_addr : verdict ; }',
+        'add element ip t m { 1.2.3.4 : goto a }',
+        'delete chain ip t a',
+      ].join('\n'),
+      'x',
+    );
+    expect(mapped.ok ? '' : mapped.message).toBe(
+      'x: line 9: Device or resource busy: chain a is still used by an element of map m',
+    );
+  });
+});

@@ -5,8 +5,10 @@
 // no-endpoint and firewall maps, and per service port its service-, local-,
 // external-, firewall- and endpoint- chains and affinity sets.
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
+import type { NftRuleset } from '../../nftables';
 import { categorizeEndpoints } from '../categorize-endpoints';
 import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
+import { type ServiceChanges, serviceKeyOf } from '../service-changes';
 import { nftAffinitySet, nftEndpointChain, nftServiceChains } from './nft-chain-names';
 
 export const KUBE_PROXY_TABLE = 'kube-proxy';
@@ -63,13 +65,32 @@ export interface NftablesSync {
   readonly elements: number;
 }
 
+/** The maps and sets whose elements kube-proxy tracks between syncs (nftElementStorage). */
+const TRACKED_CONTAINERS = [
+  CLUSTER_IPS,
+  SERVICE_IPS,
+  FIREWALL_IPS,
+  NO_ENDPOINT_SERVICES,
+  NO_ENDPOINT_NODEPORTS,
+  SERVICE_NODEPORTS,
+];
+
 /** A transaction being written, with knftables' spelling of each command. */
 class Transaction {
   readonly lines: string[] = [];
   private readonly created = new Set<string>();
+  /** Service and endpoint chains in use after this sync. */
+  readonly activeChains = new Set<string>();
+  readonly activeAffinitySets = new Set<string>();
+  /** A partial sync's current Service is unchanged: its chains and rules are left as they are. */
+  skip = false;
   chains = 0;
   rules = 0;
   elements = 0;
+  private readonly used = new Map<string, Set<string>>();
+
+  /** `storage`: what the tracked maps hold now, by key (partial sync); empty on a full sync. */
+  constructor(private readonly storage: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map()) {}
 
   add(line: string): void {
     this.lines.push(`add ${line}`);
@@ -81,21 +102,40 @@ class Transaction {
     this.lines.push(`delete ${what}`);
   }
   /** Create the chain once and empty it (a second call in the same sync must not drop new rules). */
-  ensureChain(name: string): void {
+  ensureChain(name: string, serviceChain = false): void {
+    if (serviceChain) this.activeChains.add(name);
     if (this.created.has(name)) return;
     this.created.add(name);
+    if (this.skip) return;
     this.chains++;
     this.add(`chain ${T} ${name}`);
     this.flush(`chain ${T} ${name}`);
   }
   rule(chain: string, rule: string, comment?: string): void {
+    if (this.skip) return;
     this.rules++;
     this.add(`rule ${T} ${chain} ${rule}${comment === undefined ? '' : ` comment "${comment}"`}`);
   }
+  /** Adds the element, unless the map already holds it with this value (then: nothing; another value: replace). */
   element(set: string, key: readonly (string | number)[], value?: string, comment?: string): void {
+    const keyText = key.join(' . ');
+    if (TRACKED_CONTAINERS.includes(set)) {
+      const used = this.used.get(set) ?? new Set<string>();
+      this.used.set(set, used);
+      used.add(keyText);
+      const had = this.storage.get(set)?.get(keyText);
+      if (had !== undefined && had === (value ?? '')) return;
+      if (had !== undefined) this.delete(`element ${T} ${set} { ${keyText} }`);
+    }
     this.elements++;
     const c = comment === undefined ? '' : ` comment "${comment}"`;
-    this.add(`element ${T} ${set} { ${key.join(' . ')}${c}${value === undefined ? '' : ` : ${value}`} }`);
+    this.add(`element ${T} ${set} { ${keyText}${c}${value === undefined ? '' : ` : ${value}`} }`);
+  }
+  /** Deletes what the tracked maps held and this sync did not ensure. */
+  cleanupLeftovers(): void {
+    for (const set of TRACKED_CONTAINERS)
+      for (const key of this.storage.get(set)?.keys() ?? [])
+        if (!this.used.get(set)?.has(key)) this.delete(`element ${T} ${set} { ${key} }`);
   }
 }
 
@@ -104,13 +144,14 @@ function localCIDR(s: ProxierSettings): string | null {
   return s.localDetector?.ifLocal[1] ?? null;
 }
 
-function setupTable(tx: Transaction, s: ProxierSettings, serviceCIDRs: readonly string[]): void {
+function setupTable(tx: Transaction, s: ProxierSettings, serviceCIDRs: readonly string[], firstSync: boolean): void {
   tx.add(`table ${T} { comment "rules for kube-proxy" ; }`);
   // Once per process: re-create the base chains so a changed priority can be applied.
-  for (const bc of BASE_CHAINS) {
-    tx.add(`chain ${T} ${bc.name}`);
-    tx.delete(`chain ${T} ${bc.name}`);
-  }
+  if (firstSync)
+    for (const bc of BASE_CHAINS) {
+      tx.add(`chain ${T} ${bc.name}`);
+      tx.delete(`chain ${T} ${bc.name}`);
+    }
   for (const bc of BASE_CHAINS) {
     tx.add(`chain ${T} ${bc.name} { type ${bc.type} hook ${bc.hook} priority ${bc.priority} ; }`);
     tx.flush(`chain ${T} ${bc.name}`);
@@ -198,11 +239,14 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
   const name = svc.servicePortName;
   const port = svc.port;
 
-  for (const ep of eps.allReachable) tx.ensureChain(nftEndpointChain(svc, ep));
+  for (const ep of eps.allReachable) {
+    tx.ensureChain(nftEndpointChain(svc, ep), true);
+    if (svc.sessionAffinity === 'ClientIP') tx.activeAffinitySets.add(nftAffinitySet(svc, ep));
+  }
   const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
-  if (usesClusterChain) tx.ensureChain(chains.cluster);
+  if (usesClusterChain) tx.ensureChain(chains.cluster, true);
   const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;
-  if (usesLocalChain) tx.ensureChain(chains.local);
+  if (usesLocalChain) tx.ensureChain(chains.local, true);
 
   let internalChain = chains.cluster;
   let hasInternal = hasEndpoints;
@@ -218,7 +262,7 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
   }
   // Needed even without external endpoints: it short-circuits pod and node traffic.
   const usesExternalChain = hasEndpoints && svc.externallyAccessible;
-  if (usesExternalChain) tx.ensureChain(chains.external);
+  if (usesExternalChain) tx.ensureChain(chains.external, true);
 
   let internalVerdict = '';
   let externalVerdict = '';
@@ -238,7 +282,7 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
   }
 
   const usesFirewall = svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;
-  if (usesFirewall) tx.ensureChain(chains.firewall);
+  if (usesFirewall) tx.ensureChain(chains.firewall, true);
   for (const ip of svc.loadBalancerIPs) {
     if (hasEndpoints) tx.element(SERVICE_IPS, [ip, protocol, port], `goto ${chains.external}`);
     if (usesFirewall) tx.element(FIREWALL_IPS, [ip, protocol, port], `goto ${chains.firewall}`);
@@ -252,6 +296,8 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
     if (!hasExternal) tx.element(NO_ENDPOINT_NODEPORTS, [protocol, svc.nodePort], externalVerdict, name);
   }
 
+  // Everything below is the Service's own chains: a partial sync leaves an unchanged Service's alone.
+  if (tx.skip) return;
   const podCIDR = localCIDR(s);
   if (hasInternal) {
     // Off-cluster traffic to a service IP (a static route to any node) may bounce off-node: masquerade it.
@@ -298,6 +344,23 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
   }
 }
 
+export interface NftablesPartialSync extends NftablesSync {
+  readonly full: boolean;
+  /** Service chains no longer used: flushed now, deleted by a later sync (see deleteStaleChains). */
+  readonly staleChains: readonly string[];
+  /** Affinity sets no longer used, deleted now. */
+  readonly deletedSets: readonly string[];
+}
+
+function result(tx: Transaction): NftablesSync {
+  return {
+    transaction: tx.lines.map((l) => `${l}\n`).join(''),
+    chains: tx.chains,
+    rules: tx.rules,
+    elements: tx.elements,
+  };
+}
+
 /** One full sync of kube-proxy's nftables proxier (IPv4) on a node with no kube-proxy table yet. */
 export function syncNftablesRules(
   state: NodeLocalState,
@@ -309,12 +372,66 @@ export function syncNftablesRules(
     tx,
     s,
     serviceCIDRs.filter((c) => !c.includes(':')),
+    true,
   );
   for (const svc of state.servicePorts) serviceRules(tx, svc, s);
-  return {
-    transaction: tx.lines.map((l) => `${l}\n`).join(''),
-    chains: tx.chains,
-    rules: tx.rules,
-    elements: tx.elements,
-  };
+  return result(tx);
+}
+
+/** What kube-proxy's table holds now: the tracked maps' elements by key, its chains and its sets. */
+function kernelState(current: NftRuleset): {
+  storage: Map<string, Map<string, string>>;
+  chains: string[];
+  sets: string[];
+} {
+  const table = current.tables.get(`ip ${KUBE_PROXY_TABLE}`);
+  const storage = new Map<string, Map<string, string>>();
+  for (const name of TRACKED_CONTAINERS) {
+    const set = table?.sets.get(name);
+    storage.set(name, new Map((set?.elements ?? []).map((e) => [e.key.join(' . '), e.value ?? ''])));
+  }
+  return { storage, chains: [...(table?.chains.keys() ?? [])], sets: [...(table?.sets.keys() ?? [])] };
+}
+
+/**
+ * A later sync, given the kernel's current ruleset and what changed since the last one: a partial
+ * sync writes only changed Services' chains, adds, replaces or deletes map elements one by one,
+ * flushes service chains no longer used and deletes unused affinity sets. `changes.fullSync`
+ * re-creates the table's fixed part and refills every map, as kube-proxy's full resync does.
+ */
+export function partialNftablesSync(
+  next: NodeLocalState,
+  s: ProxierSettings,
+  serviceCIDRs: readonly string[],
+  changes: ServiceChanges,
+  current: NftRuleset,
+): NftablesPartialSync {
+  const kernel = kernelState(current);
+  const tx = new Transaction(changes.fullSync ? new Map() : kernel.storage);
+  const first = !current.tables.has(`ip ${KUBE_PROXY_TABLE}`);
+  if (changes.fullSync)
+    setupTable(
+      tx,
+      s,
+      serviceCIDRs.filter((c) => !c.includes(':')),
+      first,
+    );
+  for (const svc of next.servicePorts) {
+    tx.skip = !changes.fullSync && !changes.changed.has(serviceKeyOf(svc));
+    serviceRules(tx, svc, s);
+  }
+  tx.skip = false;
+  // A map element pointing at a chain keeps it busy for a moment after the element goes (before
+  // kernel 6.2): stale chains are flushed now and deleted by a later sync.
+  const staleChains = kernel.chains.filter((c) => c.includes('/') && !tx.activeChains.has(c));
+  for (const c of staleChains) tx.flush(`chain ${T} ${c}`);
+  const deletedSets = kernel.sets.filter((n) => n.startsWith('affinity-') && !tx.activeAffinitySets.has(n));
+  for (const n of deletedSets) tx.delete(`set ${T} ${n}`);
+  tx.cleanupLeftovers();
+  return { ...result(tx), full: changes.fullSync, staleChains, deletedSets };
+}
+
+/** The transaction kube-proxy sends at the start of a later sync to delete chains it flushed earlier. */
+export function deleteStaleChains(chains: readonly string[]): string {
+  return chains.map((c) => `delete chain ${T} ${c}\n`).join('');
 }
