@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScenarioNode } from '../../src/engine';
+import { buildScenarioNode, type ScenarioNode } from '../../src/engine';
+import { deleteStaleChains, partialNftablesSync, proxierSettings, trackServiceChanges } from '../../src/kube-proxy';
 import { loadScenario } from '../../src/model';
 import { dumpNftTransaction, formatNftList, parseNftList } from '../../src/nftables';
 import { clusterYaml, serviceYaml } from '../helpers/scenario';
@@ -162,4 +163,53 @@ describe.skipIf(why !== null)('nftables: the kernel agrees with knetsim', () => 
       }
     });
   }
+});
+
+function nftNode(yaml: string): ScenarioNode {
+  const loaded = loadScenario(yaml, 'random.yaml');
+  if (!loaded.ok) throw new Error(loaded.issues.map((i) => i.message).join('\n'));
+  const built = buildScenarioNode(loaded.scenario, 'node-1');
+  if (!built.ok || !built.value.nft) throw new Error(built.ok ? 'not in nftables mode' : built.message);
+  return built.value;
+}
+
+describe.skipIf(why !== null)('nftables: a later sync in the kernel', () => {
+  const ns = new Namespaces();
+  beforeAll(() => removeStale());
+  afterAll(() => ns.cleanup());
+  const runs = Math.max(4, Math.floor(Number(process.env.KNETSIM_KERNEL_RUNS ?? 20) / 2));
+  const pairs = fc
+    .sample(fc.tuple(scenarioArb, scenarioArb), { numRuns: runs, seed: 13 })
+    .map(([a, b]) => [a, b].map((y) => y.replace(/mode: \w+/, 'mode: nftables')) as [string, string]);
+  pairs.forEach(([aYaml, bYaml], i) => {
+    it(`random change ${i}: the first sync of A, then the partial sync to B, leave what B's first sync leaves`, () => {
+      const a = nftNode(aYaml);
+      const b = nftNode(bYaml);
+      const scenario = loadScenario(bYaml, 'b.yaml');
+      if (!scenario.ok) throw new Error('b.yaml');
+      const sync = partialNftablesSync(
+        b.localState,
+        proxierSettings(scenario.scenario.cluster, b.localState.node),
+        [scenario.scenario.cluster.serviceCIDR],
+        trackServiceChanges(a.localState, b.localState),
+        a.nft!.ruleset,
+      );
+      const name = ns.create('nftsync');
+      try {
+        for (const [what, text] of [
+          ['first sync of A', a.nft!.transaction],
+          ['partial sync to B', sync.transaction],
+          ['stale chains deleted', deleteStaleChains(sync.staleChains)],
+        ] as const) {
+          if (!text) continue;
+          const r = run('ip', ['netns', 'exec', name, 'nft', '-f', '-'], text);
+          expect(`${what}: ${r.stderr}`).toBe(`${what}: `);
+        }
+        const listed = run('ip', ['netns', 'exec', name, 'nft', 'list', 'ruleset']).stdout;
+        expect(byName(listed)).toEqual(byName(formatNftList(b.nft!.ruleset)));
+      } finally {
+        run('ip', ['netns', 'del', name]);
+      }
+    });
+  });
 });
