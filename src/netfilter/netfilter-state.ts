@@ -241,15 +241,30 @@ function applyTable(
 interface ChainGraph {
   readonly chains: readonly Chain[];
   readonly out: readonly (readonly number[])[];
+  /** Per chain, the hooks every target in it may run at (a bit per hook). */
+  readonly allowed: Uint8Array;
 }
 
+/** The graph and the hooks each chain's targets allow, in one pass over the rules. */
 function chainGraph(table: NetfilterTable): ChainGraph {
   const chains = [...table.chains.values()];
   const indexOf = new Map(chains.map((c, i) => [c.name, i]));
-  const out = chains.map((c) => {
+  const allowed = new Uint8Array(chains.length).fill(ALL_HOOKS);
+  const hookMask = new Map<string, number>();
+  const out = chains.map((c, ci) => {
     const to: number[] = [];
     for (const r of c.rules) {
       const t = r.rule.target;
+      if (t.kind === 'extension') {
+        let mask = hookMask.get(t.name);
+        if (mask === undefined) {
+          const hooks = targetHooks(t.name);
+          mask = hooks ? hooks.reduce((m, h) => m | HOOK_BIT[h], 0) : ALL_HOOKS;
+          hookMask.set(t.name, mask);
+        }
+        allowed[ci]! &= mask;
+        continue;
+      }
       if (t.kind !== 'jump' && t.kind !== 'goto') continue;
       const i = indexOf.get(t.chain);
       if (i === undefined)
@@ -260,7 +275,7 @@ function chainGraph(table: NetfilterTable): ChainGraph {
     }
     return to;
   });
-  return { chains, out };
+  return { chains, out, allowed };
 }
 
 /** The graph's edges as chain objects, for describing a loop. */
@@ -312,28 +327,8 @@ function hasLoop(graph: ChainGraph): boolean {
 const HOOK_BIT: Readonly<Record<Hook, number>> = { PREROUTING: 1, INPUT: 2, FORWARD: 4, OUTPUT: 8, POSTROUTING: 16 };
 const ALL_HOOKS = 31;
 
-/** Per chain, the hooks every target in it may run at (a bit per hook). */
-function allowedHooks(graph: ChainGraph): Uint8Array {
-  const allowed = new Uint8Array(graph.chains.length).fill(ALL_HOOKS);
-  const maskOf = new Map<string, number>();
-  graph.chains.forEach((c, i) => {
-    for (const r of c.rules) {
-      const t = r.rule.target;
-      if (t.kind !== 'extension') continue;
-      let mask = maskOf.get(t.name);
-      if (mask === undefined) {
-        const hooks = targetHooks(t.name);
-        mask = hooks ? hooks.reduce((m, h) => m | HOOK_BIT[h], 0) : ALL_HOOKS;
-        maskOf.set(t.name, mask);
-      }
-      allowed[i]! &= mask;
-    }
-  });
-  return allowed;
-}
-
 /** Whether a chain reachable from the hook's base chain holds a target that does not work at that hook. */
-function misplacedTargetAt(table: NetfilterTable, graph: ChainGraph, allowed: Uint8Array, hook: Hook): boolean {
+function misplacedTargetAt(table: NetfilterTable, graph: ChainGraph, hook: Hook): boolean {
   const start = graph.chains.indexOf(table.chains.get(hook)!);
   const bit = HOOK_BIT[hook];
   const seen = new Uint8Array(graph.chains.length);
@@ -341,7 +336,7 @@ function misplacedTargetAt(table: NetfilterTable, graph: ChainGraph, allowed: Ui
   const todo = [start];
   while (todo.length > 0) {
     const chain = todo.pop()!;
-    if ((allowed[chain]! & bit) === 0) return true;
+    if ((graph.allowed[chain]! & bit) === 0) return true;
     for (const next of graph.out[chain]!)
       if (!seen[next]) {
         seen[next] = 1;
@@ -387,9 +382,8 @@ function misplacedTargetError(table: NetfilterTable, edges: Map<Chain, Chain[]>,
 function checkTable(table: NetfilterTable, commitLine: number): void {
   const graph = chainGraph(table);
   if (hasLoop(graph)) throw describeLoop(table, edgeMap(graph), commitLine);
-  const allowed = allowedHooks(graph);
   for (const hook of BUILTIN_CHAINS[table.name]) {
-    if (!misplacedTargetAt(table, graph, allowed, hook)) continue;
+    if (!misplacedTargetAt(table, graph, hook)) continue;
     const error = misplacedTargetError(table, edgeMap(graph), hook);
     if (error) throw error;
   }
