@@ -8,6 +8,7 @@ import { loadSetsForTrace } from './load-sets';
 import { runRules } from './rules-command';
 import { runClusterWalk, scenarioRequest } from './scenario-trace';
 import { serveDns } from './serve-dns-command';
+import { runSync, type SyncOptions } from './sync-command';
 import { buildDumpNode, dumpResolver, runTrace, type TraceOptions } from './trace-command';
 import { UserError } from './user-error';
 
@@ -99,6 +100,17 @@ function program(): Command {
         process.once('SIGTERM', stop);
       });
     });
+
+  cmd
+    .command('sync')
+    .description('what kube-proxy sends the kernel on each sync as the cluster goes from one state to the next')
+    .argument('<scenario>', 'the first state (scenario YAML)')
+    .option('--then <scenario>', 'the next state (repeat for more)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--node <name>', 'node')
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
+    .option('--full-every <n>', "a full sync every N syncs (kube-proxy's periodic resync); 0: never")
+    .option('--json', 'print the steps as JSON')
+    .action((scenario: string, o: SyncOptions) => runSync(scenario, o, process.stdout));
 
   cmd
     .command('demo')

@@ -7,7 +7,7 @@
 import { joinHostPort, type NodeLocalState } from '../../model';
 import { endpointChain, isServiceChainName, serviceChains } from '../chain-names';
 import type { ProxierSettings } from '../proxier-settings';
-import { serviceKeyOf, type ServiceChanges } from '../service-changes';
+import { type ServiceChanges, serviceKeyOf } from '../service-changes';
 import { syncIptablesRules } from './sync-iptables-rules';
 
 export interface IptablesPartialSync {
