@@ -222,9 +222,9 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
         masquerade: e.flow.masquerade,
         final: formatFlow(p),
         rulesEvaluated: e.flow.rulesEvaluated,
-        hops: (e.flow.hops ?? []).map((h) => toTraceHop(node.name, h)),
+        hops: e.flow.hops === null ? [] : e.flow.hops.map((h) => toTraceHop(node.name, h)),
         reply: e.outcome === 'ACCEPT' ? replyOf(e.flow) : null,
-        nfacct: Object.fromEntries(e.flow.state.nfacct),
+        nfacct: e.flow.state.nfacct.size === 0 ? {} : Object.fromEntries(e.flow.state.nfacct),
         exit:
           e.outcome === 'ACCEPT' && e.outIface !== null
             ? {
