@@ -205,7 +205,9 @@ type StmtResult =
   | { kind: 'next' }
   | { kind: 'nomatch' }
   | { kind: 'verdict'; verdict: string; chain?: string; note?: string; nat?: NftNat; rejectWith?: string }
-  | { kind: 'fork'; arms: { probability: number; verdict: string; chain?: string; note: string }[] };
+  | { kind: 'fork'; arms: { probability: number; verdict: string; chain?: string; note: string }[] }
+  /** A random match: the rule goes on with this probability, else it does not match. */
+  | { kind: 'chance'; probability: number };
 
 function runStmt(
   s: Stmt,
@@ -217,11 +219,37 @@ function runStmt(
 ): StmtResult {
   switch (s.kind) {
     case 'match': {
+      // `meta random & 2147483647 < N` (iptables-nft's statistic match): true with probability N / 2^31.
+      if (s.left.kind === 'bitwise' && s.left.left.kind === 'meta' && s.left.left.key === 'random') {
+        const range = (Number(s.left.value) >>> 0) + 1;
+        const bound = Number(s.right);
+        const p1 =
+          s.op === '<'
+            ? bound / range
+            : s.op === '<='
+              ? (bound + 1) / range
+              : s.op === '>'
+                ? 1 - (bound + 1) / range
+                : 1 - bound / range;
+        return { kind: 'chance', probability: Math.min(1, Math.max(0, p1)) };
+      }
       const key = keyOf(s.left, p, cur.mark);
       if (!key) return { kind: 'nomatch' };
+      if (s.op !== '==' && s.op !== '!=') {
+        const v = key[0]!.value;
+        const r = Number(s.right);
+        if (typeof v !== 'number' || !Number.isFinite(r)) return { kind: 'nomatch' };
+        const hit = s.op === '<' ? v < r : s.op === '<=' ? v <= r : s.op === '>' ? v > r : v >= r;
+        return hit ? { kind: 'next' } : { kind: 'nomatch' };
+      }
       const hit = matchValue(key[0]!.kind, unquote(s.right), key[0]!.value);
       return hit === (s.op === '==') ? { kind: 'next' } : { kind: 'nomatch' };
     }
+    case 'xt':
+      notes.push(
+        `xt ${s.what} ${s.name}: an iptables extension nft could not translate, not modelled (taken as matching)`,
+      );
+      return { kind: 'next' };
     case 'lookup': {
       const key = keyOf(s.left, p, cur.mark);
       const elements = setElements(table, s.set, dynamic);
@@ -421,6 +449,27 @@ export function evaluateBaseChain(
       for (const s of rule.body.stmts) {
         const r = runStmt(s, table, packet, cur, dynamic, notes);
         if (r.kind === 'next') continue;
+        if (r.kind === 'chance') {
+          const p1 = r.probability;
+          const hit = options.sample ? options.sample() < p1 : p1 > 0;
+          if (!options.sample && p1 > 0 && p1 < 1) {
+            // The other way: the random match fails, and the walk goes on with the next rule.
+            const miss = fork(cur);
+            miss.probability *= 1 - p1;
+            miss.steps.push({
+              chain: frame.chain.name,
+              ruleNumber: index + 1,
+              rule: ruleText,
+              action: [...notes, `random: no match (probability ${+(1 - p1).toFixed(10)})`].join('; '),
+              probability: 1 - p1,
+            });
+            work.push(miss);
+            cur.probability *= p1;
+          }
+          if (!hit) continue walk;
+          notes.push(`random: match (probability ${+p1.toFixed(10)})`);
+          continue;
+        }
         if (r.kind === 'nomatch') {
           if (notes.length)
             cur.steps.push({

@@ -24,7 +24,7 @@ export type SetRef =
   | { readonly kind: 'anonymous'; readonly elements: readonly NftElement[] };
 
 export type Stmt =
-  | { readonly kind: 'match'; readonly left: Expr; readonly op: '==' | '!='; readonly right: string }
+  | { readonly kind: 'match'; readonly left: Expr; readonly op: CompareOp; readonly right: string }
   | { readonly kind: 'lookup'; readonly left: Expr; readonly op: '==' | '!='; readonly set: SetRef }
   | { readonly kind: 'vmap'; readonly key: Expr; readonly map: SetRef }
   | {
@@ -42,7 +42,11 @@ export type Stmt =
   | { readonly kind: 'set-update'; readonly op: 'update' | 'add'; readonly set: string; readonly key: Expr }
   | { readonly kind: 'nftrace' }
   | { readonly kind: 'notrack' }
-  | { readonly kind: 'log'; readonly prefix?: string };
+  | { readonly kind: 'log'; readonly prefix?: string }
+  /** A match or target iptables-nft could not translate (`xt match sctp`): listed, not modelled. */
+  | { readonly kind: 'xt'; readonly what: 'match' | 'target'; readonly name: string };
+
+export type CompareOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
 
 export interface NftRuleBody {
   readonly stmts: readonly Stmt[];

@@ -73,8 +73,10 @@ function comparedValue(left: Expr, right: string): string {
 
 export function formatStmt(s: Stmt): string {
   switch (s.kind) {
-    case 'match':
-      return `${formatExpr(s.left)} ${s.op === '!=' ? '!= ' : s.left.kind === 'bitwise' ? '== ' : ''}${comparedValue(s.left, s.right)}`;
+    case 'match': {
+      const op = s.op === '==' ? (s.left.kind === 'bitwise' ? '== ' : '') : `${s.op} `;
+      return `${formatExpr(s.left)} ${op}${comparedValue(s.left, s.right)}`;
+    }
     case 'lookup':
       return `${formatExpr(s.left)} ${s.op === '!=' ? '!= ' : ''}${formatSetRef(s.set)}`;
     case 'vmap':
@@ -102,6 +104,8 @@ export function formatStmt(s: Stmt): string {
       return 'notrack';
     case 'log':
       return s.prefix === undefined ? 'log' : `log prefix "${s.prefix}"`;
+    case 'xt':
+      return `xt ${s.what} ${s.name}`;
   }
 }
 

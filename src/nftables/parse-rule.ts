@@ -2,7 +2,7 @@
 // (`mark set mark or 0x4000`) and the form `nft list ruleset` prints
 // (`meta mark set meta mark | 0x00004000`) parse to the same statements.
 // A word this parser does not know is an error naming it, never skipped.
-import type { Expr, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+import type { CompareOp, Expr, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
 import { type Token, unquote } from './tokenize';
 
 export class NftSyntaxError extends Error {
@@ -21,7 +21,20 @@ const PAYLOAD_FIELDS: Record<string, readonly string[]> = {
   udp: ['sport', 'dport'],
   sctp: ['sport', 'dport'],
 };
-const META_KEYS = ['l4proto', 'mark', 'iifname', 'oifname', 'iif', 'oif', 'nfproto', 'protocol', 'pkttype', 'nftrace'];
+const META_KEYS = [
+  'l4proto',
+  'mark',
+  'iifname',
+  'oifname',
+  'iif',
+  'oif',
+  'nfproto',
+  'protocol',
+  'pkttype',
+  'nftrace',
+  'random',
+];
+const COMPARE_OPS: readonly CompareOp[] = ['==', '!=', '<', '>', '<=', '>='];
 /** Meta keys nft accepts without the `meta` keyword. */
 const BARE_META = ['mark', 'iifname', 'oifname', 'iif', 'oif', 'l4proto'];
 const SIMPLE_VERDICTS = ['accept', 'drop', 'return', 'continue'] as const;
@@ -282,6 +295,15 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     case 'notrack':
       c.i++;
       return { kind: 'notrack' };
+    case 'xt': {
+      c.i++;
+      const what = c.next('match or target');
+      if (what !== 'match' && what !== 'target') {
+        c.i--;
+        c.fail(`expected "match" or "target" after "xt", found "${what}"`);
+      }
+      return { kind: 'xt', what, name: unquote(c.next('a name')) };
+    }
     case 'log': {
       c.i++;
       if (c.peek() !== 'prefix') return { kind: 'log' };
@@ -310,11 +332,14 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     c.i++;
     return { kind: 'vmap', key: left, map: parseSetRef(c) };
   }
-  let op: '==' | '!=' = '==';
-  if (c.peek() === '==' || c.peek() === '!=') op = c.next('an operator') as '==' | '!=';
+  let op: CompareOp = '==';
+  if (COMPARE_OPS.includes(c.peek() as CompareOp)) op = c.next('an operator') as CompareOp;
   const r = c.peek();
   if (r === undefined) return c.fail('expected a value at the end of the line');
-  if (r.startsWith('@') || r === '{') return { kind: 'lookup', left, op, set: parseSetRef(c) };
+  if (r.startsWith('@') || r === '{') {
+    if (op !== '==' && op !== '!=') return c.fail(`"${op}" cannot compare with a set`);
+    return { kind: 'lookup', left, op, set: parseSetRef(c) };
+  }
   return { kind: 'match', left, op, right: parseValueList(c, 'a value') };
 }
 

@@ -124,6 +124,23 @@ describe('look-ups', () => {
   });
 });
 
+describe('iptables-nft translations', () => {
+  it('meta random & 2147483647 < N matches with probability N / 2^31, forking the walk', () => {
+    const b = run(['meta random & 2147483647 < 536870912 drop'], packet());
+    expect(b.map((x) => [x.verdict, x.probability]).sort()).toEqual([
+      ['accept', 0.75],
+      ['drop', 0.25],
+    ]);
+  });
+  it('relational comparisons, and an untranslated xt match taken as matching with a note', () => {
+    expect(verdictOf(['th dport < 1024 drop'], packet())).toEqual(['drop']);
+    expect(verdictOf(['th dport >= 1024 drop'], packet())).toEqual(['accept']);
+    const b = run(['xt match sctp drop'], packet());
+    expect(b[0]!.verdict).toBe('drop');
+    expect(b[0]!.steps[0]!.action).toContain('xt match sctp: an iptables extension nft could not translate');
+  });
+});
+
 describe('verdicts and NAT', () => {
   it('jump returns, goto does not; a chain end returns; the policy decides last', () => {
     const extra = ['add chain ip t j', 'add rule ip t j return'];
