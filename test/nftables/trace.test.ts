@@ -1,7 +1,7 @@
 // Traces through a node in kube-proxy's nftables mode: outcomes, endpoints with
 // their probabilities, masquerade, and hops that name each map look-up.
 import { describe, expect, it } from 'vitest';
-import { type SimNode, tracePacket } from '../../src/engine';
+import { type SimNode, samplePackets, tracePacket } from '../../src/engine';
 import { ip } from '../helpers/node-from-rules';
 import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
 
@@ -89,5 +89,35 @@ describe('nftables-mode traces', () => {
     const t = trace('192.168.0.2', '192.168.0.2:30090', 'node');
     expect(t.endpoints.map((e) => e.address).sort()).toEqual(['10.244.1.7:80', '10.244.2.7:80']);
     expect(t.masquerade).toBe(true);
+  });
+  it('sampled connections with ClientIP affinity: the first picks at random, the rest follow it', () => {
+    const stickyYaml = (
+      clusterYaml() +
+      serviceYaml({
+        name: 'sticky',
+        clusterIP: '10.96.0.20',
+        extra: '  sessionAffinity: ClientIP',
+        endpoints: [
+          { ip: '10.244.1.8', node: 'node-1' },
+          { ip: '10.244.2.8', node: 'node-2' },
+          { ip: '10.244.2.9', node: 'node-2' },
+        ],
+      })
+    ).replace('mode: iptables', 'mode: nftables');
+    const sticky = nodeOf(stickyYaml).node;
+    const request = {
+      src: ip('10.244.1.20'),
+      dst: ip('10.96.0.20'),
+      protocol: 'tcp' as const,
+      dport: 80,
+      origin: { kind: 'interface' as const, iface: 'cni0' },
+    };
+    // A trace starts with an empty affinity set: every endpoint is a branch.
+    expect(tracePacket(nodeOf(stickyYaml).node, request).endpoints).toHaveLength(3);
+    const r = samplePackets(sticky, request, 50, 3);
+    expect(r.endpoints).toHaveLength(1);
+    expect(r.endpoints[0]!.count).toBe(50);
+    // The affinity set now remembers the client, as the kernel's would: a later trace follows it.
+    expect(tracePacket(sticky, request).endpoints.map((e) => e.address)).toEqual([r.endpoints[0]!.address]);
   });
 });
