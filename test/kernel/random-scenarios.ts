@@ -12,7 +12,7 @@ const endpointArb = fc.record({
   state: fc.constantFrom('ready', 'ready', 'ready', 'terminating', 'notready'),
 });
 
-const serviceArb = fc.record({
+export const serviceArb = fc.record({
   type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'),
   protocol: fc.constantFrom('TCP', 'UDP'),
   etpLocal: fc.boolean(),
@@ -23,52 +23,57 @@ const serviceArb = fc.record({
   endpoints: fc.array(endpointArb, { minLength: 0, maxLength: 5 }),
 });
 
+export type RandomService = typeof serviceArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** A scenario of two nodes with these Services (svc<i> at 10.96.0.<10+i>, NodePort 30000+i). */
+export function scenarioYamlOf(services: readonly RandomService[], mode: string): string {
+  let yaml = clusterYaml({
+    nfacctCounters: ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'],
+  }).replace('mode: iptables', `mode: ${mode}`);
+  services.forEach((s, i) => {
+    const endpoints: EndpointSpec[] = s.endpoints.map((e, k) => ({
+      ip: `10.244.${e.local ? 1 : 2}.${10 + i * 10 + k}`,
+      node: e.local ? 'node-1' : 'node-2',
+      ...(e.state === 'terminating'
+        ? { ready: false, serving: true, terminating: true }
+        : e.state === 'notready'
+          ? { ready: false, serving: false, terminating: false }
+          : {}),
+    }));
+    const extra = [
+      s.type !== 'ClusterIP' && s.etpLocal ? '  externalTrafficPolicy: Local' : '',
+      s.itpLocal ? '  internalTrafficPolicy: Local' : '',
+      s.affinity ? '  sessionAffinity: ClientIP' : '',
+      s.externalIP ? `  externalIPs: [192.0.2.${10 + i}]` : '',
+      s.type === 'LoadBalancer' && s.sourceRanges ? '  loadBalancerSourceRanges: [203.0.113.0/25]' : '',
+      s.type === 'LoadBalancer' && s.etpLocal ? `  healthCheckNodePort: ${32000 + i}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+    yaml += serviceYaml({
+      name: `svc${i}`,
+      type: s.type,
+      clusterIP: `10.96.0.${10 + i}`,
+      port: 80 + i,
+      targetPort: 8080,
+      protocol: s.protocol,
+      ...(s.type !== 'ClusterIP' ? { nodePort: 30000 + i } : {}),
+      extra,
+      ...(s.type === 'LoadBalancer'
+        ? { status: `status: {loadBalancer: {ingress: [{ip: 198.51.100.${10 + i}}]}}` }
+        : {}),
+      endpoints,
+    });
+  });
+  return yaml;
+}
+
 export const scenarioArb = fc
   .tuple(
     fc.array(serviceArb, { minLength: 1, maxLength: 4 }),
     fc.constantFrom('iptables', 'iptables', 'ipvs', 'userspace'),
   )
-  .map(([services, mode]) => {
-    let yaml = clusterYaml({
-      nfacctCounters: ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'],
-    }).replace('mode: iptables', `mode: ${mode}`);
-    services.forEach((s, i) => {
-      const endpoints: EndpointSpec[] = s.endpoints.map((e, k) => ({
-        ip: `10.244.${e.local ? 1 : 2}.${10 + i * 10 + k}`,
-        node: e.local ? 'node-1' : 'node-2',
-        ...(e.state === 'terminating'
-          ? { ready: false, serving: true, terminating: true }
-          : e.state === 'notready'
-            ? { ready: false, serving: false, terminating: false }
-            : {}),
-      }));
-      const extra = [
-        s.type !== 'ClusterIP' && s.etpLocal ? '  externalTrafficPolicy: Local' : '',
-        s.itpLocal ? '  internalTrafficPolicy: Local' : '',
-        s.affinity ? '  sessionAffinity: ClientIP' : '',
-        s.externalIP ? `  externalIPs: [192.0.2.${10 + i}]` : '',
-        s.type === 'LoadBalancer' && s.sourceRanges ? '  loadBalancerSourceRanges: [203.0.113.0/25]' : '',
-        s.type === 'LoadBalancer' && s.etpLocal ? `  healthCheckNodePort: ${32000 + i}` : '',
-      ]
-        .filter(Boolean)
-        .join('\n');
-      yaml += serviceYaml({
-        name: `svc${i}`,
-        type: s.type,
-        clusterIP: `10.96.0.${10 + i}`,
-        port: 80 + i,
-        targetPort: 8080,
-        protocol: s.protocol,
-        ...(s.type !== 'ClusterIP' ? { nodePort: 30000 + i } : {}),
-        extra,
-        ...(s.type === 'LoadBalancer'
-          ? { status: `status: {loadBalancer: {ingress: [{ip: 198.51.100.${10 + i}}]}}` }
-          : {}),
-        endpoints,
-      });
-    });
-    return yaml;
-  });
+  .map(([services, mode]) => scenarioYamlOf(services, mode));
 
 const SOURCES: { from: KernelPacket['from']; src: string }[] = [
   { from: 'pod', src: '10.244.1.100' },
