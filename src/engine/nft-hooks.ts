@@ -77,10 +77,10 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
   };
 }
 
-/** Members kube-proxy's affinity sets learnt from sampled connections, per node. */
-const DYNAMIC = new WeakMap<SimNode, Map<string, Set<string>>>();
+/** Members kube-proxy's affinity sets learnt from sampled connections, per node: key → expiry (seconds). */
+const DYNAMIC = new WeakMap<SimNode, Map<string, Map<string, number>>>();
 
-export function dynamicSetsOf(node: SimNode): Map<string, Set<string>> {
+export function dynamicSetsOf(node: SimNode): Map<string, Map<string, number>> {
   let d = DYNAMIC.get(node);
   if (!d) {
     d = new Map();

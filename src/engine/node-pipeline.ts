@@ -181,6 +181,7 @@ class Pipeline {
       for (const flow of current) {
         const branches = evaluateBaseChain(t, chain, nftPacketView(this.node, flow.packet), {
           dynamic: dynamicSetsOf(this.node),
+          now: this.options.now,
           ...(this.options.sample ? { sample: this.options.sample } : {}),
           formatRule: (c, i) => formatRuleForList(c.rules[i]!.body),
         });
@@ -196,11 +197,13 @@ class Pipeline {
                 stage: `nft ${t.family} ${t.name} ${s.chain}`,
                 action: s.rule === null ? s.action : `[${s.ruleNumber}] ${s.rule}: ${s.action}`,
               });
+          // A sampled packet is a real connection: the set learns its key until the set's timeout.
           if (this.options.sample)
             for (const u of b.setUpdates) {
-              const set = dynamicSetsOf(this.node).get(u.set) ?? new Set<string>();
-              set.add(u.key);
-              dynamicSetsOf(this.node).set(u.set, set);
+              const learnt = dynamicSetsOf(this.node);
+              const members = learnt.get(u.set) ?? new Map<string, number>();
+              members.set(u.key, this.options.now + (t.sets.get(u.set)?.timeout ?? Number.POSITIVE_INFINITY));
+              learnt.set(u.set, members);
             }
           if (b.verdict === 'drop') this.end(f, 'DROP', `dropped in ${where}`);
           else if (b.verdict === 'reject')

@@ -39,8 +39,8 @@ export interface NftBranch {
   readonly lookups: number;
 }
 
-/** Members a dynamic set has learnt (`update @set`), by set name. */
-export type DynamicSets = ReadonlyMap<string, ReadonlySet<string>>;
+/** Members dynamic sets have learnt (`update @set`): by set name, each key with when it expires (seconds). */
+export type DynamicSets = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 interface Frame {
   chain: NftChain;
@@ -190,11 +190,13 @@ function findElement(
   );
 }
 
-function setElements(table: NftTable, ref: SetRef, dynamic: DynamicSets): readonly NftElement[] | null {
+function setElements(table: NftTable, ref: SetRef, dynamic: DynamicSets, now: number): readonly NftElement[] | null {
   if (ref.kind === 'anonymous') return ref.elements;
   const set: NftSet | undefined = table.sets.get(ref.name);
   if (!set) return null;
-  const learnt = [...(dynamic.get(ref.name) ?? [])].map((k) => ({ key: k.split(' . ') }));
+  const learnt = [...(dynamic.get(ref.name) ?? [])]
+    .filter(([, expires]) => expires > now)
+    .map(([k]) => ({ key: k.split(' . ') }));
   return learnt.length ? [...set.elements, ...learnt] : set.elements;
 }
 
@@ -215,6 +217,7 @@ function runStmt(
   p: NftPacketView,
   cur: Cursor,
   dynamic: DynamicSets,
+  now: number,
   notes: string[],
 ): StmtResult {
   switch (s.kind) {
@@ -252,7 +255,7 @@ function runStmt(
       return { kind: 'next' };
     case 'lookup': {
       const key = keyOf(s.left, p, cur.mark);
-      const elements = setElements(table, s.set, dynamic);
+      const elements = setElements(table, s.set, dynamic, now);
       if (!key || !elements) return { kind: 'nomatch' };
       cur.lookups++;
       const el = findElement(elements, key);
@@ -264,7 +267,7 @@ function runStmt(
     }
     case 'vmap': {
       if (s.key.kind === 'numgen') {
-        const elements = setElements(table, s.map, dynamic) ?? [];
+        const elements = setElements(table, s.map, dynamic, now) ?? [];
         const n = s.key.mod;
         cur.lookups++;
         const arms: { probability: number; verdict: string; chain?: string; note: string }[] = [];
@@ -282,7 +285,7 @@ function runStmt(
         return { kind: 'fork', arms };
       }
       const key = keyOf(s.key, p, cur.mark);
-      const elements = setElements(table, s.map, dynamic);
+      const elements = setElements(table, s.map, dynamic, now);
       if (!key || !elements) return { kind: 'nomatch' };
       cur.lookups++;
       const el = findElement(elements, key);
@@ -355,6 +358,8 @@ function fork(cur: Cursor): Cursor {
 
 export interface NftEvalOptions {
   readonly dynamic?: DynamicSets;
+  /** Seconds, against which learnt members' timeouts run out. */
+  readonly now?: number;
   /** Draw one arm of each numgen instead of following all (a sampled packet). */
   readonly sample?: () => number;
   readonly formatRule?: (chain: NftChain, index: number) => string;
@@ -447,7 +452,7 @@ export function evaluateBaseChain(
       const notes: string[] = [];
       const ruleText = options.formatRule ? options.formatRule(frame.chain, index) : rule.text;
       for (const s of rule.body.stmts) {
-        const r = runStmt(s, table, packet, cur, dynamic, notes);
+        const r = runStmt(s, table, packet, cur, dynamic, options.now ?? 0, notes);
         if (r.kind === 'next') continue;
         if (r.kind === 'chance') {
           const p1 = r.probability;

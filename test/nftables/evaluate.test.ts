@@ -119,8 +119,12 @@ describe('look-ups', () => {
     const b = run(['update @aff { ip saddr }'], packet(), extra);
     expect(b[0]!.setUpdates).toEqual([{ set: 'aff', key: '203.0.113.2' }]);
     const t = table([BASE, ...extra, 'add rule ip t in ip saddr @aff drop']);
-    const learnt = new Map([['aff', new Set(['203.0.113.2'])]]);
-    expect(evaluateBaseChain(t, t.chains.get('in')!, packet(), { dynamic: learnt })[0]!.verdict).toBe('drop');
+    const learnt = new Map([['aff', new Map([['203.0.113.2', 10800]])]]);
+    expect(evaluateBaseChain(t, t.chains.get('in')!, packet(), { dynamic: learnt, now: 100 })[0]!.verdict).toBe('drop');
+    // Past its timeout the member is gone.
+    expect(evaluateBaseChain(t, t.chains.get('in')!, packet(), { dynamic: learnt, now: 10800 })[0]!.verdict).toBe(
+      'accept',
+    );
   });
 });
 

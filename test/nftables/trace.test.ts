@@ -119,5 +119,7 @@ describe('nftables-mode traces', () => {
     expect(r.endpoints[0]!.count).toBe(50);
     // The affinity set now remembers the client, as the kernel's would: a later trace follows it.
     expect(tracePacket(sticky, request).endpoints.map((e) => e.address)).toEqual([r.endpoints[0]!.address]);
+    // Until the set's timeout (10800 s, the Service's stickiness) runs out.
+    expect(tracePacket(sticky, { ...request, now: 1000 + 10800 }).endpoints).toHaveLength(3);
   });
 });
