@@ -132,8 +132,12 @@ function applyTable(
     if (!c) throw new ApplyError(line, `chain "${chain}" does not exist in table ${name}`);
     return c.rules as StoredRule[];
   };
+  let lastChain: string | null = null;
+  let lastRules: StoredRule[] = [];
   for (const s of statements.statements) {
     if (s.kind === 'comment') continue;
+    // Anything but a rule may create, flush, rename or delete chains: look the next one up afresh.
+    if (s.kind !== 'rule') lastChain = null;
     if (s.kind === 'chain') {
       const existing = chains.get(s.name);
       const builtin = (BUILTIN_CHAINS[name] as readonly string[]).includes(s.name);
@@ -149,7 +153,12 @@ function applyTable(
       continue;
     }
     if (s.kind === 'rule') {
-      const rules = mutableRules(s.chain, s.line);
+      // Rules come in runs for one chain: look it up when the run changes.
+      if (s.chain !== lastChain) {
+        lastRules = mutableRules(s.chain, s.line);
+        lastChain = s.chain;
+      }
+      const rules = lastRules;
       if (s.command === '-A' && !hasAddressLists(s.rule)) {
         // The usual line: one rule appended, without the lists an expansion needs.
         rules.push({ rule: s.rule, counters: s.counters, line: s.line });

@@ -3,7 +3,7 @@
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
-import { newRuleCache, type RuleCache } from './rule-cache';
+import { declaredChain, newRuleCache, type RuleCache } from './rule-cache';
 import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -92,8 +92,9 @@ function parseRuleStatement(
   const texts = tokens.texts;
   const flag = texts[0]!;
   const command = (COMMAND_ALIASES[flag] ?? flag) as string;
-  const chain = tokens.length > 1 ? texts[1]! : undefined;
-  if (!chain) throw new LineError(`${flag} needs a chain name`);
+  const read = tokens.length > 1 ? texts[1]! : undefined;
+  if (!read) throw new LineError(`${flag} needs a chain name`);
+  const chain = declaredChain(cache, read);
   let from = 2;
   let position: number | null = null;
   const maybeNumber = tokens.length > 2 ? texts[2]! : undefined;

@@ -57,6 +57,8 @@ export interface RuleCache {
   readonly gotos: Map<string, RuleTarget>;
   /** Declared chain names, each as the string of its first declaration. */
   readonly chainNames: Map<string, string>;
+  /** The chain name the previous rule line read, and its declared string. */
+  readonly lastChain: { read: string; declared: string };
   readonly addresses: Map<string, AddressCondition>;
 }
 
@@ -69,6 +71,7 @@ export function newRuleCache(): RuleCache {
     jumps: new Map(),
     gotos: new Map(),
     chainNames: new Map(),
+    lastChain: { read: '', declared: '' },
     addresses: new Map(),
   };
 }
@@ -102,4 +105,17 @@ function sameSource(a: CompiledFrom, b: CompiledFrom): boolean {
     for (let j = 0; j < x.args.length; j++) if (x.args[j] !== y.args[j]) return false;
   }
   return true;
+}
+
+/**
+ * A chain name read from a rule line as the string its declaration used, so
+ * loading finds the chain by comparing pointers; consecutive rules of one chain
+ * (most of a dump) ask the map once.
+ */
+export function declaredChain(cache: RuleCache, name: string): string {
+  const last = cache.lastChain;
+  if (name === last.read) return last.declared;
+  last.read = name;
+  last.declared = cache.chainNames.get(name) ?? name;
+  return last.declared;
 }
