@@ -1,5 +1,7 @@
 // Traces through a node in kube-proxy's nftables mode: outcomes, endpoints with
 // their probabilities, masquerade, and hops that name each map look-up.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type SimNode, samplePackets, tracePacket } from '../../src/engine';
 import { ip } from '../helpers/node-from-rules';
@@ -122,4 +124,37 @@ describe('nftables-mode traces', () => {
     // Until the set's timeout (10800 s, the Service's stickiness) runs out.
     expect(tracePacket(sticky, { ...request, now: 1000 + 10800 }).endpoints).toHaveLength(3);
   });
+});
+
+// kube-proxy's nftables TestLoadBalancer expects of its packets what its iptables one does:
+// the same example, switched to nftables mode, must agree flow for flow.
+describe('TestLoadBalancer in nftables mode', () => {
+  const dir = join(__dirname, '..', '..', '..', 'shared', 'examples', 'kube-proxy');
+  const yaml = readFileSync(join(dir, 'TestLoadBalancer.yaml'), 'utf8').replace(/mode: \w+/, 'mode: nftables');
+  const lb = nodeOf(yaml, 'test-node').node;
+  const flows = JSON.parse(readFileSync(join(dir, 'TestLoadBalancer.flows.json'), 'utf8')) as {
+    name: string;
+    sourceIP: string;
+    destIP: string;
+    destPort: number;
+    expectedVerdict: string;
+    expectedEndpoints: string[] | null;
+    masq: boolean;
+  }[];
+  for (const f of flows)
+    it(f.name, () => {
+      const src = ip(f.sourceIP);
+      const local = lb.interfaces.some((i) => i.addresses.some((a) => a.address === src));
+      const t = tracePacket(lb, {
+        src,
+        dst: ip(f.destIP),
+        protocol: 'tcp',
+        dport: f.destPort,
+        origin: local ? { kind: 'local' } : { kind: 'interface', iface: 'eth0' },
+      });
+      expect(t.outcome).toBe(f.expectedVerdict);
+      if (f.expectedVerdict !== 'ACCEPT') return;
+      expect(t.endpoints.map((e) => e.address).sort()).toEqual([...(f.expectedEndpoints ?? [])].sort());
+      expect(t.masquerade).toBe(f.masq);
+    });
 });
