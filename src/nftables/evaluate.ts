@@ -487,6 +487,8 @@ export function evaluateBaseChain(
         }
         if (r.kind === 'fork') {
           let arms = r.arms;
+          // No element for any value: the look-up fails and the rule does not match.
+          if (arms.length === 0) continue walk;
           if (options.sample && arms.length > 1) {
             const x = options.sample() * arms.length;
             arms = [arms[Math.min(arms.length - 1, Math.floor(x))]!];
