@@ -487,12 +487,35 @@ export function evaluateBaseChain(
         }
         if (r.kind === 'fork') {
           let arms = r.arms;
-          // No element for any value: the look-up fails and the rule does not match.
-          if (arms.length === 0) continue walk;
-          if (options.sample && arms.length > 1) {
-            const x = options.sample() * arms.length;
-            arms = [arms[Math.min(arms.length - 1, Math.floor(x))]!];
+          // A value with no element fails the look-up: that share of packets goes on with the next rule.
+          const missing = 1 - arms.reduce((sum, a) => sum + a.probability, 0);
+          if (options.sample) {
+            const x = options.sample();
+            let below = 0;
+            const pick = arms.find((a) => {
+              below += a.probability;
+              return x < below;
+            });
+            if (!pick) continue walk;
+            arms = [pick];
+          } else if (missing > 1e-12) {
+            const miss = fork(cur);
+            miss.probability *= missing;
+            miss.steps.push({
+              chain: frame.chain.name,
+              ruleNumber: index + 1,
+              rule: ruleText,
+              action: [...notes, `numgen value with no element (probability ${+missing.toFixed(10)})`].join('; '),
+              probability: missing,
+            });
+            if (arms.length === 0) {
+              cur.probability = miss.probability;
+              cur.steps = miss.steps;
+              continue walk;
+            }
+            work.push(miss);
           }
+          if (arms.length === 0) continue walk;
           arms.forEach((arm, i) => {
             const branch = i === arms.length - 1 ? cur : fork(cur);
             branch.probability *= options.sample ? 1 : arm.probability;

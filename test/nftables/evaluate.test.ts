@@ -114,6 +114,14 @@ describe('look-ups', () => {
     expect(b.map((x) => x.probability)).toEqual([1 / 3, 1 / 3, 1 / 3]);
     expect(b.map((x) => x.steps.at(-1)!.chain).sort()).toEqual(['a', 'b', 'c']);
   });
+  it('a numgen value without an element fails the look-up for its share of packets', () => {
+    const chains = ['add chain ip t a', 'add rule ip t a drop'];
+    const b = run(['numgen random mod 4 vmap { 0 : goto a }', 'reject'], packet(), chains);
+    expect(b.map((x) => [x.verdict, x.probability]).sort()).toEqual([
+      ['drop', 0.25],
+      ['reject', 0.75],
+    ]);
+  });
   it('a dynamic set learns the source (update) and matches it afterwards', () => {
     const extra = ['add set ip t aff { type ipv4_addr ; flags dynamic,timeout ; timeout 3h ; }'];
     const b = run(['update @aff { ip saddr }'], packet(), extra);
