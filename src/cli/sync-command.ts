@@ -42,6 +42,15 @@ function render(step: SyncStep, i: number, file: string): string {
     lines.push(
       `# summary: ${p.written.length} service chains written, ${p.unchanged.length} unchanged, ${p.deleted.length} deleted${p.deleted.length ? ` (${p.deleted.join(', ')})` : ''}`,
     );
+  } else if (step.mode === 'userspace') {
+    const u = step.userspace;
+    lines.push(
+      ...u.closed.map((c) => `# close proxy socket ${c}`),
+      ...u.iptables.map((c) => `iptables ${c}`),
+      ...u.opened.map((c) => `# open proxy socket ${c}`),
+      ...u.endpointsUpdated.map((n) => `# round robin of ${n}: endpoints updated in user space`),
+      `# summary: ${u.opened.length} portals opened, ${u.closed.length} closed, ${u.endpointsUpdated.length} with new endpoints, ${u.iptables.length} iptables commands`,
+    );
   } else {
     const s = step.ipvs.summary;
     lines.push(...step.ipvs.commands, step.ipvs.restore.trimEnd());
@@ -65,6 +74,17 @@ function json(step: SyncStep, i: number, file: string): unknown {
     const p = step.iptables;
     return { ...base, iptablesRestore: p.restore, written: p.written, unchanged: p.unchanged, deleted: p.deleted };
   }
+  if (step.mode === 'userspace') {
+    const u = step.userspace;
+    return {
+      ...base,
+      iptables: u.iptables,
+      opened: u.opened,
+      closed: u.closed,
+      endpointsUpdated: u.endpointsUpdated,
+      proxyPorts: Object.fromEntries(step.state.portals.map((p) => [p.servicePortName, p.proxyPort])),
+    };
+  }
   const x = step.ipvs;
   return {
     ...base,
@@ -85,8 +105,10 @@ export async function runSync(first: string, o: SyncOptions, out: NodeJS.Writabl
   const scenarios: Scenario[] = [];
   for (const f of files) scenarios.push(withMode(await loadScenarioInput(f), o.mode));
   const mode = scenarios[0]!.cluster.proxy.mode;
-  if (mode !== 'iptables' && mode !== 'ipvs')
-    throw new UserError(`sync: ${mode} mode's incremental syncs are not modelled yet (iptables and ipvs are)`);
+  if (mode !== 'iptables' && mode !== 'ipvs' && mode !== 'userspace')
+    throw new UserError(
+      `sync: ${mode} mode's incremental syncs are not modelled yet (iptables, ipvs and userspace are)`,
+    );
   const nodeName = chooseNode(scenarios[0]!, o.node);
   for (const s of scenarios.slice(1)) chooseNode(s, nodeName);
   const steps = syncSequence(

@@ -17,3 +17,4 @@ export * from './service-changes';
 export * from './sync-sequence';
 export * from './userspace/load-balancer-rr';
 export * from './userspace/sync-userspace-state';
+export * from './userspace/userspace-sync-changes';

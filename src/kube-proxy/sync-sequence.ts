@@ -7,6 +7,12 @@ import { type IpvsSyncCommands, ipvsSyncCommands } from './ipvs/ipvs-sync-comman
 import { type IpvsSync, syncIpvsState } from './ipvs/sync-ipvs-state';
 import type { ProxierSettings } from './proxier-settings';
 import { type ServiceChanges, trackServiceChanges } from './service-changes';
+import { syncUserspaceState, type UserspaceSync } from './userspace/sync-userspace-state';
+import {
+  heldUserspacePorts,
+  type UserspaceSyncChanges,
+  userspaceSyncChanges,
+} from './userspace/userspace-sync-changes';
 
 export interface SyncInput {
   readonly state: NodeLocalState;
@@ -22,9 +28,37 @@ export type SyncStep =
       readonly changes: ServiceChanges;
       readonly ipvs: IpvsSyncCommands;
       readonly state: IpvsSync;
+    }
+  | {
+      readonly mode: 'userspace';
+      readonly changes: ServiceChanges;
+      readonly userspace: UserspaceSyncChanges;
+      readonly state: UserspaceSync;
     };
 
-export type SyncMode = 'iptables' | 'ipvs';
+export type SyncMode = 'iptables' | 'ipvs' | 'userspace';
+
+/** The userspace proxier's state after a sync, its unchanged service ports keeping their proxy ports. */
+export function nextUserspaceState(previous: UserspaceSync | undefined, input: SyncInput): UserspaceSync {
+  const options = { nodeIP: input.state.node.internalIPs[0] ?? '127.0.0.1' };
+  const provisional = syncUserspaceState(input.state, input.settings, options);
+  const heldPorts = heldUserspacePorts(previous, provisional.portals);
+  return syncUserspaceState(input.state, input.settings, { ...options, heldPorts });
+}
+
+/**
+ * One userspace sync. A node change restarts the proxier (it reads the node's IP at start
+ * only): nothing is held over, its chains are flushed and every portal opened again.
+ */
+export function userspaceStep(
+  previous: UserspaceSync | undefined,
+  input: SyncInput,
+  changes: ServiceChanges,
+): { readonly state: UserspaceSync; readonly changes: UserspaceSyncChanges } {
+  const restart = previous !== undefined && changes.fullSync;
+  const state = nextUserspaceState(restart ? undefined : previous, input);
+  return { state, changes: userspaceSyncChanges(previous, state, restart) };
+}
 
 /** The syncs for `inputs` in order; `fullEvery` forces a full iptables sync every N syncs (kube-proxy's periodic resync). */
 export function syncSequence(mode: SyncMode, inputs: readonly SyncInput[], fullEvery = 0): SyncStep[] {
@@ -32,6 +66,7 @@ export function syncSequence(mode: SyncMode, inputs: readonly SyncInput[], fullE
   let previous: NodeLocalState | undefined;
   let chains: ReadonlySet<string> = new Set();
   let ipvsState: IpvsSync | undefined;
+  let userspaceState: UserspaceSync | undefined;
   inputs.forEach((input, i) => {
     let changes = trackServiceChanges(previous, input.state);
     if (!changes.fullSync && fullEvery > 0 && i % fullEvery === 0)
@@ -40,6 +75,10 @@ export function syncSequence(mode: SyncMode, inputs: readonly SyncInput[], fullE
       const iptables = partialIptablesSync(input.state, input.settings, changes, chains);
       chains = iptables.active;
       steps.push({ mode, changes, iptables });
+    } else if (mode === 'userspace') {
+      const step = userspaceStep(userspaceState, input, changes);
+      steps.push({ mode, changes, userspace: step.changes, state: step.state });
+      userspaceState = step.state;
     } else {
       const next = syncIpvsState(input.state, input.settings, input.scheduler);
       steps.push({ mode, changes, ipvs: ipvsSyncCommands(ipvsState, next), state: next });

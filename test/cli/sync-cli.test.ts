@@ -53,6 +53,22 @@ describe('knetsim sync', () => {
     expect(second.summary.realServers.added).toBe(second.ipvsadm.length);
   });
 
+  it('userspace: a removed Service closes its socket and deletes its portal rules; a scaled one only updates its round robin', () => {
+    const r = knetsim('sync', DEMO, '--then', withoutNodePort, '--mode', 'userspace', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const [, second] = JSON.parse(r.stdout);
+    expect(second.closed).toEqual(['default/myapp-nodeport:http 36001/TCP']);
+    expect(second.opened).toEqual([]);
+    expect(second.iptables.length).toBeGreaterThan(0);
+    expect(second.iptables.every((c: string) => / -D KUBE-/.test(c) && c.includes('default/myapp-nodeport:http'))).toBe(
+      true,
+    );
+    const s = knetsim('sync', DEMO, '--then', scaled, '--mode', 'userspace', '--json');
+    const [, grown] = JSON.parse(s.stdout);
+    expect(grown.iptables).toEqual([]);
+    expect(grown.endpointsUpdated).toEqual(['default/myapp-nodeport:http', 'default/myapp:http']);
+  });
+
   it('bad input: no --then, or a mode whose syncs are not modelled', () => {
     const none = knetsim('sync', DEMO);
     expect(none.status).toBe(2);

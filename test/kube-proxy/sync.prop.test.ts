@@ -1,6 +1,7 @@
 // Property: kube-proxy's incremental syncs equal a full resync. Random sequences of
 // cluster changes (fast-check's model-based commands) drive the iptables proxier's
-// partial restores and the IPVS proxier's server/set/address commands; after each
+// partial restores, the IPVS proxier's server/set/address commands and the userspace
+// proxier's rule appends and deletes; after each
 // sync the kernel model (netfilter state; IPVS table, ipsets, kube-ipvs0 addresses)
 // that the partial sync leaves must be exactly what a full sync of the new objects
 // gives, with nothing stale left, and a sync with no change must send nothing more
@@ -34,6 +35,9 @@ import {
   proxierSettings,
   syncIpvsState,
   trackServiceChanges,
+  type UserspaceSync,
+  userspaceJumps,
+  userspaceStep,
 } from '../../src/kube-proxy';
 import { loadScenario, type NodeLocalState, nodeLocalState, type Scenario } from '../../src/model';
 import { parseIPv4 } from '../../src/net';
@@ -139,6 +143,23 @@ interface Kernel {
   ipvsTable: IpvsTable;
   ipsets: IpsetRegistry;
   kubeIpvs0: Set<string>;
+  userspace?: UserspaceSync;
+  userspaceIptables: NetfilterState;
+}
+
+const userspaceStartup = () => loaded(nodePrelude([]) + userspaceJumps());
+
+/** iptables commands (`-t TABLE -A|-D CHAIN ...`) as one restore script, table by table, in order. */
+function asRestore(commands: readonly string[]): string {
+  // One table section per run of commands on the same table, so their order is kept.
+  const sections: [string, string[]][] = [];
+  for (const c of commands) {
+    const [, table, ...rest] = c.split(' ');
+    const last = sections[sections.length - 1];
+    if (last && last[0] === table) last[1].push(rest.join(' '));
+    else sections.push([table!, [rest.join(' ')]]);
+  }
+  return sections.map(([t, lines]) => `*${t}\n${lines.join('\n')}\nCOMMIT\n`).join('');
 }
 
 function loaded(text: string, base?: NetfilterState): NetfilterState {
@@ -148,12 +169,14 @@ function loaded(text: string, base?: NetfilterState): NetfilterState {
 }
 
 /** iptables-save, chains in a canonical order (creation order differs between partial and full syncs). */
-function canonical(state: NetfilterState): string {
+function canonical(state: NetfilterState, anyRuleOrder = false): string {
   const out: string[] = [];
   for (const [name, table] of state.tables) {
     out.push(`*${name}`);
-    for (const chain of [...table.chains.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
-      out.push(`:${chain.name} ${chain.policy ?? '-'}`, ...chain.rules.map((r) => JSON.stringify(r.rule)));
+    for (const chain of [...table.chains.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const rules = chain.rules.map((r) => JSON.stringify(r.rule));
+      out.push(`:${chain.name} ${chain.policy ?? '-'}`, ...(anyRuleOrder ? rules.sort() : rules));
+    }
   }
   return out.join('\n');
 }
@@ -166,6 +189,7 @@ function newKernel(): Kernel {
     ipvsTable: createIpvsTable(),
     ipsets: createRegistry(),
     kubeIpvs0: new Set(),
+    userspaceIptables: userspaceStartup(),
   };
 }
 
@@ -207,6 +231,18 @@ function sync(k: Kernel, m: Model, expectQuiet: boolean): void {
   expect(canonical(k.ipvsIptables)).toBe(canonical(loaded(next.restore, loaded(ipvsNodePrelude()))));
   k.ipvs = next;
 
+  // userspace: rules appended and deleted one by one, sockets kept by unchanged service ports.
+  const step = userspaceStep(k.userspace, { state: local, settings, scheduler: 'rr' }, changes);
+  const nextUserspace = step.state;
+  const us = step.changes;
+  if (us.iptables.length > 0) k.userspaceIptables = loaded(asRestore(us.iptables), k.userspaceIptables);
+  // The userspace proxier appends a reopened portal's rules at the end of each chain, so rule
+  // order follows history (as on a real node); the rules themselves must be the same.
+  expect(canonical(k.userspaceIptables, true)).toBe(canonical(loaded(nextUserspace.restore, userspaceStartup()), true));
+  for (const p of nextUserspace.portals)
+    if (us.held.has(p.servicePortName)) expect(p.proxyPort).toBe(us.held.get(p.servicePortName));
+  k.userspace = nextUserspace;
+
   if (expectQuiet) {
     // Nothing changed: no service chain written or deleted, no IPVS, set or address command.
     expect(changes.changed.size).toBe(0);
@@ -214,6 +250,7 @@ function sync(k: Kernel, m: Model, expectQuiet: boolean): void {
     expect(partial.deleted).toEqual([]);
     expect(partial.restore).not.toMatch(/^:KUBE-(SVC|SVL|EXT|FW|SEP)-/m);
     expect([...cmds.ipvsadm, ...cmds.ipset, ...cmds.addresses]).toEqual([]);
+    expect([...us.iptables, ...us.opened, ...us.closed]).toEqual([]);
   }
   k.local = local;
 }

@@ -28,6 +28,11 @@ export interface UserspaceOptions {
   readonly listenIP?: string;
   /** The node's local addresses (GetLocalAddrs); a portal on one of them also holds that port. */
   readonly localAddresses?: readonly string[];
+  /**
+   * Proxy ports service ports already hold from the last sync (ServicePortName -> port): an
+   * unchanged service keeps its socket; new ones take the lowest free port of the range.
+   */
+  readonly heldPorts?: ReadonlyMap<string, number>;
 }
 
 export interface UserspaceEndpoint {
@@ -290,7 +295,13 @@ export function syncUserspaceState(
   const ports = new PortMap();
   const portals: UserspacePortal[] = [];
   const skipped: UserspaceSkip[] = [];
+  const held = options.heldPorts ?? new Map<string, number>();
+  const taken = new Set(held.values());
   let next = first;
+  const freePort = () => {
+    while (taken.has(next)) next++;
+    return next > last ? undefined : next++;
+  };
   for (const svc of state.servicePorts) {
     const name = svc.servicePortName;
     if (svc.protocol === 'SCTP') {
@@ -298,14 +309,15 @@ export function syncUserspaceState(
       skipped.push({ servicePortName: name, reason: 'SCTP is not supported for user space proxy' });
       continue;
     }
-    if (next > last) {
+    const proxyPort = held.get(name) ?? freePort();
+    if (proxyPort === undefined) {
       skipped.push({
         servicePortName: name,
         reason: 'port allocation failed; there are no remaining ports left to allocate in the accepted range',
       });
       continue;
     }
-    const portal = portalOf(svc, next++);
+    const portal = portalOf(svc, proxyPort);
     portals.push(portal);
     const err = openPortal(chains, ports, localAddrs, portal, {
       listenIP,
