@@ -284,7 +284,10 @@ function reachable(scenario: Scenario, mode: 'iptables' | 'ipvs' | 'userspace', 
     dport: 80 + port,
     origin: { kind: 'interface', iface: 'cni0' },
   });
-  return t.endpoints.map((e) => ({ address: e.address, probability: e.probability }));
+  return {
+    endpoints: t.endpoints.map((e) => ({ address: e.address, probability: e.probability })),
+    masquerade: t.masquerade,
+  };
 }
 
 function checkReachability(m: Model): void {
@@ -292,17 +295,21 @@ function checkReachability(m: Model): void {
   for (const s of m.services)
     for (let p = 0; p < s.ports; p++) {
       const want = usableEndpoints(s, p, 'iptables');
+      const masquerade: Record<string, boolean> = {};
       for (const mode of ['iptables', 'ipvs'] as const) {
         const got = reachable(scenario, mode, s, p);
         const want = usableEndpoints(s, p, mode);
-        expect(got.map((e) => e.address).sort(), `${mode} svc-${s.id}:p${p}`).toEqual(want);
-        for (const e of got) expect(e.probability).toBeCloseTo(1 / want.length, 6);
+        expect(got.endpoints.map((e) => e.address).sort(), `${mode} svc-${s.id}:p${p}`).toEqual(want);
+        for (const e of got.endpoints) expect(e.probability).toBeCloseTo(1 / want.length, 6);
+        masquerade[mode] = got.masquerade;
       }
+      // From a pod inside the cluster CIDR neither mode source-NATs a connection to a ClusterIP.
+      expect(masquerade).toEqual({ iptables: false, ipvs: false });
       // v1.25's userspace proxier reads v1 Endpoints: ready addresses only, no terminating fallback
       // and no internalTrafficPolicy (differences by design, so compared only where they do not apply).
       if (!s.itpLocal && s.eps.some((e) => e.state === 'ready')) {
         const got = reachable(scenario, 'userspace', s, p);
-        expect(got.map((e) => e.address).sort(), `userspace svc-${s.id}:p${p}`).toEqual(want);
+        expect(got.endpoints.map((e) => e.address).sort(), `userspace svc-${s.id}:p${p}`).toEqual(want);
       }
     }
 }
