@@ -6,7 +6,7 @@ import type { MatchExtension, OptionSpec, ParsedOption, RuleFacts, TableName, Ta
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { newRuleCache, type RuleCache } from './rule-cache';
+import { type CompiledFrom, hashOption, hashStart, mix, newRuleCache, type RuleCache } from './rule-cache';
 import type { TokenBuffer } from './tokenize';
 import { parsePrefixList } from './values';
 
@@ -75,23 +75,103 @@ function optionSpec(ext: MatchExtension | TargetExtension, name: string): Option
   return specs.get(name);
 }
 
-interface MatchBeingParsed {
-  readonly ext: MatchExtension;
-  readonly implicit: boolean;
-  options: readonly ParsedOption[];
-}
-
-const NO_OPTIONS: readonly ParsedOption[] = [];
-const NO_MATCHES_YET: readonly MatchBeingParsed[] = [];
-const NO_ARGS: readonly string[] = [];
+/** The owner of a target's options in the slots. */
+const TARGET = -1;
 
 /**
- * A list one longer, sized exactly: options and their arguments are short and
- * often kept, and a list grown by push holds room for seventeen.
+ * One rule's matches and options, noted as extensions and token positions in
+ * arrays reused from rule to rule. Option objects are made only when the
+ * script has not had the same options for the same extension before.
  */
-function plus<T>(list: readonly T[], item: T): readonly T[] {
-  return list.length === 0 ? [item] : [...list, item];
+class Slots {
+  readonly ext: MatchExtension[] = [];
+  readonly implicit: boolean[] = [];
+  matches = 0;
+  /** Per option, in the order read: its owner (a match, or TARGET), name, negation and arguments. */
+  readonly owner: number[] = [];
+  readonly name: string[] = [];
+  readonly negated: boolean[] = [];
+  readonly argAt: number[] = [];
+  readonly argCount: number[] = [];
+  options = 0;
+
+  addMatch(ext: MatchExtension, implicit: boolean): void {
+    this.ext[this.matches] = ext;
+    this.implicit[this.matches] = implicit;
+    this.matches++;
+  }
+
+  addOption(owner: number, name: string, negated: boolean, argAt: number, argCount: number): void {
+    const k = this.options++;
+    this.owner[k] = owner;
+    this.name[k] = name;
+    this.negated[k] = negated;
+    this.argAt[k] = argAt;
+    this.argCount[k] = argCount;
+  }
+
+  /** The owner's one option, or -1 when it has none or several. */
+  onlyOption(owner: number): number {
+    let only = -1;
+    for (let k = 0; k < this.options; k++)
+      if (this.owner[k] === owner) {
+        if (only >= 0) return -1;
+        only = k;
+      }
+    return only;
+  }
+
+  /** The same hash rule-cache gives the owner's options once made into objects. */
+  hash(owner: number, name: string, implicit: boolean, facts: RuleFacts, texts: readonly string[]): number {
+    let h = hashStart(name, implicit, facts.table, facts.protocol);
+    for (let k = 0; k < this.options; k++) {
+      if (this.owner[k] !== owner) continue;
+      h = hashOption(h, this.name[k]!, this.negated[k]!);
+      for (let a = 0; a < this.argCount[k]!; a++) h = mix(h, texts[this.argAt[k]! + a]!);
+    }
+    return h | 0;
+  }
+
+  /** Whether an entry was compiled from exactly the owner's options, in this table and for this -p. */
+  sameAs(
+    from: CompiledFrom,
+    owner: number,
+    name: string,
+    implicit: boolean,
+    facts: RuleFacts,
+    texts: readonly string[],
+  ): boolean {
+    if (from.name !== name || from.implicit !== implicit || from.table !== facts.table) return false;
+    if (from.protocol !== facts.protocol) return false;
+    let i = 0;
+    for (let k = 0; k < this.options; k++) {
+      if (this.owner[k] !== owner) continue;
+      const o = from.options[i++];
+      if (!o || o.name !== this.name[k] || o.negated !== this.negated[k] || o.args.length !== this.argCount[k])
+        return false;
+      for (let a = 0; a < o.args.length; a++) if (o.args[a] !== texts[this.argAt[k]! + a]) return false;
+    }
+    return i === from.options.length;
+  }
+
+  /** The owner's options as the objects a rule keeps, each list sized exactly. */
+  parsedOptions(owner: number, texts: readonly string[]): ParsedOption[] {
+    const out: ParsedOption[] = [];
+    for (let k = 0; k < this.options; k++) {
+      if (this.owner[k] !== owner) continue;
+      const at = this.argAt[k]!;
+      const args = this.argCount[k] === 0 ? NO_ARGS : texts.slice(at, at + this.argCount[k]!);
+      out.push({ name: this.name[k]!, negated: this.negated[k]!, args });
+    }
+    // A list grown by push keeps room for seventeen; what a rule keeps is sized exactly.
+    return out.slice();
+  }
 }
+
+const NO_ARGS: readonly string[] = [];
+
+/** Parsing is synchronous and never nested, so one set of slots serves every rule. */
+const SLOTS = new Slots();
 
 /** A header with no conditions, shared by every rule that has none. */
 const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
@@ -114,9 +194,11 @@ export function parseRuleTokens(
     outIface: null,
     fragment: null,
   };
-  let matches: readonly MatchBeingParsed[] = NO_MATCHES_YET;
-  let target: { flag: string; name: string; ext: TargetExtension | null; options: readonly ParsedOption[] } | null =
-    null;
+  // Matches and options are noted in the reusable slots; objects are made only for what the script has not had yet.
+  const slots = SLOTS;
+  slots.matches = 0;
+  slots.options = 0;
+  let target: { flag: string; name: string; ext: TargetExtension | null } | null = null;
   let negatePending = false;
   const texts = tokens.texts;
   const quoted = tokens.quoted;
@@ -174,7 +256,7 @@ export function parseRuleTokens(
       const name = texts[i]!;
       const ext = findMatch(name);
       if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
-      matches = plus(matches, { ext, implicit: false, options: NO_OPTIONS });
+      slots.addMatch(ext, false);
       continue;
     }
     if (text === '-j' || text === '--jump' || text === '-g' || text === '--goto') {
@@ -184,7 +266,7 @@ export function parseRuleTokens(
       const name = texts[i]!;
       const isGoto = text === '-g' || text === '--goto';
       const ext = isGoto ? null : (findTarget(name) ?? null);
-      target = { flag: text, name, ext, options: NO_OPTIONS };
+      target = { flag: text, name, ext };
       continue;
     }
     if (text === '-c' || text === '--set-counters') {
@@ -203,33 +285,32 @@ export function parseRuleTokens(
       let instance: number | null = null;
       let spec = target?.ext ? optionSpec(target.ext, option) : undefined;
       if (spec) instance = -1;
-      for (let m = matches.length - 1; instance === null && m >= 0; m--) {
-        spec = optionSpec(matches[m]!.ext, option);
+      for (let m = slots.matches - 1; instance === null && m >= 0; m--) {
+        spec = optionSpec(slots.ext[m]!, option);
         if (spec) instance = m;
       }
       if (instance === null && header.protocol && !header.protocol.negated) {
         const implicit = implicitMatchFor(header.protocol.name);
         spec = implicit ? optionSpec(implicit, option) : undefined;
         if (implicit && spec) {
-          instance = matches.length;
-          matches = plus(matches, { ext: implicit, implicit: true, options: NO_OPTIONS });
+          instance = slots.matches;
+          slots.addMatch(implicit, true);
         }
       }
       if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
-      let args = NO_ARGS;
       let neg = negated;
+      let argAt = i + 1;
       for (let a = 0; a < spec.args; a++) {
         i = argumentOf(tokens, i, option);
         if (a === 0 && texts[i] === '!' && !quoted[i] && spec.negatable) {
           neg = true;
           i = argumentOf(tokens, i, option);
         }
-        args = plus(args, texts[i]!);
+        if (a === 0) argAt = i;
       }
-      const parsed: ParsedOption = { name: option, negated: neg, args };
-      if (instance === -1) target!.options = plus(target!.options, parsed);
-      else matches[instance]!.options = plus(matches[instance]!.options, parsed);
+      // The arguments are the tokens argAt .. argAt + spec.args - 1 (a "!" can only come before the first).
+      slots.addOption(instance, option, neg, argAt, spec.args);
       continue;
     }
     throw new RuleSyntaxError(`bad argument "${text}"`, text);
@@ -237,11 +318,11 @@ export function parseRuleTokens(
   if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
 
   const facts = { protocol: header.protocol && !header.protocol.negated ? header.protocol.name : null, table };
-  const ruleMatches = shareList(
-    matches.map((m) => matchOf(m, table, facts, cache)),
-    cache,
-  );
-  const ruleTarget = target ? targetOf(target, table, facts, cache) : NO_TARGET;
+  // Sized exactly (the list is kept with the rule).
+  const found = new Array<RuleMatch>(slots.matches);
+  for (let m = 0; m < slots.matches; m++) found[m] = matchOf(slots, m, texts, facts, cache);
+  const ruleMatches = shareList(found, cache);
+  const ruleTarget = target ? targetOf(target, slots, texts, facts, cache) : NO_TARGET;
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
   return {
     source,
@@ -253,23 +334,31 @@ export function parseRuleTokens(
 }
 
 /** A match's options compiled, or the same match met earlier in the script. */
-function matchOf(m: MatchBeingParsed, table: TableName, facts: RuleFacts, cache: RuleCache): RuleMatch {
+function matchOf(slots: Slots, m: number, texts: readonly string[], facts: RuleFacts, cache: RuleCache): RuleMatch {
+  const ext = slots.ext[m]!;
+  const implicit = slots.implicit[m]!;
   // A comment compiles alike in any table and rule: its text is the key.
-  const byText = m.ext === commentMatch && m.options.length === 1 ? m.options[0]!.args[0]! : null;
-  const from =
-    byText === null
-      ? { name: m.ext.name, implicit: m.implicit, table, protocol: facts.protocol, options: m.options }
-      : null;
-  const known = from === null ? cache.comments.get(byText!) : cache.matches.get(from);
-  if (known) return known;
-  const compiled = m.ext.compile(m.options, facts);
-  if (typeof compiled === 'string') throw new RuleSyntaxError(`${m.ext.name} match: ${compiled}`, m.ext.name);
-  if (m.ext.implicitFor && facts.protocol !== m.ext.implicitFor && !m.implicit)
+  const only = ext === commentMatch ? slots.onlyOption(m) : -1;
+  const byText = only >= 0 && slots.argCount[only] === 1 ? texts[slots.argAt[only]!]! : null;
+  let hash = 0;
+  if (byText !== null) {
+    const known = cache.comments.get(byText);
+    if (known) return known;
+  } else {
+    hash = slots.hash(m, ext.name, implicit, facts, texts);
+    for (const e of cache.matches.bucket(hash) ?? [])
+      if (slots.sameAs(e.from, m, ext.name, implicit, facts, texts)) return e.value;
+  }
+  const options = slots.parsedOptions(m, texts);
+  const compiled = ext.compile(options, facts);
+  if (typeof compiled === 'string') throw new RuleSyntaxError(`${ext.name} match: ${compiled}`, ext.name);
+  if (ext.implicitFor && facts.protocol !== ext.implicitFor && !implicit)
     // iptables refuses "-m tcp" unless the rule says -p tcp.
-    throw new RuleSyntaxError(`"-m ${m.ext.name}" requires "-p ${m.ext.name}"`, m.ext.name);
-  const match: RuleMatch = { module: m.ext.name, implicit: m.implicit, options: m.options, compiled };
-  if (from === null) cache.comments.set(byText!, match);
-  else cache.matches.set(from, match);
+    throw new RuleSyntaxError(`"-m ${ext.name}" requires "-p ${ext.name}"`, ext.name);
+  const match: RuleMatch = { module: ext.name, implicit, options, compiled };
+  if (byText !== null) cache.comments.set(byText, match);
+  else
+    cache.matches.add(hash, { name: ext.name, implicit, table: facts.table, protocol: facts.protocol, options }, match);
   return match;
 }
 
@@ -317,22 +406,25 @@ function protocolCondition(name: L4Protocol, negated: boolean): RuleHeader['prot
 
 /** The rule's -j/-g, checked and compiled once per distinct target of the script. */
 function targetOf(
-  target: { flag: string; name: string; ext: TargetExtension | null; options: readonly ParsedOption[] },
-  table: TableName,
+  target: { flag: string; name: string; ext: TargetExtension | null },
+  slots: Slots,
+  texts: readonly string[],
   facts: RuleFacts,
   cache: RuleCache,
 ): RuleTarget {
   if (!target.ext) return chainTarget(target, cache);
   // Extensions depend on the table (where they are valid) and the protocol (ports need -p).
-  const from = { name: target.name, implicit: false, table, protocol: facts.protocol, options: target.options };
-  const known = cache.targets.get(from);
-  if (known) return known;
+  const hash = slots.hash(TARGET, target.name, false, facts, texts);
+  for (const e of cache.targets.bucket(hash) ?? [])
+    if (slots.sameAs(e.from, TARGET, target.name, false, facts, texts)) return e.value;
+  const table = facts.table;
   if (target.ext.tables && !target.ext.tables.includes(table))
     throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
-  const action = target.ext.compile(target.options, facts);
+  const options = slots.parsedOptions(TARGET, texts);
+  const action = target.ext.compile(options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
-  const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options: target.options, action };
-  cache.targets.set(from, ruleTarget);
+  const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options, action };
+  cache.targets.add(hash, { name: target.name, implicit: false, table, protocol: facts.protocol, options }, ruleTarget);
   return ruleTarget;
 }
 

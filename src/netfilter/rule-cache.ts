@@ -17,30 +17,37 @@ export interface CompiledFrom {
   readonly options: readonly ParsedOption[];
 }
 
-interface Entry<T> {
+export interface Entry<T> {
   readonly from: CompiledFrom;
   readonly value: T;
 }
 
 /**
  * Values by what they were compiled from, found by a hash of the parts and a
- * comparison, so that a hit (nearly every lookup) builds no key string.
+ * comparison. The parser hashes and compares the options straight from the
+ * line's tokens, so a hit (nearly every lookup) makes no option objects at all.
  */
 export class CompiledCache<T> {
   private readonly buckets = new Map<number, Entry<T>[]>();
 
+  /** Entries whose parts hash to `hash` (compare them with what is looked for). */
+  bucket(hash: number): readonly Entry<T>[] | undefined {
+    return this.buckets.get(hash);
+  }
+
+  add(hash: number, from: CompiledFrom, value: T): void {
+    const bucket = this.buckets.get(hash);
+    if (bucket) bucket.push({ from, value });
+    else this.buckets.set(hash, [{ from, value }]);
+  }
+
   get(from: CompiledFrom): T | undefined {
-    const bucket = this.buckets.get(hashOf(from));
-    if (!bucket) return undefined;
-    for (const e of bucket) if (sameSource(e.from, from)) return e.value;
+    for (const e of this.bucket(hashOf(from)) ?? []) if (sameSource(e.from, from)) return e.value;
     return undefined;
   }
 
   set(from: CompiledFrom, value: T): void {
-    const h = hashOf(from);
-    const bucket = this.buckets.get(h);
-    if (bucket) bucket.push({ from, value });
-    else this.buckets.set(h, [{ from, value }]);
+    this.add(hashOf(from), from, value);
   }
 }
 
@@ -77,19 +84,26 @@ export function newRuleCache(): RuleCache {
 }
 
 /** FNV-1a over a string's code units, continuing from `h`. */
-function mix(h: number, text: string): number {
+export function mix(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return Math.imul(h ^ 0xff, 16777619);
 }
 
+/** The hash of an extension's name and setting, before its options. */
+export function hashStart(name: string, implicit: boolean, table: TableName, protocol: L4Protocol | null): number {
+  const h = mix(mix(mix(0x811c9dc5, name), table), protocol ?? '');
+  return Math.imul(h ^ (implicit ? 1 : 2), 16777619);
+}
+
+/** The hash so far, and one option's name and negation (its arguments are mixed in after). */
+export function hashOption(h: number, name: string, negated: boolean): number {
+  return Math.imul(mix(h, name) ^ (negated ? 3 : 4), 16777619);
+}
+
 function hashOf(f: CompiledFrom): number {
-  let h = mix(0x811c9dc5, f.name);
-  h = mix(h, f.table);
-  h = mix(h, f.protocol ?? '');
-  h = Math.imul(h ^ (f.implicit ? 1 : 2), 16777619);
+  let h = hashStart(f.name, f.implicit, f.table, f.protocol);
   for (const o of f.options) {
-    h = mix(h, o.name);
-    h = Math.imul(h ^ (o.negated ? 3 : 4), 16777619);
+    h = hashOption(h, o.name, o.negated);
     for (const a of o.args) h = mix(h, a);
   }
   return h | 0;
