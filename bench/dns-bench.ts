@@ -191,7 +191,8 @@ zone:
     return `not measured: ${(e as Error).message.split('\n')[0]}`;
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    // NSD may still be writing its state files as it exits: retry rather than crash the whole bench.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 
