@@ -1,7 +1,7 @@
 // Builds a node from Kubernetes objects: kube-proxy's rules for it (loaded
 // through the same iptables-restore parser a user's dump goes through), on top
 // of what kubelet set up, with the devices and routes flannel gives it.
-import { type NodeNetwork, nodeNetwork } from '../flannel';
+import { flannelRestore, leaseOf, type NodeNetwork, nodeNetwork } from '../flannel';
 import { formatIpsetSave, parseIpsetSave } from '../ipset';
 import {
   type IpvsSync,
@@ -30,6 +30,8 @@ export interface ScenarioNode {
   readonly localState: NodeLocalState;
   /** What kube-proxy pipes to iptables-restore. */
   readonly restore: string;
+  /** flanneld's iptables rules on the node ('' when the Cluster document names no CNI). */
+  readonly cniRestore: string;
   /** Everything the node's iptables hold once loaded. */
   readonly netfilter: NetfilterState;
   readonly network: NodeNetwork;
@@ -47,6 +49,15 @@ export type ScenarioNodeResult =
 
 // kube-proxy's virtual servers as the kernel holds them; used by the bench too.
 export { ipvsServices };
+
+/** flanneld's rules for a node, when the Cluster document names flannel as the CNI ('' otherwise). */
+function cniRulesFor(scenario: Scenario, nodeName: string): string {
+  const cni = scenario.cluster.cni;
+  const node = scenario.nodes.find((n) => n.name === nodeName);
+  const lease = node ? leaseOf(node) : undefined;
+  if (!cni.named || cni.plugin !== 'flannel' || lease === undefined) return '';
+  return flannelRestore(scenario.cluster.clusterCIDR, lease);
+}
 
 export function buildScenarioNode(scenario: Scenario, nodeName: string): ScenarioNodeResult {
   const mode = scenario.cluster.proxy.mode;
@@ -83,7 +94,11 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
         : nodePrelude();
   const prelude = loadIptables(startup, 'kubelet/kube-proxy start-up');
   if (!prelude.ok) return { ok: false, message: prelude.message };
-  const loaded = loadIptables(restore, `kube-proxy restore for ${nodeName}`, prelude.state);
+  const proxied = loadIptables(restore, `kube-proxy restore for ${nodeName}`, prelude.state);
+  if (!proxied.ok) return { ok: false, message: proxied.message };
+  // flanneld appends its jumps after kube-proxy's (which kube-proxy keeps first).
+  const cniRestore = cniRulesFor(scenario, nodeName);
+  const loaded = cniRestore ? loadIptables(cniRestore, `flanneld rules for ${nodeName}`, proxied.state) : proxied;
   if (!loaded.ok) return { ok: false, message: loaded.message };
   let sets: SetLookup | null = null;
   let ipsetSave = '';
@@ -134,6 +149,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
       localState,
       restore,
       netfilter: loaded.state,
+      cniRestore,
       network: { ...network, devices },
       ipvs,
       ipsetSave,

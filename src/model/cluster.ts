@@ -57,6 +57,12 @@ export interface ProxyConfig {
 
 export interface CniConfig {
   readonly plugin: CniPlugin;
+  /**
+   * The Cluster document names the plugin (spec.cni.plugin): its own iptables rules are then
+   * on every node. Without it (kube-proxy's test fixtures, bare manifests) a node holds only
+   * kubelet's and kube-proxy's rules, as in kube-proxy's own tests.
+   */
+  readonly named: boolean;
   readonly backend: FlannelBackend;
   readonly vni: number;
   readonly port: number;
@@ -133,6 +139,7 @@ const DEFAULT_PROXY: ProxyConfig = {
 
 const DEFAULT_CNI: CniConfig = {
   plugin: 'flannel',
+  named: false,
   backend: 'vxlan',
   vni: 1,
   port: 8472,
@@ -217,6 +224,7 @@ function readCni(ctx: ObjectContext, value: unknown, path: string): CniConfig {
   const d = DEFAULT_CNI;
   return {
     plugin: readEnum(ctx, map.plugin, at('plugin'), CNI_PLUGINS) ?? d.plugin,
+    named: map.plugin !== undefined,
     backend: readEnum(ctx, map.backend, at('backend'), FLANNEL_BACKENDS) ?? d.backend,
     vni: readInt(ctx, map.vni, at('vni'), { min: 0, max: 16777215 }) ?? d.vni,
     port: readPort(ctx, map.port, at('port')) ?? d.port,

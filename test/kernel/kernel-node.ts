@@ -142,6 +142,8 @@ export class KernelNode {
         : nodePrelude();
     inNs(n, 'iptables-restore', ['--noflush'], startup);
     inNs(n, 'iptables-restore', ['--noflush'], restore);
+    // flanneld's rules, when the scenario names flannel as its CNI.
+    if (scenarioNode.cniRestore) inNs(n, 'iptables-restore', ['--noflush'], scenarioNode.cniRestore);
     inNs(n, 'iptables-restore', ['--noflush'], '*raw\n-A PREROUTING -j TRACE\n-A OUTPUT -j TRACE\nCOMMIT\n');
   }
 

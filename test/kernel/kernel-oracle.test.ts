@@ -142,6 +142,24 @@ describe.skipIf(why !== null)('the kernel agrees with knetsim', () => {
     }, 120_000);
   }
 
+  it("flannel named as the CNI: flanneld's FLANNEL-POSTRTG and FLANNEL-FWD rules on the demo's worker-1", () => {
+    const demo = join(__dirname, '..', '..', 'examples', 'demo.yaml');
+    const built = buildScenarioNode(scenarioFrom(readFileSync(demo, 'utf8'), 'demo.yaml'), 'worker-1');
+    if (!built.ok) throw new Error(built.message);
+    expect(built.value.cniRestore).toContain('-j FLANNEL-POSTRTG');
+    const packets: KernelPacket[] = [
+      // A pod to the outside: flanneld masquerades it.
+      { from: 'pod', src: '10.244.1.2', sport: 42000, dst: '192.0.2.80', dport: 80, protocol: 'tcp' },
+      // A pod to a Service: kube-proxy's DNAT, flanneld leaves pod-to-pod alone.
+      { from: 'pod', src: '10.244.1.2', sport: 42001, dst: '10.96.12.7', dport: 80, protocol: 'tcp' },
+      // The node to a pod on another node: flanneld masquerades (not from the pod network).
+      { from: 'node', src: '192.168.122.31', sport: 42002, dst: '10.244.2.3', dport: 8080, protocol: 'tcp' },
+      // An outside client to the NodePort.
+      { from: 'outside', src: '203.0.113.9', sport: 42003, dst: '192.168.122.31', dport: 30080, protocol: 'tcp' },
+    ];
+    expect(runScenario('demo worker-1 with flannel', built.value, packets)).toEqual([]);
+  }, 120_000);
+
   it("random endpoint choice: the kernel picks exactly knetsim's endpoints, at its probabilities (chi-square)", () => {
     const yaml =
       clusterYaml() +

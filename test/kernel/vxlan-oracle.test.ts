@@ -259,9 +259,10 @@ function buildCluster(ns: Namespaces, built: Built, podIPs: ReadonlyMap<string, 
       inNs(n, 'ip', ['neigh', 'replace', m[1]!, 'dev', m[2]!, 'lladdr', m[3]!, 'nud', 'permanent']);
     }
     for (const line of sn.network.fdb) inNs(n, 'bridge', ['fdb', 'append', ...line.split(' ')]);
-    // What kubelet and kube-proxy set up at start, then kube-proxy's rules.
+    // What kubelet and kube-proxy set up at start, then kube-proxy's rules, then flanneld's.
     inNs(n, 'iptables-restore', ['--noflush'], nodePrelude());
     inNs(n, 'iptables-restore', ['--noflush'], sn.restore);
+    if (sn.cniRestore) inNs(n, 'iptables-restore', ['--noflush'], sn.cniRestore);
   }
   return { underlay, node, pods };
 }
