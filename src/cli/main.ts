@@ -109,6 +109,7 @@ function program(): Command {
     .option('--node <name>', 'node')
     .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
     .option('--full-every <n>', "a full sync every N syncs (kube-proxy's periodic resync); 0: never")
+    .option('--graceful', 'IPVS: removed TCP real servers still have connections (weight 0 first, deleted next sync)')
     .option('--json', 'print the steps as JSON')
     .action((scenario: string, o: SyncOptions) => runSync(scenario, o, process.stdout));
 

@@ -12,6 +12,7 @@ export interface SyncOptions {
   mode?: string;
   json?: boolean;
   fullEvery?: string;
+  graceful?: boolean;
 }
 
 function inputOf(scenario: Scenario, nodeName: string): SyncInput {
@@ -55,7 +56,7 @@ function render(step: SyncStep, i: number, file: string): string {
     const s = step.ipvs.summary;
     lines.push(...step.ipvs.commands, step.ipvs.restore.trimEnd());
     lines.push(
-      `# summary: virtual servers +${s.virtualServers.added} ~${s.virtualServers.updated} -${s.virtualServers.deleted} (${s.virtualServers.unchanged} unchanged), real servers +${s.realServers.added} ~${s.realServers.updated} -${s.realServers.deleted}, ipset entries +${s.setEntries.added} -${s.setEntries.deleted}, kube-ipvs0 addresses +${s.addresses.bound} -${s.addresses.unbound}`,
+      `# summary: virtual servers +${s.virtualServers.added} ~${s.virtualServers.updated} -${s.virtualServers.deleted} (${s.virtualServers.unchanged} unchanged), real servers +${s.realServers.added} ~${s.realServers.updated} -${s.realServers.deleted}${s.realServers.terminating ? ` (${s.realServers.terminating} at weight 0 until their connections end)` : ''}, ipset entries +${s.setEntries.added} -${s.setEntries.deleted}, kube-ipvs0 addresses +${s.addresses.bound} -${s.addresses.unbound}`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -114,7 +115,7 @@ export async function runSync(first: string, o: SyncOptions, out: NodeJS.Writabl
   const steps = syncSequence(
     mode as SyncMode,
     scenarios.map((s) => inputOf(s, nodeName)),
-    fullEvery,
+    { fullEvery, graceful: o.graceful === true },
   );
   if (o.json)
     out.write(

@@ -60,8 +60,24 @@ export function userspaceStep(
   return { state, changes: userspaceSyncChanges(previous, state, restart) };
 }
 
-/** The syncs for `inputs` in order; `fullEvery` forces a full iptables sync every N syncs (kube-proxy's periodic resync). */
-export function syncSequence(mode: SyncMode, inputs: readonly SyncInput[], fullEvery = 0): SyncStep[] {
+export interface SyncSequenceOptions {
+  /** Force a full sync every N syncs (kube-proxy's periodic resync); 0: never. */
+  readonly fullEvery?: number;
+  /**
+   * IPVS: removed TCP real servers still have connections when they go (so kube-proxy sets
+   * them to weight 0 and deletes them once those end, here at the next sync).
+   */
+  readonly graceful?: boolean;
+}
+
+/** The syncs for `inputs` in order, as one kube-proxy makes them. */
+export function syncSequence(
+  mode: SyncMode,
+  inputs: readonly SyncInput[],
+  options: SyncSequenceOptions = {},
+): SyncStep[] {
+  const fullEvery = options.fullEvery ?? 0;
+  let terminating: ReadonlyMap<string, readonly string[]> = new Map();
   const steps: SyncStep[] = [];
   let previous: NodeLocalState | undefined;
   let chains: ReadonlySet<string> = new Set();
@@ -81,7 +97,14 @@ export function syncSequence(mode: SyncMode, inputs: readonly SyncInput[], fullE
       userspaceState = step.state;
     } else {
       const next = syncIpvsState(input.state, input.settings, input.scheduler);
-      steps.push({ mode, changes, ipvs: ipvsSyncCommands(ipvsState, next), state: next });
+      // With --graceful a server has connections in the sync that removes it; by the next sync they are gone.
+      const draining = new Set([...terminating].flatMap(([vs, rs]) => rs.map((r) => `${vs}|${r}`)));
+      const ipvs = ipvsSyncCommands(ipvsState, next, {
+        terminating,
+        hasConnections: (vs, rs) => options.graceful === true && !draining.has(`${vs}|${rs}`),
+      });
+      terminating = ipvs.terminating;
+      steps.push({ mode, changes, ipvs, state: next });
       ipvsState = next;
     }
     previous = input.state;

@@ -103,10 +103,31 @@ describe('IPVS sync commands', () => {
     ]);
     expect(cmds.summary).toEqual({
       virtualServers: { added: 0, updated: 0, deleted: 1, unchanged: 1 },
-      realServers: { added: 1, updated: 0, deleted: 1 },
+      realServers: { added: 1, updated: 0, deleted: 1, terminating: 0 },
       setEntries: { added: 0, deleted: 2 },
       addresses: { bound: 0, unbound: 1 },
     });
+  });
+
+  it('graceful termination: a TCP server with connections goes to weight 0, is deleted once they end, or comes back', () => {
+    const withConns = ipvsSyncCommands(before, syncIpvsState(b.state, b.settings, 'rr'), {
+      hasConnections: () => true,
+    });
+    expect(withConns.ipvsadm).toContain('-e -t 10.96.0.20:80 -r 10.244.2.5:80 -m -w 0');
+    expect(withConns.ipvsadm).not.toContain('-d -t 10.96.0.20:80 -r 10.244.2.5:80');
+    // db's virtual server goes as a whole (-D), servers and all.
+    expect([...withConns.terminating]).toEqual([['tcp 10.96.0.20:80', ['10.244.2.5:80']]]);
+    expect(withConns.ipvsadm).toContain('-D -t 10.96.0.30:80');
+    const next = syncIpvsState(b.state, b.settings, 'rr');
+    // Its connections ended: the next sync deletes it.
+    const later = ipvsSyncCommands(next, next, { terminating: withConns.terminating });
+    expect(later.ipvsadm).toEqual(['-d -t 10.96.0.20:80 -r 10.244.2.5:80']);
+    // The endpoint came back first: its weight is restored instead.
+    const back = ipvsSyncCommands(next, syncIpvsState(a.state, a.settings, 'rr'), {
+      terminating: withConns.terminating,
+    });
+    expect(back.ipvsadm).toContain('-e -t 10.96.0.20:80 -r 10.244.2.5:80 -m -w 1');
+    expect(back.ipvsadm).not.toContain('-a -t 10.96.0.20:80 -r 10.244.2.5:80 -m -w 1');
   });
 
   it('a scheduler or affinity change edits the virtual server in place', () => {

@@ -16,7 +16,13 @@ export interface IpvsSyncSummary {
     readonly deleted: number;
     readonly unchanged: number;
   };
-  readonly realServers: { readonly added: number; readonly updated: number; readonly deleted: number };
+  readonly realServers: {
+    readonly added: number;
+    readonly updated: number;
+    readonly deleted: number;
+    /** At weight 0, waiting for their connections to end. */
+    readonly terminating: number;
+  };
   readonly setEntries: { readonly added: number; readonly deleted: number };
   readonly addresses: { readonly bound: number; readonly unbound: number };
 }
@@ -33,6 +39,22 @@ export interface IpvsSyncCommands {
   /** The iptables-restore input of this sync (whole). */
   readonly restore: string;
   readonly summary: IpvsSyncSummary;
+  /**
+   * Real servers left in the kernel at weight 0 by graceful termination (`vsId -> servers`),
+   * removed by a later sync once their connections are gone: pass to the next sync.
+   */
+  readonly terminating: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface IpvsSyncOptions {
+  /**
+   * Whether a real server still has connections (ActiveConn + InActConn > 0). Such a TCP
+   * server is not deleted but set to weight 0, as kube-proxy's graceful termination does;
+   * UDP and SCTP servers are always deleted at once. Default: no connections.
+   */
+  readonly hasConnections?: (virtualServer: string, realServer: string) => boolean;
+  /** Servers a previous sync left at weight 0 (its `terminating`). */
+  readonly terminating?: ReadonlyMap<string, readonly string[]>;
 }
 
 const serviceId = (s: VirtualService) => `${s.protocol} ${formatIPv4(s.address)}:${s.port}`;
@@ -52,7 +74,14 @@ function emptySets(sets: readonly IpvsSetState[]): IpvsSetState[] {
 }
 
 /** One sync from `previous` (undefined: nothing yet, the first sync) to `next`. */
-export function ipvsSyncCommands(previous: IpvsSync | undefined, next: IpvsSync): IpvsSyncCommands {
+export function ipvsSyncCommands(
+  previous: IpvsSync | undefined,
+  next: IpvsSync,
+  options: IpvsSyncOptions = {},
+): IpvsSyncCommands {
+  const hasConnections = options.hasConnections ?? (() => false);
+  const lingering = options.terminating ?? new Map<string, readonly string[]>();
+  const terminating = new Map<string, string[]>();
   const before = new Map((previous ? ipvsServices(previous) : []).map((s) => [serviceId(s), s]));
   const after = ipvsServices(next);
   const ipvsadm: string[] = [];
@@ -84,10 +113,15 @@ export function ipvsSyncCommands(previous: IpvsSync | undefined, next: IpvsSync)
     }
     // kube-proxy adds servers in its endpoint order; ipvsServices lists them as the kernel does (newest first).
     const oldServers = new Map((old?.servers ?? []).map((s) => [serverId(s), s]));
+    const draining = new Set(lingering.get(serviceId(vs)) ?? []);
     const newServers = [...vs.servers].reverse();
     for (const rs of newServers) {
       const was = oldServers.get(serverId(rs));
-      if (!was) {
+      if (draining.has(serverId(rs))) {
+        // Back before its connections ended: out of the graceful-delete list, its weight restored.
+        emit(asEdit(formatAddServerLine(vs, rs)));
+        counts.rsUpdated++;
+      } else if (!was) {
         emit(formatAddServerLine(vs, rs));
         counts.rsAdded++;
       } else if (was.weight !== rs.weight) {
@@ -96,11 +130,17 @@ export function ipvsSyncCommands(previous: IpvsSync | undefined, next: IpvsSync)
       }
     }
     const keep = new Set(newServers.map(serverId));
-    for (const rs of old?.servers ?? []) {
-      if (keep.has(serverId(rs))) continue;
-      // Graceful termination: a TCP server with connections is set to weight 0 and removed
-      // once they end; knetsim tracks no connections between syncs, so it goes at once.
-      emit(`-d ${serviceRef(add)} -r ${serverId(rs)}`);
+    const gone = [...(old?.servers ?? []).map(serverId), ...[...draining].filter((d) => !oldServers.has(d))];
+    for (const id of gone) {
+      if (keep.has(id)) continue;
+      // Graceful termination: a TCP server with connections stays at weight 0 until they end
+      // (a server already at weight 0 stays as it is); any other goes at once.
+      if (vs.protocol === 'tcp' && hasConnections(serviceId(vs), id)) {
+        if (!draining.has(id)) emit(`-e ${serviceRef(add)} -r ${id} -m -w 0`);
+        terminating.set(serviceId(vs), [...(terminating.get(serviceId(vs)) ?? []), id]);
+        continue;
+      }
+      emit(`-d ${serviceRef(add)} -r ${id}`);
       counts.rsDeleted++;
     }
   }
@@ -148,6 +188,7 @@ export function ipvsSyncCommands(previous: IpvsSync | undefined, next: IpvsSync)
     addresses,
     commands,
     restore: next.restore,
+    terminating,
     summary: {
       virtualServers: {
         added: counts.vsAdded,
@@ -155,7 +196,12 @@ export function ipvsSyncCommands(previous: IpvsSync | undefined, next: IpvsSync)
         deleted: vsDeleted,
         unchanged: counts.vsUnchanged,
       },
-      realServers: { added: counts.rsAdded, updated: counts.rsUpdated, deleted: counts.rsDeleted },
+      realServers: {
+        added: counts.rsAdded,
+        updated: counts.rsUpdated,
+        deleted: counts.rsDeleted,
+        terminating: [...terminating.values()].reduce((n, l) => n + l.length, 0),
+      },
       setEntries: { added: entriesAdded, deleted: entriesDeleted },
       addresses: { bound: addresses.length - unbound, unbound },
     },
