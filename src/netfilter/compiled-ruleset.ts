@@ -145,13 +145,18 @@ export function headerMatches(h: HeaderTest, p: NfPacket): boolean {
   return h.other === null || h.other(p);
 }
 
-/** The key a rule can be filed under: an exact destination, else an exact port reached without side effects. */
-function indexKeyOf(rule: CompiledRule): { dst: number } | { dport: number } | null {
+/** The exact destination a rule requires (-d A/32, not negated), or null. */
+function exactDestination(rule: CompiledRule): number | null {
   const dst = rule.rule.header.dst;
-  if (dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32)
-    return { dst: dst.prefixes[0]!.address };
+  return dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32
+    ? dst.prefixes[0]!.address
+    : null;
+}
+
+/** The exact port a rule requires, reached without side effects, or null. */
+function exactPort(rule: CompiledRule): number | null {
   for (const { compiled: m } of rule.rule.matches) {
-    if (m.exactDport !== undefined) return { dport: m.exactDport };
+    if (m.exactDport !== undefined) return m.exactDport;
     // A match before the port test that draws a random number or changes state must still run.
     if (m.probability !== undefined || m.effect !== undefined || m.stateful) return null;
   }
@@ -170,11 +175,13 @@ function buildIndex(rules: readonly CompiledRule[]): ChainIndex {
   const byDst = new Map<number, Positions>();
   const byDport = new Map<number, Positions>();
   const rest: number[] = [];
+  // A rule is filed under its exact destination, else its exact port, else with the rest.
   rules.forEach((r, i) => {
-    const key = indexKeyOf(r);
-    if (key === null) rest.push(i);
-    else if ('dst' in key) file(byDst, key.dst, i);
-    else file(byDport, key.dport, i);
+    const dst = exactDestination(r);
+    const port = dst === null ? exactPort(r) : null;
+    if (dst !== null) file(byDst, dst, i);
+    else if (port !== null) file(byDport, port, i);
+    else rest.push(i);
   });
   return { byDst, byDport, rest };
 }

@@ -346,8 +346,8 @@ function matchOf(slots: Slots, m: number, texts: readonly string[], facts: RuleF
     if (known) return known;
   } else {
     hash = slots.hash(m, ext.name, implicit, facts, texts);
-    for (const e of cache.matches.bucket(hash) ?? [])
-      if (slots.sameAs(e.from, m, ext.name, implicit, facts, texts)) return e.value;
+    const bucket = cache.matches.bucket(hash);
+    if (bucket) for (const e of bucket) if (slots.sameAs(e.from, m, ext.name, implicit, facts, texts)) return e.value;
   }
   const options = slots.parsedOptions(m, texts);
   const compiled = ext.compile(options, facts);
@@ -415,8 +415,9 @@ function targetOf(
   if (!target.ext) return chainTarget(target, cache);
   // Extensions depend on the table (where they are valid) and the protocol (ports need -p).
   const hash = slots.hash(TARGET, target.name, false, facts, texts);
-  for (const e of cache.targets.bucket(hash) ?? [])
-    if (slots.sameAs(e.from, TARGET, target.name, false, facts, texts)) return e.value;
+  const bucket = cache.targets.bucket(hash);
+  if (bucket)
+    for (const e of bucket) if (slots.sameAs(e.from, TARGET, target.name, false, facts, texts)) return e.value;
   const table = facts.table;
   if (target.ext.tables && !target.ext.tables.includes(table))
     throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);

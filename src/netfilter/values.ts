@@ -40,6 +40,11 @@ export function parseMarkMask(text: string): { value: number; mask: number } | n
 
 /** A comma-separated list of prefixes (-s/-d accept several). */
 export function parsePrefixList(text: string): IPv4Prefix[] | null {
+  if (!text.includes(',')) {
+    // Nearly every -s/-d names one address: no list to split.
+    const p = parseIPv4Prefix(text);
+    return p ? [p] : null;
+  }
   const out: IPv4Prefix[] = [];
   for (const part of text.split(',')) {
     const p = parseIPv4Prefix(part);
