@@ -72,10 +72,12 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
       ],
     };
   }
-  if (exit.nextHop === null) return null;
-  const to = ownerOf(nodes, ip(exit.nextHop));
+  // Directly connected (no gateway): the destination itself is the next hop, e.g. another
+  // node's address on the underlay (a reply to traffic that node masqueraded).
+  const hop = ip(exit.nextHop ?? exit.dst);
+  const to = ownerOf(nodes, hop);
   if (!to || to === from) return null;
-  const toIface = interfaceOfAddress(to, ip(exit.nextHop)) ?? to.defaultInterface;
+  const toIface = interfaceOfAddress(to, hop) ?? to.defaultInterface;
   return {
     node: to,
     iface: toIface,

@@ -97,10 +97,10 @@ describe('across nodes', () => {
   });
 });
 
-/** A VXLAN cluster with a NodePort Service whose one endpoint is on node-3. */
-function nodePort(policy: string): Map<string, SimNode> {
+/** A cluster (VXLAN unless said) with a NodePort Service whose one endpoint is on node-3. */
+function nodePort(policy: string, cni = '{plugin: flannel, backend: vxlan}'): Map<string, SimNode> {
   return clusterNodes(
-    '{plugin: flannel, backend: vxlan}',
+    cni,
     serviceYaml({
       name: 'web',
       type: 'NodePort',
@@ -169,5 +169,23 @@ describe('replies across nodes', () => {
     expect(replies.map((p) => [p.outcome, p.nodes, p.final])).toEqual([
       ['ACCEPT', ['node-3', 'node-2'], 'tcp 192.168.0.3:30080 -> 203.0.113.9:40000'],
     ]);
+  });
+
+  it('NodePort over host-gw: node-2 masquerades to its own address, and the answer goes to it directly on the underlay', () => {
+    const nodes = nodePort('Cluster', '{plugin: flannel, backend: host-gw}');
+    const [forward] = walkCluster(nodes, 'node-2', {
+      ...syn('203.0.113.9', '192.168.0.3', 30080, 'eth0'),
+      commit: true,
+      sample: () => 0.5,
+    });
+    expect(forward!.final).toBe('tcp 192.168.0.3:40000 -> 10.244.3.7:8080');
+    const replies = walkReply(nodes, forward!);
+    // node-3 reaches 192.168.0.3 with no gateway (same subnet): the walk still follows it into node-2.
+    expect(replies.map((p) => [p.outcome, p.nodes, p.final])).toEqual([
+      ['ACCEPT', ['node-3', 'node-2'], 'tcp 192.168.0.3:30080 -> 203.0.113.9:40000'],
+    ]);
+    expect(
+      replies[0]!.hops.some((h) => h.stage === 'underlay' && h.action.startsWith('node-3 eth0 -> node-2 eth0')),
+    ).toBe(true);
   });
 });

@@ -14,7 +14,15 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScenarioNode, type ClusterPath, type ScenarioNode, type SimNode, walkCluster } from '../../src/engine';
+import {
+  buildScenarioNode,
+  type ClusterPath,
+  type ScenarioNode,
+  type SimNode,
+  seededRandom,
+  walkCluster,
+  walkReply,
+} from '../../src/engine';
 import { vtepMac } from '../../src/flannel';
 import { nodePrelude } from '../../src/kube-proxy';
 import { loadScenario, type Scenario } from '../../src/model';
@@ -50,13 +58,13 @@ interface Built {
 
 type Backend = 'vxlan' | 'host-gw';
 
-function build(backend: Backend): Built {
+function build(backend: Backend, names: readonly string[] = NODES, edit: (yaml: string) => string = (y) => y): Built {
   const file = join(__dirname, '..', '..', 'examples', 'demo.yaml');
-  const r = loadScenario(readFileSync(file, 'utf8').replace('backend: vxlan', `backend: ${backend}`), file);
+  const r = loadScenario(edit(readFileSync(file, 'utf8').replace('backend: vxlan', `backend: ${backend}`)), file);
   if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
   const nodes = new Map<string, ScenarioNode>();
   const sims = new Map<string, SimNode>();
-  for (const name of NODES) {
+  for (const name of names) {
     const b = buildScenarioNode(r.scenario, name);
     if (!b.ok) throw new Error(b.message);
     nodes.set(name, b.value);
@@ -486,3 +494,161 @@ for (const backend of ['vxlan', 'host-gw'] as const)
       }
     });
   });
+
+// An outside client sends to the NodePort of a node that has no endpoint of its own (the
+// control plane): with externalTrafficPolicy Cluster the node source-NATs the SYN to itself
+// and sends it on to the endpoint's node (VXLAN or routed), and the endpoint's answer comes
+// back through both nodes' conntrack to the client; with Local the node drops it.
+const ENTRY = 'control-plane';
+const OUTSIDE = '192.168.122.200';
+const ALL_NODES = ['control-plane', 'worker-1', 'worker-2', 'worker-3'];
+
+for (const backend of ['vxlan', 'host-gw'] as const)
+  for (const policy of ['Cluster', 'Local'] as const)
+    describe.skipIf(why !== null)(
+      `flannel ${backend}: NodePort with externalTrafficPolicy ${policy} across nodes`,
+      () => {
+        const ns = new Namespaces();
+        const setPolicy = (yaml: string) =>
+          policy === 'Cluster'
+            ? yaml
+            : yaml.replace('  type: NodePort\n', '  type: NodePort\n  externalTrafficPolicy: Local\n');
+        let built: Built;
+        let cluster: Cluster;
+        let client = '';
+        let nodeIP = '';
+        let nodePort = 0;
+        const endpoints = new Map<string, string>();
+
+        beforeAll(() => {
+          removeStale();
+          built = build(backend, ALL_NODES, setPolicy);
+          const entry = built.nodes.get(ENTRY)!;
+          const svc = entry.localState.servicePorts.find((s) => s.serviceName === 'myapp-nodeport' && s.nodePort);
+          if (!svc) throw new Error('the demo has no myapp-nodeport Service');
+          expect(svc.externalTrafficPolicy).toBe(policy);
+          nodePort = svc.nodePort!;
+          nodeIP = entry.localState.node.internalIPs[0]!;
+          for (const e of svc.endpoints) endpoints.set(e.ip, e.nodeName!);
+          const podIPs = new Map<string, string[]>();
+          for (const [ip, node] of endpoints) podIPs.set(node, [...(podIPs.get(node) ?? []), ip]);
+          cluster = buildCluster(ns, built, podIPs);
+          // The client: one more host on the underlay.
+          client = ns.create('cl');
+          must('ip', [
+            '-n',
+            cluster.underlay,
+            'link',
+            'add',
+            'pcl',
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'eth0',
+            'netns',
+            client,
+          ]);
+          inNs(cluster.underlay, 'ip', ['link', 'set', 'pcl', 'master', 'br0', 'up']);
+          inNs(client, 'ip', ['addr', 'add', `${OUTSIDE}/24`, 'dev', 'eth0']);
+          inNs(client, 'ip', ['link', 'set', 'eth0', 'up']);
+        }, 60_000);
+
+        afterAll(() => ns.cleanup());
+
+        function request(sport: number) {
+          return {
+            src: parseIPv4(OUTSIDE)!,
+            dst: parseIPv4(nodeIP)!,
+            protocol: 'tcp' as const,
+            sport,
+            dport: nodePort,
+            length: SYN_LENGTH,
+            origin: { kind: 'interface' as const, iface: 'eth0' },
+          };
+        }
+
+        /** SYNs from the client; what the entry node puts on the underlay, and what comes back to the client. */
+        function send(sports: readonly number[]) {
+          const wire = new Capture(cluster.underlay, cluster.node.get(ENTRY)!.port);
+          let back: Capture | null = null;
+          let onWire: [number, string][] = [];
+          let atClient: [number, string][] = [];
+          try {
+            back = new Capture(client, 'eth0');
+            const lines = sports.map((p) => `tcp ${OUTSIDE} ${p} ${nodeIP} ${nodePort}\n`).join('');
+            inNs(client, 'python3', [SENDER], lines);
+            must('sleep', ['0.5']);
+          } finally {
+            onWire = wire.finish();
+            atClient = back?.finish() ?? [];
+          }
+          const forwarded = onWire
+            .filter(([type]) => type !== 4)
+            .map(([, hex]) => parseFrame(hex))
+            .filter((f): f is Frame => f !== null && carried(f) !== null && endpoints.has(carried(f)!.dst));
+          const replies = atClient
+            .filter(([type]) => type !== 4)
+            .map(([, hex]) => parseFrame(hex))
+            .filter((f): f is Frame => f !== null && f.outer.dst === OUTSIDE && f.outer.protocol === 6);
+          return { forwarded, replies };
+        }
+
+        if (policy === 'Local')
+          it('the node has no local endpoint: knetsim drops the SYN, and nothing leaves the node', () => {
+            const paths = walkCluster(built.sims, ENTRY, request(43000));
+            expect(paths.map((p) => p.outcome)).toEqual(['DROP']);
+            expect(paths[0]!.nodes).toEqual([ENTRY]);
+            const { forwarded, replies } = send([43000]);
+            expect(forwarded).toEqual([]);
+            expect(replies).toEqual([]);
+          });
+        else
+          it("each forwarded SYN is knetsim's: SNAT to the entry node, DNAT to the endpoint, on the wire as knetsim puts it; the answer comes back from the NodePort", () => {
+            const sports = Array.from({ length: 24 }, (_, i) => 43100 + i);
+            const { forwarded, replies } = send(sports);
+            expect(forwarded.length, 'SYNs the entry node sent on to an endpoint').toBe(sports.length);
+            const seen = new Set<string>();
+            for (const frame of forwarded) {
+              const inner = carried(frame)!;
+              const sport = sports.find((p) => p === inner.sport) ?? inner.sport;
+              const paths = walkCluster(built.sims, ENTRY, request(sport)).filter((p) =>
+                p.endpoint?.startsWith(`${inner.dst}:`),
+              );
+              expect(paths, `knetsim's path to ${inner.dst} for sport ${sport}`).toHaveLength(1);
+              const path = paths[0]!;
+              expect(path.outcome).toBe('ACCEPT');
+              expect(path.masquerade).toBe(true);
+              expect(path.nodes).toEqual([ENTRY, endpoints.get(inner.dst)!]);
+              if (backend === 'vxlan')
+                expectSameEncap(frame, path, vtepMac(built.scenario.nodes.find((n) => n.name === ENTRY)!));
+              else {
+                const underlay = path.hops.filter((h) => h.stage === 'underlay').map((h) => h.action);
+                expect(
+                  underlay.some((a) => a.includes(`tcp ${inner.src}:${inner.sport} -> ${inner.dst}:${inner.dport}`)),
+                ).toBe(true);
+              }
+              seen.add(inner.dst);
+            }
+            // The kernel spread them over more than one endpoint, as knetsim's branches say it may.
+            expect(seen.size).toBeGreaterThan(1);
+            // Every SYN was answered (the pod has no listener: RST), from the NodePort the client asked.
+            for (const p of sports) {
+              const r = replies.find((f) => f.outer.dport === p);
+              expect(r, `an answer to the SYN from port ${p}`).toBeDefined();
+              expect(`${r!.outer.src}:${r!.outer.sport}`).toBe(`${nodeIP}:${nodePort}`);
+            }
+            // knetsim's reply walk for one connection ends at the client with the same addresses.
+            const [forward] = walkCluster(built.sims, ENTRY, {
+              ...request(43100),
+              commit: true,
+              sample: seededRandom(7),
+            });
+            const back = walkReply(built.sims, forward!);
+            expect(back).toHaveLength(1);
+            expect(back[0]!.outcome).toBe('ACCEPT');
+            expect(back[0]!.nodes).toEqual([endpoints.get(forward!.endpoint!.split(':')[0]!)!, ENTRY]);
+            expect(back[0]!.exit).toMatchObject({ src: nodeIP, sport: nodePort, dst: OUTSIDE, dport: 43100 });
+          });
+      },
+    );
