@@ -41,6 +41,32 @@ interface NextLeg {
   readonly hops: TraceHop[];
 }
 
+/** A node's underlay subnet: the network of its default interface's first address. */
+function underlaySubnet(node: SimNode): { network: IPv4; prefixLength: number } | null {
+  const a = node.interfaces.find((i) => i.name === node.defaultInterface)?.addresses[0];
+  if (!a) return null;
+  const mask = a.prefixLength === 0 ? 0 : (0xffffffff << (32 - a.prefixLength)) >>> 0;
+  return { network: (a.address & mask) >>> 0, prefixLength: a.prefixLength };
+}
+
+/**
+ * Nodes in different subnets reach each other through the underlay router, which has each
+ * subnet's first address (every node's default gateway): one more hop on the way.
+ */
+function routerHops(from: SimNode, to: SimNode, packet: string): TraceHop[] {
+  const a = underlaySubnet(from);
+  const b = underlaySubnet(to);
+  if (!a || !b || (a.network === b.network && a.prefixLength === b.prefixLength)) return [];
+  const gw = (s: { network: IPv4 }) => formatIPv4((s.network + 1) >>> 0);
+  return [
+    {
+      node: from.name,
+      stage: 'underlay router',
+      action: `${packet} routed from ${formatIPv4(a.network)}/${a.prefixLength} (router ${gw(a)}) to ${formatIPv4(b.network)}/${b.prefixLength} (router ${gw(b)})`,
+    },
+  ];
+}
+
 /** Where a packet that left `from` by `exit` arrives, with the underlay hops in between; null if it left the cluster. */
 function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: BranchExit): NextLeg | null {
   const ip = (t: string) => parseIPv4(t)!;
@@ -64,6 +90,7 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
           stage: 'underlay',
           action: `${from.name} ${from.defaultInterface} -> ${to.name} ${toIface}: ${underlay} (VXLAN VNI ${vxlan.device.vni})`,
         },
+        ...routerHops(from, to, underlay),
         {
           node: to.name,
           stage: `${vxlan.device.name} decap`,
@@ -83,6 +110,7 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
     iface: toIface,
     hops: [
       { node: from.name, stage: 'underlay', action: `${from.name} ${exit.iface} -> ${to.name} ${toIface}: ${tuple}` },
+      ...routerHops(from, to, tuple),
     ],
   };
 }

@@ -261,6 +261,30 @@ function checkPodCIDRs(nodes: readonly Node[], at: Attribute): void {
   }
 }
 
+/**
+ * A node without an InternalIP: alone, kube-proxy just has no node IP (a warning); beside
+ * other nodes, flannel has no public IP to route or tunnel to it, which is an error.
+ */
+function checkNodeAddresses(nodes: readonly Node[], at: Attribute): void {
+  for (const node of nodes) {
+    if (node.addresses.some((a) => a.type === 'InternalIP')) continue;
+    if (nodes.length === 1)
+      reportWarning(
+        at('Node', '', node.name),
+        'status.addresses',
+        'node-without-address',
+        'the node has no InternalIP address',
+      );
+    else
+      reportError(
+        at('Node', '', node.name),
+        'status.addresses',
+        'node-without-address',
+        `the node has no InternalIP address: the other ${nodes.length - 1} node${nodes.length > 2 ? 's' : ''} could not reach it (flannel needs its public IP)`,
+      );
+  }
+}
+
 /** kube-controller-manager's node IPAM: pod CIDRs for nodes that lack one. */
 function allocateNodes(into: Collected, cluster: ClusterConfig, at: Attribute): Node[] {
   const { nodes, exhausted } = allocateNodeCIDRs(into.nodes, cluster.clusterCIDR);
@@ -369,6 +393,7 @@ export function loadScenario(text: string, fileName: string): ScenarioResult {
   const at = attributor(fileName, log, into.origins);
   checkNodePorts(into.services, at);
   checkPodCIDRs(into.nodes, at);
+  checkNodeAddresses(into.nodes, at);
   if (log.errors.length > 0) return { ok: false, issues: inDocumentOrder(log.errors) };
 
   // Valid input from here on: run the controllers a cluster would; they only warn.

@@ -113,9 +113,6 @@ export function parseNode(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap): 
   const annotated = meta.annotations[SUBNET_ANNOTATION];
   const subnetPath = `metadata.annotations[${SUBNET_ANNOTATION}]`;
   const subnet = annotated === undefined ? defaultSubnet(addresses) : readCIDR(ctx, annotated, subnetPath)?.text;
-  if (!addresses.some((a) => a.type === 'InternalIP')) {
-    reportWarning(ctx, 'status.addresses', 'node-without-address', 'the node has no InternalIP address');
-  }
   return {
     name: meta.name,
     labels: { ...kubeletLabels(meta.name), ...meta.labels },

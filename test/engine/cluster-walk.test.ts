@@ -90,6 +90,21 @@ describe('across nodes', () => {
     );
   });
 
+  it('VXLAN to a node on another subnet: the outer packet crosses the underlay router between the subnets', () => {
+    const offSubnet = NODE_3.replace('address: 192.168.0.4', 'address: 192.168.5.4');
+    const yaml =
+      clusterYaml().replace('  proxy:\n', '  cni: {plugin: flannel, backend: vxlan}\n  proxy:\n') + offSubnet;
+    const [p] = walkCluster(nodesOf(yaml), 'node-1', { ...fromPod, dst: parseIPv4('10.244.3.9')!, dport: 8080 });
+    expect(p!.nodes).toEqual(['node-1', 'node-3']);
+    const router = p!.hops.find((h) => h.stage === 'underlay router');
+    expect(router?.action).toMatch(
+      /^udp 192\.168\.0\.2:\d+ -> 192\.168\.5\.4:8472 routed from 192\.168\.0\.0\/24 \(router 192\.168\.0\.1\) to 192\.168\.5\.0\/24 \(router 192\.168\.5\.1\)$/,
+    );
+    // Nodes on one subnet: switched, no router.
+    const same = walkCluster(clusterNodes('{plugin: flannel, backend: vxlan}'), 'node-1', fromPod);
+    expect(same[0]!.hops.some((h) => h.stage === 'underlay router')).toBe(false);
+  });
+
   it('a packet for an address outside the cluster ends on the node it leaves', () => {
     const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
     const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });

@@ -168,4 +168,22 @@ describe('bad node networks', () => {
       ),
     ]);
   });
+
+  it('rejects a node without an address among others: nothing could reach it', () => {
+    const errors = errorsOf(
+      cluster('{ plugin: flannel, backend: vxlan }') +
+        node('a', '192.168.1.11', '10.244.1.0/24') +
+        `---
+apiVersion: v1
+kind: Node
+metadata: {name: b}
+spec: {podCIDR: 10.244.2.0/24}
+`,
+    );
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /Node b.*status\.addresses: the node has no InternalIP address: the other 1 node could not reach it \(flannel needs its public IP\)/,
+      ),
+    ]);
+  });
 });

@@ -158,7 +158,15 @@ describe('Cluster defaults', () => {
         ipFamily: 'IPv4',
         ipvs: { scheduler: 'rr', strictARP: false },
       },
-      cni: { plugin: 'flannel', backend: 'vxlan', vni: 1, port: 8472, directRouting: false, underlayMTU: 1500 },
+      cni: {
+        plugin: 'flannel',
+        named: false,
+        backend: 'vxlan',
+        vni: 1,
+        port: 8472,
+        directRouting: false,
+        underlayMTU: 1500,
+      },
       dns: { corefile: defaultCorefile('cluster.local'), corefileSource: 'default', upstream: [] },
     });
   });
