@@ -14,7 +14,7 @@ import {
 } from './field-reader';
 import { enclosingCIDR, familyOf, type IPFamily, parseIP } from './ip-address';
 import type { ObjectMeta } from './object-meta';
-import { type ObjectContext, reportWarning } from './validation-issue';
+import type { ObjectContext } from './validation-issue';
 
 export const NODE_ADDRESS_TYPES = ['InternalIP', 'ExternalIP', 'Hostname', 'InternalDNS', 'ExternalDNS'] as const;
 export type NodeAddressType = (typeof NODE_ADDRESS_TYPES)[number];
