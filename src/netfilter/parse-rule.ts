@@ -2,11 +2,12 @@
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
 import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
-import type { MatchExtension, OptionSpec, ParsedOption, RuleFacts, TableName, TargetExtension } from './extension';
+import type { MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
+import { OptionSlots, TARGET } from './option-slots';
 import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { type CompiledFrom, hashOption, hashStart, mix, newRuleCache, type RuleCache } from './rule-cache';
+import { newRuleCache, type RuleCache } from './rule-cache';
 import type { TokenBuffer } from './tokenize';
 import { parsePrefixList } from './values';
 
@@ -75,103 +76,8 @@ function optionSpec(ext: MatchExtension | TargetExtension, name: string): Option
   return specs.get(name);
 }
 
-/** The owner of a target's options in the slots. */
-const TARGET = -1;
-
-/**
- * One rule's matches and options, noted as extensions and token positions in
- * arrays reused from rule to rule. Option objects are made only when the
- * script has not had the same options for the same extension before.
- */
-class Slots {
-  readonly ext: MatchExtension[] = [];
-  readonly implicit: boolean[] = [];
-  matches = 0;
-  /** Per option, in the order read: its owner (a match, or TARGET), name, negation and arguments. */
-  readonly owner: number[] = [];
-  readonly name: string[] = [];
-  readonly negated: boolean[] = [];
-  readonly argAt: number[] = [];
-  readonly argCount: number[] = [];
-  options = 0;
-
-  addMatch(ext: MatchExtension, implicit: boolean): void {
-    this.ext[this.matches] = ext;
-    this.implicit[this.matches] = implicit;
-    this.matches++;
-  }
-
-  addOption(owner: number, name: string, negated: boolean, argAt: number, argCount: number): void {
-    const k = this.options++;
-    this.owner[k] = owner;
-    this.name[k] = name;
-    this.negated[k] = negated;
-    this.argAt[k] = argAt;
-    this.argCount[k] = argCount;
-  }
-
-  /** The owner's one option, or -1 when it has none or several. */
-  onlyOption(owner: number): number {
-    let only = -1;
-    for (let k = 0; k < this.options; k++)
-      if (this.owner[k] === owner) {
-        if (only >= 0) return -1;
-        only = k;
-      }
-    return only;
-  }
-
-  /** The same hash rule-cache gives the owner's options once made into objects. */
-  hash(owner: number, name: string, implicit: boolean, facts: RuleFacts, texts: readonly string[]): number {
-    let h = hashStart(name, implicit, facts.table, facts.protocol);
-    for (let k = 0; k < this.options; k++) {
-      if (this.owner[k] !== owner) continue;
-      h = hashOption(h, this.name[k]!, this.negated[k]!);
-      for (let a = 0; a < this.argCount[k]!; a++) h = mix(h, texts[this.argAt[k]! + a]!);
-    }
-    return h | 0;
-  }
-
-  /** Whether an entry was compiled from exactly the owner's options, in this table and for this -p. */
-  sameAs(
-    from: CompiledFrom,
-    owner: number,
-    name: string,
-    implicit: boolean,
-    facts: RuleFacts,
-    texts: readonly string[],
-  ): boolean {
-    if (from.name !== name || from.implicit !== implicit || from.table !== facts.table) return false;
-    if (from.protocol !== facts.protocol) return false;
-    let i = 0;
-    for (let k = 0; k < this.options; k++) {
-      if (this.owner[k] !== owner) continue;
-      const o = from.options[i++];
-      if (!o || o.name !== this.name[k] || o.negated !== this.negated[k] || o.args.length !== this.argCount[k])
-        return false;
-      for (let a = 0; a < o.args.length; a++) if (o.args[a] !== texts[this.argAt[k]! + a]) return false;
-    }
-    return i === from.options.length;
-  }
-
-  /** The owner's options as the objects a rule keeps, each list sized exactly. */
-  parsedOptions(owner: number, texts: readonly string[]): ParsedOption[] {
-    const out: ParsedOption[] = [];
-    for (let k = 0; k < this.options; k++) {
-      if (this.owner[k] !== owner) continue;
-      const at = this.argAt[k]!;
-      const args = this.argCount[k] === 0 ? NO_ARGS : texts.slice(at, at + this.argCount[k]!);
-      out.push({ name: this.name[k]!, negated: this.negated[k]!, args });
-    }
-    // A list grown by push keeps room for seventeen; what a rule keeps is sized exactly.
-    return out.slice();
-  }
-}
-
-const NO_ARGS: readonly string[] = [];
-
 /** Parsing is synchronous and never nested, so one set of slots serves every rule. */
-const SLOTS = new Slots();
+const SLOTS = new OptionSlots();
 
 /** A header with no conditions, shared by every rule that has none. */
 const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
@@ -334,7 +240,13 @@ export function parseRuleTokens(
 }
 
 /** A match's options compiled, or the same match met earlier in the script. */
-function matchOf(slots: Slots, m: number, texts: readonly string[], facts: RuleFacts, cache: RuleCache): RuleMatch {
+function matchOf(
+  slots: OptionSlots,
+  m: number,
+  texts: readonly string[],
+  facts: RuleFacts,
+  cache: RuleCache,
+): RuleMatch {
   const ext = slots.ext[m]!;
   const implicit = slots.implicit[m]!;
   // A comment compiles alike in any table and rule: its text is the key.
@@ -407,7 +319,7 @@ function protocolCondition(name: L4Protocol, negated: boolean): RuleHeader['prot
 /** The rule's -j/-g, checked and compiled once per distinct target of the script. */
 function targetOf(
   target: { flag: string; name: string; ext: TargetExtension | null },
-  slots: Slots,
+  slots: OptionSlots,
   texts: readonly string[],
   facts: RuleFacts,
   cache: RuleCache,

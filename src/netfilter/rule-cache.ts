@@ -40,15 +40,6 @@ export class CompiledCache<T> {
     if (bucket) bucket.push({ from, value });
     else this.buckets.set(hash, [{ from, value }]);
   }
-
-  get(from: CompiledFrom): T | undefined {
-    for (const e of this.bucket(hashOf(from)) ?? []) if (sameSource(e.from, from)) return e.value;
-    return undefined;
-  }
-
-  set(from: CompiledFrom, value: T): void {
-    this.add(hashOf(from), from, value);
-  }
 }
 
 export interface RuleCache {
@@ -81,44 +72,6 @@ export function newRuleCache(): RuleCache {
     lastChain: { read: '', declared: '' },
     addresses: new Map(),
   };
-}
-
-/** FNV-1a over a string's code units, continuing from `h`. */
-export function mix(h: number, text: string): number {
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return Math.imul(h ^ 0xff, 16777619);
-}
-
-/** The hash of an extension's name and setting, before its options. */
-export function hashStart(name: string, implicit: boolean, table: TableName, protocol: L4Protocol | null): number {
-  const h = mix(mix(mix(0x811c9dc5, name), table), protocol ?? '');
-  return Math.imul(h ^ (implicit ? 1 : 2), 16777619);
-}
-
-/** The hash so far, and one option's name and negation (its arguments are mixed in after). */
-export function hashOption(h: number, name: string, negated: boolean): number {
-  return Math.imul(mix(h, name) ^ (negated ? 3 : 4), 16777619);
-}
-
-function hashOf(f: CompiledFrom): number {
-  let h = hashStart(f.name, f.implicit, f.table, f.protocol);
-  for (const o of f.options) {
-    h = hashOption(h, o.name, o.negated);
-    for (const a of o.args) h = mix(h, a);
-  }
-  return h | 0;
-}
-
-function sameSource(a: CompiledFrom, b: CompiledFrom): boolean {
-  if (a.name !== b.name || a.implicit !== b.implicit || a.table !== b.table || a.protocol !== b.protocol) return false;
-  if (a.options.length !== b.options.length) return false;
-  for (let i = 0; i < a.options.length; i++) {
-    const x = a.options[i]!;
-    const y = b.options[i]!;
-    if (x.name !== y.name || x.negated !== y.negated || x.args.length !== y.args.length) return false;
-    for (let j = 0; j < x.args.length; j++) if (x.args[j] !== y.args[j]) return false;
-  }
-  return true;
 }
 
 /**
