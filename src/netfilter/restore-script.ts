@@ -124,6 +124,45 @@ function parseRuleStatement(
   };
 }
 
+const CHAIN_DECLARATION = /^:(\S+)\s+(\S+)(?:\s+(\[\d+:\d+\]))?$/;
+const COUNTERS = /^\[\d+:\d+\]$/;
+
+/** Whether every character is printable ASCII other than a space (what \S surely matches). */
+function isPlainWord(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * ":NAME POLICY [packets:bytes]" (the counters optional). The usual line, words
+ * of printable ASCII one space apart, is cut at its spaces; anything else goes
+ * through the regular expression, which says the same for the usual line.
+ */
+function chainDeclaration(line: string): { name: string; policy: string; counters: string | null } | null {
+  const first = line.indexOf(' ');
+  const second = first < 0 ? -1 : line.indexOf(' ', first + 1);
+  const end = line.length;
+  const policyEnd = second < 0 ? end : second;
+  if (
+    first > 1 &&
+    (second < 0 || line.indexOf(' ', second + 1) < 0) &&
+    isPlainWord(line, 1, first) &&
+    isPlainWord(line, first + 1, policyEnd) &&
+    (second < 0 || (isPlainWord(line, second + 1, end) && COUNTERS.test(line.slice(second + 1))))
+  )
+    return {
+      name: line.slice(1, first),
+      policy: line.slice(first + 1, policyEnd),
+      counters: second < 0 ? null : line.slice(second + 1),
+    };
+  const m = CHAIN_DECLARATION.exec(line);
+  return m ? { name: m[1]!, policy: m[2]!, counters: m[3] ?? null } : null;
+}
+
 /** Parses iptables-save output or iptables-restore input. */
 export function parseRestoreScript(text: string): ParseResult {
   const blocks: ScriptBlock[] = [];
@@ -162,11 +201,11 @@ export function parseRestoreScript(text: string): ParseResult {
         continue;
       }
       if (line.startsWith(':')) {
-        const m = /^:(\S+)\s+(\S+)(?:\s+(\[\d+:\d+\]))?$/.exec(line);
+        const m = chainDeclaration(line);
         if (!m) throw new LineError(`bad chain declaration "${line}"`);
-        const name = m[1]!;
+        const name = m.name;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
-        table.statements.push({ kind: 'chain', name, policy: m[2]!, counters: m[3] ?? null, line: lineNo });
+        table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });
         if (!cache.chainNames.has(name)) cache.chainNames.set(name, name);
         continue;
       }
