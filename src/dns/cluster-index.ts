@@ -29,6 +29,8 @@ export interface DnsEndpointAddress {
   /** The target pod's name when shorter than 64 characters (a valid label). */
   readonly targetRefName: string;
   readonly nodeName: string;
+  /** topology.kubernetes.io/zone of the endpoint, lower case ('' when none). */
+  readonly zone: string;
 }
 
 /** One EndpointSlice, as CoreDNS converts it. */
@@ -103,6 +105,7 @@ export function indexCluster(scenario: Scenario): ClusterIndex {
             hostname: e.hostname ?? '',
             targetRefName: e.targetRef && e.targetRef.name.length < 64 ? e.targetRef.name : '',
             nodeName: e.nodeName ?? '',
+            zone: (e.zone ?? '').toLowerCase(),
           })),
         ),
       ports: es.ports.length

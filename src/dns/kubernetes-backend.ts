@@ -105,19 +105,30 @@ function findServices(b: KubernetesBackend, r: RecordRequest, zone: string): Loo
       }
       continue;
     }
+    // Zone-scoped names are for headless Services only.
+    if (r.topologyZone !== '' && !svc.headless) continue;
     if (svc.headless || r.endpoint !== '') {
-      for (const ep of endpoints()) {
-        if (ep.index !== serviceKey(svc.name, svc.namespace)) continue;
-        for (const addr of ep.addresses) {
-          const hostname = endpointHostname(addr, b.config.endpointPodNames);
-          if (r.endpoint !== '' && !match(r.endpoint, hostname)) continue;
-          for (const p of ep.ports) {
-            if (!portMatches(r, p.name, p.protocol)) continue;
-            out.push({ host: addr.ip, port: p.port, ttl, domain: joinName(hostname, svcDomain(svc)) });
-            error = undefined;
+      // A zone-scoped name that exists answers NODATA when its zone has no endpoint (pin).
+      if (r.topologyZone !== '') error = undefined;
+      const addForZone = (zone: string): number => {
+        let added = 0;
+        for (const ep of endpoints()) {
+          if (ep.index !== serviceKey(svc.name, svc.namespace)) continue;
+          for (const addr of ep.addresses) {
+            if (zone !== '' && addr.zone !== zone) continue;
+            const hostname = endpointHostname(addr, b.config.endpointPodNames);
+            if (r.endpoint !== '' && !match(r.endpoint, hostname)) continue;
+            for (const p of ep.ports) {
+              if (!portMatches(r, p.name, p.protocol)) continue;
+              out.push({ host: addr.ip, port: p.port, ttl, domain: joinName(hostname, svcDomain(svc)) });
+              error = undefined;
+              added++;
+            }
           }
         }
-      }
+        return added;
+      };
+      if (addForZone(r.topologyZone) === 0 && r.zonePrefer) addForZone('');
       continue;
     }
     for (const p of svc.ports) {
@@ -159,7 +170,7 @@ function canonicalAddress(text: string): string {
 
 /** Records: the services a name below the zone stands for (CoreDNS's Records). */
 export function records(b: KubernetesBackend, name: string, zone: string): Lookup {
-  const parsed = parseRecordRequest(name.toLowerCase(), zone.toLowerCase());
+  const parsed = parseRecordRequest(name.toLowerCase(), zone.toLowerCase(), b.config.zonal);
   if (!parsed.ok) return { services: [], error: 'invalid-request' };
   const r = parsed.request;
   if (r.podOrSvc === '') return { services: [] };
@@ -200,6 +211,11 @@ export function services(b: KubernetesBackend, qname: string, qtype: string, zon
       return { services: [{ host: '', port: 0, ttl: DNS_SCHEMA_TTL, domain: qname, text: DNS_SCHEMA_VERSION }] };
     const found = records(b, qname, zone);
     if (found.services.length > 0) return { services: [] };
+    // An existing zone-scoped name has no TXT record: NODATA.
+    if (found.error === undefined && b.config.zonal) {
+      const r = parseRecordRequest(qname.toLowerCase(), zone.toLowerCase(), true);
+      if (r.ok && r.request.topologyZone !== '') return { services: [] };
+    }
     return { services: [], error: 'no-items' };
   }
   if (qtype === 'NS') {

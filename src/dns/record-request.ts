@@ -2,6 +2,7 @@
 //   _port._protocol.service.namespace.svc.zone
 //   endpoint.service.namespace.svc.zone
 //   service.namespace.svc|pod.zone
+//   topozone.pin|prefer._zone.service.namespace.svc.zone   (the `zonal` option)
 // Anything longer is a name error; anything whose last label below the zone is not
 // `svc` or `pod` is an invalid request (also a name error).
 import { labelsOf, trimZone } from './domain-name';
@@ -14,16 +15,31 @@ export interface RecordRequest {
   readonly namespace: string;
   /** '' for the zone apex and `svc`/`pod` themselves. */
   readonly podOrSvc: '' | 'svc' | 'pod';
+  /** A zone-scoped name's topology zone (lower case); '' otherwise. */
+  readonly topologyZone: string;
+  /** `prefer`: an empty zone falls back to every endpoint; `pin` answers NODATA. */
+  readonly zonePrefer: boolean;
 }
 
 export type ParsedRequest = { readonly ok: true; readonly request: RecordRequest } | { readonly ok: false };
 
-const EMPTY: RecordRequest = { port: '', protocol: '', endpoint: '', service: '', namespace: '', podOrSvc: '' };
+const EMPTY: RecordRequest = {
+  port: '',
+  protocol: '',
+  endpoint: '',
+  service: '',
+  namespace: '',
+  podOrSvc: '',
+  topologyZone: '',
+  zonePrefer: false,
+};
+
+const ZONE_LABEL = '_zone';
 
 const stripUnderscore = (s: string) => (s.startsWith('_') ? s.slice(1) : s);
 
-/** Parses a lower-cased query name inside `zone` (multicluster and zonal names are not modelled). */
-export function parseRecordRequest(name: string, zone: string): ParsedRequest {
+/** Parses a lower-cased query name inside `zone` (multicluster names are not modelled). */
+export function parseRecordRequest(name: string, zone: string, zonal = false): ParsedRequest {
   const base = trimZone(name, zone);
   if (base === '' || base === 'svc' || base === 'pod') return { ok: true, request: EMPTY };
   const segs = labelsOf(base);
@@ -40,6 +56,13 @@ export function parseRecordRequest(name: string, zone: string): ParsedRequest {
   else if (last === 1) {
     r.protocol = stripUnderscore(segs[1]!);
     r.port = stripUnderscore(segs[0]!);
-  } else return { ok: false };
+  } else {
+    // A zone's value may itself hold dots: every label left of the directive.
+    if (!zonal || segs[last] !== ZONE_LABEL || r.podOrSvc !== 'svc') return { ok: false };
+    const directive = segs[last - 1];
+    if (directive !== 'pin' && directive !== 'prefer') return { ok: false };
+    r.zonePrefer = directive === 'prefer';
+    r.topologyZone = segs.slice(0, last - 1).join('.');
+  }
   return { ok: true, request: r };
 }

@@ -22,6 +22,8 @@ export interface KubernetesConfig {
   readonly ignoreEmptyService: boolean;
   /** `noendpoints`: no endpoint cache, so headless and endpoint names do not resolve. */
   readonly noEndpoints: boolean;
+  /** `zonal`: zone-scoped names (`ZONE.pin|prefer._zone.svc.ns.svc.zone`) for headless Services. */
+  readonly zonal: boolean;
   /** `labels` selector: services and EndpointSlices outside it are invisible. */
   readonly labels?: readonly LabelRequirement[];
 }
@@ -116,6 +118,7 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
   let ignoreEmptyService = false;
   let noEndpoints = false;
   let endpointPodNames = false;
+  let zonal = false;
   let labels: LabelRequirement[] | undefined;
   const namespaces = new Set<string>();
   for (const o of d.block) {
@@ -149,6 +152,10 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
       case 'endpoint_pod_names':
         endpointPodNames = true;
         break;
+      case 'zonal':
+        if (o.args.length !== 0) fail(o, 'takes no arguments');
+        zonal = true;
+        break;
       case 'labels':
         labels = labelRequirements(o);
         break;
@@ -166,12 +173,14 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         fail(o, `unknown property '${o.name}'`);
     }
   }
+  if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
   return {
     zones,
     primaryZone,
     namespaces,
     pods,
     endpointPodNames,
+    zonal,
     ttl,
     ...(fallthrough ? { fallthrough } : {}),
     ignoreEmptyService,
