@@ -45,14 +45,20 @@ export function heldUserspacePorts(
   return held;
 }
 
-/** A portal's rules in a restore text (each carries its ServicePortName as comment), as `-t TABLE -A ...`. */
-function portalRules(restore: string, servicePortName: string): string[] {
-  const out: string[] = [];
+/** Each portal's rules in a restore text (each carries its ServicePortName as comment), as `-t TABLE -A ...`. */
+function rulesByPortal(restore: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   let table = '';
-  const tag = [`--comment ${servicePortName} `, `--comment "${servicePortName}" `];
   for (const line of restore.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
-    else if (line.startsWith('-A ') && tag.some((t) => line.includes(t))) out.push(`-t ${table} ${line}`);
+    if (!line.startsWith('-A ')) continue;
+    const m = / --comment (?:"([^"]*)"|(\S+))/.exec(line);
+    const name = m?.[1] ?? m?.[2];
+    if (name === undefined) continue;
+    const list = out.get(name);
+    const rule = `-t ${table} ${line}`;
+    if (list) list.push(rule);
+    else out.set(name, [rule]);
   }
   return out;
 }
@@ -98,9 +104,11 @@ export function userspaceSyncChanges(
     else if (old && JSON.stringify(old.endpoints) !== JSON.stringify(p.endpoints)) endpointsUpdated.push(name);
   }
   // closePortal deletes every rule of the portal; openPortal appends them all again (EnsureRule).
+  const oldRules = closed.length > 0 ? rulesByPortal(previous!.restore) : new Map<string, string[]>();
+  const newRules = opened.length > 0 ? rulesByPortal(next.restore) : new Map<string, string[]>();
   const iptables = [
-    ...closed.flatMap((c) => portalRules(previous!.restore, c.split(' ')[0]!).map((r) => r.replace(' -A ', ' -D '))),
-    ...opened.flatMap((o) => portalRules(next.restore, o.split(' ')[0]!)),
+    ...closed.flatMap((c) => (oldRules.get(c.split(' ')[0]!) ?? []).map((r) => r.replace(' -A ', ' -D '))),
+    ...opened.flatMap((o) => newRules.get(o.split(' ')[0]!) ?? []),
   ];
   return { iptables, opened, closed, endpointsUpdated, held };
 }
