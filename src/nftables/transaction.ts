@@ -318,14 +318,17 @@ function referrerOf(table: NftTable, chainName: string): string | null {
   return null;
 }
 
-function putElements(set: NftSet, elements: readonly NftElement[]): void {
+/** Adds elements; an existing key is an error with other data (or with `create`), as in the kernel. */
+function putElements(set: NftSet, elements: readonly NftElement[], create = false): string | null {
   const positions = positionsOf(set);
   for (const e of elements) {
     const key = elementKey(e);
     const i = positions.get(key);
-    if (i !== undefined) set.elements[i] = e;
-    else positions.set(key, set.elements.push(e) - 1);
+    if (i === undefined) positions.set(key, set.elements.push(e) - 1);
+    else if (create || set.elements[i]!.value !== e.value)
+      return `File exists: element ${key} in ${set.kind} ${set.name}`;
   }
+  return null;
 }
 
 function removeElement(set: NftSet, e: NftElement): boolean {
@@ -399,13 +402,11 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
         if (!c.set) return set ? null : `${c.object} ${name} needs a type`;
         if (set) {
           if (set.type !== c.set.type) return `File exists: ${c.object} ${name} has type ${set.type}`;
-          putElements(set, c.elements ?? []);
-          return null;
+          return putElements(set, c.elements ?? []);
         }
         const created: NftSet = { kind: c.object, name, ...c.set, flags: [...c.set.flags], elements: [] };
         table.sets.set(name, created);
-        putElements(created, c.elements ?? []);
-        return null;
+        return putElements(created, c.elements ?? []);
       }
       if (!set || set.kind !== c.object) return missing(`${c.object} ${name}`);
       if (c.verb === 'flush') set.elements = [];
@@ -415,12 +416,10 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
     case 'element': {
       const set = table.sets.get(name);
       if (!set) return missing(`set ${name}`);
-      if (c.verb === 'add' || c.verb === 'create') putElements(set, c.elements ?? []);
-      else {
-        for (const e of c.elements ?? [])
-          if (!removeElement(set, e) && c.verb === 'delete')
-            return `No such file or directory: element ${elementKey(e)} in ${name}`;
-      }
+      if (c.verb === 'add' || c.verb === 'create') return putElements(set, c.elements ?? [], c.verb === 'create');
+      for (const e of c.elements ?? [])
+        if (!removeElement(set, e) && c.verb === 'delete')
+          return `No such file or directory: element ${elementKey(e)} in ${name}`;
       return null;
     }
     default: {

@@ -209,6 +209,17 @@ describe('Service features', () => {
       'meta l4proto tcp dnat to 10.244.1.5:80',
     ]);
   });
+  it('two Services claiming one external IP and port: the later replaces the element (delete, then add), as kube-proxy does', () => {
+    const yaml =
+      clusterYaml() +
+      svc({ extra: '  externalIPs: [192.0.2.7]' }) +
+      svc({ name: 't', clusterIP: '10.96.0.6', extra: '  externalIPs: [192.0.2.7]' });
+    const { transaction, dump } = nftNode(yaml);
+    expect(transaction).toContain('delete element ip kube-proxy service-ips { 192.0.2.7 . tcp . 80 }\n');
+    expect(elementsOf(dump, 'service-ips').filter((e) => e.includes('192.0.2.7'))).toEqual([
+      `{ 192.0.2.7 . tcp . 80 : goto external-${hashAndTruncate('default/t/tcp/p')} }`,
+    ]);
+  });
   it('terminating endpoints serve when no endpoint is ready', () => {
     const { dump } = nftNode(
       clusterYaml() +

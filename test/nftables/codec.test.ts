@@ -145,3 +145,29 @@ describe('deleting a chain', () => {
     );
   });
 });
+
+describe('adding an element that exists', () => {
+  it('is a no-op with the same data, and an error with other data or with create (as the kernel)', () => {
+    const base = [
+      'add table ip t',
+      'add chain ip t a',
+      'add chain ip t b',
+      'add map ip t m { type ipv4_addr : verdict ; }',
+    ];
+    const same = loadNftTransaction(
+      [...base, 'add element ip t m { 1.2.3.4 : goto a }', 'add element ip t m { 1.2.3.4 : goto a }'].join('\n'),
+      'x',
+    );
+    expect(same.ok).toBe(true);
+    const other = loadNftTransaction(
+      [...base, 'add element ip t m { 1.2.3.4 : goto a }', 'add element ip t m { 1.2.3.4 : goto b }'].join('\n'),
+      'x',
+    );
+    expect(other.ok ? '' : other.message).toBe('x: line 6: File exists: element 1.2.3.4 in map m');
+    const create = loadNftTransaction(
+      [...base, 'add element ip t m { 1.2.3.4 : goto a }', 'create element ip t m { 1.2.3.4 : goto a }'].join('\n'),
+      'x',
+    );
+    expect(create.ok).toBe(false);
+  });
+});

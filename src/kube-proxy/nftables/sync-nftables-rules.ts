@@ -89,8 +89,13 @@ class Transaction {
   elements = 0;
   private readonly used = new Map<string, Set<string>>();
 
+  /** What the tracked maps hold, by key: the kernel's (partial sync) or nothing (full sync), then this sync's writes. */
+  private readonly current = new Map<string, Map<string, string>>();
+
   /** `storage`: what the tracked maps hold now, by key (partial sync); empty on a full sync. */
-  constructor(private readonly storage: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map()) {}
+  constructor(private readonly storage: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map()) {
+    for (const [set, elements] of storage) this.current.set(set, new Map(elements));
+  }
 
   add(line: string): void {
     this.lines.push(`add ${line}`);
@@ -123,9 +128,13 @@ class Transaction {
       const used = this.used.get(set) ?? new Set<string>();
       this.used.set(set, used);
       used.add(keyText);
-      const had = this.storage.get(set)?.get(keyText);
+      const held = this.current.get(set) ?? new Map<string, string>();
+      this.current.set(set, held);
+      const had = held.get(keyText);
       if (had !== undefined && had === (value ?? '')) return;
+      // Another value under the same key (even one written earlier in this sync): replace it.
       if (had !== undefined) this.delete(`element ${T} ${set} { ${keyText} }`);
+      held.set(keyText, value ?? '');
     }
     this.elements++;
     const c = comment === undefined ? '' : ` comment "${comment}"`;
