@@ -19,6 +19,7 @@ import { coreDnsOf } from './dns-command';
 import { chooseNode } from './load-scenario-input';
 import { parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
+import { dnsWalkJson, renderDnsWalk } from './render-dns-walk';
 import { styleFor } from './render-trace';
 import { type TraceOptions, withPacketShape } from './trace-command';
 import { UserError } from './user-error';
@@ -212,8 +213,10 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
     const [forward] = walkCluster(nodes, node.name, { ...request, commit: true, sample: seededRandom(seed) });
     const replies = forward ? walkReply(nodes, forward) : [];
     const packet = walkedPacketText(request, node.name);
-    if (o.json) out.write(`${JSON.stringify({ packet, seed, forward, replies }, null, 2)}\n`);
+    const dns = resolved.dns ? { dns: dnsWalkJson(resolved.dns) } : {};
+    if (o.json) out.write(`${JSON.stringify({ packet, seed, forward, replies, ...dns }, null, 2)}\n`);
     else {
+      if (resolved.dns) out.write(renderDnsWalk(resolved.dns, o.from));
       out.write(renderClusterWalk(packet, forward ? [forward] : [], styleFor(out)));
       out.write(`\n${renderClusterWalk(`reply from ${forward?.exit?.dst ?? '(none)'}`, replies, styleFor(out))}`);
     }
@@ -221,8 +224,11 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
   }
   const paths = walkCluster(nodes, node.name, request);
   const packet = walkedPacketText(request, node.name);
+  const dns = resolved.dns;
   out.write(
-    o.json ? `${JSON.stringify({ packet, paths }, null, 2)}\n` : renderClusterWalk(packet, paths, styleFor(out)),
+    o.json
+      ? `${JSON.stringify({ packet, paths, ...(dns ? { dns: dnsWalkJson(dns) } : {}) }, null, 2)}\n`
+      : `${dns ? renderDnsWalk(dns, o.from) : ''}${renderClusterWalk(packet, paths, styleFor(out))}`,
   );
 }
 
