@@ -42,13 +42,10 @@ export function solve(a: number[][], b: number[]): number[] | null {
   return m.map((row, i) => row[n]! / row[i]!);
 }
 
-/**
- * Least squares over the terms that vary in the samples (a term that is constant is
- * folded into the base and reported as 0): normal equations XᵀX β = Xᵀy.
- */
-export function fitCostModel(samples: readonly CostSample[]): CostModel | null {
-  if (samples.length < 2) return null;
-  const terms = (['rules', 'sets', 'conntrack'] as const).filter((t) => new Set(samples.map((s) => s[t])).size > 1);
+type Term = 'rules' | 'sets' | 'conntrack';
+
+/** Ordinary least squares with the base and these terms: coefficients and residual sum of squares. */
+function ols(samples: readonly CostSample[], terms: readonly Term[]): { beta: number[]; ssRes: number } | null {
   const row = (s: CostSample) => [1, ...terms.map((t) => s[t])];
   const k = terms.length + 1;
   if (samples.length < k) return null;
@@ -63,11 +60,30 @@ export function fitCostModel(samples: readonly CostSample[]): CostModel | null {
   }
   const beta = solve(xtx, xty);
   if (!beta) return null;
-  const coef = (t: (typeof terms)[number]) => (terms.includes(t) ? beta[terms.indexOf(t) + 1]! : 0);
-  const predict = (s: CostSample) => row(s).reduce((sum, x, i) => sum + x * beta[i]!, 0);
-  const mean = samples.reduce((s, x) => s + x.micros, 0) / samples.length;
-  const ssRes = samples.reduce((s, x) => s + (x.micros - predict(x)) ** 2, 0);
-  const ssTot = samples.reduce((s, x) => s + (x.micros - mean) ** 2, 0);
+  const ssRes = samples.reduce((sum, s) => sum + (s.micros - row(s).reduce((p, x, i) => p + x * beta[i]!, 0)) ** 2, 0);
+  return { beta, ssRes };
+}
+
+/**
+ * Least squares with the per-look-up costs kept non-negative (a rule or a look-up cannot
+ * make a packet faster): every subset of the terms that vary in the samples is fitted,
+ * and the best fit whose costs are all ≥ 0 wins; a term left out costs 0.
+ */
+export function fitCostModel(samples: readonly CostSample[]): CostModel | null {
+  if (samples.length < 2) return null;
+  const varying = (['rules', 'sets', 'conntrack'] as const).filter((t) => new Set(samples.map((s) => s[t])).size > 1);
+  let best: { terms: Term[]; beta: number[]; ssRes: number } | null = null;
+  for (let mask = 0; mask < 1 << varying.length; mask++) {
+    const terms = varying.filter((_, i) => mask & (1 << i));
+    const fit = ols(samples, terms);
+    if (!fit || fit.beta.slice(1).some((c) => c < 0)) continue;
+    if (!best || fit.ssRes < best.ssRes - 1e-12) best = { terms, ...fit };
+  }
+  if (!best) return null;
+  const { terms, beta, ssRes } = best;
+  const coef = (t: Term) => (terms.includes(t) ? beta[terms.indexOf(t) + 1]! : 0);
+  const mean = samples.reduce((sum, x) => sum + x.micros, 0) / samples.length;
+  const ssTot = samples.reduce((sum, x) => sum + (x.micros - mean) ** 2, 0);
   return {
     baseMicros: beta[0]!,
     perRuleMicros: coef('rules'),

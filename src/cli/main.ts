@@ -1,6 +1,7 @@
 // The knetsim command line: parses arguments, loads input, asks the engine or a
 // controller, renders. Bad input ends with one message and exit status 2.
 import { Command, CommanderError } from 'commander';
+import { type BenchOptions, runBench } from './bench-command';
 import { runDemo } from './demo-command';
 import { type DnsOptions, runDns } from './dns-command';
 import { loadScenarioInput, withMode } from './load-scenario-input';
@@ -112,6 +113,19 @@ function program(): Command {
     .option('--graceful', 'IPVS: removed TCP real servers still have connections (weight 0 first, deleted next sync)')
     .option('--json', 'print the steps as JSON')
     .action((scenario: string, o: SyncOptions) => runSync(scenario, o, process.stdout));
+
+  cmd
+    .command('bench')
+    .description('the benchmark suites: proxy modes, flannel backends, DNS, knetsim itself, the real kernel')
+    .option('--suite <names>', 'modes, cni, dns, engine, kernel or all (comma-separated)', 'all')
+    .option('--services <counts>', 'Service counts to measure at, comma-separated (default 1000,10000,30000)')
+    .option('--json <file>', 'write the results as JSON')
+    .option('--html <file>', 'write the results as an HTML page')
+    .option('--quick', 'small sizes: done in about a minute')
+    .action((o: BenchOptions) => {
+      const status = runBench(o);
+      if (status !== 0) process.exitCode = status;
+    });
 
   cmd
     .command('demo')

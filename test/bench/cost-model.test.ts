@@ -39,6 +39,21 @@ describe('cost model', () => {
     expect(modeledMicros(m, { rules: 2000, sets: 4, conntrack: 1 })).toBeCloseTo(45, 6);
   });
 
+  it('keeps per-look-up costs non-negative: a term that would come out negative is left out', () => {
+    // Set look-ups only in the mode that is faster overall: plain least squares would give them a negative cost.
+    const samples = [
+      { rules: 16, sets: 0, conntrack: 1, micros: 20 },
+      { rules: 516, sets: 0, conntrack: 1, micros: 36 },
+      { rules: 1015, sets: 0, conntrack: 1, micros: 40 },
+      { rules: 20, sets: 6, conntrack: 1, micros: 3 },
+      { rules: 20, sets: 6, conntrack: 1, micros: 7 },
+    ];
+    const m = fitCostModel(samples)!;
+    expect(m.perSetMicros).toBe(0);
+    expect(m.perRuleMicros).toBeGreaterThanOrEqual(0);
+    expect(m.r2).toBeLessThan(1);
+  });
+
   it('reports the residual error of noisy data', () => {
     const noise = [0.3, -0.2, 0.1, -0.4, 0.2, 0.0];
     const samples = noise.map((e, i) => ({ rules: i * 1000, sets: 0, conntrack: 1, micros: 5 + 0.01 * i * 1000 + e }));
