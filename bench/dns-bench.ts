@@ -134,6 +134,18 @@ const answers = (port: number) =>
     ).stdout,
   );
 
+/** Resolves when the child has exited, or after `ms` whatever it does. */
+function exited(child: ReturnType<typeof spawn>, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 async function measureQps(root: string, n: number, seconds: number): Promise<QpsRow[] | string> {
   for (const tool of ['dnsperf', 'nsd', 'dig'])
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
@@ -191,7 +203,9 @@ zone:
     return `not measured: ${(e as Error).message.split('\n')[0]}`;
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    // NSD may still be writing its state files as it exits: retry rather than crash the whole bench.
+    // NSD writes its state files as it exits: wait for the servers to be gone (a few seconds at most)
+    // before removing their directory, and retry rather than crash the whole bench.
+    await Promise.all(children.map((c) => exited(c, 5_000)));
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
