@@ -246,14 +246,18 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   }
   let masquerade = false;
   let expected = 0;
+  let weight = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (const b of branches) {
     if (b.outcome === 'ACCEPT' && b.masquerade) masquerade = true;
     expected += b.probability * b.rulesEvaluated;
+    weight += b.probability;
     if (b.rulesEvaluated < min) min = b.rulesEvaluated;
     if (b.rulesEvaluated > max) max = b.rulesEvaluated;
   }
+  // Over the branches followed: all of them (weights sum to 1), or the one a sampled packet took.
+  if (weight > 0) expected /= weight;
   return {
     node: node.name,
     packet: packetText,

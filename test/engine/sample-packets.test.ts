@@ -35,4 +35,12 @@ describe('sampling', () => {
   it('is repeatable for a seed', () => {
     expect(samplePackets(node, request, 500, 3)).toEqual(samplePackets(node, request, 500, 3));
   });
+  it("a sampled packet's cost is the rules on the path it took, not that path's share of them", () => {
+    // A draw of 0.9 misses the first two statistic rules: all three rules are evaluated.
+    expect(tracePacket(node, { ...request, sample: () => 0.9 }).cost.rulesEvaluated).toBe(3);
+    // A draw of 0.1 takes the first: one rule.
+    expect(tracePacket(node, { ...request, sample: () => 0.1 }).cost.rulesEvaluated).toBe(1);
+    // Every branch: the expectation, 0.2·1 + 0.4·2 + 0.4·3.
+    expect(tracePacket(node, request).cost.rulesEvaluated).toBeCloseTo(2.2, 9);
+  });
 });
