@@ -82,7 +82,7 @@ describe.skipIf(why !== null)('partial iptables syncs on the real kernel', () =>
   afterAll(() => ns.cleanup());
 
   const pairs = fc.sample(pairArb, { seed: 20261207, numRuns: 12 });
-  pairs.forEach((pair, i) =>
+  for (const [i, pair] of pairs.entries())
     it(`pair ${i + 1}: A (${pair.a.length} Services) then B (${pair.b.length}) equals B loaded whole`, () => {
       const a = local(pair.a);
       const b = local(pair.b);
@@ -99,6 +99,5 @@ describe.skipIf(why !== null)('partial iptables syncs on the real kernel', () =>
       expect(canonicalSave(inNs(stepwise, 'iptables-save', []))).toEqual(
         canonicalSave(inNs(direct, 'iptables-save', [])),
       );
-    }),
-  );
+    });
 });
