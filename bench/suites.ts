@@ -6,6 +6,7 @@ import { type ProxierSettings, proxierSettings, syncIptablesRules } from '../src
 import { defaultClusterConfig } from '../src/model';
 import { parseIPv4 } from '../src/net';
 import { compileRuleset, loadIptables } from '../src/netfilter';
+import { harnessMissing, kernelWire } from './cni-kernel';
 import { type CostModel, modeledMicros } from './cost-model';
 import { crossNode } from './cross-node';
 import { dnsBench } from './dns-bench';
@@ -117,24 +118,33 @@ export async function modesSuite(o: SuiteOptions): Promise<SuiteResult> {
   };
 }
 
-/** flannel host-gw against VXLAN: bytes on the wire and a cross-node packet. */
+/** flannel host-gw against VXLAN: bytes on the wire (knetsim and the kernel) and a cross-node packet. */
 export async function cniSuite(o: SuiteOptions): Promise<SuiteResult> {
   o.progress.step('cni: wire overhead', 0);
   const goodput = (payload: number, bytes: number) => `${fmt((100 * payload) / bytes, 1)}%`;
   const wire = wireOverhead([64, 1024, 16 * 1024, 64 * 1024]);
-  o.progress.step('cni: a packet across nodes', 0.5);
+  o.progress.step('cni: a packet across nodes', 0.4);
   const cross = crossNode(o.quick ? 200 : 2_000);
+  o.progress.step('cni: the same transfers on the kernel harness', 0.6);
+  const missing = harnessMissing();
+  const measured = missing ? [] : kernelWire(wire.map((w) => w.payload));
+  const onKernel = (backend: 'host-gw' | 'vxlan', payload: number) => {
+    const k = measured.find((m) => m.backend === backend && m.payload === payload);
+    return k ? `${k.segments} / ${fmt(k.frameBytes)} B` : '-';
+  };
   return {
     suite: 'cni',
     title: 'flannel host-gw and VXLAN',
-    note: "One direction of a TCP transfer between pods on two nodes (underlay MTU 1500), data segments pushed through knetsim's MTU check and VXLAN encapsulation, frame bytes as an underlay capture counts them; and one SYN walked across two nodes of examples/demo.yaml.",
+    note: `One direction of a TCP transfer between pods on two nodes (underlay MTU 1500): knetsim pushes each data segment (Linux's timestamp option included) through its MTU check and VXLAN encapsulation and counts frame bytes as an underlay capture would; the kernel harness (test/kernel: the demo's two workers in namespaces, offloads off) carries the same transfer and its data frames are counted on the underlay${missing ? ` (not run here: ${missing})` : ''}. And one SYN walked across two nodes of examples/demo.yaml.`,
     tables: [
       {
-        caption: 'Bytes on the wire',
+        caption: 'Bytes on the wire, knetsim and the kernel',
         columns: [
           'transfer',
-          'segments host-gw / VXLAN',
-          'frame bytes host-gw / VXLAN',
+          'knetsim segments host-gw / VXLAN',
+          'knetsim frame bytes host-gw / VXLAN',
+          'kernel host-gw: segments / bytes',
+          'kernel VXLAN: segments / bytes',
           'goodput host-gw / VXLAN',
           'VXLAN extra',
         ],
@@ -142,6 +152,8 @@ export async function cniSuite(o: SuiteOptions): Promise<SuiteResult> {
           `${fmt(w.payload)} B`,
           `${w.segments.hostGw} / ${w.segments.vxlan}`,
           `${fmt(w.wireBytes.hostGw)} / ${fmt(w.wireBytes.vxlan)}`,
+          onKernel('host-gw', w.payload),
+          onKernel('vxlan', w.payload),
           `${goodput(w.payload, w.wireBytes.hostGw)} / ${goodput(w.payload, w.wireBytes.vxlan)}`,
           `+${fmt(w.wireBytes.vxlan - w.wireBytes.hostGw)} B`,
         ]),
@@ -159,7 +171,7 @@ export async function cniSuite(o: SuiteOptions): Promise<SuiteResult> {
         ]),
       },
     ],
-    data: { wire, cross },
+    data: { wire, cross, kernel: measured },
   };
 }
 

@@ -1,7 +1,9 @@
 // flannel host-gw vs VXLAN: bytes on the underlay for TCP transfers of a few
 // sizes, computed by pushing each segment through knetsim's own MTU check and
 // VXLAN encapsulation (src/net). The pod MTU is what flannel gives cni0:
-// the underlay's for host-gw, 50 bytes less for VXLAN; TCP's MSS follows it.
+// the underlay's for host-gw, 50 bytes less for VXLAN; TCP's MSS follows it, and
+// every segment carries Linux's timestamp option (tcp_timestamps=1, 12 bytes), as
+// the kernel harness measures.
 import {
   checkMtu,
   ETHERNET_HEADER,
@@ -23,10 +25,14 @@ const POD_B = parseIPv4('10.244.2.7')!;
 const VTEP = { name: 'flannel.1', vni: 1, port: 8472, local: parseIPv4('192.168.1.11')! };
 const REMOTE = parseIPv4('192.168.1.12')!;
 
+/** TCP's timestamp option with its padding: on by default in Linux, in every segment once agreed. */
+export const TCP_TIMESTAMPS = 12;
+
 function segmentLengths(payload: number, podMTU: number): number[] {
-  const mss = podMTU - IPV4_HEADER - TCP_HEADER;
+  const header = TCP_HEADER + TCP_TIMESTAMPS;
+  const mss = podMTU - IPV4_HEADER - header;
   const out: number[] = [];
-  for (let left = payload; left > 0; left -= mss) out.push(Math.min(mss, left) + IPV4_HEADER + TCP_HEADER);
+  for (let left = payload; left > 0; left -= mss) out.push(Math.min(mss, left) + IPV4_HEADER + header);
   return out;
 }
 

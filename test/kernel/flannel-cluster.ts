@@ -61,9 +61,19 @@ export interface Frame {
     df: boolean;
     sport: number;
     dport: number;
+    /** Bytes after the TCP or UDP header (after the IP header for anything else). */
+    payload: number;
   };
   readonly vxlan: { flags: number; vni: number; innerDstMac: string; innerSrcMac: string } | null;
-  readonly inner: { src: string; dst: string; protocol: number; length: number; sport: number; dport: number } | null;
+  readonly inner: {
+    src: string;
+    dst: string;
+    protocol: number;
+    length: number;
+    sport: number;
+    dport: number;
+    payload: number;
+  } | null;
 }
 
 const ipAt = (b: Buffer, o: number) => [...b.subarray(o, o + 4)].join('.');
@@ -75,11 +85,14 @@ function ipv4At(b: Buffer, o: number) {
   const protocol = b[o + 9]!;
   const l4 = o + ihl;
   const ports = protocol === 6 || protocol === 17;
+  const length = b.readUInt16BE(o + 2);
+  const l4Header = protocol === 6 ? (b[l4 + 12]! >> 4) * 4 : protocol === 17 ? 8 : 0;
   return {
     src: ipAt(b, o + 12),
     dst: ipAt(b, o + 16),
     protocol,
-    length: b.readUInt16BE(o + 2),
+    length,
+    payload: length - ihl - l4Header,
     df: (b[o + 6]! & 0x40) !== 0,
     l4,
     sport: ports ? b.readUInt16BE(l4) : 0,
@@ -99,6 +112,7 @@ export function parseFrame(hex: string): Frame | null {
     df: ip.df,
     sport: ip.sport,
     dport: ip.dport,
+    payload: ip.payload,
   };
   if (ip.protocol !== 17 || b.length < ip.l4 + 8 + 8 + 14 + 20)
     return { bytes: b.length, outer, vxlan: null, inner: null };
@@ -115,7 +129,15 @@ export function parseFrame(hex: string): Frame | null {
     bytes: b.length,
     outer,
     vxlan,
-    inner: { src: i.src, dst: i.dst, protocol: i.protocol, length: i.length, sport: i.sport, dport: i.dport },
+    inner: {
+      src: i.src,
+      dst: i.dst,
+      protocol: i.protocol,
+      length: i.length,
+      sport: i.sport,
+      dport: i.dport,
+      payload: i.payload,
+    },
   };
 }
 
