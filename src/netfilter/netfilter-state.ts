@@ -254,14 +254,17 @@ interface ChainGraph {
   readonly allowed: Uint8Array;
 }
 
+const NO_EDGES: readonly number[] = [];
+
 /** The graph and the hooks each chain's targets allow, in one pass over the rules. */
 function chainGraph(table: NetfilterTable): ChainGraph {
   const chains = [...table.chains.values()];
   const indexOf = new Map(chains.map((c, i) => [c.name, i]));
   const allowed = new Uint8Array(chains.length).fill(ALL_HOOKS);
   const hookMask = new Map<string, number>();
+  const lastSeenBy = new Int32Array(chains.length);
   const out = chains.map((c, ci) => {
-    const to: number[] = [];
+    let to: readonly number[] = NO_EDGES;
     for (const r of c.rules) {
       const t = r.rule.target;
       if (t.kind === 'extension') {
@@ -279,8 +282,11 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       if (i === undefined)
         throw new ApplyError(r.line, `-j ${t.chain}: no chain or target by that name in table ${table.name}`);
       if (chains[i]!.builtin) throw new ApplyError(r.line, `-j ${t.chain}: cannot jump to a built-in chain`);
-      // Most chains jump to a handful of others: a scan is cheaper than a set.
-      if (!to.includes(i)) to.push(i);
+      // Each target once: marked with the chain being read (KUBE-SERVICES jumps to ten thousand).
+      if (lastSeenBy[i] === ci + 1) continue;
+      lastSeenBy[i] = ci + 1;
+      if (to === NO_EDGES) to = [i];
+      else (to as number[]).push(i);
     }
     return to;
   });
