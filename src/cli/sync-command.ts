@@ -22,6 +22,7 @@ function inputOf(scenario: Scenario, nodeName: string): SyncInput {
     state,
     settings: proxierSettings(scenario.cluster, state.node, zone),
     scheduler: scenario.cluster.proxy.ipvs.scheduler,
+    serviceCIDRs: [scenario.cluster.serviceCIDR],
   };
 }
 
@@ -42,6 +43,12 @@ function render(step: SyncStep, i: number, file: string): string {
     lines.push(p.restore.trimEnd());
     lines.push(
       `# summary: ${p.written.length} service chains written, ${p.unchanged.length} unchanged, ${p.deleted.length} deleted${p.deleted.length ? ` (${p.deleted.join(', ')})` : ''}`,
+    );
+  } else if (step.mode === 'nftables') {
+    const n = step.nftables;
+    lines.push(
+      n.transaction.trimEnd(),
+      `# summary: ${n.chains} chains and ${n.rules} rules written, ${n.staleChains.length} stale chains flushed (deleted by the next sync), ${n.deletedChains.length} deleted, ${n.deletedSets.length} affinity sets deleted`,
     );
   } else if (step.mode === 'userspace') {
     const u = step.userspace;
@@ -75,6 +82,18 @@ function json(step: SyncStep, i: number, file: string): unknown {
     const p = step.iptables;
     return { ...base, iptablesRestore: p.restore, written: p.written, unchanged: p.unchanged, deleted: p.deleted };
   }
+  if (step.mode === 'nftables') {
+    const n = step.nftables;
+    return {
+      ...base,
+      nft: n.transaction,
+      chainsWritten: n.chains,
+      rulesWritten: n.rules,
+      staleChains: n.staleChains,
+      deletedChains: n.deletedChains,
+      deletedSets: n.deletedSets,
+    };
+  }
   if (step.mode === 'userspace') {
     const u = step.userspace;
     return {
@@ -106,10 +125,7 @@ export async function runSync(first: string, o: SyncOptions, out: NodeJS.Writabl
   const scenarios: Scenario[] = [];
   for (const f of files) scenarios.push(withMode(await loadScenarioInput(f), o.mode));
   const mode = scenarios[0]!.cluster.proxy.mode;
-  if (mode !== 'iptables' && mode !== 'ipvs' && mode !== 'userspace')
-    throw new UserError(
-      `sync: ${mode} mode's incremental syncs are not modelled yet (iptables, ipvs and userspace are)`,
-    );
+
   const nodeName = chooseNode(scenarios[0]!, o.node);
   for (const s of scenarios.slice(1)) chooseNode(s, nodeName);
   const steps = syncSequence(

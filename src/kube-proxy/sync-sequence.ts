@@ -2,9 +2,11 @@
 // is full, each later one sends only what changed (iptables: partial restore; IPVS:
 // server, set-entry and address changes), as the proxier does between its syncs.
 import type { NodeLocalState } from '../model';
+import { emptyRuleset, loadNftTransaction, type NftRuleset } from '../nftables';
 import { type IptablesPartialSync, partialIptablesSync } from './iptables/partial-sync';
 import { type IpvsSyncCommands, ipvsSyncCommands } from './ipvs/ipvs-sync-commands';
 import { type IpvsSync, syncIpvsState } from './ipvs/sync-ipvs-state';
+import { deleteStaleChains, partialNftablesSync } from './nftables/sync-nftables-rules';
 import type { ProxierSettings } from './proxier-settings';
 import { type ServiceChanges, trackServiceChanges } from './service-changes';
 import { syncUserspaceState, type UserspaceSync } from './userspace/sync-userspace-state';
@@ -19,6 +21,51 @@ export interface SyncInput {
   readonly settings: ProxierSettings;
   /** IPVS scheduler (IPVS mode). */
   readonly scheduler: string;
+  /** The cluster's Service CIDRs (nftables mode). */
+  readonly serviceCIDRs?: readonly string[];
+}
+
+export interface NftablesSyncStep {
+  /** What kube-proxy sends to `nft -f` this time (with the deletion of chains an earlier sync flushed). */
+  readonly transaction: string;
+  /** Service chains flushed now, deleted by the next sync. */
+  readonly staleChains: readonly string[];
+  /** Chains an earlier sync flushed, deleted now. */
+  readonly deletedChains: readonly string[];
+  readonly deletedSets: readonly string[];
+  readonly rules: number;
+  readonly chains: number;
+}
+
+/**
+ * One nftables sync on the kernel's current ruleset: the partial (or full) transaction,
+ * plus the deletion of the chains the previous sync flushed that are still unused.
+ */
+export function nftablesStep(
+  current: NftRuleset,
+  input: SyncInput,
+  changes: ServiceChanges,
+  pendingStale: readonly string[],
+): { readonly step: NftablesSyncStep; readonly ruleset: NftRuleset } {
+  const sync = partialNftablesSync(input.state, input.settings, input.serviceCIDRs ?? [], changes, current);
+  const revived = new Set([...sync.transaction.matchAll(/^add chain ip kube-proxy (\S+)/gm)].map((m) => m[1]!));
+  // Flushed by the previous sync and still unused: deleted now (the partial sync lists them as stale again).
+  const deletedChains = pendingStale.filter((c) => !revived.has(c));
+  const deleted = new Set(deletedChains);
+  const transaction = sync.transaction + deleteStaleChains(deletedChains);
+  const loaded = loadNftTransaction(transaction, 'kube-proxy nftables sync', current);
+  if (!loaded.ok) throw new Error(loaded.message);
+  return {
+    ruleset: loaded.value.ruleset,
+    step: {
+      transaction,
+      staleChains: sync.staleChains.filter((c) => !deleted.has(c)),
+      deletedChains,
+      deletedSets: sync.deletedSets,
+      rules: sync.rules,
+      chains: sync.chains,
+    },
+  };
 }
 
 export type SyncStep =
@@ -34,9 +81,10 @@ export type SyncStep =
       readonly changes: ServiceChanges;
       readonly userspace: UserspaceSyncChanges;
       readonly state: UserspaceSync;
-    };
+    }
+  | { readonly mode: 'nftables'; readonly changes: ServiceChanges; readonly nftables: NftablesSyncStep };
 
-export type SyncMode = 'iptables' | 'ipvs' | 'userspace';
+export type SyncMode = 'iptables' | 'ipvs' | 'userspace' | 'nftables';
 
 /** The userspace proxier's state after a sync, its unchanged service ports keeping their proxy ports. */
 export function nextUserspaceState(previous: UserspaceSync | undefined, input: SyncInput): UserspaceSync {
@@ -83,6 +131,8 @@ export function syncSequence(
   let chains: ReadonlySet<string> = new Set();
   let ipvsState: IpvsSync | undefined;
   let userspaceState: UserspaceSync | undefined;
+  let ruleset: NftRuleset = emptyRuleset();
+  let pendingStale: readonly string[] = [];
   inputs.forEach((input, i) => {
     let changes = trackServiceChanges(previous, input.state);
     if (!changes.fullSync && fullEvery > 0 && i % fullEvery === 0)
@@ -91,6 +141,11 @@ export function syncSequence(
       const iptables = partialIptablesSync(input.state, input.settings, changes, chains);
       chains = iptables.active;
       steps.push({ mode, changes, iptables });
+    } else if (mode === 'nftables') {
+      const done = nftablesStep(ruleset, input, changes, pendingStale);
+      ruleset = done.ruleset;
+      pendingStale = done.step.staleChains;
+      steps.push({ mode, changes, nftables: done.step });
     } else if (mode === 'userspace') {
       const step = userspaceStep(userspaceState, input, changes);
       steps.push({ mode, changes, userspace: step.changes, state: step.state });

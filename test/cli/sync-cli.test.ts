@@ -69,6 +69,32 @@ describe('knetsim sync', () => {
     expect(grown.endpointsUpdated).toEqual(['default/myapp-nodeport:http', 'default/myapp:http']);
   });
 
+  it('nftables: a partial transaction for the changed Services only, stale chains flushed then deleted by the next sync', () => {
+    const r = knetsim(
+      'sync',
+      DEMO,
+      '--then',
+      withoutNodePort,
+      '--then',
+      withoutNodePort,
+      '--mode',
+      'nftables',
+      '--json',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const [, second, third] = JSON.parse(r.stdout);
+    expect(second.servicesChanged).toEqual(['default/myapp-nodeport']);
+    expect(second.staleChains.length).toBeGreaterThan(0);
+    expect(second.nft).not.toMatch(/^add chain ip kube-proxy service-\S+-default\/myapp\/tcp\/http$/m);
+    expect(third.deletedChains).toEqual(second.staleChains);
+    expect(
+      third.nft
+        .trim()
+        .split('\n')
+        .filter((l: string) => l.startsWith('delete chain')),
+    ).toHaveLength(second.staleChains.length);
+  });
+
   it('bad input: no --then, or a mode whose syncs are not modelled', () => {
     const none = knetsim('sync', DEMO);
     expect(none.status).toBe(2);

@@ -30,6 +30,7 @@ import {
   ipvsServices,
   ipvsSetsRestore,
   ipvsSyncCommands,
+  nftablesStep,
   nodePrelude,
   partialIptablesSync,
   proxierSettings,
@@ -42,6 +43,7 @@ import {
 import { loadScenario, type NodeLocalState, nodeLocalState, type Scenario } from '../../src/model';
 import { parseIPv4 } from '../../src/net';
 import { loadIptables, type NetfilterState } from '../../src/netfilter';
+import { dumpNftTransaction, emptyRuleset, type NftRuleset } from '../../src/nftables';
 
 // `npm run test:prop -- --runs N` sets KNETSIM_PROP_RUNS; the default keeps npm test quick.
 const RUNS = Number(process.env.KNETSIM_PROP_RUNS ?? 60);
@@ -145,6 +147,28 @@ interface Kernel {
   kubeIpvs0: Set<string>;
   userspace?: UserspaceSync;
   userspaceIptables: NetfilterState;
+  nft: NftRuleset;
+  nftStale: readonly string[];
+}
+
+/** An nft ruleset as its dump, objects sorted by kind and name, rules in order (kube-proxy's test normalisation). */
+function nftCanonical(r: NftRuleset, leaveOut: ReadonlySet<string> = new Set()): string[] {
+  const kinds = ['table', 'chain', 'rule', 'set', 'map', 'element'];
+  return dumpNftTransaction(r)
+    .split('\n')
+    .filter(Boolean)
+    .map((l, i) => {
+      const w = l.split(' ');
+      return { l, i, kind: kinds.indexOf(w[1]!), name: w[1] === 'table' ? '' : w[4]!, rule: w[1] === 'rule' };
+    })
+    .filter((x) => !(x.kind === 1 && leaveOut.has(x.name)))
+    .sort(
+      (a, b) =>
+        a.kind - b.kind ||
+        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+        (a.rule ? a.i - b.i : a.l < b.l ? -1 : 1),
+    )
+    .map((x) => x.l);
 }
 
 const userspaceStartup = () => loaded(nodePrelude([]) + userspaceJumps());
@@ -190,6 +214,8 @@ function newKernel(): Kernel {
     ipsets: createRegistry(),
     kubeIpvs0: new Set(),
     userspaceIptables: userspaceStartup(),
+    nft: emptyRuleset(),
+    nftStale: [],
   };
 }
 
@@ -243,6 +269,15 @@ function sync(k: Kernel, m: Model, expectQuiet: boolean): void {
     if (us.held.has(p.servicePortName)) expect(p.proxyPort).toBe(us.held.get(p.servicePortName));
   k.userspace = nextUserspace;
 
+  // nftables: the transaction on the kernel's ruleset equals a first sync on an empty one, less
+  // the service chains it flushed and leaves for the next sync to delete.
+  const input = { state: local, settings, scheduler: 'rr', serviceCIDRs: ['10.96.0.0/12'] };
+  const nft = nftablesStep(k.nft, input, changes, k.nftStale);
+  const nftFull = nftablesStep(emptyRuleset(), input, { ...changes, fullSync: true }, []);
+  expect(nftCanonical(nft.ruleset, new Set(nft.step.staleChains))).toEqual(nftCanonical(nftFull.ruleset));
+  k.nft = nft.ruleset;
+  k.nftStale = nft.step.staleChains;
+
   if (expectQuiet) {
     // Nothing changed: no service chain written or deleted, no IPVS, set or address command.
     expect(changes.changed.size).toBe(0);
@@ -251,6 +286,7 @@ function sync(k: Kernel, m: Model, expectQuiet: boolean): void {
     expect(partial.restore).not.toMatch(/^:KUBE-(SVC|SVL|EXT|FW|SEP)-/m);
     expect([...cmds.ipvsadm, ...cmds.ipset, ...cmds.addresses]).toEqual([]);
     expect([...us.iptables, ...us.opened, ...us.closed]).toEqual([]);
+    expect(nft.step.rules).toBe(0);
   }
   k.local = local;
 }
@@ -263,7 +299,7 @@ function usable(eps: readonly Ep[]): Ep[] {
   return ready.length > 0 ? ready : eps.filter((e) => e.state === 'terminating');
 }
 
-function usableEndpoints(s: Svc, port: number, mode: 'iptables' | 'ipvs'): string[] {
+function usableEndpoints(s: Svc, port: number, mode: 'iptables' | 'ipvs' | 'nftables'): string[] {
   let chosen = s.itpLocal ? usable(s.eps.filter((e) => e.node === 'node-1')) : usable(s.eps);
   // IPVS by design (kubernetes#97081): with no local endpoints a Local policy falls back to the
   // cluster endpoints, which CategorizeEndpoints keeps when the Service accepts external traffic
@@ -273,7 +309,7 @@ function usableEndpoints(s: Svc, port: number, mode: 'iptables' | 'ipvs'): strin
   return chosen.map((e) => `10.244.${e.node === 'node-1' ? 1 : 2}.${(e.id % 240) + 10}:${8080 + port}`).sort();
 }
 
-function reachable(scenario: Scenario, mode: 'iptables' | 'ipvs' | 'userspace', s: Svc, port: number) {
+function reachable(scenario: Scenario, mode: 'iptables' | 'ipvs' | 'nftables' | 'userspace', s: Svc, port: number) {
   const sc = { ...scenario, cluster: { ...scenario.cluster, proxy: { ...scenario.cluster.proxy, mode } } };
   const built = buildScenarioNode(sc, 'node-1');
   if (!built.ok) throw new Error(built.message);
@@ -296,7 +332,7 @@ function checkReachability(m: Model): void {
     for (let p = 0; p < s.ports; p++) {
       const want = usableEndpoints(s, p, 'iptables');
       const masquerade: Record<string, boolean> = {};
-      for (const mode of ['iptables', 'ipvs'] as const) {
+      for (const mode of ['iptables', 'ipvs', 'nftables'] as const) {
         const got = reachable(scenario, mode, s, p);
         const want = usableEndpoints(s, p, mode);
         expect(got.endpoints.map((e) => e.address).sort(), `${mode} svc-${s.id}:p${p}`).toEqual(want);
@@ -304,7 +340,7 @@ function checkReachability(m: Model): void {
         masquerade[mode] = got.masquerade;
       }
       // From a pod inside the cluster CIDR neither mode source-NATs a connection to a ClusterIP.
-      expect(masquerade).toEqual({ iptables: false, ipvs: false });
+      expect(masquerade).toEqual({ iptables: false, ipvs: false, nftables: false });
       // v1.25's userspace proxier reads v1 Endpoints: ready addresses only, no terminating fallback
       // and no internalTrafficPolicy (differences by design, so compared only where they do not apply).
       if (!s.itpLocal && s.eps.some((e) => e.state === 'ready')) {
