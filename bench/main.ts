@@ -1,6 +1,7 @@
-// `knetsim bench [--suite S[,S]] [--services 1000,10000,30000] [--json FILE] [--html FILE] [--quick]`:
-// runs the suites (all by default: kernel first, so its cost model can price the modes
-// table), prints the report as Markdown, and writes JSON and HTML where asked.
+// `knetsim bench [--suite S[,S]] [--services 1000,10000,30000] [--json FILE] [--html FILE] [--quick]`
+// and `npm run bench`: runs the suites (all by default, the kernel before the modes so its
+// cost model can price the modes table), prints the report as Markdown, writes JSON and
+// HTML where asked, and bench/RESULTS.md on a full `npm run bench`.
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +9,9 @@ import { kernelSuite } from './kernel-suite';
 import { progressBar } from './progress-bar';
 import { type BenchReport, reportHtml, reportMarkdown, type SuiteResult } from './report';
 import { cniSuite, dnsSuite, engineSuite, modesSuite, type SuiteOptions } from './suites';
+import { targetsSuite } from './targets-suite';
 
-const SUITES = ['kernel', 'engine', 'modes', 'cni', 'dns'] as const;
+const SUITES = ['targets', 'kernel', 'engine', 'modes', 'cni', 'dns'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 function usage(message: string): never {
@@ -69,7 +71,8 @@ const results: SuiteResult[] = [];
 let costModel: SuiteOptions['costModel'];
 for (const name of args.suites) {
   const o = costModel ? { ...options, costModel } : options;
-  if (name === 'kernel') {
+  if (name === 'targets') results.push(await targetsSuite(o));
+  else if (name === 'kernel') {
     const k = await kernelSuite(o);
     costModel = k.costModel;
     results.push(k);
@@ -94,4 +97,11 @@ const markdown = reportMarkdown(report, [
 process.stdout.write(markdown);
 if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
 if (args.html) writeFileSync(args.html, reportHtml(report));
-if (args.results) writeFileSync(args.results, markdown);
+// npm run bench (bin/bench.js) names the results file; a full run of every suite refreshes it.
+const resultsFile =
+  args.results ||
+  (!args.quick && args.suites.length === SUITES.length ? (process.env.KNETSIM_BENCH_RESULTS ?? '') : '');
+if (resultsFile) {
+  writeFileSync(resultsFile, markdown);
+  process.stderr.write(`wrote ${resultsFile}\n`);
+}

@@ -2,8 +2,7 @@
 // one question users bring (which proxy mode, which flannel backend, how fast is DNS,
 // how fast is knetsim itself, what does the real kernel pay) and returns tables.
 import { type TraceRequest, tracePacket } from '../src/engine';
-import { type ProxierSettings, proxierSettings, syncIptablesRules } from '../src/kube-proxy';
-import { defaultClusterConfig } from '../src/model';
+import { type ProxierSettings, syncIptablesRules } from '../src/kube-proxy';
 import { parseIPv4 } from '../src/net';
 import { compileRuleset, loadIptables } from '../src/netfilter';
 import { harnessMissing, kernelWire } from './cni-kernel';
@@ -15,7 +14,7 @@ import type { Progress } from './progress-bar';
 import type { SuiteResult } from './report';
 import { type BenchMode, firstAndEstablished, syncCost } from './sync-and-established';
 import { wireOverhead } from './wire-overhead';
-import { type BenchService, benchWorkload } from './workload';
+import { BENCH_SETTINGS, type BenchService, benchWorkload } from './workload';
 
 export interface SuiteOptions {
   readonly quick: boolean;
@@ -35,8 +34,9 @@ export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const kb = (bytes: number) => `${fmt(bytes / 1024, 1)} KiB`;
 
-export function benchSettings(state: ReturnType<typeof benchWorkload>['state']): ProxierSettings {
-  return proxierSettings(defaultClusterConfig(), state.node);
+/** kube-proxy's settings for the bench node (the same for every suite). */
+export function benchSettings(_state: ReturnType<typeof benchWorkload>['state']): ProxierSettings {
+  return BENCH_SETTINGS;
 }
 
 export function requestTo(svc: BenchService, recordHops = false): TraceRequest {

@@ -1,6 +1,7 @@
 // The benchmarks' one workload generator: a node's view of N Services with E
 // endpoints each (every k-th a NodePort), as plain NodeLocalState data, so the
 // rules come from the real kube-proxy generator rather than a bench copy of it.
+import type { ProxierSettings } from '../src/kube-proxy';
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../src/model';
 
 export interface WorkloadOptions {
@@ -19,6 +20,20 @@ export interface BenchService {
 }
 
 export const BENCH_NODE = { name: 'worker-1', ip: '192.168.122.31', podCIDR: '10.244.1.0/24' };
+
+/** kube-proxy's settings on the bench node: the defaults, cluster CIDR 10.244.0.0/16. */
+export const BENCH_SETTINGS: ProxierSettings = {
+  masqueradeMark: '0x4000',
+  masqueradeAll: false,
+  localDetector: { ifLocal: ['-s', '10.244.0.0/16'], ifNotLocal: ['!', '-s', '10.244.0.0/16'] },
+  nodePortCIDRs: [],
+  nodePortIPs: [],
+  localhostNodePorts: true,
+  nfacctCounters: new Set(),
+  masqueradeRandomFully: false,
+  conntrackTCPLiberal: false,
+  nodeIP: BENCH_NODE.ip,
+};
 
 function dotted(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;

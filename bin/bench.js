@@ -1,17 +1,15 @@
 #!/usr/bin/env node
-// `npm run bench`: bundles bench/run.ts with esbuild and runs it with node, so
-// the figures are those of plain JavaScript (tsx's keepNames wrappers cost a third).
+// `npm run bench` and `knetsim bench`: bundles bench/main.ts with esbuild and runs it with
+// node, so the figures are those of plain JavaScript (tsx's keepNames wrappers cost a third).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// `knetsim bench` runs the suites' entry (bench/main.ts); `npm run bench` the classic report.
-const entry = process.env.KNETSIM_BENCH_ENTRY ?? 'run.ts';
-const out = join(root, 'bench', 'out', entry.replace(/\.ts$/, '.mjs'));
+const out = join(root, 'bench', 'out', 'main.mjs');
 await build({
-  entryPoints: [join(root, 'bench', entry)],
+  entryPoints: [join(root, 'bench', 'main.ts')],
   outfile: out,
   bundle: true,
   platform: 'node',
@@ -21,6 +19,11 @@ await build({
 });
 const r = spawnSync(process.execPath, [out, ...process.argv.slice(2)], {
   stdio: 'inherit',
-  env: { ...process.env, KNETSIM_BENCH_RESULTS: join(root, 'bench', 'RESULTS.md'), KNETSIM_ROOT: root },
+  // `npm run bench` refreshes bench/RESULTS.md; `knetsim bench` (KNETSIM_BENCH_CLI) only prints.
+  env: {
+    ...process.env,
+    ...(process.env.KNETSIM_BENCH_CLI ? {} : { KNETSIM_BENCH_RESULTS: join(root, 'bench', 'RESULTS.md') }),
+    KNETSIM_ROOT: root,
+  },
 });
 process.exit(r.status ?? 1);

@@ -25,7 +25,7 @@ export function runBench(o: BenchOptions): number {
   ];
   const r = spawnSync(process.execPath, [join(root, 'bin', 'bench.js'), ...args], {
     stdio: 'inherit',
-    env: { ...process.env, KNETSIM_BENCH_ENTRY: 'main.ts' },
+    env: { ...process.env, KNETSIM_BENCH_CLI: '1' },
   });
   if (r.status === 2) throw new UserError('bench: bad arguments (see above)', 2);
   return r.status ?? 1;

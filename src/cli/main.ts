@@ -117,7 +117,7 @@ function program(): Command {
   cmd
     .command('bench')
     .description('the benchmark suites: proxy modes, flannel backends, DNS, knetsim itself, the real kernel')
-    .option('--suite <names>', 'modes, cni, dns, engine, kernel or all (comma-separated)', 'all')
+    .option('--suite <names>', 'targets, modes, cni, dns, engine, kernel or all (comma-separated)', 'all')
     .option('--services <counts>', 'Service counts to measure at, comma-separated (default 1000,10000,30000)')
     .option('--json <file>', 'write the results as JSON')
     .option('--html <file>', 'write the results as an HTML page')
