@@ -96,9 +96,9 @@ export async function kernelSuite(o: SuiteOptions): Promise<SuiteResult & { cost
     return runs.sort((a, b) => a - b)[1]!;
   };
   const rows: KernelRow[] = [];
-  const total = o.services.length * 2;
+  const total = o.kernelServices.length * 2;
   let step = 0;
-  for (const n of o.services) {
+  for (const n of o.kernelServices) {
     const w = benchWorkload({ services: n, endpointsOf: () => 3, nodePortEvery: 4 });
     const settings = benchSettings(w.state);
     const targets = [w.services[0]!, w.services[w.services.length >> 1]!, w.services[w.services.length - 1]!];
@@ -166,7 +166,7 @@ export async function kernelSuite(o: SuiteOptions): Promise<SuiteResult & { cost
   return {
     suite: 'kernel',
     title,
-    note: `In a network namespace per mode and scale: the load time of the generated rules, and the median of three bursts of ${fmt(burst)} new connections' first packets (TCP SYNs sent on the node, sendto returning once netfilter has run) to the first, middle and last Service, less the same bursts before the rules were loaded. Beside them, what knetsim counts for the same packet and its own time to trace it, and their ratio. The cost model is fitted by least squares to all these points.`,
+    note: `At ${o.kernelServices.map((n) => fmt(n)).join(', ')} Services (iptables-nft-restore's load time grows steeply: at 10,000 Services it takes minutes here; \`--services\` chooses). In a network namespace per mode and scale: the load time of the generated rules, and the median of three bursts of ${fmt(burst)} new connections' first packets (TCP SYNs sent on the node, sendto returning once netfilter has run) to the first, middle and last Service, less the same bursts before the rules were loaded. Beside them, what knetsim counts for the same packet and its own time to trace it, and their ratio. The cost model is fitted by least squares to all these points.`,
     tables: [
       {
         caption: 'Load time and first-packet cost',

@@ -20,6 +20,8 @@ export interface SuiteOptions {
   readonly quick: boolean;
   /** Service counts to measure at. */
   readonly services: readonly number[];
+  /** Service counts for the kernel suite (iptables-nft-restore slows down sharply with size). */
+  readonly kernelServices: readonly number[];
   readonly root: string;
   readonly progress: Progress;
   /** A cost model the kernel suite fitted in the same run, if it ran first. */
