@@ -32,13 +32,21 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
+/** Lines joined into one string per this many: big enough to be allocated outside the young generation. */
+const CHUNK_LINES = 2048;
+
 class Lines {
-  readonly lines: string[] = [];
+  /** Lines written so far. */
+  count = 0;
+  private readonly chunks: string[] = [];
+  private readonly pending: string[] = [];
   private readonly words: string[] = [];
+
   /**
-   * Joins the words (and lists of words) with spaces. Each line is joined into
-   * one flat string at once: 177,000 lines kept as ropes of small pieces until
-   * the final join would cost more in garbage collection than building them.
+   * Joins the words (and lists of words) with spaces. Lines are gathered into
+   * chunks of a couple of thousand: a chunk is one large string the garbage
+   * collector never copies, where 177,000 live line strings were copied at
+   * every young-generation collection of a sync.
    */
   write(...parts: (string | readonly string[])[]): void {
     const words = this.words;
@@ -47,7 +55,17 @@ class Lines {
       if (typeof part === 'string') words.push(part);
       else for (const word of part) words.push(word);
     }
-    this.lines.push(words.join(' '));
+    this.pending.push(words.join(' '));
+    this.count++;
+    if (this.pending.length === CHUNK_LINES) {
+      this.chunks.push(this.pending.join('\n'));
+      this.pending.length = 0;
+    }
+  }
+
+  /** The lines, one per line of text (no newline after the last). */
+  text(): string {
+    return this.pending.length === 0 ? this.chunks.join('\n') : [...this.chunks, this.pending.join('\n')].join('\n');
   }
 }
 
@@ -521,20 +539,14 @@ export function syncIptablesRules(state: NodeLocalState, s: ProxierSettings): Ip
     'ACCEPT',
   );
 
-  const text = [
-    '*filter',
-    ...b.filterChains.lines,
-    ...b.filterRules.lines,
-    'COMMIT',
-    '*nat',
-    ...b.natChains.lines,
-    ...b.natRules.lines,
-    'COMMIT',
-  ];
+  const sections = ['*filter', b.filterChains, b.filterRules, 'COMMIT', '*nat', b.natChains, b.natRules, 'COMMIT'];
+  const text = sections
+    .filter((x) => typeof x === 'string' || x.count > 0)
+    .map((x) => (typeof x === 'string' ? x : x.text()));
   return {
     restore: `${text.join('\n')}\n`,
-    filterRules: b.filterRules.lines.length,
-    natRules: b.natRules.lines.length,
-    natChains: b.natChains.lines.length,
+    filterRules: b.filterRules.count,
+    natRules: b.natRules.count,
+    natChains: b.natChains.count,
   };
 }
