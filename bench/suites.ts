@@ -41,7 +41,8 @@ export function benchSettings(_state: ReturnType<typeof benchWorkload>['state'])
   return BENCH_SETTINGS;
 }
 
-export function requestTo(svc: BenchService, recordHops = false): TraceRequest {
+/** A SYN from pod 10.244.1.5 (in on cni0) to the Service's cluster IP; `sample` draws one path. */
+export function requestTo(svc: BenchService, recordHops = false, sample?: () => number): TraceRequest {
   return {
     src: POD,
     dst: parseIPv4(svc.clusterIP)!,
@@ -49,6 +50,7 @@ export function requestTo(svc: BenchService, recordHops = false): TraceRequest {
     dport: svc.port,
     origin: { kind: 'interface', iface: 'cni0' },
     recordHops,
+    ...(sample ? { sample } : {}),
   };
 }
 

@@ -4,9 +4,8 @@
 // off (one path per packet, every branch, and the plain linear walk); the rules the
 // kernel would evaluate for the first, middle and last Service (indexed and linear
 // walks must agree); kube-proxy's generate + load at 1,000 and 10,000 Services.
-import { makeSimNode, nodeFromDumps, type SimNode, type TraceRequest, tracePacket } from '../src/engine';
+import { makeSimNode, nodeFromDumps, type SimNode, seededRandom, tracePacket } from '../src/engine';
 import { nodePrelude, syncIptablesRules } from '../src/kube-proxy';
-import { parseIPv4 } from '../src/net';
 import {
   applyRestoreScript,
   compileRuleset,
@@ -15,47 +14,22 @@ import {
   parseRestoreScript,
 } from '../src/netfilter';
 import type { SuiteResult } from './report';
-import { fmt, type SuiteOptions } from './suites';
-import { BENCH_NODE, BENCH_ROUTES, BENCH_SETTINGS, type BenchService, benchWorkload } from './workload';
+import { fmt, requestTo, type SuiteOptions } from './suites';
+import { BENCH_NODE, BENCH_ROUTES, BENCH_SETTINGS, benchWorkload } from './workload';
 
 const TARGET_LOAD_MS = 300;
 const TARGET_PPS = 500_000;
 const TARGET_GENERATE_LOAD_MS = 300;
-const POD = parseIPv4('10.244.1.5')!;
 
 const now = () => performance.now();
 const median = (v: readonly number[]) => {
   const s = [...v].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-/** mulberry32: the same packets on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function fail(message: string): never {
   throw new Error(`bench: ${message}`);
 }
 const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
-
-/** A SYN from the pod to the Service's cluster IP, hop recording off. */
-function requestTo(svc: BenchService, sample?: () => number): TraceRequest {
-  return {
-    src: POD,
-    dst: parseIPv4(svc.clusterIP)!,
-    protocol: 'tcp',
-    dport: svc.port,
-    origin: { kind: 'interface', iface: 'cni0' },
-    recordHops: false,
-    ...(sample ? { sample } : {}),
-  };
-}
 
 export async function targetsSuite(o: SuiteOptions): Promise<SuiteResult> {
   const runs = o.quick ? 2 : 5;
@@ -102,11 +76,11 @@ export async function targetsSuite(o: SuiteOptions): Promise<SuiteResult> {
   if (!appliedOnce?.ok) fail('the ruleset did not load');
   const linear: SimNode = makeSimNode({ ...indexed, ruleset: compileRuleset(appliedOnce.state, { indexed: false }) });
   const throughput = (node: SimNode, count: number, seed: number, sampled: boolean) => {
-    const pick = random(seed);
-    const draw = random(seed + 1);
+    const pick = seededRandom(seed);
+    const draw = seededRandom(seed + 1);
     const targets = Array.from({ length: count }, () => big.services[Math.floor(pick() * big.services.length)]!);
     // The requests are made before the clock starts: the bench's own address parsing is not knetsim's cost.
-    const requests = targets.map((svc) => requestTo(svc, sampled ? draw : undefined));
+    const requests = targets.map((svc) => requestTo(svc, false, sampled ? draw : undefined));
     for (let i = 0; i < Math.min(2_000, count); i++) tracePacket(node, requests[i]!);
     let branches = 0;
     const t0 = now();

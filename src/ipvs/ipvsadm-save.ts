@@ -326,31 +326,7 @@ export function parseIpvsadmSave(
   source = 'ipvsadm -S',
   config: IpvsConfig = DEFAULT_IPVS_CONFIG,
 ): Result<IpvsTable, IpvsParseError> {
-  const table = createIpvsTable(config);
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const tokens = lines[i]!.trim()
-      .split(/\s+/)
-      .filter((t) => t !== '');
-    if (tokens.length === 0) continue;
-    const cmd = readCommand(source, n, tokens);
-    if (!cmd.ok) return cmd;
-    const service = serviceFromCommand(source, n, cmd.value);
-    if (!service.ok) return service;
-    if (cmd.value.command === 'add-service') {
-      const added = addService(table, service.value);
-      if (!added.ok) return parseError(source, n, cmd.value.service!, added.error);
-      continue;
-    }
-    const entry = table.services.get(serviceKey(service.value));
-    if (!entry) return parseError(source, n, cmd.value.service!, 'Service not defined');
-    const server = serverFromCommand(source, n, cmd.value, entry.service);
-    if (!server.ok) return server;
-    const added = addServer(table, serviceKey(entry.service), server.value);
-    if (!added.ok) return parseError(source, n, cmd.value.server!, added.error);
-  }
-  return ok(table);
+  return applyLines(createIpvsTable(config), text, source, false);
 }
 
 /**
@@ -363,7 +339,11 @@ export function applyIpvsadmCommands(
   text: string,
   source = 'ipvsadm -R',
 ): Result<IpvsTable, IpvsParseError> {
-  const table = cloneIpvsTable(base);
+  return applyLines(cloneIpvsTable(base), text, source, true);
+}
+
+/** Applies command lines to `table` in place: a save file's -A/-a only, or with `edits` -E/-D/-e/-d too. */
+function applyLines(table: IpvsTable, text: string, source: string, edits: boolean): Result<IpvsTable, IpvsParseError> {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -371,7 +351,7 @@ export function applyIpvsadmCommands(
       .split(/\s+/)
       .filter((t) => t !== '');
     if (tokens.length === 0) continue;
-    const cmd = readCommand(source, n, tokens, true);
+    const cmd = readCommand(source, n, tokens, edits);
     if (!cmd.ok) return cmd;
     const c = cmd.value;
     const service = serviceFromCommand(source, n, c);

@@ -12,7 +12,8 @@ import {
   servicePortNameBase,
   trackServiceChanges,
 } from '../../src/kube-proxy';
-import { dumpNftTransaction, loadNftTransaction, type NftRuleset } from '../../src/nftables';
+import { loadNftTransaction, type NftRuleset } from '../../src/nftables';
+import { normalisedNft } from '../helpers/nft-normalise';
 import { scenarioOf } from '../helpers/scenario';
 import { scenarioArb } from '../kernel/random-scenarios';
 
@@ -22,25 +23,6 @@ function built(yaml: string): ScenarioNode {
   const r = buildScenarioNode(scenarioOf(yaml), 'node-1');
   if (!r.ok || !r.value.nft) throw new Error(r.ok ? 'not nftables' : r.message);
   return r.value;
-}
-
-/** The dump with objects by kind and name, rules in order within their chain (kube-proxy's test normalisation). */
-function normalised(r: NftRuleset): string[] {
-  const kinds = ['table', 'chain', 'rule', 'set', 'map', 'element'];
-  return dumpNftTransaction(r)
-    .split('\n')
-    .filter(Boolean)
-    .map((l, i) => {
-      const w = l.split(' ');
-      return { l, i, kind: kinds.indexOf(w[1]!), name: w[1] === 'table' ? '' : w[4]!, rule: w[1] === 'rule' };
-    })
-    .sort(
-      (a, b) =>
-        a.kind - b.kind ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
-        (a.rule ? a.i - b.i : a.l < b.l ? -1 : 1),
-    )
-    .map((x) => x.l);
 }
 
 function apply(text: string, base: NftRuleset, what: string): NftRuleset {
@@ -70,7 +52,7 @@ describe('nftables partial sync', () => {
     fc.assert(
       fc.property(nftArb, nftArb, (aYaml, bYaml) => {
         const { b, after } = step(built(aYaml), bYaml);
-        expect(normalised(after)).toEqual(normalised(b.nft!.ruleset));
+        expect(normalisedNft(after)).toEqual(normalisedNft(b.nft!.ruleset));
       }),
       { numRuns: 40, seed: 7 },
     );
@@ -79,7 +61,7 @@ describe('nftables partial sync', () => {
     fc.assert(
       fc.property(nftArb, nftArb, (aYaml, bYaml) => {
         const { b, after } = step(built(aYaml), bYaml, true);
-        expect(normalised(after)).toEqual(normalised(b.nft!.ruleset));
+        expect(normalisedNft(after)).toEqual(normalisedNft(b.nft!.ruleset));
       }),
       { numRuns: 15, seed: 8 },
     );

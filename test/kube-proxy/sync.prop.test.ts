@@ -43,7 +43,8 @@ import {
 import { loadScenario, type NodeLocalState, nodeLocalState, type Scenario } from '../../src/model';
 import { parseIPv4 } from '../../src/net';
 import { loadIptables, type NetfilterState } from '../../src/netfilter';
-import { dumpNftTransaction, emptyRuleset, type NftRuleset } from '../../src/nftables';
+import { emptyRuleset, type NftRuleset } from '../../src/nftables';
+import { normalisedNft } from '../helpers/nft-normalise';
 
 // `npm run test:prop -- --runs N` sets KNETSIM_PROP_RUNS; the default keeps npm test quick.
 const RUNS = Number(process.env.KNETSIM_PROP_RUNS ?? 60);
@@ -151,26 +152,6 @@ interface Kernel {
   nftStale: readonly string[];
 }
 
-/** An nft ruleset as its dump, objects sorted by kind and name, rules in order (kube-proxy's test normalisation). */
-function nftCanonical(r: NftRuleset, leaveOut: ReadonlySet<string> = new Set()): string[] {
-  const kinds = ['table', 'chain', 'rule', 'set', 'map', 'element'];
-  return dumpNftTransaction(r)
-    .split('\n')
-    .filter(Boolean)
-    .map((l, i) => {
-      const w = l.split(' ');
-      return { l, i, kind: kinds.indexOf(w[1]!), name: w[1] === 'table' ? '' : w[4]!, rule: w[1] === 'rule' };
-    })
-    .filter((x) => !(x.kind === 1 && leaveOut.has(x.name)))
-    .sort(
-      (a, b) =>
-        a.kind - b.kind ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
-        (a.rule ? a.i - b.i : a.l < b.l ? -1 : 1),
-    )
-    .map((x) => x.l);
-}
-
 const userspaceStartup = () => loaded(nodePrelude([]) + userspaceJumps());
 
 /** iptables commands (`-t TABLE -A|-D CHAIN ...`) as one restore script, table by table, in order. */
@@ -274,7 +255,7 @@ function sync(k: Kernel, m: Model, expectQuiet: boolean): void {
   const input = { state: local, settings, scheduler: 'rr', serviceCIDRs: ['10.96.0.0/12'] };
   const nft = nftablesStep(k.nft, input, changes, k.nftStale);
   const nftFull = nftablesStep(emptyRuleset(), input, { ...changes, fullSync: true }, []);
-  expect(nftCanonical(nft.ruleset, new Set(nft.step.staleChains))).toEqual(nftCanonical(nftFull.ruleset));
+  expect(normalisedNft(nft.ruleset, new Set(nft.step.staleChains))).toEqual(normalisedNft(nftFull.ruleset));
   k.nft = nft.ruleset;
   k.nftStale = nft.step.staleChains;
 
