@@ -168,7 +168,7 @@ export function parseRestoreScript(text: string): ParseResult {
   const blocks: ScriptBlock[] = [];
   let table: { name: TableName; statements: Statement[]; line: number } | null = null;
   const cache = newRuleCache();
-  const tokens = new TokenBuffer();
+  const tokens = new TokenBuffer(true);
   // Lines are cut one at a time rather than split up front: what a rule keeps is a slice of
   // the text itself, so each line string dies young instead of being copied to the old heap.
   let lineNo = 0;

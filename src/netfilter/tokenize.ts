@@ -21,12 +21,43 @@ const BACKSLASH = 92;
  * hundred thousand rules would otherwise make a million token objects only to
  * drop them. Scans by character code and slices; quoted tokens are unquoted by slices too.
  */
+const RECENT_SLOTS = 1024;
+/** Longer words are names and addresses that seldom repeat within a few lines. */
+const MAX_RECENT_LENGTH = 16;
+
 export class TokenBuffer {
   readonly texts: string[] = [];
   readonly quoted: boolean[] = [];
   readonly gaps: string[] = [];
   readonly ends: number[] = [];
   length = 0;
+  /**
+   * Short words seen lately, by a hash of their characters: a dump repeats a
+   * few dozen ("-A", "-m", "tcp", "--dport", "KUBE-MARK-MASQ") on every line,
+   * and handing back the same string spares a copy each time and lets the maps
+   * that look these words up reuse the hash the string keeps.
+   */
+  private readonly recent: (string | undefined)[] | null;
+
+  /** `remember`: reuse the strings of repeated short words (for a whole script; not worth it for one line). */
+  constructor(remember = false) {
+    this.recent = remember ? new Array(RECENT_SLOTS) : null;
+  }
+
+  /** The text of line[start, end): a string seen lately with the same characters, or a new slice. */
+  private word(line: string, start: number, end: number): string {
+    const length = end - start;
+    const recent = this.recent;
+    if (recent === null || length > MAX_RECENT_LENGTH) return line.slice(start, end);
+    let h = length;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ line.charCodeAt(i), 16777619);
+    const slot = (h ^ (h >>> 15)) & (RECENT_SLOTS - 1);
+    const seen = recent[slot];
+    if (seen !== undefined && seen.length === length && line.startsWith(seen, start)) return seen;
+    const text = line.slice(start, end);
+    recent[slot] = text;
+    return text;
+  }
 
   /** Reads a line into the buffer; returns an error message, or null. */
   fill(line: string): string | null {
@@ -51,7 +82,7 @@ export class TokenBuffer {
         i++;
       }
       let text: string;
-      if (!quoted) text = line.slice(start, i);
+      if (!quoted) text = this.word(line, start, i);
       else {
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
         text = line.slice(start, i);
