@@ -61,7 +61,18 @@ interface Asked {
   readonly lookup?: PodLookup;
 }
 
-function ask(scenario: Scenario, dns: CoreDns, name: string, type: QueryType, from: string | undefined): Asked {
+/**
+ * One question. From a pod, `types` are what its resolver asks for each name it tries:
+ * one type, or A and AAAA as getaddrinfo does when no type is given.
+ */
+function ask(
+  scenario: Scenario,
+  dns: CoreDns,
+  name: string,
+  types: readonly QueryType[],
+  from: string | undefined,
+): Asked {
+  const type = types[0]!;
   checkName(name);
   if (from === undefined) {
     return {
@@ -75,7 +86,7 @@ function ask(scenario: Scenario, dns: CoreDns, name: string, type: QueryType, fr
     throw new UserError(
       `--from: no pod "${from}" in ${scenario.file}${slash < 0 ? ' (give namespace/name or a pod IP)' : ''}`,
     );
-  const lookup = lookupFromPod(scenario, dns, pod, name, [type]);
+  const lookup = lookupFromPod(scenario, dns, pod, name, types);
   return { response: lookup.final, server: `${lookup.nameserver}#53`, lookup };
 }
 
@@ -155,7 +166,7 @@ export async function runDns(
         try {
           const type = queryType(typeof item.type === 'string' ? item.type : undefined);
           const from = typeof item.from === 'string' ? item.from : undefined;
-          results.push(JSON.stringify(resultJson(ask(scenario, dns, item.name, type, from))));
+          results.push(JSON.stringify(resultJson(ask(scenario, dns, item.name, [type], from))));
         } catch (e) {
           if (e instanceof UserError) throw new UserError(`${o.batch}: line ${i + 1}: ${e.message}`);
           throw e;
@@ -165,6 +176,8 @@ export async function runDns(
     return;
   }
   if (name === undefined) throw new UserError('dns: give a NAME (or --batch FILE, or --zone-file)');
-  const asked = ask(scenario, dns, name, queryType(o.type), o.from);
+  // From a pod without --type: getaddrinfo's A and AAAA for each name the resolver tries.
+  const types: QueryType[] = o.type === undefined && o.from !== undefined ? ['A', 'AAAA'] : [queryType(o.type)];
+  const asked = ask(scenario, dns, name, types, o.from);
   out.write(o.json ? `${JSON.stringify(resultJson(asked), null, 2)}\n` : renderLookup(asked));
 }

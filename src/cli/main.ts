@@ -80,7 +80,10 @@ function program(): Command {
     .description("CoreDNS's answer to a name, printed as dig prints it (with --from: as the pod's resolver asks)")
     .argument('<scenario>', 'scenario YAML ("-" for standard input)')
     .argument('[name]', 'the name to look up')
-    .option('--type <type>', 'query type: A, AAAA, SRV, PTR, TXT, CNAME, NS, SOA, MX, AXFR, ...', 'A')
+    .option(
+      '--type <type>',
+      'query type: A (default), AAAA, SRV, PTR, TXT, CNAME, NS, SOA, MX, AXFR, ...; with --from and no --type: A and AAAA, as getaddrinfo asks',
+    )
     .option('--from <pod>', "ask as this pod's resolver does (namespace/name): search list, ndots")
     .option('--json', 'print the result as JSON')
     .option('--batch <file>', 'one JSON object a line: {"name","type","from"?}; one JSON result a line')

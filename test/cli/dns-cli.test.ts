@@ -41,13 +41,25 @@ describe('knetsim dns', () => {
     expect(j.resolvConf).toBe(
       'nameserver 10.96.0.10\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n',
     );
-    expect(j.queries.map((q: { name: string; rcode: string }) => `${q.name} ${q.rcode}`)).toEqual([
-      'www.example.com.default.svc.cluster.local. NXDOMAIN',
-      'www.example.com.svc.cluster.local. NXDOMAIN',
-      'www.example.com.cluster.local. NXDOMAIN',
-      'www.example.com. NOERROR',
+    // No --type: A and AAAA for each name, as getaddrinfo asks.
+    expect(
+      j.queries.map((q: { name: string; type: string; rcode: string }) => `${q.name} ${q.type} ${q.rcode}`),
+    ).toEqual([
+      'www.example.com.default.svc.cluster.local. A NXDOMAIN',
+      'www.example.com.default.svc.cluster.local. AAAA NXDOMAIN',
+      'www.example.com.svc.cluster.local. A NXDOMAIN',
+      'www.example.com.svc.cluster.local. AAAA NXDOMAIN',
+      'www.example.com.cluster.local. A NXDOMAIN',
+      'www.example.com.cluster.local. AAAA NXDOMAIN',
+      'www.example.com. A NOERROR',
+      'www.example.com. AAAA NOERROR',
     ]);
     expect(j.answer).toEqual([{ name: 'www.example.com.', type: 'A', ttl: 300, data: '192.0.2.80' }]);
+    // With --type, that type only.
+    const a = JSON.parse(
+      knetsim('dns', DEMO, 'www.example.com', '--from', 'default/client', '--type', 'A', '--json').stdout,
+    );
+    expect(a.queries).toHaveLength(4);
     expect(j.flags).toEqual(['qr', 'rd', 'ra']);
   });
 
