@@ -31,7 +31,7 @@ export interface DnsBench {
 }
 
 /** A cluster with `n` ClusterIP Services (2 endpoints each) in 10 namespaces, and two CoreDNS pods. */
-export function benchScenarioYaml(n: number): string {
+function benchScenarioYaml(n: number): string {
   const docs = [
     `apiVersion: knetsim.io/v1alpha1
 kind: Cluster
@@ -76,7 +76,7 @@ function load(yaml: string, file: string): Scenario {
 }
 
 /** dnsperf's query file: Service A records, SRV records and names that do not exist. */
-export function queryFile(n: number): string {
+function queryFile(n: number): string {
   const lines: string[] = [];
   for (let i = 0; i < 2000; i++) {
     const s = (i * 7919) % n;

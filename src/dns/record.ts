@@ -89,8 +89,3 @@ export function presentRecord(rr: ResourceRecord): string {
 export function recordJson(rr: ResourceRecord): { name: string; type: string; ttl: number; data: string } {
   return { name: rr.name, type: rr.type, ttl: rr.ttl, data: presentData(rr) };
 }
-
-/** Whether two records are the same record (TTL aside). */
-export function sameRecord(a: ResourceRecord, b: ResourceRecord): boolean {
-  return a.type === b.type && a.name.toLowerCase() === b.name.toLowerCase() && presentData(a) === presentData(b);
-}
