@@ -52,75 +52,110 @@ function ipWithin(ip: string, cidr: string): boolean {
   return (n(ip) & mask) >>> 0 === (n(net!) & mask) >>> 0;
 }
 
+export interface NodeTopology {
+  readonly node: string;
+  /** The outside clients' namespace: eth0's peer, the node's default route, flannel.1's far end. */
+  readonly client: string;
+  /** Pod IP -> its namespace. */
+  readonly pods: Map<string, string>;
+  readonly nodeIPs: string[];
+}
+
+/**
+ * A scenario node's devices in namespaces: eth0 to the clients' namespace (the default
+ * route), flannel.1 as a veth there too (packets to other nodes' pods leave by it, not
+ * encapsulated), the routes knetsim lists, cni0 with one namespace per local pod that
+ * `sinkPod` makes swallow what it receives.
+ */
+export function nodeTopology(
+  ns: Namespaces,
+  scenarioNode: ScenarioNode,
+  podIPs: readonly string[],
+  o: { readonly routeLocalnet: boolean; readonly sinkPod: (pod: string) => void },
+): NodeTopology {
+  const node = ns.create('node');
+  const client = ns.create('client');
+  const pods = new Map<string, string>();
+  const devices = new Map(scenarioNode.network.devices.map((d) => [d.name, d]));
+  const eth0 = devices.get('eth0');
+  const nodeIPs = eth0?.addresses.map((a) => a.address) ?? [];
+  const n = node;
+  const sysctls: [string, string][] = [
+    ['net.ipv4.ip_forward', '1'],
+    ['net.ipv4.conf.all.rp_filter', '0'],
+    ['net.ipv4.conf.default.rp_filter', '0'],
+  ];
+  // kube-proxy's iptables mode sets route_localnet for localhost NodePorts.
+  if (o.routeLocalnet) sysctls.push(['net.ipv4.conf.all.route_localnet', '1']);
+  for (const [k, v] of sysctls) inNs(n, 'sysctl', ['-qw', `${k}=${v}`]);
+  // eth0 <-> the outside clients' namespace; the node's default route points there.
+  must('ip', ['-n', n, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', client]);
+  for (const a of eth0?.addresses ?? [])
+    inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
+  // A link-local address the clients route through, after the node's own so it never becomes the primary.
+  inNs(n, 'ip', ['addr', 'add', `${NODE_LINK}/32`, 'dev', 'eth0']);
+  inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
+  inNs(n, 'ip', ['route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0', 'onlink']);
+  inNs(client, 'ip', ['addr', 'add', `${GATEWAY}/32`, 'dev', 'up0']);
+  inNs(client, 'ip', ['link', 'set', 'up0', 'up']);
+  inNs(client, 'ip', ['route', 'add', 'default', 'via', NODE_LINK, 'dev', 'up0', 'onlink']);
+  // flannel.1 as a veth into the clients' namespace (which drops what it is not the end of):
+  // packets routed to other nodes' pods leave by it, as in knetsim. (No VXLAN encapsulation here.)
+  const flannel = devices.get('flannel.1');
+  if (flannel) {
+    must('ip', ['-n', n, 'link', 'add', 'flannel.1', 'type', 'veth', 'peer', 'name', 'fl0', 'netns', client]);
+    inNs(client, 'ip', ['link', 'set', 'fl0', 'up']);
+    for (const a of flannel.addresses)
+      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
+    inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
+  }
+  for (const route of scenarioNode.network.routes) {
+    const m = /^(\S+) via (\S+) dev (flannel\.1|eth0)( onlink)?$/.exec(route);
+    if (m && m[1] !== 'default') inNs(n, 'ip', ['route', 'add', m[1]!, 'via', m[2]!, 'dev', m[3]!, 'onlink']);
+  }
+  // cni0 and one namespace per local pod.
+  const cni0 = devices.get('cni0')?.addresses[0];
+  if (cni0) {
+    inNs(n, 'ip', ['link', 'add', 'cni0', 'type', 'bridge']);
+    inNs(n, 'ip', ['addr', 'add', `${cni0.address}/${cni0.prefixLength}`, 'dev', 'cni0']);
+    inNs(n, 'ip', ['link', 'set', 'cni0', 'up']);
+    const cidr = `${cni0.address}/${cni0.prefixLength}`;
+    let k = 0;
+    for (const ip of new Set(podIPs)) {
+      if (!ipWithin(ip, cidr) || ip === cni0.address) continue;
+      const pod = ns.create('pod');
+      const veth = `veth${k++}`;
+      must('ip', ['-n', n, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]);
+      inNs(n, 'ip', ['link', 'set', veth, 'master', 'cni0', 'up']);
+      inNs(n, 'ip', ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
+      inNs(pod, 'ip', ['addr', 'add', `${ip}/${cni0.prefixLength}`, 'dev', 'eth0']);
+      inNs(pod, 'ip', ['link', 'set', 'eth0', 'up']);
+      inNs(pod, 'ip', ['route', 'add', 'default', 'via', cni0.address]);
+      o.sinkPod(pod);
+      pods.set(ip, pod);
+    }
+  }
+  return { node, client, pods, nodeIPs };
+}
+
 export class KernelNode {
   readonly node: string;
   private readonly client: string;
-  private readonly pods = new Map<string, string>();
+  private readonly pods: Map<string, string>;
   private readonly nodeIPs: string[];
 
   constructor(ns: Namespaces, scenarioNode: ScenarioNode, podIPs: readonly string[], clientIPs: readonly string[]) {
-    this.node = ns.create('node');
-    this.client = ns.create('client');
-    const devices = new Map(scenarioNode.network.devices.map((d) => [d.name, d]));
-    const eth0 = devices.get('eth0');
-    this.nodeIPs = eth0?.addresses.map((a) => a.address) ?? [];
-    const n = this.node;
-    for (const [k, v] of [
-      ['net.ipv4.ip_forward', '1'],
-      ['net.ipv4.conf.all.route_localnet', '1'],
-      ['net.ipv4.conf.all.rp_filter', '0'],
-      ['net.ipv4.conf.default.rp_filter', '0'],
-    ])
-      inNs(n, 'sysctl', ['-qw', `${k}=${v}`]);
-    // eth0 <-> the outside clients' namespace; the node's default route points there.
-    must('ip', ['-n', n, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', this.client]);
-    for (const a of eth0?.addresses ?? [])
-      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
-    // A link-local address the clients route through, after the node's own so it never becomes the primary.
-    inNs(n, 'ip', ['addr', 'add', `${NODE_LINK}/32`, 'dev', 'eth0']);
-    inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
-    inNs(n, 'ip', ['route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0', 'onlink']);
-    const c = this.client;
-    inNs(c, 'ip', ['addr', 'add', `${GATEWAY}/32`, 'dev', 'up0']);
+    const t = nodeTopology(ns, scenarioNode, podIPs, {
+      routeLocalnet: true,
+      // Each pod drops what it receives, so no replies come back.
+      sinkPod: (pod) => inNs(pod, 'iptables', ['-A', 'INPUT', '-j', 'DROP']),
+    });
+    this.node = t.node;
+    this.client = t.client;
+    this.pods = t.pods;
+    this.nodeIPs = t.nodeIPs;
     for (const ip of new Set(clientIPs)) this.addClientAddress(ip);
-    inNs(c, 'ip', ['link', 'set', 'up0', 'up']);
-    inNs(c, 'ip', ['route', 'add', 'default', 'via', NODE_LINK, 'dev', 'up0', 'onlink']);
-    // flannel.1 as a veth into the clients' namespace (which drops what it is not the end of):
-    // packets routed to other nodes' pods leave by it, as in knetsim. (No VXLAN encapsulation here.)
-    const flannel = devices.get('flannel.1');
-    if (flannel) {
-      must('ip', ['-n', n, 'link', 'add', 'flannel.1', 'type', 'veth', 'peer', 'name', 'fl0', 'netns', this.client]);
-      inNs(c, 'ip', ['link', 'set', 'fl0', 'up']);
-      for (const a of flannel.addresses)
-        inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
-      inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
-    }
-    for (const route of scenarioNode.network.routes) {
-      const m = /^(\S+) via (\S+) dev (flannel\.1|eth0)( onlink)?$/.exec(route);
-      if (m && m[1] !== 'default') inNs(n, 'ip', ['route', 'add', m[1]!, 'via', m[2]!, 'dev', m[3]!, 'onlink']);
-    }
-    // cni0 and one namespace per local pod, each dropping what it receives (so no replies come back).
-    const cni0 = devices.get('cni0')?.addresses[0];
-    if (cni0) {
-      inNs(n, 'ip', ['link', 'add', 'cni0', 'type', 'bridge']);
-      inNs(n, 'ip', ['addr', 'add', `${cni0.address}/${cni0.prefixLength}`, 'dev', 'cni0']);
-      inNs(n, 'ip', ['link', 'set', 'cni0', 'up']);
-      const cidr = `${cni0.address}/${cni0.prefixLength}`;
-      let k = 0;
-      for (const ip of new Set(podIPs)) {
-        if (!ipWithin(ip, cidr) || ip === cni0.address) continue;
-        const pod = ns.create('pod');
-        const veth = `veth${k++}`;
-        must('ip', ['-n', n, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]);
-        inNs(n, 'ip', ['link', 'set', veth, 'master', 'cni0', 'up']);
-        inNs(n, 'ip', ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
-        inNs(pod, 'ip', ['addr', 'add', `${ip}/${cni0.prefixLength}`, 'dev', 'eth0']);
-        inNs(pod, 'ip', ['link', 'set', 'eth0', 'up']);
-        inNs(pod, 'ip', ['route', 'add', 'default', 'via', cni0.address]);
-        inNs(pod, 'iptables', ['-A', 'INPUT', '-j', 'DROP']);
-        this.pods.set(ip, pod);
-      }
-    }
+    const n = this.node;
     // IPVS mode: the Service addresses on kube-ipvs0 (a bridge with no ports stands in for the
     // dummy device this kernel lacks), and kube-proxy's ipsets, made before the rules that use them.
     const ipvs = scenarioNode.ipvs;

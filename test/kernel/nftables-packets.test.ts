@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScenarioNode, type ScenarioNode, type TraceResult, tracePacket } from '../../src/engine';
 import { loadScenario } from '../../src/model';
 import { parseIPv4 } from '../../src/net';
-import type { KernelPacket } from './kernel-node';
+import { type KernelPacket, nodeTopology } from './kernel-node';
 import { inNs, must, Namespaces, removeStale, run } from './netns';
 import { packetsFor, scenarioArb } from './random-scenarios';
 
@@ -43,8 +43,6 @@ if (why && mode === 'required') {
 } else if (why) console.log(`nftables packet kernel tests skipped: ${why}`);
 
 const SENDER = join(__dirname, 'send-packet.py');
-const GATEWAY = '169.254.1.1';
-const NODE_LINK = '169.254.1.2';
 const TRACE_TABLE = [
   'add table ip knetsim-trace',
   'add chain ip knetsim-trace pre { type filter hook prerouting priority -500 ; }',
@@ -65,7 +63,7 @@ interface KernelWay {
 class NftKernelNode {
   readonly node: string;
   private readonly client: string;
-  private readonly pods = new Map<string, string>();
+  private readonly pods: Map<string, string>;
   private readonly clientAddresses = new Set<string>();
   private readonly nodeIPs: string[];
 
@@ -74,68 +72,23 @@ class NftKernelNode {
     private readonly sn: ScenarioNode,
     podIPs: readonly string[],
   ) {
-    this.node = ns.create('nftnode');
-    this.client = ns.create('nftclient');
-    const n = this.node;
-    const c = this.client;
-    const devices = new Map(sn.network.devices.map((d) => [d.name, d]));
-    const eth0 = devices.get('eth0');
-    this.nodeIPs = eth0?.addresses.map((a) => a.address) ?? [];
-    for (const [k, v] of [
-      ['net.ipv4.ip_forward', '1'],
-      ['net.ipv4.conf.all.rp_filter', '0'],
-      ['net.ipv4.conf.default.rp_filter', '0'],
-    ])
-      inNs(n, 'sysctl', ['-qw', `${k}=${v}`]);
-    must('ip', ['-n', n, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up0', 'netns', c]);
-    for (const a of eth0?.addresses ?? [])
-      inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'eth0']);
-    inNs(n, 'ip', ['addr', 'add', `${NODE_LINK}/32`, 'dev', 'eth0']);
-    inNs(n, 'ip', ['link', 'set', 'eth0', 'up']);
-    inNs(n, 'ip', ['route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0', 'onlink']);
-    inNs(c, 'ip', ['addr', 'add', `${GATEWAY}/32`, 'dev', 'up0']);
-    inNs(c, 'ip', ['link', 'set', 'up0', 'up']);
-    inNs(c, 'ip', ['route', 'add', 'default', 'via', NODE_LINK, 'dev', 'up0', 'onlink']);
-    const flannel = devices.get('flannel.1');
-    if (flannel) {
-      must('ip', ['-n', n, 'link', 'add', 'flannel.1', 'type', 'veth', 'peer', 'name', 'fl0', 'netns', c]);
-      inNs(c, 'ip', ['link', 'set', 'fl0', 'up']);
-      for (const a of flannel.addresses)
-        inNs(n, 'ip', ['addr', 'add', `${a.address}/${a.prefixLength}`, 'dev', 'flannel.1']);
-      inNs(n, 'ip', ['link', 'set', 'flannel.1', 'up']);
-    }
-    for (const route of sn.network.routes) {
-      const m = /^(\S+) via (\S+) dev (flannel\.1|eth0)( onlink)?$/.exec(route);
-      if (m && m[1] !== 'default') inNs(n, 'ip', ['route', 'add', m[1]!, 'via', m[2]!, 'dev', m[3]!, 'onlink']);
-    }
-    const cni0 = devices.get('cni0')?.addresses[0];
-    if (cni0) {
-      inNs(n, 'ip', ['link', 'add', 'cni0', 'type', 'bridge']);
-      inNs(n, 'ip', ['addr', 'add', `${cni0.address}/${cni0.prefixLength}`, 'dev', 'cni0']);
-      inNs(n, 'ip', ['link', 'set', 'cni0', 'up']);
-      let k = 0;
-      for (const ip of new Set(podIPs)) {
-        if (!ip.startsWith(cni0.address.split('.').slice(0, 3).join('.')) || ip === cni0.address) continue;
-        const pod = ns.create('nftpod');
-        const veth = `veth${k++}`;
-        must('ip', ['-n', n, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod]);
-        inNs(n, 'ip', ['link', 'set', veth, 'master', 'cni0', 'up']);
-        inNs(n, 'ip', ['link', 'set', veth, 'type', 'bridge_slave', 'hairpin', 'on']);
-        inNs(pod, 'ip', ['addr', 'add', `${ip}/${cni0.prefixLength}`, 'dev', 'eth0']);
-        inNs(pod, 'ip', ['link', 'set', 'eth0', 'up']);
-        inNs(pod, 'ip', ['route', 'add', 'default', 'via', cni0.address]);
-        // The pod swallows what it receives, so no reply muddies the trace.
+    const t = nodeTopology(ns, sn, podIPs, {
+      routeLocalnet: false,
+      // The pod swallows what it receives, so no reply muddies the trace.
+      sinkPod: (pod) =>
         inNs(
           pod,
           'nft',
           ['-f', '-'],
           'add table ip sink\nadd chain ip sink in { type filter hook input priority 0 ; policy drop ; }\n',
-        );
-        this.pods.set(ip, pod);
-      }
-    }
-    inNs(n, 'nft', ['-f', '-'], sn.nft!.transaction);
-    inNs(n, 'nft', ['-f', '-'], TRACE_TABLE);
+        ),
+    });
+    this.node = t.node;
+    this.client = t.client;
+    this.pods = t.pods;
+    this.nodeIPs = t.nodeIPs;
+    inNs(this.node, 'nft', ['-f', '-'], sn.nft!.transaction);
+    inNs(this.node, 'nft', ['-f', '-'], TRACE_TABLE);
   }
 
   private addClientAddress(ip: string): void {
