@@ -1,6 +1,6 @@
 // `knetsim rules SCENARIO`: the data-plane state a node would have, in the
 // format of the tool that shows it on a real node.
-import { buildScenarioNode } from '../engine';
+import { buildScenarioNode, type ScenarioNode } from '../engine';
 import { flannelAnnotations, flannelRestore, leaseOf, subnetEnv } from '../flannel';
 import { formatIpvsadmList, formatIpvsadmSave } from '../ipvs';
 import { summarizeScenario } from '../model';
@@ -75,43 +75,7 @@ export async function runRules(
       out.write(n.network.fdb.map((l) => `${l}\n`).join(''));
       return;
     case 'json':
-      out.write(
-        `${JSON.stringify(
-          {
-            mode: scenario.cluster.proxy.mode,
-            ...(scenario.cluster.proxy.mode === 'ipvs'
-              ? { scheduler: scenario.cluster.proxy.ipvs.scheduler, strictARP: scenario.cluster.proxy.ipvs.strictARP }
-              : {}),
-            node: nodeName,
-            iptablesRestore: n.restore,
-            iptablesSave: saveState(n.netfilter),
-            ...(n.nft ? { nft: dumpNftTransaction(n.nft.ruleset), nftTransaction: n.nft.transaction } : {}),
-            ipsets: Object.fromEntries(
-              (n.ipvs?.sets ?? []).map((set) => [
-                set.name,
-                { type: set.type, comment: set.comment, entries: set.entries },
-              ]),
-            ),
-            virtualServers: n.ipvs?.virtualServers ?? [],
-            addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
-            routes: n.network.routes,
-            neighbours: n.network.neighbours,
-            fdb: n.network.fdb,
-            ...flannelJson(scenario, nodeName),
-            ...(n.node.userspace?.length
-              ? {
-                  proxyPorts: n.node.userspace.map((u) => ({
-                    port: u.port,
-                    protocol: u.protocol,
-                    servicePortName: u.servicePortName,
-                  })),
-                }
-              : {}),
-          },
-          null,
-          2,
-        )}\n`,
-      );
+      out.write(`${JSON.stringify(rulesJson(scenario, nodeName, n), null, 2)}\n`);
       return;
     default: {
       const summary = summarizeScenario(scenario).counts;
@@ -127,8 +91,42 @@ export async function runRules(
   }
 }
 
+type LoadedScenario = Awaited<ReturnType<typeof loadScenarioInput>>;
+
+/** `rules --format json`: everything the node's data plane holds, as one object. */
+export function rulesJson(scenario: LoadedScenario, nodeName: string, n: ScenarioNode): object {
+  return {
+    mode: scenario.cluster.proxy.mode,
+    ...(scenario.cluster.proxy.mode === 'ipvs'
+      ? { scheduler: scenario.cluster.proxy.ipvs.scheduler, strictARP: scenario.cluster.proxy.ipvs.strictARP }
+      : {}),
+    node: nodeName,
+    iptablesRestore: n.restore,
+    iptablesSave: saveState(n.netfilter),
+    ...(n.nft ? { nft: dumpNftTransaction(n.nft.ruleset), nftTransaction: n.nft.transaction } : {}),
+    ipsets: Object.fromEntries(
+      (n.ipvs?.sets ?? []).map((set) => [set.name, { type: set.type, comment: set.comment, entries: set.entries }]),
+    ),
+    virtualServers: n.ipvs?.virtualServers ?? [],
+    addresses: Object.fromEntries(n.network.devices.map((d) => [d.name, d.addresses.map((a) => a.address)])),
+    routes: n.network.routes,
+    neighbours: n.network.neighbours,
+    fdb: n.network.fdb,
+    ...flannelJson(scenario, nodeName),
+    ...(n.node.userspace?.length
+      ? {
+          proxyPorts: n.node.userspace.map((u) => ({
+            port: u.port,
+            protocol: u.protocol,
+            servicePortName: u.servicePortName,
+          })),
+        }
+      : {}),
+  };
+}
+
 /** What flanneld publishes for the node and the rules it keeps (not yet loaded into the traced ruleset). */
-function flannelJson(scenario: Awaited<ReturnType<typeof loadScenarioInput>>, nodeName: string): object {
+function flannelJson(scenario: LoadedScenario, nodeName: string): object {
   const node = scenario.nodes.find((x) => x.name === nodeName);
   const lease = node && leaseOf(node);
   if (!node || !lease) return {};

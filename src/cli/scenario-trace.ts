@@ -135,14 +135,20 @@ export function resolveDestination(scenario: Scenario, to: string, proto: L4Prot
   throw new UserError(`--to: Service ${ns}/${name} has ${ports.length} ${proto} ports; say which (${name}.${ns}:PORT)`);
 }
 
-const nodeCache = new Map<string, SimNode>();
+/** Built nodes by scenario, then name: a --batch of packets builds each node once. */
+const nodeCache = new WeakMap<Scenario, Map<string, SimNode>>();
 
 export function scenarioNode(scenario: Scenario, name: string): SimNode {
-  const cached = nodeCache.get(name);
+  let nodes = nodeCache.get(scenario);
+  if (!nodes) {
+    nodes = new Map();
+    nodeCache.set(scenario, nodes);
+  }
+  const cached = nodes.get(name);
   if (cached) return cached;
   const built = buildScenarioNode(scenario, name);
   if (!built.ok) throw new UserError(built.message);
-  nodeCache.set(name, built.value.node);
+  nodes.set(name, built.value.node);
   return built.value.node;
 }
 

@@ -1,57 +1,10 @@
-// kube-proxy IPVS mode: the reference cases from kube-proxy's own IPVS tests, and
-// a packet's way through the sets, IPVS and the masquerade rules.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// kube-proxy IPVS mode: a packet's way through the sets, IPVS and the masquerade rules
+// (the reference cases run in test/examples/reference-cases.test.ts).
 import { describe, expect, it } from 'vitest';
-import { buildScenarioNode, samplePackets, tracePacket } from '../../src/engine';
-import { loadScenario } from '../../src/model';
+import { samplePackets, tracePacket } from '../../src/engine';
 import { loadIptables } from '../../src/netfilter';
 import { ip } from '../helpers/node-from-rules';
 import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
-
-const DIR = join(__dirname, '..', '..', '..', 'shared', 'examples', 'ipvs');
-const cases = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.expected.json')) : [];
-
-interface VirtualServerView {
-  readonly address: string;
-  readonly port: number;
-  readonly protocol: string;
-  readonly scheduler: string;
-  readonly flags: readonly string[];
-  readonly timeout: number;
-  readonly realServers: readonly { readonly address: string; readonly port: number; readonly weight: number }[];
-}
-
-interface Expected {
-  virtualServers: VirtualServerView[];
-  ipsets: Record<string, string[]>;
-  kubeIpvs0Addresses?: string[];
-  iptablesRulesContains?: string[];
-}
-
-describe.skipIf(cases.length === 0)('IPVS reference cases from kube-proxy', () => {
-  for (const file of cases) {
-    it(file.replace('.expected.json', ''), () => {
-      const want = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Expected;
-      const yaml = readFileSync(join(DIR, file.replace('.expected.json', '.yaml')), 'utf8');
-      const r = loadScenario(yaml, file);
-      if (!r.ok) throw new Error(r.issues.map((i) => i.message).join('\n'));
-      const built = buildScenarioNode(r.scenario, r.scenario.nodes[0]!.name);
-      if (!built.ok) throw new Error(built.message);
-      const got = built.value.ipvs!;
-      const key = (v: VirtualServerView) =>
-        `${v.protocol} ${v.address}:${v.port} ${v.scheduler} [${[...v.flags].sort()}] ${v.timeout} ${v.realServers.map((s) => `${s.address}:${s.port}/${s.weight}`).sort()}`;
-      expect(got.virtualServers.map(key).sort()).toEqual(want.virtualServers.map(key).sort());
-      const nonEmpty = Object.fromEntries(
-        got.sets.filter((s) => s.entries.length > 0).map((s) => [s.name, [...s.entries].sort()]),
-      );
-      expect(nonEmpty).toEqual(Object.fromEntries(Object.entries(want.ipsets).map(([k, v]) => [k, [...v].sort()])));
-      if (want.kubeIpvs0Addresses) expect([...got.kubeIpvs0]).toEqual([...want.kubeIpvs0Addresses].sort());
-      const lines = new Set(got.restore.split('\n'));
-      for (const rule of want.iptablesRulesContains ?? []) expect(lines.has(rule), rule).toBe(true);
-    });
-  }
-});
 
 describe('IPVS mode on a node', () => {
   const yaml =

@@ -1,35 +1,9 @@
-// kube-proxy nftables mode: the reference transaction from kube-proxy's own test,
-// line for line after its normalisation; and each Service feature as the proxier writes it.
-import { readFileSync } from 'node:fs';
+// kube-proxy nftables mode: each Service feature as the proxier writes it (the reference
+// transaction itself is compared in test/examples/reference-cases.test.ts).
 import { describe, expect, it } from 'vitest';
-import { buildScenarioNode } from '../../src/engine';
 import { hashAndTruncate } from '../../src/kube-proxy';
 import { dumpNftTransaction, loadNftTransaction } from '../../src/nftables';
-import { clusterYaml, nodeOf, scenarioOf, serviceYaml } from '../helpers/scenario';
-
-const EXAMPLES = '../shared/examples/kube-proxy';
-
-/** kube-proxy's test normalisation: objects by kind then name, rules in order within a chain. */
-function normalise(text: string): string[] {
-  const kinds = ['table', 'chain', 'rule', 'set', 'map', 'element'];
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  return lines
-    .map((l, i) => {
-      const w = l.split(/\s+/);
-      const kind = kinds.indexOf(w[1]!);
-      return { l, i, kind: kind < 0 ? 99 : kind, name: w[1] === 'table' ? '' : (w[4] ?? ''), rule: w[1] === 'rule' };
-    })
-    .sort(
-      (a, b) =>
-        a.kind - b.kind ||
-        (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
-        (a.rule ? a.i - b.i : a.l < b.l ? -1 : a.l > b.l ? 1 : 0),
-    )
-    .map((k) => k.l);
-}
+import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
 
 const nftNode = (yaml: string, node = 'node-1') => {
   const n = nodeOf(yaml.replace('mode: iptables', 'mode: nftables'), node);
@@ -61,14 +35,7 @@ const SVC = `service-${hashAndTruncate('default/s/tcp/p')}`;
 const EXT = `external-${hashAndTruncate('default/s/tcp/p')}`;
 const LOCAL = `local-${hashAndTruncate('default/s/tcp/p')}`;
 
-describe('the reference transaction (TestOverallNFTablesRules)', () => {
-  it('is what kube-proxy writes, line for line after its normalisation', () => {
-    const yamlPath = `${EXAMPLES}/nftables-TestOverallNFTablesRules.yaml`;
-    const built = buildScenarioNode(scenarioOf(readFileSync(yamlPath, 'utf8')), 'test-node');
-    if (!built.ok || !built.value.nft) throw new Error(built.ok ? 'no nft' : built.message);
-    const want = normalise(readFileSync(`${EXAMPLES}/nftables-TestOverallNFTablesRules.nft.txt`, 'utf8'));
-    expect(normalise(dumpNftTransaction(built.value.nft.ruleset))).toEqual(want);
-  });
+describe('the first sync', () => {
   it('the first sync flushes and re-creates what it owns, and loads on an empty node', () => {
     const n = nftNode(clusterYaml() + svc());
     expect(n.transaction).toContain(
