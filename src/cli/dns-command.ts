@@ -55,7 +55,7 @@ function checkName(name: string): void {
   if (problem) throw new UserError(`name: ${problem}`);
 }
 
-interface Asked {
+export interface Asked {
   readonly response: DnsResponse;
   readonly server: string;
   readonly lookup?: PodLookup;
@@ -65,7 +65,7 @@ interface Asked {
  * One question. From a pod, `types` are what its resolver asks for each name it tries:
  * one type, or A and AAAA as getaddrinfo does when no type is given.
  */
-function ask(
+export function ask(
   scenario: Scenario,
   dns: CoreDns,
   name: string,
@@ -90,7 +90,7 @@ function ask(
   return { response: lookup.final, server: `${lookup.nameserver}#53`, lookup };
 }
 
-function resultJson(a: Asked): Record<string, unknown> {
+export function resultJson(a: Asked): Record<string, unknown> {
   const r = a.response;
   return {
     rcode: r.rcode,

@@ -2,17 +2,22 @@
 // (../shared/examples, and the cases re-expressed from kube-proxy's proxier tests in
 // test/upstream). Each case's rules must be identical after kube-proxy's own
 // normalisation, each packet must reach what kube-proxy's tracer says, and each IPVS
-// node must hold what kube-proxy's IPVS tests assert.
+// node must hold what kube-proxy's IPVS tests assert; each DNS question gets CoreDNS's
+// answer (../shared/examples/dns, test/upstream/dns), compared as CoreDNS's tests compare.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ask, coreDnsOf, resultJson } from '../../src/cli/dns-command';
 import { rulesJson } from '../../src/cli/rules-command';
 import { scenarioRequest } from '../../src/cli/scenario-trace';
+import type { QueryType } from '../../src/dns';
 import { buildScenarioNode, tracePacket } from '../../src/engine';
 import { loadScenario, type Scenario } from '../../src/model';
 import { dumpNftTransaction } from '../../src/nftables';
 import { normalizeIptables } from '../helpers/normalize-iptables';
 import {
+  type DnsCase,
+  dnsDisagreement,
   flowDisagreement,
   type IpvsExpectation,
   type IpvsNodeView,
@@ -23,7 +28,12 @@ import {
 
 const ROOT = join(__dirname, '..', '..');
 const SHARED = join(ROOT, '..', 'shared', 'examples');
-const FOLDERS = [join(SHARED, 'kube-proxy'), join(SHARED, 'ipvs'), join(ROOT, 'test', 'upstream')].filter(existsSync);
+const FOLDERS = [
+  join(SHARED, 'kube-proxy'),
+  join(SHARED, 'ipvs'),
+  join(SHARED, 'dns'),
+  join(ROOT, 'test', 'upstream'),
+].filter(existsSync);
 
 const walk = (dir: string): string[] =>
   readdirSync(dir).flatMap((f) => {
@@ -48,6 +58,16 @@ describe.skipIf(scenarios.length === 0)('reference cases', () => {
     const read = (ext: string) => readFileSync(base + ext, 'utf8');
     describe(name, () => {
       const scenario = load(file);
+      if (has('.dns.json')) {
+        const dns = coreDnsOf(scenario);
+        const cases = JSON.parse(read('.dns.json')) as DnsCase[];
+        it.each(cases.map((c) => [c.name, c] as const))('dns: %s', (_, c) => {
+          const asked = ask(scenario, dns, c.qname, [c.qtype as QueryType], c.from);
+          expect(dnsDisagreement(c, resultJson(asked))).toBeNull();
+        });
+      }
+      const rulesCompared = ['.iptables-restore.txt', '.nft.txt', '.expected.json', '.flows.json'].some(has);
+      if (!rulesCompared) return;
       const nodeName = scenario.nodes[0]?.name ?? 'node';
       const built = buildScenarioNode(scenario, nodeName);
       if (!built.ok) throw new Error(built.message);

@@ -129,3 +129,54 @@ export function ipvsDisagreements(want: IpvsExpectation, got: IpvsNodeView): str
   }
   return out;
 }
+
+interface DnsRecord {
+  readonly name: string;
+  readonly type: string;
+  readonly ttl: number | null;
+  readonly data: string;
+}
+
+/** One question of a `*.dns.json` and CoreDNS's answer to it. */
+export interface DnsCase {
+  readonly name: string;
+  readonly qname: string;
+  readonly qtype: string;
+  readonly from?: string;
+  readonly expectedRcode: string;
+  readonly answer?: readonly DnsRecord[];
+  readonly authority?: readonly DnsRecord[];
+  readonly extra?: readonly DnsRecord[];
+}
+
+/** A record as CoreDNS's tests compare it: SOA by its MNAME, names in RDATA case-insensitively, TXT unquoted. */
+function recordKey(rr: DnsRecord): string {
+  let data = String(rr.data ?? '').trim();
+  if (rr.type === 'SOA') data = data.split(/\s+/)[0]!;
+  if (['CNAME', 'PTR', 'NS', 'SRV', 'SOA'].includes(rr.type)) data = data.toLowerCase();
+  if (rr.type === 'TXT') data = data.replace(/^"|"$/g, '');
+  return `${rr.name} ${rr.type} ${data}`;
+}
+
+/** Why the answer (`dns --json`) disagrees with the case, or null: rcode, then each section's records sorted, TTLs where given. */
+export function dnsDisagreement(c: DnsCase, got: Record<string, unknown>): string | null {
+  if (got.rcode !== c.expectedRcode) return `want ${c.expectedRcode}, got ${String(got.rcode)}`;
+  const sections = [
+    ['answer', c.answer, got.answer],
+    ['authority', c.authority, got.authority],
+    ['additional', c.extra, got.additional],
+  ] as const;
+  for (const [section, want, have] of sections) {
+    const keyed = (rs: readonly DnsRecord[]) =>
+      rs.map((r) => ({ k: recordKey(r), ttl: r.ttl })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+    const w = keyed(want ?? []);
+    const h = keyed((have as DnsRecord[] | undefined) ?? []);
+    const wk = w.map((x) => x.k).join('; ');
+    const hk = h.map((x) => x.k).join('; ');
+    if (wk !== hk) return `${section}: want [${wk}], got [${hk}]`;
+    for (let i = 0; i < w.length; i++)
+      if (w[i]!.ttl != null && w[i]!.ttl !== h[i]!.ttl)
+        return `${section}: ${w[i]!.k}: want TTL ${w[i]!.ttl}, got ${h[i]!.ttl}`;
+  }
+  return null;
+}
