@@ -46,6 +46,8 @@ function render(step: SyncStep, i: number, file: string): string {
     );
   } else if (step.mode === 'nftables') {
     const n = step.nftables;
+    if (n.cleanup !== '')
+      lines.push('# stale chains deleted first, in a transaction of their own', n.cleanup.trimEnd());
     lines.push(
       n.transaction.trimEnd(),
       `# summary: ${n.chains} chains and ${n.rules} rules written, ${n.staleChains.length} stale chains flushed (deleted by the next sync), ${n.deletedChains.length} deleted, ${n.deletedSets.length} affinity sets deleted`,
@@ -86,7 +88,8 @@ function json(step: SyncStep, i: number, file: string): unknown {
     const n = step.nftables;
     return {
       ...base,
-      nft: n.transaction,
+      nft: n.cleanup + n.transaction,
+      cleanupNft: n.cleanup,
       chainsWritten: n.chains,
       rulesWritten: n.rules,
       staleChains: n.staleChains,

@@ -26,7 +26,9 @@ export interface SyncInput {
 }
 
 export interface NftablesSyncStep {
-  /** What kube-proxy sends to `nft -f` this time (with the deletion of chains an earlier sync flushed). */
+  /** Sent first, as a transaction of its own: the deletion of the chains an earlier sync flushed. */
+  readonly cleanup: string;
+  /** What kube-proxy sends to `nft -f` for the sync itself. */
   readonly transaction: string;
   /** Service chains flushed now, deleted by the next sync. */
   readonly staleChains: readonly string[];
@@ -37,9 +39,17 @@ export interface NftablesSyncStep {
   readonly chains: number;
 }
 
+function applied(text: string, ruleset: NftRuleset): NftRuleset {
+  const loaded = loadNftTransaction(text, 'kube-proxy nftables sync', ruleset);
+  if (!loaded.ok) throw new Error(loaded.message);
+  return loaded.value.ruleset;
+}
+
 /**
- * One nftables sync on the kernel's current ruleset: the partial (or full) transaction,
- * plus the deletion of the chains the previous sync flushed that are still unused.
+ * One nftables sync on the kernel's current ruleset. kube-proxy first deletes, in a
+ * transaction of its own, the chains it flushed over a second ago (syncs are at least
+ * min-sync-period, 1s, apart: every chain the previous sync flushed), so the sync proper
+ * neither sees nor flushes them again; one it needs again it creates anew.
  */
 export function nftablesStep(
   current: NftRuleset,
@@ -47,20 +57,16 @@ export function nftablesStep(
   changes: ServiceChanges,
   pendingStale: readonly string[],
 ): { readonly step: NftablesSyncStep; readonly ruleset: NftRuleset } {
-  const sync = partialNftablesSync(input.state, input.settings, input.serviceCIDRs ?? [], changes, current);
-  const revived = new Set([...sync.transaction.matchAll(/^add chain ip kube-proxy (\S+)/gm)].map((m) => m[1]!));
-  // Flushed by the previous sync and still unused: deleted now (the partial sync lists them as stale again).
-  const deletedChains = pendingStale.filter((c) => !revived.has(c));
-  const deleted = new Set(deletedChains);
-  const transaction = sync.transaction + deleteStaleChains(deletedChains);
-  const loaded = loadNftTransaction(transaction, 'kube-proxy nftables sync', current);
-  if (!loaded.ok) throw new Error(loaded.message);
+  const cleanup = deleteStaleChains(pendingStale);
+  const cleaned = cleanup === '' ? current : applied(cleanup, current);
+  const sync = partialNftablesSync(input.state, input.settings, input.serviceCIDRs ?? [], changes, cleaned);
   return {
-    ruleset: loaded.value.ruleset,
+    ruleset: applied(sync.transaction, cleaned),
     step: {
-      transaction,
-      staleChains: sync.staleChains.filter((c) => !deleted.has(c)),
-      deletedChains,
+      cleanup,
+      transaction: sync.transaction,
+      staleChains: sync.staleChains,
+      deletedChains: [...pendingStale],
       deletedSets: sync.deletedSets,
       rules: sync.rules,
       chains: sync.chains,
