@@ -190,7 +190,10 @@ function attributor(file: string, log: IssueLog, origins: Collected['origins']):
   };
 }
 
-/** A nodePort serves one Service (per protocol within that Service). */
+/**
+ * A nodePort serves one Service (per protocol within that Service). The API server enforces
+ * it, kube-proxy does not (its own tests share one), so a clash is only a warning.
+ */
 function checkNodePorts(services: readonly Service[], at: Attribute): void {
   const owners = new Map<number, { service: Service; index: number }>();
   for (const service of services) {
@@ -203,7 +206,7 @@ function checkNodePorts(services: readonly Service[], at: Attribute): void {
         owners.set(port.nodePort, { service, index });
       } else if (earlier.service !== service) {
         const other = objectLabel('Service', earlier.service.namespace, earlier.service.name);
-        reportError(
+        reportWarning(
           ctx(),
           path,
           'duplicate-node-port',
@@ -212,7 +215,7 @@ function checkNodePorts(services: readonly Service[], at: Attribute): void {
       } else if (
         service.ports.slice(0, index).some((p) => p.nodePort === port.nodePort && p.protocol === port.protocol)
       ) {
-        reportError(
+        reportWarning(
           ctx(),
           path,
           'duplicate-node-port',

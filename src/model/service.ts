@@ -18,7 +18,7 @@ import {
 import { familyOf, type IPFamily } from './ip-address';
 import type { ObjectMeta } from './object-meta';
 import { type Protocol, readProtocol } from './protocol';
-import { type ObjectContext, reportError } from './validation-issue';
+import { type ObjectContext, reportError, reportWarning } from './validation-issue';
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
 export type ServiceType = (typeof SERVICE_TYPES)[number];
@@ -97,8 +97,11 @@ function readServicePorts(ctx: ObjectContext, value: unknown): ServicePort[] {
     const path = indexPath('spec.ports', i);
     const map = readMap(ctx, item, path);
     if (!map) return;
-    requireField(ctx, map.port, fieldPath(path, 'port'));
-    const port = readPort(ctx, map.port, fieldPath(path, 'port'));
+    // Port 0 (or none) is Go's zero value: the API rejects it, but kube-proxy serves it as is
+    // (its own tests leave Port unset), so it is read as 0 with a warning.
+    const unset = map.port === 0 || map.port === undefined || map.port === null;
+    if (unset) reportWarning(ctx, fieldPath(path, 'port'), 'zero-port', 'port 0 (not set): kube-proxy uses it as is');
+    const port = unset ? 0 : readPort(ctx, map.port, fieldPath(path, 'port'));
     const name = readString(ctx, map.name, fieldPath(path, 'name')) ?? '';
     const protocol = readProtocol(ctx, map.protocol, fieldPath(path, 'protocol'));
     const targetPort = readTargetPort(ctx, map.targetPort, fieldPath(path, 'targetPort'), port);

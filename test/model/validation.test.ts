@@ -110,9 +110,9 @@ describe('bad input', () => {
     ]);
   });
 
-  it('a nodePort used by two Services (small nodePorts are fine)', () => {
+  it('a nodePort used by two Services (small nodePorts are fine): a warning, kube-proxy accepts it', () => {
     const np = '  type: NodePort\n  clusterIP: None\n  ports: [{port: 80, nodePort: 3001}]';
-    expect(errorsOf(service(np, 'a') + service(np, 'b'))).toEqual([
+    expect(warningsOf(service(np, 'a') + service(np, 'b'))).toEqual([
       'test.yaml: document 2 (Service default/b): spec.ports[0].nodePort: 3001 is already the nodePort of Service default/a (spec.ports[0])',
     ]);
     // One Service may use a nodePort for both TCP and UDP.
@@ -131,9 +131,11 @@ items:
 - apiVersion: v1
   kind: Service
   metadata: {name: li}
-  spec: {ports: [{port: 0}]}
+  spec: {ports: [{port: 70000}]}
 `),
-    ).toEqual(['test.yaml: document 1 (Service default/li): items[0].spec.ports[0].port: 0 is not a port (1-65535)']);
+    ).toEqual([
+      'test.yaml: document 1 (Service default/li): items[0].spec.ports[0].port: 70000 is not a port (1-65535)',
+    ]);
   });
 
   it('documents that are not objects, objects without kind, unsupported versions and wrong types', () => {
