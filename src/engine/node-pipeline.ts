@@ -18,6 +18,7 @@ import {
   type IPv4,
   lookupRoute,
   newEntry,
+  type Packet,
   stateOf,
   vxlanEncapsulate,
 } from '../net';
@@ -144,6 +145,8 @@ class Pipeline {
   constructor(
     private readonly node: SimNode,
     private readonly options: PipelineOptions,
+    /** Record where each branch ends as a hop (not for a VXLAN datagram: its inner packet's end says it). */
+    private readonly recordEnds = true,
   ) {}
 
   private env(hook: Hook, table: TableName): MatchEnv {
@@ -159,7 +162,7 @@ class Pipeline {
     outIface: string | null = null,
     nextHop: IPv4 | null = null,
   ): void {
-    stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', disposition);
+    if (this.recordEnds) stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', disposition);
     this.ended.push({ flow, outcome, disposition, outIface, nextHop });
   }
 
@@ -697,13 +700,69 @@ class Pipeline {
       `${dev} encap`,
       `VXLAN VNI ${e.vni} to ${mac}: outer ${formatFlow(e.outer)} (${size}), inner ${formatFlow(p)} (${p.length} bytes)`,
     );
-    this.end(
-      flow,
-      'ACCEPT',
-      `sent out ${dev} via ${formatIPv4(nextHop!)}, encapsulated (VNI ${e.vni}) to ${formatIPv4(remote)}:${vxlan.device.port} out ${out}`,
-      dev,
-      nextHop,
-    );
+    const sent = `sent out ${dev} via ${formatIPv4(nextHop!)}, encapsulated (VNI ${e.vni}) to ${formatIPv4(remote)}:${vxlan.device.port} out ${out}`;
+    for (const o of this.sendOuter(flow, e.outer)) {
+      if (o.outcome === 'ACCEPT') this.end(o.flow, 'ACCEPT', sent, dev, nextHop);
+      else this.end(o.flow, o.outcome, `the VXLAN datagram ${formatFlow(e.outer)} ${o.disposition}`);
+    }
+  }
+
+  /**
+   * The outer datagram is the kernel's own (udp_tunnel_xmit_skb -> ip_local_out): a packet
+   * of the node with a connection of its own (the inner one's is reset) and the inner
+   * packet's mark, through raw, mangle, nat and filter OUTPUT and POSTROUTING, where the
+   * node's rules may drop it. Returns the inner flow once per way the outer one ended,
+   * carrying the outer walk's hops, rule count and probability.
+   */
+  private sendOuter(
+    flow: PipelineFlow,
+    outer: Packet,
+  ): { flow: PipelineFlow; outcome: Outcome; disposition: string }[] {
+    const packet: NfPacket = {
+      src: outer.src,
+      dst: outer.dst,
+      protocol: outer.protocol,
+      sport: outer.sport,
+      dport: outer.dport,
+      length: outer.length,
+      tcpFlags: null,
+      fragment: false,
+      inIface: null,
+      outIface: null,
+      physIn: null,
+      physOut: null,
+      mark: flow.packet.mark,
+      ct: null,
+      ipvs: null,
+    };
+    packet.df = false;
+    stage(flow, 'vxlan outer', `${formatFlow(outer)} leaves as the node's own packet: OUTPUT, then POSTROUTING`);
+    const carrier: PipelineFlow = {
+      packet,
+      probability: flow.probability,
+      hops: flow.hops,
+      rulesEvaluated: flow.rulesEvaluated,
+      state: flow.state,
+      notrack: false,
+      ct: null,
+      ctDirection: 'ORIGINAL',
+      ctNew: false,
+      dstNatDone: false,
+      srcNatDone: false,
+      endpoint: null,
+      masquerade: false,
+    };
+    const sub = new Pipeline(this.node, this.options, false);
+    sub.fromLocal(carrier);
+    this.ipvsLookups += sub.ipvsLookups;
+    this.nftLookups += sub.nftLookups;
+    return sub.ended.map((o, i) => {
+      const inner = i === sub.ended.length - 1 ? flow : forkFlow(flow, flow.probability);
+      inner.probability = o.flow.probability;
+      inner.rulesEvaluated = o.flow.rulesEvaluated;
+      inner.hops = o.flow.hops;
+      return { flow: inner, outcome: o.outcome, disposition: o.disposition };
+    });
   }
 
   /** A packet arriving on an interface. */

@@ -158,8 +158,11 @@ describe('replies across nodes', () => {
       ['ACCEPT', ['node-2', 'node-1'], 'tcp 10.96.0.20:80 -> 10.244.1.5:40000'],
     ]);
     const r = replies[0]!;
+    // The VXLAN datagram node-2 sends is a connection of its own (the kernel resets the inner one's).
     expect(r.hops.filter((h) => h.stage === 'conntrack').map((h) => `${h.node} ${h.action}`)).toEqual([
       'node-2 existing connection (reply direction)',
+      'node-2 new connection (ctstate NEW)',
+      'node-2 connection confirmed',
       'node-1 existing connection (reply direction)',
       "node-1 source rewritten to 10.96.0.20:80 by the connection's NAT",
     ]);

@@ -103,3 +103,48 @@ describe('out through flannel.1', () => {
     expect(t.branches[0]!.disposition).toBe('flannel.1: no fdb entry for 5e:00:00:00:00:03');
   });
 });
+
+describe("the VXLAN datagram through the node's own OUTPUT and POSTROUTING", () => {
+  const withRules = (filter: string[], mangle: string[] = []) => {
+    const rules = nodeFromRules(`${table('filter', filter)}${mangle.length ? table('mangle', mangle) : ''}`);
+    return makeSimNode({ ...node, ruleset: rules.ruleset });
+  };
+  const send = (n: ReturnType<typeof makeSimNode>, mark = 0) =>
+    tracePacket(n, {
+      src: ip('10.244.1.5'),
+      dst: ip('10.244.2.7'),
+      protocol: 'tcp',
+      dport: 8080,
+      mark,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+
+  it('a rule dropping UDP 8472 in filter OUTPUT stops pod traffic to other nodes, and the trace names the datagram', () => {
+    const t = send(withRules(['-A OUTPUT -p udp -m udp --dport 8472 -j DROP']));
+    expect(t.outcome).toBe('DROP');
+    expect(t.branches[0]!.disposition).toMatch(
+      /^the VXLAN datagram udp 192\.168\.1\.11:\d+ -> 192\.168\.1\.12:8472 dropped in filter\/OUTPUT$/,
+    );
+    const stages = t.hops.map((h) => h.stage);
+    expect(stages.indexOf('flannel.1 encap')).toBeLessThan(stages.indexOf('vxlan outer'));
+    expect(stages.indexOf('vxlan outer')).toBeLessThan(stages.indexOf('filter/OUTPUT'));
+  });
+
+  it('the forwarded inner packet is not what OUTPUT sees: a rule for TCP 8080 there does not touch it', () => {
+    expect(send(withRules(['-A OUTPUT -p tcp -m tcp --dport 8080 -j DROP'])).outcome).toBe('ACCEPT');
+  });
+
+  it("the datagram keeps the inner packet's mark (the tunnel scrubs it only across namespaces)", () => {
+    const n = withRules([], ['-A POSTROUTING -p udp -m mark --mark 0x8/0x8 -j DROP']);
+    expect(send(n, 0x8).outcome).toBe('DROP');
+    expect(send(n, 0).outcome).toBe('ACCEPT');
+  });
+
+  it('counts the rules the datagram meets and its own conntrack look-up', () => {
+    const t = send(withRules(['-A OUTPUT -p udp -j ACCEPT']));
+    const plain = send(node);
+    expect(t.cost.rulesEvaluated).toBe(plain.cost.rulesEvaluated + 1);
+    // One for the forwarded packet at PREROUTING, one for the datagram at OUTPUT.
+    expect(plain.cost.conntrackLookups).toBe(2);
+  });
+});
