@@ -10,9 +10,10 @@
 // Needs root, ip, bridge, iptables-restore and python3; KNETSIM_KERNEL=required
 // makes their absence a failure, KNETSIM_KERNEL=off skips.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterPath, seededRandom, walkCluster, walkReply } from '../../src/engine';
+import { type ClusterPath, makeSimNode, seededRandom, walkCluster, walkReply } from '../../src/engine';
 import { vtepMac } from '../../src/flannel';
 import { parseIPv4 } from '../../src/net';
+import { applyRestoreScript, compileRuleset, parseRestoreScript } from '../../src/netfilter';
 import {
   type Built,
   build,
@@ -234,6 +235,42 @@ for (const backend of ['vxlan', 'host-gw'] as const)
       expect(got!.outer.src).toBe(exit.src);
       expect(path.disposition).toContain(server);
     });
+
+    it.skipIf(backend !== 'vxlan')(
+      "a node rule dropping UDP 8472 in OUTPUT stops the VXLAN datagram: nothing leaves, as knetsim's trace says",
+      () => {
+        const rule = ['OUTPUT', '-p', 'udp', '-m', 'udp', '--dport', '8472', '-j', 'DROP'];
+        const w1 = cluster.node.get('worker-1')!.ns;
+        const sport = 40100;
+        inNs(w1, 'iptables', ['-I', ...rule]);
+        let sent: ReturnType<typeof send>;
+        try {
+          sent = send(server, 8080, [sport]);
+        } finally {
+          inNs(w1, 'iptables', ['-D', ...rule]);
+        }
+        expect(sent.frames, 'frames from worker-1 carrying the SYN').toHaveLength(0);
+        expect(sent.delivered.filter((f) => f.outer.src === client && f.outer.sport === sport)).toHaveLength(0);
+        // knetsim's worker-1 with the same rule on top of its own.
+        const extra = parseRestoreScript(`*filter\n-I ${rule.join(' ')}\nCOMMIT\n`);
+        if (!extra.ok) throw new Error(extra.error.message);
+        const applied = applyRestoreScript(built.nodes.get('worker-1')!.netfilter, extra.script, { noflush: true });
+        if (!applied.ok) throw new Error(applied.error.message);
+        const sims = new Map(built.sims);
+        sims.set('worker-1', makeSimNode({ ...built.sims.get('worker-1')!, ruleset: compileRuleset(applied.state) }));
+        const paths = walkCluster(sims, 'worker-1', {
+          src: parseIPv4(client)!,
+          dst: parseIPv4(server)!,
+          protocol: 'tcp',
+          sport,
+          dport: 8080,
+          length: SYN_LENGTH,
+          origin: { kind: 'interface', iface: 'cni0' },
+        });
+        expect(paths.map((p) => [p.outcome, p.nodes])).toEqual([['DROP', ['worker-1']]]);
+        expect(paths[0]!.disposition).toMatch(/^the VXLAN datagram udp .*:8472 dropped in filter\/OUTPUT$/);
+      },
+    );
 
     it('pod to a Service whose chosen endpoint is on the other node', () => {
       // The kernel picks endpoints at random: send a burst of SYNs, compare those that went to worker-2.
