@@ -737,21 +737,7 @@ class Pipeline {
     };
     packet.df = false;
     stage(flow, 'vxlan outer', `${formatFlow(outer)} leaves as the node's own packet: OUTPUT, then POSTROUTING`);
-    const carrier: PipelineFlow = {
-      packet,
-      probability: flow.probability,
-      hops: flow.hops,
-      rulesEvaluated: flow.rulesEvaluated,
-      state: flow.state,
-      notrack: false,
-      ct: null,
-      ctDirection: 'ORIGINAL',
-      ctNew: false,
-      dstNatDone: false,
-      srcNatDone: false,
-      endpoint: null,
-      masquerade: false,
-    };
+    const carrier = freshFlow(packet, flow.probability, flow.hops, flow.rulesEvaluated, flow.state);
     const sub = new Pipeline(this.node, this.options, false);
     sub.fromLocal(carrier);
     this.ipvsLookups += sub.ipvsLookups;
@@ -851,6 +837,31 @@ function natAction(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }>['action'
 const NO_RECENT: FlowState['recent'] = new Map();
 const NO_NFACCT: FlowState['nfacct'] = new Map();
 
+/** A packet's flow before conntrack has seen it: no connection, no NAT, no endpoint yet. */
+function freshFlow(
+  packet: NfPacket,
+  probability: number,
+  hops: PipelineFlow['hops'],
+  rulesEvaluated: number,
+  state: FlowState,
+): PipelineFlow {
+  return {
+    packet,
+    probability,
+    hops,
+    rulesEvaluated,
+    state,
+    notrack: false,
+    ct: null,
+    ctDirection: 'ORIGINAL',
+    ctNew: false,
+    dstNatDone: false,
+    srcNatDone: false,
+    endpoint: null,
+    masquerade: false,
+  };
+}
+
 /** Runs one packet through the node; every branch ends in the returned list. */
 export function runPipeline(
   node: SimNode,
@@ -864,21 +875,7 @@ export function runPipeline(
   userCopies: number;
   contextSwitches: number;
 } {
-  const flow: PipelineFlow = {
-    packet,
-    probability: 1,
-    hops: options.recordHops ? [] : null,
-    rulesEvaluated: 0,
-    state: { recent: NO_RECENT, nfacct: NO_NFACCT },
-    notrack: false,
-    ct: null,
-    ctDirection: 'ORIGINAL',
-    ctNew: false,
-    dstNatDone: false,
-    srcNatDone: false,
-    endpoint: null,
-    masquerade: false,
-  };
+  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent: NO_RECENT, nfacct: NO_NFACCT });
   const pipeline = new Pipeline(node, options);
   if (origin.kind === 'local') {
     packet.inIface = null;
