@@ -111,19 +111,24 @@ function realServersFor(svc: ServicePortState, onlyLocal: boolean, nodeZone: str
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, rs]) => rs);
 }
 
+function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1';
+}
+
 export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, scheduler: string): IpvsSync {
   const entries = new Map<string, Set<string>>(IPVS_SETS.map((set) => [set.name, new Set()]));
   const add = (set: string, entry: string) => entries.get(set)!.add(entry);
   const virtualServers: IpvsVirtualServer[] = [];
   const bound = new Set<string>();
-  const nodeAddresses = state.node.internalIPs;
+  // The node's own addresses as netlink lists them for IPVS (isValidForSet): never loopback.
+  const nodeAddresses = state.node.internalIPs.filter((ip) => !isLoopback(ip));
   const hasNodePort = state.servicePorts.some((svc) => svc.nodePort);
   // NodePort virtual servers go on the node's addresses that --nodeport-addresses selects.
   const nodeIPs = !hasNodePort
     ? []
     : s.nodePortCIDRs.length === 0
       ? [...nodeAddresses]
-      : nodeAddresses.filter((ip) => !ip.startsWith('127.') && s.nodePortCIDRs.some((c) => cidrContainsIPv4(c, ip)));
+      : nodeAddresses.filter((ip) => s.nodePortCIDRs.some((c) => cidrContainsIPv4(c, ip)));
   const noNodeAccess: { ip: string; port: number; protocol: string }[] = [];
 
   for (const svc of state.servicePorts) {
@@ -162,7 +167,10 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
       );
       if (!nodeAddresses.includes(ip)) bound.add(ip);
     }
-    if (svc.nodePort && nodeIPs.length > 0) {
+    // A nodePort with no node address to serve it on: kube-proxy skips the rest of this
+    // service port, its health-check node port included.
+    if (svc.nodePort && nodeIPs.length === 0) continue;
+    if (svc.nodePort) {
       const portEntries =
         protocol === 'sctp' ? nodeIPs.map((ip) => `${ip},sctp:${svc.nodePort}`) : [String(svc.nodePort)];
       const set =
