@@ -1,7 +1,10 @@
 // The cluster as CoreDNS's kubernetes plugin sees it through its informers: services,
 // one endpoints object per EndpointSlice holding only ready addresses, pods by IP (not
-// terminating), namespaces, and the reverse indexes by address.
+// terminating, not finished), namespaces, and the reverse indexes by address. The
+// `labels` option narrows the service, EndpointSlice and pod informers, `namespace_labels`
+// the namespace informer.
 import type { Scenario } from '../model';
+import { type LabelRequirement, labelsSatisfy } from './label-selector';
 
 export interface DnsPort {
   readonly name: string;
@@ -47,12 +50,17 @@ export interface DnsEndpoints {
 export interface DnsPod {
   readonly namespace: string;
   readonly name: string;
+  /** status.podIP, as the API gives it. */
   readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface ClusterIndex {
   readonly services: readonly DnsService[];
   readonly endpoints: readonly DnsEndpoints[];
+  readonly pods: readonly DnsPod[];
+  /** The namespaces that exist, with their labels. */
+  readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly namespaces: ReadonlySet<string>;
   servicesNamed(name: string, namespace: string): readonly DnsService[];
   /** Services by CoreDNS's index key `name.namespace`. */
@@ -113,10 +121,35 @@ export function indexCluster(scenario: Scenario): ClusterIndex {
         : [{ name: '', protocol: '', port: -1 }],
       labels: es.labels,
     }));
+  // The pod informer lists every phase but Succeeded, Failed and Unknown; terminating pods are dropped.
   const pods: DnsPod[] = scenario.pods
     .filter((p) => p.deletionTimestamp === undefined && p.podIPs.length > 0)
-    .map((p) => ({ namespace: p.namespace, name: p.name, ip: p.podIPs[0]! }));
+    .filter((p) => p.phase !== 'Succeeded' && p.phase !== 'Failed' && p.phase !== 'Unknown')
+    .map((p) => ({ namespace: p.namespace, name: p.name, ip: p.podIPs[0]!, labels: p.labels }));
+  return buildIndex(services, endpoints, pods, new Map(scenario.namespaces.map((n) => [n.name, n.labels])));
+}
 
+/** What the informers hold when the `labels` and `namespace_labels` selectors filter them. */
+export function selectIndex(
+  index: ClusterIndex,
+  labels: readonly LabelRequirement[] | undefined,
+  namespaceLabels: readonly LabelRequirement[] | undefined,
+): ClusterIndex {
+  if (!labels && !namespaceLabels) return index;
+  const keep = <T extends { readonly labels: Readonly<Record<string, string>> }>(list: readonly T[]) =>
+    labels ? list.filter((x) => labelsSatisfy(labels, x.labels)) : list;
+  const namespaces = namespaceLabels
+    ? new Map([...index.namespaceLabels].filter(([, l]) => labelsSatisfy(namespaceLabels, l)))
+    : index.namespaceLabels;
+  return buildIndex(keep(index.services), keep(index.endpoints), keep(index.pods), namespaces);
+}
+
+function buildIndex(
+  services: readonly DnsService[],
+  endpoints: readonly DnsEndpoints[],
+  pods: readonly DnsPod[],
+  namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): ClusterIndex {
   const byName = new Map<string, DnsService[]>();
   const byIP = new Map<string, DnsService[]>();
   for (const s of services) {
@@ -135,7 +168,9 @@ export function indexCluster(scenario: Scenario): ClusterIndex {
   return {
     services,
     endpoints,
-    namespaces: new Set(scenario.namespaces.map((n) => n.name)),
+    pods,
+    namespaceLabels,
+    namespaces: new Set(namespaceLabels.keys()),
     servicesNamed: (name, namespace) => byName.get(serviceKey(name, namespace)) ?? [],
     servicesWithKey: (key) => byName.get(key) ?? [],
     endpointsOf: (name, namespace) => epByIndex.get(serviceKey(name, namespace)) ?? [],

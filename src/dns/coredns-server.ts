@@ -2,7 +2,7 @@
 // each a chain of plugins in CoreDNS's fixed order (autopath, transfer, kubernetes,
 // forward), answering one question from one client.
 import type { Scenario } from '../model';
-import { type ClusterIndex, indexCluster } from './cluster-index';
+import { type ClusterIndex, indexCluster, selectIndex } from './cluster-index';
 import { fqdn, isSubdomain, joinName, labelsOf, matchZone, sameName, trimZone } from './domain-name';
 import type { KubernetesBackend } from './kubernetes-backend';
 import { serveKubernetes } from './kubernetes-plugin';
@@ -61,9 +61,22 @@ export function buildCoreDns(scenario: Scenario, answeringPodIP?: string): CoreD
   };
 }
 
+const selected = new WeakMap<ClusterIndex, WeakMap<ServerConfig, ClusterIndex>>();
+
+/** The cluster as a server's kubernetes plugin sees it: its informers narrowed by `labels` and `namespace_labels`. */
+function pluginIndex(dns: CoreDns, server: ServerConfig): ClusterIndex {
+  const k = server.kubernetes;
+  if (!k) return dns.index;
+  const perServer = selected.get(dns.index) ?? new WeakMap<ServerConfig, ClusterIndex>();
+  selected.set(dns.index, perServer);
+  const index = perServer.get(server) ?? selectIndex(dns.index, k.labels, k.namespaceLabels);
+  perServer.set(server, index);
+  return index;
+}
+
 function backendOf(dns: CoreDns, server: ServerConfig): KubernetesBackend | undefined {
   if (!server.kubernetes) return undefined;
-  return { config: server.kubernetes, index: dns.index, localIPs: dns.localIPs, serial: dns.serial };
+  return { config: server.kubernetes, index: pluginIndex(dns, server), localIPs: dns.localIPs, serial: dns.serial };
 }
 
 /** The server block for a name: the longest zone match, as CoreDNS's dnsserver picks it. */
@@ -140,7 +153,7 @@ function searchPathOf(dns: CoreDns, server: ServerConfig, name: string, client: 
   if (k?.pods !== 'verified' || client.ip === undefined) return [];
   const zone = matchZone(k.zones, name);
   if (zone === undefined) return [];
-  const pod = dns.index.podsWithIP(client.ip)[0];
+  const pod = pluginIndex(dns, server).podsWithIP(client.ip)[0];
   if (!pod) return [];
   return [joinName(pod.namespace, 'svc', zone), joinName('svc', zone), zone, ''];
 }

@@ -9,10 +9,10 @@ import {
   type DnsService,
   serviceKey,
 } from './cluster-index';
-import { joinName, labelsOf, sameName, trimZone } from './domain-name';
+import { fqdn, joinName, labelsOf, trimZone } from './domain-name';
 import { parseRecordRequest, type RecordRequest } from './record-request';
 import { addressFromReverse, reverseKind } from './reverse-name';
-import { type KubernetesConfig, labelsSatisfy } from './server-config';
+import type { KubernetesConfig } from './server-config';
 
 export interface BackendService {
   /** An address, or a name (ExternalName) the record points to. */
@@ -34,6 +34,7 @@ export interface Lookup {
 
 export interface KubernetesBackend {
   readonly config: KubernetesConfig;
+  /** The cluster as this plugin's informers hold it (its `labels`, `namespace_labels` applied). */
   readonly index: ClusterIndex;
   /** The answering CoreDNS instance's own addresses (its pod IP). */
   readonly localIPs: readonly string[];
@@ -75,14 +76,11 @@ export function endpointHostname(addr: DnsEndpointAddress, endpointPodNames: boo
 }
 
 function visibleServices(b: KubernetesBackend, name: string, namespace: string): readonly DnsService[] {
-  const all = b.index.servicesNamed(name, namespace);
-  return b.config.labels ? all.filter((s) => labelsSatisfy(b.config.labels!, s.labels)) : all;
+  return b.index.servicesNamed(name, namespace);
 }
 
 function visibleEndpoints(b: KubernetesBackend, name: string, namespace: string): readonly DnsEndpoints[] {
-  if (b.config.noEndpoints) return [];
-  const all = b.index.endpointsOf(name, namespace);
-  return b.config.labels ? all.filter((e) => labelsSatisfy(b.config.labels!, e.labels)) : all;
+  return b.config.noEndpoints ? [] : b.index.endpointsOf(name, namespace);
 }
 
 function findServices(b: KubernetesBackend, r: RecordRequest, zone: string): Lookup {
@@ -153,17 +151,18 @@ function findPods(b: KubernetesBackend, r: RecordRequest, zone: string): Lookup 
   const domain = joinName(podname, r.namespace, 'pod', zone);
   const ttl = b.config.ttl;
   if (b.config.pods === 'insecure') {
-    if (canonicalAddress(ip) === '') return { services: [], error: 'no-items' };
-    return { services: [{ host: canonicalAddress(ip), port: 0, ttl, domain }] };
+    if (addressText(ip) === '') return { services: [], error: 'no-items' };
+    return { services: [{ host: addressText(ip), port: 0, ttl, domain }] };
   }
+  // verified: the pod index is keyed by status.podIP as written; the name's address must be that text.
   const out: BackendService[] = [];
-  for (const p of b.index.podsWithIP(canonicalAddress(ip)))
-    if (match(r.namespace, p.namespace)) out.push({ host: p.ip, port: 0, ttl, domain });
+  for (const p of b.index.podsWithIP(ip))
+    if (p.ip === ip && match(r.namespace, p.namespace)) out.push({ host: addressText(ip), port: 0, ttl, domain });
   return out.length ? { services: out } : { services: [], error: 'no-items' };
 }
 
-/** Go's net.ParseIP(...).String() (leading zeros refused), '' when not an address. */
-function canonicalAddress(text: string): string {
+/** Go's net.ParseIP(...).String() (leading zeros refused; IPv4-mapped is IPv4), '' when not an address. */
+function addressText(text: string): string {
   const ip = parseIP(text);
   return ip && !ip.leadingZeros ? ip.text : '';
 }
@@ -200,7 +199,8 @@ export function nsAddresses(b: KubernetesBackend, zone: string): { name: string;
   return out;
 }
 
-const isDefaultNS = (name: string, zone: string) => sameName(name, joinName('ns.dns', zone));
+/** `ns.dns.<zone>`: CoreDNS matches the lower-cased name against the zone as asked. */
+const isDefaultNS = (name: string, zone: string) => fqdn(name).toLowerCase() === `ns.dns.${fqdn(zone)}`;
 
 /** CoreDNS's Kubernetes.Services: what a question of this type finds at this name. */
 export function services(b: KubernetesBackend, qname: string, qtype: string, zone: string): Lookup {

@@ -41,7 +41,8 @@ export function soaRecord(b: KubernetesBackend, zone: string): ResourceRecord {
 }
 
 function checkForApex(b: KubernetesBackend, s: State): Lookup {
-  if (!sameName(s.qname, s.zone)) return services(b, s.qname, s.qtype, s.zone);
+  // As CoreDNS: the lower-cased name against the zone as asked.
+  if (s.qname.toLowerCase() !== s.zone) return services(b, s.qname, s.qtype, s.zone);
   const apex = services(b, joinName('apex.dns', s.zone), s.qtype, s.zone);
   if (apex.error === undefined) return apex;
   return services(b, s.qname, s.qtype, s.zone);
@@ -225,7 +226,9 @@ export function serveKubernetes(
     case 'IXFR':
       return reply(question, 'REFUSED');
     case 'NS':
-      if (sameName(qname, zone)) {
+      // CoreDNS compares the lower-cased name with the zone as asked: a mixed-case apex
+      // (`Cluster.local.`) is not the apex here and gets the fake A lookup's NODATA.
+      if (qname.toLowerCase() === zone) {
         ({ records, extra } = ns(b, s));
         break;
       }

@@ -2,6 +2,7 @@
 // answers (kubernetes, forward, autopath, transfer, rewrite, loadbalance; cache observes) with their
 // options, and the observing plugins accepted without effect.
 import { type Corefile, CorefileError, type Directive, normalizeZoneArgs, parseCorefile } from './corefile';
+import { type LabelRequirement, LabelSelectorError, parseLabelSelector } from './label-selector';
 import { reverseKind } from './reverse-name';
 import { type NameRewrite, parseRewrite } from './rewrite';
 
@@ -24,32 +25,21 @@ export interface KubernetesConfig {
   readonly noEndpoints: boolean;
   /** `zonal`: zone-scoped names (`ZONE.pin|prefer._zone.svc.ns.svc.zone`) for headless Services. */
   readonly zonal: boolean;
-  /** `labels` selector: services and EndpointSlices outside it are invisible. */
+  /** `labels` selector: services, EndpointSlices and pods outside it are invisible. */
   readonly labels?: readonly LabelRequirement[];
+  /** `namespace_labels` selector: namespaces outside it do not exist for the plugin. */
+  readonly namespaceLabels?: readonly LabelRequirement[];
 }
 
-/** One equality-based requirement of a label selector (`app=web`, `tier!=db`). */
-export interface LabelRequirement {
-  readonly key: string;
-  readonly equal: boolean;
-  readonly value: string;
-}
-
-function labelRequirements(d: Directive): LabelRequirement[] {
+function selector(d: Directive, option: string): LabelRequirement[] {
+  if (d.args.length === 0) fail(d, 'needs a label selector');
   const text = d.args.join(' ');
-  return text.split(',').map((part) => {
-    const m = /^\s*([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$/.exec(part);
-    if (!m) fail(d, `unable to parse label selector value: '${text}' (only key=value and key!=value are modelled)`);
-    return { key: m[1]!, equal: m[2] !== '!=', value: m[3]! };
-  });
-}
-
-/** Whether labels satisfy every requirement. */
-export function labelsSatisfy(
-  requirements: readonly LabelRequirement[],
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  return requirements.every((r) => (labels[r.key] === r.value) === r.equal);
+  try {
+    return parseLabelSelector(text);
+  } catch (e) {
+    if (e instanceof LabelSelectorError) fail(d, `unable to parse ${option} selector value: '${text}': ${e.message}`);
+    throw e;
+  }
 }
 
 export interface ForwardConfig {
@@ -120,6 +110,7 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
   let endpointPodNames = false;
   let zonal = false;
   let labels: LabelRequirement[] | undefined;
+  let namespaceLabels: LabelRequirement[] | undefined;
   const namespaces = new Set<string>();
   for (const o of d.block) {
     switch (o.name) {
@@ -133,8 +124,10 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         for (const n of o.args) namespaces.add(n);
         break;
       case 'ttl': {
+        // Go's strconv.Atoi: decimal digits with an optional sign; later arguments are ignored.
+        if (o.args.length === 0 || !/^[+-]?\d+$/.test(o.args[0]!))
+          fail(o, `"${o.args.join(' ')}" is not a number of seconds`);
         const t = Number(o.args[0]);
-        if (o.args.length !== 1 || !Number.isInteger(t)) fail(o, `"${o.args.join(' ')}" is not a number of seconds`);
         if (t < 0 || t > 3600) fail(o, `ttl must be in range [0, 3600]: ${t}`);
         ttl = t;
         break;
@@ -143,7 +136,9 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         fallthrough = o.args.length > 0 ? normalizeZoneArgs(o.args, o.line) : ['.'];
         break;
       case 'ignore':
-        if (o.args[0] !== 'empty_service') fail(o, `unable to parse ignore value: '${o.args[0] ?? ''}'`);
+        // A bare `ignore` is accepted and changes nothing, as in CoreDNS.
+        if (o.args.length === 0) break;
+        if (o.args[0] !== 'empty_service') fail(o, `unable to parse ignore value: '${o.args[0]}'`);
         ignoreEmptyService = true;
         break;
       case 'noendpoints':
@@ -157,8 +152,13 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         zonal = true;
         break;
       case 'labels':
-        labels = labelRequirements(o);
+        labels = selector(o, 'label');
         break;
+      case 'namespace_labels':
+        namespaceLabels = selector(o, 'namespace_label');
+        break;
+      case 'multicluster':
+        return fail(o, 'multicluster zones (ServiceImports, MCS API) are not modelled');
       // Connection settings to the API server: no effect on a simulated cluster.
       case 'endpoint':
       case 'tls':
@@ -167,13 +167,13 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
       case 'apiserver_qps':
       case 'apiserver_burst':
       case 'apiserver_max_inflight':
-      case 'namespace_labels':
         break;
       default:
         fail(o, `unknown property '${o.name}'`);
     }
   }
   if (zonal && noEndpoints) fail(d, 'zonal requires the endpoint cache; remove noendpoints');
+  if (namespaces.size > 0 && namespaceLabels) fail(d, 'namespaces and namespace_labels cannot both be set');
   return {
     zones,
     primaryZone,
@@ -186,6 +186,7 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
     ignoreEmptyService,
     noEndpoints,
     ...(labels !== undefined ? { labels } : {}),
+    ...(namespaceLabels !== undefined ? { namespaceLabels } : {}),
   };
 }
 
