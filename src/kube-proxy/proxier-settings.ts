@@ -56,7 +56,11 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
     localDetector = { ifLocal: ['-s', cluster.clusterCIDR], ifNotLocal: ['!', '-s', cluster.clusterCIDR] };
   else if (p.localDetector === 'NodeCIDR' && node.podCIDR)
     localDetector = { ifLocal: ['-s', node.podCIDR], ifNotLocal: ['!', '-s', node.podCIDR] };
-  const cidrs = p.nodePortAddresses.flatMap((c) => (c === 'primary' ? (nodeIP ? [`${nodeIP}/32`] : []) : [c]));
+  // Each proxier keeps only the CIDRs of its own family (NewNodePortAddresses): an IPv4 proxier
+  // given only IPv6 CIDRs matches every address, and "::/0" does not make it match all.
+  const cidrs = p.nodePortAddresses
+    .flatMap((c) => (c === 'primary' ? (nodeIP ? [`${nodeIP}/32`] : []) : [c]))
+    .filter((c) => !c.includes(':'));
   const matchAll = cidrs.length === 0 || cidrs.some((c) => c.endsWith('/0'));
   const nodePortIPs = matchAll
     ? []
