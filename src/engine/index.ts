@@ -3,6 +3,7 @@
 export * from './cluster-walk';
 export * from './dns-lookup-walk';
 export * from './ipset-lookup';
+export { forgetLearntState } from './learnt-state';
 export * from './node-from-dumps';
 export * from './node-pipeline';
 export * from './sample-packets';

@@ -76,15 +76,3 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     fibType: (address) => addressType(node, address, null).toLowerCase(),
   };
 }
-
-/** Members kube-proxy's affinity sets learnt from sampled connections, per node: key → expiry (seconds). */
-const DYNAMIC = new WeakMap<SimNode, Map<string, Map<string, number>>>();
-
-export function dynamicSetsOf(node: SimNode): Map<string, Map<string, number>> {
-  let d = DYNAMIC.get(node);
-  if (!d) {
-    d = new Map();
-    DYNAMIC.set(node, d);
-  }
-  return d;
-}

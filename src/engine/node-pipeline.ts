@@ -5,7 +5,7 @@
 // nat rules are consulted only on a connection's first packet; later packets
 // follow the bindings conntrack holds.
 
-import { initSchedulerState, NO_SCHED_FLAGS, pickServer } from '../ipvs';
+import { initSchedulerState, NO_SCHED_FLAGS, pickServer, schedule, type VirtualService } from '../ipvs';
 import { nextEndpoint } from '../kube-proxy';
 import {
   bindDnat,
@@ -34,7 +34,8 @@ import {
   walkTable,
 } from '../netfilter';
 import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
-import { dynamicSetsOf, nftChainsAt, nftPacketView } from './nft-hooks';
+import { dynamicSetsOf, ipvsTableOf, keepRecentLists, recentListsOf } from './learnt-state';
+import { nftChainsAt, nftPacketView } from './nft-hooks';
 import {
   addressType,
   interfaceOnLink,
@@ -545,6 +546,30 @@ class Pipeline {
         this.end(flow, 'NO_ENDPOINTS', `IPVS ${vsText} has no real servers`);
         continue;
       }
+      // A sampled packet is a real connection: the kernel's connection table, persistence
+      // templates and scheduler state decide it, as they stand after the packets before it.
+      if (this.options.sample) {
+        const r = schedule(
+          ipvsTableOf(this.node),
+          { protocol: p.protocol, src: p.src, sport: p.sport, dst: p.dst, dport: p.dport, tcpFlags: p.tcpFlags },
+          this.options.now,
+        );
+        if (r.kind === 'forward') {
+          this.ipvsDnat(flow, vs, r.connection.daddr, r.connection.dport, `${vsText} -> `, ` (${r.reason})`);
+          taken.push(flow);
+          continue;
+        }
+        if (r.kind === 'no-destination') {
+          stage(flow, 'ipvs', `${vsText}: ${r.reason}`);
+          this.end(flow, 'NO_ENDPOINTS', `IPVS ${vsText} has no real server for it`);
+          continue;
+        }
+        if (r.kind !== 'unsupported') {
+          stage(flow, 'ipvs', r.reason);
+          passed.push(flow);
+          continue;
+        }
+      }
       const total = usable.reduce((n, r) => n + r.weight, 0);
       // What the kernel's scheduler, in the state this table is in, picks for this very packet.
       const next = pickServer(
@@ -559,7 +584,7 @@ class Pipeline {
         'ipvs',
         `${vsText}: scheduler's next pick: ${next.reason}; over a round each real server gets its share of the weights`,
       );
-      // One sampled packet takes one real server, drawn by weight; a full trace follows them all.
+      // A full trace follows every real server; a sampled packet on a scheduler not modelled draws one by weight.
       let chosen = usable;
       if (this.options.sample) {
         const x = this.options.sample() * total;
@@ -573,23 +598,38 @@ class Pipeline {
       chosen.forEach((rs, i) => {
         const branch = i === chosen.length - 1 ? flow : forkFlow(flow, flow.probability);
         branch.probability *= rs.weight / total;
-        const bp = branch.packet;
-        branch.ct = bindDnat(branch.ct!, rs.address, rs.port);
-        bp.dst = rs.address;
-        bp.dport = rs.port;
-        bp.ipvs = { protocol: p.protocol, address: vs.address, port: vs.port };
-        branch.endpoint = endpointText(rs.address, rs.port);
-        branch.dstNatDone = true;
-        syncCt(branch);
-        stage(
+        this.ipvsDnat(
           branch,
-          'ipvs',
-          `${vsText} -> ${branch.endpoint} (real server ${i + 1} of ${usable.length}, weight ${rs.weight}/${total})`,
+          vs,
+          rs.address,
+          rs.port,
+          `${vsText} -> `,
+          ` (real server ${i + 1} of ${usable.length}, weight ${rs.weight}/${total})`,
         );
         taken.push(branch);
       });
     }
     return { taken, passed };
+  }
+
+  /** IPVS hands the connection to a real server: conntrack records the DNAT (ip_vs_nfct_expect_related). */
+  private ipvsDnat(
+    branch: PipelineFlow,
+    vs: VirtualService,
+    address: IPv4,
+    port: number,
+    before: string,
+    after: string,
+  ): void {
+    const bp = branch.packet;
+    branch.ct = bindDnat(branch.ct!, address, port);
+    bp.ipvs = { protocol: bp.protocol, address: vs.address, port: vs.port };
+    bp.dst = address;
+    bp.dport = port;
+    branch.endpoint = endpointText(address, port);
+    branch.dstNatDone = true;
+    syncCt(branch);
+    stage(branch, 'ipvs', `${before}${branch.endpoint}${after}`);
   }
 
   /** IPVS at LOCAL_IN (after filter INPUT, before nat INPUT), for packets that arrived from outside. */
@@ -875,7 +915,9 @@ export function runPipeline(
   userCopies: number;
   contextSwitches: number;
 } {
-  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent: NO_RECENT, nfacct: NO_NFACCT });
+  // A sampled packet is a real connection: it meets the recent lists earlier ones left.
+  const recent = options.sample ? recentListsOf(node) : NO_RECENT;
+  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent, nfacct: NO_NFACCT });
   const pipeline = new Pipeline(node, options);
   if (origin.kind === 'local') {
     packet.inIface = null;
@@ -886,6 +928,8 @@ export function runPipeline(
     if (node.interfaces.some((i) => i.name === origin.iface && i.bridge)) packet.physIn = 'veth';
     pipeline.fromInterface(flow);
   }
+  const taken = pipeline.ended[0];
+  if (options.sample && taken) keepRecentLists(node, taken.flow.state.recent);
   return {
     ended: pipeline.ended,
     ipvsLookups: pipeline.ipvsLookups,

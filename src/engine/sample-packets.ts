@@ -1,6 +1,8 @@
 // Many packets of the same flow, each taking one random path as the kernel
-// would (seeded, so a run repeats): how often each endpoint and outcome comes up.
+// would (seeded, so a run repeats), each a connection that sees what the ones
+// before it left: how often each endpoint and outcome comes up.
 
+import { forgetLearntState } from './learnt-state';
 import type { SimNode } from './sim-node';
 import { type TraceRequest, tracePacket } from './trace';
 
@@ -26,6 +28,9 @@ export function seededRandom(seed: number): () => number {
 }
 
 export function samplePackets(node: SimNode, request: TraceRequest, samples: number, seed = 1): SampleResult {
+  // The packets are connections to the node as built, one after another: each meets what the
+  // ones before it left (recent lists, affinity sets, IPVS connections and templates).
+  forgetLearntState(node);
   const draw = seededRandom(seed);
   const outcomes: Record<string, number> = {};
   const endpoints = new Map<string, number>();

@@ -1,7 +1,8 @@
 // Sampled packets take one path each: their frequencies follow the branch probabilities.
 import { describe, expect, it } from 'vitest';
-import { samplePackets, tracePacket } from '../../src/engine';
+import { samplePackets, seededRandom, tracePacket } from '../../src/engine';
 import { ip, nodeFromRules, table } from '../helpers/node-from-rules';
+import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
 
 const node = nodeFromRules(
   table('nat', [
@@ -42,5 +43,50 @@ describe('sampling', () => {
     expect(tracePacket(node, { ...request, sample: () => 0.1 }).cost.rulesEvaluated).toBe(1);
     // Every branch: the expectation, 0.2·1 + 0.4·2 + 0.4·3.
     expect(tracePacket(node, request).cost.rulesEvaluated).toBeCloseTo(2.2, 9);
+  });
+});
+
+describe('sampled packets are connections one after another: ClientIP affinity holds across them', () => {
+  const affinity = (mode: string) =>
+    nodeOf(
+      clusterYaml().replace('mode: iptables', `mode: ${mode}`) +
+        serviceYaml({
+          name: 'sticky',
+          clusterIP: '10.96.0.20',
+          extra: '  sessionAffinity: ClientIP',
+          endpoints: [
+            { ip: '10.244.1.5', node: 'node-1' },
+            { ip: '10.244.1.6', node: 'node-1' },
+            { ip: '10.244.2.5', node: 'node-2' },
+          ],
+        }),
+    ).node;
+  const from = (client: string) => ({
+    src: ip(client),
+    dst: ip('10.96.0.20'),
+    protocol: 'tcp' as const,
+    dport: 80,
+    origin: { kind: 'interface' as const, iface: 'cni0' },
+  });
+  for (const mode of ['iptables', 'nftables', 'ipvs'])
+    it(`${mode}: every connection of one client goes to the endpoint its first one drew`, () => {
+      const n = affinity(mode);
+      const s = samplePackets(n, from('10.244.1.9'), 200, 11);
+      expect(s.outcomes).toEqual({ ACCEPT: 200 });
+      expect(s.endpoints).toHaveLength(1);
+      // Other clients, one connection each after it, spread over the endpoints: affinity is per client.
+      const draw = seededRandom(5);
+      const firsts = new Set(
+        Array.from(
+          { length: 30 },
+          (_, i) => tracePacket(n, { ...from(`10.244.1.${30 + i}`), sample: draw }).endpoints[0]!.address,
+        ),
+      );
+      expect(firsts.size).toBeGreaterThan(1);
+    });
+  it('iptables: without the earlier connections (a full trace) every endpoint is still possible', () => {
+    const n = affinity('iptables');
+    samplePackets(n, from('10.244.1.9'), 20, 3);
+    expect(tracePacket(n, from('10.244.1.9')).endpoints).toHaveLength(3);
   });
 });

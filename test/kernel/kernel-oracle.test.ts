@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScenarioNode, type ScenarioNode, tracePacket } from '../../src/engine';
+import { buildScenarioNode, type ScenarioNode, samplePackets, tracePacket } from '../../src/engine';
 import { loadScenario, type Scenario } from '../../src/model';
 import { parseIPv4 } from '../../src/net';
 import { saveState } from '../../src/netfilter';
@@ -212,6 +212,57 @@ describe.skipIf(why !== null)('the kernel agrees with knetsim', () => {
     );
     // 13.82 is the 0.1% critical value for two degrees of freedom.
     expect(chi2).toBeLessThan(13.82);
+  }, 120_000);
+
+  it("ClientIP affinity across connections: one client's SYNs all reach one endpoint, in the kernel as in knetsim's sampled connections", () => {
+    const yaml =
+      clusterYaml() +
+      serviceYaml({
+        name: 'sticky',
+        clusterIP: '10.96.0.51',
+        extra: '  sessionAffinity: ClientIP',
+        endpoints: [
+          { ip: '10.244.1.5', node: 'node-1' },
+          { ip: '10.244.2.5', node: 'node-2' },
+          { ip: '10.244.2.6', node: 'node-2' },
+        ],
+      });
+    const built = buildScenarioNode(scenarioFrom(yaml, 'sticky.yaml'), 'node-1');
+    if (!built.ok) throw new Error(built.message);
+    const sn = built.value;
+    const n = 30;
+    const request = {
+      src: parseIPv4('203.0.113.9')!,
+      dst: parseIPv4('10.96.0.51')!,
+      protocol: 'tcp' as const,
+      dport: 80,
+      origin: { kind: 'interface' as const, iface: 'eth0' },
+    };
+    const sampled = samplePackets(sn.node, request, n, 9);
+    const possible = new Set(tracePacket(sn.node, request).endpoints.map((e) => e.address));
+    const packets: KernelPacket[] = Array.from({ length: n }, (_, i) => ({
+      from: 'outside',
+      src: '203.0.113.9',
+      sport: 21000 + i,
+      dst: '10.96.0.51',
+      dport: 80,
+      protocol: 'tcp',
+    }));
+    const ns = new Namespaces();
+    const counts = new Map<string, number>();
+    try {
+      const kernel = new KernelNode(ns, sn, ['10.244.1.5'], ['203.0.113.9']);
+      for (const r of kernel.send(packets, false))
+        counts.set(r.endpoint ?? 'none', (counts.get(r.endpoint ?? 'none') ?? 0) + 1);
+    } finally {
+      ns.cleanup();
+    }
+    expect(counts.size).toBe(1);
+    const [endpoint, count] = [...counts][0]!;
+    expect(count).toBe(n);
+    expect(possible.has(endpoint)).toBe(true);
+    expect(sampled.endpoints).toHaveLength(1);
+    expect(sampled.endpoints[0]!.count).toBe(n);
   }, 120_000);
 
   it(`random scenarios (${RUNS}, seeded)`, () => {

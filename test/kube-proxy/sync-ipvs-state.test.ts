@@ -20,7 +20,15 @@ describe('IPVS mode on a node', () => {
         { ip: '10.244.2.5', node: 'node-2' },
       ],
     }) +
-    serviceYaml({ name: 'empty', clusterIP: '10.96.0.11', endpoints: [] });
+    serviceYaml({ name: 'empty', clusterIP: '10.96.0.11', endpoints: [] }) +
+    serviceYaml({
+      name: 'rr',
+      clusterIP: '10.96.0.12',
+      endpoints: [
+        { ip: '10.244.1.5', node: 'node-1' },
+        { ip: '10.244.2.5', node: 'node-2' },
+      ],
+    });
   const n = nodeOf(yaml);
 
   it('loads its rules and sets through the same parsers as a dump, and reloads its iptables-save', () => {
@@ -48,21 +56,45 @@ describe('IPVS mode on a node', () => {
     expect(t.masquerade).toBe(false);
     expect(t.cost.setLookups).toBeGreaterThan(0);
   });
-  it('sampled packets each take one real server, drawn by weight', () => {
-    const s = samplePackets(
+  const sampleTo = (clusterIP: string, client: string, count: number) =>
+    samplePackets(
       n.node,
       {
-        src: ip('10.244.1.9'),
-        dst: ip('10.96.0.10'),
+        src: ip(client),
+        dst: ip(clusterIP),
         protocol: 'tcp',
         dport: 80,
         origin: { kind: 'interface', iface: 'cni0' },
       },
-      2000,
+      count,
       5,
-    );
-    expect(s.endpoints.map((e) => e.address).sort()).toEqual(['10.244.1.5:80', '10.244.2.5:80']);
-    expect(s.endpoints.every((e) => Math.abs(e.count - 1000) < 150)).toBe(true);
+    ).endpoints.map((e) => [e.address, e.count]);
+  it("sampled connections go round robin, as the kernel's rr scheduler hands them out", () => {
+    expect(sampleTo('10.96.0.12', '10.244.1.9', 2000).sort()).toEqual([
+      ['10.244.1.5:80', 1000],
+      ['10.244.2.5:80', 1000],
+    ]);
+  });
+  it("with ClientIP affinity (a persistent service) a client's connections all go where its template says", () => {
+    const first = sampleTo('10.96.0.10', '10.244.1.9', 50);
+    expect(first).toHaveLength(1);
+    expect(first[0]![1]).toBe(50);
+    // The same again: samplePackets starts from the node as built, so the same template is made.
+    expect(sampleTo('10.96.0.10', '10.244.1.9', 50)).toEqual(first);
+  });
+  it('a sampled connection leaves its IPVS connection and template on the node; a full trace still shows every server', () => {
+    const request = {
+      src: ip('10.244.1.20'),
+      dst: ip('10.96.0.10'),
+      protocol: 'tcp' as const,
+      dport: 80,
+      origin: { kind: 'interface' as const, iface: 'cni0' },
+    };
+    const one = tracePacket(n.node, { ...request, sport: 41000, sample: () => 0.5 });
+    const again = tracePacket(n.node, { ...request, sport: 41001, sample: () => 0.5 });
+    expect(again.endpoints).toEqual(one.endpoints);
+    expect(again.hops.find((h) => h.stage === 'ipvs' && h.action.includes('persistence: template'))).toBeDefined();
+    expect(tracePacket(n.node, request).endpoints).toHaveLength(2);
   });
   it('an outside client to the NodePort is marked and masqueraded', () => {
     const t = tracePacket(n.node, {
@@ -90,6 +122,7 @@ describe('IPVS mode on a node', () => {
     expect(n.network.devices.find((d) => d.name === 'kube-ipvs0')?.addresses.map((a) => a.address)).toEqual([
       '10.96.0.10',
       '10.96.0.11',
+      '10.96.0.12',
     ]);
   });
   it('the node itself to a ClusterIP: IPVS takes it at LOCAL_OUT, masqueraded out the real interface', () => {

@@ -1,0 +1,56 @@
+// What sampled packets leave behind on their node, as real connections do: xt_recent
+// lists, the members nftables affinity sets learn, and IPVS's connection table with its
+// persistence templates and each scheduler's position. A sampled packet reads and
+// updates it; a full trace (every branch) neither reads nor writes it, since it shows
+// what any packet may meet on the node as built.
+import { addService, createIpvsTable, type IpvsTable } from '../ipvs';
+import type { FlowState } from '../netfilter';
+import type { SimNode } from './sim-node';
+
+interface LearntState {
+  recent: FlowState['recent'];
+  /** nftables dynamic sets: set name -> key -> expiry (seconds). */
+  readonly nftSets: Map<string, Map<string, number>>;
+  ipvs: IpvsTable | null;
+}
+
+const LEARNT = new WeakMap<SimNode, LearntState>();
+
+function learntOf(node: SimNode): LearntState {
+  let l = LEARNT.get(node);
+  if (!l) {
+    l = { recent: new Map(), nftSets: new Map(), ipvs: null };
+    LEARNT.set(node, l);
+  }
+  return l;
+}
+
+/** The node as built again: no recent entries, no learnt set members, no IPVS connections. */
+export function forgetLearntState(node: SimNode): void {
+  LEARNT.delete(node);
+}
+
+/** xt_recent lists as sampled packets left them. */
+export function recentListsOf(node: SimNode): FlowState['recent'] {
+  return learntOf(node).recent;
+}
+
+export function keepRecentLists(node: SimNode, lists: FlowState['recent']): void {
+  learntOf(node).recent = lists;
+}
+
+/** Members kube-proxy's nftables affinity sets learnt from sampled connections: key -> expiry (seconds). */
+export function dynamicSetsOf(node: SimNode): Map<string, Map<string, number>> {
+  return learntOf(node).nftSets;
+}
+
+/** The node's IPVS table (its virtual services, their schedulers' state and the connection table). */
+export function ipvsTableOf(node: SimNode): IpvsTable {
+  const l = learntOf(node);
+  if (!l.ipvs) {
+    const table = createIpvsTable();
+    for (const service of node.ipvs ?? []) addService(table, service);
+    l.ipvs = table;
+  }
+  return l.ipvs;
+}
