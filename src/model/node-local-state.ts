@@ -164,7 +164,9 @@ function servicePortState(
     service.loadBalancerIngress.filter((i) => i.ip !== undefined && i.ipMode !== 'Proxy').map((i) => i.ip!),
     family,
   );
-  const loadBalancerSourceRanges = service.loadBalancerSourceRanges.filter((c) => familyOf(c) === family);
+  const familyRanges = service.loadBalancerSourceRanges.filter((c) => familyOf(c) === family);
+  // A zero-length prefix allows any source: the same as giving no ranges (kube-proxy's newBaseServiceInfo).
+  const loadBalancerSourceRanges = familyRanges.some((c) => c.endsWith('/0')) ? [] : familyRanges;
   const externallyAccessible = sp.nodePort !== undefined || loadBalancerIPs.length > 0 || externalIPs.length > 0;
   const needsHealthCheck = service.type === 'LoadBalancer' && externalPolicyLocal;
   return {
