@@ -27,6 +27,8 @@ export interface CoreDns {
 export interface DnsClient {
   /** The source address CoreDNS sees (a pod's IP for autopath, `transfer to` checks). */
   readonly ip?: string;
+  /** How the question came; undefined is TCP for zone transfers (as dig asks them). */
+  readonly transport?: 'udp' | 'tcp';
 }
 
 /** FNV-1a over the cluster's DNS-visible state: a stable stand-in for CoreDNS's "last modified" serial. */
@@ -131,6 +133,18 @@ function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Quest
   };
 }
 
+/** The host of a `transfer to` entry (`10.0.0.5`, `10.0.0.5:53`, `[fd00::5]:53`). */
+function transferHost(entry: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(entry);
+  if (bracketed) return bracketed[1]!;
+  return /^[^:]+:\d+$/.test(entry) ? entry.slice(0, entry.lastIndexOf(':')) : entry;
+}
+
+/**
+ * The transfer plugin: zone transfers over TCP only, to the hosts `to` allows; an IXFR
+ * needs the client's SOA (its serial) in the authority section. The kubernetes plugin
+ * hands out any name inside its zones as a zone; a serial equal to its own gets the SOA only.
+ */
 function transfer(
   server: ServerConfig,
   backend: KubernetesBackend | undefined,
@@ -138,13 +152,17 @@ function transfer(
   client: DnsClient,
 ): DnsResponse | 'next' {
   if (q.type !== 'AXFR' && q.type !== 'IXFR') return 'next';
+  if (client.transport === 'udp') return reply(q, 'REFUSED');
   const t = server.transfer!;
   if (matchZone(t.zones, q.name) === undefined) return 'next';
-  const allowed = t.to.includes('*') || (client.ip !== undefined && t.to.includes(client.ip));
+  const allowed = t.to.some((h) => h === '*' || (client.ip !== undefined && transferHost(h) === client.ip));
   if (!allowed) return reply(q, 'REFUSED');
-  const zone = backend?.config.zones.find((z) => sameName(z, q.name));
-  if (!backend || zone === undefined) return reply(q, 'REFUSED');
-  return reply(q, 'NOERROR', { aa: true, answer: zoneTransferRecords(backend, fqdn(q.name)) });
+  if (q.type === 'IXFR' && q.ixfrSerial === undefined) return reply(q, 'SERVFAIL');
+  if (!backend || matchZone(backend.config.zones, q.name) === undefined) return 'next';
+  const records = zoneTransferRecords(backend, fqdn(q.name).toLowerCase());
+  if (q.ixfrSerial !== undefined && q.ixfrSerial !== 0 && q.ixfrSerial === backend.serial)
+    return reply(q, 'NOERROR', { aa: true, answer: records.slice(0, 1) });
+  return reply(q, 'NOERROR', { aa: true, answer: records });
 }
 
 /** autopath @kubernetes: the search path of the asking pod (pods verified only), else none. */

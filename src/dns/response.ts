@@ -7,6 +7,8 @@ export interface Question {
   /** As asked (case kept), fully qualified. */
   readonly name: string;
   readonly type: QueryType;
+  /** IXFR: the serial of the SOA the client sent in the authority section, if it sent one. */
+  readonly ixfrSerial?: number;
 }
 
 export interface ResponseFlags {

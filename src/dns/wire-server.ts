@@ -30,7 +30,11 @@ export function answerWire(
     };
   }
   const q = decoded.query;
-  const r = resolve(dns, { name: q.name, type: q.type }, { ip: client.address });
+  const r = resolve(
+    dns,
+    { name: q.name, type: q.type, ...(q.ixfrSerial !== undefined ? { ixfrSerial: q.ixfrSerial } : {}) },
+    { ip: client.address, transport },
+  );
   const limit = transport === 'tcp' ? undefined : (q.ednsUdpSize ?? CLASSIC_UDP_LIMIT);
   const response = encodeMessage(r, {
     id: q.id,

@@ -14,6 +14,8 @@ export interface DecodedQuery {
   readonly rd: boolean;
   /** The client's EDNS0 UDP payload size, when it sent an OPT record. */
   readonly ednsUdpSize?: number;
+  /** IXFR: the serial of the SOA in the authority section (the client's version of the zone). */
+  readonly ixfrSerial?: number;
 }
 
 export type QueryDecoding =
@@ -36,6 +38,8 @@ export function decodeQuery(buf: Buffer): QueryDecoding {
   if (!(QUERY_TYPES as readonly string[]).includes(q.type))
     return { ok: false, id, rcode: 'NOTIMP', reason: `query type ${q.type} is not modelled` };
   const opt = packet.additionals?.find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+  const soa = packet.authorities?.length === 1 ? packet.authorities[0] : undefined;
+  const ixfrSerial = soa?.type === 'SOA' ? soa.data.serial : undefined;
   return {
     ok: true,
     query: {
@@ -44,6 +48,7 @@ export function decodeQuery(buf: Buffer): QueryDecoding {
       type: q.type as QueryType,
       rd: packet.flag_rd,
       ...(opt ? { ednsUdpSize: Math.max(CLASSIC_UDP_LIMIT, opt.udpPayloadSize) } : {}),
+      ...(q.type === 'IXFR' && ixfrSerial !== undefined ? { ixfrSerial } : {}),
     },
   };
 }

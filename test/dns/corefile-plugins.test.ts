@@ -1,7 +1,9 @@
 // The plugins around the kubernetes plugin that change answers: rewrite (name rules
 // and response restoration) and transfer (AXFR of the cluster zone).
+
+import * as dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { presentRecord, resolve } from '../../src/dns';
+import { answerWire, decodeResponse, presentRecord, resolve } from '../../src/dns';
 import { ask, serverFor } from './fixture';
 
 describe('rewrite name', () => {
@@ -90,5 +92,88 @@ describe('transfer', () => {
 `);
     expect(resolve(only, { name: 'cluster.local.', type: 'AXFR' }, { ip: '10.1.1.1' }).rcode).toBe('REFUSED');
     expect(resolve(only, { name: 'cluster.local.', type: 'AXFR' }, { ip: '192.0.2.1' }).rcode).toBe('NOERROR');
+  });
+});
+
+describe('transfer as CoreDNS serves it', () => {
+  const dns = serverFor(`cluster.local {
+    kubernetes cluster.local {
+        namespaces testns
+    }
+    transfer {
+        to 192.0.2.1:53 [2001:db8::1]:53 10.1.1.1
+    }
+}
+`);
+  const tcp = (ip: string) => ({ ip, transport: 'tcp' as const });
+
+  it('over TCP only; "to" entries may carry a port', () => {
+    expect(resolve(dns, { name: 'cluster.local.', type: 'AXFR' }, tcp('192.0.2.1')).rcode).toBe('NOERROR');
+    expect(resolve(dns, { name: 'cluster.local.', type: 'AXFR' }, tcp('2001:db8::1')).rcode).toBe('NOERROR');
+    expect(resolve(dns, { name: 'cluster.local.', type: 'AXFR' }, tcp('10.1.1.1')).rcode).toBe('NOERROR');
+    expect(resolve(dns, { name: 'cluster.local.', type: 'AXFR' }, tcp('192.0.2.2')).rcode).toBe('REFUSED');
+    expect(resolve(dns, { name: 'cluster.local.', type: 'AXFR' }, { ip: '192.0.2.1', transport: 'udp' }).rcode).toBe(
+      'REFUSED',
+    );
+  });
+
+  it('IXFR: without the client SOA a SERVFAIL; the current serial gets the SOA alone, an older one the zone', () => {
+    const ask = (ixfrSerial?: number) =>
+      resolve(
+        dns,
+        { name: 'cluster.local.', type: 'IXFR', ...(ixfrSerial === undefined ? {} : { ixfrSerial }) },
+        tcp('192.0.2.1'),
+      );
+    expect(ask().rcode).toBe('SERVFAIL');
+    const full = ask(1);
+    expect(full.answer.length).toBeGreaterThan(2);
+    const current = ask(full.answer[0]!.type === 'SOA' ? full.answer[0]!.serial : -1);
+    expect(current.answer.map((r) => r.type)).toEqual(['SOA']);
+  });
+
+  it('a name inside the zone is transferred as a zone of its own, as the kubernetes plugin does', () => {
+    const r = resolve(dns, { name: 'svc.cluster.local.', type: 'AXFR' }, tcp('192.0.2.1'));
+    const lines = r.answer.map(presentRecord);
+    expect(r.answer[0]!.name).toBe('svc.cluster.local.');
+    expect(lines).toContain('svc1.testns.svc.svc.cluster.local.\t5\tIN\tA\t10.0.0.1');
+  });
+
+  it('on the wire: AXFR over UDP is refused; an IXFR carries its serial in the authority section', () => {
+    const query = (type: 'AXFR' | 'IXFR', serial?: number) =>
+      dnsPacket.encode({
+        type: 'query',
+        id: 7,
+        questions: [{ type, name: 'cluster.local' }],
+        ...(serial === undefined
+          ? {}
+          : {
+              authorities: [
+                {
+                  type: 'SOA',
+                  name: 'cluster.local',
+                  data: {
+                    mname: 'ns.dns.cluster.local',
+                    rname: 'hostmaster.cluster.local',
+                    serial,
+                    refresh: 7200,
+                    retry: 1800,
+                    expire: 86400,
+                    minimum: 5,
+                  },
+                },
+              ],
+            }),
+      });
+    const client = { address: '192.0.2.1', port: 5300 };
+    // dns-packet decodes the rcode but does not declare it.
+    const ask = (q: Buffer, transport: 'udp' | 'tcp') =>
+      decodeResponse(answerWire(dns, q, transport, client).response) as dnsPacket.DecodedPacket & { rcode: string };
+    expect(ask(query('AXFR'), 'udp').rcode).toBe('REFUSED');
+    expect(ask(query('IXFR'), 'tcp').rcode).toBe('SERVFAIL');
+    const full = ask(query('IXFR', 1), 'tcp');
+    expect(full.rcode).toBe('NOERROR');
+    const soa = full.answers![0] as dnsPacket.StringAnswer & { data: { serial: number } };
+    expect(full.answers!.length).toBeGreaterThan(2);
+    expect(ask(query('IXFR', soa.data.serial), 'tcp').answers!.map((a) => a.type)).toEqual(['SOA']);
   });
 });
