@@ -14,8 +14,12 @@ function addressRecord(name: string, ip: string, ttl: number): ResourceRecord {
   return isIPv6(ip) ? { name, ttl, type: 'AAAA', address: ip } : { name, ttl, type: 'A', address: ip };
 }
 
-/** Records in the order CoreDNS streams them for AXFR of `zone` (first and last: the SOA). */
-export function zoneTransferRecords(b: KubernetesBackend, zone: string): ResourceRecord[] {
+/**
+ * Records in the order CoreDNS streams them for AXFR of `zone` (first and last: the SOA).
+ * A Service without ports carries CoreDNS's sentinel port -1, which its transfer writes
+ * as SRV port 65535; `forZoneFile` leaves those out (no server answers them).
+ */
+export function zoneTransferRecords(b: KubernetesBackend, zone: string, forZoneFile = false): ResourceRecord[] {
   const ttl = b.config.ttl;
   const soa = soaRecord(b, zone);
   const out: ResourceRecord[] = [soa];
@@ -34,9 +38,9 @@ export function zoneTransferRecords(b: KubernetesBackend, zone: string): Resourc
     if (isAddress(svc.clusterIPs[0] ?? '')) {
       for (const ip of svc.clusterIPs) out.push(addressRecord(base, ip, ttl));
       for (const p of svc.ports) {
-        // CoreDNS would write the no-ports sentinel -1 as port 65535; a zone file gets none.
-        if (p.port === -1) continue;
-        const srv = { ttl, type: 'SRV', priority: 0, weight: 100, port: p.port, target: base } as const;
+        if (p.port === -1 && forZoneFile) continue;
+        const port = p.port === -1 ? 65535 : p.port;
+        const srv = { ttl, type: 'SRV', priority: 0, weight: 100, port, target: base } as const;
         out.push({ name: base, ...srv });
         if (p.name === '') continue;
         out.push({ name: joinName(`_${p.name.toLowerCase()}`, `_${p.protocol.toLowerCase()}`, base), ...srv });
@@ -71,6 +75,6 @@ export function zoneTransferRecords(b: KubernetesBackend, zone: string): Resourc
 
 /** A standard zone file of the zone (the transfer without its closing SOA), for NSD or BIND. */
 export function zoneFileText(b: KubernetesBackend, zone: string): string {
-  const records = zoneTransferRecords(b, zone).slice(0, -1);
+  const records = zoneTransferRecords(b, zone, true).slice(0, -1);
   return `$ORIGIN ${zone}\n${records.map(presentRecord).join('\n')}\n`;
 }

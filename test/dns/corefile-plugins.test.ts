@@ -3,7 +3,7 @@
 
 import * as dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { answerWire, decodeResponse, presentRecord, resolve } from '../../src/dns';
+import { answerWire, decodeResponse, presentRecord, resolve, zoneFileOf } from '../../src/dns';
 import { ask, serverFor } from './fixture';
 
 describe('rewrite name', () => {
@@ -175,5 +175,28 @@ describe('transfer as CoreDNS serves it', () => {
     const soa = full.answers![0] as dnsPacket.StringAnswer & { data: { serial: number } };
     expect(full.answers!.length).toBeGreaterThan(2);
     expect(ask(query('IXFR', soa.data.serial), 'tcp').answers!.map((a) => a.type)).toEqual(['SOA']);
+  });
+
+  it("a Service without ports is transferred with CoreDNS's sentinel port, written as 65535; a zone file leaves it out", () => {
+    const portless = serverFor(
+      `cluster.local {
+    kubernetes cluster.local
+    transfer {
+        to *
+    }
+}
+`,
+      [],
+      `apiVersion: v1
+kind: Service
+metadata: {name: bare, namespace: testns}
+spec: {clusterIP: 10.0.0.77}
+`,
+    );
+    const lines = resolve(portless, { name: 'cluster.local.', type: 'AXFR' }).answer.map(presentRecord);
+    expect(lines).toContain('bare.testns.svc.cluster.local.\t5\tIN\tA\t10.0.0.77');
+    expect(lines).toContain('bare.testns.svc.cluster.local.\t5\tIN\tSRV\t0 100 65535 bare.testns.svc.cluster.local.');
+    expect(zoneFileOf(portless)).toContain('bare.testns.svc.cluster.local.\t5\tIN\tA\t10.0.0.77');
+    expect(zoneFileOf(portless)).not.toContain('65535');
   });
 });
