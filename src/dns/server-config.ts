@@ -142,9 +142,11 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         ignoreEmptyService = true;
         break;
       case 'noendpoints':
+        if (o.args.length !== 0) fail(o, 'takes no arguments');
         noEndpoints = true;
         break;
       case 'endpoint_pod_names':
+        if (o.args.length !== 0) fail(o, 'takes no arguments');
         endpointPodNames = true;
         break;
       case 'zonal':
@@ -159,15 +161,29 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         break;
       case 'multicluster':
         return fail(o, 'multicluster zones (ServiceImports, MCS API) are not modelled');
-      // Connection settings to the API server: no effect on a simulated cluster.
+      // Connection settings to the API server: no effect on a simulated cluster, but
+      // checked as CoreDNS checks them.
       case 'endpoint':
+        if (o.args.length === 0) fail(o, 'needs the API server address');
+        break;
       case 'tls':
+        if (o.args.length !== 3) fail(o, 'takes cert, key and cacertfile');
+        break;
       case 'kubeconfig':
+        if (o.args.length !== 1 && o.args.length !== 2) fail(o, 'takes a kubeconfig file and an optional context');
+        break;
       case 'startup_timeout':
+        if (o.args.length === 0 || !/^([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$/.test(o.args[0]!) || o.args[0] === '.s')
+          fail(o, `failed to parse startup_timeout: ${o.args[0] ?? ''}`);
+        break;
       case 'apiserver_qps':
       case 'apiserver_burst':
-      case 'apiserver_max_inflight':
+      case 'apiserver_max_inflight': {
+        const number = o.name === 'apiserver_qps' ? /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/ : /^[+-]?\d+$/;
+        if (o.args.length !== 1 || !number.test(o.args[0]!)) fail(o, `invalid ${o.name} "${o.args.join(' ')}"`);
+        if (Number(o.args[0]) < 0) fail(o, `${o.name} must be >= 0`);
         break;
+      }
       default:
         fail(o, `unknown property '${o.name}'`);
     }

@@ -154,4 +154,28 @@ describe('labels and namespace_labels', () => {
     );
     expect(() => serverFor(kubernetesCorefile('ttl 0x10'))).toThrow(CorefileError);
   });
+
+  it("API connection options are checked as CoreDNS's setup checks them, and change no answer", () => {
+    for (const options of [
+      'endpoint',
+      'kubeconfig',
+      'kubeconfig file context extraarg',
+      'tls cert key',
+      'endpoint_pod_names giant_seed',
+      'noendpoints ixnay',
+      'startup_timeout soon',
+      'apiserver_qps -10',
+      'apiserver_burst 1.5',
+      'apiserver_max_inflight -1',
+    ])
+      expect(() => serverFor(kubernetesCorefile(options)), options).toThrow(CorefileError);
+    const dns = serverFor(
+      kubernetesCorefile(
+        'endpoint https://10.0.0.1:6443\nkubeconfig ~/.kube/config ctx\ntls cert key ca\nstartup_timeout 1m30s\napiserver_qps 50.0\napiserver_burst 100\napiserver_max_inflight 25',
+      ),
+    );
+    expect(ask(dns, 'svc1.testns.svc.cluster.local.')).toBe(
+      'NOERROR | svc1.testns.svc.cluster.local. 5 IN A 10.0.0.1 |  | ',
+    );
+  });
 });
