@@ -76,3 +76,26 @@ describe('TestNodePorts: KUBE-FIREWALL holds the localnet rule only with localho
     });
   }
 });
+
+describe('TestLoadBalancerIngressRouteTypeProxy (LoadBalancerIPMode on): a Proxy-mode ingress IP gets no rule', () => {
+  const cases: [string, string, string | null, boolean][] = [
+    ['ipMode Proxy', '1.2.3.4', 'Proxy', false],
+    ['ipMode VIP', '1.2.3.5', 'VIP', true],
+    ['ipMode nil', '1.2.3.6', null, true],
+  ];
+  for (const [name, lbIP, ipMode, expectRule] of cases) {
+    it(name, () => {
+      const lb = serviceYaml({
+        name: 'svc1',
+        ns: 'ns1',
+        clusterIP: '10.96.30.41',
+        type: 'LoadBalancer',
+        nodePort: 3001,
+        status: `status: {loadBalancer: {ingress: [{ip: ${lbIP}${ipMode ? `, ipMode: ${ipMode}` : ''}}]}}`,
+        endpoints: [{ ip: '10.244.1.1' }],
+      });
+      const hasRule = chainOf({}, 'KUBE-SERVICES', lb).some((l) => l.includes(` -d ${lbIP} `));
+      expect(hasRule).toBe(expectRule);
+    });
+  }
+});
