@@ -110,6 +110,9 @@ function upstreamLookup(dns: CoreDns, name: string, type: QueryType, client: Dns
   return r;
 }
 
+/** Responses no plugin wrote (the end of the chain): the server's SERVFAIL. */
+const unwritten = new WeakSet<DnsResponse>();
+
 /** The plugins after autopath, in CoreDNS's order; SERVFAIL when none answers. */
 function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Question) => DnsResponse {
   const backend = backendOf(dns, server);
@@ -129,7 +132,10 @@ function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Quest
       const r = h(q);
       if (r !== 'next') return r;
     }
-    return reply(q, 'SERVFAIL');
+    // No plugin wrote an answer: the server writes SERVFAIL, but autopath sees nothing written.
+    const failure = reply(q, 'SERVFAIL');
+    unwritten.add(failure);
+    return failure;
   };
 }
 
@@ -201,7 +207,8 @@ function autopath(
   for (const domain of search) {
     const r = next({ ...q, name: joinName(base, domain) });
     first ??= r;
-    if (r.rcode === 'NXDOMAIN') continue;
+    // As CoreDNS's autopath: a name error, or nothing written, tries the next search domain.
+    if (r.rcode === 'NXDOMAIN' || unwritten.has(r)) continue;
     return cnamer(r, q.name);
   }
   return first!;

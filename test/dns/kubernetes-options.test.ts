@@ -179,3 +179,18 @@ describe('labels and namespace_labels', () => {
     );
   });
 });
+
+describe('autopath when no plugin answers a search name', () => {
+  it('an unwritten answer (no forwarder for the bare name) is passed over like NXDOMAIN: the first answer stands', () => {
+    const dns = serverFor(`.:53 {
+    kubernetes cluster.local {
+        pods verified
+    }
+    autopath @kubernetes
+}
+`);
+    expect(ask(dns, 'www.example.com.podns.svc.cluster.local.', 'A', '10.240.0.1')).toBe(
+      'NXDOMAIN |  | cluster.local. SOA ns.dns.cluster.local. | ',
+    );
+  });
+});
