@@ -16,6 +16,7 @@ import {
   formatFlow,
   formatIPv4,
   type IPv4,
+  isLoopback,
   lookupRoute,
   newEntry,
   type Packet,
@@ -805,6 +806,11 @@ class Pipeline {
     const forward: PipelineFlow[] = [];
     const hopOf = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
     for (const flow of flows) {
+      const martian = this.martian(flow.packet);
+      if (martian !== null) {
+        this.end(flow, 'NO_ROUTE', martian);
+        continue;
+      }
       const r = this.route(flow);
       if (r.kind === 'local') {
         if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
@@ -824,6 +830,18 @@ class Pipeline {
       f,
       (flow) => hopOf.get(flow) ?? { iface: flow.packet.outIface ?? this.node.defaultInterface, nextHop: null },
     );
+  }
+
+  /**
+   * ip_route_input: a loopback destination or source on a packet that came in by a device is a
+   * martian, dropped before INPUT or FORWARD, unless route_localnet is on (kube-proxy sets it for
+   * localhost NodePorts).
+   */
+  private martian(p: NfPacket): string | null {
+    if (this.node.routeLocalnet !== false || p.inIface === null || p.inIface === 'lo') return null;
+    if (isLoopback(p.dst)) return `martian destination ${formatIPv4(p.dst)} from ${p.inIface} (route_localnet is off)`;
+    if (isLoopback(p.src)) return `martian source ${formatIPv4(p.src)} from ${p.inIface} (route_localnet is off)`;
+    return null;
   }
 
   /** A packet a process on the node sends. */

@@ -11,6 +11,7 @@ import {
   loadBalancerFromSync,
   nodePrelude,
   proxierSettings,
+  routeLocalnetFor,
   syncIptablesRules,
   syncIpvsState,
   syncNftablesRules,
@@ -117,6 +118,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
         { name: 'kube-ipvs0', addresses: ipvs.kubeIpvs0.map((address) => ({ address, prefixLength: 32 })) },
       ]
     : network.devices;
+  const routeLocalnet = routeLocalnetFor(mode, settings);
   const node = makeSimNode({
     name: nodeName,
     interfaces: devices.map((d) => ({
@@ -128,6 +130,7 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     ruleset: compileRuleset(loaded.state),
     sets,
     defaultInterface: 'eth0',
+    ...(routeLocalnet === undefined ? {} : { routeLocalnet }),
     ipvs: ipvs ? ipvsServices(ipvs) : [],
     ...(nft ? { nft: nft.ruleset } : {}),
     ...(network.vxlan ? { vxlan: vxlanEndpointOf(network.vxlan) } : {}),

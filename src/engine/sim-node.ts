@@ -67,6 +67,11 @@ export interface SimNode {
   readonly conntrack: ConntrackTable;
   /** The interface outside traffic arrives on and leaves by when no route says otherwise. */
   readonly defaultInterface: string;
+  /**
+   * net.ipv4.conf.all.route_localnet. Off: a packet arriving on a device with a 127/8 source or
+   * destination is dropped as a martian. Absent: not known (a node's dumps), taken as on.
+   */
+  readonly routeLocalnet?: boolean;
   /** kube-proxy userspace mode's proxy sockets; empty otherwise. */
   readonly userspace?: readonly UserspaceProxy[];
   /** kube-proxy's LoadBalancerRR as it stands (sampled packets advance it, as real connections do). */

@@ -1,6 +1,6 @@
 // The settings a kube-proxy instance runs with on one node, from the Cluster
 // document's proxy section and the node's own facts.
-import type { ClusterConfig, NodeFacts } from '../model';
+import type { ClusterConfig, NodeFacts, ProxyMode } from '../model';
 
 export interface LocalDetector {
   /** Arguments that match traffic from this cluster's pods ("-s 10.244.0.0/16"). */
@@ -78,4 +78,20 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
     ...(nodeZone === undefined ? {} : { nodeZone }),
     nodeIP,
   };
+}
+
+/**
+ * net.ipv4.conf.all.route_localnet as the proxier leaves it: the iptables proxier turns it on
+ * for localhost NodePorts when --nodeport-addresses covers 127.0.0.1 (ContainsIPv4Loopback), the
+ * IPVS proxier always; the nftables proxier never. Undefined where not modelled (userspace).
+ */
+export function routeLocalnetFor(mode: ProxyMode, s: ProxierSettings): boolean | undefined {
+  if (mode === 'iptables')
+    return (
+      s.localhostNodePorts &&
+      (s.nodePortCIDRs.length === 0 || s.nodePortCIDRs.some((c) => cidrContainsIPv4(c, '127.0.0.1')))
+    );
+  if (mode === 'ipvs') return true;
+  if (mode === 'nftables') return false;
+  return undefined;
 }
