@@ -19,7 +19,11 @@ export function knetsimRuleLists(t: TraceResult): BranchView[] {
   return t.branches.map((b) => {
     // IPVS and the userspace proxy are where this kernel and knetsim part ways (no IPVS here, no proxy process).
     const cut = b.hops.findIndex((h) => h.stage === 'ipvs' || h.stage === 'userspace');
-    const hops = cut < 0 ? b.hops : b.hops.slice(0, cut);
+    // This harness's flannel.1 is a plain veth: no VXLAN datagram goes through the node's hooks
+    // after the packet (the flannel harness checks that one), so knetsim's hops end at its encapsulation.
+    const outer = b.hops.findIndex((h) => h.stage === 'vxlan outer');
+    const end = cut >= 0 ? cut : outer >= 0 ? outer : b.hops.length;
+    const hops = b.hops.slice(0, end);
     return {
       rules: hops.filter((h) => h.ruleNumber !== undefined).map((h) => `${h.stage.split('/')[0]} ${h.saved ?? h.rule}`),
       finalDst: /-> (\S+):\d+$/.exec(b.final)?.[1] ?? '',
