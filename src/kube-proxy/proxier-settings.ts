@@ -18,6 +18,7 @@ export interface ProxierSettings {
   readonly nodePortCIDRs: readonly string[];
   /** The node's addresses that NodePorts answer on when nodePortCIDRs is not empty. */
   readonly nodePortIPs: readonly string[];
+  /** --iptables-localhost-nodeports, off when nodePortCIDRs leave out loopback (as NewProxier does). */
   readonly localhostNodePorts: boolean;
   readonly nfacctCounters: ReadonlySet<string>;
   readonly masqueradeRandomFully: boolean;
@@ -65,13 +66,16 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
   const nodePortIPs = matchAll
     ? []
     : [...new Set(interfaceAddresses(node).filter((ip) => cidrs.some((c) => cidrContainsIPv4(c, ip))))].sort();
+  // ContainsIPv4Loopback: a CIDR on 127/8 or holding 127.0.0.0 (as 0.0.0.0/0 does). Without one the
+  // iptables proxier turns localhost NodePorts off, whatever the flag says (NewProxier).
+  const containsIPv4Loopback = matchAll || cidrs.some((c) => c.startsWith('127.') || cidrContainsIPv4(c, '127.0.0.0'));
   return {
     masqueradeMark: `0x${((1 << p.masqueradeBit) >>> 0).toString(16)}`,
     masqueradeAll: p.masqueradeAll,
     localDetector,
     nodePortCIDRs: matchAll ? [] : cidrs,
     nodePortIPs,
-    localhostNodePorts: p.localhostNodePorts,
+    localhostNodePorts: p.localhostNodePorts && containsIPv4Loopback,
     nfacctCounters: new Set(p.nfacctCounters),
     masqueradeRandomFully: p.masqueradeRandomFully,
     conntrackTCPLiberal: p.conntrackTCPLiberal,
@@ -82,15 +86,11 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
 
 /**
  * net.ipv4.conf.all.route_localnet as the proxier leaves it: the iptables proxier turns it on
- * for localhost NodePorts when --nodeport-addresses covers 127.0.0.1 (ContainsIPv4Loopback), the
- * IPVS proxier always; the nftables proxier never. Undefined where not modelled (userspace).
+ * for localhost NodePorts (which need --nodeport-addresses to cover loopback), the IPVS proxier
+ * always; the nftables proxier never. Undefined where not modelled (userspace).
  */
 export function routeLocalnetFor(mode: ProxyMode, s: ProxierSettings): boolean | undefined {
-  if (mode === 'iptables')
-    return (
-      s.localhostNodePorts &&
-      (s.nodePortCIDRs.length === 0 || s.nodePortCIDRs.some((c) => cidrContainsIPv4(c, '127.0.0.1')))
-    );
+  if (mode === 'iptables') return s.localhostNodePorts;
   if (mode === 'ipvs') return true;
   if (mode === 'nftables') return false;
   return undefined;

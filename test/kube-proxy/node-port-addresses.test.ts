@@ -32,3 +32,28 @@ describe('nodePortAddresses on an IPv4 proxier', () => {
     expect(nodePortJumps(['0.0.0.0/0'])).toEqual(['-m addrtype --dst-type LOCAL']);
   });
 });
+
+describe('localhost NodePorts need nodePortAddresses to cover loopback (NewProxier)', () => {
+  const restore = (nodePortAddresses: string[]) =>
+    nodeOf(
+      clusterYaml({ localhostNodePorts: true, nfacctCounters: ['localhost_nps_accepted_pkts'], nodePortAddresses }) +
+        serviceYaml({
+          name: 's',
+          clusterIP: '10.96.0.5',
+          type: 'NodePort',
+          nodePort: 30080,
+          endpoints: [{ ip: '10.244.1.5', node: 'node-1' }],
+        }),
+    ).restore;
+  it('192.168.0.0/24 only: no KUBE-FIREWALL localnet rule, no 127.0.0.0/8 NodePort rule', () => {
+    const r = restore(['192.168.0.0/24']);
+    expect(r).not.toContain(':KUBE-FIREWALL');
+    expect(r).not.toContain('-d 127.0.0.0/8 --dport 30080');
+  });
+  it('127.0.0.0/8 listed: localhost NodePorts stay on', () => {
+    const r = restore(['192.168.0.0/24', '127.0.0.0/8']);
+    expect(r).toContain(':KUBE-FIREWALL');
+    expect(r).toContain('-d 127.0.0.0/8 --dport 30080');
+    expect(r).toContain('-d 127.0.0.1 -j KUBE-NODEPORTS');
+  });
+});
