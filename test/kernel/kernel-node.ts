@@ -146,7 +146,8 @@ export class KernelNode {
 
   constructor(ns: Namespaces, scenarioNode: ScenarioNode, podIPs: readonly string[], clientIPs: readonly string[]) {
     const t = nodeTopology(ns, scenarioNode, podIPs, {
-      routeLocalnet: true,
+      // As kube-proxy left it on the simulated node (on unless knetsim knows it off).
+      routeLocalnet: scenarioNode.node.routeLocalnet !== false,
       // Each pod drops what it receives, so no replies come back.
       sinkPod: (pod) => inNs(pod, 'iptables', ['-A', 'INPUT', '-j', 'DROP']),
     });
