@@ -64,3 +64,30 @@ export function categorizeEndpoints(svc: ServicePortState, nodeZone?: string): C
   const allReachable = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
   return { cluster, local, allReachable, hasAny };
 }
+
+/** The chain internal and external traffic goes to, per traffic policy, and whether it has endpoints there. */
+export interface PolicyChains<C> {
+  readonly internal: C;
+  readonly hasInternal: boolean;
+  /** The chain externalTrafficPolicy sends to (behind the external chain kube-proxy writes). */
+  readonly externalPolicy: C;
+  readonly hasExternal: boolean;
+}
+
+/**
+ * As syncProxyRules chooses them: Local policy sends to the local-endpoints chain, which
+ * has endpoints only where this node runs one; Cluster policy to the cluster chain.
+ */
+export function policyChains<C>(
+  svc: ServicePortState,
+  eps: CategorizedEndpoints,
+  chains: { readonly cluster: C; readonly local: C },
+): PolicyChains<C> {
+  const noLocal = eps.local.length === 0;
+  return {
+    internal: svc.internalPolicyLocal ? chains.local : chains.cluster,
+    hasInternal: eps.hasAny && !(svc.internalPolicyLocal && noLocal),
+    externalPolicy: svc.externalPolicyLocal ? chains.local : chains.cluster,
+    hasExternal: eps.hasAny && !(svc.externalPolicyLocal && noLocal),
+  };
+}

@@ -3,7 +3,7 @@
 // rules in the order they are generated; comments, probabilities and masquerade
 // rules exactly as kube-proxy writes them).
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
-import { categorizeEndpoints, endpointKey } from '../categorize-endpoints';
+import { categorizeEndpoints, endpointKey, policyChains } from '../categorize-endpoints';
 import { endpointChain, serviceChains } from '../chain-names';
 import { cidrContainsIPv4, LARGE_CLUSTER_ENDPOINTS, type ProxierSettings } from '../proxier-settings';
 
@@ -146,18 +146,12 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
   const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
   const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;
 
-  let internalChain = chains.cluster;
-  let hasInternal = hasEndpoints;
-  if (svc.internalPolicyLocal) {
-    internalChain = chains.local;
-    if (eps.local.length === 0) hasInternal = false;
-  }
-  let externalPolicyChain = chains.cluster;
-  let hasExternal = hasEndpoints;
-  if (svc.externalPolicyLocal) {
-    externalPolicyChain = chains.local;
-    if (eps.local.length === 0) hasExternal = false;
-  }
+  const {
+    internal: internalChain,
+    hasInternal,
+    externalPolicy: externalPolicyChain,
+    hasExternal,
+  } = policyChains(svc, eps, chains);
   const externalChain = chains.external;
   const usesExternalChain = hasEndpoints && svc.externallyAccessible;
   const usesFWChain = hasEndpoints && svc.loadBalancerIPs.length > 0 && svc.loadBalancerSourceRanges.length > 0;

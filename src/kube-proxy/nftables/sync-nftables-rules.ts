@@ -6,7 +6,7 @@
 // external-, firewall- and endpoint- chains and affinity sets.
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
 import type { NftRuleset } from '../../nftables';
-import { categorizeEndpoints } from '../categorize-endpoints';
+import { categorizeEndpoints, policyChains } from '../categorize-endpoints';
 import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
 import { type ServiceChanges, serviceKeyOf } from '../service-changes';
 import { nftAffinitySet, nftEndpointChain, nftServiceChains } from './nft-chain-names';
@@ -257,18 +257,12 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
   const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;
   if (usesLocalChain) tx.ensureChain(chains.local, true);
 
-  let internalChain = chains.cluster;
-  let hasInternal = hasEndpoints;
-  if (svc.internalPolicyLocal) {
-    internalChain = chains.local;
-    if (eps.local.length === 0) hasInternal = false;
-  }
-  let externalPolicyChain = chains.cluster;
-  let hasExternal = hasEndpoints;
-  if (svc.externalPolicyLocal) {
-    externalPolicyChain = chains.local;
-    if (eps.local.length === 0) hasExternal = false;
-  }
+  const {
+    internal: internalChain,
+    hasInternal,
+    externalPolicy: externalPolicyChain,
+    hasExternal,
+  } = policyChains(svc, eps, chains);
   // Needed even without external endpoints: it short-circuits pod and node traffic.
   const usesExternalChain = hasEndpoints && svc.externallyAccessible;
   if (usesExternalChain) tx.ensureChain(chains.external, true);
