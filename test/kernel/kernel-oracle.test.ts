@@ -160,36 +160,32 @@ describe.skipIf(why !== null)('the kernel agrees with knetsim', () => {
     expect(runScenario('demo worker-1 with flannel', built.value, packets)).toEqual([]);
   }, 120_000);
 
-  it("random endpoint choice: the kernel picks exactly knetsim's endpoints, at its probabilities (chi-square)", () => {
+  /** A Service at CLUSTER_IP:80 with three endpoints (one on node-1), built for node-1. */
+  function threeEndpoints(clusterIP: string, extra?: string): ScenarioNode {
     const yaml =
       clusterYaml() +
       serviceYaml({
-        name: 'spread',
-        clusterIP: '10.96.0.50',
+        name: 'three',
+        clusterIP,
+        ...(extra ? { extra } : {}),
         endpoints: [
           { ip: '10.244.1.5', node: 'node-1' },
           { ip: '10.244.2.5', node: 'node-2' },
           { ip: '10.244.2.6', node: 'node-2' },
         ],
       });
-    const built = buildScenarioNode(scenarioFrom(yaml, 'spread.yaml'), 'node-1');
+    const built = buildScenarioNode(scenarioFrom(yaml, 'three.yaml'), 'node-1');
     if (!built.ok) throw new Error(built.message);
-    const sn = built.value;
-    const expected = new Map(
-      tracePacket(sn.node, {
-        src: parseIPv4('203.0.113.9')!,
-        dst: parseIPv4('10.96.0.50')!,
-        protocol: 'tcp',
-        dport: 80,
-        origin: { kind: 'interface', iface: 'eth0' },
-      }).endpoints.map((e) => [e.address, e.probability]),
-    );
-    const n = 600;
+    return built.value;
+  }
+
+  /** N SYNs from one outside client (ports from `sport` up), in one burst: how many reached each endpoint in the kernel. */
+  function kernelEndpointCounts(sn: ScenarioNode, clusterIP: string, n: number, sport: number): Map<string, number> {
     const packets: KernelPacket[] = Array.from({ length: n }, (_, i) => ({
       from: 'outside',
       src: '203.0.113.9',
-      sport: 20000 + i,
-      dst: '10.96.0.50',
+      sport: sport + i,
+      dst: clusterIP,
       dport: 80,
       protocol: 'tcp',
     }));
@@ -202,6 +198,24 @@ describe.skipIf(why !== null)('the kernel agrees with knetsim', () => {
     } finally {
       ns.cleanup();
     }
+    return counts;
+  }
+
+  const outsideTo = (clusterIP: string) => ({
+    src: parseIPv4('203.0.113.9')!,
+    dst: parseIPv4(clusterIP)!,
+    protocol: 'tcp' as const,
+    dport: 80,
+    origin: { kind: 'interface' as const, iface: 'eth0' },
+  });
+
+  it("random endpoint choice: the kernel picks exactly knetsim's endpoints, at its probabilities (chi-square)", () => {
+    const sn = threeEndpoints('10.96.0.50');
+    const expected = new Map(
+      tracePacket(sn.node, outsideTo('10.96.0.50')).endpoints.map((e) => [e.address, e.probability]),
+    );
+    const n = 600;
+    const counts = kernelEndpointCounts(sn, '10.96.0.50', n, 20000);
     expect(new Set(counts.keys())).toEqual(new Set(expected.keys()));
     const chi2 = [...expected].reduce(
       (sum, [address, p]) => sum + ((counts.get(address) ?? 0) - n * p) ** 2 / (n * p),
@@ -215,48 +229,11 @@ describe.skipIf(why !== null)('the kernel agrees with knetsim', () => {
   }, 120_000);
 
   it("ClientIP affinity across connections: one client's SYNs all reach one endpoint, in the kernel as in knetsim's sampled connections", () => {
-    const yaml =
-      clusterYaml() +
-      serviceYaml({
-        name: 'sticky',
-        clusterIP: '10.96.0.51',
-        extra: '  sessionAffinity: ClientIP',
-        endpoints: [
-          { ip: '10.244.1.5', node: 'node-1' },
-          { ip: '10.244.2.5', node: 'node-2' },
-          { ip: '10.244.2.6', node: 'node-2' },
-        ],
-      });
-    const built = buildScenarioNode(scenarioFrom(yaml, 'sticky.yaml'), 'node-1');
-    if (!built.ok) throw new Error(built.message);
-    const sn = built.value;
+    const sn = threeEndpoints('10.96.0.51', '  sessionAffinity: ClientIP');
     const n = 30;
-    const request = {
-      src: parseIPv4('203.0.113.9')!,
-      dst: parseIPv4('10.96.0.51')!,
-      protocol: 'tcp' as const,
-      dport: 80,
-      origin: { kind: 'interface' as const, iface: 'eth0' },
-    };
-    const sampled = samplePackets(sn.node, request, n, 9);
-    const possible = new Set(tracePacket(sn.node, request).endpoints.map((e) => e.address));
-    const packets: KernelPacket[] = Array.from({ length: n }, (_, i) => ({
-      from: 'outside',
-      src: '203.0.113.9',
-      sport: 21000 + i,
-      dst: '10.96.0.51',
-      dport: 80,
-      protocol: 'tcp',
-    }));
-    const ns = new Namespaces();
-    const counts = new Map<string, number>();
-    try {
-      const kernel = new KernelNode(ns, sn, ['10.244.1.5'], ['203.0.113.9']);
-      for (const r of kernel.send(packets, false))
-        counts.set(r.endpoint ?? 'none', (counts.get(r.endpoint ?? 'none') ?? 0) + 1);
-    } finally {
-      ns.cleanup();
-    }
+    const sampled = samplePackets(sn.node, outsideTo('10.96.0.51'), n, 9);
+    const possible = new Set(tracePacket(sn.node, outsideTo('10.96.0.51')).endpoints.map((e) => e.address));
+    const counts = kernelEndpointCounts(sn, '10.96.0.51', n, 21000);
     expect(counts.size).toBe(1);
     const [endpoint, count] = [...counts][0]!;
     expect(count).toBe(n);
