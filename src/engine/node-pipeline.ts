@@ -60,6 +60,14 @@ export interface PipelineFlow extends TableFlow {
   /** "IP:PORT" the packet was DNATed or redirected to. */
   endpoint: string | null;
   masquerade: boolean;
+  /** The gateway the routing decision chose for the way out (null: directly connected, or not routed yet). */
+  nextHop: IPv4 | null;
+}
+
+/** The routing decision: the device out (as -o sees it) and the gateway. */
+function setRoute(flow: PipelineFlow, iface: string, nextHop: IPv4 | null): void {
+  flow.packet.outIface = iface;
+  flow.nextHop = nextHop;
 }
 
 export interface BranchEnd {
@@ -645,30 +653,29 @@ class Pipeline {
     flow.packet.inIface = null;
     let f = this.hook([flow], 'mangle', 'OUTPUT');
     f = this.hook(f, 'filter', 'OUTPUT');
-    const routes = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
     const go: PipelineFlow[] = [];
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'forward') {
         if (fl.hops) stage(fl, 'routing', `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
-        routes.set(fl, { iface: r.iface, nextHop: r.nextHop });
+        setRoute(fl, r.iface, r.nextHop);
         go.push(fl);
       } else if (r.kind === 'local') {
-        routes.set(fl, { iface: 'lo', nextHop: null });
+        setRoute(fl, 'lo', null);
         go.push(fl);
       } else this.end(fl, 'NO_ROUTE', r.why);
     }
-    this.postrouting(go, (fl) => routes.get(fl)!);
+    this.postrouting(go);
   }
 
-  /** POSTROUTING then out of the device the route chose. */
-  postrouting(flows: PipelineFlow[], iface: (f: PipelineFlow) => { iface: string; nextHop: IPv4 | null }): void {
-    for (const flow of flows) flow.packet.outIface = iface(flow).iface;
+  /** POSTROUTING then out of the device the route chose (the flow's outIface and nextHop, copied into any fork). */
+  postrouting(flows: PipelineFlow[]): void {
     let f = this.hook(flows, 'mangle', 'POSTROUTING');
     f = this.nat(f, 'POSTROUTING');
     for (const flow of f) {
       this.confirm(flow);
-      const { iface: dev, nextHop } = iface(flow);
+      const dev = flow.packet.outIface ?? this.node.defaultInterface;
+      const nextHop = flow.nextHop;
       if (dev === 'lo' || isLocalAddress(this.node, flow.packet.dst)) {
         // Looped back: the packet comes in again on lo, keeping its connection (nat is not consulted again).
         stage(flow, 'routing', 'looped back through lo');
@@ -804,7 +811,6 @@ class Pipeline {
   private afterRouting(flows: PipelineFlow[]): void {
     const local: PipelineFlow[] = [];
     const forward: PipelineFlow[] = [];
-    const hopOf = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
     for (const flow of flows) {
       const martian = this.martian(flow.packet);
       if (martian !== null) {
@@ -818,18 +824,14 @@ class Pipeline {
       } else if (r.kind === 'forward') {
         if (flow.hops)
           stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
-        flow.packet.outIface = r.iface;
-        hopOf.set(flow, { iface: r.iface, nextHop: r.nextHop });
+        setRoute(flow, r.iface, r.nextHop);
         forward.push(flow);
       } else this.end(flow, 'NO_ROUTE', r.why);
     }
     this.input(local);
     let f = this.hook(forward, 'mangle', 'FORWARD');
     f = this.hook(f, 'filter', 'FORWARD');
-    this.postrouting(
-      f,
-      (flow) => hopOf.get(flow) ?? { iface: flow.packet.outIface ?? this.node.defaultInterface, nextHop: null },
-    );
+    this.postrouting(f);
   }
 
   /**
@@ -861,24 +863,23 @@ class Pipeline {
     f = [...scheduled.passed, ...scheduled.taken];
     f = this.hook(f, 'filter', 'OUTPUT');
     // NAT may have changed the destination: route again (ip_route_me_harder).
-    const routes = new Map<PipelineFlow, { iface: string; nextHop: IPv4 | null }>();
     const go: PipelineFlow[] = [];
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'none') this.end(fl, 'NO_ROUTE', r.why);
       else {
-        const out = r.kind === 'local' ? { iface: 'lo', nextHop: null } : { iface: r.iface, nextHop: r.nextHop };
+        if (r.kind === 'local') setRoute(fl, 'lo', null);
+        else setRoute(fl, r.iface, r.nextHop);
         if (fl.hops)
           stage(
             fl,
             'routing',
-            r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${out.iface}`,
+            r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${fl.packet.outIface}`,
           );
-        routes.set(fl, out);
         go.push(fl);
       }
     }
-    this.postrouting(go, (fl) => routes.get(fl)!);
+    this.postrouting(go);
   }
 }
 
@@ -917,6 +918,7 @@ function freshFlow(
     srcNatDone: false,
     endpoint: null,
     masquerade: false,
+    nextHop: null,
   };
 }
 
