@@ -272,7 +272,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
       rulesEvaluatedMax: max,
       conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
       // ipset look-ups, and nftables set and map look-ups (expected per packet over its branches).
-      setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore + Number(nftLookups.toFixed(2)),
+      setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore + (nftLookups === 0 ? 0 : Number(nftLookups.toFixed(2))),
       ipvsLookups,
       userSpaceCopies: userCopies,
       contextSwitches,

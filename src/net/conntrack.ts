@@ -109,6 +109,8 @@ export class ConntrackTable {
 
   lookup(tuple: ConnTuple): { entry: ConntrackEntry; direction: CtDirection } | null {
     this.lookups++;
+    // An empty table (every trace that commits nothing) answers without making the key.
+    if (this.byTuple.size === 0) return null;
     return this.byTuple.get(tupleKey(tuple)) ?? null;
   }
 

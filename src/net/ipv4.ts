@@ -34,8 +34,17 @@ export function hasLeadingZeros(text: string): boolean {
   return text.split('.').some((part) => part.length > 1 && part.startsWith('0'));
 }
 
+/** "0." to "255.": an address is four look-ups and joins, not four number-to-text conversions (traces format millions). */
+const OCTET_DOT = Array.from({ length: 256 }, (_, i) => `${i}.`);
+const OCTET = Array.from({ length: 256 }, (_, i) => `${i}`);
+
 export function formatIPv4(address: IPv4): string {
-  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
+  return (
+    OCTET_DOT[address >>> 24]! +
+    OCTET_DOT[(address >>> 16) & 255]! +
+    OCTET_DOT[(address >>> 8) & 255]! +
+    OCTET[address & 255]!
+  );
 }
 
 /** The netmask of a prefix length, as a number (length 0 gives 0). */
