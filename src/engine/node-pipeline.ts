@@ -24,6 +24,8 @@ import {
   vxlanEncapsulate,
 } from '../net';
 import {
+  type CompiledChain,
+  type CompiledTable,
   type FlowState,
   forkFlow,
   type Hook,
@@ -111,34 +113,49 @@ function endpointText(address: IPv4, port: number): string {
   return `${formatIPv4(address)}:${port}`;
 }
 
-/** Match environments, made once per node, hook and table (only the clock changes per packet). */
-const ENVS = new WeakMap<SimNode, Map<TableName, Map<Hook, MatchEnv & { now: number }>>>();
+/** One table at one hook on one node: its rules, base chain and match environment (only the clock changes per packet). */
+interface HookSlot {
+  readonly table: CompiledTable | undefined;
+  readonly base: CompiledChain | undefined;
+  /** An empty built-in chain with policy ACCEPT (or none): nothing to walk. */
+  readonly pass: boolean;
+  readonly env: MatchEnv & { now: number };
+}
 
-function envFor(node: SimNode, hook: Hook, table: TableName): MatchEnv & { now: number } {
-  let byTable = ENVS.get(node);
-  if (!byTable) {
-    byTable = new Map();
-    ENVS.set(node, byTable);
+/** Each node's slots, found once per packet (a trace visits up to a dozen table/hook pairs). */
+const SLOTS = new WeakMap<SimNode, (HookSlot | undefined)[]>();
+
+function slotIndex(table: TableName, hook: Hook): number {
+  const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : 3;
+  const h = hook === 'PREROUTING' ? 0 : hook === 'INPUT' ? 1 : hook === 'FORWARD' ? 2 : hook === 'OUTPUT' ? 3 : 4;
+  return t * 5 + h;
+}
+
+function slotsOf(node: SimNode): (HookSlot | undefined)[] {
+  let slots = SLOTS.get(node);
+  if (!slots) {
+    slots = new Array(20).fill(undefined);
+    SLOTS.set(node, slots);
   }
-  let byKey = byTable.get(table);
-  if (!byKey) {
-    byKey = new Map();
-    byTable.set(table, byKey);
-  }
-  const key = hook;
-  let env = byKey.get(key);
-  if (!env) {
-    env = {
+  return slots;
+}
+
+function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
+  const compiled = node.ruleset.tables.get(table);
+  const base = compiled?.chains.get(hook);
+  return {
+    table: compiled,
+    base,
+    pass: !compiled || !base || (base.rules.length === 0 && base.policy !== 'DROP'),
+    env: {
       hook,
       table,
       now: 0,
       addrType: (address, limit) => addressType(node, address, limit),
       setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
       hasSet: (name) => node.sets?.has(name) ?? false,
-    };
-    byKey.set(key, env);
-  }
-  return env;
+    },
+  };
 }
 
 class Pipeline {
@@ -157,12 +174,20 @@ class Pipeline {
     private readonly options: PipelineOptions,
     /** Record where each branch ends as a hop (not for a VXLAN datagram: its inner packet's end says it). */
     private readonly recordEnds = true,
-  ) {}
+  ) {
+    this.slots = slotsOf(node);
+  }
 
-  private env(hook: Hook, table: TableName): MatchEnv {
-    const env = envFor(this.node, hook, table);
-    env.now = this.options.now;
-    return env;
+  private readonly slots: (HookSlot | undefined)[];
+
+  private slot(table: TableName, hook: Hook): HookSlot {
+    const i = slotIndex(table, hook);
+    let slot = this.slots[i];
+    if (slot === undefined) {
+      slot = makeSlot(this.node, table, hook);
+      this.slots[i] = slot;
+    }
+    return slot;
   }
 
   private end(
@@ -233,13 +258,14 @@ class Pipeline {
   }
 
   private iptablesHook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
-    const compiled = this.node.ruleset.tables.get(table);
-    const base = compiled?.chains.get(hook);
+    const slot = this.slot(table, hook);
     // An empty built-in chain with policy ACCEPT lets everything through without a look.
-    if (!compiled || !base || (base.rules.length === 0 && base.policy !== 'DROP')) return flows;
+    if (slot.pass) return flows;
+    const env = slot.env;
+    env.now = this.options.now;
     const out: PipelineFlow[] = [];
     for (const flow of flows) {
-      for (const { flow: f, verdict } of walkTable(compiled, hook, flow, this.env(hook, table), this.options.sample)) {
+      for (const { flow: f, verdict } of walkTable(slot.table!, hook, flow, env, this.options.sample, slot.base)) {
         if (this.settle(f, verdict, table, hook)) out.push(f);
       }
     }

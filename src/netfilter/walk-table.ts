@@ -115,8 +115,10 @@ export function walkTable<F extends TableFlow>(
   env: MatchEnv,
   /** Draws random matches instead of following both outcomes (one packet, as the kernel would). */
   sample?: () => number,
+  /** The hook's base chain, when the caller has it at hand. */
+  start?: CompiledChain,
 ): WalkResult<F>[] {
-  const base = table.chains.get(hook);
+  const base = start ?? table.chains.get(hook);
   if (!base) return [{ flow, verdict: ACCEPTED }];
   const results: WalkResult<F>[] = [];
   const pending: Pending<F>[] = [{ flow, stack: [{ chain: base, next: 0 }] }];

@@ -10,9 +10,10 @@ const routes = parseIpRoutes(
   ['default via 192.168.0.1 dev eth0', '192.168.0.0/24 dev eth0 proto kernel scope link src 192.168.0.2'].join('\n'),
 );
 if (!routes.ok) throw new Error(routes.message);
+const ROUTES = routes.routes;
 
 function nodeWith(rules: string) {
-  return makeSimNode({ ...nodeFromRules(rules), routes: routes.routes });
+  return makeSimNode({ ...nodeFromRules(rules), routes: ROUTES });
 }
 
 describe('branches forked after the routing decision', () => {
