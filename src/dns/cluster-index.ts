@@ -3,8 +3,8 @@
 // terminating, not finished), namespaces, and the reverse indexes by address. The
 // `labels` option narrows the service, EndpointSlice and pod informers, `namespace_labels`
 // the namespace informer.
-import type { Scenario } from '../model';
-import { type LabelRequirement, labelsSatisfy } from './label-selector';
+import { type Scenario, selectorMatches } from '../model';
+import type { LabelRequirement } from './label-selector';
 
 export interface DnsPort {
   readonly name: string;
@@ -136,10 +136,11 @@ export function selectIndex(
   namespaceLabels: readonly LabelRequirement[] | undefined,
 ): ClusterIndex {
   if (!labels && !namespaceLabels) return index;
+  const only = (requirements: readonly LabelRequirement[]) => ({ matchLabels: {}, matchExpressions: requirements });
   const keep = <T extends { readonly labels: Readonly<Record<string, string>> }>(list: readonly T[]) =>
-    labels ? list.filter((x) => labelsSatisfy(labels, x.labels)) : list;
+    labels ? list.filter((x) => selectorMatches(only(labels), x.labels)) : list;
   const namespaces = namespaceLabels
-    ? new Map([...index.namespaceLabels].filter(([, l]) => labelsSatisfy(namespaceLabels, l)))
+    ? new Map([...index.namespaceLabels].filter(([, l]) => selectorMatches(only(namespaceLabels), l)))
     : index.namespaceLabels;
   return buildIndex(keep(index.services), keep(index.endpoints), keep(index.pods), namespaces);
 }

@@ -3,14 +3,10 @@
 // comma-joined), read as a LabelSelector (metav1.ParseToLabelSelector), which has no
 // `!=`, `<` or `>`.
 
-export type LabelOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+import type { LabelSelectorRequirement } from '../model';
 
-/** One requirement; `a=b` is `In` with the single value b. */
-export interface LabelRequirement {
-  readonly key: string;
-  readonly operator: LabelOperator;
-  readonly values: readonly string[];
-}
+/** One requirement; `a=b` is `In` with the single value b. Matched as the model matches a LabelSelector's expressions. */
+export type LabelRequirement = LabelSelectorRequirement;
 
 export class LabelSelectorError extends Error {}
 
@@ -128,25 +124,4 @@ export function parseLabelSelector(text: string): LabelRequirement[] {
     }
   }
   return out;
-}
-
-/** Whether labels satisfy every requirement. */
-export function labelsSatisfy(
-  requirements: readonly LabelRequirement[],
-  labels: Readonly<Record<string, string>>,
-): boolean {
-  return requirements.every((r) => {
-    const has = Object.hasOwn(labels, r.key);
-    switch (r.operator) {
-      case 'In':
-        return has && r.values.includes(labels[r.key]!);
-      case 'NotIn':
-        return !has || !r.values.includes(labels[r.key]!);
-      case 'Exists':
-        return has;
-      case 'DoesNotExist':
-        return !has;
-    }
-    return false;
-  });
 }
