@@ -182,7 +182,9 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
 }
 
 function renderSamples(s: SampleResult): string {
-  const lines = [`${s.samples} packets (seed ${s.seed}), each on one random path:`];
+  const lines = [
+    `${s.samples} connections from one client (seed ${s.seed}), one after another, each on one random path:`,
+  ];
   for (const [outcome, count] of Object.entries(s.outcomes)) lines.push(`  ${outcome.padEnd(9)} ${count}`);
   for (const e of s.endpoints)
     lines.push(`  -> ${e.address.padEnd(21)} ${e.count} (${((100 * e.count) / s.samples).toFixed(1)}%)`);
