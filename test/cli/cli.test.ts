@@ -174,6 +174,31 @@ describe('commands', () => {
       'knetsim: --length: "70000" is not an IPv4 packet length (20-65535)',
     ]);
   });
+  it('trace --sample: connections one after another, round robin in IPVS mode and sticky with ClientIP affinity', () => {
+    const demo = readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8');
+    const sampled = (text: string, name: string) => {
+      const r = knetsim(
+        'trace',
+        file(name, text),
+        '--from',
+        'default/client',
+        '--to',
+        'myapp.default:80',
+        '--sample',
+        '40',
+        '--json',
+      );
+      expect(r.status).toBe(0);
+      return (JSON.parse(r.stdout) as { endpoints: { address: string; count: number }[] }).endpoints.map(
+        (e) => e.count,
+      );
+    };
+    // The demo's myapp has four endpoints: rr gives each ten of forty connections.
+    expect(sampled(demo.replace('mode: iptables', 'mode: ipvs'), 'rr.yaml')).toEqual([10, 10, 10, 10]);
+    const sticky = demo.replace('  clusterIP: 10.96.12.7\n', '  clusterIP: 10.96.12.7\n  sessionAffinity: ClientIP\n');
+    expect(sticky).not.toBe(demo);
+    expect(sampled(sticky, 'sticky.yaml')).toEqual([40]);
+  });
   it('demo (npm start) traces the bundled cluster', () => {
     const r = knetsim('demo');
     expect(r.status).toBe(0);
