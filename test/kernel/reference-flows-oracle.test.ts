@@ -134,53 +134,63 @@ const requestOf = (p: KernelPacket) => ({
       : ({ kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' } as const),
 });
 
+/** What the kernel did with one packet: enough to judge it against the test and against knetsim. */
+interface KernelOutcome {
+  readonly outcome: string;
+  readonly endpoint: string | null;
+  readonly masquerade: boolean;
+}
+
+/**
+ * One case through one kind of kernel node: `send` builds the node and sends the packets,
+ * `versusKnetsim` says where the kernel's way is none of knetsim's branches.
+ */
+function checkCase<K extends KernelOutcome>(
+  file: string,
+  send: (ns: Namespaces, sn: ScenarioNode, sent: readonly { packet: KernelPacket }[]) => K[],
+  versusKnetsim: (t: ReturnType<typeof tracePacket>, k: K) => string | null,
+): void {
+  const { sn, flows } = loadCase(file);
+  const sent = packetsOf(sn, flows);
+  const cleanup = new Namespaces();
+  try {
+    const results = send(cleanup, sn, sent);
+    const problems = sent.flatMap(({ flow, packet }, k) => {
+      const r = results[k]!;
+      const test = againstTest(flow, r);
+      const knetsim = versusKnetsim(tracePacket(sn.node, requestOf(packet)), r);
+      return [
+        ...(test ? [`${flow.name}: ${test}`] : []),
+        ...(knetsim ? [`${flow.name}: kernel vs knetsim\n${knetsim}`] : []),
+      ];
+    });
+    expect(problems.join('\n\n')).toBe('');
+  } finally {
+    cleanup.cleanup();
+  }
+}
+
 describe.skipIf(why !== null)("kube-proxy's packet expectations on the real kernel", () => {
   beforeAll(() => removeStale());
 
   for (const file of casesIn('kube-proxy-iptables'))
     it(`iptables: ${relative(UPSTREAM, file)}`, () => {
-      const { sn, flows } = loadCase(file);
-      const sent = packetsOf(sn, flows);
-      const clients = sent.filter((s) => s.packet.from === 'outside').map((s) => s.packet.src);
-      const cleanup = new Namespaces();
-      try {
-        const kernel = new KernelNode(cleanup, sn, podsOf(sn, sent), clients);
-        const results = kernel.send(sent.map((s) => s.packet));
-        const problems = sent.flatMap(({ flow, packet }, k) => {
-          const r = results[k]!;
-          const test = againstTest(flow, r);
-          const knetsim = disagreement(tracePacket(sn.node, requestOf(packet)), r);
-          return [
-            ...(test ? [`${flow.name}: ${test}`] : []),
-            ...(knetsim ? [`${flow.name}: kernel vs knetsim\n${knetsim}`] : []),
-          ];
-        });
-        expect(problems.join('\n\n')).toBe('');
-      } finally {
-        cleanup.cleanup();
-      }
+      checkCase(
+        file,
+        (ns, sn, sent) => {
+          const clients = sent.filter((s) => s.packet.from === 'outside').map((s) => s.packet.src);
+          return new KernelNode(ns, sn, podsOf(sn, sent), clients).send(sent.map((s) => s.packet));
+        },
+        disagreement,
+      );
     }, 120_000);
 
   for (const file of casesIn('kube-proxy-nftables'))
     it(`nftables: ${relative(UPSTREAM, file)}`, () => {
-      const { sn, flows } = loadCase(file);
-      const sent = packetsOf(sn, flows);
-      const cleanup = new Namespaces();
-      try {
-        const kernel = new NftKernelNode(cleanup, sn, podsOf(sn, sent));
-        const ways = kernel.send(sent.map((s) => s.packet));
-        const problems = sent.flatMap(({ flow, packet }, k) => {
-          const w = ways[k]!;
-          const test = againstTest(flow, w);
-          const knetsim = agrees(tracePacket(sn.node, requestOf(packet)), w);
-          return [
-            ...(test ? [`${flow.name}: ${test}`] : []),
-            ...(knetsim ? [`${flow.name}: kernel vs knetsim\n${knetsim}`] : []),
-          ];
-        });
-        expect(problems.join('\n\n')).toBe('');
-      } finally {
-        cleanup.cleanup();
-      }
+      checkCase(
+        file,
+        (ns, sn, sent) => new NftKernelNode(ns, sn, podsOf(sn, sent)).send(sent.map((s) => s.packet)),
+        agrees,
+      );
     }, 120_000);
 });
