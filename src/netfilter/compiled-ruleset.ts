@@ -5,7 +5,7 @@ import { type IPv4Prefix, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
-import type { Rule, RuleHeader, RuleTarget } from './rule';
+import type { Rule, RuleHeader } from './rule';
 
 /** A match in one fixed shape, so the walk's property reads stay monomorphic. */
 export interface RuleMatchStep {
@@ -20,20 +20,19 @@ export interface RuleMatchStep {
  * meets rules no other packet touched lately, and every object hop is a cache miss.
  */
 export interface CompiledRule extends HeaderTest {
-  readonly rule: Rule;
-  readonly chain: string;
-  /** 1-based, as `iptables -L --line-numbers` counts. */
-  readonly number: number;
   /** The matches that test, draw or change something, in rule order. */
   readonly matches: readonly RuleMatchStep[];
-  readonly target: RuleTarget;
-  /** An extension target's action, on the rule itself (null for jumps, gotos and no target). */
-  readonly action: TargetAction | null;
-  readonly counters: string | null;
   /** The chain a -j/-g target goes to, resolved once. */
   jumpTo: CompiledChain | null;
   /** The target is -g: the jump replaces the current frame. */
   readonly goto: boolean;
+  /** An extension target's action, on the rule itself (null for jumps, gotos and no target). */
+  readonly action: TargetAction | null;
+  // Read only to report a hop.
+  readonly rule: Rule;
+  readonly chain: string;
+  /** 1-based, as `iptables -L --line-numbers` counts. */
+  readonly number: number;
 }
 
 /** Rule positions, ascending; a lone position is kept as a number (most keys of a kube-proxy chain have one rule). */
@@ -249,34 +248,27 @@ function stepsOf(rule: Rule, cache: StepCache): readonly RuleMatchStep[] {
   return shared;
 }
 
-function compileRule(
-  rule: Rule,
-  chain: string,
-  number: number,
-  counters: string | null,
-  cache: StepCache,
-): CompiledRule {
-  // The header's fields are written straight into the rule: a compiled table is a hundred thousand of these.
+function compileRule(rule: Rule, chain: string, number: number, cache: StepCache): CompiledRule {
+  // The header's fields are written straight into the rule, the fields the walk reads first:
+  // a compiled table is a hundred thousand of these, met in no order a cache can predict.
   const h = rule.header;
   return {
-    srcMode: addressMode(h.src),
-    srcMask: addressMask(h.src),
-    srcNet: addressNet(h.src),
     dstMode: addressMode(h.dst),
     dstMask: addressMask(h.dst),
     dstNet: addressNet(h.dst),
+    srcMode: addressMode(h.src),
+    srcMask: addressMask(h.src),
+    srcNet: addressNet(h.src),
     protocol: h.protocol?.name ?? null,
     protocolNegated: h.protocol?.negated ?? false,
     other: otherHeaderTests(h),
+    matches: stepsOf(rule, cache),
+    jumpTo: null,
+    goto: rule.target.kind === 'goto',
+    action: rule.target.kind === 'extension' ? rule.target.action : null,
     rule,
     chain,
     number,
-    matches: stepsOf(rule, cache),
-    target: rule.target,
-    action: rule.target.kind === 'extension' ? rule.target.action : null,
-    counters,
-    jumpTo: null,
-    goto: rule.target.kind === 'goto',
   };
 }
 
@@ -299,7 +291,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     for (const chain of table.chains.values()) {
       const compiled = chains.get(chain.name)!;
       compiled.rules = chain.rules.map((s, i): CompiledRule => {
-        const rule = compileRule(s.rule, chain.name, i + 1, s.counters, cache);
+        const rule = compileRule(s.rule, chain.name, i + 1, cache);
         const t = s.rule.target;
         if (t.kind === 'jump' || t.kind === 'goto') rule.jumpTo = chains.get(t.chain) ?? null;
         return rule;
