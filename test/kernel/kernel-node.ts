@@ -7,9 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { ScenarioNode } from '../../src/engine';
+import type { ScenarioNode, TraceRequest } from '../../src/engine';
 import { ipvsNodePrelude, ipvsSetsRestore, nodePrelude, userspaceJumps } from '../../src/kube-proxy';
-import type { L4Protocol } from '../../src/net';
+import { type L4Protocol, parseIPv4 } from '../../src/net';
 import { loadIptables, saveState } from '../../src/netfilter';
 import { inNs, must, type Namespaces, run } from './netns';
 
@@ -24,6 +24,18 @@ export interface KernelPacket {
   readonly dst: string;
   readonly dport: number;
   readonly protocol: Extract<L4Protocol, 'tcp' | 'udp'>;
+}
+
+/** The same packet as a knetsim trace request: a pod's enters by cni0, an outside client's by eth0, the node's is local. */
+export function traceRequestOf(p: KernelPacket): TraceRequest {
+  return {
+    src: parseIPv4(p.src)!,
+    dst: parseIPv4(p.dst)!,
+    protocol: p.protocol,
+    sport: p.sport,
+    dport: p.dport,
+    origin: p.from === 'node' ? { kind: 'local' } : { kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' },
+  };
 }
 
 export interface KernelHop {

@@ -13,23 +13,15 @@ import { parseIPv4 } from '../../src/net';
 import { saveState } from '../../src/netfilter';
 import { clusterYaml, serviceYaml } from '../helpers/scenario';
 import { disagreement } from './compare';
-import { KernelNode, type KernelPacket } from './kernel-node';
-import { kernelUnavailable, Namespaces, removeStale } from './netns';
+import { kernelGate } from './kernel-gate';
+import { KernelNode, type KernelPacket, traceRequestOf } from './kernel-node';
+import { Namespaces, removeStale } from './netns';
 import { packetsFor, scenarioArb } from './random-scenarios';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-const why = mode === 'off' ? 'KNETSIM_KERNEL=off' : kernelUnavailable();
+const why = kernelGate('kernel tests');
 const RUNS = Number(process.env.KNETSIM_KERNEL_RUNS ?? 50);
 const tally = { agreed: 0, packets: 0, scenarios: 0 };
 const disagreements: string[] = [];
-
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) {
-  console.log(`kernel tests skipped: ${why}`);
-}
 
 function scenarioFrom(text: string, file: string): Scenario {
   const r = loadScenario(text, file);
@@ -66,15 +58,7 @@ function runScenario(name: string, sn: ScenarioNode, packets: readonly KernelPac
     const results = kernel.send(packets);
     tally.scenarios++;
     packets.forEach((p, i) => {
-      const t = tracePacket(sn.node, {
-        src: parseIPv4(p.src)!,
-        dst: parseIPv4(p.dst)!,
-        protocol: p.protocol,
-        sport: p.sport,
-        dport: p.dport,
-        origin:
-          p.from === 'node' ? { kind: 'local' } : { kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' },
-      });
+      const t = tracePacket(sn.node, traceRequestOf(p));
       tally.packets++;
       const d = disagreement(t, results[i]!);
       if (d === null) tally.agreed++;

@@ -27,11 +27,22 @@ export function inNs(ns: string, cmd: string, args: readonly string[], input?: s
   return must('ip', ['netns', 'exec', ns, cmd, ...args], input);
 }
 
-/** Why kernel tests cannot run here, or null when they can. */
-export function kernelUnavailable(): string | null {
+/** What the iptables oracles drive. */
+export const IPTABLES_TOOLS = [
+  'ip',
+  'iptables-restore',
+  'iptables-save',
+  'xtables-monitor',
+  'conntrack',
+  'nfacct',
+  'python3',
+];
+
+/** Why kernel tests needing `tools` cannot run here, or null when they can. */
+export function kernelUnavailable(tools: readonly string[] = IPTABLES_TOOLS): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root';
-  for (const tool of ['ip', 'iptables-restore', 'iptables-save', 'xtables-monitor', 'conntrack', 'nfacct', 'python3']) {
+  for (const tool of tools) {
     if (run('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
   }
   const probe = `${PREFIX}probe-${process.pid}`;

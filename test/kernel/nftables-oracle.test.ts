@@ -15,32 +15,12 @@ import { deleteStaleChains, partialNftablesSync, proxierSettings, trackServiceCh
 import { loadScenario } from '../../src/model';
 import { dumpNftTransaction, formatNftList, parseNftList } from '../../src/nftables';
 import { clusterYaml, serviceYaml } from '../helpers/scenario';
+import { kernelGate } from './kernel-gate';
 import { Namespaces, removeStale, run } from './netns';
 import { scenarioArb } from './random-scenarios';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-/** This suite needs only ip and nft (not the iptables tools the other oracles drive). */
-function nftUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const tool of ['ip', 'nft'])
-    if (run('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  const probe = `knetsim-${process.pid}-nftprobe`;
-  const made = run('ip', ['netns', 'add', probe]);
-  if (made.status !== 0) return `cannot create a network namespace: ${made.stderr.trim()}`;
-  run('ip', ['netns', 'del', probe]);
-  return null;
-}
-
-const why = mode === 'off' ? 'KNETSIM_KERNEL=off' : nftUnavailable();
-
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) {
-  console.log(`nftables kernel tests skipped: ${why}`);
-}
+// This suite needs only ip and nft (not the iptables tools the other oracles drive).
+const why = kernelGate('nftables kernel tests', ['ip', 'nft']);
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'shared', 'examples', 'kube-proxy');
 

@@ -8,31 +8,13 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScenarioNode, tracePacket } from '../../src/engine';
 import { loadScenario } from '../../src/model';
-import { parseIPv4 } from '../../src/net';
-import { Namespaces, removeStale, run } from './netns';
+import { kernelGate } from './kernel-gate';
+import { traceRequestOf } from './kernel-node';
+import { Namespaces, removeStale } from './netns';
 import { agrees, NftKernelNode } from './nft-kernel-node';
 import { packetsFor, scenarioArb } from './random-scenarios';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-
-function unavailable(): string | null {
-  if (process.platform !== 'linux') return 'not Linux';
-  if (process.getuid?.() !== 0) return 'not root';
-  for (const tool of ['ip', 'nft', 'python3', 'stdbuf'])
-    if (run('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  const probe = `knetsim-${process.pid}-nftpktprobe`;
-  const made = run('ip', ['netns', 'add', probe]);
-  if (made.status !== 0) return `cannot create a network namespace: ${made.stderr.trim()}`;
-  run('ip', ['netns', 'del', probe]);
-  return null;
-}
-
-const why = mode === 'off' ? 'KNETSIM_KERNEL=off' : unavailable();
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) console.log(`nftables packet kernel tests skipped: ${why}`);
+const why = kernelGate('nftables packet kernel tests', ['ip', 'nft', 'python3', 'stdbuf']);
 
 describe.skipIf(why !== null)('nftables: packets take the way knetsim says', () => {
   const ns = new Namespaces();
@@ -58,15 +40,7 @@ describe.skipIf(why !== null)('nftables: packets take the way knetsim says', () 
       const ways = kernel.send(packets);
       const problems: string[] = [];
       packets.forEach((p, k) => {
-        const t = tracePacket(sn.node, {
-          src: parseIPv4(p.src)!,
-          dst: parseIPv4(p.dst)!,
-          protocol: p.protocol,
-          sport: p.sport,
-          dport: p.dport,
-          origin:
-            p.from === 'node' ? { kind: 'local' } : { kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' },
-        });
+        const t = tracePacket(sn.node, traceRequestOf(p));
         // Every new connection passes nat-prerouting or nat-output's `jump services`: an empty way means the trace was missed.
         if (ways[k]!.rules.length === 0) problems.push(`${p.src}:${p.sport} -> ${p.dst}:${p.dport}: no kernel trace`);
         const d = agrees(t, ways[k]!);

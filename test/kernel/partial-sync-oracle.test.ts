@@ -10,16 +10,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodePrelude, partialIptablesSync, proxierSettings, trackServiceChanges } from '../../src/kube-proxy';
 import { loadScenario, nodeLocalState } from '../../src/model';
-import { inNs, kernelUnavailable, Namespaces, removeStale } from './netns';
+import { kernelGate } from './kernel-gate';
+import { inNs, Namespaces, removeStale } from './netns';
 import { type RandomService, scenarioYamlOf, serviceArb } from './random-scenarios';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-const why = mode === 'off' ? 'KNETSIM_KERNEL=off' : kernelUnavailable();
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) console.log(`partial-sync kernel tests skipped: ${why}`);
+const why = kernelGate('partial-sync kernel tests');
 
 /** A and B: B keeps each of A's Services (kept), replaces it, and may drop the last ones or add more. */
 const pairArb = fc

@@ -11,23 +11,14 @@ import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildScenarioNode, type ScenarioNode, seededRandom, tracePacket } from '../../src/engine';
 import { loadScenario } from '../../src/model';
-import { parseIPv4 } from '../../src/net';
 import type { ReferenceFlow } from '../helpers/reference-cases';
 import { disagreement } from './compare';
-import { KernelNode, type KernelPacket } from './kernel-node';
-import { kernelUnavailable, Namespaces, removeStale, run } from './netns';
+import { kernelGate } from './kernel-gate';
+import { KernelNode, type KernelPacket, traceRequestOf } from './kernel-node';
+import { IPTABLES_TOOLS, Namespaces, removeStale } from './netns';
 import { agrees, NftKernelNode } from './nft-kernel-node';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-const why =
-  mode === 'off'
-    ? 'KNETSIM_KERNEL=off'
-    : (kernelUnavailable() ?? (run('sh', ['-c', 'command -v nft']).status !== 0 ? 'nft is not installed' : null));
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) console.log(`reference-flow kernel tests skipped: ${why}`);
+const why = kernelGate('reference-flow kernel tests', [...IPTABLES_TOOLS, 'nft', 'stdbuf']);
 
 const UPSTREAM = join(__dirname, '..', 'upstream');
 const PER_MODE = 6;
@@ -122,18 +113,6 @@ function loadCase(flowsFile: string): { sn: ScenarioNode; flows: ReferenceFlow[]
   return { sn: built.value, flows: JSON.parse(readFileSync(flowsFile, 'utf8')) as ReferenceFlow[] };
 }
 
-const requestOf = (p: KernelPacket) => ({
-  src: parseIPv4(p.src)!,
-  dst: parseIPv4(p.dst)!,
-  protocol: p.protocol,
-  sport: p.sport,
-  dport: p.dport,
-  origin:
-    p.from === 'node'
-      ? ({ kind: 'local' } as const)
-      : ({ kind: 'interface', iface: p.from === 'pod' ? 'cni0' : 'eth0' } as const),
-});
-
 /** What the kernel did with one packet: enough to judge it against the test and against knetsim. */
 interface KernelOutcome {
   readonly outcome: string;
@@ -158,7 +137,7 @@ function checkCase<K extends KernelOutcome>(
     const problems = sent.flatMap(({ flow, packet }, k) => {
       const r = results[k]!;
       const test = againstTest(flow, r);
-      const knetsim = versusKnetsim(tracePacket(sn.node, requestOf(packet)), r);
+      const knetsim = versusKnetsim(tracePacket(sn.node, traceRequestOf(packet)), r);
       return [
         ...(test ? [`${flow.name}: ${test}`] : []),
         ...(knetsim ? [`${flow.name}: kernel vs knetsim\n${knetsim}`] : []),

@@ -26,21 +26,10 @@ import {
   SENDER,
   SYN_LENGTH,
 } from './flannel-cluster';
-import { inNs, kernelUnavailable, must, Namespaces, removeStale, run } from './netns';
+import { kernelGate } from './kernel-gate';
+import { IPTABLES_TOOLS, inNs, must, Namespaces, removeStale } from './netns';
 
-const mode = process.env.KNETSIM_KERNEL ?? 'auto';
-const why =
-  mode === 'off'
-    ? 'KNETSIM_KERNEL=off'
-    : (kernelUnavailable() ?? (run('sh', ['-c', 'command -v bridge']).status !== 0 ? 'bridge is not installed' : null));
-
-if (why && mode === 'required') {
-  it('kernel tests are required (KNETSIM_KERNEL=required)', () => {
-    throw new Error(`kernel tests cannot run: ${why}`);
-  });
-} else if (why) {
-  console.log(`VXLAN kernel tests skipped: ${why}`);
-}
+const why = kernelGate('VXLAN kernel tests', [...IPTABLES_TOOLS, 'bridge']);
 
 /** knetsim's encapsulation hop, taken apart. */
 function encapOf(path: ClusterPath) {
