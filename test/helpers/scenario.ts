@@ -108,3 +108,16 @@ ports:
   protocol: ${o.protocol ?? 'TCP'}
 `;
 }
+
+/** Service "s" at 10.96.0.5 with one endpoint on node-1 and one on node-2 (and what `extra` changes). */
+export function twoEndpointService(extra: Partial<Parameters<typeof serviceYaml>[0]> = {}): string {
+  return serviceYaml({
+    name: 's',
+    clusterIP: '10.96.0.5',
+    endpoints: [
+      { ip: '10.244.1.5', node: 'node-1' },
+      { ip: '10.244.2.5', node: 'node-2' },
+    ],
+    ...extra,
+  });
+}

@@ -5,18 +5,9 @@ import { tracePacket } from '../../src/engine';
 import { endpointChain, portProtoHash, probability } from '../../src/kube-proxy';
 import { loadIptables, saveState } from '../../src/netfilter';
 import { ip } from '../helpers/node-from-rules';
-import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
+import { clusterYaml, nodeOf, twoEndpointService } from '../helpers/scenario';
 
-const svc = (extra: Partial<Parameters<typeof serviceYaml>[0]> = {}) =>
-  serviceYaml({
-    name: 's',
-    clusterIP: '10.96.0.5',
-    endpoints: [
-      { ip: '10.244.1.5', node: 'node-1' },
-      { ip: '10.244.2.5', node: 'node-2' },
-    ],
-    ...extra,
-  });
+const svc = twoEndpointService;
 
 const rulesOf = (restore: string, chain: string) => restore.split('\n').filter((l) => l.startsWith(`-A ${chain} `));
 

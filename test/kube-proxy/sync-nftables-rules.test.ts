@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { hashAndTruncate } from '../../src/kube-proxy';
 import { dumpNftTransaction, loadNftTransaction } from '../../src/nftables';
-import { clusterYaml, nodeOf, serviceYaml } from '../helpers/scenario';
+import { clusterYaml, nodeOf, twoEndpointService } from '../helpers/scenario';
 
 const nftNode = (yaml: string, node = 'node-1') => {
   const n = nodeOf(yaml.replace('mode: iptables', 'mode: nftables'), node);
@@ -21,16 +21,7 @@ const elementsOf = (dump: string, set: string) =>
     .filter((l) => l.startsWith(`add element ip kube-proxy ${set} `))
     .map((l) => l.slice(`add element ip kube-proxy ${set} `.length));
 
-const svc = (extra: Partial<Parameters<typeof serviceYaml>[0]> = {}) =>
-  serviceYaml({
-    name: 's',
-    clusterIP: '10.96.0.5',
-    endpoints: [
-      { ip: '10.244.1.5', node: 'node-1' },
-      { ip: '10.244.2.5', node: 'node-2' },
-    ],
-    ...extra,
-  });
+const svc = twoEndpointService;
 const SVC = `service-${hashAndTruncate('default/s/tcp/p')}`;
 const EXT = `external-${hashAndTruncate('default/s/tcp/p')}`;
 const LOCAL = `local-${hashAndTruncate('default/s/tcp/p')}`;

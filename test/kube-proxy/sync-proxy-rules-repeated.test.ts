@@ -36,46 +36,30 @@ endpoints: [${ips.map((ip) => `{addresses: [${ip}]}`).join(', ')}]
 ports: [{name: p${port}, port: ${port}, protocol: TCP}]
 `;
 
-// The objects before each sync, as the Go test changes them.
-const states = [
-  svc(1, 80) + svc(2, 8080) + eps(1, 80, ['10.0.1.1']) + eps(2, 8080, ['10.0.2.1']),
-  svc(1, 80) +
-    svc(2, 8080) +
-    eps(1, 80, ['10.0.1.1']) +
-    eps(2, 8080, ['10.0.2.1']) +
-    svc(3, 80) +
-    eps(3, 80, ['10.0.3.1']),
+// The objects before each sync, as the Go test changes them: each state is the one before
+// with the objects of one step replaced, added or removed (keyed so a step can replace one).
+const steps: Record<string, string | null>[] = [
+  { svc1: svc(1, 80), svc2: svc(2, 8080), eps1: eps(1, 80, ['10.0.1.1']), eps2: eps(2, 8080, ['10.0.2.1']) },
+  { svc3: svc(3, 80), eps3: eps(3, 80, ['10.0.3.1']) },
   // OnServiceDelete(svc2): its EndpointSlice stays.
-  svc(1, 80) + eps(1, 80, ['10.0.1.1']) + eps(2, 8080, ['10.0.2.1']) + svc(3, 80) + eps(3, 80, ['10.0.3.1']),
-  svc(1, 80) +
-    eps(1, 80, ['10.0.1.1']) +
-    eps(2, 8080, ['10.0.2.1']) +
-    svc(3, 80) +
-    eps(3, 80, ['10.0.3.1']) +
-    svc(4, 80),
-  svc(1, 80) +
-    eps(1, 80, ['10.0.1.1']) +
-    eps(2, 8080, ['10.0.2.1']) +
-    svc(3, 80) +
-    eps(3, 80, ['10.0.3.1']) +
-    svc(4, 80) +
-    eps(4, 80, ['10.0.4.1']),
-  svc(1, 80) +
-    eps(1, 80, ['10.0.1.1']) +
-    eps(2, 8080, ['10.0.2.1']) +
-    svc(3, 80) +
-    eps(3, 80, ['10.0.3.2']) +
-    svc(4, 80) +
-    eps(4, 80, ['10.0.4.1']),
-  svc(1, 80) +
-    eps(1, 80, ['10.0.1.1']) +
-    eps(2, 8080, ['10.0.2.1']) +
-    svc(3, 80) +
-    eps(3, 80, ['10.0.3.2', '10.0.3.3']) +
-    svc(4, 80) +
-    eps(4, 80, ['10.0.4.1']),
+  { svc2: null },
+  { svc4: svc(4, 80) },
+  { eps4: eps(4, 80, ['10.0.4.1']) },
+  { eps3: eps(3, 80, ['10.0.3.2']) },
+  { eps3: eps(3, 80, ['10.0.3.2', '10.0.3.3']) },
+  // A sync with nothing changed.
+  {},
 ];
-states.push(states[6]!);
+const states: string[] = [];
+let objects = new Map<string, string>();
+for (const step of steps) {
+  objects = new Map(objects);
+  for (const [key, text] of Object.entries(step)) {
+    if (text === null) objects.delete(key);
+    else objects.set(key, text);
+  }
+  states.push([...objects.values()].join(''));
+}
 
 const S1 = 'KUBE-SVC-XPGD46QRK7WJZT7O';
 const S2 = 'KUBE-SVC-2VJB64SDSIJUP5T6';
