@@ -31,6 +31,7 @@ import {
   type Hook,
   type MatchEnv,
   type NfPacket,
+  natVerdict,
   type TableFlow,
   type TableName,
   type TableVerdict,
@@ -146,7 +147,7 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
   return {
     table: compiled,
     base,
-    pass: !compiled || !base || (base.rules.length === 0 && base.policy !== 'DROP'),
+    pass: !compiled || !base || (base.ruleCount === 0 && base.policy !== 'DROP'),
     env: {
       hook,
       table,
@@ -247,7 +248,7 @@ class Pipeline {
           else if (b.verdict === 'reject')
             this.end(f, 'REJECT', `rejected in ${where} (${b.rejectWith ?? 'icmp port-unreachable'})`);
           else {
-            if (b.nat) this.bindNat(f, natAction(b.nat), hook);
+            if (b.nat) this.bindNat(f, natVerdictOf(b.nat), hook);
             next.push(f);
           }
         });
@@ -284,30 +285,31 @@ class Pipeline {
         this.end(flow, 'REJECT', `rejected in ${table}/${hook} (${verdict.rejectWith})`);
         return false;
       case 'NAT':
-        this.bindNat(flow, verdict.action, hook);
+        this.bindNat(flow, verdict, hook);
         return true;
     }
   }
 
-  private bindNat(flow: PipelineFlow, action: Extract<TableVerdict, { kind: 'NAT' }>['action'], hook: Hook): void {
+  private bindNat(flow: PipelineFlow, verdict: Extract<TableVerdict, { kind: 'NAT' }>, hook: Hook): void {
     const p = flow.packet;
     if (!flow.ct) return;
-    if (action.kind === 'DNAT' || action.kind === 'REDIRECT') {
-      let address: IPv4;
-      let port: number;
-      if (action.kind === 'DNAT') {
-        address = action.range.minAddress ?? p.dst;
-        port = action.range.minPort ?? p.dport;
-      } else {
-        // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
-        address = hook === 'OUTPUT' ? 0x7f000001 : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
-        port = action.minPort ?? p.dport;
-      }
-      flow.ct = bindDnat(flow.ct, address, port);
-      p.dst = address;
-      p.dport = port;
-      flow.endpoint = endpointText(address, port);
-      if (flow.hops) stage(flow, 'conntrack', `new DNAT binding: replies will come from ${flow.endpoint}`);
+    // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
+    if (verdict.dnat) {
+      this.bindDestination(flow, verdict.toAddress ?? p.dst, verdict.toPort ?? p.dport);
+      syncCt(flow);
+      return;
+    }
+    const action = verdict.action;
+    if (action.kind === 'REDIRECT' || action.kind === 'DNAT') {
+      const range = action.kind === 'DNAT' ? action.range : null;
+      // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
+      const address = range
+        ? (range.minAddress ?? p.dst)
+        : hook === 'OUTPUT'
+          ? 0x7f000001
+          : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
+      const port = (range ? range.minPort : action.kind === 'REDIRECT' ? action.minPort : null) ?? p.dport;
+      this.bindDestination(flow, address, port);
     } else {
       let address: IPv4;
       let port = p.sport;
@@ -328,6 +330,16 @@ class Pipeline {
         stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
     }
     syncCt(flow);
+  }
+
+  /** A DNAT or REDIRECT binding: the connection's reply source, and the packet's new destination. */
+  private bindDestination(flow: PipelineFlow, address: IPv4, port: number): void {
+    const p = flow.packet;
+    flow.ct = bindDnat(flow.ct!, address, port);
+    p.dst = address;
+    p.dport = port;
+    flow.endpoint = endpointText(address, port);
+    if (flow.hops) stage(flow, 'conntrack', `new DNAT binding: replies will come from ${flow.endpoint}`);
   }
 
   /** MASQUERADE takes the address the route out would use as source. */
@@ -909,12 +921,18 @@ class Pipeline {
   }
 }
 
-/** An nft NAT statement as the iptables target that binds the connection the same way. */
-function natAction(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }>['action'] {
+/** An nft NAT statement as the verdict of the iptables target that binds the connection the same way. */
+function natVerdictOf(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }> {
   if (nat.kind === 'masquerade')
-    return { kind: 'MASQUERADE', minPort: null, maxPort: null, randomFully: nat.fullyRandom, random: false };
+    return natVerdict({
+      kind: 'MASQUERADE',
+      minPort: null,
+      maxPort: null,
+      randomFully: nat.fullyRandom,
+      random: false,
+    });
   const range = { minAddress: nat.address, maxAddress: nat.address, minPort: nat.port, maxPort: nat.port };
-  return { kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT', range, random: false, persistent: false };
+  return natVerdict({ kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT', range, random: false, persistent: false });
 }
 
 // A flow starts with no xt_recent lists and no nfacct counts. The matches copy these maps before

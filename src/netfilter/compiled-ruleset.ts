@@ -1,7 +1,8 @@
-// The loaded rules prepared for fast evaluation: each rule's IP-header test as
-// one function, and per chain an index by destination address and port that
-// skips rules which cannot match while still counting them as the kernel would.
-import { type IPv4Prefix, maskOf } from '../net';
+// The loaded rules prepared for fast evaluation: each table's rules as rows of
+// int32 words in one typed array (header test, jump, action kind), chain after
+// chain, and per chain an index by destination address and port that skips
+// rules which cannot match while still counting them as the kernel would.
+import { type IPv4Prefix, type L4Protocol, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
@@ -14,28 +15,91 @@ export interface RuleMatchStep {
   readonly effect: CompiledMatch['effect'] | null;
 }
 
-/**
- * A rule as the walk reads it. The header's fields sit on the rule itself and
- * matches that do nothing (comments) are left out: a packet to a random Service
- * meets rules no other packet touched lately, and every object hop is a cache miss.
- */
-export interface CompiledRule extends HeaderTest {
-  /** The matches that test, draw or change something, in rule order. */
-  readonly matches: readonly RuleMatchStep[];
-  /** The chain a -j/-g target goes to, resolved once. */
-  jumpTo: CompiledChain | null;
-  /** The target is -g: the jump replaces the current frame. */
-  readonly goto: boolean;
-  /** An extension target's action, on the rule itself (null for jumps, gotos and no target). */
-  readonly action: TargetAction | null;
-  // Read only to report a hop.
-  readonly rule: Rule;
-  readonly chain: string;
-  /** 1-based, as `iptables -L --line-numbers` counts. */
-  readonly number: number;
+/** What one table at one hook decides for a packet. */
+export type TableVerdict =
+  | { readonly kind: 'ACCEPT' }
+  | { readonly kind: 'DROP' }
+  | { readonly kind: 'REJECT'; readonly rejectWith: string }
+  | {
+      readonly kind: 'NAT';
+      readonly action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>;
+      /**
+       * A DNAT, with its new destination (its range's first address and port; null keeps the packet's)
+       * copied from the action so the usual NAT (kube-proxy's DNAT to an endpoint) reads one object, not three.
+       */
+      readonly dnat: boolean;
+      readonly toAddress: number | null;
+      readonly toPort: number | null;
+    };
+
+/** The verdict of a NAT target. */
+export function natVerdict(
+  action: Extract<TableVerdict, { kind: 'NAT' }>['action'],
+): Extract<TableVerdict, { kind: 'NAT' }> {
+  if (action.kind !== 'DNAT') return { kind: 'NAT', action, dnat: false, toAddress: null, toPort: null };
+  return { kind: 'NAT', action, dnat: true, toAddress: action.range.minAddress, toPort: action.range.minPort };
 }
 
-/** Rule positions, ascending; a lone position is kept as a number (most keys of a kube-proxy chain have one rule). */
+// Verdicts without details are shared: a walk with hops off should allocate as little as it can.
+export const ACCEPTED: TableVerdict = { kind: 'ACCEPT' };
+export const DROPPED: TableVerdict = { kind: 'DROP' };
+
+/**
+ * A rule is RULE_WORDS int32 words in its table's `words`; the rules of a chain
+ * are consecutive. A packet to a random Service meets rules no other packet
+ * touched lately, and each object a rule is spread over is another cache miss:
+ * as a row, a short chain (a Service's, an endpoint's) is a line or two of memory.
+ */
+export const RULE_WORDS = 8;
+/** Int32 words per chain in a table's `chainWords`. */
+export const CHAIN_WORDS = 2;
+
+/** Word 0: the flags below. */
+export const W_FLAGS = 0;
+/** Words 1-4: -d and -s as int32 mask and network. */
+export const W_DST_MASK = 1;
+export const W_DST_NET = 2;
+export const W_SRC_MASK = 3;
+export const W_SRC_NET = 4;
+/** Word 5: the chain a -j/-g goes to, as its id + 1 (0: no jump). */
+export const W_JUMP = 5;
+/** Word 6: the index of the extension target's action in `actions` (for kinds that need it). */
+export const W_ACTION = 6;
+/** Word 7: the index of the rule's match steps in `stepLists` (0: none). */
+export const W_STEPS = 7;
+
+// Flags: bits 0-1 -d mode, 2-3 -s mode (ANY, MATCH, NOT_MATCH); 4-6 -p as a protocol code (0: any);
+// 7 -p negated; 8 -g; 9-11 the action kind; 12-31 the index + 1 of the rule's other header test.
+export const ANY = 0;
+export const MATCH = 1;
+export const NOT_MATCH = 2;
+export const SRC_SHIFT = 2;
+export const PROTOCOL_SHIFT = 4;
+export const PROTOCOL_NEGATED = 1 << 7;
+export const GOTO = 1 << 8;
+export const ACTION_SHIFT = 9;
+export const OTHER_SHIFT = 12;
+const MAX_OTHERS = (1 << (32 - OTHER_SHIFT)) - 2;
+
+/** What an extension target does, as the walk dispatches on it (0: a jump, a goto or no target). */
+export const ActionKind = {
+  None: 0,
+  Accept: 1,
+  Drop: 2,
+  Return: 3,
+  Reject: 4,
+  Nat: 5,
+  Notrack: 6,
+  Continue: 7,
+} as const;
+export type ActionKind = (typeof ActionKind)[keyof typeof ActionKind];
+
+/** A packet's protocol as the code the flags keep (0 is "any"). */
+export function protocolCode(protocol: L4Protocol): number {
+  return protocol === 'tcp' ? 1 : protocol === 'udp' ? 2 : protocol === 'sctp' ? 3 : 4;
+}
+
+/** Rule positions in a chain, ascending; a lone position is kept as a number (most keys of a kube-proxy chain have one rule). */
 export type Positions = number | readonly number[];
 
 export interface ChainIndex {
@@ -49,14 +113,36 @@ export interface CompiledChain {
   readonly name: string;
   readonly builtin: boolean;
   readonly policy: 'ACCEPT' | 'DROP' | null;
-  rules: readonly CompiledRule[];
+  /** Its place in the table's `chainList`. */
+  readonly id: number;
+  /** The table-wide number of its first rule (rows `start` .. `start + ruleCount - 1` of `words`). */
+  readonly start: number;
+  readonly ruleCount: number;
   /** Null when the chain is short enough that a plain walk is as fast. */
-  index: ChainIndex | null;
+  readonly index: ChainIndex | null;
 }
 
 export interface CompiledTable {
   readonly name: TableName;
   readonly chains: ReadonlyMap<string, CompiledChain>;
+  /** The chains by id. */
+  readonly chainList: readonly CompiledChain[];
+  /**
+   * Per chain id, CHAIN_WORDS words: its `start`, and its rule count times two plus one when it
+   * has an index. A jump reads these rather than the chain object, one cache miss fewer.
+   */
+  readonly chainWords: Int32Array;
+  /** Every rule of the table as RULE_WORDS int32 words, chain after chain. */
+  readonly words: Int32Array;
+  /** Each rule as it was read, by its table-wide number: read only to report a hop. */
+  readonly sources: readonly Rule[];
+  /** Actions of extension targets that carry details, and the verdict each gives (null for CONTINUE). */
+  readonly actions: readonly TargetAction[];
+  readonly verdicts: readonly (TableVerdict | null)[];
+  /** Lists of match steps (index 0: the empty list); a comment does nothing and has none. */
+  readonly stepLists: readonly (readonly RuleMatchStep[])[];
+  /** Header tests with no flat form: interfaces, fragments, lists of addresses. */
+  readonly others: readonly ((p: NfPacket) => boolean)[];
 }
 
 export interface CompiledRuleset {
@@ -69,31 +155,6 @@ export interface CompileOptions {
   /** Chains shorter than this are walked without an index. */
   readonly indexThreshold?: number;
 }
-
-/**
- * The ipt_ip part of a rule (checked before any match, as ip_packet_match does)
- * as plain fields: one monomorphic test reads them, where a closure per rule
- * would make every header check an indirect call the optimiser cannot inline.
- * Address masks and networks are kept as int32 so the comparisons stay small integers.
- */
-export interface HeaderTest {
-  /** 0: no condition, 1: must match, 2: must not match. */
-  readonly srcMode: number;
-  readonly srcMask: number;
-  readonly srcNet: number;
-  readonly dstMode: number;
-  readonly dstMask: number;
-  readonly dstNet: number;
-  /** The -p protocol, or null for any. */
-  readonly protocol: string | null;
-  readonly protocolNegated: boolean;
-  /** Everything rarer (interfaces, fragments, address lists): one closure, or null. */
-  readonly other: ((p: NfPacket) => boolean) | null;
-}
-
-const ANY = 0;
-const MATCH = 1;
-const NOT_MATCH = 2;
 
 function anyPrefixHit(prefixes: readonly IPv4Prefix[], a: number): boolean {
   return prefixes.some((x) => (a & maskOf(x.length)) >>> 0 === x.address);
@@ -136,25 +197,17 @@ function addressNet(c: RuleHeader['src']): number {
   return c && c.prefixes.length === 1 ? c.prefixes[0]!.address | 0 : 0;
 }
 
-/** Whether the packet passes a rule's header (the order of the checks does not matter: none has effects). */
-export function headerMatches(h: HeaderTest, p: NfPacket): boolean {
-  if (h.dstMode !== ANY && ((p.dst & h.dstMask) === h.dstNet) !== (h.dstMode === MATCH)) return false;
-  if (h.srcMode !== ANY && ((p.src & h.srcMask) === h.srcNet) !== (h.srcMode === MATCH)) return false;
-  if (h.protocol !== null && (p.protocol === h.protocol) === h.protocolNegated) return false;
-  return h.other === null || h.other(p);
-}
-
 /** The exact destination a rule requires (-d A/32, not negated), or null. */
-function exactDestination(rule: CompiledRule): number | null {
-  const dst = rule.rule.header.dst;
+function exactDestination(rule: Rule): number | null {
+  const dst = rule.header.dst;
   return dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32
     ? dst.prefixes[0]!.address
     : null;
 }
 
 /** The exact port a rule requires, reached without side effects, or null. */
-function exactPort(rule: CompiledRule): number | null {
-  for (const { compiled: m } of rule.rule.matches) {
+function exactPort(rule: Rule): number | null {
+  for (const { compiled: m } of rule.matches) {
     if (m.exactDport !== undefined) return m.exactDport;
     // A match before the port test that draws a random number or changes state must still run.
     if (m.probability !== undefined || m.effect !== undefined || m.stateful) return null;
@@ -170,14 +223,14 @@ function file(map: Map<number, Positions>, key: number, i: number): void {
   else (list as number[]).push(i);
 }
 
-function buildIndex(rules: readonly CompiledRule[]): ChainIndex {
+function buildIndex(rules: readonly { readonly rule: Rule }[]): ChainIndex {
   const byDst = new Map<number, Positions>();
   const byDport = new Map<number, Positions>();
   const rest: number[] = [];
   // A rule is filed under its exact destination, else its exact port, else with the rest.
-  rules.forEach((r, i) => {
-    const dst = exactDestination(r);
-    const port = dst === null ? exactPort(r) : null;
+  rules.forEach(({ rule }, i) => {
+    const dst = exactDestination(rule);
+    const port = dst === null ? exactPort(rule) : null;
     if (dst !== null) file(byDst, dst, i);
     else if (port !== null) file(byDport, port, i);
     else rest.push(i);
@@ -199,9 +252,9 @@ function firstAtOrAfter(list: Positions | undefined, from: number): number {
   return lo < list.length ? list[lo]! : Number.POSITIVE_INFINITY;
 }
 
-/** The next rule position at or after `from` that could match the packet, or -1. */
+/** The next rule position (in the chain) at or after `from` that could match the packet, or -1. */
 export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): number {
-  if (from >= chain.rules.length) return -1;
+  if (from >= chain.ruleCount) return -1;
   const index = chain.index;
   if (!index) return from;
   const next = Math.min(
@@ -214,91 +267,189 @@ export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): 
 
 const NO_STEPS: readonly RuleMatchStep[] = [];
 
-/** Steps made once per compiled match (parsing shares those), and the one-step lists rules share. */
-interface StepCache {
+/** What a table's compilation shares: steps made once per compiled match (parsing shares those), list ids, action ids. */
+interface TableBuild {
   readonly steps: Map<CompiledMatch, RuleMatchStep>;
-  readonly single: Map<RuleMatchStep, readonly RuleMatchStep[]>;
+  /** The id of the one-step list of each step. */
+  readonly single: Map<RuleMatchStep, number>;
+  readonly stepLists: (readonly RuleMatchStep[])[];
+  readonly actionIds: Map<TargetAction, number>;
+  readonly actions: TargetAction[];
+  readonly verdicts: (TableVerdict | null)[];
+  readonly others: ((p: NfPacket) => boolean)[];
 }
 
-function stepOf(m: CompiledMatch, cache: StepCache): RuleMatchStep {
-  let step = cache.steps.get(m);
+function stepOf(m: CompiledMatch, build: TableBuild): RuleMatchStep {
+  let step = build.steps.get(m);
   if (!step) {
     step = { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null };
-    cache.steps.set(m, step);
+    build.steps.set(m, step);
   }
   return step;
 }
 
-/** The steps of a rule's matches; a match with no test, chance or effect (a comment) passes and is dropped. */
-function stepsOf(rule: Rule, cache: StepCache): readonly RuleMatchStep[] {
+/** The id of a rule's match steps; a match with no test, chance or effect (a comment) passes and is dropped. */
+function stepsIdOf(rule: Rule, build: TableBuild): number {
   let steps: RuleMatchStep[] | null = null;
   for (const { compiled: m } of rule.matches) {
     if (m.test === undefined && m.probability === undefined && m.effect === undefined) continue;
     steps ??= [];
-    steps.push(stepOf(m, cache));
+    steps.push(stepOf(m, build));
   }
-  if (steps === null) return NO_STEPS;
-  if (steps.length > 1) return steps;
-  const only = steps[0]!;
-  let shared = cache.single.get(only);
-  if (!shared) {
-    shared = steps;
-    cache.single.set(only, shared);
+  if (steps === null) return 0;
+  if (steps.length === 1) {
+    const known = build.single.get(steps[0]!);
+    if (known !== undefined) return known;
+    build.single.set(steps[0]!, build.stepLists.length);
   }
-  return shared;
+  build.stepLists.push(steps);
+  return build.stepLists.length - 1;
 }
 
-function compileRule(rule: Rule, chain: string, number: number, cache: StepCache): CompiledRule {
-  // The header's fields are written straight into the rule, the fields the walk reads first:
-  // a compiled table is a hundred thousand of these, met in no order a cache can predict.
+function actionKindOf(action: TargetAction): ActionKind {
+  switch (action.kind) {
+    case 'ACCEPT':
+      return ActionKind.Accept;
+    case 'DROP':
+      return ActionKind.Drop;
+    case 'RETURN':
+      return ActionKind.Return;
+    case 'REJECT':
+      return ActionKind.Reject;
+    case 'DNAT':
+    case 'SNAT':
+    case 'MASQUERADE':
+    case 'REDIRECT':
+      return ActionKind.Nat;
+    case 'NOTRACK':
+      return ActionKind.Notrack;
+    case 'CONTINUE':
+      return ActionKind.Continue;
+  }
+}
+
+/** The index of an action in the table's list, with the verdict it gives made once. */
+function actionIdOf(action: TargetAction, build: TableBuild): number {
+  let id = build.actionIds.get(action);
+  if (id === undefined) {
+    id = build.actions.length;
+    build.actions.push(action);
+    build.verdicts.push(
+      action.kind === 'ACCEPT'
+        ? ACCEPTED
+        : action.kind === 'DROP'
+          ? DROPPED
+          : action.kind === 'REJECT'
+            ? { kind: 'REJECT', rejectWith: action.rejectWith }
+            : action.kind === 'DNAT' ||
+                action.kind === 'SNAT' ||
+                action.kind === 'MASQUERADE' ||
+                action.kind === 'REDIRECT'
+              ? natVerdict(action)
+              : null,
+    );
+    build.actionIds.set(action, id);
+  }
+  return id;
+}
+
+/** Writes rule `r`'s row: the header fields, the jump, the action and the match steps. */
+function writeRule(
+  words: Int32Array,
+  r: number,
+  rule: Rule,
+  jumpTo: CompiledChain | undefined,
+  build: TableBuild,
+): void {
   const h = rule.header;
-  return {
-    dstMode: addressMode(h.dst),
-    dstMask: addressMask(h.dst),
-    dstNet: addressNet(h.dst),
-    srcMode: addressMode(h.src),
-    srcMask: addressMask(h.src),
-    srcNet: addressNet(h.src),
-    protocol: h.protocol?.name ?? null,
-    protocolNegated: h.protocol?.negated ?? false,
-    other: otherHeaderTests(h),
-    matches: stepsOf(rule, cache),
-    jumpTo: null,
-    goto: rule.target.kind === 'goto',
-    action: rule.target.kind === 'extension' ? rule.target.action : null,
-    rule,
-    chain,
-    number,
-  };
+  const at = r * RULE_WORDS;
+  const t = rule.target;
+  let flags = addressMode(h.dst) | (addressMode(h.src) << SRC_SHIFT);
+  if (h.protocol) {
+    flags |= protocolCode(h.protocol.name) << PROTOCOL_SHIFT;
+    if (h.protocol.negated) flags |= PROTOCOL_NEGATED;
+  }
+  if (t.kind === 'goto') flags |= GOTO;
+  if (t.kind === 'extension') {
+    flags |= actionKindOf(t.action) << ACTION_SHIFT;
+    words[at + W_ACTION] = actionIdOf(t.action, build);
+  }
+  const other = otherHeaderTests(h);
+  if (other !== null) {
+    if (build.others.length > MAX_OTHERS)
+      throw new Error('more rules with interface or list conditions than a table can index');
+    build.others.push(other);
+    flags |= build.others.length << OTHER_SHIFT;
+  }
+  words[at + W_FLAGS] = flags;
+  words[at + W_DST_MASK] = addressMask(h.dst);
+  words[at + W_DST_NET] = addressNet(h.dst);
+  words[at + W_SRC_MASK] = addressMask(h.src);
+  words[at + W_SRC_NET] = addressNet(h.src);
+  words[at + W_JUMP] = jumpTo === undefined ? 0 : jumpTo.id + 1;
+  words[at + W_STEPS] = stepsIdOf(rule, build);
 }
 
 export function compileRuleset(state: NetfilterState, options: CompileOptions = {}): CompiledRuleset {
   const indexed = options.indexed ?? true;
   const threshold = options.indexThreshold ?? 8;
   const tables = new Map<TableName, CompiledTable>();
-  const cache: StepCache = { steps: new Map(), single: new Map() };
+  const steps = new Map<CompiledMatch, RuleMatchStep>();
   for (const [name, table] of state.tables) {
     const chains = new Map<string, CompiledChain>();
+    const chainList: CompiledChain[] = [];
     // Chains first, so every jump can point straight at its chain.
-    for (const chain of table.chains.values())
-      chains.set(chain.name, {
+    let total = 0;
+    for (const chain of table.chains.values()) {
+      const compiled: CompiledChain = {
         name: chain.name,
         builtin: chain.builtin,
         policy: chain.policy,
-        rules: [],
-        index: null,
-      });
-    for (const chain of table.chains.values()) {
-      const compiled = chains.get(chain.name)!;
-      compiled.rules = chain.rules.map((s, i): CompiledRule => {
-        const rule = compileRule(s.rule, chain.name, i + 1, cache);
-        const t = s.rule.target;
-        if (t.kind === 'jump' || t.kind === 'goto') rule.jumpTo = chains.get(t.chain) ?? null;
-        return rule;
-      });
-      compiled.index = indexed && compiled.rules.length >= threshold ? buildIndex(compiled.rules) : null;
+        id: chainList.length,
+        start: total,
+        ruleCount: chain.rules.length,
+        index: indexed && chain.rules.length >= threshold ? buildIndex(chain.rules) : null,
+      };
+      chains.set(chain.name, compiled);
+      chainList.push(compiled);
+      total += chain.rules.length;
     }
-    tables.set(name, { name, chains });
+    const chainWords = new Int32Array(chainList.length * CHAIN_WORDS);
+    for (const c of chainList) {
+      chainWords[c.id * CHAIN_WORDS] = c.start;
+      chainWords[c.id * CHAIN_WORDS + 1] = c.ruleCount * 2 + (c.index === null ? 0 : 1);
+    }
+    const words = new Int32Array(total * RULE_WORDS);
+    const sources = new Array<Rule>(total);
+    const build: TableBuild = {
+      steps,
+      single: new Map(),
+      stepLists: [NO_STEPS],
+      actionIds: new Map(),
+      actions: [],
+      verdicts: [],
+      others: [],
+    };
+    for (const chain of table.chains.values()) {
+      let r = chains.get(chain.name)!.start;
+      for (const { rule } of chain.rules) {
+        const t = rule.target;
+        writeRule(words, r, rule, t.kind === 'jump' || t.kind === 'goto' ? chains.get(t.chain) : undefined, build);
+        sources[r++] = rule;
+      }
+    }
+    tables.set(name, {
+      name,
+      chains,
+      chainList,
+      chainWords,
+      words,
+      sources,
+      actions: build.actions,
+      verdicts: build.verdicts,
+      stepLists: build.stepLists,
+      others: build.others,
+    });
   }
   return { tables };
 }

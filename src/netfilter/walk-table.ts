@@ -5,14 +5,36 @@
 
 import { canonicalRuleText } from './canonical-form';
 import {
+  ACCEPTED,
+  ACTION_SHIFT,
+  ActionKind,
+  ANY,
+  CHAIN_WORDS,
   type CompiledChain,
-  type CompiledRule,
   type CompiledTable,
-  headerMatches,
+  DROPPED,
+  GOTO,
+  MATCH,
   nextCandidate,
+  OTHER_SHIFT,
+  PROTOCOL_NEGATED,
+  PROTOCOL_SHIFT,
+  protocolCode,
+  RULE_WORDS,
+  SRC_SHIFT,
+  type TableVerdict,
+  W_ACTION,
+  W_DST_MASK,
+  W_DST_NET,
+  W_FLAGS,
+  W_JUMP,
+  W_SRC_MASK,
+  W_SRC_NET,
+  W_STEPS,
 } from './compiled-ruleset';
 import type { FlowState, Hook, MatchEnv, NfPacket, TableName, TargetAction } from './extension';
 import { printRuleItems } from './restore-script';
+import type { Rule } from './rule';
 
 export interface RuleHop {
   readonly table: TableName;
@@ -49,24 +71,24 @@ export interface TableFlow {
   notrack: boolean;
 }
 
-export type TableVerdict =
-  | { readonly kind: 'ACCEPT' }
-  | { readonly kind: 'DROP' }
-  | { readonly kind: 'REJECT'; readonly rejectWith: string }
-  | {
-      readonly kind: 'NAT';
-      readonly action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>;
-      readonly rule: CompiledRule;
-    };
-
 export interface WalkResult<F extends TableFlow = TableFlow> {
   readonly flow: F;
   readonly verdict: TableVerdict;
 }
 
+/** A chain on the walk's stack: its id, its rows, whether it has an index, and the next rule to look at. */
 interface Frame {
-  chain: CompiledChain;
+  readonly id: number;
+  readonly start: number;
+  readonly count: number;
+  readonly indexed: boolean;
   next: number;
+}
+
+function frameOf(table: CompiledTable, id: number): Frame {
+  const at = id * CHAIN_WORDS;
+  const packed = table.chainWords[at + 1]!;
+  return { id, start: table.chainWords[at]!, count: packed >>> 1, indexed: (packed & 1) === 1, next: 0 };
 }
 
 export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
@@ -79,8 +101,8 @@ export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
   };
 }
 
-export function ruleText(rule: CompiledRule): string {
-  return `-A ${rule.chain}${printRuleItems(rule.rule)}`;
+export function ruleText(chain: string, rule: Rule): string {
+  return `-A ${chain}${printRuleItems(rule)}`;
 }
 
 export function describeAction(action: TargetAction): string {
@@ -121,17 +143,13 @@ export function walkTable<F extends TableFlow>(
   const base = start ?? table.chains.get(hook);
   if (!base) return [{ flow, verdict: ACCEPTED }];
   const results: WalkResult<F>[] = [];
-  const pending: Pending<F>[] = [{ flow, stack: [{ chain: base, next: 0 }] }];
+  const pending: Pending<F>[] = [{ flow, stack: [frameOf(table, base.id)] }];
   while (pending.length > 0) {
     const job = pending.pop()!;
     results.push(walkFrom(table, hook, job.flow, job.stack, env, pending, sample));
   }
   return results;
 }
-
-// Verdicts without details are shared: a walk with hops off should allocate as little as it can.
-const ACCEPTED: TableVerdict = { kind: 'ACCEPT' };
-const DROPPED: TableVerdict = { kind: 'DROP' };
 
 /** The base chain's policy decides; it is recorded when it is news (rules ran, or it is not ACCEPT). */
 function basePolicy<F extends TableFlow>(
@@ -142,7 +160,7 @@ function basePolicy<F extends TableFlow>(
   always: boolean,
 ): WalkResult<F> {
   const policy = chain.policy ?? 'ACCEPT';
-  if (flow.hops && (always || chain.rules.length > 0 || policy !== 'ACCEPT'))
+  if (flow.hops && (always || chain.ruleCount > 0 || policy !== 'ACCEPT'))
     flow.hops.push({
       table: table.name,
       hook,
@@ -157,17 +175,20 @@ function basePolicy<F extends TableFlow>(
 function ruleHop(
   table: CompiledTable,
   hook: Hook,
-  rule: CompiledRule,
+  frame: Frame,
+  position: number,
   action: string,
   probability: number | undefined,
 ): RuleHop {
+  const chain = table.chainList[frame.id]!;
+  const rule = table.sources[chain.start + position]!;
   return {
     table: table.name,
     hook,
-    chain: rule.chain,
-    ruleNumber: rule.number,
-    rule: ruleText(rule),
-    saved: canonicalRuleText(rule.chain, rule.rule),
+    chain: chain.name,
+    ruleNumber: position + 1,
+    rule: ruleText(chain.name, rule),
+    saved: canonicalRuleText(chain.name, rule),
     action,
     ...(probability !== undefined ? { probability } : {}),
   };
@@ -188,20 +209,27 @@ function walkFrom<F extends TableFlow>(
   sample: (() => number) | undefined,
 ): WalkResult<F> {
   const p = flow.packet;
+  const words = table.words;
+  // No match or target of a walk changes the protocol.
+  const protocol = protocolCode(p.protocol);
   for (;;) {
     const frame = stack[stack.length - 1]!;
-    const chain = frame.chain;
     let branchProbability: number | undefined;
-    const pos = nextCandidate(chain, frame.next, p);
+    const pos =
+      frame.next >= frame.count
+        ? -1
+        : frame.indexed
+          ? nextCandidate(table.chainList[frame.id]!, frame.next, p)
+          : frame.next;
     if (pos < 0) {
-      flow.rulesEvaluated += chain.rules.length - frame.next;
+      flow.rulesEvaluated += frame.count - frame.next;
       stack.pop();
-      if (stack.length === 0) return basePolicy(table, hook, chain, flow, false);
+      if (stack.length === 0) return basePolicy(table, hook, table.chainList[frame.id]!, flow, false);
       if (flow.hops)
         flow.hops.push({
           table: table.name,
           hook,
-          chain: chain.name,
+          chain: table.chainList[frame.id]!.name,
           ruleNumber: null,
           rule: null,
           action: 'RETURN (end of chain)',
@@ -211,88 +239,102 @@ function walkFrom<F extends TableFlow>(
     // Rules the index skipped are rules the kernel evaluated and found not matching.
     flow.rulesEvaluated += pos - frame.next + 1;
     frame.next = pos + 1;
-    const rule = chain.rules[pos]!;
-    if (!headerMatches(rule, p)) continue;
+    // The IP header part (ip_packet_match): the order of the checks does not matter, none has effects.
+    const at = (frame.start + pos) * RULE_WORDS;
+    const flags = words[at + W_FLAGS]!;
+    const dstMode = flags & 3;
+    if (dstMode !== ANY && ((p.dst & words[at + W_DST_MASK]!) === words[at + W_DST_NET]!) !== (dstMode === MATCH))
+      continue;
+    const srcMode = (flags >>> SRC_SHIFT) & 3;
+    if (srcMode !== ANY && ((p.src & words[at + W_SRC_MASK]!) === words[at + W_SRC_NET]!) !== (srcMode === MATCH))
+      continue;
+    const ruleProtocol = (flags >>> PROTOCOL_SHIFT) & 7;
+    if (ruleProtocol !== 0 && (protocol === ruleProtocol) === ((flags & PROTOCOL_NEGATED) !== 0)) continue;
+    const other = flags >>> OTHER_SHIFT;
+    if (other !== 0 && !table.others[other - 1]!(p)) continue;
+    const stepsId = words[at + W_STEPS]!;
     let matched = true;
-    for (let m = 0; m < rule.matches.length; m++) {
-      const match = rule.matches[m]!;
-      if (match.probability !== null) {
-        const chance = match.probability;
-        if (chance <= 0) {
-          matched = false;
-          break;
-        }
-        if (chance < 1 && sample) {
-          // One packet: the kernel draws, and so do we.
-          if (sample() >= chance) {
-            flow.probability *= 1 - chance;
+    if (stepsId !== 0) {
+      const steps = table.stepLists[stepsId]!;
+      for (let m = 0; m < steps.length; m++) {
+        const match = steps[m]!;
+        if (match.probability !== null) {
+          const chance = match.probability;
+          if (chance <= 0) {
             matched = false;
             break;
           }
-          flow.probability *= chance;
-          branchProbability = (branchProbability ?? 1) * chance;
-        } else if (chance < 1) {
-          // Split: the copy goes on as if the rule did not match; this flow takes the match.
-          const missed = forkFlow(flow, flow.probability * (1 - chance));
-          pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })) });
-          flow.probability *= chance;
-          branchProbability = (branchProbability ?? 1) * chance;
+          if (chance < 1 && sample) {
+            // One packet: the kernel draws, and so do we.
+            if (sample() >= chance) {
+              flow.probability *= 1 - chance;
+              matched = false;
+              break;
+            }
+            flow.probability *= chance;
+            branchProbability = (branchProbability ?? 1) * chance;
+          } else if (chance < 1) {
+            // Split: the copy goes on as if the rule did not match; this flow takes the match.
+            const missed = forkFlow(flow, flow.probability * (1 - chance));
+            pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })) });
+            flow.probability *= chance;
+            branchProbability = (branchProbability ?? 1) * chance;
+          }
+          continue;
         }
-        continue;
+        if (match.test && !match.test(p, env, flow.state)) {
+          matched = false;
+          break;
+        }
+        if (match.effect) match.effect(p, env, flow.state);
       }
-      if (match.test && !match.test(p, env, flow.state)) {
-        matched = false;
-        break;
-      }
-      if (match.effect) match.effect(p, env, flow.state);
     }
     if (!matched) continue;
-    // Jumps and actions are read from the rule itself; the target object is looked at only to report it.
-    const next = rule.jumpTo;
-    if (next !== null) {
+    const jump = words[at + W_JUMP]!;
+    if (jump !== 0) {
+      const next = frameOf(table, jump - 1);
+      const goto = (flags & GOTO) !== 0;
       if (flow.hops) {
-        const chainName = next.name;
-        flow.hops.push(ruleHop(table, hook, rule, rule.goto ? `goto ${chainName}` : chainName, branchProbability));
+        const name = table.chainList[next.id]!.name;
+        flow.hops.push(ruleHop(table, hook, frame, pos, goto ? `goto ${name}` : name, branchProbability));
       }
-      if (rule.goto) stack[stack.length - 1] = { chain: next, next: 0 };
-      else stack.push({ chain: next, next: 0 });
+      if (goto) stack[stack.length - 1] = next;
+      else stack.push(next);
       continue;
     }
-    const action = rule.action;
-    if (action === null) {
-      if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'no target (counted)', branchProbability));
-      continue;
-    }
-    switch (action.kind) {
-      case 'ACCEPT':
-      case 'DROP':
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, action.kind, branchProbability));
-        return { flow, verdict: action.kind === 'ACCEPT' ? ACCEPTED : DROPPED };
-      case 'REJECT':
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, describeAction(action), branchProbability));
-        return { flow, verdict: { kind: 'REJECT', rejectWith: action.rejectWith } };
-      case 'RETURN':
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, 'RETURN', branchProbability));
-        stack.pop();
-        if (stack.length === 0) return basePolicy(table, hook, chain, flow, true);
+    switch ((flags >>> ACTION_SHIFT) & 7) {
+      case ActionKind.None:
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'no target (counted)', branchProbability));
         continue;
-      case 'DNAT':
-      case 'SNAT':
-      case 'MASQUERADE':
-      case 'REDIRECT':
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, describeAction(action), branchProbability));
-        return { flow, verdict: { kind: 'NAT', action, rule } };
-      case 'NOTRACK':
+      case ActionKind.Accept:
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'ACCEPT', branchProbability));
+        return { flow, verdict: ACCEPTED };
+      case ActionKind.Drop:
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'DROP', branchProbability));
+        return { flow, verdict: DROPPED };
+      case ActionKind.Return:
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'RETURN', branchProbability));
+        stack.pop();
+        if (stack.length === 0) return basePolicy(table, hook, table.chainList[frame.id]!, flow, true);
+        continue;
+      case ActionKind.Reject:
+      case ActionKind.Nat: {
+        const id = words[at + W_ACTION]!;
+        if (flow.hops)
+          flow.hops.push(ruleHop(table, hook, frame, pos, describeAction(table.actions[id]!), branchProbability));
+        return { flow, verdict: table.verdicts[id]! };
+      }
+      case ActionKind.Notrack:
         flow.notrack = true;
         if (flow.hops)
-          flow.hops.push(ruleHop(table, hook, rule, 'NOTRACK (connection not tracked)', branchProbability));
+          flow.hops.push(ruleHop(table, hook, frame, pos, 'NOTRACK (connection not tracked)', branchProbability));
         continue;
-      case 'CONTINUE':
-        {
-          const detail = action.apply(p);
-          if (flow.hops) flow.hops.push(ruleHop(table, hook, rule, detail, branchProbability));
-        }
+      case ActionKind.Continue: {
+        const action = table.actions[words[at + W_ACTION]!]! as Extract<TargetAction, { kind: 'CONTINUE' }>;
+        const detail = action.apply(p);
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, detail, branchProbability));
         continue;
+      }
     }
   }
 }
