@@ -160,8 +160,9 @@ function applyTable(
       }
       const rules = lastRules;
       if (s.command === '-A' && !hasAddressLists(s.rule)) {
-        // The usual line: one rule appended, without the lists an expansion needs.
-        rules.push({ rule: s.rule, counters: s.counters, line: s.line });
+        // The usual line: one rule appended, without the lists an expansion needs. The statement
+        // itself is kept (it has the rule, counters and line): a copy per rule would only be garbage.
+        rules.push(s);
         continue;
       }
       const stored = expandAddresses(s.rule).map((rule) => ({ rule, counters: s.counters, line: s.line }));

@@ -135,13 +135,14 @@ export function parseRuleTokens(
         value = texts[i]!;
       }
       if (field === 'src' || field === 'dst') {
-        const key = neg ? `!${value}` : value;
-        let condition = cache.addresses.get(key);
+        // Two maps rather than a "!" prefix on the key: a key made per rule would be hashed per rule.
+        const known = neg ? cache.negatedAddresses : cache.addresses;
+        let condition = known.get(value);
         if (!condition) {
           const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
           if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
           condition = { prefixes, negated: neg };
-          cache.addresses.set(key, condition);
+          known.set(value, condition);
         }
         header[field] = condition;
       } else if (field === 'protocol') {
@@ -344,14 +345,26 @@ function targetOf(
 /** -j CHAIN or -g CHAIN: the chain name checked once per name. */
 function chainTarget(target: { flag: string; name: string }, cache: RuleCache): RuleTarget {
   const isGoto = target.flag === '-g' || target.flag === '--goto';
+  const declared = cache.chainNames.get(target.name);
+  if (declared) {
+    // A declared name passed the checks a declaration makes; the target is made once per chain.
+    const known = isGoto ? declared.goto : declared.jump;
+    if (known) return known;
+    checkChainName(target.name);
+    const made: RuleTarget = isGoto ? { kind: 'goto', chain: declared.name } : { kind: 'jump', chain: declared.name };
+    if (isGoto) declared.goto = made;
+    else declared.jump = made;
+    return made;
+  }
   const byName = isGoto ? cache.gotos : cache.jumps;
   const known = byName.get(target.name);
   if (known) return known;
-  if (!/^[^\s!-][^\s]{0,28}$/.test(target.name))
-    throw new RuleSyntaxError(`invalid chain name "${target.name}"`, target.name);
-  // The declared name's own string: loading resolves jumps by name, and one string compares at once.
-  const chain = cache.chainNames.get(target.name) ?? target.name;
-  const ruleTarget: RuleTarget = isGoto ? { kind: 'goto', chain } : { kind: 'jump', chain };
+  checkChainName(target.name);
+  const ruleTarget: RuleTarget = isGoto ? { kind: 'goto', chain: target.name } : { kind: 'jump', chain: target.name };
   byName.set(target.name, ruleTarget);
   return ruleTarget;
+}
+
+function checkChainName(name: string): void {
+  if (!/^[^\s!-][^\s]{0,28}$/.test(name)) throw new RuleSyntaxError(`invalid chain name "${name}"`, name);
 }

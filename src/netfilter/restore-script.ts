@@ -3,7 +3,7 @@
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
-import { declaredChain, newRuleCache, type RuleCache } from './rule-cache';
+import { declareChain, declaredChain, newRuleCache, type RuleCache } from './rule-cache';
 import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
@@ -206,7 +206,7 @@ export function parseRestoreScript(text: string): ParseResult {
         const name = m.name;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
         table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });
-        if (!cache.chainNames.has(name)) cache.chainNames.set(name, name);
+        declareChain(cache, name);
         continue;
       }
       let body = line;

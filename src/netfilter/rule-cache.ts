@@ -42,6 +42,12 @@ export class CompiledCache<T> {
   }
 }
 
+export interface DeclaredChain {
+  readonly name: string;
+  jump: RuleTarget | null;
+  goto: RuleTarget | null;
+}
+
 export interface RuleCache {
   readonly matches: CompiledCache<RuleMatch>;
   /** -m comment by its text. */
@@ -50,14 +56,19 @@ export interface RuleCache {
   readonly lists: Map<RuleMatch, readonly RuleMatch[]>;
   /** Extension targets (DNAT, MARK, ...). */
   readonly targets: CompiledCache<RuleTarget>;
-  /** -j CHAIN and -g CHAIN by chain name (most targets of a kube-proxy dump). */
+  /** -j CHAIN and -g CHAIN to chains the script does not declare, by name. */
   readonly jumps: Map<string, RuleTarget>;
   readonly gotos: Map<string, RuleTarget>;
-  /** Declared chain names, each as the string of its first declaration. */
-  readonly chainNames: Map<string, string>;
+  /**
+   * Declared chains by name: the string of the first declaration, and the -j/-g targets
+   * to it once a rule has had them (most targets of a kube-proxy dump), so a jump costs one look-up.
+   */
+  readonly chainNames: Map<string, DeclaredChain>;
   /** The chain name the previous rule line read, and its declared string. */
   readonly lastChain: { read: string; declared: string };
+  /** -s/-d conditions by the address text, without and with "!". */
   readonly addresses: Map<string, AddressCondition>;
+  readonly negatedAddresses: Map<string, AddressCondition>;
 }
 
 export function newRuleCache(): RuleCache {
@@ -71,6 +82,7 @@ export function newRuleCache(): RuleCache {
     chainNames: new Map(),
     lastChain: { read: '', declared: '' },
     addresses: new Map(),
+    negatedAddresses: new Map(),
   };
 }
 
@@ -83,6 +95,11 @@ export function declaredChain(cache: RuleCache, name: string): string {
   const last = cache.lastChain;
   if (name === last.read) return last.declared;
   last.read = name;
-  last.declared = cache.chainNames.get(name) ?? name;
+  last.declared = cache.chainNames.get(name)?.name ?? name;
   return last.declared;
+}
+
+/** Notes a chain declaration (":NAME POLICY"); a name declared again keeps its first string. */
+export function declareChain(cache: RuleCache, name: string): void {
+  if (!cache.chainNames.has(name)) cache.chainNames.set(name, { name, jump: null, goto: null });
 }

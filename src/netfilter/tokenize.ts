@@ -25,6 +25,12 @@ const RECENT_SLOTS = 1024;
 /** Longer words are names and addresses that seldom repeat within a few lines. */
 const MAX_RECENT_LENGTH = 16;
 
+/** Whether `line` holds `word` at `start` (a loop: startsWith is a call into the runtime, and words are short). */
+function sameCharacters(word: string, line: string, start: number): boolean {
+  for (let j = 0; j < word.length; j++) if (word.charCodeAt(j) !== line.charCodeAt(start + j)) return false;
+  return true;
+}
+
 export class TokenBuffer {
   readonly texts: string[] = [];
   readonly quoted: boolean[] = [];
@@ -44,16 +50,14 @@ export class TokenBuffer {
     this.recent = remember ? new Array(RECENT_SLOTS) : null;
   }
 
-  /** The text of line[start, end): a string seen lately with the same characters, or a new slice. */
-  private word(line: string, start: number, end: number): string {
+  /** The text of line[start, end), whose characters hash to `h`: a string seen lately with the same characters, or a new slice. */
+  private word(line: string, start: number, end: number, h: number): string {
     const length = end - start;
     const recent = this.recent;
     if (recent === null || length > MAX_RECENT_LENGTH) return line.slice(start, end);
-    let h = length;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ line.charCodeAt(i), 16777619);
     const slot = (h ^ (h >>> 15)) & (RECENT_SLOTS - 1);
     const seen = recent[slot];
-    if (seen !== undefined && seen.length === length && line.startsWith(seen, start)) return seen;
+    if (seen !== undefined && seen.length === length && sameCharacters(seen, line, start)) return seen;
     const text = line.slice(start, end);
     recent[slot] = text;
     return text;
@@ -72,6 +76,8 @@ export class TokenBuffer {
         i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
       const start = i;
       let quoted = false;
+      // The word's hash is taken on the way (FNV-1a), for the look-up among recent words.
+      let h = 0x811c9dc5;
       while (i < n) {
         const c = line.charCodeAt(i);
         if (c === SPACE || c === TAB) break;
@@ -79,10 +85,11 @@ export class TokenBuffer {
           quoted = true;
           break;
         }
+        h = Math.imul(h ^ c, 16777619);
         i++;
       }
       let text: string;
-      if (!quoted) text = this.word(line, start, i);
+      if (!quoted) text = this.word(line, start, i, h);
       else {
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
         text = line.slice(start, i);
