@@ -3,7 +3,7 @@
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
 import { formatFlow, formatIPv4, type IPv4, invertTuple, type L4Protocol, SYN, type TcpFlags } from '../net';
 import type { Hop, NfPacket } from '../netfilter';
-import { type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
+import { type BranchEnd, type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
 import type { SimNode } from './sim-node';
 
 export interface TraceRequest {
@@ -173,6 +173,42 @@ function endpointShares(branches: readonly TraceBranch[]): { address: string; pr
   return shares;
 }
 
+const NO_NFACCT: Readonly<Record<string, number>> = Object.freeze({});
+
+/** One branch's end as the trace reports it. */
+function branchOf(nodeName: string, e: BranchEnd): TraceBranch {
+  const flow = e.flow;
+  const p = flow.packet;
+  const accepted = e.outcome === 'ACCEPT';
+  return {
+    probability: tidy(flow.probability),
+    outcome: e.outcome,
+    disposition: e.disposition,
+    endpoint: flow.endpoint,
+    masquerade: flow.masquerade,
+    final: formatFlow(p),
+    rulesEvaluated: flow.rulesEvaluated,
+    hops: flow.hops === null ? NO_HOPS : flow.hops.map((h) => toTraceHop(nodeName, h)),
+    reply: accepted ? replyOf(flow) : null,
+    nfacct: flow.state.nfacct.size === 0 ? NO_NFACCT : Object.fromEntries(flow.state.nfacct),
+    exit:
+      accepted && e.outIface !== null
+        ? {
+            iface: e.outIface,
+            nextHop: e.nextHop === null ? null : formatIPv4(e.nextHop),
+            src: formatIPv4(p.src),
+            sport: p.sport,
+            dst: formatIPv4(p.dst),
+            dport: p.dport,
+            protocol: p.protocol,
+            length: p.length,
+          }
+        : null,
+  };
+}
+
+const NO_HOPS: readonly TraceHop[] = Object.freeze([]);
+
 export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   const setLookupsBefore = node.sets?.lookups ?? 0;
   const ctLookupsBefore = node.conntrack.lookups;
@@ -207,36 +243,10 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     now: request.now ?? 1000,
     sample: request.sample,
   });
-  const branches: TraceBranch[] = ends
-    .map((e) => {
-      const p = e.flow.packet;
-      return {
-        probability: tidy(e.flow.probability),
-        outcome: e.outcome,
-        disposition: e.disposition,
-        endpoint: e.flow.endpoint,
-        masquerade: e.flow.masquerade,
-        final: formatFlow(p),
-        rulesEvaluated: e.flow.rulesEvaluated,
-        hops: e.flow.hops === null ? [] : e.flow.hops.map((h) => toTraceHop(node.name, h)),
-        reply: e.outcome === 'ACCEPT' ? replyOf(e.flow) : null,
-        nfacct: e.flow.state.nfacct.size === 0 ? {} : Object.fromEntries(e.flow.state.nfacct),
-        exit:
-          e.outcome === 'ACCEPT' && e.outIface !== null
-            ? {
-                iface: e.outIface,
-                nextHop: e.nextHop === null ? null : formatIPv4(e.nextHop),
-                src: formatIPv4(p.src),
-                sport: p.sport,
-                dst: formatIPv4(p.dst),
-                dport: p.dport,
-                protocol: p.protocol,
-                length: p.length,
-              }
-            : null,
-      };
-    })
-    .sort((a, b) => b.probability - a.probability);
+  const branches: TraceBranch[] = new Array(ends.length);
+  for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node.name, ends[i]!);
+  // Most probable first (a sampled packet has one branch: nothing to sort).
+  if (branches.length > 1) branches.sort((a, b) => b.probability - a.probability);
   const best = branches[0]!;
   const outcome = likeliestOutcome(branches);
   const endpoints = endpointShares(branches);
