@@ -123,6 +123,9 @@ interface HookSlot {
   readonly env: MatchEnv & { now: number };
 }
 
+/** No flows go on (shared: lists returned by the pipeline's steps are only read). */
+const NO_FLOWS: PipelineFlow[] = [];
+
 /** Each node's slots, found once per packet (a trace visits up to a dozen table/hook pairs). */
 const SLOTS = new WeakMap<SimNode, (HookSlot | undefined)[]>();
 
@@ -204,6 +207,7 @@ class Pipeline {
 
   /** Walks one table at one hook for every flow, then the nft base chains that run with it; returns the flows that go on. */
   hook(flows: PipelineFlow[], table: TableName, hook: Hook): PipelineFlow[] {
+    if (flows.length === 0) return flows;
     const after = this.iptablesHook(flows, table, hook);
     return this.node.nft && after.length > 0 ? this.nftHook(after, table, hook) : after;
   }
@@ -266,9 +270,14 @@ class Pipeline {
     env.now = this.options.now;
     const out: PipelineFlow[] = [];
     for (const flow of flows) {
-      for (const { flow: f, verdict } of walkTable(slot.table!, hook, flow, env, this.options.sample, slot.base)) {
-        if (this.settle(f, verdict, table, hook)) out.push(f);
+      const walked = walkTable(slot.table!, hook, flow, env, this.options.sample, slot.base);
+      if (flows.length === 1 && walked.length === 1) {
+        // The usual case, one flow and one way through the table: the list comes back as it came.
+        const { flow: f, verdict } = walked[0]!;
+        if (!this.settle(f, verdict, table, hook)) return NO_FLOWS;
+        return f === flow ? flows : [f];
       }
+      for (const { flow: f, verdict } of walked) if (this.settle(f, verdict, table, hook)) out.push(f);
     }
     return out;
   }
@@ -390,6 +399,7 @@ class Pipeline {
   /** The nat table at a hook: rules for a new connection, the stored bindings for a known one. */
   nat(flows: PipelineFlow[], hook: Hook): PipelineFlow[] {
     const dstManip = hook === 'PREROUTING' || hook === 'OUTPUT';
+    if (flows.length === 1) return this.natOne(flows, dstManip, hook);
     const consult: PipelineFlow[] = [];
     const passed: PipelineFlow[] = [];
     for (const flow of flows) {
@@ -411,6 +421,23 @@ class Pipeline {
     }
     if (after.length === 0) return passed;
     return passed.length === 0 ? after : [...passed, ...after];
+  }
+
+  /** nat for a single flow (most packets): the same decisions as for many, without lists to sort them into. */
+  private natOne(flows: PipelineFlow[], dstManip: boolean, hook: Hook): PipelineFlow[] {
+    const flow = flows[0]!;
+    if (!flow.ct) return flows;
+    const done = dstManip ? flow.dstNatDone : flow.srcNatDone;
+    if (!flow.ctNew || done) {
+      if (!flow.ctNew) this.applyStoredNat(flow, dstManip);
+      return flows;
+    }
+    const after = this.hook(flows, 'nat', hook);
+    for (const f of after) {
+      if (dstManip) f.dstNatDone = true;
+      else f.srcNatDone = true;
+    }
+    return after;
   }
 
   private applyStoredNat(flow: PipelineFlow, dstManip: boolean): void {
@@ -847,27 +874,50 @@ class Pipeline {
   }
 
   private afterRouting(flows: PipelineFlow[]): void {
+    if (flows.length === 1) {
+      // One flow (most packets): its list goes on as it is.
+      const way = this.routeDecision(flows[0]!);
+      if (way === 'local') this.input(flows);
+      else if (way === 'forward') this.forward(flows);
+      return;
+    }
     const local: PipelineFlow[] = [];
     const forward: PipelineFlow[] = [];
     for (const flow of flows) {
-      const martian = this.martian(flow.packet);
-      if (martian !== null) {
-        this.end(flow, 'NO_ROUTE', martian);
-        continue;
-      }
-      const r = this.route(flow);
-      if (r.kind === 'local') {
-        if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
-        local.push(flow);
-      } else if (r.kind === 'forward') {
-        if (flow.hops)
-          stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
-        setRoute(flow, r.iface, r.nextHop);
-        forward.push(flow);
-      } else this.end(flow, 'NO_ROUTE', r.why);
+      const way = this.routeDecision(flow);
+      if (way === 'local') local.push(flow);
+      else if (way === 'forward') forward.push(flow);
     }
     this.input(local);
-    let f = this.hook(forward, 'mangle', 'FORWARD');
+    this.forward(forward);
+  }
+
+  /** The routing decision for one flow: delivered here, forwarded (its route set), or ended (martian, no route). */
+  private routeDecision(flow: PipelineFlow): 'local' | 'forward' | null {
+    const martian = this.martian(flow.packet);
+    if (martian !== null) {
+      this.end(flow, 'NO_ROUTE', martian);
+      return null;
+    }
+    const r = this.route(flow);
+    if (r.kind === 'local') {
+      if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
+      return 'local';
+    }
+    if (r.kind === 'forward') {
+      if (flow.hops)
+        stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+      setRoute(flow, r.iface, r.nextHop);
+      return 'forward';
+    }
+    this.end(flow, 'NO_ROUTE', r.why);
+    return null;
+  }
+
+  /** FORWARD: mangle, filter, then POSTROUTING. */
+  private forward(flows: PipelineFlow[]): void {
+    if (flows.length === 0) return;
+    let f = this.hook(flows, 'mangle', 'FORWARD');
     f = this.hook(f, 'filter', 'FORWARD');
     this.postrouting(f);
   }

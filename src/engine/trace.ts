@@ -138,6 +138,7 @@ function tidy(p: number): number {
  * branch comes first (branches are sorted most probable first).
  */
 function likeliestOutcome(branches: readonly TraceBranch[]): Outcome {
+  if (branches.length === 1) return branches[0]!.outcome;
   // Loops over the few outcomes instead of maps: a benchmark traces hundreds of thousands of packets.
   const outcomes: Outcome[] = [];
   const totals: number[] = [];
@@ -155,6 +156,12 @@ function likeliestOutcome(branches: readonly TraceBranch[]): Outcome {
 
 /** Every endpoint an accepted branch reaches, in order of first appearance, with its summed probability. */
 function endpointShares(branches: readonly TraceBranch[]): { address: string; probability: number }[] {
+  if (branches.length === 1) {
+    const only = branches[0]!;
+    return only.endpoint === null || only.outcome !== 'ACCEPT'
+      ? []
+      : [{ address: only.endpoint, probability: tidy(only.probability) }];
+  }
   const shares: { address: string; probability: number }[] = [];
   // A scan suits the usual handful of branches; a trace of every branch may have thousands.
   const byAddress = branches.length > 8 ? new Map<string, { address: string; probability: number }>() : null;

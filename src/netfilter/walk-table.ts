@@ -76,20 +76,12 @@ export interface WalkResult<F extends TableFlow = TableFlow> {
   readonly verdict: TableVerdict;
 }
 
-/** A chain on the walk's stack: its id, its rows, whether it has an index, and the next rule to look at. */
-interface Frame {
-  readonly id: number;
-  readonly start: number;
-  readonly count: number;
-  readonly indexed: boolean;
-  next: number;
-}
-
-function frameOf(table: CompiledTable, id: number): Frame {
-  const at = id * CHAIN_WORDS;
-  const packed = table.chainWords[at + 1]!;
-  return { id, start: table.chainWords[at]!, count: packed >>> 1, indexed: (packed & 1) === 1, next: 0 };
-}
+/**
+ * The walk's stack as numbers, two a chain: its id and the position of the next rule to look
+ * at (a frame object per chain entered was most of what a walk allocated). A chain's rows and
+ * whether it has an index are read from the table's chainWords.
+ */
+type Stack = number[];
 
 export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
   return {
@@ -142,8 +134,11 @@ export function walkTable<F extends TableFlow>(
 ): WalkResult<F>[] {
   const base = start ?? table.chains.get(hook);
   if (!base) return [{ flow, verdict: ACCEPTED }];
-  const results: WalkResult<F>[] = [];
-  const pending: Pending<F>[] = [{ flow, stack: [frameOf(table, base.id)] }];
+  // Forks wait in `pending`; a walk that forks nothing (a sampled packet, most tables) allocates no lists for them.
+  const pending: Pending<F>[] = [];
+  const first = walkFrom(table, hook, flow, [base.id, 0], env, pending, sample);
+  if (pending.length === 0) return [first];
+  const results: WalkResult<F>[] = [first];
   while (pending.length > 0) {
     const job = pending.pop()!;
     results.push(walkFrom(table, hook, job.flow, job.stack, env, pending, sample));
@@ -151,7 +146,6 @@ export function walkTable<F extends TableFlow>(
   return results;
 }
 
-/** The base chain's policy decides; it is recorded when it is news (rules ran, or it is not ACCEPT). */
 function basePolicy<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
@@ -175,12 +169,12 @@ function basePolicy<F extends TableFlow>(
 function ruleHop(
   table: CompiledTable,
   hook: Hook,
-  frame: Frame,
+  chainId: number,
   position: number,
   action: string,
   probability: number | undefined,
 ): RuleHop {
-  const chain = table.chainList[frame.id]!;
+  const chain = table.chainList[chainId]!;
   const rule = table.sources[chain.start + position]!;
   return {
     table: table.name,
@@ -196,40 +190,42 @@ function ruleHop(
 
 interface Pending<F extends TableFlow> {
   flow: F;
-  stack: Frame[];
+  stack: Stack;
 }
 
 function walkFrom<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
   flow: F,
-  stack: Frame[],
+  stack: Stack,
   env: MatchEnv,
   pending: Pending<F>[],
   sample: (() => number) | undefined,
 ): WalkResult<F> {
   const p = flow.packet;
   const words = table.words;
+  const chainWords = table.chainWords;
   // No match or target of a walk changes the protocol.
   const protocol = protocolCode(p.protocol);
   for (;;) {
-    const frame = stack[stack.length - 1]!;
+    const top = stack.length - 2;
+    const chainId = stack[top]!;
+    const from = stack[top + 1]!;
+    const start = chainWords[chainId * CHAIN_WORDS]!;
+    const packed = chainWords[chainId * CHAIN_WORDS + 1]!;
+    const count = packed >>> 1;
     let branchProbability: number | undefined;
-    const pos =
-      frame.next >= frame.count
-        ? -1
-        : frame.indexed
-          ? nextCandidate(table.chainList[frame.id]!, frame.next, p)
-          : frame.next;
+    const pos = from >= count ? -1 : (packed & 1) === 1 ? nextCandidate(table.chainList[chainId]!, from, p) : from;
     if (pos < 0) {
-      flow.rulesEvaluated += frame.count - frame.next;
+      flow.rulesEvaluated += count - from;
       stack.pop();
-      if (stack.length === 0) return basePolicy(table, hook, table.chainList[frame.id]!, flow, false);
+      stack.pop();
+      if (top === 0) return basePolicy(table, hook, table.chainList[chainId]!, flow, false);
       if (flow.hops)
         flow.hops.push({
           table: table.name,
           hook,
-          chain: table.chainList[frame.id]!.name,
+          chain: table.chainList[chainId]!.name,
           ruleNumber: null,
           rule: null,
           action: 'RETURN (end of chain)',
@@ -237,10 +233,10 @@ function walkFrom<F extends TableFlow>(
       continue;
     }
     // Rules the index skipped are rules the kernel evaluated and found not matching.
-    flow.rulesEvaluated += pos - frame.next + 1;
-    frame.next = pos + 1;
+    flow.rulesEvaluated += pos - from + 1;
+    stack[top + 1] = pos + 1;
     // The IP header part (ip_packet_match): the order of the checks does not matter, none has effects.
-    const at = (frame.start + pos) * RULE_WORDS;
+    const at = (start + pos) * RULE_WORDS;
     const flags = words[at + W_FLAGS]!;
     const dstMode = flags & 3;
     if (dstMode !== ANY && ((p.dst & words[at + W_DST_MASK]!) === words[at + W_DST_NET]!) !== (dstMode === MATCH))
@@ -276,7 +272,7 @@ function walkFrom<F extends TableFlow>(
           } else if (chance < 1) {
             // Split: the copy goes on as if the rule did not match; this flow takes the match.
             const missed = forkFlow(flow, flow.probability * (1 - chance));
-            pending.push({ flow: missed, stack: stack.map((f) => ({ ...f })) });
+            pending.push({ flow: missed, stack: stack.slice() });
             flow.probability *= chance;
             branchProbability = (branchProbability ?? 1) * chance;
           }
@@ -292,47 +288,50 @@ function walkFrom<F extends TableFlow>(
     if (!matched) continue;
     const jump = words[at + W_JUMP]!;
     if (jump !== 0) {
-      const next = frameOf(table, jump - 1);
+      const next = jump - 1;
       const goto = (flags & GOTO) !== 0;
       if (flow.hops) {
-        const name = table.chainList[next.id]!.name;
-        flow.hops.push(ruleHop(table, hook, frame, pos, goto ? `goto ${name}` : name, branchProbability));
+        const name = table.chainList[next]!.name;
+        flow.hops.push(ruleHop(table, hook, chainId, pos, goto ? `goto ${name}` : name, branchProbability));
       }
-      if (goto) stack[stack.length - 1] = next;
-      else stack.push(next);
+      if (goto) {
+        stack[top] = next;
+        stack[top + 1] = 0;
+      } else stack.push(next, 0);
       continue;
     }
     switch ((flags >>> ACTION_SHIFT) & 7) {
       case ActionKind.None:
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'no target (counted)', branchProbability));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'no target (counted)', branchProbability));
         continue;
       case ActionKind.Accept:
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'ACCEPT', branchProbability));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'ACCEPT', branchProbability));
         return { flow, verdict: ACCEPTED };
       case ActionKind.Drop:
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'DROP', branchProbability));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'DROP', branchProbability));
         return { flow, verdict: DROPPED };
       case ActionKind.Return:
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, 'RETURN', branchProbability));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'RETURN', branchProbability));
         stack.pop();
-        if (stack.length === 0) return basePolicy(table, hook, table.chainList[frame.id]!, flow, true);
+        stack.pop();
+        if (top === 0) return basePolicy(table, hook, table.chainList[chainId]!, flow, true);
         continue;
       case ActionKind.Reject:
       case ActionKind.Nat: {
         const id = words[at + W_ACTION]!;
         if (flow.hops)
-          flow.hops.push(ruleHop(table, hook, frame, pos, describeAction(table.actions[id]!), branchProbability));
+          flow.hops.push(ruleHop(table, hook, chainId, pos, describeAction(table.actions[id]!), branchProbability));
         return { flow, verdict: table.verdicts[id]! };
       }
       case ActionKind.Notrack:
         flow.notrack = true;
         if (flow.hops)
-          flow.hops.push(ruleHop(table, hook, frame, pos, 'NOTRACK (connection not tracked)', branchProbability));
+          flow.hops.push(ruleHop(table, hook, chainId, pos, 'NOTRACK (connection not tracked)', branchProbability));
         continue;
       case ActionKind.Continue: {
         const action = table.actions[words[at + W_ACTION]!]! as Extract<TargetAction, { kind: 'CONTINUE' }>;
         const detail = action.apply(p);
-        if (flow.hops) flow.hops.push(ruleHop(table, hook, frame, pos, detail, branchProbability));
+        if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, detail, branchProbability));
         continue;
       }
     }
