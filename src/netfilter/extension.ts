@@ -147,6 +147,11 @@ export interface TargetExtension {
   readonly options: readonly OptionSpec[];
   /** Tables the kernel lets this target be used in (all when absent). */
   readonly tables?: readonly TableName[];
+  /**
+   * Its options name an address (DNAT to one endpoint), so a script seldom has the same ones twice:
+   * the parser compiles each use instead of keeping it for reuse, which would only cost a look-up and memory.
+   */
+  readonly seldomRepeated?: boolean;
   /** Hooks the kernel lets this target be reached from (all when absent). */
   readonly hooks?: readonly Hook[];
   compile(options: readonly ParsedOption[], facts: RuleFacts): TargetAction | string;

@@ -326,9 +326,10 @@ function targetOf(
   cache: RuleCache,
 ): RuleTarget {
   if (!target.ext) return chainTarget(target, cache);
+  const keep = !target.ext.seldomRepeated;
   // Extensions depend on the table (where they are valid) and the protocol (ports need -p).
-  const hash = slots.hash(TARGET, target.name, false, facts, texts);
-  const bucket = cache.targets.bucket(hash);
+  const hash = keep ? slots.hash(TARGET, target.name, false, facts, texts) : 0;
+  const bucket = keep ? cache.targets.bucket(hash) : undefined;
   if (bucket)
     for (const e of bucket) if (slots.sameAs(e.from, TARGET, target.name, false, facts, texts)) return e.value;
   const table = facts.table;
@@ -338,7 +339,12 @@ function targetOf(
   const action = target.ext.compile(options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
   const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options, action };
-  cache.targets.add(hash, { name: target.name, implicit: false, table, protocol: facts.protocol, options }, ruleTarget);
+  if (keep)
+    cache.targets.add(
+      hash,
+      { name: target.name, implicit: false, table, protocol: facts.protocol, options },
+      ruleTarget,
+    );
   return ruleTarget;
 }
 

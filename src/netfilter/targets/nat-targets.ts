@@ -43,6 +43,7 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
     name,
     tables: ['nat'],
     hooks,
+    seldomRepeated: true,
     options: [
       { name: option, args: 1 },
       { name: '--random', args: 0 },
