@@ -38,13 +38,17 @@ export function hasLeadingZeros(text: string): boolean {
 const OCTET_DOT = Array.from({ length: 256 }, (_, i) => `${i}.`);
 const OCTET = Array.from({ length: 256 }, (_, i) => `${i}`);
 
+/** "a.b." by the first two octets, made when first needed: a cluster's addresses share a few (10.244., 10.96.). */
+const FIRST_TWO: (string | undefined)[] = new Array(65536);
+
 export function formatIPv4(address: IPv4): string {
-  return (
-    OCTET_DOT[address >>> 24]! +
-    OCTET_DOT[(address >>> 16) & 255]! +
-    OCTET_DOT[(address >>> 8) & 255]! +
-    OCTET[address & 255]!
-  );
+  const high = address >>> 16;
+  let firstTwo = FIRST_TWO[high];
+  if (firstTwo === undefined) {
+    firstTwo = OCTET_DOT[high >>> 8]! + OCTET_DOT[high & 255]!;
+    FIRST_TWO[high] = firstTwo;
+  }
+  return firstTwo + OCTET_DOT[(address >>> 8) & 255]! + OCTET[address & 255]!;
 }
 
 /** The netmask of a prefix length, as a number (length 0 gives 0). */

@@ -57,12 +57,12 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
       if (!range) return `bad IP address or range "${o.args[0]}"`;
       if (range.minPort !== null && facts.protocol !== 'tcp' && facts.protocol !== 'udp' && facts.protocol !== 'sctp')
         return 'need TCP, UDP, SCTP or DCCP with port specification';
-      const binding = {
-        range,
-        random: options.some((x) => x.name === '--random' || x.name === '--random-fully'),
-        persistent: options.some((x) => x.name === '--persistent'),
-      };
-      return name === 'DNAT' ? { kind: 'DNAT', ...binding } : { kind: 'SNAT', ...binding };
+      const random = options.some((x) => x.name === '--random' || x.name === '--random-fully');
+      const persistent = options.some((x) => x.name === '--persistent');
+      // Written out rather than spread: every endpoint of a kube-proxy dump has its own DNAT.
+      return name === 'DNAT'
+        ? { kind: 'DNAT', range, random, persistent }
+        : { kind: 'SNAT', range, random, persistent };
     },
   };
 }
