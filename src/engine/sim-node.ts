@@ -117,12 +117,40 @@ export function primaryAddress(node: SimNode, iface: string): IPv4 | null {
   return node.interfaces.find((i) => i.name === iface)?.addresses[0]?.address ?? null;
 }
 
+/** A node's addresses that are not UNICAST (its own: LOCAL; its subnets' broadcasts: BROADCAST), as addressType finds them. */
+const LOCAL_TYPES = new WeakMap<SimNode, Map<IPv4, AddrType>>();
+
+function localTypesOf(node: SimNode): Map<IPv4, AddrType> {
+  let types = LOCAL_TYPES.get(node);
+  if (types) return types;
+  types = new Map();
+  const first = (address: IPv4, type: AddrType) => {
+    if (!types!.has(address)) types!.set(address, type);
+  };
+  // In addressType's order: the interfaces' addresses and broadcasts, then the local routing table.
+  for (const i of node.interfaces)
+    for (const a of i.addresses) {
+      first(a.address, 'LOCAL');
+      if (a.prefixLength < 31) first((a.address | (~maskOf(a.prefixLength) >>> 0)) >>> 0, 'BROADCAST');
+    }
+  for (const r of node.routes)
+    if (r.table === 'local' && r.dst.length === 32)
+      first(r.dst.address, r.type === 'broadcast' ? 'BROADCAST' : 'LOCAL');
+  LOCAL_TYPES.set(node, types);
+  return types;
+}
+
 /** inet_addr_type: what -m addrtype sees. With an interface, only that interface's addresses are LOCAL. */
 export function addressType(node: SimNode, address: IPv4, limitIface: string | null): AddrType {
   if (address >>> 24 === 0 || address === 0xffffffff) return 'BROADCAST';
   if (address >>> 28 === 0xe) return 'MULTICAST';
-  const ifaces = limitIface === null ? node.interfaces : node.interfaces.filter((i) => i.name === limitIface);
-  if (isLoopback(address) && (limitIface === null || limitIface === 'lo')) return 'LOCAL';
+  if (limitIface === null) {
+    if (isLoopback(address)) return 'LOCAL';
+    // Routing asks this of every packet (and -m addrtype of many): the node's answer per address, made once.
+    return localTypesOf(node).get(address) ?? 'UNICAST';
+  }
+  const ifaces = node.interfaces.filter((i) => i.name === limitIface);
+  if (isLoopback(address) && limitIface === 'lo') return 'LOCAL';
   for (const i of ifaces)
     for (const a of i.addresses) {
       if (a.address === address) return 'LOCAL';

@@ -5,9 +5,9 @@ import {
   formatIPv4Prefix,
   type IPv4,
   type IPv4Prefix,
+  maskOf,
   parseIPv4,
   parseIPv4Prefix,
-  prefixContains,
 } from './ipv4';
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
@@ -120,19 +120,48 @@ export function formatRoute(r: Route): string {
 }
 
 /** The kernel's lookup: the local table wins, then the longest prefix (lowest metric) of main. */
-export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
-  let best: Route | null = null;
-  for (const table of ['local', 'main'] as const) {
+/** The routing tables a look-up consults, in the order of the default policy rules. */
+const LOOKUP_TABLES = ['local', 'main'] as const;
+
+/**
+ * One table's routes for longest-prefix match: prefix lengths longest first, and per length
+ * the best route (lowest metric, the first listed on a tie) for each network.
+ */
+interface PrefixTable {
+  readonly lengths: readonly number[];
+  readonly byLength: ReadonlyMap<number, ReadonlyMap<IPv4, Route>>;
+}
+
+/** Route lists are read-only once parsed: each gets its tables once (a trace routes every packet, some twice). */
+const PREFIX_TABLES = new WeakMap<readonly Route[], readonly PrefixTable[]>();
+
+function prefixTablesOf(routes: readonly Route[]): readonly PrefixTable[] {
+  let tables = PREFIX_TABLES.get(routes);
+  if (tables) return tables;
+  tables = LOOKUP_TABLES.map((table) => {
+    const byLength = new Map<number, Map<IPv4, Route>>();
     for (const r of routes) {
-      if (r.table !== table || !prefixContains(r.dst, dst)) continue;
-      if (
-        !best ||
-        r.dst.length > best.dst.length ||
-        (r.dst.length === best.dst.length && (r.metric ?? 0) < (best.metric ?? 0))
-      )
-        best = r;
+      if (r.table !== table) continue;
+      let networks = byLength.get(r.dst.length);
+      if (!networks) {
+        networks = new Map();
+        byLength.set(r.dst.length, networks);
+      }
+      const known = networks.get(r.dst.address);
+      if (!known || (r.metric ?? 0) < (known.metric ?? 0)) networks.set(r.dst.address, r);
     }
-    if (best) return best;
-  }
+    return { lengths: [...byLength.keys()].sort((x, y) => y - x), byLength };
+  });
+  PREFIX_TABLES.set(routes, tables);
+  return tables;
+}
+
+/** The kernel's look-up: the longest matching prefix in the local table, then in main; the lowest metric among equals. */
+export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
+  for (const { lengths, byLength } of prefixTablesOf(routes))
+    for (const length of lengths) {
+      const r = byLength.get(length)!.get((dst & maskOf(length)) >>> 0);
+      if (r) return r;
+    }
   return null;
 }
