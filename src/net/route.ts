@@ -1,14 +1,6 @@
 // Routing tables as `ip route` shows them, and the longest-prefix-match lookup
 // the kernel makes (local table first, then main).
-import {
-  formatIPv4,
-  formatIPv4Prefix,
-  type IPv4,
-  type IPv4Prefix,
-  maskOf,
-  parseIPv4,
-  parseIPv4Prefix,
-} from './ipv4';
+import { formatIPv4, formatIPv4Prefix, type IPv4, type IPv4Prefix, maskOf, parseIPv4, parseIPv4Prefix } from './ipv4';
 
 export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
 
