@@ -6,6 +6,7 @@ import { type IPv4Prefix, type L4Protocol, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
+import { PositionIndex, type Positions } from './position-index';
 import type { Rule, RuleHeader } from './rule';
 
 /** A match in one fixed shape, so the walk's property reads stay monomorphic. */
@@ -99,12 +100,9 @@ export function protocolCode(protocol: L4Protocol): number {
   return protocol === 'tcp' ? 1 : protocol === 'udp' ? 2 : protocol === 'sctp' ? 3 : 4;
 }
 
-/** Rule positions in a chain, ascending; a lone position is kept as a number (most keys of a kube-proxy chain have one rule). */
-export type Positions = number | readonly number[];
-
 export interface ChainIndex {
-  readonly byDst: ReadonlyMap<number, Positions>;
-  readonly byDport: ReadonlyMap<number, Positions>;
+  readonly byDst: PositionIndex;
+  readonly byDport: PositionIndex;
   /** Positions of rules that may match any destination and port. */
   readonly rest: readonly number[];
 }
@@ -235,7 +233,7 @@ function buildIndex(rules: readonly { readonly rule: Rule }[]): ChainIndex {
     else if (port !== null) file(byDport, port, i);
     else rest.push(i);
   });
-  return { byDst, byDport, rest };
+  return { byDst: new PositionIndex(byDst), byDport: new PositionIndex(byDport), rest };
 }
 
 /** Smallest position >= from, or Infinity. */
