@@ -136,12 +136,12 @@ export function walkTable<F extends TableFlow>(
   if (!base) return [{ flow, verdict: ACCEPTED }];
   // Forks wait in `pending`; a walk that forks nothing (a sampled packet, most tables) allocates no lists for them.
   const pending: Pending<F>[] = [];
-  const first = walkFrom(table, hook, flow, [base.id, 0], env, pending, sample);
+  const first = walkFrom(table, hook, base, flow, [base.id, 0], env, pending, sample);
   if (pending.length === 0) return [first];
   const results: WalkResult<F>[] = [first];
   while (pending.length > 0) {
     const job = pending.pop()!;
-    results.push(walkFrom(table, hook, job.flow, job.stack, env, pending, sample));
+    results.push(walkFrom(table, hook, base, job.flow, job.stack, env, pending, sample));
   }
   return results;
 }
@@ -196,6 +196,11 @@ interface Pending<F extends TableFlow> {
 function walkFrom<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
+  /**
+   * The hook's built-in chain: its policy decides when the stack runs out, even in a chain
+   * reached by -g from it (the kernel's underflow is the hook's policy rule).
+   */
+  base: CompiledChain,
   flow: F,
   stack: Stack,
   env: MatchEnv,
@@ -220,7 +225,7 @@ function walkFrom<F extends TableFlow>(
       flow.rulesEvaluated += count - from;
       stack.pop();
       stack.pop();
-      if (top === 0) return basePolicy(table, hook, table.chainList[chainId]!, flow, false);
+      if (top === 0) return basePolicy(table, hook, base, flow, chainId !== base.id);
       if (flow.hops)
         flow.hops.push({
           table: table.name,
@@ -314,7 +319,7 @@ function walkFrom<F extends TableFlow>(
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'RETURN', branchProbability));
         stack.pop();
         stack.pop();
-        if (top === 0) return basePolicy(table, hook, table.chainList[chainId]!, flow, true);
+        if (top === 0) return basePolicy(table, hook, base, flow, true);
         continue;
       case ActionKind.Reject:
       case ActionKind.Nat: {

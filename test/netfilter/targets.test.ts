@@ -52,6 +52,19 @@ describe('verdict targets', () => {
     );
     expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
   });
+  it("-g from a built-in chain: the end of the chain gone to (or its RETURN) takes the built-in chain's policy", () => {
+    // The kernel's underflow is the hook's policy, whatever chain the walk ended in (checked in a netns:
+    // OUTPUT DROP with "-g X" and X empty or RETURNing drops the packet, rules after the -g never run).
+    for (const x of [[], ['-A X -j RETURN']]) {
+      const n = nodeFromRules(
+        `*filter\n:FORWARD DROP [0:0]\n:X - [0:0]\n-A FORWARD -p tcp -g X\n-A FORWARD -p tcp -j ACCEPT\n${x.join('\n')}\nCOMMIT\n`,
+      );
+      const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+      expect(t.outcome).toBe('DROP');
+      const last = t.hops.filter((h) => h.stage === 'filter/FORWARD').at(-1)!;
+      expect([last.chain, last.action]).toEqual(['FORWARD', 'policy DROP']);
+    }
+  });
   it('a built-in chain policy DROP applies when no rule decides', () => {
     const n = nodeFromRules('*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p udp -j ACCEPT\nCOMMIT\n');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
