@@ -304,27 +304,19 @@ function stepsIdOf(rule: Rule, build: TableBuild): number {
   return build.stepLists.length - 1;
 }
 
-function actionKindOf(action: TargetAction): ActionKind {
-  switch (action.kind) {
-    case 'ACCEPT':
-      return ActionKind.Accept;
-    case 'DROP':
-      return ActionKind.Drop;
-    case 'RETURN':
-      return ActionKind.Return;
-    case 'REJECT':
-      return ActionKind.Reject;
-    case 'DNAT':
-    case 'SNAT':
-    case 'MASQUERADE':
-    case 'REDIRECT':
-      return ActionKind.Nat;
-    case 'NOTRACK':
-      return ActionKind.Notrack;
-    case 'CONTINUE':
-      return ActionKind.Continue;
-  }
-}
+/** How the walk dispatches on each kind of extension target. */
+const ACTION_KINDS: Readonly<Record<TargetAction['kind'], ActionKind>> = {
+  ACCEPT: ActionKind.Accept,
+  DROP: ActionKind.Drop,
+  RETURN: ActionKind.Return,
+  REJECT: ActionKind.Reject,
+  DNAT: ActionKind.Nat,
+  SNAT: ActionKind.Nat,
+  MASQUERADE: ActionKind.Nat,
+  REDIRECT: ActionKind.Nat,
+  NOTRACK: ActionKind.Notrack,
+  CONTINUE: ActionKind.Continue,
+};
 
 /** The index of an action in the table's list, with the verdict it gives made once. */
 function actionIdOf(action: TargetAction, build: TableBuild): number {
@@ -369,7 +361,7 @@ function writeRule(
   }
   if (t.kind === 'goto') flags |= GOTO;
   if (t.kind === 'extension') {
-    flags |= actionKindOf(t.action) << ACTION_SHIFT;
+    flags |= ACTION_KINDS[t.action.kind] << ACTION_SHIFT;
     words[at + W_ACTION] = actionIdOf(t.action, build);
   }
   const other = otherHeaderTests(h);
