@@ -364,6 +364,7 @@ class Pipeline {
       if (flow.notrack) {
         flow.ct = null;
         flow.packet.ct = null;
+        flow.packet.untracked = true;
         stage(flow, 'conntrack', 'untracked (NOTRACK in raw)');
         continue;
       }

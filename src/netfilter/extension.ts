@@ -49,6 +49,11 @@ export interface NfPacket {
   physOut: string | null;
   mark: number;
   ct: PacketConntrack | null;
+  /**
+   * NOTRACK in raw: the packet has no connection (ct is null), and conntrack reports its state as
+   * UNTRACKED rather than INVALID.
+   */
+  untracked?: boolean;
   /** The IPVS virtual service the packet's connection belongs to (after IPVS took it), for -m ipvs. */
   ipvs: { readonly protocol: L4Protocol; readonly address: IPv4; readonly port: number } | null;
 }

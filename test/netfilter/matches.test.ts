@@ -57,6 +57,23 @@ describe('state and marks', () => {
       'ACCEPT',
     );
   });
+  it('NOTRACK in raw: the state is UNTRACKED, and without a connection only --ctstate is looked at', () => {
+    // As xt_conntrack does (and a netns showed, for each of these rules in filter OUTPUT after raw NOTRACK):
+    // no connection and a state option: the state decides; no state option: the match fails.
+    const untracked = (rule: string) =>
+      nodeFromRules(
+        `*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j NOTRACK\nCOMMIT\n${table('filter', [`-A FORWARD ${rule} -j DROP`])}`,
+      );
+    const outcome = (rule: string) => trace(untracked(rule), '10.244.1.5', '8.8.8.8', 80).outcome;
+    expect(outcome('-m conntrack --ctstate UNTRACKED')).toBe('DROP');
+    expect(outcome('-m state --state UNTRACKED')).toBe('DROP');
+    expect(outcome('-m conntrack --ctstate INVALID')).toBe('ACCEPT');
+    expect(outcome('-m conntrack --ctstate NEW')).toBe('ACCEPT');
+    expect(outcome('-m conntrack --ctstate UNTRACKED --ctorigdst 1.2.3.4')).toBe('DROP');
+    expect(outcome('-m conntrack ! --ctstatus ASSURED')).toBe('ACCEPT');
+    // With a connection the other options count as usual.
+    expect(trace(dropsWhen('-m conntrack ! --ctstatus ASSURED'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+  });
   it('--ctstate DNAT and --ctorigdst after a DNAT', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 -j DNAT --to-destination 10.244.2.9:8443']) +

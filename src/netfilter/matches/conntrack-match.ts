@@ -19,7 +19,7 @@ function isSnat(p: NfPacket): boolean {
 
 /** Whether the packet is in one of the listed states; SNAT/DNAT are the virtual states of NATed connections. */
 function stateMatches(states: readonly string[], p: NfPacket): boolean {
-  const state = p.ct ? p.ct.state : 'INVALID';
+  const state = p.ct ? p.ct.state : p.untracked ? 'UNTRACKED' : 'INVALID';
   for (const s of states) {
     if (s === state) return true;
     if (s === 'DNAT' && isDnat(p)) return true;
@@ -117,14 +117,20 @@ export const conntrackMatch: MatchExtension = {
   ],
   compile(options) {
     const tests: Test[] = [];
+    let stateTest: Test | null = null;
     for (const o of options) {
       const t = compileConntrackOption(o);
       if (typeof t === 'string') return t;
       tests.push(t);
+      if (o.name === '--ctstate') stateTest = t;
     }
     // One option (kube-proxy's "--ctstate X") is its own test, without the loop around it.
-    const only = tests.length === 1 ? tests[0]! : null;
-    return { test: only ?? ((p) => tests.every((t) => t(p))) };
+    if (tests.length === 1 && stateTest !== null) return { test: stateTest };
+    const all: Test = tests.length === 1 ? tests[0]! : (p) => tests.every((t) => t(p));
+    // xt_conntrack without a connection (INVALID or UNTRACKED): the state decides when the rule
+    // asks for one, and no other option is looked at; without a state option the match fails.
+    const byState = stateTest;
+    return { test: (p) => (p.ct === null ? byState !== null && byState(p) : all(p)) };
   },
 };
 
