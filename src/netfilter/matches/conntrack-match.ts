@@ -130,7 +130,8 @@ export const conntrackMatch: MatchExtension = {
     // xt_conntrack without a connection (INVALID or UNTRACKED): the state decides when the rule
     // asks for one, and no other option is looked at; without a state option the match fails.
     const byState = stateTest;
-    return { test: (p) => (p.ct === null ? byState !== null && byState(p) : all(p)) };
+    if (byState === null) return { test: (p) => p.ct !== null && all(p) };
+    return { test: (p) => (p.ct === null ? byState(p) : all(p)) };
   },
 };
 
