@@ -18,6 +18,7 @@ import {
   type IPv4,
   isLoopback,
   lookupRoute,
+  maskOf,
   newEntry,
   type Packet,
   stateOf,
@@ -294,19 +295,22 @@ class Pipeline {
         this.end(flow, 'REJECT', `rejected in ${table}/${hook} (${verdict.rejectWith})`);
         return false;
       case 'NAT':
-        this.bindNat(flow, verdict, hook);
-        return true;
+        if (this.bindNat(flow, verdict, hook)) return true;
+        // MASQUERADE with no address to take: the kernel logs "<dev> ate my IP address" and drops.
+        this.end(flow, 'DROP', `dropped in ${table}/${hook}: MASQUERADE found no address to use on any device`);
+        return false;
     }
   }
 
-  private bindNat(flow: PipelineFlow, verdict: Extract<TableVerdict, { kind: 'NAT' }>, hook: Hook): void {
+  /** Binds the connection's NAT; false when MASQUERADE has no address to take (the packet is dropped). */
+  private bindNat(flow: PipelineFlow, verdict: Extract<TableVerdict, { kind: 'NAT' }>, hook: Hook): boolean {
     const p = flow.packet;
-    if (!flow.ct) return;
+    if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
     if (verdict.dnat) {
       this.bindDestination(flow, verdict.toAddress ?? p.dst, verdict.toPort ?? p.dport);
       syncCt(flow);
-      return;
+      return true;
     }
     const action = verdict.action;
     if (action.kind === 'REDIRECT' || action.kind === 'DNAT') {
@@ -326,7 +330,9 @@ class Pipeline {
         address = action.range.minAddress ?? p.src;
         port = action.range.minPort ?? p.sport;
       } else {
-        address = this.masqueradeAddress(p) ?? p.src;
+        const chosen = this.masqueradeAddress(p, flow.nextHop);
+        if (chosen === null) return false;
+        address = chosen;
         if (action.minPort !== null) port = action.minPort;
         flow.masquerade = true;
       }
@@ -339,6 +345,7 @@ class Pipeline {
         stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
     }
     syncCt(flow);
+    return true;
   }
 
   /** A DNAT or REDIRECT binding: the connection's reply source, and the packet's new destination. */
@@ -351,11 +358,23 @@ class Pipeline {
     if (flow.hops) stage(flow, 'conntrack', `new DNAT binding: replies will come from ${flow.endpoint}`);
   }
 
-  /** MASQUERADE takes the address the route out would use as source. */
-  private masqueradeAddress(p: NfPacket): IPv4 | null {
-    const route = lookupRoute(this.node.routes, p.dst);
-    if (route?.src != null) return route.src;
-    return primaryAddress(this.node, p.outIface ?? this.node.defaultInterface);
+  /**
+   * MASQUERADE's source, as the kernel picks it (inet_select_addr with universe scope, not the route's
+   * preferred source): an address of the device out, the one whose subnet holds the next hop if any;
+   * with none (lo has only 127/8, host scope), the first such address of any device. Null: none at all.
+   */
+  private masqueradeAddress(p: NfPacket, nextHop: IPv4 | null): IPv4 | null {
+    const out = this.node.interfaces.find((i) => i.name === (p.outIface ?? this.node.defaultInterface));
+    const via = nextHop ?? p.dst;
+    let first: IPv4 | null = null;
+    for (const a of out?.addresses ?? []) {
+      if (isLoopback(a.address)) continue;
+      if (((a.address ^ via) & maskOf(a.prefixLength)) === 0) return a.address;
+      first ??= a.address;
+    }
+    if (first !== null) return first;
+    for (const i of this.node.interfaces) for (const a of i.addresses) if (!isLoopback(a.address)) return a.address;
+    return null;
   }
 
   /** Conntrack at PREROUTING/OUTPUT: find the connection or start a new one. */

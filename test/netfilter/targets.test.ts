@@ -99,6 +99,22 @@ describe('NAT targets and conntrack', () => {
     const s = nodeFromRules(table('nat', ['-A POSTROUTING -p tcp -j SNAT --to-source 192.168.0.99:5000']));
     expect(trace(s, '10.244.1.5', '8.8.8.8', 443).branches[0]!.final).toBe('tcp 192.168.0.99:5000 -> 8.8.8.8:443');
   });
+  it("MASQUERADE out of lo takes the first device's global address, not 127.0.0.1; with none the packet is dropped", () => {
+    // inet_select_addr with universe scope skips 127/8 (host scope) and then looks at every device: in a netns
+    // with a veth at 192.168.0.2, 127.0.0.1:40000 -> 127.0.0.1:9 masqueraded out lo arrived from 192.168.0.2:6000;
+    // with lo alone the send failed (EPERM).
+    const rules = table('nat', ['-A POSTROUTING -o lo -p udp -j MASQUERADE --to-ports 6000']);
+    const t = trace(nodeFromRules(rules), '127.0.0.1', '127.0.0.1', 9, 'udp');
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.branches[0]!.final).toBe(`udp ${NODE_IP}:6000 -> 127.0.0.1:9`);
+    const loOnly = {
+      ...nodeFromRules(rules),
+      interfaces: [{ name: 'lo', addresses: [{ address: ip('127.0.0.1'), prefixLength: 8 }] }],
+    };
+    const dropped = trace(loOnly, '127.0.0.1', '127.0.0.1', 9, 'udp');
+    expect(dropped.outcome).toBe('DROP');
+    expect(dropped.branches[0]!.disposition).toContain('MASQUERADE found no address');
+  });
   it('REDIRECT delivers to the node itself on the given port', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),
