@@ -111,6 +111,15 @@ function syncCt(flow: PipelineFlow): void {
     : null;
 }
 
+/**
+ * CONNMARK changes the connection's mark through the packet's view of its connection; the
+ * connection itself keeps it (a later view is made from the connection, and must show it).
+ */
+function keepConnectionMark(flow: PipelineFlow): void {
+  const view = flow.packet.ct;
+  if (view !== null && flow.ct !== null && view.mark !== flow.ct.mark) flow.ct = { ...flow.ct, mark: view.mark };
+}
+
 function endpointText(address: IPv4, port: number): string {
   return `${formatIPv4(address)}:${port}`;
 }
@@ -285,6 +294,7 @@ class Pipeline {
 
   /** Applies a table's verdict; false when the packet's way ends here. */
   private settle(flow: PipelineFlow, verdict: TableVerdict, table: TableName, hook: Hook): boolean {
+    keepConnectionMark(flow);
     switch (verdict.kind) {
       case 'ACCEPT':
         return true;
@@ -406,7 +416,8 @@ class Pipeline {
           `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})`,
         );
       } else {
-        flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport }, p.mark);
+        // A new connection's mark is 0 (the packet's own mark is not copied; CONNMARK sets it).
+        flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
         flow.ctDirection = 'ORIGINAL';
         flow.ctNew = true;
         stage(flow, 'conntrack', 'new connection (ctstate NEW)');

@@ -66,7 +66,8 @@ function matchText(m: RuleMatch): string {
       );
     case 'comment':
       return ` --comment ${saveString(o[0]?.args[0] ?? '')}`;
-    case 'mark': {
+    case 'mark':
+    case 'connmark': {
       const x = o[0]!;
       const mm = parseMarkMask(x.args[0]!)!;
       return `${neg(x)} --mark ${hex(mm.value)}${mm.mask === 0xffffffff ? '' : `/${hex(mm.mask)}`}`;

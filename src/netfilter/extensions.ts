@@ -9,7 +9,14 @@ import { multiportMatch } from './matches/multiport-match';
 import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
 import { recentMatch } from './matches/recent-match';
 import { setMatch } from './matches/set-match';
-import { commentMatch, limitMatch, markMatch, nfacctMatch, physdevMatch } from './matches/simple-matches';
+import {
+  commentMatch,
+  connmarkMatch,
+  limitMatch,
+  markMatch,
+  nfacctMatch,
+  physdevMatch,
+} from './matches/simple-matches';
 import { statisticMatch } from './matches/statistic-match';
 import { logTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
@@ -23,6 +30,7 @@ const MATCHES: readonly MatchExtension[] = [
   icmpMatch,
   commentMatch,
   markMatch,
+  connmarkMatch,
   conntrackMatch,
   stateMatch,
   addrtypeMatch,

@@ -90,6 +90,28 @@ describe('state and marks', () => {
     expect(trace(n, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
     expect(trace(dropsWhen('-m mark --mark 0x4000/0x4000'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
   });
+  it("a new connection's mark is 0; CONNMARK's mark stays with the connection through NAT; -m connmark reads it", () => {
+    // As a netns showed: raw OUTPUT MARK 0x5 then CONNMARK --restore-mark gives mark 0 (the connection's);
+    // CONNMARK --set-mark in mangle, a DNAT in nat, then --restore-mark in filter INPUT gives 0x7.
+    const fresh = nodeFromRules(
+      table('raw', ['-A PREROUTING -j MARK --set-mark 0x5']) +
+        table('filter', ['-A FORWARD -j CONNMARK --restore-mark', '-A FORWARD -m mark --mark 0x0 -j DROP']),
+    );
+    expect(trace(fresh, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    const kept = (rule: string) =>
+      nodeFromRules(
+        table('mangle', ['-A PREROUTING -j CONNMARK --set-mark 0x7']) +
+          table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 -j DNAT --to-destination 10.244.2.9:8443']) +
+          table('filter', [`-A FORWARD ${rule} -j DROP`]),
+      );
+    expect(trace(kept('-m connmark --mark 0x7'), '10.244.1.5', '10.96.0.1', 443).outcome).toBe('DROP');
+    expect(trace(kept('-m connmark ! --mark 0x7'), '10.244.1.5', '10.96.0.1', 443).outcome).toBe('ACCEPT');
+    expect(trace(kept('-m connmark --mark 0x4/0x4'), '10.244.1.5', '10.96.0.1', 443).outcome).toBe('DROP');
+    const untracked = nodeFromRules(
+      table('raw', ['-A PREROUTING -j NOTRACK']) + table('filter', ['-A FORWARD -m connmark ! --mark 0x7 -j DROP']),
+    );
+    expect(trace(untracked, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+  });
   it('CONNMARK --save-mark and --restore-mark carry a mark through the connection', () => {
     const n = nodeFromRules(
       table('mangle', [

@@ -29,6 +29,20 @@ export const markMatch: MatchExtension = {
   },
 };
 
+/** -m connmark: the connection's mark (set by CONNMARK); a packet without a connection never matches. */
+export const connmarkMatch: MatchExtension = {
+  name: 'connmark',
+  options: [{ name: '--mark', args: 1, negatable: true }],
+  compile(options) {
+    const o = options[0];
+    if (!o) return '--mark is required';
+    const mm = parseMarkMask(o.args[0] ?? '');
+    if (!mm) return `bad mark value "${o.args[0]}"`;
+    const { value, mask } = mm;
+    return { test: (p) => p.ct !== null && ((p.ct.mark & mask) >>> 0 === value >>> 0) !== o.negated };
+  },
+};
+
 /** nfacct counts the packets that reach it under a named accounting object and always passes. */
 export const nfacctMatch: MatchExtension = {
   name: 'nfacct',
