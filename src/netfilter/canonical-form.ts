@@ -5,6 +5,7 @@
 import { formatIPv4 } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
+import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { xmarkOf } from './targets/mark-targets';
@@ -119,6 +120,21 @@ function matchText(m: RuleMatch): string {
       const x = o[0]!;
       const name = x.name.startsWith('--s') ? '--sports' : x.name === '--ports' ? '--ports' : '--dports';
       return `${neg(x)} ${name} ${x.args[0]!.split(',').map(portText).join(',')}`;
+    }
+    case 'iprange': {
+      const range = (x: ParsedOption) => {
+        const r = parseAddressRange(x.args[0]!)!;
+        return `${formatIPv4(r.min)}-${formatIPv4(r.max)}`;
+      };
+      return (
+        each(['--src-range'], (x) => `${neg(x)} --src-range ${range(x)}`) +
+        each(['--dst-range'], (x) => `${neg(x)} --dst-range ${range(x)}`)
+      );
+    }
+    case 'length': {
+      const x = o[0]!;
+      const r = parseLengthRange(x)!;
+      return `${neg(x)} --length ${r.min === r.max ? r.min : `${r.min}:${r.max}`}`;
     }
     case 'nfacct':
       // libxt_nfacct prints the option, then the name through xtables_save_string, which adds its own space.

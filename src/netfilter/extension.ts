@@ -159,6 +159,8 @@ export interface TargetExtension {
   readonly seldomRepeated?: boolean;
   /** Hooks the kernel lets this target be reached from (all when absent). */
   readonly hooks?: readonly Hook[];
+  /** Hooks that depend on the rule's options (TCPMSS --clamp-mss-to-pmtu); undefined: `hooks` decides. */
+  readonly hooksFor?: (options: readonly ParsedOption[]) => readonly Hook[] | undefined;
   compile(options: readonly ParsedOption[], facts: RuleFacts): TargetAction | string;
 }
 

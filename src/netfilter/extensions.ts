@@ -7,6 +7,7 @@ import { icmpMatch } from './matches/icmp-match';
 import { ipvsMatch } from './matches/ipvs-match';
 import { multiportMatch } from './matches/multiport-match';
 import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
+import { iprangeMatch, lengthMatch } from './matches/range-matches';
 import { recentMatch } from './matches/recent-match';
 import { setMatch } from './matches/set-match';
 import {
@@ -18,9 +19,10 @@ import {
   physdevMatch,
 } from './matches/simple-matches';
 import { statisticMatch } from './matches/statistic-match';
-import { logTarget, notrackTarget, traceTarget } from './targets/log-targets';
+import { ctTarget, logTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
+import { tcpmssTarget } from './targets/tcpmss-target';
 import { acceptTarget, dropTarget, rejectTarget, returnTarget } from './targets/verdict-targets';
 
 const MATCHES: readonly MatchExtension[] = [
@@ -42,6 +44,8 @@ const MATCHES: readonly MatchExtension[] = [
   limitMatch,
   nfacctMatch,
   ipvsMatch,
+  iprangeMatch,
+  lengthMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [
@@ -58,6 +62,8 @@ const TARGETS: readonly TargetExtension[] = [
   logTarget,
   traceTarget,
   notrackTarget,
+  ctTarget,
+  tcpmssTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));

@@ -5,7 +5,7 @@ import { alg, Graph } from '@dagrejs/graphlib';
 import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
 import { type RestoreScript, ruleKey, type ScriptError, TABLE_NAMES } from './restore-script';
-import type { Rule } from './rule';
+import type { Rule, RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 
 export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
@@ -271,9 +271,10 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
         if (mask === undefined) {
-          const hooks = targetHooks(t.name);
+          const hooks = targetHooks(t);
           mask = hooks ? hooks.reduce((m, h) => m | HOOK_BIT[h], 0) : ALL_HOOKS;
-          hookMask.set(t.name, mask);
+          // Hooks that depend on options are worked out per rule, not kept by name.
+          if (!findTarget(t.name)?.hooksFor) hookMask.set(t.name, mask);
         }
         allowed[ci]! &= mask;
         continue;
@@ -372,7 +373,7 @@ function misplacedTargetError(table: NetfilterTable, edges: Map<Chain, Chain[]>,
     for (const r of chain.rules) {
       const t = r.rule.target;
       if (t.kind !== 'extension') continue;
-      const hooks = targetHooks(t.name);
+      const hooks = targetHooks(t);
       if (hooks && !hooks.includes(hook))
         return new ApplyError(
           r.line,
@@ -405,8 +406,9 @@ function checkTable(table: NetfilterTable, commitLine: number): void {
   }
 }
 
-function targetHooks(name: string): readonly Hook[] | undefined {
-  return findTarget(name)?.hooks;
+function targetHooks(target: Extract<RuleTarget, { kind: 'extension' }>): readonly Hook[] | undefined {
+  const ext = findTarget(target.name);
+  return ext?.hooksFor?.(target.options) ?? ext?.hooks;
 }
 
 /** Applies a parsed script to a state, as iptables-restore (with or without --noflush) does. */

@@ -204,6 +204,21 @@ describe('address types, sets, statistics, recent', () => {
     expect(trace(dropsWhen('-m physdev --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
     expect(trace(dropsWhen('-m physdev ! --physdev-is-bridged'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
   });
+  it('-m iprange --src-range / --dst-range, with negation; -m length on the IP total length', () => {
+    expect(trace(dropsWhen('-m iprange --src-range 10.244.1.1-10.244.1.9'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe(
+      'DROP',
+    );
+    expect(trace(dropsWhen('-m iprange --src-range 10.244.1.6-10.244.1.9'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe(
+      'ACCEPT',
+    );
+    const both = dropsWhen('-m iprange --src-range 10.244.1.5 ! --dst-range 8.8.0.0-8.8.255.255');
+    expect(trace(both, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(both, '10.244.1.5', '9.9.9.9', 80).outcome).toBe('DROP');
+    // A bare TCP SYN is 60 bytes.
+    expect(trace(dropsWhen('-m length --length 60'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(dropsWhen('-m length --length 61:'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(dropsWhen('-m length ! --length :59'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+  });
   it('icmp --icmp-type needs -p icmp', () => {
     const n = dropsWhen('-p icmp -m icmp --icmp-type echo-request');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');

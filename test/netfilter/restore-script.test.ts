@@ -104,6 +104,27 @@ describe('bad input names the line and the token', () => {
       'f: line 2: unterminated quoted string',
     ],
     ['unknown table', '*nope\nCOMMIT\n', 'f: line 1: unknown table "nope" (raw, mangle, nat, filter)'],
+    // As the kernel refuses them (each checked with iptables-restore in a netns).
+    [
+      'TCPMSS clamping at INPUT',
+      '*mangle\n-A INPUT -p tcp -j TCPMSS --clamp-mss-to-pmtu\nCOMMIT\n',
+      'f: line 2: TCPMSS target in chain INPUT is reached from INPUT, but works only in FORWARD/OUTPUT/POSTROUTING',
+    ],
+    [
+      'TCPMSS without -p tcp',
+      '*filter\n-A OUTPUT -j TCPMSS --set-mss 1400\nCOMMIT\n',
+      'f: line 2: TCPMSS target: needs -p tcp',
+    ],
+    [
+      'CT outside raw',
+      '*filter\n-A OUTPUT -j CT --notrack\nCOMMIT\n',
+      'f: line 2: target CT is not valid in the filter table',
+    ],
+    [
+      'backwards address range',
+      '*filter\n-A INPUT -m iprange --src-range 10.0.0.5-10.0.0.1\nCOMMIT\n',
+      'f: line 2: iprange match: bad IP range "10.0.0.5-10.0.0.1"',
+    ],
     // Repeated matches and targets are compiled once per script: a second use in another context is still checked.
     [
       'NAT outside nat after the same target in nat',

@@ -115,6 +115,21 @@ describe('NAT targets and conntrack', () => {
     expect(dropped.outcome).toBe('DROP');
     expect(dropped.branches[0]!.disposition).toContain('MASQUERADE found no address');
   });
+  it('CT --notrack is NOTRACK; TCPMSS lets the packet on and says what it would do to the MSS', () => {
+    const n = nodeFromRules(
+      table('raw', ['-A PREROUTING -p tcp -j CT --notrack']) +
+        table('mangle', ['-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu']) +
+        table('filter', ['-A FORWARD -m conntrack --ctstate UNTRACKED -j ACCEPT', '-A FORWARD -j DROP']),
+    );
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 443);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.find((h) => h.stage === 'mangle/FORWARD')!.action).toBe(
+      'MSS of a SYN clamped to the path MTU (TCP options are not modelled)',
+    );
+    expect(t.hops.find((h) => h.stage === 'mangle/FORWARD')!.rule).toBe(
+      '-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu',
+    );
+  });
   it('REDIRECT delivers to the node itself on the given port', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),

@@ -1,4 +1,4 @@
-// Targets that only observe or tag: LOG, TRACE and NOTRACK.
+// Targets that only observe or tag: LOG, TRACE, NOTRACK (and CT --notrack, its newer spelling).
 import { formatIPv4 } from '../../net';
 import type { TargetExtension } from '../extension';
 
@@ -37,4 +37,13 @@ export const notrackTarget: TargetExtension = {
   tables: ['raw'],
   options: [],
   compile: () => ({ kind: 'NOTRACK' }),
+};
+
+/** CT with --notrack is NOTRACK; its other uses (zones, helpers, timeouts) are not modelled and are refused by name. */
+export const ctTarget: TargetExtension = {
+  name: 'CT',
+  tables: ['raw'],
+  options: [{ name: '--notrack', args: 0 }],
+  compile: (options) =>
+    options.some((o) => o.name === '--notrack') ? { kind: 'NOTRACK' } : 'only --notrack is modelled',
 };
