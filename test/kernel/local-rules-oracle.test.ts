@@ -1,0 +1,231 @@
+// Rules kube-proxy does not write but users' dumps have (gotos from a built-in
+// chain, NOTRACK, CONNMARK, MASQUERADE out of lo, iprange, length, ...), each
+// loaded into a namespace shaped like test/helpers' node (eth0 at 192.168.0.2/24,
+// cni0 at 10.244.1.1/24, both veths) and met by a real datagram a local socket
+// sends from 127.0.0.1:40000 to 127.0.0.1:9 (20 bytes of payload, 48 in all).
+// Sockets on ports 9, 10 and 11 say where it arrived and from where; knetsim's
+// trace of the same packet on the same rules must say the same.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tracePacket } from '../../src/engine';
+import type { TableName } from '../../src/netfilter';
+import { ip, nodeFromRules } from '../helpers/node-from-rules';
+import { kernelGate } from './kernel-gate';
+import { inNs, Namespaces, removeStale, run } from './netns';
+
+const why = kernelGate('local rules oracle');
+
+interface Case {
+  readonly name: string;
+  readonly rules: Partial<Record<TableName, readonly string[]>>;
+  /** filter OUTPUT's policy (default ACCEPT). */
+  readonly outputPolicy?: 'ACCEPT' | 'DROP';
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: 'jump, RETURN, then ACCEPT',
+    rules: { filter: [':X - [0:0]', '-A OUTPUT -p udp -j X', '-A X -j RETURN', '-A OUTPUT -p udp -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: '-g from a built-in chain: its policy decides at the end',
+    rules: { filter: [':X - [0:0]', '-A OUTPUT -p udp -g X', '-A OUTPUT -p udp -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: '-g from a built-in chain to a chain that RETURNs',
+    rules: { filter: [':X - [0:0]', '-A OUTPUT -g X', '-A OUTPUT -j ACCEPT', '-A X -j RETURN'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: '-g inside a jumped-to chain returns to the jumper',
+    rules: {
+      filter: [':X - [0:0]', ':Y - [0:0]', '-A OUTPUT -j X', '-A OUTPUT -j ACCEPT', '-A X -g Y', '-A X -j DROP'],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'MARK --or-mark / --xor-mark then -m mark',
+    rules: {
+      filter: [
+        '-A OUTPUT -j MARK --set-xmark 0x1/0xffffffff',
+        '-A OUTPUT -j MARK --or-mark 0x6',
+        '-A OUTPUT -j MARK --xor-mark 0x2',
+        '-A OUTPUT -m mark --mark 0x5 -j ACCEPT',
+      ],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'NOTRACK: the state is UNTRACKED',
+    rules: { raw: ['-A OUTPUT -p udp -j NOTRACK'], filter: ['-A OUTPUT -m conntrack --ctstate UNTRACKED -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'CT --notrack, and no connection: only --ctstate counts',
+    rules: {
+      raw: ['-A OUTPUT -p udp -j CT --notrack'],
+      filter: ['-A OUTPUT -m conntrack --ctstate INVALID,UNTRACKED --ctorigdst 1.2.3.4 -j ACCEPT'],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'no connection and no --ctstate: no match',
+    rules: { raw: ['-A OUTPUT -p udp -j NOTRACK'], filter: ['-A OUTPUT -m conntrack ! --ctstatus ASSURED -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'NOTRACK skips nat',
+    rules: { raw: ['-A OUTPUT -p udp -j NOTRACK'], nat: ['-A OUTPUT -p udp -j DNAT --to-destination 127.0.0.1:10'] },
+  },
+  {
+    name: "a new connection's mark is 0",
+    rules: {
+      raw: ['-A OUTPUT -j MARK --set-mark 0x5'],
+      filter: ['-A OUTPUT -j CONNMARK --restore-mark', '-A OUTPUT -m mark --mark 0x0 -j ACCEPT'],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'the connection keeps its CONNMARK through a DNAT',
+    rules: {
+      mangle: ['-A OUTPUT -j CONNMARK --set-mark 0x7'],
+      nat: ['-A OUTPUT -p udp -j DNAT --to-destination 127.0.0.1:10'],
+      filter: ['-A INPUT -m connmark --mark 0x7 -j CONNMARK --restore-mark', '-A INPUT -m mark ! --mark 0x7 -j DROP'],
+    },
+  },
+  {
+    name: 'nat OUTPUT DNAT, filter INPUT sees the new port',
+    rules: {
+      nat: ['-A OUTPUT -p udp --dport 9 -j DNAT --to-destination 127.0.0.1:10'],
+      filter: ['-A INPUT -p udp --dport 11 -j DROP'],
+    },
+  },
+  { name: 'REDIRECT', rules: { nat: ['-A OUTPUT -p udp -j REDIRECT --to-ports 11'] } },
+  { name: 'SNAT out of lo', rules: { nat: ['-A POSTROUTING -o lo -p udp -j SNAT --to-source 127.0.0.2:5555'] } },
+  {
+    name: "MASQUERADE out of lo takes eth0's address",
+    rules: { nat: ['-A POSTROUTING -o lo -p udp -j MASQUERADE --to-ports 6000'] },
+  },
+  {
+    name: 'nat PREROUTING is not consulted for a looped-back packet',
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 127.0.0.1:11'] },
+  },
+  {
+    name: 'ctstate DNAT in INPUT',
+    rules: {
+      nat: ['-A OUTPUT -p udp --dport 9 -j DNAT --to-destination 127.0.0.1:10'],
+      filter: ['-A INPUT -m conntrack --ctstate DNAT --ctorigdstport 9 -j DROP'],
+    },
+  },
+  {
+    name: 'iprange and length',
+    rules: {
+      filter: [
+        '-A OUTPUT -m iprange --src-range 127.0.0.1-127.0.0.5 ! --dst-range 10.0.0.0-10.0.0.5 -m length --length 48 -j ACCEPT',
+      ],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'length outside the range',
+    rules: { filter: ['-A OUTPUT -m length --length 49: -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: '! -o lo and -o l+',
+    rules: { filter: ['-A OUTPUT ! -o lo -j DROP', '-A OUTPUT -o l+ -j ACCEPT'] },
+    outputPolicy: 'DROP',
+  },
+];
+
+const BUILTIN: Readonly<Record<TableName, readonly string[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+function dumpOf(c: Case): string {
+  const tables = (['raw', 'mangle', 'nat', 'filter'] as const).filter((t) => c.rules[t]);
+  return `${tables
+    .flatMap((t) => {
+      const lines = c.rules[t]!;
+      const policy = (chain: string) =>
+        t === 'filter' && chain === 'OUTPUT' ? (c.outputPolicy ?? 'ACCEPT') : 'ACCEPT';
+      return [
+        `*${t}`,
+        ...BUILTIN[t].map((chain) => `:${chain} ${policy(chain)} [0:0]`),
+        ...lines.filter((l) => l.startsWith(':')),
+        ...lines.filter((l) => !l.startsWith(':')),
+        'COMMIT',
+      ];
+    })
+    .join('\n')}\n`;
+}
+
+const SEND = `
+import socket, select
+rx = []
+for port in (9, 10, 11):
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('0.0.0.0', port)); rx.append((port, r))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 40000))
+try:
+    s.sendto(b'x' * 20, ('127.0.0.1', 9))
+except OSError:
+    pass
+ready, _, _ = select.select([r for _, r in rx], [], [], 0.5)
+got = 'nothing arrived'
+for port, r in rx:
+    if r in ready:
+        data, (host, sport) = r.recvfrom(100)
+        got = 'arrived on %d from %s:%d' % (port, host, sport)
+print(got)
+`;
+
+/** What the kernel did with the datagram, in the words knetsim's trace gives below. */
+function kernelArrival(ns: Namespaces, c: Case): string {
+  const name = ns.create('rules');
+  for (const [dev, address] of [
+    ['eth0', '192.168.0.2/24'],
+    ['cni0', '10.244.1.1/24'],
+  ] as const) {
+    inNs(name, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', `${dev}p`]);
+    inNs(name, 'ip', ['addr', 'add', address, 'dev', dev]);
+    inNs(name, 'ip', ['link', 'set', dev, 'up']);
+    inNs(name, 'ip', ['link', 'set', `${dev}p`, 'up']);
+  }
+  inNs(name, 'iptables-restore', [], dumpOf(c));
+  return inNs(name, 'python3', ['-c', SEND]).trim();
+}
+
+function knetsimArrival(c: Case): string {
+  const t = tracePacket(nodeFromRules(dumpOf(c)), {
+    src: ip('127.0.0.1'),
+    dst: ip('127.0.0.1'),
+    protocol: 'udp',
+    sport: 40000,
+    dport: 9,
+    length: 48,
+    origin: { kind: 'local' },
+  });
+  if (t.outcome !== 'ACCEPT') return 'nothing arrived';
+  const [, from, sport, port] = /^udp (\S+):(\d+) -> \S+:(\d+)$/.exec(t.branches[0]!.final) ?? [];
+  return `arrived on ${port} from ${from}:${sport}`;
+}
+
+describe.skipIf(why !== null)('rules met by a local datagram: the kernel and knetsim agree', () => {
+  const ns = new Namespaces();
+  beforeAll(() => removeStale());
+  afterAll(() => ns.cleanup());
+  it.each(CASES)('$name', (c) => {
+    try {
+      expect(knetsimArrival(c)).toBe(kernelArrival(ns, c));
+    } finally {
+      ns.cleanup();
+    }
+  });
+  it('the namespaces are gone', () => {
+    expect(run('ip', ['netns', 'list']).stdout).not.toContain('-rules');
+  });
+});
