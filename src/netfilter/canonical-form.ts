@@ -136,6 +136,10 @@ function matchText(m: RuleMatch): string {
       const r = parseLengthRange(x)!;
       return `${neg(x)} --length ${r.min === r.max ? r.min : `${r.min}:${r.max}`}`;
     }
+    case 'pkttype': {
+      const x = o[0]!;
+      return `${neg(x)} --pkt-type ${x.args[0] === 'host' ? 'unicast' : x.args[0]}`;
+    }
     case 'nfacct':
       // libxt_nfacct prints the option, then the name through xtables_save_string, which adds its own space.
       return ` --nfacct-name  ${o[0]?.args[0]}`;
@@ -185,6 +189,14 @@ function targetText(t: RuleTarget): string {
   if (t.name === 'MARK') {
     const x = xmarkOf(o[0]!);
     if (typeof x !== 'string') return ` -j MARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
+  }
+  if (t.name === 'NFLOG') {
+    // libxt_NFLOG's order; --nflog-range is dropped (iptables no longer supports it), group 0 is the default.
+    const prefix = opt(o, '--nflog-prefix')?.args[0];
+    const group = opt(o, '--nflog-group')?.args[0];
+    const size = opt(o, '--nflog-size')?.args[0];
+    const threshold = opt(o, '--nflog-threshold')?.args[0];
+    return ` -j NFLOG${prefix ? ` --nflog-prefix ${saveString(prefix)}` : ''}${group && Number(group) !== 0 ? ` --nflog-group ${Number(group)}` : ''}${size !== undefined ? ` --nflog-size ${Number(size)}` : ''}${threshold !== undefined ? ` --nflog-threshold ${Number(threshold)}` : ''}`;
   }
   if (t.name === 'LOG') {
     const prefix = opt(o, '--log-prefix');

@@ -17,9 +17,10 @@ import {
   markMatch,
   nfacctMatch,
   physdevMatch,
+  pkttypeMatch,
 } from './matches/simple-matches';
 import { statisticMatch } from './matches/statistic-match';
-import { ctTarget, logTarget, notrackTarget, traceTarget } from './targets/log-targets';
+import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
 import { tcpmssTarget } from './targets/tcpmss-target';
@@ -46,6 +47,7 @@ const MATCHES: readonly MatchExtension[] = [
   ipvsMatch,
   iprangeMatch,
   lengthMatch,
+  pkttypeMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [
@@ -64,6 +66,7 @@ const TARGETS: readonly TargetExtension[] = [
   notrackTarget,
   ctTarget,
   tcpmssTarget,
+  nflogTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));

@@ -133,6 +133,17 @@ const CASES: readonly Case[] = [
     outputPolicy: 'DROP',
   },
   {
+    name: 'NFLOG goes on; a local or looped-back datagram is unicast to -m pkttype',
+    rules: {
+      filter: [
+        '-A OUTPUT -j NFLOG --nflog-group 5 --nflog-prefix probe',
+        '-A OUTPUT -m pkttype --pkt-type unicast -j ACCEPT',
+        '-A INPUT -m pkttype ! --pkt-type unicast -j DROP',
+      ],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
     name: '! -o lo and -o l+',
     rules: { filter: ['-A OUTPUT ! -o lo -j DROP', '-A OUTPUT -o l+ -j ACCEPT'] },
     outputPolicy: 'DROP',

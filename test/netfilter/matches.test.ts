@@ -219,6 +219,19 @@ describe('address types, sets, statistics, recent', () => {
     expect(trace(dropsWhen('-m length --length 61:'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
     expect(trace(dropsWhen('-m length ! --length :59'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
   });
+  it('-m pkttype: broadcast and multicast by the destination of a packet that came in; unicast otherwise', () => {
+    const n = (type: string) =>
+      nodeFromRules(
+        table('filter', [
+          `-A INPUT -m pkttype --pkt-type ${type} -j DROP`,
+          `-A FORWARD -m pkttype --pkt-type ${type} -j DROP`,
+        ]),
+      );
+    expect(trace(n('broadcast'), '10.244.1.5', '10.244.1.255', 80, 'udp').outcome).toBe('DROP');
+    expect(trace(n('unicast'), '10.244.1.5', '10.244.1.255', 80, 'udp').outcome).toBe('ACCEPT');
+    expect(trace(n('host'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    expect(trace(n('multicast'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+  });
   it('icmp --icmp-type needs -p icmp', () => {
     const n = dropsWhen('-p icmp -m icmp --icmp-type echo-request');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');

@@ -130,6 +130,18 @@ describe('NAT targets and conntrack', () => {
       '-A FORWARD -p tcp -m tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu',
     );
   });
+  it('NFLOG says where it logs and lets the packet on', () => {
+    const t = trace(
+      nodeFromRules(table('filter', ['-A FORWARD -j NFLOG --nflog-group 100 --nflog-prefix "policy x"'])),
+      '10.244.1.5',
+      '8.8.8.8',
+      80,
+    );
+    expect(t.outcome).toBe('ACCEPT');
+    expect(t.hops.find((h) => h.stage === 'filter/FORWARD')!.action).toBe(
+      'logged to nflog group 100 with prefix "policy x"',
+    );
+  });
   it('REDIRECT delivers to the node itself on the given port', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),

@@ -43,6 +43,37 @@ export const connmarkMatch: MatchExtension = {
   },
 };
 
+const PACKET_TYPES: Readonly<Record<string, 'unicast' | 'broadcast' | 'multicast'>> = {
+  unicast: 'unicast',
+  host: 'unicast',
+  broadcast: 'broadcast',
+  multicast: 'multicast',
+};
+
+/**
+ * -m pkttype: how the frame was addressed when the packet came in (a packet made on this host,
+ * or looped back through lo, is unicast); knetsim has no link layer, so the IP destination decides.
+ */
+export const pkttypeMatch: MatchExtension = {
+  name: 'pkttype',
+  options: [{ name: '--pkt-type', args: 1, negatable: true }],
+  compile(options) {
+    const o = options[0];
+    const want = PACKET_TYPES[o?.args[0] ?? ''];
+    if (!o || !want) return `bad --pkt-type "${o?.args[0] ?? ''}" (unicast, broadcast or multicast)`;
+    return {
+      test: (p, env) => {
+        let type: 'unicast' | 'broadcast' | 'multicast' = 'unicast';
+        if (p.inIface !== null && p.inIface !== 'lo') {
+          if (p.dst >>> 28 === 0xe) type = 'multicast';
+          else if (env.addrType(p.dst, p.inIface) === 'BROADCAST') type = 'broadcast';
+        }
+        return (type === want) !== o.negated;
+      },
+    };
+  },
+};
+
 /** nfacct counts the packets that reach it under a named accounting object and always passes. */
 export const nfacctMatch: MatchExtension = {
   name: 'nfacct',
