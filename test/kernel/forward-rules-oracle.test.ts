@@ -1,0 +1,232 @@
+// Rules met by a forwarded packet: a client namespace behind the node's cni0
+// (10.244.1.5, gateway 10.244.1.1) sends a UDP datagram (20 bytes of payload)
+// from port 40000; the node forwards it out of eth0 (192.168.0.2/24) to a
+// server at 192.168.0.9, or delivers it itself. Sockets on ports 9-11 in the
+// server and in the node say where it arrived and from where; knetsim's trace
+// of the same packet on the same rules (test/helpers' node, the same addresses)
+// must say the same. Each case is one rule set users' dumps could hold.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tracePacket } from '../../src/engine';
+import type { TableName } from '../../src/netfilter';
+import { ip, nodeFromRules } from '../helpers/node-from-rules';
+import { kernelGate } from './kernel-gate';
+import { inNs, must, Namespaces, removeStale } from './netns';
+
+const why = kernelGate('forward rules oracle');
+
+interface Case {
+  readonly name: string;
+  readonly to: string;
+  readonly rules: Partial<Record<TableName, readonly string[]>>;
+  /** filter FORWARD's policy (default ACCEPT). */
+  readonly forwardPolicy?: 'ACCEPT' | 'DROP';
+}
+
+const SERVER = '192.168.0.9';
+const NODE = '192.168.0.2';
+
+const CASES: readonly Case[] = [
+  { name: 'forwarded as is', to: SERVER, rules: {} },
+  { name: '-i cni0 -o eth0 DROP', to: SERVER, rules: { filter: ['-A FORWARD -i cni0 -o eth0 -j DROP'] } },
+  { name: '! -o eth0 DROP passes', to: SERVER, rules: { filter: ['-A FORWARD ! -o eth0 -j DROP'] } },
+  {
+    name: 'addresses and policy DROP',
+    to: SERVER,
+    rules: { filter: ['-A FORWARD -s 10.244.0.0/16 -d 192.168.0.0/24 -p udp -m udp --dport 9 -j ACCEPT'] },
+    forwardPolicy: 'DROP',
+  },
+  {
+    name: 'DNAT to another port',
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:10'] },
+  },
+  {
+    name: 'DNAT to the node: INPUT',
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.2:11'] },
+  },
+  {
+    name: 'REDIRECT: the incoming interface address',
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j REDIRECT --to-ports 10'] },
+  },
+  { name: 'MASQUERADE out of eth0', to: SERVER, rules: { nat: ['-A POSTROUTING -o eth0 -j MASQUERADE'] } },
+  {
+    name: 'MASQUERADE with ports',
+    to: SERVER,
+    rules: { nat: ['-A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 6000-6001'] },
+  },
+  {
+    name: 'SNAT',
+    to: SERVER,
+    rules: { nat: ['-A POSTROUTING -s 10.244.1.0/24 -p udp -j SNAT --to-source 192.168.0.2:7000'] },
+  },
+  {
+    name: 'a mark from mangle PREROUTING seen in FORWARD',
+    to: SERVER,
+    rules: {
+      mangle: ['-A PREROUTING -j MARK --set-xmark 0x4000/0x4000'],
+      filter: ['-A FORWARD -m mark --mark 0x4000/0x4000 -j DROP'],
+    },
+  },
+  { name: 'ctstate NEW', to: SERVER, rules: { filter: ['-A FORWARD -m conntrack --ctstate NEW -j DROP'] } },
+  {
+    name: 'NOTRACK, then state UNTRACKED; nat skipped',
+    to: SERVER,
+    rules: {
+      raw: ['-A PREROUTING -p udp -j NOTRACK'],
+      nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:11', '-A POSTROUTING -j MASQUERADE'],
+      filter: ['-A FORWARD -m state --state UNTRACKED -j ACCEPT'],
+    },
+    forwardPolicy: 'DROP',
+  },
+  { name: 'REJECT in FORWARD', to: SERVER, rules: { filter: ['-A FORWARD -p udp -j REJECT'] } },
+  {
+    name: 'addrtype LOCAL picks the node address for a DNAT',
+    to: NODE,
+    rules: { nat: ['-A PREROUTING -m addrtype --dst-type LOCAL -p udp -j DNAT --to-destination 192.168.0.9:10'] },
+  },
+  { name: 'to the node itself: INPUT', to: NODE, rules: { filter: ['-A INPUT -i cni0 -p udp --dport 9 -j DROP'] } },
+  { name: 'pkttype unicast', to: SERVER, rules: { filter: ['-A FORWARD -m pkttype --pkt-type unicast -j DROP'] } },
+  {
+    name: '-g from FORWARD falls to its policy',
+    to: SERVER,
+    rules: { filter: [':X - [0:0]', '-A FORWARD -g X', '-A FORWARD -j ACCEPT'] },
+    forwardPolicy: 'DROP',
+  },
+  {
+    name: 'CONNMARK kept through DNAT into POSTROUTING',
+    to: SERVER,
+    rules: {
+      mangle: ['-A PREROUTING -j CONNMARK --set-mark 0x3'],
+      nat: [
+        '-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:10',
+        '-A POSTROUTING -m connmark --mark 0x3 -j MASQUERADE',
+      ],
+    },
+  },
+];
+
+const BUILTIN: Readonly<Record<TableName, readonly string[]>> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+function dumpOf(c: Case): string {
+  const tables = (['raw', 'mangle', 'nat', 'filter'] as const).filter(
+    (t) => c.rules[t] || (t === 'filter' && c.forwardPolicy),
+  );
+  return `${tables
+    .flatMap((t) => {
+      const lines = c.rules[t] ?? [];
+      const policy = (chain: string) =>
+        t === 'filter' && chain === 'FORWARD' ? (c.forwardPolicy ?? 'ACCEPT') : 'ACCEPT';
+      return [
+        `*${t}`,
+        ...BUILTIN[t].map((chain) => `:${chain} ${policy(chain)} [0:0]`),
+        ...lines.filter((l) => l.startsWith(':')),
+        ...lines.filter((l) => !l.startsWith(':')),
+        'COMMIT',
+      ];
+    })
+    .join('\n')}\n`;
+}
+
+const LISTEN_SCRIPT = `
+import socket, select, sys
+rx = []
+for port in (9, 10, 11):
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('0.0.0.0', port)); rx.append((port, r))
+ready, _, _ = select.select([r for _, r in rx], [], [], 0.8)
+for port, r in rx:
+    if r in ready:
+        data, (host, sport) = r.recvfrom(100)
+        print('arrived at %s on %d from %s:%d' % (sys.argv[1], port, host, sport))
+        break
+`;
+
+const SEND_SCRIPT = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.244.1.5', 40000))
+try:
+    s.sendto(b'x' * 20, (sys.argv[1], 9))
+except OSError:
+    pass
+`;
+
+/** The two scripts, written to files the namespaces' python3 runs (in beforeAll: not when the suite is skipped). */
+let scripts = { dir: '', listen: '', send: '' };
+
+function writeScripts(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'knetsim-forward-'));
+  scripts = { dir, listen: join(dir, 'listen.py'), send: join(dir, 'send.py') };
+  writeFileSync(scripts.listen, LISTEN_SCRIPT);
+  writeFileSync(scripts.send, SEND_SCRIPT);
+}
+
+/** Builds client, node and server, loads the rules in the node, sends, and says where the datagram arrived. */
+function kernelArrival(ns: Namespaces, c: Case): string {
+  const node = ns.create('fwdnode');
+  const client = ns.create('fwdclient');
+  const server = ns.create('fwdserver');
+  const link = (dev: string, address: string, peer: string, peerAddress: string, gateway: string) => {
+    inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
+    inNs(node, 'ip', ['addr', 'add', address, 'dev', dev]);
+    inNs(node, 'ip', ['link', 'set', dev, 'up']);
+    inNs(peer, 'ip', ['addr', 'add', peerAddress, 'dev', 'peer0']);
+    inNs(peer, 'ip', ['link', 'set', 'peer0', 'up']);
+    inNs(peer, 'ip', ['route', 'add', 'default', 'via', gateway]);
+  };
+  link('cni0', '10.244.1.1/24', client, '10.244.1.5/24', '10.244.1.1');
+  link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
+  inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  inNs(node, 'iptables-restore', [], dumpOf(c));
+  // Listeners in the node and the server, started before the client sends; each waits 0.8 s at most.
+  const out = must('sh', [
+    '-c',
+    `ip netns exec ${node} python3 ${scripts.listen} node & ip netns exec ${server} python3 ${scripts.listen} server & ` +
+      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${c.to}; wait`,
+  ]);
+  return out.split('\n').find((x) => x.startsWith('arrived')) ?? 'nothing arrived';
+}
+
+function knetsimArrival(c: Case): string {
+  const t = tracePacket(nodeFromRules(dumpOf(c)), {
+    src: ip('10.244.1.5'),
+    dst: ip(c.to),
+    protocol: 'udp',
+    sport: 40000,
+    dport: 9,
+    length: 48,
+    origin: { kind: 'interface', iface: 'cni0' },
+  });
+  if (t.outcome !== 'ACCEPT') return 'nothing arrived';
+  const b = t.branches[0]!;
+  const [, from, sport, to, port] = /^udp (\S+):(\d+) -> (\S+):(\d+)$/.exec(b.final) ?? [];
+  const where = b.exit === null ? 'node' : to === SERVER ? 'server' : to;
+  return `arrived at ${where} on ${port} from ${from}:${sport}`;
+}
+
+describe.skipIf(why !== null)('rules met by a forwarded datagram: the kernel and knetsim agree', () => {
+  const ns = new Namespaces();
+  beforeAll(() => {
+    removeStale();
+    writeScripts();
+  });
+  afterAll(() => {
+    ns.cleanup();
+    rmSync(scripts.dir, { recursive: true, force: true });
+  });
+  it.each(CASES)('$name', (c) => {
+    try {
+      expect(knetsimArrival(c)).toBe(kernelArrival(ns, c));
+    } finally {
+      ns.cleanup();
+    }
+  });
+});
