@@ -1,6 +1,7 @@
 // The Linux networking basics every other data-plane part builds on.
 export * from './conntrack';
 export * from './header-sizes';
+export * from './ip-protocols';
 export * from './ipv4';
 export * from './mtu';
 export * from './packet';

@@ -95,10 +95,21 @@ export const ActionKind = {
 } as const;
 export type ActionKind = (typeof ActionKind)[keyof typeof ActionKind];
 
-/** A packet's protocol as the code the flags keep (0 is "any"). */
-export function protocolCode(protocol: L4Protocol): number {
-  return protocol === 'tcp' ? 1 : protocol === 'udp' ? 2 : protocol === 'sctp' ? 3 : 4;
+/** A packet's (or rule's) protocol as the code the flags keep (0 is "any"). */
+export function protocolCode(protocol: L4Protocol | string): number {
+  return protocol === 'tcp'
+    ? 1
+    : protocol === 'udp'
+      ? 2
+      : protocol === 'sctp'
+        ? 3
+        : protocol === 'icmp'
+          ? 4
+          : OTHER_PROTOCOL;
 }
+
+/** A rule's -p naming a protocol no traced packet carries (gre, ipencap, ...): never equal to a packet's code. */
+const OTHER_PROTOCOL = 5;
 
 export interface ChainIndex {
   readonly byDst: PositionIndex;

@@ -1,7 +1,7 @@
 // Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
-import { type IPv4Prefix, type L4Protocol, protocolByNumber } from '../net';
+import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol, protocolByNumber } from '../net';
 import type { MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
@@ -30,15 +30,6 @@ const HEADER_FLAGS: ReadonlyMap<string, HeaderField> = new Map([
 
 const DASH = 45;
 
-const PROTOCOL_NAMES: Readonly<Record<string, L4Protocol | 'all'>> = {
-  tcp: 'tcp',
-  udp: 'udp',
-  sctp: 'sctp',
-  icmp: 'icmp',
-  all: 'all',
-  '0': 'all',
-};
-
 export class RuleSyntaxError extends Error {
   constructor(
     message: string,
@@ -48,12 +39,18 @@ export class RuleSyntaxError extends Error {
   }
 }
 
-function parseProtocol(text: string): L4Protocol | 'all' | null {
-  const lower = text.toLowerCase();
-  const named = PROTOCOL_NAMES[lower];
-  if (named) return named;
-  if (/^\d{1,3}$/.test(lower)) return protocolByNumber(Number(lower));
-  return null;
+/** A -p argument as the name iptables-save prints for it ("all" for 0), or null when iptables knows no such protocol. */
+function parseProtocol(text: string): string | null {
+  const n = ipProtocolNumber(text);
+  if (n === null) return null;
+  return n === 0 ? 'all' : (protocolByNumber(n) ?? ipProtocolName(n));
+}
+
+const L4_PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp']);
+
+/** The protocols packets here carry, the ones with implicit matches and ports. */
+function isL4(name: string): name is L4Protocol {
+  return L4_PROTOCOLS.has(name);
 }
 
 /** The position of the argument after token `i`, which is `what`; a rule ending there is an error. */
@@ -196,7 +193,7 @@ export function parseRuleTokens(
         spec = optionSpec(slots.ext[m]!, option);
         if (spec) instance = m;
       }
-      if (instance === null && header.protocol && !header.protocol.negated) {
+      if (instance === null && header.protocol && !header.protocol.negated && isL4(header.protocol.name)) {
         const implicit = implicitMatchFor(header.protocol.name);
         spec = implicit ? optionSpec(implicit, option) : undefined;
         if (implicit && spec) {
@@ -224,7 +221,8 @@ export function parseRuleTokens(
   }
   if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
 
-  const facts = { protocol: header.protocol && !header.protocol.negated ? header.protocol.name : null, table };
+  const named = header.protocol && !header.protocol.negated ? header.protocol.name : null;
+  const facts = { protocol: named !== null && isL4(named) ? named : null, table };
   // Sized exactly (the list is kept with the rule).
   const found = new Array<RuleMatch>(slots.matches);
   for (let m = 0; m < slots.matches; m++) found[m] = matchOf(slots, m, texts, facts, cache);
@@ -307,7 +305,7 @@ const NO_TARGET: RuleTarget = { kind: 'none' };
 const PROTOCOL_CONDITIONS = new Map<string, RuleHeader['protocol']>();
 
 /** The few -p conditions there are, shared. */
-function protocolCondition(name: L4Protocol, negated: boolean): RuleHeader['protocol'] {
+function protocolCondition(name: string, negated: boolean): RuleHeader['protocol'] {
   const key = negated ? `!${name}` : name;
   let condition = PROTOCOL_CONDITIONS.get(key);
   if (!condition) {

@@ -19,8 +19,11 @@ export interface InterfaceCondition {
 export interface RuleHeader {
   readonly src: AddressCondition | null;
   readonly dst: AddressCondition | null;
-  /** null: any protocol. */
-  readonly protocol: { readonly name: L4Protocol; readonly negated: boolean } | null;
+  /**
+   * null: any protocol. The name is as iptables-save prints it: tcp, udp, sctp and icmp are what
+   * packets here carry; any other (gre, ipencap, vrrp, 250, ...) never matches one, but loads and prints.
+   */
+  readonly protocol: { readonly name: L4Protocol | string; readonly negated: boolean } | null;
   readonly inIface: InterfaceCondition | null;
   readonly outIface: InterfaceCondition | null;
   readonly fragment: { readonly negated: boolean } | null;

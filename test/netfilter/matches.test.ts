@@ -1,7 +1,14 @@
 // One test per match extension: a rule with the match, a packet that meets it and one that does not.
 import { describe, expect, it } from 'vitest';
 import type { SetLookup } from '../../src/engine';
+import { loadIptables, type NetfilterState, saveState } from '../../src/netfilter';
 import { ip, nodeFromRules, table, trace } from '../helpers/node-from-rules';
+
+function nodeState(text: string): NetfilterState {
+  const loaded = loadIptables(text, 'test');
+  if (!loaded.ok) throw new Error(loaded.message);
+  return loaded.state;
+}
 
 /** Rules in filter FORWARD: DROP when the match holds; the verdict tells whether it did. */
 function dropsWhen(match: string, opts: { sets?: SetLookup } = {}) {
@@ -20,6 +27,27 @@ describe('header matches', () => {
     expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'tcp').outcome).toBe('DROP');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
     expect(trace(n, '203.0.113.1', '8.8.8.8', 53, 'tcp').outcome).toBe('ACCEPT');
+  });
+});
+
+describe('protocols no traced packet carries', () => {
+  it('-p gre / ipencap / 112 load and print as iptables-save does, and match no TCP or UDP packet unless negated', () => {
+    // Names and numbers as iptables resolves them through /etc/protocols (checked against iptables-save in a netns).
+    const n = nodeFromRules(table('filter', ['-A FORWARD -p 4 -j DROP', '-A FORWARD -p 112 -j DROP']));
+    const t = trace(n, '10.244.1.5', '8.8.8.8', 80);
+    expect(t.outcome).toBe('ACCEPT');
+    expect(trace(dropsWhen('! -p gre'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
+    const saved = saveState(
+      nodeState(table('filter', ['-A FORWARD -p 4', '-A FORWARD -p VRRP', '-A FORWARD -p 250', '-A FORWARD -p mh'])),
+    );
+    expect(saved.split('\n').filter((l) => l.startsWith('-A'))).toEqual([
+      '-A FORWARD -p ipencap',
+      '-A FORWARD -p vrrp',
+      '-A FORWARD -p 250',
+      '-A FORWARD -p mobility-header',
+    ]);
+    expect(() => dropsWhen('-p nosuch')).toThrow('unknown protocol "nosuch" specified');
+    expect(() => dropsWhen('-p gre --dport 80')).toThrow('unknown option "--dport"');
   });
 });
 
