@@ -154,6 +154,17 @@ function slotsOf(node: SimNode): (HookSlot | undefined)[] {
   return slots;
 }
 
+/** The route the node would take to an address (for -m rpfilter's look-up of the way back to a source). */
+function routeToAddress(node: SimNode, address: IPv4): { type: string; dev: string | null } | null {
+  const type = addressType(node, address, null);
+  if (type === 'LOCAL') return { type: 'local', dev: 'lo' };
+  if (type === 'BROADCAST') return { type: 'broadcast', dev: null };
+  if (node.routes.length === 0)
+    return { type: 'unicast', dev: interfaceOnLink(node, address) ?? node.defaultInterface };
+  const r = lookupRoute(node.routes, address);
+  return r ? { type: r.type, dev: r.dev ?? node.defaultInterface } : null;
+}
+
 function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
   const compiled = node.ruleset.tables.get(table);
   const base = compiled?.chains.get(hook);
@@ -168,6 +179,7 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
       addrType: (address, limit) => addressType(node, address, limit),
       setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
       hasSet: (name) => node.sets?.has(name) ?? false,
+      routeTo: (address) => routeToAddress(node, address),
     },
   };
 }
@@ -959,7 +971,15 @@ class Pipeline {
    * localhost NodePorts).
    */
   private martian(p: NfPacket): string | null {
-    if (this.node.routeLocalnet !== false || p.inIface === null || p.inIface === 'lo') return null;
+    if (p.inIface === null || p.inIface === 'lo') return null;
+    const from = `from ${p.inIface}`;
+    // A multicast or limited-broadcast source, 0.0.0.0 except to the limited broadcast (DHCP), or one
+    // of this node's own addresses coming in by a device (fib_validate_source; accept_local is off).
+    if (p.src >>> 28 === 0xe || p.src === 0xffffffff) return `martian source ${formatIPv4(p.src)} ${from}`;
+    if (p.src >>> 24 === 0 && p.dst !== 0xffffffff) return `martian source ${formatIPv4(p.src)} ${from}`;
+    if (!isLoopback(p.src) && addressType(this.node, p.src, null) === 'LOCAL')
+      return `martian source ${formatIPv4(p.src)} ${from} (an address of this node)`;
+    if (this.node.routeLocalnet !== false) return null;
     if (isLoopback(p.dst)) return `martian destination ${formatIPv4(p.dst)} from ${p.inIface} (route_localnet is off)`;
     if (isLoopback(p.src)) return `martian source ${formatIPv4(p.src)} from ${p.inIface} (route_localnet is off)`;
     return null;

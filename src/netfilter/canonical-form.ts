@@ -136,6 +136,11 @@ function matchText(m: RuleMatch): string {
       const r = parseLengthRange(x)!;
       return `${neg(x)} --length ${r.min === r.max ? r.min : `${r.min}:${r.max}`}`;
     }
+    case 'rpfilter':
+      return ['--loose', '--validmark', '--accept-local', '--invert']
+        .filter((name) => opt(o, name))
+        .map((name) => ` ${name}`)
+        .join('');
     case 'pkttype': {
       const x = o[0]!;
       return `${neg(x)} --pkt-type ${x.args[0] === 'host' ? 'unicast' : x.args[0]}`;

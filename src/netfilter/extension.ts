@@ -89,6 +89,11 @@ export interface MatchEnv {
   /** -m set: whether the set holds the element taken from the packet by the direction flags. */
   setTest(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket): boolean;
   hasSet(name: string): boolean;
+  /**
+   * The route back to an address (what -m rpfilter looks up): its type (unicast, local, ...) and the
+   * device it leaves by; null when there is none.
+   */
+  routeTo(address: IPv4): { readonly type: string; readonly dev: string | null } | null;
 }
 
 export type MatchTest = (packet: NfPacket, env: MatchEnv, flow: FlowState) => boolean;
@@ -117,6 +122,8 @@ export interface MatchExtension {
   readonly options: readonly OptionSpec[];
   /** A protocol match iptables loads by itself when -p names the protocol. */
   readonly implicitFor?: L4Protocol;
+  /** Hooks the kernel lets this match be reached from (all when absent). */
+  readonly hooks?: readonly Hook[];
   compile(options: readonly ParsedOption[], facts: RuleFacts): CompiledMatch | string;
 }
 

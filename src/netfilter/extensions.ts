@@ -1,7 +1,7 @@
 // The registry of match and target extensions iptables knows, by name.
 import type { L4Protocol } from '../net';
 import type { MatchExtension, TargetExtension } from './extension';
-import { addrtypeMatch } from './matches/addrtype-match';
+import { addrtypeMatch, rpfilterMatch } from './matches/addrtype-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { icmpMatch } from './matches/icmp-match';
 import { ipvsMatch } from './matches/ipvs-match';
@@ -48,6 +48,7 @@ const MATCHES: readonly MatchExtension[] = [
   iprangeMatch,
   lengthMatch,
   pkttypeMatch,
+  rpfilterMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -268,6 +268,8 @@ function chainGraph(table: NetfilterTable): ChainGraph {
     let to: readonly number[] = NO_EDGES;
     for (const r of c.rules) {
       const t = r.rule.target;
+      const matchHooks = r.rule.matchHooks;
+      if (matchHooks) allowed[ci]! &= matchHooks.hooks.reduce((m, h) => m | HOOK_BIT[h], 0);
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
         if (mask === undefined) {
@@ -371,6 +373,12 @@ function misplacedTargetError(table: NetfilterTable, edges: Map<Chain, Chain[]>,
   while (todo.length > 0) {
     const chain = todo.pop()!;
     for (const r of chain.rules) {
+      const m = r.rule.matchHooks;
+      if (m && !m.hooks.includes(hook))
+        return new ApplyError(
+          r.line,
+          `${m.module} match in chain ${chain.name} is reached from ${hook}, but works only in ${m.hooks.join('/')}`,
+        );
       const t = r.rule.target;
       if (t.kind !== 'extension') continue;
       const hooks = targetHooks(t);

@@ -229,13 +229,19 @@ export function parseRuleTokens(
   const ruleMatches = shareList(found, cache);
   const ruleTarget = target ? targetOf(target, slots, texts, facts, cache) : NO_TARGET;
   const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
-  return {
+  const rule: Rule = {
     source,
     header: shareHeader(header),
     matches: ruleMatches,
     target: ruleTarget,
     comment: commentOption?.args[0] ?? null,
   };
+  // Rare (-m rpfilter): the commit check needs the hooks; other rules keep one shape.
+  for (let m = 0; m < slots.matches; m++) {
+    const hooks = slots.ext[m]!.hooks;
+    if (hooks) return { ...rule, matchHooks: { module: slots.ext[m]!.name, hooks } };
+  }
+  return rule;
 }
 
 /** A match's options compiled, or the same match met earlier in the script. */

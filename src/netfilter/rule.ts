@@ -1,7 +1,7 @@
 // One iptables rule: the arguments as they were written (so the line prints
 // back as it was read) plus the meaning iptables gives them.
 import type { IPv4Prefix, L4Protocol } from '../net';
-import type { CompiledMatch, ParsedOption, TargetAction } from './extension';
+import type { CompiledMatch, Hook, ParsedOption, TargetAction } from './extension';
 
 export type HeaderField = 'src' | 'dst' | 'protocol' | 'inIface' | 'outIface' | 'fragment';
 
@@ -56,6 +56,8 @@ export interface Rule {
   readonly target: RuleTarget;
   /** The comment of -m comment, for reports. */
   readonly comment: string | null;
+  /** Set only when a match works at some hooks alone (-m rpfilter): those hooks and the match. */
+  readonly matchHooks?: { readonly module: string; readonly hooks: readonly Hook[] };
 }
 
 export function targetName(target: RuleTarget): string | null {

@@ -45,3 +45,29 @@ describe('branches forked after the routing decision', () => {
     ]);
   });
 });
+
+describe('martian sources', () => {
+  // ip_route_input: checked in a netns (forward-rules-oracle): a datagram from cni0 with the node's own
+  // address as its source never reached the server, with rp_filter off and no rules.
+  const node = nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n');
+  const from = (src: string, dst = '8.8.8.8') =>
+    tracePacket(node, {
+      src: ip(src),
+      dst: ip(dst),
+      protocol: 'udp',
+      dport: 53,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+  it("a packet coming in with one of the node's addresses as its source is dropped at routing", () => {
+    const t = from('192.168.0.2');
+    expect(t.outcome).toBe('NO_ROUTE');
+    expect(t.branches[0]!.disposition).toBe('martian source 192.168.0.2 from cni0 (an address of this node)');
+  });
+  it('so is a multicast, limited-broadcast or 0.0.0.0 source; 0.0.0.0 to 255.255.255.255 (DHCP) is not', () => {
+    expect(from('224.0.0.5').outcome).toBe('NO_ROUTE');
+    expect(from('255.255.255.255').outcome).toBe('NO_ROUTE');
+    expect(from('0.0.0.0').outcome).toBe('NO_ROUTE');
+    expect(from('0.0.0.0', '255.255.255.255').outcome).toBe('ACCEPT');
+    expect(from('10.244.1.5').outcome).toBe('ACCEPT');
+  });
+});

@@ -19,12 +19,15 @@ const why = kernelGate('forward rules oracle');
 
 interface Case {
   readonly name: string;
+  /** The client's source address (default 10.244.1.5; another is added to it, a spoofed source). */
+  readonly from?: string;
   readonly to: string;
   readonly rules: Partial<Record<TableName, readonly string[]>>;
   /** filter FORWARD's policy (default ACCEPT). */
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
 }
 
+const CLIENT = '10.244.1.5';
 const SERVER = '192.168.0.9';
 const NODE = '192.168.0.2';
 
@@ -57,7 +60,7 @@ const CASES: readonly Case[] = [
   {
     name: 'MASQUERADE with ports',
     to: SERVER,
-    rules: { nat: ['-A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 6000-6001'] },
+    rules: { nat: ['-A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 6000'] },
   },
   {
     name: 'SNAT',
@@ -97,6 +100,30 @@ const CASES: readonly Case[] = [
     rules: { filter: [':X - [0:0]', '-A FORWARD -g X', '-A FORWARD -j ACCEPT'] },
     forwardPolicy: 'DROP',
   },
+  {
+    name: 'rpfilter: the way back leaves by cni0',
+    to: SERVER,
+    rules: { raw: ['-A PREROUTING -m rpfilter --invert -j DROP'] },
+  },
+  {
+    name: 'rpfilter: a spoofed source fails the strict check',
+    from: '192.168.0.50',
+    to: SERVER,
+    rules: { raw: ['-A PREROUTING -m rpfilter --invert -j DROP'] },
+  },
+  {
+    name: 'rpfilter --loose: any way back will do',
+    from: '192.168.0.50',
+    to: SERVER,
+    rules: { mangle: ['-A PREROUTING -m rpfilter --loose --validmark --invert -j DROP'] },
+  },
+  {
+    name: "rpfilter: the node's own address as source needs --accept-local",
+    from: '192.168.0.2',
+    to: SERVER,
+    rules: { raw: ['-A PREROUTING -m rpfilter --invert -j DROP'] },
+  },
+  { name: "a source that is the node's own address, no rules", from: '192.168.0.2', to: SERVER, rules: {} },
   {
     name: 'CONNMARK kept through DNAT into POSTROUTING',
     to: SERVER,
@@ -152,9 +179,9 @@ for port, r in rx:
 
 const SEND_SCRIPT = `
 import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.244.1.5', 40000))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 40000))
 try:
-    s.sendto(b'x' * 20, (sys.argv[1], 9))
+    s.sendto(b'x' * 20, (sys.argv[2], 9))
 except OSError:
     pass
 `;
@@ -185,19 +212,24 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   link('cni0', '10.244.1.1/24', client, '10.244.1.5/24', '10.244.1.1');
   link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
   inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  // Routing's own reverse-path filter off: only the rules' -m rpfilter decides.
+  for (const conf of ['all', 'default', 'cni0', 'eth0'])
+    inNs(node, 'sysctl', ['-qw', `net.ipv4.conf.${conf}.rp_filter=0`]);
+  const from = c.from ?? CLIENT;
+  if (from !== CLIENT) inNs(client, 'ip', ['addr', 'add', `${from}/32`, 'dev', 'peer0']);
   inNs(node, 'iptables-restore', [], dumpOf(c));
   // Listeners in the node and the server, started before the client sends; each waits 0.8 s at most.
   const out = must('sh', [
     '-c',
     `ip netns exec ${node} python3 ${scripts.listen} node & ip netns exec ${server} python3 ${scripts.listen} server & ` +
-      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${c.to}; wait`,
+      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${from} ${c.to}; wait`,
   ]);
   return out.split('\n').find((x) => x.startsWith('arrived')) ?? 'nothing arrived';
 }
 
 function knetsimArrival(c: Case): string {
   const t = tracePacket(nodeFromRules(dumpOf(c)), {
-    src: ip('10.244.1.5'),
+    src: ip(c.from ?? CLIENT),
     dst: ip(c.to),
     protocol: 'udp',
     sport: 40000,

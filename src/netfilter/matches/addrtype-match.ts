@@ -1,5 +1,6 @@
 // -m addrtype: the routing type of the source or destination address (LOCAL is
-// how kube-proxy finds NodePort traffic), optionally limited to one interface.
+// how kube-proxy finds NodePort traffic), optionally limited to one interface;
+// and -m rpfilter, the reverse-path check routing makes of a packet's source.
 import type { AddrType, MatchExtension, MatchTest } from '../extension';
 
 /** In the kernel's bit order, which is also the order iptables-save prints them in. */
@@ -41,5 +42,40 @@ export const addrtypeMatch: MatchExtension = {
       });
     }
     return { test: (p, env, flow) => tests.every((t) => t(p, env, flow)) };
+  },
+};
+
+/**
+ * -m rpfilter: whether the way back to the packet's source leaves by the device it came in on
+ * (--loose: by any device), as rp_filter checks, for raw and mangle PREROUTING. A packet that came
+ * in on lo passes; a source of 0.0.0.0 to a broadcast or local multicast address (DHCP) passes;
+ * a source the node reaches only as a local address passes with --accept-local. --validmark
+ * routes by the packet's mark, which decides nothing here (no policy routing is modelled).
+ */
+export const rpfilterMatch: MatchExtension = {
+  name: 'rpfilter',
+  hooks: ['PREROUTING'],
+  options: [
+    { name: '--loose', args: 0 },
+    { name: '--validmark', args: 0 },
+    { name: '--accept-local', args: 0 },
+    { name: '--invert', args: 0 },
+  ],
+  compile(options, facts) {
+    if (facts.table !== 'raw' && facts.table !== 'mangle') return "only valid in 'raw' or 'mangle' table";
+    const has = (name: string) => options.some((o) => o.name === name);
+    const loose = has('--loose');
+    const acceptLocal = has('--accept-local');
+    const invert = has('--invert');
+    return {
+      test: (p, env) => {
+        if (p.inIface === null || p.inIface === 'lo') return !invert;
+        if (p.src === 0 && (p.dst === 0xffffffff || p.dst >>> 8 === 0xe00000)) return !invert;
+        const back = env.routeTo(p.src);
+        let ok = back !== null && (back.type === 'unicast' || (back.type === 'local' && acceptLocal));
+        if (ok && !loose) ok = back!.dev === p.inIface;
+        return ok !== invert;
+      },
+    };
   },
 };
