@@ -260,6 +260,17 @@ describe('address types, sets, statistics, recent', () => {
     expect(trace(n('host'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('DROP');
     expect(trace(n('multicast'), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
   });
+  it('-m rpfilter: the way back to the source must leave by the device the packet came in on (--loose: any)', () => {
+    const n = (options: string) =>
+      nodeFromRules(table('raw', [`-A PREROUTING -m rpfilter ${options} --invert -j DROP`]));
+    // 10.244.1.5 is reached by cni0, 203.0.113.1 by eth0 (the default).
+    expect(trace(n(''), '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    expect(trace(n(''), '203.0.113.1', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    const spoofed = { origin: { kind: 'interface', iface: 'cni0' } } as const;
+    expect(trace(n(''), '203.0.113.1', '8.8.8.8', 80, 'tcp', spoofed).outcome).toBe('DROP');
+    expect(trace(n('--loose'), '203.0.113.1', '8.8.8.8', 80, 'tcp', spoofed).outcome).toBe('ACCEPT');
+    expect(trace(n('--validmark'), '203.0.113.1', '8.8.8.8', 80, 'tcp', spoofed).outcome).toBe('DROP');
+  });
   it('icmp --icmp-type needs -p icmp', () => {
     const n = dropsWhen('-p icmp -m icmp --icmp-type echo-request');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');

@@ -116,6 +116,16 @@ describe('bad input names the line and the token', () => {
       'f: line 2: TCPMSS target: needs -p tcp',
     ],
     [
+      'rpfilter outside raw and mangle',
+      '*filter\n-A INPUT -m rpfilter -j DROP\nCOMMIT\n',
+      "f: line 2: rpfilter match: only valid in 'raw' or 'mangle' table",
+    ],
+    [
+      'rpfilter reached from INPUT',
+      '*mangle\n:X - [0:0]\n-A INPUT -j X\n-A X -m rpfilter -j DROP\nCOMMIT\n',
+      'f: line 4: rpfilter match in chain X is reached from INPUT, but works only in PREROUTING',
+    ],
+    [
       'CT outside raw',
       '*filter\n-A OUTPUT -j CT --notrack\nCOMMIT\n',
       'f: line 2: target CT is not valid in the filter table',
