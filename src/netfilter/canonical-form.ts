@@ -5,6 +5,7 @@
 import { formatIPv4 } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
+import { parseIcmpType } from './matches/icmp-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
@@ -28,6 +29,58 @@ function headerText(h: RuleHeader): string {
   if (h.protocol) out += `${h.protocol.negated ? ' !' : ''} -p ${h.protocol.name}`;
   if (h.fragment) out += `${h.fragment.negated ? ' !' : ''} -f`;
   return out;
+}
+
+/** A port option as libxt_tcp/udp print it; the whole range (0:65535) is no condition and is left out. */
+function portOption(x: ParsedOption, name: string): string {
+  const text = portText(x.args[0]!);
+  return text === '0:65535' && !x.negated ? '' : `${neg(x)} ${name} ${text}`;
+}
+
+/** libxt_limit's units: the rate is kept as a period, and printed in the largest unit that keeps it whole. */
+const LIMIT_SCALE = 10000;
+const LIMIT_UNITS: ReadonlyArray<readonly [string, number]> = [
+  ['day', LIMIT_SCALE * 24 * 60 * 60],
+  ['hour', LIMIT_SCALE * 60 * 60],
+  ['min', LIMIT_SCALE * 60],
+  ['sec', LIMIT_SCALE],
+];
+
+/** "N/unit" (unit: any word starting with s, m, h or d; /sec when none) as iptables-save prints the rate. */
+function limitRateText(text: string): string {
+  const [count, unit = 'sec'] = text.split('/');
+  const mult = LIMIT_UNITS.find(([name]) => name[0] === unit[0]?.toLowerCase())?.[1] ?? LIMIT_SCALE;
+  const period = Math.floor(mult / Number(count));
+  if (period === 0) return 'inf';
+  let i = 1;
+  for (; i < LIMIT_UNITS.length; i++) {
+    const m = LIMIT_UNITS[i]![1];
+    if (period > m || Math.floor(m / period) < m % period) break;
+  }
+  const [name, m] = LIMIT_UNITS[i - 1]!;
+  return `${Math.floor(m / period)}/${name}`;
+}
+
+const LOG_LEVELS: Readonly<Record<string, number>> = {
+  emerg: 0,
+  alert: 1,
+  crit: 2,
+  error: 3,
+  err: 3,
+  warning: 4,
+  warn: 4,
+  notice: 5,
+  info: 6,
+  debug: 7,
+};
+
+const TCP_FLAG_ORDER = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
+
+/** A --tcp-flags list as libxt_tcp prints it: flags in the kernel's bit order, ALL spelt out, NONE for none. */
+function tcpFlagList(text: string): string {
+  const named = new Set(text.toUpperCase().split(','));
+  const flags = named.has('ALL') ? TCP_FLAG_ORDER : TCP_FLAG_ORDER.filter((f) => named.has(f));
+  return flags.length === 0 ? 'NONE' : flags.join(',');
 }
 
 /** Ports as xtables prints them: "80", or "80:90" for a range. */
@@ -59,11 +112,11 @@ function matchText(m: RuleMatch): string {
     case 'udp':
     case 'sctp':
       return (
-        each(['--sport', '--source-port'], (x) => `${neg(x)} --sport ${portText(x.args[0]!)}`) +
-        each(['--dport', '--destination-port'], (x) => `${neg(x)} --dport ${portText(x.args[0]!)}`) +
+        each(['--sport', '--source-port'], (x) => portOption(x, '--sport')) +
+        each(['--dport', '--destination-port'], (x) => portOption(x, '--dport')) +
         each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${x.args[0]}`) +
         each(['--syn'], (x) => `${neg(x)} --tcp-flags FIN,SYN,RST,ACK SYN`) +
-        each(['--tcp-flags'], (x) => `${neg(x)} --tcp-flags ${x.args[0]} ${x.args[1]}`)
+        each(['--tcp-flags'], (x) => `${neg(x)} --tcp-flags ${tcpFlagList(x.args[0]!)} ${tcpFlagList(x.args[1]!)}`)
       );
     case 'comment':
       return ` --comment ${saveString(o[0]?.args[0] ?? '')}`;
@@ -149,13 +202,17 @@ function matchText(m: RuleMatch): string {
       // libxt_nfacct prints the option, then the name through xtables_save_string, which adds its own space.
       return ` --nfacct-name  ${o[0]?.args[0]}`;
     case 'icmp': {
+      // Names print as numbers: TYPE (any code) or TYPE/CODE; "any" stays.
       const x = o[0];
-      return x ? `${neg(x)} --icmp-type ${x.args[0]}` : '';
+      if (!x) return '';
+      const t = parseIcmpType(x.args[0]!)!;
+      const text = t.type === -1 ? 'any' : t.code === null ? `${t.type}` : `${t.type}/${t.code}`;
+      return `${neg(x)} --icmp-type ${text}`;
     }
     case 'limit': {
       const rate = opt(o, '--limit')?.args[0] ?? '3/hour';
       const burst = opt(o, '--limit-burst')?.args[0];
-      return ` --limit ${rate.includes('/') ? rate : `${rate}/sec`}${burst && burst !== '5' ? ` --limit-burst ${burst}` : ''}`;
+      return ` --limit ${limitRateText(rate)}${burst && Number(burst) !== 5 ? ` --limit-burst ${Number(burst)}` : ''}`;
     }
     default:
       return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');
@@ -204,9 +261,26 @@ function targetText(t: RuleTarget): string {
     return ` -j NFLOG${prefix ? ` --nflog-prefix ${saveString(prefix)}` : ''}${group && Number(group) !== 0 ? ` --nflog-group ${Number(group)}` : ''}${size !== undefined ? ` --nflog-size ${Number(size)}` : ''}${threshold !== undefined ? ` --nflog-threshold ${Number(threshold)}` : ''}`;
   }
   if (t.name === 'LOG') {
-    const prefix = opt(o, '--log-prefix');
-    const level = opt(o, '--log-level');
-    return ` -j LOG${prefix ? ` --log-prefix ${saveString(prefix.args[0]!)}` : ''}${level && level.args[0] !== '4' && level.args[0] !== 'warning' ? ` --log-level ${level.args[0]}` : ''}`;
+    // libxt_LOG: the prefix, the level as a number unless the default (4, warning), then the flags in its order.
+    const prefix = opt(o, '--log-prefix')?.args[0];
+    const levelText = opt(o, '--log-level')?.args[0];
+    const level = levelText === undefined ? 4 : (LOG_LEVELS[levelText.toLowerCase()] ?? Number(levelText));
+    const flags = ['--log-tcp-sequence', '--log-tcp-options', '--log-ip-options', '--log-uid', '--log-macdecode']
+      .filter((name) => opt(o, name))
+      .map((name) => ` ${name}`)
+      .join('');
+    return ` -j LOG${prefix ? ` --log-prefix ${saveString(prefix)}` : ''}${level !== 4 ? ` --log-level ${level}` : ''}${flags}`;
+  }
+  if (t.name === 'CONNMARK') {
+    // libxt_CONNMARK: a mark to set as --set-xmark; saving and restoring with both masks, defaults included.
+    const setter = o.find((x) =>
+      ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'].includes(x.name),
+    );
+    const x = setter ? xmarkOf(setter) : null;
+    if (x && typeof x !== 'string') return ` -j CONNMARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
+    const mask = (name: string) => hex(Number(opt(o, name, '--mask')?.args[0] ?? 0xffffffff));
+    const mode = opt(o, '--save-mark') ? '--save-mark' : '--restore-mark';
+    return ` -j CONNMARK ${mode} --nfmask ${mask('--nfmask')} --ctmask ${mask('--ctmask')}`;
   }
   return ` -j ${t.name}${o.map((x) => ` ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('')}`;
 }
