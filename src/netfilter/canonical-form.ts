@@ -2,7 +2,7 @@
 // fields in fixed order (-s -d -i -o -p -f, addresses with their prefix
 // length), every match with -m and its options in the extension's own order
 // and number format, then the target. This is the form a user's dump has.
-import { formatIPv4 } from '../net';
+import { formatIPv4, ipProtocolNumber } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
 import { parseIcmpType } from './matches/icmp-match';
@@ -91,6 +91,16 @@ function portText(text: string): string {
   return min === max ? String(min) : `${min}:${max}`;
 }
 
+const CT_TUPLE_OPTIONS = [
+  '--ctorigsrc',
+  '--ctorigdst',
+  '--ctreplsrc',
+  '--ctrepldst',
+  '--ctorigsrcport',
+  '--ctorigdstport',
+  '--ctreplsrcport',
+  '--ctrepldstport',
+];
 const CT_STATE_ORDER = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
 const CT_STATUS_ORDER = ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
 
@@ -127,13 +137,27 @@ function matchText(m: RuleMatch): string {
       return `${neg(x)} --mark ${hex(mm.value)}${mm.mask === 0xffffffff ? '' : `/${hex(mm.mask)}`}`;
     }
     case 'conntrack':
-      return o
-        .map((x) => {
-          if (x.name === '--ctstate') return `${neg(x)} --ctstate ${ordered(x.args[0]!, CT_STATE_ORDER)}`;
-          if (x.name === '--ctstatus') return `${neg(x)} --ctstatus ${ordered(x.args[0]!, CT_STATUS_ORDER)}`;
-          return `${neg(x)} ${x.name} ${x.args.join(' ')}`;
-        })
-        .join('');
+      // libxt_conntrack's order: state, protocol (as a number), the four addresses, the four ports, status, expiry, direction.
+      return (
+        each(['--ctstate'], (x) => `${neg(x)} --ctstate ${ordered(x.args[0]!, CT_STATE_ORDER)}`) +
+        each(['--ctproto'], (x) => `${neg(x)} --ctproto ${ipProtocolNumber(x.args[0]!)}`) +
+        each(
+          CT_TUPLE_OPTIONS,
+          (x) => `${neg(x)} ${x.name} ${x.name.endsWith('port') ? portText(x.args[0]!) : x.args[0]}`,
+        ) +
+        each(['--ctstatus'], (x) => `${neg(x)} --ctstatus ${ordered(x.args[0]!, CT_STATUS_ORDER)}`) +
+        each(['--ctexpire'], (x) => `${neg(x)} --ctexpire ${x.args[0]}`) +
+        each(['--ctdir'], (x) => ` --ctdir ${x.args[0]}`)
+      );
+    case 'physdev':
+      // libxt_physdev's order: in, then out, then bridged; each "is" test before the name test of its side.
+      return (
+        each(['--physdev-is-in'], (x) => `${neg(x)} --physdev-is-in`) +
+        each(['--physdev-in'], (x) => `${neg(x)} --physdev-in ${x.args[0]}`) +
+        each(['--physdev-is-out'], (x) => `${neg(x)} --physdev-is-out`) +
+        each(['--physdev-out'], (x) => `${neg(x)} --physdev-out ${x.args[0]}`) +
+        each(['--physdev-is-bridged'], (x) => `${neg(x)} --physdev-is-bridged`)
+      );
     case 'state':
       return `${neg(o[0]!)} --state ${ordered(o[0]!.args[0]!, CT_STATE_ORDER)}`;
     case 'addrtype':

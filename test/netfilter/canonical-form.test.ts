@@ -52,6 +52,23 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -j CONNMARK --save-mark --mask 0xff', '-A INPUT -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff'],
   ['-A INPUT -j CONNMARK --set-mark 0x10', '-A INPUT -j CONNMARK --set-xmark 0x10/0xffffffff'],
   ['-A INPUT -j CONNMARK --and-mark 0xf', '-A INPUT -j CONNMARK --set-xmark 0x0/0xfffffff0'],
+  [
+    '-A INPUT -m conntrack --ctorigdst 10.0.0.0/8 --ctstate NEW --ctorigsrc 1.2.3.4 --ctproto tcp --ctdir REPLY',
+    '-A INPUT -m conntrack --ctstate NEW --ctproto 6 --ctorigsrc 1.2.3.4 --ctorigdst 10.0.0.0/8 --ctdir REPLY',
+  ],
+  [
+    '-A INPUT -m conntrack ! --ctreplsrcport 80:90 --ctorigdstport 53',
+    '-A INPUT -m conntrack --ctorigdstport 53 ! --ctreplsrcport 80:90',
+  ],
+  [
+    '-A INPUT -m physdev --physdev-out veth1 ! --physdev-is-out',
+    '-A INPUT -m physdev ! --physdev-is-out --physdev-out veth1',
+  ],
+  [
+    '-A OUTPUT -m addrtype --src-type BLACKHOLE,LOCAL --limit-iface-out',
+    '-A OUTPUT -m addrtype --src-type LOCAL,BLACKHOLE --limit-iface-out',
+  ],
+  ['-A INPUT -m recent --remove', '-A INPUT -m recent --remove --name DEFAULT --mask 255.255.255.255 --rsource'],
 ];
 
 describe('iptables-save forms', () => {
