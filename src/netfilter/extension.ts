@@ -124,6 +124,15 @@ export interface MatchExtension {
   readonly implicitFor?: L4Protocol;
   /** Hooks the kernel lets this match be reached from (all when absent). */
   readonly hooks?: readonly Hook[];
+  /**
+   * Reads -p when each of its options is read (multiport), so -p must come first: the message
+   * iptables gives when it does not, or when the protocol is one it does not take.
+   */
+  readonly protocolFirst?: {
+    readonly missing: string;
+    readonly wrong: (protocol: string | null) => boolean;
+    readonly wrongMessage: string;
+  };
   compile(options: readonly ParsedOption[], facts: RuleFacts): CompiledMatch | string;
 }
 

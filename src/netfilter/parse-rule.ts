@@ -59,6 +59,37 @@ function argumentOf(tokens: TokenBuffer, i: number, what: string): number {
   return i + 1;
 }
 
+/** The long options iptables itself takes, for resolving abbreviations. */
+const BASE_LONG_OPTIONS = [
+  ...[...HEADER_FLAGS.keys()].filter((f) => f.startsWith('--')),
+  '--match',
+  '--jump',
+  '--goto',
+  '--set-counters',
+];
+
+/**
+ * The option `text` abbreviates, as getopt_long resolves it: the one long option (of iptables
+ * itself, the target, the loaded matches and the protocol's own match) that starts with it; null
+ * when none does or several do.
+ */
+function abbreviated(
+  text: string,
+  protocol: RuleHeader['protocol'],
+  target: TargetExtension | null,
+  slots: OptionSlots,
+): string | null {
+  const names = new Set<string>(BASE_LONG_OPTIONS);
+  const add = (ext: MatchExtension | TargetExtension | undefined | null) => {
+    for (const o of ext?.options ?? []) names.add(o.name);
+  };
+  add(target);
+  for (let m = 0; m < slots.matches; m++) add(slots.ext[m]);
+  if (protocol && !protocol.negated && isL4(protocol.name)) add(implicitMatchFor(protocol.name));
+  const found = [...names].filter((n) => n.startsWith(text));
+  return found.length === 1 ? found[0]! : null;
+}
+
 /** Each extension's options by name, so the owner of an option is found without scanning lists. */
 const OPTION_SPECS = new WeakMap<MatchExtension | TargetExtension, Map<string, OptionSpec>>();
 
@@ -115,7 +146,7 @@ export function parseRuleTokens(
       negatePending = true;
       continue;
     }
-    const negated = negatePending;
+    const negated: boolean = negatePending;
     negatePending = false;
     // Every flag starts with "-"; anything else is a stray argument, found below.
     const field = text.charCodeAt(0) === DASH ? HEADER_FLAGS.get(text) : undefined;
@@ -201,7 +232,22 @@ export function parseRuleTokens(
           slots.addMatch(implicit, true);
         }
       }
-      if (instance === null || !spec) throw new RuleSyntaxError(`unknown option "${option}"`, option);
+      if (instance === null || !spec) {
+        // getopt_long takes an unambiguous prefix of any option known at this point ("--dpo" is --dport).
+        const full = abbreviated(option, header.protocol, target?.ext ?? null, slots);
+        if (full === null) throw new RuleSyntaxError(`unknown option "${option}"`, option);
+        texts[i] = full;
+        negatePending = negated;
+        i--;
+        continue;
+      }
+      const first = instance >= 0 ? slots.ext[instance]!.protocolFirst : undefined;
+      if (first) {
+        // As iptables reads it: the protocol must be known when this option is read.
+        if (!header.protocol) throw new RuleSyntaxError(first.missing, option);
+        if (header.protocol.negated || first.wrong(header.protocol.name))
+          throw new RuleSyntaxError(first.wrongMessage, option);
+      }
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
       let neg = negated;
       let argAt = i + 1;

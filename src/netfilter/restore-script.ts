@@ -112,6 +112,11 @@ function parseRuleStatement(
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const argsFrom = tokens.ends[from - 1]!;
   const rule = parseRuleTokens(tokens, from, table, body.slice(argsFrom), cache);
+  // iptables refuses an interface a built-in chain can never see (a user chain may have either).
+  if (rule.header.outIface && (chain === 'INPUT' || chain === 'PREROUTING'))
+    throw new LineError(`Can't use -o with ${chain}`);
+  if (rule.header.inIface && (chain === 'OUTPUT' || chain === 'POSTROUTING'))
+    throw new LineError(`Can't use -i with ${chain}`);
   return {
     kind: 'rule',
     command: command as '-A' | '-I' | '-D' | '-R',

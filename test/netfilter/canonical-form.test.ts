@@ -69,6 +69,9 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     '-A OUTPUT -m addrtype --src-type LOCAL,BLACKHOLE --limit-iface-out',
   ],
   ['-A INPUT -m recent --remove', '-A INPUT -m recent --remove --name DEFAULT --mask 255.255.255.255 --rsource'],
+  // getopt_long's unambiguous prefixes, as iptables takes them.
+  ['-A INPUT -p tcp ! --dpo 22', '-A INPUT -p tcp -m tcp ! --dport 22'],
+  ['-A INPUT --proto udp -m comment --comm x --jum ACCEPT', '-A INPUT -p udp -m comment --comment x -j ACCEPT'],
 ];
 
 describe('iptables-save forms', () => {

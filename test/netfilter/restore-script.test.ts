@@ -115,6 +115,42 @@ describe('bad input names the line and the token', () => {
       '*filter\n-A OUTPUT -j TCPMSS --set-mss 1400\nCOMMIT\n',
       'f: line 2: TCPMSS target: needs -p tcp',
     ],
+    ['-o in INPUT', '*filter\n-A INPUT -o eth0 -j DROP\nCOMMIT\n', "f: line 2: Can't use -o with INPUT"],
+    [
+      '-i in POSTROUTING',
+      '*nat\n-A POSTROUTING -i eth0 -j MASQUERADE\nCOMMIT\n',
+      "f: line 2: Can't use -i with POSTROUTING",
+    ],
+    [
+      'multiport before -p',
+      '*filter\n-A INPUT -m multiport --dports 80 -p tcp -j ACCEPT\nCOMMIT\n',
+      "f: line 2: multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+    ],
+    [
+      'multiport after ! -p',
+      '*filter\n-A INPUT ! -p tcp -m multiport --dports 80 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP',
+    ],
+    [
+      'statistic nth without --packet',
+      '*filter\n-A INPUT -m statistic --mode nth --every 2 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: statistic match: option "--every" also requires "--packet".',
+    ],
+    [
+      'statistic --packet out of range',
+      '*filter\n-A INPUT -m statistic --mode nth --every 2 --packet 2 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: statistic match: the --packet p must be 0 <= p <= n-1',
+    ],
+    [
+      'statistic without a mode or probability',
+      '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: statistic match: --probability must be specified when using random mode',
+    ],
+    [
+      'an ambiguous abbreviation',
+      '*filter\n-A INPUT -p tcp --so 10.0.0.1 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: unknown option "--so"',
+    ],
     [
       'rpfilter outside raw and mangle',
       '*filter\n-A INPUT -m rpfilter -j DROP\nCOMMIT\n',

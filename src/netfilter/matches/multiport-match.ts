@@ -11,8 +11,14 @@ export const multiportMatch: MatchExtension = {
     { name: '--destination-ports', args: 1, negatable: true },
     { name: '--ports', args: 1, negatable: true },
   ],
+  protocolFirst: {
+    missing: "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
+    wrong: (protocol) => protocol !== 'tcp' && protocol !== 'udp' && protocol !== 'sctp',
+    wrongMessage: 'multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP',
+  },
   compile(options, facts) {
-    if (!facts.protocol || facts.protocol === 'icmp') return 'multiport needs `-p tcp`, `-p udp` or `-p sctp`';
+    if (!facts.protocol || facts.protocol === 'icmp')
+      return "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'";
     const o = options[0];
     if (!o) return 'one of --sports, --dports or --ports is required';
     const ranges = (o.args[0] ?? '').split(',').map(parsePortRange);

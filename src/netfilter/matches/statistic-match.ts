@@ -16,7 +16,17 @@ export const statisticMatch: MatchExtension = {
     { name: '--packet', args: 1 },
   ],
   compile(options) {
-    const mode = options.find((o) => o.name === '--mode')?.args[0];
+    // The checks libxt_statistic makes, with its words; the mode is random unless given.
+    const mode = options.find((o) => o.name === '--mode')?.args[0] ?? 'random';
+    const has = (name: string) => options.some((o) => o.name === name);
+    if (has('--probability') && has('--every')) return 'option "--probability" cannot be used together with "--every".';
+    if (has('--every') && !has('--packet')) return 'option "--every" also requires "--packet".';
+    if (mode === 'random' && !has('--probability')) return '--probability must be specified when using random mode';
+    if (mode === 'nth') {
+      const every = Number(options.find((x) => x.name === '--every')?.args[0] ?? 0);
+      const packet = Number(options.find((x) => x.name === '--packet')?.args[0] ?? 0);
+      if (!(packet >= 0 && packet <= every - 1)) return 'the --packet p must be 0 <= p <= n-1';
+    }
     if (mode === 'random') {
       const o = options.find((x) => x.name === '--probability');
       const text = o?.args[0] ?? '';

@@ -51,10 +51,12 @@ export const nflogTarget: TargetExtension = {
   },
 };
 
-/** TRACE makes the kernel log every rule the packet meets; a knetsim trace already shows them. */
+/**
+ * TRACE makes the kernel log every rule the packet meets; a knetsim trace already shows them.
+ * iptables-nft takes it in any table (legacy iptables only in raw).
+ */
 export const traceTarget: TargetExtension = {
   name: 'TRACE',
-  tables: ['raw'],
   options: [],
   compile: () => ({ kind: 'CONTINUE', apply: () => 'packet tracing enabled' }),
 };
