@@ -120,6 +120,16 @@ function keepConnectionMark(flow: PipelineFlow): void {
   if (view !== null && flow.ct !== null && view.mark !== flow.ct.mark) flow.ct = { ...flow.ct, mark: view.mark };
 }
 
+/**
+ * The port a NAT binding gives: the packet's own when no range is given or it lies in the range
+ * (get_unique_tuple keeps an in-range tuple); else the range's first (the kernel's choice for a
+ * destination; for a source it draws one at random, and the first stands for it).
+ */
+function natPort(own: number, min: number | null, max: number | null): number {
+  if (min === null) return own;
+  return own >= min && own <= (max ?? min) ? own : min;
+}
+
 function endpointText(address: IPv4, port: number): string {
   return `${formatIPv4(address)}:${port}`;
 }
@@ -330,7 +340,7 @@ class Pipeline {
     if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
     if (verdict.dnat) {
-      this.bindDestination(flow, verdict.toAddress ?? p.dst, verdict.toPort ?? p.dport);
+      this.bindDestination(flow, verdict.toAddress ?? p.dst, natPort(p.dport, verdict.toPort, verdict.toPortMax));
       syncCt(flow);
       return true;
     }
@@ -343,19 +353,23 @@ class Pipeline {
         : hook === 'OUTPUT'
           ? 0x7f000001
           : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
-      const port = (range ? range.minPort : action.kind === 'REDIRECT' ? action.minPort : null) ?? p.dport;
+      const port = range
+        ? natPort(p.dport, range.minPort, range.maxPort)
+        : action.kind === 'REDIRECT'
+          ? natPort(p.dport, action.minPort, action.maxPort)
+          : p.dport;
       this.bindDestination(flow, address, port);
     } else {
       let address: IPv4;
       let port = p.sport;
       if (action.kind === 'SNAT') {
         address = action.range.minAddress ?? p.src;
-        port = action.range.minPort ?? p.sport;
+        port = natPort(p.sport, action.range.minPort, action.range.maxPort);
       } else {
         const chosen = this.masqueradeAddress(p, flow.nextHop);
         if (chosen === null) return false;
         address = chosen;
-        if (action.minPort !== null) port = action.minPort;
+        port = natPort(p.sport, action.minPort, action.maxPort);
         flow.masquerade = true;
       }
       if (action.kind === 'SNAT') flow.masquerade = true;

@@ -31,14 +31,18 @@ export type TableVerdict =
       readonly dnat: boolean;
       readonly toAddress: number | null;
       readonly toPort: number | null;
+      /** The last port of the DNAT's range (the packet's own port is kept when it lies in the range). */
+      readonly toPortMax: number | null;
     };
 
 /** The verdict of a NAT target. */
 export function natVerdict(
   action: Extract<TableVerdict, { kind: 'NAT' }>['action'],
 ): Extract<TableVerdict, { kind: 'NAT' }> {
-  if (action.kind !== 'DNAT') return { kind: 'NAT', action, dnat: false, toAddress: null, toPort: null };
-  return { kind: 'NAT', action, dnat: true, toAddress: action.range.minAddress, toPort: action.range.minPort };
+  if (action.kind !== 'DNAT')
+    return { kind: 'NAT', action, dnat: false, toAddress: null, toPort: null, toPortMax: null };
+  const r = action.range;
+  return { kind: 'NAT', action, dnat: true, toAddress: r.minAddress, toPort: r.minPort, toPortMax: r.maxPort };
 }
 
 // Verdicts without details are shared: a walk with hops off should allocate as little as it can.

@@ -101,6 +101,26 @@ const CASES: readonly Case[] = [
     forwardPolicy: 'DROP',
   },
   {
+    name: "a NAT port range that holds the packet's own port keeps it (SNAT, DNAT)",
+    to: SERVER,
+    rules: {
+      nat: [
+        '-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:5-15',
+        '-A POSTROUTING -s 10.244.1.5 -p udp -j SNAT --to-source 192.168.0.2:30000-50000',
+      ],
+    },
+  },
+  {
+    name: 'MASQUERADE with a range holding the port',
+    to: SERVER,
+    rules: { nat: ['-A POSTROUTING -o eth0 -p udp -j MASQUERADE --to-ports 39000-41000'] },
+  },
+  {
+    name: 'DNAT to a port range without the port: its first',
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:10-11'] },
+  },
+  {
     name: 'rpfilter: the way back leaves by cni0',
     to: SERVER,
     rules: { raw: ['-A PREROUTING -m rpfilter --invert -j DROP'] },

@@ -142,6 +142,27 @@ describe('NAT targets and conntrack', () => {
       'logged to nflog group 100 with prefix "policy x"',
     );
   });
+  it("a NAT port range keeps the packet's own port when it lies in the range, else takes the first", () => {
+    // get_unique_tuple keeps an in-range tuple (checked in a netns: forward-rules-oracle).
+    const final = (rule: string, table = 'nat') =>
+      trace(nodeFromRules(table === 'nat' ? `*nat\n${rule}\nCOMMIT\n` : rule), '10.244.1.5', '8.8.8.8', 80).branches[0]!
+        .final;
+    expect(final('-A POSTROUTING -p tcp -j SNAT --to-source 192.168.0.2:30000-50000')).toBe(
+      'tcp 192.168.0.2:40000 -> 8.8.8.8:80',
+    );
+    expect(final('-A POSTROUTING -p tcp -j SNAT --to-source 192.168.0.2:1000-2000')).toBe(
+      'tcp 192.168.0.2:1000 -> 8.8.8.8:80',
+    );
+    expect(final('-A POSTROUTING -p tcp -j MASQUERADE --to-ports 39000-41000')).toBe(
+      `tcp ${NODE_IP}:40000 -> 8.8.8.8:80`,
+    );
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 9.9.9.9:70-90')).toBe(
+      'tcp 10.244.1.5:40000 -> 9.9.9.9:80',
+    );
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 9.9.9.9:8080-8090')).toBe(
+      'tcp 10.244.1.5:40000 -> 9.9.9.9:8080',
+    );
+  });
   it('REDIRECT delivers to the node itself on the given port', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),
