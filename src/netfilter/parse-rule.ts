@@ -39,11 +39,18 @@ export class RuleSyntaxError extends Error {
   }
 }
 
+/** -p arguments already read (a script repeats a handful: "tcp", "udp", ...). */
+const PROTOCOLS_READ = new Map<string, string | null>();
+
 /** A -p argument as the name iptables-save prints for it ("all" for 0), or null when iptables knows no such protocol. */
 function parseProtocol(text: string): string | null {
-  const n = ipProtocolNumber(text);
-  if (n === null) return null;
-  return n === 0 ? 'all' : (protocolByNumber(n) ?? ipProtocolName(n));
+  let name = PROTOCOLS_READ.get(text);
+  if (name === undefined) {
+    const n = ipProtocolNumber(text);
+    name = n === null ? null : n === 0 ? 'all' : (protocolByNumber(n) ?? ipProtocolName(n));
+    PROTOCOLS_READ.set(text, name);
+  }
+  return name;
 }
 
 const L4_PROTOCOLS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp']);
