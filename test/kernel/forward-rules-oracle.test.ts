@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracePacket } from '../../src/engine';
-import type { TableName } from '../../src/netfilter';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
 import { inNs, must, Namespaces, removeStale } from './netns';
+import { type CaseRules, rulesDump } from './rules-dump';
 
 const why = kernelGate('forward rules oracle');
 
@@ -22,7 +22,7 @@ interface Case {
   /** The client's source address (default 10.244.1.5; another is added to it, a spoofed source). */
   readonly from?: string;
   readonly to: string;
-  readonly rules: Partial<Record<TableName, readonly string[]>>;
+  readonly rules: CaseRules;
   /** filter FORWARD's policy (default ACCEPT). */
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
 }
@@ -157,31 +157,8 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const BUILTIN: Readonly<Record<TableName, readonly string[]>> = {
-  raw: ['PREROUTING', 'OUTPUT'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-};
-
 function dumpOf(c: Case): string {
-  const tables = (['raw', 'mangle', 'nat', 'filter'] as const).filter(
-    (t) => c.rules[t] || (t === 'filter' && c.forwardPolicy),
-  );
-  return `${tables
-    .flatMap((t) => {
-      const lines = c.rules[t] ?? [];
-      const policy = (chain: string) =>
-        t === 'filter' && chain === 'FORWARD' ? (c.forwardPolicy ?? 'ACCEPT') : 'ACCEPT';
-      return [
-        `*${t}`,
-        ...BUILTIN[t].map((chain) => `:${chain} ${policy(chain)} [0:0]`),
-        ...lines.filter((l) => l.startsWith(':')),
-        ...lines.filter((l) => !l.startsWith(':')),
-        'COMMIT',
-      ];
-    })
-    .join('\n')}\n`;
+  return rulesDump(c.rules, c.forwardPolicy ? { 'filter/FORWARD': c.forwardPolicy } : {});
 }
 
 const LISTEN_SCRIPT = `

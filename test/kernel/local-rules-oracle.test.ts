@@ -7,16 +7,16 @@
 // trace of the same packet on the same rules must say the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracePacket } from '../../src/engine';
-import type { TableName } from '../../src/netfilter';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
 import { inNs, Namespaces, removeStale, run } from './netns';
+import { type CaseRules, rulesDump } from './rules-dump';
 
 const why = kernelGate('local rules oracle');
 
 interface Case {
   readonly name: string;
-  readonly rules: Partial<Record<TableName, readonly string[]>>;
+  readonly rules: CaseRules;
   /** filter OUTPUT's policy (default ACCEPT). */
   readonly outputPolicy?: 'ACCEPT' | 'DROP';
 }
@@ -150,29 +150,8 @@ const CASES: readonly Case[] = [
   },
 ];
 
-const BUILTIN: Readonly<Record<TableName, readonly string[]>> = {
-  raw: ['PREROUTING', 'OUTPUT'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-};
-
 function dumpOf(c: Case): string {
-  const tables = (['raw', 'mangle', 'nat', 'filter'] as const).filter((t) => c.rules[t]);
-  return `${tables
-    .flatMap((t) => {
-      const lines = c.rules[t]!;
-      const policy = (chain: string) =>
-        t === 'filter' && chain === 'OUTPUT' ? (c.outputPolicy ?? 'ACCEPT') : 'ACCEPT';
-      return [
-        `*${t}`,
-        ...BUILTIN[t].map((chain) => `:${chain} ${policy(chain)} [0:0]`),
-        ...lines.filter((l) => l.startsWith(':')),
-        ...lines.filter((l) => !l.startsWith(':')),
-        'COMMIT',
-      ];
-    })
-    .join('\n')}\n`;
+  return rulesDump(c.rules, c.outputPolicy ? { 'filter/OUTPUT': c.outputPolicy } : {});
 }
 
 const SEND = `

@@ -1,5 +1,5 @@
 // Small matches that look at one field: comment, mark, nfacct, limit, physdev.
-import type { CompiledMatch, MatchExtension } from '../extension';
+import type { CompiledMatch, MatchExtension, NfPacket } from '../extension';
 import { parseMarkMask } from '../values';
 
 /** What a comment compiles to: nothing to test; one object for every comment. */
@@ -16,32 +16,31 @@ export const commentMatch: MatchExtension = {
   },
 };
 
-export const markMatch: MatchExtension = {
-  name: 'mark',
-  options: [{ name: '--mark', args: 1, negatable: true }],
-  compile(options) {
-    const o = options[0];
-    if (!o) return '--mark is required';
-    const mm = parseMarkMask(o.args[0] ?? '');
-    if (!mm) return `bad mark value "${o.args[0]}"`;
-    const { value, mask } = mm;
-    return { test: (p) => ((p.mark & mask) >>> 0 === value >>> 0) !== o.negated };
-  },
-};
+/** --mark VALUE[/MASK] against a mark read from the packet (null: nothing to match, whatever the "!"). */
+function markMatchOn(name: string, read: (p: NfPacket) => number | null): MatchExtension {
+  return {
+    name,
+    options: [{ name: '--mark', args: 1, negatable: true }],
+    compile(options) {
+      const o = options[0];
+      if (!o) return '--mark is required';
+      const mm = parseMarkMask(o.args[0] ?? '');
+      if (!mm) return `bad mark value "${o.args[0]}"`;
+      const { value, mask } = mm;
+      return {
+        test: (p) => {
+          const mark = read(p);
+          return mark !== null && ((mark & mask) >>> 0 === value >>> 0) !== o.negated;
+        },
+      };
+    },
+  };
+}
+
+export const markMatch: MatchExtension = markMatchOn('mark', (p) => p.mark);
 
 /** -m connmark: the connection's mark (set by CONNMARK); a packet without a connection never matches. */
-export const connmarkMatch: MatchExtension = {
-  name: 'connmark',
-  options: [{ name: '--mark', args: 1, negatable: true }],
-  compile(options) {
-    const o = options[0];
-    if (!o) return '--mark is required';
-    const mm = parseMarkMask(o.args[0] ?? '');
-    if (!mm) return `bad mark value "${o.args[0]}"`;
-    const { value, mask } = mm;
-    return { test: (p) => p.ct !== null && ((p.ct.mark & mask) >>> 0 === value >>> 0) !== o.negated };
-  },
-};
+export const connmarkMatch: MatchExtension = markMatchOn('connmark', (p) => (p.ct === null ? null : p.ct.mark));
 
 const PACKET_TYPES: Readonly<Record<string, 'unicast' | 'broadcast' | 'multicast'>> = {
   unicast: 'unicast',
