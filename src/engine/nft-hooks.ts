@@ -70,7 +70,8 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     mark: p.mark,
     iifname: p.inIface,
     oifname: p.outIface,
-    ctState: ct ? ct.state.toLowerCase() : 'untracked',
+    // Without a connection: untracked after notrack, else invalid (nft_ct: before conntrack too).
+    ctState: ct ? ct.state.toLowerCase() : p.untracked ? 'untracked' : 'invalid',
     ctStatus: status,
     ctMark: ct?.mark ?? 0,
     fibType: (address) => addressType(node, address, null).toLowerCase(),

@@ -266,6 +266,7 @@ class Pipeline {
           f.probability *= b.probability;
           f.rulesEvaluated += b.rulesEvaluated;
           f.packet.mark = b.mark;
+          if (b.notrack) f.notrack = true;
           if (f.hops)
             for (const s of b.steps)
               f.hops.push({

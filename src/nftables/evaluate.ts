@@ -37,6 +37,8 @@ export interface NftBranch {
   readonly setUpdates: { readonly set: string; readonly key: string }[];
   readonly rulesEvaluated: number;
   readonly lookups: number;
+  /** A `notrack` statement ran: the packet gets no connection (as iptables' NOTRACK). */
+  readonly notrack: boolean;
 }
 
 /** Members dynamic sets have learnt (`update @set`): by set name, each key with when it expires (seconds). */
@@ -55,6 +57,7 @@ interface Cursor {
   setUpdates: { set: string; key: string }[];
   rulesEvaluated: number;
   lookups: number;
+  notrack: boolean;
 }
 
 type Value = number | string | readonly string[];
@@ -342,6 +345,10 @@ function runStmt(
       notes.push(`${s.op} @${s.set} { ${text} }`);
       return { kind: 'next' };
     }
+    case 'notrack':
+      cur.notrack = true;
+      notes.push('notrack: the packet gets no connection');
+      return { kind: 'next' };
     default:
       return { kind: 'next' };
   }
@@ -383,6 +390,7 @@ export function evaluateBaseChain(
       setUpdates: [],
       rulesEvaluated: 0,
       lookups: 0,
+      notrack: false,
     },
   ];
   const finish = (cur: Cursor, verdict: NftBranch['verdict'], nat: NftNat | null, rejectWith?: string) =>
@@ -396,6 +404,7 @@ export function evaluateBaseChain(
       setUpdates: cur.setUpdates,
       rulesEvaluated: cur.rulesEvaluated,
       lookups: cur.lookups,
+      notrack: cur.notrack,
     });
 
   /** Applies a verdict to a cursor; true when the cursor goes on walking. */

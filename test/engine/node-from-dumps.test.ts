@@ -86,3 +86,30 @@ describe('nodeFromDumps', () => {
     expect(home.branches[0]!.disposition).toBe('delivered to a local socket on 192.168.122.31:22');
   });
 });
+
+describe('an nft ruleset: connection state before and without conntrack', () => {
+  // Both checked in a netns with `nft -f`: a local datagram to 127.0.0.1:9 was sent in each case.
+  const traceNft = (text: string) => {
+    const built = nodeFromDumps({ name: 'n', nft: { text, file: 'test.nft' } });
+    if (!built.ok) throw new Error(built.message);
+    return tracePacket(built.node, {
+      src: ip('127.0.0.1'),
+      dst: ip('127.0.0.1'),
+      protocol: 'udp',
+      sport: 40000,
+      dport: 9,
+      origin: { kind: 'local' },
+    });
+  };
+  const table = (pre: string, out: string) =>
+    `table ip t {\n\tchain pre {\n\t\ttype filter hook output priority raw; policy accept;\n\t\t${pre}\n\t}\n\tchain out {\n\t\ttype filter hook output priority filter; policy drop;\n\t\t${out}\n\t}\n}\n`;
+  it('notrack leaves the packet without a connection: ct state untracked', () => {
+    expect(traceNft(table('udp dport 9 notrack', 'ct state untracked accept')).outcome).toBe('ACCEPT');
+    expect(traceNft(table('udp dport 10 notrack', 'ct state untracked accept')).outcome).toBe('DROP');
+  });
+  it('before conntrack (priority raw) the state is invalid', () => {
+    expect(traceNft(table('ct state invalid meta mark set 0x00000007', 'meta mark 0x00000007 accept')).outcome).toBe(
+      'ACCEPT',
+    );
+  });
+});
