@@ -1,5 +1,5 @@
 // What sampled packets leave behind on their node, as real connections do: xt_recent
-// lists, the members nftables affinity sets learn, and IPVS's connection table with its
+// lists, nth statistic counters, the members nftables affinity sets learn, and IPVS's connection table with its
 // persistence templates and each scheduler's position. A sampled packet reads and
 // updates it; a full trace (every branch) neither reads nor writes it, since it shows
 // what any packet may meet on the node as built.
@@ -9,6 +9,8 @@ import type { SimNode } from './sim-node';
 
 interface LearntState {
   recent: FlowState['recent'];
+  /** -m statistic --mode nth: each rule's packet counter, by table and rule row. */
+  readonly nthCounters: Map<string, number>;
   /** nftables dynamic sets: set name -> key -> expiry (seconds). */
   readonly nftSets: Map<string, Map<string, number>>;
   ipvs: IpvsTable | null;
@@ -19,7 +21,7 @@ const LEARNT = new WeakMap<SimNode, LearntState>();
 function learntOf(node: SimNode): LearntState {
   let l = LEARNT.get(node);
   if (!l) {
-    l = { recent: new Map(), nftSets: new Map(), ipvs: null };
+    l = { recent: new Map(), nthCounters: new Map(), nftSets: new Map(), ipvs: null };
     LEARNT.set(node, l);
   }
   return l;
@@ -37,6 +39,11 @@ export function recentListsOf(node: SimNode): FlowState['recent'] {
 
 export function keepRecentLists(node: SimNode, lists: FlowState['recent']): void {
   learntOf(node).recent = lists;
+}
+
+/** The packet counters of nth statistic matches, as sampled packets advanced them. */
+export function nthCountersOf(node: SimNode): Map<string, number> {
+  return learntOf(node).nthCounters;
 }
 
 /** Members kube-proxy's nftables affinity sets learnt from sampled connections: key -> expiry (seconds). */

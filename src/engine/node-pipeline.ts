@@ -39,7 +39,7 @@ import {
   walkTable,
 } from '../netfilter';
 import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
-import { dynamicSetsOf, ipvsTableOf, keepRecentLists, recentListsOf } from './learnt-state';
+import { dynamicSetsOf, ipvsTableOf, keepRecentLists, nthCountersOf, recentListsOf } from './learnt-state';
 import { nftChainsAt, nftPacketView } from './nft-hooks';
 import {
   addressType,
@@ -301,6 +301,7 @@ class Pipeline {
     if (slot.pass) return flows;
     const env = slot.env;
     env.now = this.options.now;
+    env.nthCounters = this.options.sample ? nthCountersOf(this.node) : undefined;
     const out: PipelineFlow[] = [];
     for (const flow of flows) {
       const walked = walkTable(slot.table!, hook, flow, env, this.options.sample, slot.base);

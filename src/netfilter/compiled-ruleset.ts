@@ -14,6 +14,7 @@ export interface RuleMatchStep {
   readonly test: CompiledMatch['test'] | null;
   readonly probability: number | null;
   readonly effect: CompiledMatch['effect'] | null;
+  readonly nth: NonNullable<CompiledMatch['nth']> | null;
 }
 
 /** What one table at one hook decides for a packet. */
@@ -295,7 +296,7 @@ interface TableBuild {
 function stepOf(m: CompiledMatch, build: TableBuild): RuleMatchStep {
   let step = build.steps.get(m);
   if (!step) {
-    step = { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null };
+    step = { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null, nth: m.nth ?? null };
     build.steps.set(m, step);
   }
   return step;

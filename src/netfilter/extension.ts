@@ -94,6 +94,8 @@ export interface MatchEnv {
    * device it leaves by; null when there is none.
    */
   routeTo(address: IPv4): { readonly type: string; readonly dev: string | null } | null;
+  /** Sampled packets only: nth counters by rule (absent in a full trace, which takes the long-run share). */
+  nthCounters?: Map<string, number> | undefined;
 }
 
 export type MatchTest = (packet: NfPacket, env: MatchEnv, flow: FlowState) => boolean;
@@ -103,6 +105,11 @@ export interface CompiledMatch {
   readonly test?: MatchTest;
   /** A random match (statistic): the probability that it passes. */
   readonly probability?: number;
+  /**
+   * --mode nth: the kernel counts the packets the rule sees and passes one in `every`; a full
+   * trace shows the long-run share (`probability`), a sampled packet runs the rule's counter.
+   */
+  readonly nth?: { readonly every: number; readonly packet: number; readonly invert: boolean };
   /** Runs when the match is evaluated and passes (xt_recent --set, nfacct counting). */
   readonly effect?: (packet: NfPacket, env: MatchEnv, flow: FlowState) => void;
   /** The test itself changes flow state (xt_recent), so it must run even when a later match fails. */

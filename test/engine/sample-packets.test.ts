@@ -90,3 +90,27 @@ describe('sampled packets are connections one after another: ClientIP affinity h
     expect(tracePacket(n, from('10.244.1.9')).endpoints).toHaveLength(3);
   });
 });
+
+describe('sampled packets run nth counters as the kernel does', () => {
+  it('--every 3 --packet 0 drops the 1st, 4th and 7th of seven connections; a full trace shows the share', () => {
+    const n = nodeFromRules(
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -m statistic --mode nth --every 3 --packet 0 -j DROP\nCOMMIT\n',
+    );
+    const request = {
+      src: ip('10.244.1.5'),
+      dst: ip('8.8.8.8'),
+      protocol: 'tcp',
+      dport: 80,
+      origin: { kind: 'interface', iface: 'cni0' },
+    } as const;
+    const draw = seededRandom(5);
+    const outcomes = Array.from(
+      { length: 7 },
+      (_, i) => tracePacket(n, { ...request, sport: 40000 + i, sample: draw }).outcome,
+    );
+    expect(outcomes).toEqual(['DROP', 'ACCEPT', 'ACCEPT', 'DROP', 'ACCEPT', 'ACCEPT', 'DROP']);
+    const full = tracePacket(n, request);
+    expect(full.branches.find((b) => b.outcome === 'DROP')!.probability).toBeCloseTo(1 / 3, 12);
+    expect(samplePackets(n, request, 6).outcomes).toEqual({ DROP: 2, ACCEPT: 4 });
+  });
+});

@@ -6,7 +6,7 @@
 // Sockets on ports 9, 10 and 11 say where it arrived and from where; knetsim's
 // trace of the same packet on the same rules must say the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tracePacket } from '../../src/engine';
+import { seededRandom, tracePacket } from '../../src/engine';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
 import { inNs, Namespaces, removeStale, run } from './netns';
@@ -213,6 +213,43 @@ describe.skipIf(why !== null)('rules met by a local datagram: the kernel and kne
       expect(knetsimArrival(c)).toBe(kernelArrival(ns, c));
     } finally {
       ns.cleanup();
+    }
+  });
+  it('-m statistic --mode nth counts packets: seven datagrams in a row, each a new connection', () => {
+    // The kernel's counter starts at every - 1 - packet; knetsim's sampled packets run the same counter.
+    for (const packet of [0, 1, 2]) {
+      const rules = { filter: [`-A OUTPUT -p udp -m statistic --mode nth --every 3 --packet ${packet} -j DROP`] };
+      const name = ns.create('rules');
+      inNs(name, 'iptables-restore', [], rulesDump(rules));
+      const SEND_SEVEN = `
+import socket
+out = ''
+for i in range(7):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 40000 + i))
+    try:
+        s.sendto(b'x', ('127.0.0.1', 9)); out += 'S'
+    except PermissionError:
+        out += 'D'
+print(out)
+`;
+      const kernel = inNs(name, 'python3', ['-c', SEND_SEVEN]).trim();
+      ns.cleanup();
+      const node = nodeFromRules(rulesDump(rules));
+      const draw = seededRandom(1);
+      let sim = '';
+      for (let i = 0; i < 7; i++) {
+        const t = tracePacket(node, {
+          src: ip('127.0.0.1'),
+          dst: ip('127.0.0.1'),
+          protocol: 'udp',
+          sport: 40000 + i,
+          dport: 9,
+          origin: { kind: 'local' },
+          sample: draw,
+        });
+        sim += t.outcome === 'ACCEPT' ? 'S' : 'D';
+      }
+      expect(sim).toBe(kernel);
     }
   });
   it('the namespaces are gone', () => {

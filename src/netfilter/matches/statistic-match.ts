@@ -39,9 +39,13 @@ export const statisticMatch: MatchExtension = {
       const o = options.find((x) => x.name === '--every');
       const every = Number(o?.args[0]);
       if (!o || !Number.isInteger(every) || every < 1) return `bad --every "${o?.args[0] ?? ''}"`;
-      // One packet in `every` matches; a trace does not know where the counter stands, so it
-      // reports the long-run share as the branch's probability.
-      return { probability: o.negated ? 1 - 1 / every : 1 / every };
+      // One packet in `every` matches; a full trace does not know where the counter stands, so it
+      // reports the long-run share as the branch's probability (sampled packets run the counter).
+      const packet = Number(options.find((x) => x.name === '--packet')?.args[0] ?? 0);
+      return {
+        probability: o.negated ? 1 - 1 / every : 1 / every,
+        nth: { every, packet, invert: o.negated },
+      };
     }
     return `bad --mode "${mode ?? ''}" (random or nth)`;
   },
