@@ -259,22 +259,22 @@ function walkFrom<F extends TableFlow>(
       const steps = table.stepLists[stepsId]!;
       for (let m = 0; m < steps.length; m++) {
         const match = steps[m]!;
-        const nth = match.nth;
-        const counters = env.nthCounters;
-        if (nth !== null && counters !== undefined) {
-          // A sampled packet: the rule's own counter decides, as xt_statistic counts (from every - packet).
-          const key = `${table.name}/${(at / RULE_WORDS) | 0}`;
-          const last = nth.every - 1;
-          const count = counters.get(key) ?? last - nth.packet;
-          const next = count === last ? 0 : count + 1;
-          counters.set(key, next);
-          if ((next === 0) === nth.invert) {
-            matched = false;
-            break;
-          }
-          continue;
-        }
         if (match.probability !== null) {
+          const nth = match.nth;
+          const counters = env.nthCounters;
+          if (nth !== null && counters !== undefined) {
+            // A sampled packet: the rule's own counter decides, as xt_statistic counts (from every - packet).
+            const key = `${table.name}/${(at / RULE_WORDS) | 0}`;
+            const last = nth.every - 1;
+            const count = counters.get(key) ?? last - nth.packet;
+            const next = count === last ? 0 : count + 1;
+            counters.set(key, next);
+            if ((next === 0) === nth.invert) {
+              matched = false;
+              break;
+            }
+            continue;
+          }
           const chance = match.probability;
           if (chance <= 0) {
             matched = false;
