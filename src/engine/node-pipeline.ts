@@ -31,6 +31,7 @@ import {
   forkFlow,
   type Hook,
   type MatchEnv,
+  type NatVerdict,
   type NfPacket,
   natVerdict,
   type TableFlow,
@@ -337,7 +338,7 @@ class Pipeline {
   }
 
   /** Binds the connection's NAT; false when MASQUERADE has no address to take (the packet is dropped). */
-  private bindNat(flow: PipelineFlow, verdict: Extract<TableVerdict, { kind: 'NAT' }>, hook: Hook): boolean {
+  private bindNat(flow: PipelineFlow, verdict: NatVerdict, hook: Hook): boolean {
     const p = flow.packet;
     if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
@@ -347,20 +348,10 @@ class Pipeline {
       return true;
     }
     const action = verdict.action;
-    if (action.kind === 'REDIRECT' || action.kind === 'DNAT') {
-      const range = action.kind === 'DNAT' ? action.range : null;
+    if (action.kind === 'REDIRECT') {
       // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
-      const address = range
-        ? (range.minAddress ?? p.dst)
-        : hook === 'OUTPUT'
-          ? 0x7f000001
-          : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
-      const port = range
-        ? natPort(p.dport, range.minPort, range.maxPort)
-        : action.kind === 'REDIRECT'
-          ? natPort(p.dport, action.minPort, action.maxPort)
-          : p.dport;
-      this.bindDestination(flow, address, port);
+      const address = hook === 'OUTPUT' ? 0x7f000001 : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
+      this.bindDestination(flow, address, natPort(p.dport, action.minPort, action.maxPort));
     } else {
       let address: IPv4;
       let port = p.sport;
@@ -1039,7 +1030,7 @@ class Pipeline {
 }
 
 /** An nft NAT statement as the verdict of the iptables target that binds the connection the same way. */
-function natVerdictOf(nat: NftNat): Extract<TableVerdict, { kind: 'NAT' }> {
+function natVerdictOf(nat: NftNat): NatVerdict {
   if (nat.kind === 'masquerade')
     return natVerdict({
       kind: 'MASQUERADE',

@@ -22,28 +22,35 @@ export type TableVerdict =
   | { readonly kind: 'ACCEPT' }
   | { readonly kind: 'DROP' }
   | { readonly kind: 'REJECT'; readonly rejectWith: string }
+  | NatVerdict;
+
+/**
+ * A NAT target's verdict. A DNAT's new destination (its range's first address and port, and the
+ * range's last port) is copied from the action, so the usual NAT (kube-proxy's DNAT to an endpoint)
+ * reads one object, not three.
+ */
+export type NatVerdict =
   | {
       readonly kind: 'NAT';
-      readonly action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>;
-      /**
-       * A DNAT, with its new destination (its range's first address and port; null keeps the packet's)
-       * copied from the action so the usual NAT (kube-proxy's DNAT to an endpoint) reads one object, not three.
-       */
-      readonly dnat: boolean;
+      readonly dnat: true;
+      readonly action: Extract<TargetAction, { kind: 'DNAT' }>;
       readonly toAddress: number | null;
       readonly toPort: number | null;
-      /** The last port of the DNAT's range (the packet's own port is kept when it lies in the range). */
       readonly toPortMax: number | null;
+    }
+  | {
+      readonly kind: 'NAT';
+      readonly dnat: false;
+      readonly action: Extract<TargetAction, { kind: 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>;
     };
 
 /** The verdict of a NAT target. */
 export function natVerdict(
-  action: Extract<TableVerdict, { kind: 'NAT' }>['action'],
-): Extract<TableVerdict, { kind: 'NAT' }> {
-  if (action.kind !== 'DNAT')
-    return { kind: 'NAT', action, dnat: false, toAddress: null, toPort: null, toPortMax: null };
+  action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>,
+): NatVerdict {
+  if (action.kind !== 'DNAT') return { kind: 'NAT', dnat: false, action };
   const r = action.range;
-  return { kind: 'NAT', action, dnat: true, toAddress: r.minAddress, toPort: r.minPort, toPortMax: r.maxPort };
+  return { kind: 'NAT', dnat: true, action, toAddress: r.minAddress, toPort: r.minPort, toPortMax: r.maxPort };
 }
 
 // Verdicts without details are shared: a walk with hops off should allocate as little as it can.
