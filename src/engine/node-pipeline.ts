@@ -19,6 +19,7 @@ import {
   isLoopback,
   lookupRoute,
   maskOf,
+  natRangeAddress,
   newEntry,
   type Packet,
   stateOf,
@@ -119,6 +120,26 @@ function syncCt(flow: PipelineFlow): void {
 function keepConnectionMark(flow: PipelineFlow): void {
   const view = flow.packet.ct;
   if (view !== null && flow.ct !== null && view.mark !== flow.ct.mark) flow.ct = { ...flow.ct, mark: view.mark };
+}
+
+/**
+ * get_unique_tuple's first two steps for the side NAT changes: a tuple already in the ranges stays
+ * as it is (`keep`); else the address comes from [min, max] (no address range: the packet's own) and
+ * the port by natPort.
+ */
+function natTuple(
+  address: IPv4,
+  port: number,
+  minAddress: IPv4 | null,
+  maxAddress: IPv4 | null,
+  minPort: number | null,
+  maxPort: number | null,
+): { keep: boolean; min: IPv4; max: IPv4; port: number } {
+  const min = minAddress ?? address;
+  const max = maxAddress ?? minAddress ?? address;
+  const portInRange = minPort === null || (port >= minPort && port <= (maxPort ?? minPort));
+  const keep = address >= min && address <= max && portInRange;
+  return { keep, min, max, port: keep ? port : natPort(port, minPort, maxPort) };
 }
 
 /**
@@ -343,7 +364,9 @@ class Pipeline {
     if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
     if (verdict.dnat) {
-      this.bindDestination(flow, verdict.toAddress ?? p.dst, natPort(p.dport, verdict.toPort, verdict.toPortMax));
+      const to = natTuple(p.dst, p.dport, verdict.toAddress, verdict.toAddressMax, verdict.toPort, verdict.toPortMax);
+      const address = to.keep ? p.dst : natRangeAddress(to.min, to.max, p.src, p.dst, verdict.persistent);
+      this.bindDestination(flow, address, to.port);
       syncCt(flow);
       return true;
     }
@@ -356,8 +379,10 @@ class Pipeline {
       let address: IPv4;
       let port = p.sport;
       if (action.kind === 'SNAT') {
-        address = action.range.minAddress ?? p.src;
-        port = natPort(p.sport, action.range.minPort, action.range.maxPort);
+        const r = action.range;
+        const to = natTuple(p.src, p.sport, r.minAddress, r.maxAddress, r.minPort, r.maxPort);
+        address = to.keep ? p.src : natRangeAddress(to.min, to.max, p.src, p.dst, action.persistent);
+        port = to.port;
       } else {
         const chosen = this.masqueradeAddress(p, flow.nextHop);
         if (chosen === null) return false;

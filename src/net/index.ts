@@ -4,6 +4,7 @@ export * from './header-sizes';
 export * from './ip-protocols';
 export * from './ipv4';
 export * from './mtu';
+export * from './nat-choice';
 export * from './packet';
 export * from './route';
 export * from './vxlan';

@@ -25,8 +25,8 @@ export type TableVerdict =
   | NatVerdict;
 
 /**
- * A NAT target's verdict. A DNAT's new destination (its range's first address and port, and the
- * range's last port) is copied from the action, so the usual NAT (kube-proxy's DNAT to an endpoint)
+ * A NAT target's verdict. A DNAT's new destination (its address and port ranges, and whether it is
+ * --persistent) is copied from the action, so the usual NAT (kube-proxy's DNAT to an endpoint)
  * reads one object, not three.
  */
 export type NatVerdict =
@@ -35,8 +35,10 @@ export type NatVerdict =
       readonly dnat: true;
       readonly action: Extract<TargetAction, { kind: 'DNAT' }>;
       readonly toAddress: number | null;
+      readonly toAddressMax: number | null;
       readonly toPort: number | null;
       readonly toPortMax: number | null;
+      readonly persistent: boolean;
     }
   | {
       readonly kind: 'NAT';
@@ -50,7 +52,16 @@ export function natVerdict(
 ): NatVerdict {
   if (action.kind !== 'DNAT') return { kind: 'NAT', dnat: false, action };
   const r = action.range;
-  return { kind: 'NAT', dnat: true, action, toAddress: r.minAddress, toPort: r.minPort, toPortMax: r.maxPort };
+  return {
+    kind: 'NAT',
+    dnat: true,
+    action,
+    toAddress: r.minAddress,
+    toAddressMax: r.maxAddress,
+    toPort: r.minPort,
+    toPortMax: r.maxPort,
+    persistent: action.persistent,
+  };
 }
 
 // Verdicts without details are shared: a walk with hops off should allocate as little as it can.

@@ -121,6 +121,26 @@ const CASES: readonly Case[] = [
     rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.9:10-11'] },
   },
   {
+    name: "DNAT to an address range: the kernel's hash of the addresses picks one",
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.20-192.168.0.27'] },
+  },
+  {
+    name: 'DNAT to an address range, --persistent',
+    to: SERVER,
+    rules: { nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.20-192.168.0.27 --persistent'] },
+  },
+  {
+    name: 'SNAT to an address range',
+    to: SERVER,
+    rules: { nat: ['-A POSTROUTING -p udp -j SNAT --to-source 192.168.0.30-192.168.0.39'] },
+  },
+  {
+    name: 'SNAT to a range holding the source: kept',
+    to: SERVER,
+    rules: { nat: ['-A POSTROUTING -p udp -j SNAT --to-source 10.244.1.1-10.244.1.9'] },
+  },
+  {
     name: 'rpfilter: the way back leaves by cni0',
     to: SERVER,
     rules: { raw: ['-A PREROUTING -m rpfilter --invert -j DROP'] },
@@ -164,13 +184,17 @@ function dumpOf(c: Case): string {
 const LISTEN_SCRIPT = `
 import socket, select, sys
 rx = []
+IP_PKTINFO = 8
 for port in (9, 10, 11):
-    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('0.0.0.0', port)); rx.append((port, r))
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('0.0.0.0', port))
+    r.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    rx.append((port, r))
 ready, _, _ = select.select([r for _, r in rx], [], [], 0.8)
 for port, r in rx:
     if r in ready:
-        data, (host, sport) = r.recvfrom(100)
-        print('arrived at %s on %d from %s:%d' % (sys.argv[1], port, host, sport))
+        data, anc, flags, (host, sport) = r.recvmsg(100, socket.CMSG_SPACE(12))
+        to = [socket.inet_ntoa(d[8:12]) for level, kind, d in anc if kind == IP_PKTINFO][0]
+        print('arrived at %s %s:%d from %s:%d' % (sys.argv[1], to, port, host, sport))
         break
 `;
 
@@ -208,6 +232,8 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   };
   link('cni0', '10.244.1.1/24', client, '10.244.1.5/24', '10.244.1.1');
   link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
+  // The server also answers for a range of addresses, for DNAT to a range.
+  for (let last = 20; last <= 27; last++) inNs(server, 'ip', ['addr', 'add', `192.168.0.${last}/32`, 'dev', 'peer0']);
   inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   // Routing's own reverse-path filter off: only the rules' -m rpfilter decides.
   for (const conf of ['all', 'default', 'cni0', 'eth0'])
@@ -237,8 +263,7 @@ function knetsimArrival(c: Case): string {
   if (t.outcome !== 'ACCEPT') return 'nothing arrived';
   const b = t.branches[0]!;
   const [, from, sport, to, port] = /^udp (\S+):(\d+) -> (\S+):(\d+)$/.exec(b.final) ?? [];
-  const where = b.exit === null ? 'node' : to === SERVER ? 'server' : to;
-  return `arrived at ${where} on ${port} from ${from}:${sport}`;
+  return `arrived at ${b.exit === null ? 'node' : 'server'} ${to}:${port} from ${from}:${sport}`;
 }
 
 describe.skipIf(why !== null)('rules met by a forwarded datagram: the kernel and knetsim agree', () => {
