@@ -186,15 +186,22 @@ function slotsOf(node: SimNode): (HookSlot | undefined)[] {
   return slots;
 }
 
-/** The route the node would take to an address (for -m rpfilter's look-up of the way back to a source). */
-function routeToAddress(node: SimNode, address: IPv4): { type: string; dev: string | null } | null {
+/**
+ * The route the node takes to an address: local (its own addresses) or broadcast (its subnets'), else
+ * the routing table's answer (the device out and the gateway); null when there is none. Routing
+ * decides packets by it, and -m rpfilter looks up the way back to a source with it.
+ */
+function routeToAddress(
+  node: SimNode,
+  address: IPv4,
+): { readonly type: string; readonly dev: string | null; readonly via: IPv4 | null } | null {
   const type = addressType(node, address, null);
-  if (type === 'LOCAL') return { type: 'local', dev: 'lo' };
-  if (type === 'BROADCAST') return { type: 'broadcast', dev: null };
+  if (type === 'LOCAL') return { type: 'local', dev: 'lo', via: null };
+  if (type === 'BROADCAST') return { type: 'broadcast', dev: null, via: null };
   if (node.routes.length === 0)
-    return { type: 'unicast', dev: interfaceOnLink(node, address) ?? node.defaultInterface };
+    return { type: 'unicast', dev: interfaceOnLink(node, address) ?? node.defaultInterface, via: null };
   const r = lookupRoute(node.routes, address);
-  return r ? { type: r.type, dev: r.dev ?? node.defaultInterface } : null;
+  return r ? { type: r.type, dev: r.dev ?? node.defaultInterface, via: r.via } : null;
 }
 
 function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
@@ -542,15 +549,10 @@ class Pipeline {
     flow: PipelineFlow,
   ): { kind: 'local' } | { kind: 'forward'; iface: string; nextHop: IPv4 | null } | { kind: 'none'; why: string } {
     const dst = flow.packet.dst;
-    // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
-    const type = addressType(this.node, dst, null);
-    if (type === 'LOCAL' || type === 'BROADCAST') return { kind: 'local' };
-    if (this.node.routes.length === 0) {
-      return { kind: 'forward', iface: interfaceOnLink(this.node, dst) ?? this.node.defaultInterface, nextHop: null };
-    }
-    const r = lookupRoute(this.node.routes, dst);
+    const r = routeToAddress(this.node, dst);
     if (!r) return { kind: 'none', why: `no route to ${formatIPv4(dst)}` };
-    if (r.type === 'local') return { kind: 'local' };
+    // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
+    if (r.type === 'local' || r.type === 'broadcast') return { kind: 'local' };
     if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(dst)}` };
     return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via };
   }

@@ -7,11 +7,6 @@ export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 /** IANA protocol numbers, as `-p 6` or `/etc/protocols` name them. */
 export const PROTOCOL_NUMBERS: Readonly<Record<L4Protocol, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
 
-export function protocolByNumber(n: number): L4Protocol | null {
-  for (const [name, num] of Object.entries(PROTOCOL_NUMBERS)) if (num === n) return name as L4Protocol;
-  return null;
-}
-
 export interface TcpFlags {
   readonly syn: boolean;
   readonly ack: boolean;

@@ -9,7 +9,7 @@ import { parseIcmpType } from './matches/icmp-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { xmarkOf } from './targets/mark-targets';
+import { MARK_OPTIONS, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
 import { hex, parseMarkMask } from './values';
 
@@ -297,9 +297,7 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'CONNMARK') {
     // libxt_CONNMARK: a mark to set as --set-xmark; saving and restoring with both masks, defaults included.
-    const setter = o.find((x) =>
-      ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'].includes(x.name),
-    );
+    const setter = o.find((x) => MARK_OPTIONS.includes(x.name));
     const x = setter ? xmarkOf(setter) : null;
     if (x && typeof x !== 'string') return ` -j CONNMARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
     const mask = (name: string) => hex(Number(opt(o, name, '--mask')?.args[0] ?? 0xffffffff));

@@ -1,7 +1,7 @@
 // Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
-import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol, protocolByNumber } from '../net';
+import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol } from '../net';
 import type { MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
@@ -47,7 +47,7 @@ function parseProtocol(text: string): string | null {
   let name = PROTOCOLS_READ.get(text);
   if (name === undefined) {
     const n = ipProtocolNumber(text);
-    name = n === null ? null : n === 0 ? 'all' : (protocolByNumber(n) ?? ipProtocolName(n));
+    name = n === null ? null : n === 0 ? 'all' : ipProtocolName(n);
     PROTOCOLS_READ.set(text, name);
   }
   return name;

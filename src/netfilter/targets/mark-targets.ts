@@ -28,7 +28,8 @@ export function applyXMark(mark: number, x: XMark): number {
   return ((mark & ~x.mask) ^ x.value) >>> 0;
 }
 
-const MARK_OPTIONS = ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'];
+/** The options that set a mark (MARK's, and CONNMARK's for the connection's). */
+export const MARK_OPTIONS = ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'];
 
 export const markTarget: TargetExtension = {
   name: 'MARK',
