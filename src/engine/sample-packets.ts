@@ -4,7 +4,7 @@
 
 import { forgetLearntState } from './learnt-state';
 import type { SimNode } from './sim-node';
-import { type TraceRequest, tracePacket } from './trace';
+import { samplePacket, type TraceRequest } from './trace';
 
 export interface SampleResult {
   readonly samples: number;
@@ -37,9 +37,9 @@ export function samplePackets(node: SimNode, request: TraceRequest, samples: num
   let masqueraded = 0;
   for (let i = 0; i < samples; i++) {
     // Each packet is a new connection (its own source port), so conntrack does not pin it.
-    const r = tracePacket(node, { ...request, sport: 32768 + (i % 28232), recordHops: false, sample: draw });
+    const r = samplePacket(node, { ...request, sport: 32768 + (i % 28232), sample: draw });
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    for (const e of r.endpoints) endpoints.set(e.address, (endpoints.get(e.address) ?? 0) + 1);
+    for (const address of r.endpoints) endpoints.set(address, (endpoints.get(address) ?? 0) + 1);
     if (r.masquerade) masqueraded++;
   }
   return {

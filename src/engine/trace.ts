@@ -133,11 +133,20 @@ function tidy(p: number): number {
   return Math.round(p * 1e12) / 1e12;
 }
 
+/** What the summaries of a trace read from each branch (a full TraceBranch, or a sampled packet's bare end). */
+interface BranchSummary {
+  readonly probability: number;
+  readonly outcome: Outcome;
+  readonly endpoint: string | null;
+  readonly masquerade: boolean;
+  readonly rulesEvaluated: number;
+}
+
 /**
  * The outcome with the largest total probability; on a tie the one whose first
  * branch comes first (branches are sorted most probable first).
  */
-function likeliestOutcome(branches: readonly TraceBranch[]): Outcome {
+function likeliestOutcome(branches: readonly BranchSummary[]): Outcome {
   if (branches.length === 1) return branches[0]!.outcome;
   // Loops over the few outcomes instead of maps: a benchmark traces hundreds of thousands of packets.
   const outcomes: Outcome[] = [];
@@ -155,7 +164,7 @@ function likeliestOutcome(branches: readonly TraceBranch[]): Outcome {
 }
 
 /** Every endpoint an accepted branch reaches, in order of first appearance, with its summed probability. */
-function endpointShares(branches: readonly TraceBranch[]): { address: string; probability: number }[] {
+function endpointShares(branches: readonly BranchSummary[]): { address: string; probability: number }[] {
   if (branches.length === 1) {
     const only = branches[0]!;
     return only.endpoint === null || only.outcome !== 'ACCEPT'
@@ -216,9 +225,8 @@ function branchOf(nodeName: string, e: BranchEnd): TraceBranch {
 
 const NO_HOPS: readonly TraceHop[] = Object.freeze([]);
 
-export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
-  const setLookupsBefore = node.sets?.lookups ?? 0;
-  const ctLookupsBefore = node.conntrack.lookups;
+/** The packet a request describes, as it is before the node sees it. */
+function packetOf(request: TraceRequest): NfPacket {
   const packet: NfPacket = {
     src: request.src,
     dst: request.dst,
@@ -238,29 +246,23 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   };
   // Set after the literal rather than spread into it: a spread makes every packet take V8's slow copying path.
   if (request.df === false) packet.df = false;
-  const packetText = formatFlow(packet);
-  const {
-    ended: ends,
-    ipvsLookups,
-    nftLookups,
-    userCopies,
-    contextSwitches,
-  } = runPipeline(node, packet, request.origin, {
-    recordHops: request.recordHops ?? true,
-    now: request.now ?? 1000,
-    sample: request.sample,
-  });
-  const branches: TraceBranch[] = new Array(ends.length);
-  for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node.name, ends[i]!);
-  // Most probable first (a sampled packet has one branch: nothing to sort).
-  if (branches.length > 1) branches.sort((a, b) => b.probability - a.probability);
-  const best = branches[0]!;
-  const outcome = likeliestOutcome(branches);
-  const endpoints = endpointShares(branches);
-  if (request.commit) {
-    const winner = ends.find((e) => e.outcome === 'ACCEPT' && e.flow.ct && e.flow.ctNew);
-    if (winner?.flow.ct) node.conntrack.confirm(winner.flow.ct);
-  }
+  return packet;
+}
+
+/** Keeps the connection of the most probable accepted branch that made one, when the request asks to. */
+function commitConnection(node: SimNode, request: TraceRequest, ends: readonly BranchEnd[]): void {
+  if (!request.commit) return;
+  const winner = ends.find((e) => e.outcome === 'ACCEPT' && e.flow.ct && e.flow.ctNew);
+  if (winner?.flow.ct) node.conntrack.confirm(winner.flow.ct);
+}
+
+/** Whether an accepted branch was masqueraded, and the rules evaluated: expected over the branches, least, most. */
+function branchTotals(branches: readonly BranchSummary[]): {
+  masquerade: boolean;
+  rulesEvaluated: number;
+  min: number;
+  max: number;
+} {
   let masquerade = false;
   let expected = 0;
   let weight = 0;
@@ -275,18 +277,48 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
   }
   // Over the branches followed: all of them (weights sum to 1), or the one a sampled packet took.
   if (weight > 0) expected /= weight;
+  return { masquerade, rulesEvaluated: tidy(expected), min, max };
+}
+
+/** Most probable first (a sampled packet has one branch: nothing to sort). */
+function byProbability<B extends BranchSummary>(branches: B[]): B[] {
+  if (branches.length > 1) branches.sort((a, b) => b.probability - a.probability);
+  return branches;
+}
+
+export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
+  const setLookupsBefore = node.sets?.lookups ?? 0;
+  const ctLookupsBefore = node.conntrack.lookups;
+  const packet = packetOf(request);
+  const packetText = formatFlow(packet);
+  const {
+    ended: ends,
+    ipvsLookups,
+    nftLookups,
+    userCopies,
+    contextSwitches,
+  } = runPipeline(node, packet, request.origin, {
+    recordHops: request.recordHops ?? true,
+    now: request.now ?? 1000,
+    sample: request.sample,
+  });
+  const branches: TraceBranch[] = new Array(ends.length);
+  for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node.name, ends[i]!);
+  byProbability(branches);
+  commitConnection(node, request, ends);
+  const totals = branchTotals(branches);
   return {
     node: node.name,
     packet: packetText,
-    outcome,
-    endpoints,
-    masquerade,
-    hops: best.hops,
+    outcome: likeliestOutcome(branches),
+    endpoints: endpointShares(branches),
+    masquerade: totals.masquerade,
+    hops: branches[0]!.hops,
     branches,
     cost: {
-      rulesEvaluated: tidy(expected),
-      rulesEvaluatedMin: min,
-      rulesEvaluatedMax: max,
+      rulesEvaluated: totals.rulesEvaluated,
+      rulesEvaluatedMin: totals.min,
+      rulesEvaluatedMax: totals.max,
       conntrackLookups: node.conntrack.lookups - ctLookupsBefore,
       // ipset look-ups, and nftables set and map look-ups (expected per packet over its branches).
       setLookups: (node.sets?.lookups ?? 0) - setLookupsBefore + (nftLookups === 0 ? 0 : Number(nftLookups.toFixed(2))),
@@ -294,5 +326,59 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
       userSpaceCopies: userCopies,
       contextSwitches,
     },
+  };
+}
+
+/** What a packet on one random path came to: the counts of `trace --sample`, without a full trace's text. */
+export interface SampledPacket {
+  readonly outcome: Outcome;
+  /** The endpoints accepted branches were DNATed to (one or none: a sampled packet takes one path). */
+  readonly endpoints: readonly string[];
+  readonly masquerade: boolean;
+  readonly rulesEvaluated: number;
+}
+
+const NO_ENDPOINTS: readonly string[] = Object.freeze([]);
+
+/**
+ * One packet through the node drawing its random matches, as `tracePacket` with the same request
+ * would see it, summed up as outcome, endpoint, masquerade and rules evaluated. Hops are not
+ * recorded and no text is formatted (a full trace's packet, reply and exit strings cost about as
+ * much as the walk itself): for counting many packets.
+ */
+export function samplePacket(node: SimNode, request: TraceRequest & { readonly sample: () => number }): SampledPacket {
+  const { ended: ends } = runPipeline(node, packetOf(request), request.origin, {
+    recordHops: false,
+    now: request.now ?? 1000,
+    sample: request.sample,
+  });
+  commitConnection(node, request, ends);
+  if (ends.length === 1) {
+    const only = ends[0]!;
+    const accepted = only.outcome === 'ACCEPT';
+    const endpoint = accepted ? only.flow.endpoint : null;
+    return {
+      outcome: only.outcome,
+      endpoints: endpoint === null ? NO_ENDPOINTS : [endpoint],
+      masquerade: accepted && only.flow.masquerade,
+      rulesEvaluated: only.flow.rulesEvaluated,
+    };
+  }
+  // Forks no draw decides (none in the rules kube-proxy writes): summed up as a trace sums its branches.
+  const branches: BranchSummary[] = byProbability(
+    ends.map((e) => ({
+      probability: tidy(e.flow.probability),
+      outcome: e.outcome,
+      endpoint: e.flow.endpoint,
+      masquerade: e.flow.masquerade,
+      rulesEvaluated: e.flow.rulesEvaluated,
+    })),
+  );
+  const totals = branchTotals(branches);
+  return {
+    outcome: likeliestOutcome(branches),
+    endpoints: endpointShares(branches).map((e) => e.address),
+    masquerade: totals.masquerade,
+    rulesEvaluated: totals.rulesEvaluated,
   };
 }
