@@ -38,7 +38,8 @@ import {
   type TableFlow,
   type TableName,
   type TableVerdict,
-  walkTable,
+  type WalkResult,
+  walkFlow,
 } from '../netfilter';
 import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
 import { dynamicSetsOf, ipvsTableOf, keepRecentLists, nthCountersOf, recentListsOf } from './learnt-state';
@@ -225,6 +226,8 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
 
 class Pipeline {
   readonly ended: BranchEnd[] = [];
+  /** Flows a table walk forked off, with their verdicts (empty between walks; a new list once one has had some). */
+  private forks: WalkResult<PipelineFlow>[] = [];
   /** IPVS service look-ups that found a virtual service (a hash look-up each, in the kernel). */
   ipvsLookups = 0;
   /** nft set and map look-ups, expected per packet (each branch weighted by its probability). */
@@ -331,18 +334,21 @@ class Pipeline {
     const env = slot.env;
     env.now = this.options.now;
     env.nthCounters = this.options.sample ? nthCountersOf(this.node) : undefined;
-    const out: PipelineFlow[] = [];
+    let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
-      const walked = walkTable(slot.table!, hook, flow, env, this.options.sample, slot.base);
-      if (flows.length === 1 && walked.length === 1) {
+      const forks = this.forks;
+      const verdict = walkFlow(slot.table!, hook, slot.base!, flow, env, this.options.sample, forks);
+      if (flows.length === 1 && forks.length === 0) {
         // The usual case, one flow and one way through the table: the list comes back as it came.
-        const { flow: f, verdict } = walked[0]!;
-        if (!this.settle(f, verdict, table, hook)) return NO_FLOWS;
-        return f === flow ? flows : [f];
+        return this.settle(flow, verdict, table, hook) ? flows : NO_FLOWS;
       }
-      for (const { flow: f, verdict } of walked) if (this.settle(f, verdict, table, hook)) out.push(f);
+      out ??= [];
+      if (this.settle(flow, verdict, table, hook)) out.push(flow);
+      if (forks.length === 0) continue;
+      this.forks = [];
+      for (const { flow: f, verdict: v } of forks) if (this.settle(f, v, table, hook)) out.push(f);
     }
-    return out;
+    return out ?? NO_FLOWS;
   }
 
   /** Applies a table's verdict; false when the packet's way ends here. */

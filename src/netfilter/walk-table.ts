@@ -78,10 +78,16 @@ export interface WalkResult<F extends TableFlow = TableFlow> {
 
 /**
  * The walk's stack as numbers, two a chain: its id and the position of the next rule to look
- * at (a frame object per chain entered was most of what a walk allocated). A chain's rows and
- * whether it has an index are read from the table's chainWords.
+ * at. One stack serves every walk (walks never nest: no match or target walks a table), so a
+ * walk allocates none; a forked flow waiting its turn keeps a copy of the frames it resumes from.
  */
-type Stack = number[];
+let STACK = new Int32Array(64);
+
+/**
+ * Forked flows waiting to be walked, for every walk alike (a walk takes only what it added
+ * above where the list stood when it began): a walk that forks nothing allocates no list.
+ */
+const PENDING: Pending<TableFlow>[] = [];
 
 export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
   return {
@@ -121,29 +127,53 @@ export function describeAction(action: TargetAction): string {
   }
 }
 
+/**
+ * Walks one flow and returns its verdict (the flow is the one given). A random match followed
+ * both ways forks the flow: the forks are walked too, and each fork with its verdict is appended
+ * to `forks`, in the order they end. A sampled packet forks nothing, and nothing is allocated for
+ * forks it does not have.
+ */
+export function walkFlow<F extends TableFlow>(
+  table: CompiledTable,
+  hook: Hook,
+  /** The hook's base chain (a hook without one lets everything through: ACCEPT). */
+  base: CompiledChain,
+  flow: F,
+  env: MatchEnv,
+  /** Draws random matches instead of following both outcomes (one packet, as the kernel would). */
+  sample: (() => number) | undefined,
+  forks: WalkResult<F>[],
+): TableVerdict {
+  STACK[0] = base.id;
+  STACK[1] = 0;
+  const floor = PENDING.length;
+  const verdict = walkFrom(table, hook, base, flow, 2, env, sample);
+  while (PENDING.length > floor) {
+    const job = PENDING.pop()!;
+    if (job.frames.length > STACK.length) STACK = new Int32Array(job.frames.length * 2);
+    STACK.set(job.frames);
+    // The jobs above the floor were forked from this walk's flow: they are F's.
+    const fork = job.flow as F;
+    forks.push({ flow: fork, verdict: walkFrom(table, hook, base, fork, job.frames.length, env, sample) });
+  }
+  return verdict;
+}
+
 /** Walks one flow; forks are walked too, so the result lists every outcome with its probability. */
 export function walkTable<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
   flow: F,
   env: MatchEnv,
-  /** Draws random matches instead of following both outcomes (one packet, as the kernel would). */
   sample?: () => number,
   /** The hook's base chain, when the caller has it at hand. */
   start?: CompiledChain,
 ): WalkResult<F>[] {
   const base = start ?? table.chains.get(hook);
   if (!base) return [{ flow, verdict: ACCEPTED }];
-  // Forks wait in `pending`; a walk that forks nothing (a sampled packet, most tables) allocates no lists for them.
-  const pending: Pending<F>[] = [];
-  const first = walkFrom(table, hook, base, flow, [base.id, 0], env, pending, sample);
-  if (pending.length === 0) return [first];
-  const results: WalkResult<F>[] = [first];
-  while (pending.length > 0) {
-    const job = pending.pop()!;
-    results.push(walkFrom(table, hook, base, job.flow, job.stack, env, pending, sample));
-  }
-  return results;
+  const forks: WalkResult<F>[] = [];
+  const verdict = walkFlow(table, hook, base, flow, env, sample, forks);
+  return [{ flow, verdict }, ...forks];
 }
 
 function basePolicy<F extends TableFlow>(
@@ -152,7 +182,7 @@ function basePolicy<F extends TableFlow>(
   chain: CompiledChain,
   flow: F,
   always: boolean,
-): WalkResult<F> {
+): TableVerdict {
   const policy = chain.policy ?? 'ACCEPT';
   if (flow.hops && (always || chain.ruleCount > 0 || policy !== 'ACCEPT'))
     flow.hops.push({
@@ -163,7 +193,7 @@ function basePolicy<F extends TableFlow>(
       rule: null,
       action: `policy ${policy}`,
     });
-  return { flow, verdict: policy === 'ACCEPT' ? ACCEPTED : DROPPED };
+  return policy === 'ACCEPT' ? ACCEPTED : DROPPED;
 }
 
 function ruleHop(
@@ -190,7 +220,8 @@ function ruleHop(
 
 interface Pending<F extends TableFlow> {
   flow: F;
-  stack: Stack;
+  /** The stack it resumes from. */
+  frames: Int32Array;
 }
 
 function walkFrom<F extends TableFlow>(
@@ -202,18 +233,20 @@ function walkFrom<F extends TableFlow>(
    */
   base: CompiledChain,
   flow: F,
-  stack: Stack,
+  /** How many numbers of STACK are the walk's frames. */
+  depth: number,
   env: MatchEnv,
-  pending: Pending<F>[],
   sample: (() => number) | undefined,
-): WalkResult<F> {
+): TableVerdict {
   const p = flow.packet;
+  let stack = STACK;
+  let sp = depth;
   const words = table.words;
   const chainWords = table.chainWords;
   // No match or target of a walk changes the protocol.
   const protocol = protocolCode(p.protocol);
   for (;;) {
-    const top = stack.length - 2;
+    const top = sp - 2;
     const chainId = stack[top]!;
     const from = stack[top + 1]!;
     const start = chainWords[chainId * CHAIN_WORDS]!;
@@ -223,8 +256,7 @@ function walkFrom<F extends TableFlow>(
     const pos = from >= count ? -1 : (packed & 1) === 1 ? nextCandidate(table.chainList[chainId]!, from, p) : from;
     if (pos < 0) {
       flow.rulesEvaluated += count - from;
-      stack.pop();
-      stack.pop();
+      sp = top;
       if (top === 0) return basePolicy(table, hook, base, flow, chainId !== base.id);
       if (flow.hops)
         flow.hops.push({
@@ -292,7 +324,7 @@ function walkFrom<F extends TableFlow>(
           } else if (chance < 1) {
             // Split: the copy goes on as if the rule did not match; this flow takes the match.
             const missed = forkFlow(flow, flow.probability * (1 - chance));
-            pending.push({ flow: missed, stack: stack.slice() });
+            PENDING.push({ flow: missed, frames: stack.slice(0, sp) });
             flow.probability *= chance;
             branchProbability = (branchProbability ?? 1) * chance;
           }
@@ -317,7 +349,17 @@ function walkFrom<F extends TableFlow>(
       if (goto) {
         stack[top] = next;
         stack[top + 1] = 0;
-      } else stack.push(next, 0);
+      } else {
+        if (sp + 2 > stack.length) {
+          const grown = new Int32Array(stack.length * 2);
+          grown.set(stack);
+          STACK = grown;
+          stack = grown;
+        }
+        stack[sp] = next;
+        stack[sp + 1] = 0;
+        sp += 2;
+      }
       continue;
     }
     switch ((flags >>> ACTION_SHIFT) & 7) {
@@ -326,14 +368,13 @@ function walkFrom<F extends TableFlow>(
         continue;
       case ActionKind.Accept:
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'ACCEPT', branchProbability));
-        return { flow, verdict: ACCEPTED };
+        return ACCEPTED;
       case ActionKind.Drop:
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'DROP', branchProbability));
-        return { flow, verdict: DROPPED };
+        return DROPPED;
       case ActionKind.Return:
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, 'RETURN', branchProbability));
-        stack.pop();
-        stack.pop();
+        sp = top;
         if (top === 0) return basePolicy(table, hook, base, flow, true);
         continue;
       case ActionKind.Reject:
@@ -341,7 +382,7 @@ function walkFrom<F extends TableFlow>(
         const id = words[at + W_ACTION]!;
         if (flow.hops)
           flow.hops.push(ruleHop(table, hook, chainId, pos, describeAction(table.actions[id]!), branchProbability));
-        return { flow, verdict: table.verdicts[id]! };
+        return table.verdicts[id]!;
       }
       case ActionKind.Notrack:
         flow.notrack = true;
