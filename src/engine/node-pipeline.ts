@@ -192,18 +192,27 @@ function slotsOf(node: SimNode): (HookSlot | undefined)[] {
  * the routing table's answer (the device out and the gateway); null when there is none. Routing
  * decides packets by it, and -m rpfilter looks up the way back to a source with it.
  */
-function routeToAddress(
-  node: SimNode,
-  address: IPv4,
-): { readonly type: string; readonly dev: string | null; readonly via: IPv4 | null } | null {
+function routeToAddress(node: SimNode, address: IPv4): RouteToAddress | null {
   const type = addressType(node, address, null);
-  if (type === 'LOCAL') return { type: 'local', dev: 'lo', via: null };
-  if (type === 'BROADCAST') return { type: 'broadcast', dev: null, via: null };
+  if (type === 'LOCAL') return LOCAL_ROUTE;
+  if (type === 'BROADCAST') return BROADCAST_ROUTE;
   if (node.routes.length === 0)
     return { type: 'unicast', dev: interfaceOnLink(node, address) ?? node.defaultInterface, via: null };
   const r = lookupRoute(node.routes, address);
-  return r ? { type: r.type, dev: r.dev ?? node.defaultInterface, via: r.via } : null;
+  // A route naming its device answers as it is (a packet's routing decision makes no object).
+  if (r === null || r.dev !== null) return r;
+  return { type: r.type, dev: node.defaultInterface, via: r.via };
 }
+
+interface RouteToAddress {
+  readonly type: string;
+  readonly dev: string | null;
+  readonly via: IPv4 | null;
+}
+
+const LOCAL_ROUTE: RouteToAddress = { type: 'local', dev: 'lo', via: null };
+const BROADCAST_ROUTE: RouteToAddress = { type: 'broadcast', dev: null, via: null };
+const LOCAL_DELIVERY = { kind: 'local' } as const;
 
 function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
   const compiled = node.ruleset.tables.get(table);
@@ -456,13 +465,8 @@ class Pipeline {
       }
       if (flow.ct) continue; // already attached (a looped-back local packet)
       const p = flow.packet;
-      const found = this.node.conntrack.lookup({
-        src: p.src,
-        dst: p.dst,
-        protocol: p.protocol,
-        sport: p.sport,
-        dport: p.dport,
-      });
+      // The packet is its own tuple (src, dst, protocol, ports): the look-up reads no more.
+      const found = this.node.conntrack.lookup(p);
       if (found) {
         flow.ct = found.entry;
         flow.ctDirection = found.direction;
@@ -558,7 +562,7 @@ class Pipeline {
     const r = routeToAddress(this.node, dst);
     if (!r) return { kind: 'none', why: `no route to ${formatIPv4(dst)}` };
     // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
-    if (r.type === 'local' || r.type === 'broadcast') return { kind: 'local' };
+    if (r.type === 'local' || r.type === 'broadcast') return LOCAL_DELIVERY;
     if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(dst)}` };
     return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via };
   }
@@ -1114,11 +1118,11 @@ export function runPipeline(
   origin: PacketOrigin,
   options: PipelineOptions,
 ): {
-  ended: BranchEnd[];
-  ipvsLookups: number;
-  nftLookups: number;
-  userCopies: number;
-  contextSwitches: number;
+  readonly ended: readonly BranchEnd[];
+  readonly ipvsLookups: number;
+  readonly nftLookups: number;
+  readonly userCopies: number;
+  readonly contextSwitches: number;
 } {
   // A sampled packet is a real connection: it meets the recent lists earlier ones left.
   const recent = options.sample ? recentListsOf(node) : NO_RECENT;
@@ -1135,11 +1139,6 @@ export function runPipeline(
   }
   const taken = pipeline.ended[0];
   if (options.sample && taken) keepRecentLists(node, taken.flow.state.recent);
-  return {
-    ended: pipeline.ended,
-    ipvsLookups: pipeline.ipvsLookups,
-    nftLookups: pipeline.nftLookups,
-    userCopies: pipeline.userCopies,
-    contextSwitches: pipeline.contextSwitches,
-  };
+  // The pipeline holds what its caller reads: the ends and the counts.
+  return pipeline;
 }
