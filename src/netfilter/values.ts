@@ -3,8 +3,18 @@
 import { type IPv4Prefix, parseIPv4Prefix } from '../net';
 
 export function parsePort(text: string): number | null {
-  if (!/^\d{1,5}$/.test(text)) return null;
-  const n = Number(text);
+  return scanPort(text, 0, text.length);
+}
+
+/** The port in text[from, to): one to five decimal digits, at most 65535; null otherwise. */
+export function scanPort(text: string, from: number, to: number): number | null {
+  if (to <= from || to - from > 5) return null;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return null;
+    n = n * 10 + (c - 48);
+  }
   return n <= 65535 ? n : null;
 }
 

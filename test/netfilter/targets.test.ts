@@ -1,5 +1,6 @@
 // One test per target: what it does to the packet, the connection and the walk.
 import { describe, expect, it } from 'vitest';
+import { parseNatRange } from '../../src/netfilter/targets/nat-targets';
 import { ip, NODE_IP, nodeFromRules, table, trace } from '../helpers/node-from-rules';
 
 describe('verdict targets', () => {
@@ -79,6 +80,37 @@ describe('verdict targets', () => {
 });
 
 describe('NAT targets and conntrack', () => {
+  it('reads ADDR[-ADDR][:PORT[-PORT]] and refuses what iptables refuses', () => {
+    const range = (
+      minAddress: string | null,
+      maxAddress: string | null,
+      minPort: number | null,
+      maxPort: number | null,
+    ) => ({
+      minAddress: minAddress === null ? null : ip(minAddress),
+      maxAddress: maxAddress === null ? null : ip(maxAddress),
+      minPort,
+      maxPort,
+    });
+    expect(parseNatRange('10.244.1.5:8080', true)).toEqual(range('10.244.1.5', '10.244.1.5', 8080, 8080));
+    expect(parseNatRange('10.0.0.1-10.0.0.9', true)).toEqual(range('10.0.0.1', '10.0.0.9', null, null));
+    expect(parseNatRange('10.0.0.1-10.0.0.9:1000-2000', true)).toEqual(range('10.0.0.1', '10.0.0.9', 1000, 2000));
+    expect(parseNatRange(':53', false)).toEqual(range(null, null, 53, 53));
+    for (const bad of [
+      ':53',
+      '10.0.0.9-10.0.0.1',
+      '10.0.0.1-',
+      '-10.0.0.1',
+      '10.0.0.1:',
+      '10.0.0.1:90-80',
+      '10.0.0.1:80-',
+      '10.0.0.1:65536',
+      '10.0.0.1:8o',
+      '10.0.0.1:80:90',
+      '10.0.0.256',
+    ])
+      expect(parseNatRange(bad, true), bad).toBeNull();
+  });
   it('DNAT rewrites the destination, routes to it, and the reply is un-NATed', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.244.2.3:53']),

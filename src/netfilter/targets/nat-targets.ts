@@ -1,28 +1,29 @@
 // The NAT targets: DNAT, SNAT, MASQUERADE and REDIRECT. Only the nat table may
 // hold them, and each only at the hooks the kernel allows.
-import { parseIPv4 } from '../../net';
+import { scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, TargetExtension } from '../extension';
-import { parsePort } from '../values';
+import { parsePort, scanPort } from '../values';
 
 /** "ADDR[-ADDR][:PORT[-PORT]]", the --to-destination / --to-source syntax. */
 export function parseNatRange(text: string, needAddress: boolean): NatRange | null {
   const colon = text.indexOf(':');
-  const addrPart = colon < 0 ? text : text.slice(0, colon);
-  const portPart = colon < 0 ? null : text.slice(colon + 1);
+  const addressEnd = colon < 0 ? text.length : colon;
   let minAddress: number | null = null;
   let maxAddress: number | null = null;
-  if (addrPart !== '') {
-    const [a, b] = addrPart.split('-');
-    minAddress = parseIPv4(a ?? '');
-    maxAddress = b === undefined ? minAddress : parseIPv4(b);
+  if (addressEnd > 0) {
+    const dash = text.indexOf('-');
+    const split = dash >= 0 && dash < addressEnd ? dash : addressEnd;
+    minAddress = scanIPv4(text, 0, split);
+    maxAddress = split === addressEnd ? minAddress : scanIPv4(text, split + 1, addressEnd);
     if (minAddress === null || maxAddress === null || minAddress > maxAddress) return null;
   } else if (needAddress) return null;
   let minPort: number | null = null;
   let maxPort: number | null = null;
-  if (portPart !== null) {
-    const [a, b] = portPart.split('-');
-    minPort = parsePort(a ?? '');
-    maxPort = b === undefined ? minPort : parsePort(b);
+  if (colon >= 0) {
+    const dash = text.indexOf('-', colon + 1);
+    const split = dash < 0 ? text.length : dash;
+    minPort = scanPort(text, colon + 1, split);
+    maxPort = dash < 0 ? minPort : scanPort(text, dash + 1, text.length);
     if (minPort === null || maxPort === null || minPort > maxPort) return null;
   }
   return { minAddress, maxAddress, minPort, maxPort };
