@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { printTokens, tokenizeLine } from '../../src/netfilter';
+import { TokenBuffer } from '../../src/netfilter/tokenize';
 
 const word = fc.stringMatching(/^[A-Za-z0-9_./:,!-]{1,12}$/);
 const phrase = fc.stringMatching(/^[A-Za-z0-9 _./:,-]{0,20}$/);
@@ -39,5 +40,45 @@ describe('tokenizeLine', () => {
     // Quotes may open and close inside a token; an empty pair is an empty argument.
     expect((tokenizeLine('x"a b"y "" z') as { text: string }[]).map((x) => x.text)).toEqual(['xa by', '', 'z']);
     expect(tokenizeLine('"a\\')).toEqual({ error: 'unterminated quoted string' });
+  });
+  it('a buffer remembering recent words reads every line of a script as a fresh tokenizer does', () => {
+    // Words a dump repeats (and near misses of them), so the recent-word slots are hit, missed and shared.
+    const repeated = fc.constantFrom(
+      '-A',
+      '-m',
+      'tcp',
+      '-p',
+      '--dport',
+      '-j',
+      'KUBE-MARK-MASQ',
+      '10.244.1.5',
+      '10.244.1.6',
+      '10.244.5.1',
+      'x',
+      '',
+    );
+    const token = fc.oneof(
+      repeated,
+      word,
+      phrase.map((p) => `"${p}"`),
+    );
+    const line = fc
+      .array(fc.tuple(gap, token), { minLength: 1, maxLength: 10 })
+      .map((parts) => parts.map(([g, t], i) => (i === 0 ? t : g + t)).join(''));
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 20 }), (lines) => {
+        const remembering = new TokenBuffer(true);
+        for (const l of lines) {
+          const fresh = tokenizeLine(l);
+          const error = remembering.fill(l);
+          if (!Array.isArray(fresh)) expect(error).toBe(fresh.error);
+          else {
+            expect(error).toBeNull();
+            expect(remembering.tokens()).toEqual(fresh);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
