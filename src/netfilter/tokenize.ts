@@ -70,10 +70,13 @@ export class TokenBuffer {
     return text;
   }
 
-  /** Reads a line into the buffer; returns an error message, or null. */
-  fill(line: string): string | null {
+  /**
+   * Reads a line into the buffer; returns an error message, or null. `plain`: whether the line has
+   * neither quotes nor tabs, when the caller knows (a script finds them once in its whole text).
+   */
+  fill(line: string, plain = line.indexOf('"') < 0 && line.indexOf('\t') < 0): string | null {
     // Nearly every line of a dump has neither quotes nor tabs: its words end at the next space.
-    if (line.indexOf('"') < 0 && line.indexOf('\t') < 0) {
+    if (plain) {
       this.fillPlain(line);
       return null;
     }
