@@ -2,8 +2,8 @@
 // benchmark suites (bench/), bundled and run by plain node so the figures are those of
 // the JavaScript users run, not of the TypeScript loader.
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './project-root';
 import { UserError } from './user-error';
 
 export interface BenchOptions {
@@ -15,7 +15,7 @@ export interface BenchOptions {
 }
 
 export function runBench(o: BenchOptions): number {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const root = PROJECT_ROOT;
   const args = [
     ...(o.suite ? ['--suite', o.suite] : []),
     ...(o.services ? ['--services', o.services] : []),

@@ -1,13 +1,13 @@
 // `knetsim demo` (what `npm start` runs): characteristic packets through the
 // bundled example cluster, one node's kernel at a time, in readable form.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { tracePacket } from '../engine';
 import { loadScenarioInput } from './load-scenario-input';
+import { PROJECT_ROOT } from './project-root';
 import { renderTrace, styleFor } from './render-trace';
 import { scenarioRequest } from './scenario-trace';
 
-const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
+const EXAMPLES = join(PROJECT_ROOT, 'examples');
 
 const PACKETS = [
   {

@@ -153,4 +153,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`knetsim demo | head`) closes the pipe: the rest of the output has
+// nowhere to go, so the command ends quietly, as a command killed by SIGPIPE would, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 process.exitCode = await main(process.argv.slice(2));
