@@ -61,6 +61,8 @@ export async function targetsSuite(o: SuiteOptions): Promise<SuiteResult> {
     apply: median(loads.map((l) => l.apply)),
     compile: median(loads.map((l) => l.compile)),
     total: median(loads.map((l) => l.total)),
+    // The suite runs first: the first load is the parser's first run in the process, as in one CLI run.
+    first: loads[0]!.total,
   };
 
   // Throughput through that node, hop recording off; and the same rules walked linearly.
@@ -167,7 +169,7 @@ export async function targetsSuite(o: SuiteOptions): Promise<SuiteResult> {
   const rows: string[][] = [
     [
       `load ${fmt(ruleCount)} rules (10,000 Services), median of ${runs}`,
-      `${fmt(load.total, 1)} ms (parse ${fmt(load.parse)}, apply ${fmt(load.apply)}, compile ${fmt(load.compile)})`,
+      `${fmt(load.total, 1)} ms (parse ${fmt(load.parse)}, apply ${fmt(load.apply)}, compile ${fmt(load.compile)}); the first run, before the code is optimised (one command's load): ${fmt(load.first)} ms`,
       `< ${TARGET_LOAD_MS} ms: ${verdict(load.total < TARGET_LOAD_MS)}`,
     ],
     [
