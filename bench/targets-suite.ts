@@ -93,7 +93,7 @@ export async function targetsSuite(o: SuiteOptions): Promise<SuiteResult> {
     const trace =
       how === 'counted'
         ? (i: number) => {
-            const r = samplePacket(node, { ...requests[i]!, sample: draw });
+            const r = samplePacket(node, requests[i]!, draw);
             return { outcome: r.outcome, branches: 1 };
           }
         : (i: number) => {

@@ -35,9 +35,12 @@ export function samplePackets(node: SimNode, request: TraceRequest, samples: num
   const outcomes: Record<string, number> = {};
   const endpoints = new Map<string, number>();
   let masqueraded = 0;
+  // One request, its source port changed packet after packet.
+  const each: { -readonly [K in keyof TraceRequest]: TraceRequest[K] } = { ...request };
   for (let i = 0; i < samples; i++) {
     // Each packet is a new connection (its own source port), so conntrack does not pin it.
-    const r = samplePacket(node, { ...request, sport: 32768 + (i % 28232), sample: draw });
+    each.sport = 32768 + (i % 28232);
+    const r = samplePacket(node, each, draw);
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     for (const address of r.endpoints) endpoints.set(address, (endpoints.get(address) ?? 0) + 1);
     if (r.masquerade) masqueraded++;

@@ -346,11 +346,16 @@ const NO_ENDPOINTS: readonly string[] = Object.freeze([]);
  * recorded and no text is formatted (a full trace's packet, reply and exit strings cost about as
  * much as the walk itself): for counting many packets.
  */
-export function samplePacket(node: SimNode, request: TraceRequest & { readonly sample: () => number }): SampledPacket {
+export function samplePacket(
+  node: SimNode,
+  request: TraceRequest,
+  /** The draws for the packet's random matches (request.sample is not read). */
+  draw: () => number,
+): SampledPacket {
   const { ended: ends } = runPipeline(node, packetOf(request), request.origin, {
     recordHops: false,
     now: request.now ?? 1000,
-    sample: request.sample,
+    sample: draw,
   });
   commitConnection(node, request, ends);
   if (ends.length === 1) {

@@ -89,7 +89,7 @@ describe('samplePacket agrees with tracePacket on the same draws', () => {
               origin: from.origin,
               commit: true,
             };
-            const sampled = samplePacket(lean, { ...request, sample: drawLean });
+            const sampled = samplePacket(lean, request, drawLean);
             const traced = tracePacket(full, { ...request, recordHops: false, sample: drawFull });
             expect(sampled).toEqual({
               outcome: traced.outcome,
