@@ -34,6 +34,7 @@ import {
   type MatchEnv,
   type NatVerdict,
   type NfPacket,
+  type PacketConntrack,
   natVerdict,
   type TableFlow,
   type TableName,
@@ -86,6 +87,35 @@ export interface BranchEnd {
   readonly nextHop: IPv4 | null;
 }
 
+/**
+ * A branch's end. What a packet sent out did is worded only when someone reads it: a sampled
+ * packet's never is, and formatting it cost a tenth of such a packet's time.
+ */
+class BranchEnding implements BranchEnd {
+  private text: string | null;
+
+  constructor(
+    readonly flow: PipelineFlow,
+    readonly outcome: Outcome,
+    /** Null: sent out by outIface. */
+    text: string | null,
+    readonly outIface: string | null,
+    readonly nextHop: IPv4 | null,
+    /** The packet's destination as it left. */
+    private readonly sentTo: IPv4,
+  ) {
+    this.text = text;
+  }
+
+  get disposition(): string {
+    if (this.text === null) {
+      const via = this.nextHop === null ? `directly to ${formatIPv4(this.sentTo)}` : `via ${formatIPv4(this.nextHop)}`;
+      this.text = `sent out ${this.outIface} ${via}`;
+    }
+    return this.text;
+  }
+}
+
 export interface PipelineOptions {
   readonly recordHops: boolean;
   readonly now: number;
@@ -100,18 +130,32 @@ function stage(flow: PipelineFlow, stageName: string, action: string): void {
 
 function syncCt(flow: PipelineFlow): void {
   const ct = flow.ct;
-  flow.packet.ct = ct
-    ? {
-        state: flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection),
-        direction: flow.ctDirection,
-        original: ct.original,
-        reply: ct.reply,
-        seenReply: ct.seenReply,
-        assured: ct.assured,
-        confirmed: ct.confirmed,
-        mark: ct.mark,
-      }
-    : null;
+  const state = ct === null ? 'INVALID' : flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection);
+  // Rules only read the view, and no two packets share one (a fork copies it: forkFlow), so a
+  // packet's view is rewritten in place rather than made anew at every conntrack step.
+  const view = flow.packet.ct as { -readonly [K in keyof PacketConntrack]: PacketConntrack[K] } | null;
+  if (ct === null) flow.packet.ct = null;
+  else if (view === null)
+    flow.packet.ct = {
+      state,
+      direction: flow.ctDirection,
+      original: ct.original,
+      reply: ct.reply,
+      seenReply: ct.seenReply,
+      assured: ct.assured,
+      confirmed: ct.confirmed,
+      mark: ct.mark,
+    };
+  else {
+    view.state = state;
+    view.direction = flow.ctDirection;
+    view.original = ct.original;
+    view.reply = ct.reply;
+    view.seenReply = ct.seenReply;
+    view.assured = ct.assured;
+    view.confirmed = ct.confirmed;
+    view.mark = ct.mark;
+  }
 }
 
 /**
@@ -267,15 +311,17 @@ class Pipeline {
     return slot;
   }
 
+  /** Ends a branch; a null disposition is a packet sent out by outIface (its text is made when read). */
   private end(
     flow: PipelineFlow,
     outcome: Outcome,
-    disposition: string,
+    disposition: string | null,
     outIface: string | null = null,
     nextHop: IPv4 | null = null,
   ): void {
-    if (this.recordEnds) stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', disposition);
-    this.ended.push({ flow, outcome, disposition, outIface, nextHop });
+    const ending = new BranchEnding(flow, outcome, disposition, outIface, nextHop, flow.packet.dst);
+    if (this.recordEnds && flow.hops) stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', ending.disposition);
+    this.ended.push(ending);
   }
 
   /** Walks one table at one hook for every flow, then the nft base chains that run with it; returns the flows that go on. */
@@ -841,8 +887,7 @@ class Pipeline {
         this.encapsulate(flow, nextHop);
         continue;
       }
-      const via = nextHop === null ? `directly to ${formatIPv4(flow.packet.dst)}` : `via ${formatIPv4(nextHop)}`;
-      this.end(flow, 'ACCEPT', `sent out ${dev} ${via}`, dev, nextHop);
+      this.end(flow, 'ACCEPT', null, dev, nextHop);
     }
   }
 

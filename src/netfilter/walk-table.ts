@@ -89,10 +89,15 @@ let STACK = new Int32Array(64);
  */
 const PENDING: Pending<TableFlow>[] = [];
 
+/**
+ * A copy of a flow that goes its own way from here. Its packet, and the packet's view of its
+ * connection, are its own: the pipeline updates a flow's view in place.
+ */
 export function forkFlow<F extends TableFlow>(flow: F, probability: number): F {
+  const ct = flow.packet.ct;
   return {
     ...flow,
-    packet: { ...flow.packet },
+    packet: { ...flow.packet, ct: ct === null ? null : { ...ct } },
     probability,
     hops: flow.hops ? [...flow.hops] : null,
     state: { ...flow.state },

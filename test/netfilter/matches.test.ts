@@ -110,6 +110,18 @@ describe('state and marks', () => {
     expect(trace(n, '10.244.1.5', '10.96.0.1', 443).outcome).toBe('DROP');
     expect(trace(n, '10.244.1.5', '10.96.0.2', 443).outcome).toBe('ACCEPT');
   });
+  it('branches split before a DNAT each see their own connection: only the DNATed one is --ctstate DNAT', () => {
+    const n = nodeFromRules(
+      table('nat', [
+        '-A PREROUTING -p tcp -m statistic --mode random --probability 0.5 -j DNAT --to-destination 10.244.2.9:8443',
+      ]) + table('filter', ['-A FORWARD -m conntrack --ctstate DNAT -j DROP']),
+    );
+    const t = trace(n, '10.244.1.5', '10.96.0.1', 443);
+    expect(t.branches.map((b) => [b.outcome, b.probability]).sort()).toEqual([
+      ['ACCEPT', 0.5],
+      ['DROP', 0.5],
+    ]);
+  });
   it('MARK then -m mark, with masks', () => {
     const n = nodeFromRules(
       table('mangle', ['-A PREROUTING -j MARK --set-xmark 0x4000/0x4000']) +
