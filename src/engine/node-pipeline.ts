@@ -213,6 +213,16 @@ interface HookSlot {
 /** No flows go on (shared: lists returned by the pipeline's steps are only read). */
 const NO_FLOWS: PipelineFlow[] = [];
 
+/** No branch has ended yet (shared, never written: a pipeline's first end makes its list). */
+const NO_ENDS: BranchEnd[] = [];
+
+/**
+ * Flows a table walk forked off, with their verdicts: one list for every walk (walks never nest),
+ * emptied by the walk's caller at once; no walk forks a sampled packet.
+ */
+const FORKS: WalkResult<PipelineFlow>[] = [];
+const NO_WALKS: readonly WalkResult<PipelineFlow>[] = [];
+
 /** Each node's slots, found once per packet (a trace visits up to a dozen table/hook pairs). */
 const SLOTS = new WeakMap<SimNode, (HookSlot | undefined)[]>();
 
@@ -278,9 +288,8 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
 }
 
 class Pipeline {
-  readonly ended: BranchEnd[] = [];
-  /** Flows a table walk forked off, with their verdicts (empty between walks; a new list once one has had some). */
-  private forks: WalkResult<PipelineFlow>[] = [];
+  /** Where each branch ended (made with the first: a list made empty grows to seventeen slots at its first push). */
+  ended: BranchEnd[] = NO_ENDS;
   /** IPVS service look-ups that found a virtual service (a hash look-up each, in the kernel). */
   ipvsLookups = 0;
   /** nft set and map look-ups, expected per packet (each branch weighted by its probability). */
@@ -321,7 +330,8 @@ class Pipeline {
   ): void {
     const ending = new BranchEnding(flow, outcome, disposition, outIface, nextHop, flow.packet.dst);
     if (this.recordEnds && flow.hops) stage(flow, outcome === 'ACCEPT' ? 'deliver' : 'end', ending.disposition);
-    this.ended.push(ending);
+    if (this.ended === NO_ENDS) this.ended = [ending];
+    else this.ended.push(ending);
   }
 
   /** Walks one table at one hook for every flow, then the nft base chains that run with it; returns the flows that go on. */
@@ -391,16 +401,17 @@ class Pipeline {
     env.nthCounters = this.options.sample ? nthCountersOf(this.node) : undefined;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
-      const forks = this.forks;
-      const verdict = walkFlow(slot.table!, hook, slot.base!, flow, env, this.options.sample, forks);
-      if (flows.length === 1 && forks.length === 0) {
+      // Left over only if a walk was cut short by an exception: not this packet's.
+      if (FORKS.length !== 0) FORKS.length = 0;
+      const verdict = walkFlow(slot.table!, hook, slot.base!, flow, env, this.options.sample, FORKS);
+      if (flows.length === 1 && FORKS.length === 0) {
         // The usual case, one flow and one way through the table: the list comes back as it came.
         return this.settle(flow, verdict, table, hook) ? flows : NO_FLOWS;
       }
+      // The forks are taken out of the shared list at once, leaving it empty for the next walk.
+      const forks = FORKS.length === 0 ? NO_WALKS : FORKS.splice(0);
       out ??= [];
       if (this.settle(flow, verdict, table, hook)) out.push(flow);
-      if (forks.length === 0) continue;
-      this.forks = [];
       for (const { flow: f, verdict: v } of forks) if (this.settle(f, v, table, hook)) out.push(f);
     }
     return out ?? NO_FLOWS;
