@@ -43,6 +43,10 @@ function program(): Command {
     .option('--json', 'print the result as JSON')
     .option('--across', 'follow the packet across nodes (scenario only): underlay, VXLAN, the far node')
     .option('--reply', 'with --across: one connection (path drawn by --seed), then its reply back through conntrack')
+    .option(
+      '--expect <outcome>',
+      'exit 1 unless every way the packet may go ends so: ACCEPT, DROP, REJECT, NO_ROUTE or NO_ENDPOINTS (a --batch line may carry its own "expect")',
+    )
     .action(async (scenario: string | undefined, o: TraceOptions) => {
       if (scenario !== undefined && (o.rules || o.nft))
         throw new UserError('trace: give a scenario or --rules/--nft DUMP, not both');

@@ -16,6 +16,7 @@ import {
 import type { Scenario } from '../model';
 import { formatFlow, type L4Protocol, parseIPv4 } from '../net';
 import { coreDnsOf } from './dns-command';
+import { expectationFailure, parseExpectedOutcome, unmetOutcome } from './expect-outcome';
 import { chooseNode } from './load-scenario-input';
 import { parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
@@ -205,6 +206,7 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
   const sport = o.sport === undefined ? undefined : Number(o.sport);
   if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
     throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
+  const expected = o.expect === undefined ? undefined : parseExpectedOutcome(o.expect, '--expect');
   const resolved = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
   const node = resolved.node;
   const request = withPacketShape(resolved.request, o);
@@ -226,6 +228,9 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
       out.write(renderClusterWalk(packet, forward ? [forward] : [], styleFor(out)));
       out.write(`\n${renderClusterWalk(`reply from ${forward?.exit?.dst ?? '(none)'}`, replies, styleFor(out))}`);
     }
+    // The connection's own way decides (its one drawn path); the reply is what follows from it.
+    const why = expected === undefined || !forward ? null : unmetOutcome(expected, [{ ...forward, probability: 1 }]);
+    if (why !== null) throw expectationFailure([why]);
     return;
   }
   const paths = walkCluster(nodes, node.name, request);
@@ -236,6 +241,8 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
       ? `${JSON.stringify({ packet, paths, ...(dns ? { dns: dnsWalkJson(dns) } : {}) }, null, 2)}\n`
       : `${dns ? renderDnsWalk(dns, o.from) : ''}${renderClusterWalk(packet, paths, styleFor(out))}`,
   );
+  const why = expected === undefined ? null : unmetOutcome(expected, paths);
+  if (why !== null) throw expectationFailure([why]);
 }
 
 function walkedPacketText(r: TraceRequest, node: string): string {

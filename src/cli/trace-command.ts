@@ -12,6 +12,7 @@ import {
 } from '../engine';
 import { listServices, parseIpvsadmSave, type VirtualService } from '../ipvs';
 import { isLoopback, type L4Protocol, lookupRoute } from '../net';
+import { expectationFailure, parseExpectedOutcome, unmetOutcome, unmetOutcomeCounts } from './expect-outcome';
 import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
 import { dnsWalkJson, renderDnsWalk } from './render-dns-walk';
@@ -40,6 +41,8 @@ export interface TraceOptions {
   length?: string;
   /** false with --no-df. */
   df?: boolean;
+  /** The outcome every way the packet may go must end in (exit status 1 otherwise). */
+  expect?: string;
 }
 
 /** --length and --no-df applied to a request. */
@@ -117,6 +120,7 @@ interface BatchLine {
   from?: unknown;
   to?: unknown;
   proto?: unknown;
+  expect?: unknown;
 }
 
 /** Turns one packet's --from/--to into the node to trace on and the request. */
@@ -132,9 +136,11 @@ export function dumpResolver(node: SimNode): PacketResolver {
 }
 
 export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.WriteStream): void {
+  const expected = o.expect === undefined ? undefined : parseExpectedOutcome(o.expect, '--expect');
   if (o.batch) {
     const lines = readInput(o.batch).split('\n');
     const results: string[] = [];
+    const unmet: string[] = [];
     lines.forEach((line, i) => {
       if (!line.trim()) return;
       let item: BatchLine;
@@ -147,15 +153,19 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
         throw new UserError(`${o.batch}: line ${i + 1}: "from" and "to" must be strings`);
       try {
         const proto = parseProtocolArg(typeof item.proto === 'string' ? item.proto : undefined);
+        const expect = item.expect === undefined ? expected : parseExpectedOutcome(item.expect, '"expect"');
         const { node, request, dns } = resolve(item.from, item.to, proto);
         const traced = tracePacket(node, request);
         results.push(JSON.stringify(dns ? { ...traced, dns: dnsWalkJson(dns) } : traced));
+        const why = expect === undefined ? null : unmetOutcome(expect, traced.branches);
+        if (why !== null) unmet.push(`${o.batch}: line ${i + 1} (${item.from} -> ${item.to}): ${why}`);
       } catch (e) {
         if (e instanceof UserError) throw new UserError(`${o.batch}: line ${i + 1}: ${e.message}`);
         throw e;
       }
     });
     out.write(results.map((r) => `${r}\n`).join(''));
+    if (unmet.length > 0) throw expectationFailure(unmet);
     return;
   }
   if (!o.from || !o.to) throw new UserError('trace: --from and --to are required (or --batch FILE)');
@@ -173,12 +183,16 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
     if (!Number.isInteger(seed)) throw new UserError(`--seed: "${o.seed}" is not an integer`);
     const s = samplePackets(node, request, n, seed);
     out.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : renderSamples(s));
+    const why = expected === undefined ? null : unmetOutcomeCounts(expected, s.outcomes);
+    if (why !== null) throw expectationFailure([why]);
     return;
   }
   const result = tracePacket(node, request);
   const dns = resolved.dns;
   if (o.json) out.write(`${JSON.stringify(dns ? { ...result, dns: dnsWalkJson(dns) } : result, null, 2)}\n`);
   else out.write(`${dns ? renderDnsWalk(dns, o.from) : ''}${renderTrace(result, styleFor(out))}`);
+  const why = expected === undefined ? null : unmetOutcome(expected, result.branches);
+  if (why !== null) throw expectationFailure([why]);
 }
 
 function renderSamples(s: SampleResult): string {

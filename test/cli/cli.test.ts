@@ -207,6 +207,76 @@ describe('commands', () => {
   });
 });
 
+describe('trace --expect: exit 1 unless every way the packet may go ends as expected', () => {
+  const demo = ['trace', 'examples/demo.yaml', '--from', 'default/client'];
+  it('holds: status 0 and the trace as usual', () => {
+    const r = knetsim(...demo, '--to', 'myapp.default:80', '--expect', 'ACCEPT');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('outcome:     ACCEPT');
+    expect(r.stderr).toBe('');
+    // The service without endpoints: kube-proxy's REJECT.
+    expect(knetsim(...demo, '--to', 'legacy.default:80', '--expect', 'reject').status).toBe(0);
+  });
+  it('fails: status 1, the trace printed, and what happened instead', () => {
+    const r = knetsim(...demo, '--to', 'myapp.default:80', '--expect', 'DROP');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('outcome:     ACCEPT');
+    expect(r.stderr).toBe('knetsim: expected DROP, but the packet may end ACCEPT with probability 100%\n');
+  });
+  it('a branch of any probability counts: a 1-in-2 drop fails an ACCEPT', () => {
+    const rules = file(
+      'half.rules',
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+        '-A FORWARD -m statistic --mode random --probability 0.5 -j DROP\nCOMMIT\n',
+    );
+    const r = knetsim('trace', '--rules', rules, '--from', '10.244.1.5', '--to', '8.8.8.8:53', '--expect', 'ACCEPT');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('knetsim: expected ACCEPT, but the packet may end DROP with probability 50%\n');
+    // Sampled connections: counted.
+    const s = knetsim('trace', '--rules', rules, '--from', '10.244.1.5', '--to', '8.8.8.8:53', '--sample', '20');
+    const dropped = Number(/DROP\s+(\d+)/.exec(s.stdout)![1]);
+    const sampled = knetsim(
+      'trace',
+      '--rules',
+      rules,
+      '--from',
+      '10.244.1.5',
+      '--to',
+      '8.8.8.8:53',
+      '--sample',
+      '20',
+      '--expect',
+      'ACCEPT',
+    );
+    expect(sampled.status).toBe(1);
+    expect(sampled.stderr).toBe(`knetsim: expected ACCEPT, but ${dropped} of 20 connections ended DROP\n`);
+  });
+  it('--batch: each line may carry its own "expect"; every unmet one is named, all results printed', () => {
+    const batch = file(
+      'expect.jsonl',
+      [
+        '{"from": "default/client", "to": "myapp.default:80", "expect": "ACCEPT"}',
+        '{"from": "default/client", "to": "legacy.default:80", "expect": "ACCEPT"}',
+        '{"from": "default/client", "to": "legacy.default:80"}',
+      ].join('\n'),
+    );
+    const r = knetsim('trace', 'examples/demo.yaml', '--batch', batch, '--json', '--expect', 'REJECT');
+    expect(r.status).toBe(1);
+    expect(r.stdout.trim().split('\n')).toHaveLength(3);
+    expect(r.stderr).toBe(
+      `knetsim: ${batch}: line 2 (default/client -> legacy.default:80): expected ACCEPT, but the packet may end REJECT with probability 100%\n`,
+    );
+  });
+  it('across nodes: every path; and a word that is no outcome is bad input', () => {
+    expect(knetsim(...demo, '--to', 'myapp.default:80', '--across', '--expect', 'ACCEPT').status).toBe(0);
+    const bad = knetsim(...demo, '--to', 'myapp.default:80', '--expect', 'MAYBE');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(
+      'knetsim: --expect: "MAYBE" is not an outcome (ACCEPT, DROP, REJECT, NO_ROUTE, NO_ENDPOINTS)\n',
+    );
+  });
+});
+
 describe('IPVS mode', () => {
   const scenario = file(
     'ipvs.yaml',
