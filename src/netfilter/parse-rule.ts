@@ -170,16 +170,11 @@ export function parseRuleTokens(
         value = texts[i]!;
       }
       if (field === 'src' || field === 'dst') {
-        // Two maps rather than a "!" prefix on the key: a key made per rule would be hashed per rule.
-        const known = neg ? cache.negatedAddresses : cache.addresses;
-        let condition = known.get(value);
-        if (!condition) {
-          const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
-          if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
-          condition = { prefixes, negated: neg };
-          known.set(value, condition);
-        }
-        header[field] = condition;
+        // Read afresh each time: a scan costs less than looking the text up among a script's tens
+        // of thousands of addresses (most name one endpoint or one ClusterIP, and repeat seldom).
+        const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
+        if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+        header[field] = { prefixes, negated: neg };
       } else if (field === 'protocol') {
         const proto = parseProtocol(value);
         if (!proto) throw new RuleSyntaxError(`unknown protocol "${value}" specified`, value);

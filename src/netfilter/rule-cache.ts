@@ -1,12 +1,12 @@
 // Parts of rules shared by the rules of one script. A kube-proxy dump repeats
-// the same few matches, targets and addresses thousands of times ("-m tcp
-// --dport 80", "-j KUBE-MARK-MASQ", "! -s 10.244.0.0/16"); compiling each once
+// the same few matches and targets thousands of times ("-m tcp --dport 80",
+// "-j KUBE-MARK-MASQ", "-m comment --comment ..."); compiling each once
 // and sharing the result keeps a 100,000-rule load small and its walk in cache.
 // Safe because extensions compile options and facts into pure values: what a
 // match remembers between packets lives in the flow, not in the compiled match.
 import type { L4Protocol } from '../net';
 import type { ParsedOption, TableName } from './extension';
-import type { AddressCondition, RuleMatch, RuleTarget } from './rule';
+import type { RuleMatch, RuleTarget } from './rule';
 
 /** What an extension was compiled from: its name, where (table, -p, loaded by -p) and its exact options. */
 export interface CompiledFrom {
@@ -66,9 +66,6 @@ export interface RuleCache {
   readonly chainNames: Map<string, DeclaredChain>;
   /** The chain name the previous rule line read, and its declared string. */
   readonly lastChain: { read: string; declared: string };
-  /** -s/-d conditions by the address text, without and with "!". */
-  readonly addresses: Map<string, AddressCondition>;
-  readonly negatedAddresses: Map<string, AddressCondition>;
 }
 
 export function newRuleCache(): RuleCache {
@@ -81,8 +78,6 @@ export function newRuleCache(): RuleCache {
     gotos: new Map(),
     chainNames: new Map(),
     lastChain: { read: '', declared: '' },
-    addresses: new Map(),
-    negatedAddresses: new Map(),
   };
 }
 
