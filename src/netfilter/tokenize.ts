@@ -50,18 +50,24 @@ export class TokenBuffer {
     this.recent = remember ? new Array(RECENT_SLOTS) : null;
   }
 
-  /** The text of line[start, end), whose characters hash to `h`: a string seen lately with the same characters, or a new slice. */
-  private word(line: string, start: number, end: number, h: number): string {
-    const length = end - start;
-    const recent = this.recent;
-    if (recent === null || length > MAX_RECENT_LENGTH) return line.slice(start, end);
-    return this.recentWord(line, start, end, h);
-  }
-
-  /** As `word`, for a short word of a remembering buffer. */
-  private recentWord(line: string, start: number, end: number, h: number): string {
+  /**
+   * The text of a short word line[start, end) of a remembering buffer: a string seen lately with
+   * the same characters, or a new slice. A few characters pick the slot (the comparison there
+   * reads them all): the length, the first two, the middle and the last two tell the words a dump
+   * repeats apart.
+   */
+  private recentWord(line: string, start: number, end: number): string {
     const length = end - start;
     const recent = this.recent!;
+    const h = Math.imul(
+      length ^
+        (line.charCodeAt(start) << 4) ^
+        (line.charCodeAt(start + 1) << 11) ^
+        (line.charCodeAt(start + (length >> 1)) << 18) ^
+        (line.charCodeAt(end - 2) << 25) ^
+        line.charCodeAt(end - 1),
+      0x9e3779b1,
+    );
     const slot = (h ^ (h >>> 15)) & (RECENT_SLOTS - 1);
     const seen = recent[slot];
     if (seen !== undefined && seen.length === length && sameCharacters(seen, line, start)) return seen;
@@ -101,23 +107,8 @@ export class TokenBuffer {
       const start = i;
       let end = line.indexOf(' ', i);
       if (end < 0) end = n;
-      let text: string;
-      const length = end - start;
-      if (remember && length <= MAX_RECENT_LENGTH) {
-        // A few characters pick the slot (the comparison there reads them all): the length, the
-        // first two, the middle and the last two tell the words a dump repeats apart.
-        const h = Math.imul(
-          length ^
-            (line.charCodeAt(start) << 4) ^
-            (line.charCodeAt(start + 1) << 11) ^
-            (line.charCodeAt(start + (length >> 1)) << 18) ^
-            (line.charCodeAt(end - 2) << 25) ^
-            line.charCodeAt(end - 1),
-          0x9e3779b1,
-        );
-        text = this.recentWord(line, start, end, h);
-      } else text = line.slice(start, end);
-      this.texts[k] = text;
+      this.texts[k] =
+        remember && end - start <= MAX_RECENT_LENGTH ? this.recentWord(line, start, end) : line.slice(start, end);
       this.quoted[k] = false;
       this.gaps[k] = gap;
       this.ends[k] = end;
@@ -130,8 +121,12 @@ export class TokenBuffer {
   /** Any line: blanks are spaces and tabs, and double quotes group (a backslash escapes inside them). */
   private fillQuoted(line: string): string | null {
     const n = line.length;
+    const remember = this.recent !== null;
     let k = 0;
     let i = 0;
+    // The next quote and tab, looked for again once passed: a word before both ends at its space.
+    let nextQuote = line.indexOf('"');
+    let nextTab = line.indexOf('\t');
     while (i < n) {
       const gapStart = i;
       while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
@@ -139,22 +134,19 @@ export class TokenBuffer {
       const gap =
         i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
       const start = i;
-      let quoted = false;
-      // The word's hash is taken on the way (FNV-1a), for the look-up among recent words.
-      let h = 0x811c9dc5;
-      while (i < n) {
-        const c = line.charCodeAt(i);
-        if (c === SPACE || c === TAB) break;
-        if (c === QUOTE) {
-          quoted = true;
-          break;
-        }
-        h = Math.imul(h ^ c, 16777619);
-        i++;
-      }
+      if (nextQuote >= 0 && nextQuote < i) nextQuote = line.indexOf('"', i);
+      if (nextTab >= 0 && nextTab < i) nextTab = line.indexOf('\t', i);
+      let end = line.indexOf(' ', i);
+      if (end < 0) end = n;
+      if (nextTab >= 0 && nextTab < end) end = nextTab;
+      const quoted = nextQuote >= 0 && nextQuote < end;
       let text: string;
-      if (!quoted) text = this.word(line, start, i, h);
-      else {
+      if (!quoted) {
+        i = end;
+        text =
+          remember && end - start <= MAX_RECENT_LENGTH ? this.recentWord(line, start, end) : line.slice(start, end);
+      } else {
+        i = nextQuote;
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
         text = line.slice(start, i);
         let open = false;
