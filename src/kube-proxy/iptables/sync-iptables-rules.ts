@@ -49,13 +49,23 @@ class Lines {
    * every young-generation collection of a sync.
    */
   write(...parts: (string | readonly string[])[]): void {
-    const words = this.words;
-    words.length = 0;
-    for (const part of parts) {
-      if (typeof part === 'string') words.push(part);
-      else for (const word of part) words.push(word);
+    // Most lines are words alone: joined as they came; lists of words are flattened first.
+    let flat = true;
+    for (const part of parts)
+      if (typeof part !== 'string') {
+        flat = false;
+        break;
+      }
+    if (flat) this.pending.push(parts.join(' '));
+    else {
+      const words = this.words;
+      words.length = 0;
+      for (const part of parts) {
+        if (typeof part === 'string') words.push(part);
+        else for (const word of part) words.push(word);
+      }
+      this.pending.push(words.join(' '));
     }
-    this.pending.push(words.join(' '));
     this.count++;
     if (this.pending.length === CHUNK_LINES) {
       this.chunks.push(this.pending.join('\n'));
