@@ -3,35 +3,71 @@
 // in a tenth of a second instead of half of one (tsx compiling every module of src/), and runs
 // at the speed bench/ measures (tsx's keepNames wrappers cost a third). Without esbuild (an
 // install without dev dependencies) or a writable cache, bin/knetsim.js runs the sources by tsx.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
-/** What a source file was when the bundle was built: changed size or time means rebuild. */
+/** How the bundle is built: a record made with other settings is not this build's. */
+const RECIPE = 'esm node20 packages-external v2';
+/** Files that change the build without being among its inputs. */
+const SETTINGS = ['tsconfig.json', 'package.json'];
+/**
+ * A source written this recently may still change within the granule of its time stamp, or be
+ * half read by the build: the build is used, but not recorded, so the next command builds again.
+ */
+const SETTLED_MS = 2000;
+/** Bundles older than this and not named by the record are removed (one being imported is younger). */
+const STALE_MS = 10 * 60 * 1000;
+
+/** What a file was when the bundle was built: changed size or time means rebuild. */
 function stamp(path) {
   const s = statSync(path);
   return `${s.size}:${s.mtimeMs}`;
 }
 
-/** Whether every input of the recorded build is as it was. */
-function fresh(root, manifest) {
-  if (manifest.node !== process.version) return false;
-  for (const [file, was] of Object.entries(manifest.inputs)) {
+/** The bundle the record names, when every input it lists is as it was; else null. */
+function freshBundle(root, dir, record) {
+  if (record.node !== process.version || record.recipe !== RECIPE || typeof record.bundle !== 'string') return null;
+  const bundle = join(dir, record.bundle);
+  if (!existsSync(bundle)) return null;
+  for (const [file, was] of Object.entries(record.inputs)) {
     try {
-      if (stamp(join(root, file)) !== was) return false;
+      if (stamp(join(root, file)) !== was) return null;
     } catch {
-      return false;
+      return null;
     }
   }
-  return true;
+  return bundle;
+}
+
+/** Removes bundles the record no longer names, once they are old enough not to be in use. */
+function removeStale(dir, keep) {
+  const now = Date.now();
+  for (const name of readdirSync(dir)) {
+    if (name === keep || !/^cli(-.*)?\.mjs$/.test(name)) continue;
+    try {
+      if (now - statSync(join(dir, name)).mtimeMs > STALE_MS) unlinkSync(join(dir, name));
+    } catch {
+      // Another command removed it first.
+    }
+  }
 }
 
 /** The path of an up-to-date bundle of src/cli/main.ts, building it when needed; null when it cannot be had. */
 export async function cliBundle(root) {
   const dir = join(root, 'node_modules', '.cache', 'knetsim');
-  const bundle = join(dir, 'cli.mjs');
-  const manifestPath = join(dir, 'cli.json');
+  const recordPath = join(dir, 'cli.json');
   try {
-    if (fresh(root, JSON.parse(readFileSync(manifestPath, 'utf8')))) return bundle;
+    const known = freshBundle(root, dir, JSON.parse(readFileSync(recordPath, 'utf8')));
+    if (known !== null) return known;
   } catch {
     // No bundle yet, or an unreadable record of it: build one.
   }
@@ -43,13 +79,15 @@ export async function cliBundle(root) {
   }
   try {
     mkdirSync(dir, { recursive: true });
-    // Written under a name of this process and renamed: commands started together (tests run
-    // many) never read a half-written file, and the record is renamed after the bundle it describes.
-    const temporary = `${bundle}.${process.pid}.tmp`;
+    const started = Date.now();
+    // Each build has a file of its own, named by the record written after it (renamed into place):
+    // commands started together never read half a file, nor a record beside another build's bundle.
+    const name = `cli-${process.pid}-${started}.mjs`;
+    const bundle = join(dir, name);
     const result = await esbuild.build({
       absWorkingDir: root,
       entryPoints: [join(root, 'src', 'cli', 'main.ts')],
-      outfile: temporary,
+      outfile: bundle,
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -60,13 +98,22 @@ export async function cliBundle(root) {
       logLevel: 'silent',
       banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
     });
-    const inputs = {};
     // Inputs are named relative to the working directory given (the project's).
-    for (const file of Object.keys(result.metafile.inputs)) inputs[file] = stamp(join(root, file));
-    const manifest = `${JSON.stringify({ node: process.version, inputs })}\n`;
-    renameSync(temporary, bundle);
-    writeFileSync(`${manifestPath}.${process.pid}.tmp`, manifest);
-    renameSync(`${manifestPath}.${process.pid}.tmp`, manifestPath);
+    const files = [...Object.keys(result.metafile.inputs), ...SETTINGS.filter((f) => existsSync(join(root, f)))];
+    const inputs = {};
+    let settled = true;
+    for (const file of files) {
+      const s = statSync(join(root, file));
+      if (s.mtimeMs > started - SETTLED_MS) settled = false;
+      inputs[file] = `${s.size}:${s.mtimeMs}`;
+    }
+    if (settled) {
+      const record = `${JSON.stringify({ node: process.version, recipe: RECIPE, bundle: name, inputs })}\n`;
+      const temporary = `${recordPath}.${process.pid}.tmp`;
+      writeFileSync(temporary, record);
+      renameSync(temporary, recordPath);
+    }
+    removeStale(dir, name);
     return bundle;
   } catch {
     return null;

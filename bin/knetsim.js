@@ -9,7 +9,8 @@ import { cliBundle } from './cli-bundle.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The bundle runs from a cache: it finds examples/ and bin/bench.js by this.
 process.env.KNETSIM_ROOT ??= root;
-const bundle = process.env.KNETSIM_FROM_SOURCE ? null : await cliBundle(root);
+const fromSource = !['', '0', undefined].includes(process.env.KNETSIM_FROM_SOURCE);
+const bundle = fromSource ? null : await cliBundle(root);
 if (bundle !== null) await import(pathToFileURL(bundle).href);
 else {
   const { register } = await import('tsx/esm/api');

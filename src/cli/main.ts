@@ -158,7 +158,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // A reader that stops early (`knetsim demo | head`) closes the pipe: the rest of the output has
-// nowhere to go, so the command ends quietly, as a command killed by SIGPIPE would, not with a stack trace.
+// nowhere to go, so the command ends quietly with the status it had (0, or 1 for an unmet
+// --expect), not with a stack trace. (A C program would die of SIGPIPE, 141 to a shell.)
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EPIPE') throw e;
   process.exit(process.exitCode ?? 0);

@@ -131,8 +131,8 @@ function stage(flow: PipelineFlow, stageName: string, action: string): void {
 function syncCt(flow: PipelineFlow): void {
   const ct = flow.ct;
   const state = ct === null ? 'INVALID' : flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection);
-  // Rules only read the view, and no two packets share one (a fork copies it: forkFlow), so a
-  // packet's view is rewritten in place rather than made anew at every conntrack step.
+  // No two packets share a view (a fork copies it: forkFlow), and rules that change it (CONNMARK)
+  // put a new one in its place, so a packet's view is rewritten in place rather than made anew.
   const view = flow.packet.ct as { -readonly [K in keyof PacketConntrack]: PacketConntrack[K] } | null;
   if (ct === null) flow.packet.ct = null;
   else if (view === null)
@@ -401,7 +401,7 @@ class Pipeline {
     env.nthCounters = this.options.sample ? nthCountersOf(this.node) : undefined;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
-      // Left over only if a walk was cut short by an exception: not this packet's.
+      // Left over only if a walk was cut short by an exception (none is known): not this packet's.
       if (FORKS.length !== 0) FORKS.length = 0;
       const verdict = walkFlow(slot.table!, hook, slot.base!, flow, env, this.options.sample, FORKS);
       if (flows.length === 1 && FORKS.length === 0) {

@@ -38,19 +38,25 @@ function objectIssue(file: string, document: number, path: string, code: string,
   return { code, file, document, object: '', path, message };
 }
 
-/** A "!" where a node's tag may begin (at the start of a line, or after a space, "[", "{", ",", ":" or "-"). */
-const POSSIBLE_TAG = /(?:^|[\s[{,:-])!/m;
+/**
+ * What js-yaml reads differently from the yaml library: a "!" where a node's tag may begin (at
+ * the start of a line, or after a space, "[", "{", ",", ":" or "-"); a directive line ("%YAML
+ * 1.1" changes how scalars resolve); a key that may be null ("null:", "~:", ": x"), which the
+ * library makes "" and js-yaml "null". Texts with any of them, or what merely looks like one,
+ * go the library's way.
+ */
+const READ_DIFFERENTLY = /(?:^|[\s[{,:-])!|^%|(?:^|[\s{,?])(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/m;
 
 /**
  * The documents' values read by js-yaml (its core schema resolves scalars as the yaml library's
  * YAML 1.2 core schema does), or null when it refuses the text: a syntax error, a duplicate key,
- * an alias (refused here: the yaml library's path limits how far aliases expand), a tag. The yaml
- * library builds a whole document tree first and took four seconds for a 10,000-Service dump
- * that js-yaml reads in 0.6; whatever it refuses goes the library's way, which words the errors.
+ * an alias (refused here: the yaml library's path limits how far aliases expand), or what it reads
+ * differently (READ_DIFFERENTLY). The yaml library builds a whole document tree first and took
+ * four seconds for a 10,000-Service dump that js-yaml reads in 0.6; whatever js-yaml is not
+ * given or refuses goes the library's way, which words the errors.
  */
 function quickDocuments(text: string): unknown[] | null {
-  // Explicit tags (!!float 1, !custom) are resolved differently by the two: the library's way.
-  if (POSSIBLE_TAG.test(text)) return null;
+  if (READ_DIFFERENTLY.test(text)) return null;
   try {
     return loadAll(text, { maxAliases: 0 });
   } catch {

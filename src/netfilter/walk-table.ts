@@ -84,8 +84,9 @@ export interface WalkResult<F extends TableFlow = TableFlow> {
 let STACK = new Int32Array(64);
 
 /**
- * Forked flows waiting to be walked, for every walk alike (a walk takes only what it added
- * above where the list stood when it began): a walk that forks nothing allocates no list.
+ * Forked flows waiting to be walked, for every walk alike (walks never nest): a walk that forks
+ * nothing allocates no list. A walk starts with it empty (one cut short by an exception may
+ * have left flows in it).
  */
 const PENDING: Pending<TableFlow>[] = [];
 
@@ -151,13 +152,13 @@ export function walkFlow<F extends TableFlow>(
 ): TableVerdict {
   STACK[0] = base.id;
   STACK[1] = 0;
-  const floor = PENDING.length;
+  if (PENDING.length !== 0) PENDING.length = 0;
   const verdict = walkFrom(table, hook, base, flow, 2, env, sample);
-  while (PENDING.length > floor) {
+  while (PENDING.length > 0) {
     const job = PENDING.pop()!;
     if (job.frames.length > STACK.length) STACK = new Int32Array(job.frames.length * 2);
     STACK.set(job.frames);
-    // The jobs above the floor were forked from this walk's flow: they are F's.
+    // Every job was forked from this walk's flow: they are F's.
     const fork = job.flow as F;
     forks.push({ flow: fork, verdict: walkFrom(table, hook, base, fork, job.frames.length, env, sample) });
   }

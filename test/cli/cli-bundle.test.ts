@@ -3,7 +3,7 @@
 // while none has. Checked on a small project of its own in a temporary directory; and the
 // command itself: a reader that closes the pipe early ends it quietly.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,17 +29,40 @@ describe('the bundled command line', () => {
   it('is rebuilt when a source it was built from changes, and reused while none has', () => {
     const root = mkdtempSync(join(tmpdir(), 'knetsim-bundle-'));
     mkdirSync(join(root, 'src', 'cli'), { recursive: true });
-    writeFileSync(join(root, 'src', 'cli', 'main.ts'), "import { word } from './word';\nconsole.log(word);\n");
-    writeFileSync(join(root, 'src', 'cli', 'word.ts'), "export const word: string = 'one';\n");
+    /** Writes a source as saved a while ago (a build records only sources that have settled). */
+    const source = (name: string, text: string, minutesAgo: number) => {
+      const path = join(root, 'src', 'cli', name);
+      writeFileSync(path, text);
+      const then = new Date(Date.now() - minutesAgo * 60_000);
+      utimesSync(path, then, then);
+    };
+    source('main.ts', "import { word } from './word';\nconsole.log(word);\n", 5);
+    source('word.ts', "export const word: string = 'one';\n", 5);
     const first = runBundled(root);
     expect(first.out).toBe('one');
-    const builtAt = statSync(first.bundle).mtimeMs;
     const again = runBundled(root);
     expect(again.out).toBe('one');
-    expect(statSync(again.bundle).mtimeMs).toBe(builtAt);
+    expect(again.bundle).toBe(first.bundle);
     // A module the entry imports changes (same length, so only its time tells).
-    writeFileSync(join(root, 'src', 'cli', 'word.ts'), "export const word: string = 'two';\n");
-    expect(runBundled(root).out).toBe('two');
+    source('word.ts', "export const word: string = 'two';\n", 4);
+    const changed = runBundled(root);
+    expect(changed.out).toBe('two');
+    expect(changed.bundle).not.toBe(first.bundle);
+    // The recorded bundle gone (a cache cleaned by hand): built again, not imported from nowhere.
+    rmSync(changed.bundle);
+    const rebuilt = runBundled(root);
+    expect(rebuilt.out).toBe('two');
+    expect(rebuilt.bundle).not.toBe(changed.bundle);
+  });
+  it('builds anew when a source has just been written, without recording it (it may still be changing)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'knetsim-bundle-'));
+    mkdirSync(join(root, 'src', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'src', 'cli', 'main.ts'), "console.log('fresh');\n");
+    const first = runBundled(root);
+    expect(first.out).toBe('fresh');
+    const second = runBundled(root);
+    expect(second.out).toBe('fresh');
+    expect(second.bundle).not.toBe(first.bundle);
   });
 
   it('ends quietly, with status 0, when its reader closes the pipe early', async () => {

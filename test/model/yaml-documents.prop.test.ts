@@ -73,7 +73,7 @@ const SCALARS = [
 ];
 
 const scalar = fc.constantFrom(...SCALARS);
-const key = fc.constantFrom('a', 'b', 'port', 'name', 'on', 'yes', '1', '"k"', "'x y'");
+const key = fc.constantFrom('a', 'b', 'port', 'name', 'on', 'yes', '1', '"k"', "'x y'", 'null', '~', '', '0x1F');
 
 /** A value written by hand: plain scalars left to the schema, in block or flow collections. */
 const handWritten: fc.Arbitrary<(indent: string) => string> = fc.letrec((tie) => ({
@@ -110,6 +110,9 @@ const document = fc.oneof(
   fc.constantFrom('', '# only a comment\n', '~\n'),
 );
 
+/** Documents, some after a %YAML 1.1 directive (octal 010, "on" as true: the library honours it). */
+const directive = fc.constantFrom('', '%YAML 1.1\n---\n', '%YAML 1.2\n---\n');
+
 function v1(): string {
   return 'v1';
 }
@@ -125,8 +128,8 @@ function yamlLibrary(text: string): unknown[] | null {
 describe('scenario YAML', () => {
   it('gives the objects the yaml library gives, whichever parser reads it', () => {
     fc.assert(
-      fc.property(fc.array(document, { minLength: 1, maxLength: 4 }), (docs) => {
-        const text = docs.map((d, i) => (i === 0 ? d : `---\n${d}`)).join('');
+      fc.property(directive, fc.array(document, { minLength: 1, maxLength: 4 }), (head, docs) => {
+        const text = head + docs.map((d, i) => (i === 0 ? d : `---\n${d}`)).join('');
         const expected = yamlLibrary(text);
         const log = newIssueLog();
         const read = readYamlObjects(text, 'test.yaml', log);
