@@ -35,6 +35,8 @@ function program(): Command {
     .option('--sport <port>', 'source port', undefined)
     .option('--length <bytes>', 'total IPv4 length of the packet (default 60 for TCP, 64 otherwise)')
     .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
+    .option('--uid <id>', 'a packet made on the node: the user owning its socket, for -m owner (default 0, root)')
+    .option('--gid <id>', 'a packet made on the node: the group owning its socket, for -m owner (default 0)')
     .option('--node <name>', 'node name')
     .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables, ipvs, nftables or userspace")
     .option('--batch <file>', 'one JSON object a line: {"from","to","proto"}')

@@ -43,11 +43,30 @@ export interface TraceOptions {
   df?: boolean;
   /** The outcome every way the packet may go must end in (exit status 1 otherwise). */
   expect?: string;
+  /** The user and group owning the sending socket of a packet made on the node (-m owner). */
+  uid?: string;
+  gid?: string;
 }
 
-/** --length and --no-df applied to a request. */
+/** An id --uid or --gid gives (0 to 4294967294, as the tools take them). */
+function ownerId(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 4294967294) throw new UserError(`${flag}: "${text}" is not a user or group id`);
+  return n;
+}
+
+/** --length, --no-df, --uid and --gid applied to a request. */
 export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRequest {
   let shaped = request;
+  if (o.uid !== undefined || o.gid !== undefined) {
+    if (request.origin.kind !== 'local')
+      throw new UserError(
+        '--uid/--gid: only a packet made on the node has a socket (--from one of its addresses or 127.0.0.1)',
+      );
+    const uid = o.uid === undefined ? 0 : ownerId(o.uid, '--uid');
+    const gid = o.gid === undefined ? 0 : ownerId(o.gid, '--gid');
+    shaped = { ...shaped, socket: { uid, gid, groups: [gid] } };
+  }
   if (o.length !== undefined) {
     const length = Number(o.length);
     if (!(Number.isInteger(length) && length >= 20 && length <= 65535))

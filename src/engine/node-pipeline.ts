@@ -36,6 +36,7 @@ import {
   type NfPacket,
   natVerdict,
   type PacketConntrack,
+  type PacketSocket,
   type TableFlow,
   type TableName,
   type TableVerdict,
@@ -209,6 +210,9 @@ interface HookSlot {
   readonly pass: boolean;
   readonly env: MatchEnv & { now: number };
 }
+
+/** The socket of a process running as root (kube-proxy, and by default whatever sends a node's own packets). */
+export const ROOT_SOCKET: PacketSocket = Object.freeze({ uid: 0, gid: 0, groups: Object.freeze([0]) });
 
 /** No flows go on (shared: lists returned by the pipeline's steps are only read). */
 const NO_FLOWS: PipelineFlow[] = [];
@@ -713,6 +717,8 @@ class Pipeline {
         mark: 0,
         ct: null,
         ipvs: null,
+        // kube-proxy's own socket (it runs as root).
+        socket: ROOT_SOCKET,
       };
       const second: PipelineFlow = {
         ...branch,
@@ -890,6 +896,8 @@ class Pipeline {
         stage(flow, 'routing', 'looped back through lo');
         flow.packet.inIface = 'lo';
         flow.packet.outIface = null;
+        // loopback_xmit orphans the packet: coming in again, it has no socket.
+        flow.packet.socket = null;
         const again = this.hook(this.hook([flow], 'raw', 'PREROUTING'), 'mangle', 'PREROUTING');
         this.input(this.nat(again, 'PREROUTING'));
         continue;
@@ -990,6 +998,8 @@ class Pipeline {
       mark: flow.packet.mark,
       ct: null,
       ipvs: null,
+      // skb_scrub_packet (no namespace crossed) keeps the socket that sent the inner packet, if any.
+      socket: flow.packet.socket ?? null,
     };
     packet.df = false;
     stage(flow, 'vxlan outer', `${formatFlow(outer)} leaves as the node's own packet: OUTPUT, then POSTROUTING`);

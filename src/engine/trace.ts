@@ -2,8 +2,15 @@
 // the outcome, the endpoints with their probabilities, masquerading, the cost
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
 import { formatFlow, formatIPv4, type IPv4, invertTuple, type L4Protocol, SYN, type TcpFlags } from '../net';
-import type { Hop, NfPacket } from '../netfilter';
-import { type BranchEnd, type Outcome, type PacketOrigin, type PipelineFlow, runPipeline } from './node-pipeline';
+import type { Hop, NfPacket, PacketSocket } from '../netfilter';
+import {
+  type BranchEnd,
+  type Outcome,
+  type PacketOrigin,
+  type PipelineFlow,
+  ROOT_SOCKET,
+  runPipeline,
+} from './node-pipeline';
 import type { SimNode } from './sim-node';
 
 export interface TraceRequest {
@@ -26,6 +33,8 @@ export interface TraceRequest {
   readonly mark?: number;
   /** Draw random matches from this source (uniform in [0,1)): one packet, one path. */
   readonly sample?: () => number;
+  /** Who owns the socket a packet made on the node is sent from (-m owner); default root. */
+  readonly socket?: PacketSocket;
 }
 
 export interface TraceHop {
@@ -243,6 +252,7 @@ function packetOf(request: TraceRequest): NfPacket {
     mark: request.mark ?? 0,
     ct: null,
     ipvs: null,
+    socket: request.origin.kind === 'local' ? (request.socket ?? ROOT_SOCKET) : null,
   };
   // Set after the literal rather than spread into it: a spread makes every packet take V8's slow copying path.
   if (request.df === false) packet.df = false;

@@ -2,16 +2,18 @@
 // fields in fixed order (-s -d -i -o -p -f, addresses with their prefix
 // length), every match with -m and its options in the extension's own order
 // and number format, then the target. This is the form a user's dump has.
-import { formatIPv4, ipProtocolNumber } from '../net';
+import { formatIPv4, ipProtocolNumber, parseIPv4, parseIPv4Prefix } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
 import { parseIcmpType } from './matches/icmp-match';
+import { parseOwnerIds } from './matches/owner-match';
+import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { MARK_OPTIONS, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
-import { hex, parseMarkMask } from './values';
+import { hex, parseMarkMask, parseUint32 } from './values';
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
@@ -232,6 +234,49 @@ function matchText(m: RuleMatch): string {
       const t = parseIcmpType(x.args[0]!)!;
       const text = t.type === -1 ? 'any' : t.code === null ? `${t.type}` : `${t.type}/${t.code}`;
       return `${neg(x)} --icmp-type ${text}`;
+    }
+    case 'owner': {
+      const ids = (x: ParsedOption) => {
+        const r = parseOwnerIds(x);
+        return typeof r === 'string' ? x.args[0] : r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`;
+      };
+      // libxt_owner's order: socket, user, group, supplementary groups.
+      return (
+        each(['--socket-exists'], (x) => `${neg(x)} --socket-exists`) +
+        each(['--uid-owner'], (x) => `${neg(x)} --uid-owner ${ids(x)}`) +
+        each(['--gid-owner'], (x) => `${neg(x)} --gid-owner ${ids(x)}`) +
+        each(['--suppl-groups'], () => ' --suppl-groups')
+      );
+    }
+    case 'policy': {
+      const pol = opt(o, '--pol')?.args[0] ?? 'ipsec';
+      let out = ` --dir ${opt(o, '--dir')?.args[0]} --pol ${pol}`;
+      // A "none" policy keeps no elements; an IPsec one prints each in libxt_policy's order.
+      if (pol === 'none') return out;
+      if (opt(o, '--strict')) out += ' --strict';
+      const element = (e: readonly ParsedOption[]) => {
+        const field = (name: string, render: (text: string) => string) => {
+          const x = e.find((y) => y.name === name);
+          return x ? `${neg(x)} ${name} ${render(x.args[0]!)}` : '';
+        };
+        const address = (text: string) => {
+          const slash = text.indexOf('/');
+          const prefix = parseIPv4Prefix(text)!;
+          const given = parseIPv4(slash < 0 ? text : text.slice(0, slash))!;
+          return `${formatIPv4(given)}${prefix.length === 32 ? '' : `/${prefix.length}`}`;
+        };
+        const protoName = (text: string) =>
+          Object.entries(IPSEC_PROTOCOLS).find(([, n]) => n === ipsecProtocol(text))![0];
+        return (
+          field('--reqid', (t) => `${parseUint32(t)}`) +
+          field('--spi', (t) => hex(parseUint32(t)!)) +
+          field('--proto', protoName) +
+          field('--mode', (t) => t) +
+          field('--tunnel-dst', address) +
+          field('--tunnel-src', address)
+        );
+      };
+      return out + policyElements(o).map(element).join(' --next');
     }
     case 'limit': {
       const rate = opt(o, '--limit')?.args[0] ?? '3/hour';

@@ -56,6 +56,15 @@ export interface NfPacket {
   untracked?: boolean;
   /** The IPVS virtual service the packet's connection belongs to (after IPVS took it), for -m ipvs. */
   ipvs: { readonly protocol: L4Protocol; readonly address: IPv4; readonly port: number } | null;
+  /** The local socket that sent it (a packet made on this node), for -m owner; none (absent or null) otherwise. */
+  socket?: PacketSocket | null;
+}
+
+/** Who owns a local socket: its file's user and group, and the process's supplementary groups. */
+export interface PacketSocket {
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
 }
 
 export type AddrType =
@@ -131,6 +140,8 @@ export interface MatchExtension {
   readonly implicitFor?: L4Protocol;
   /** Hooks the kernel lets this match be reached from (all when absent). */
   readonly hooks?: readonly Hook[];
+  /** Hooks that depend on the rule's options (-m policy --dir); undefined: `hooks` decides. */
+  readonly hooksFor?: (options: readonly ParsedOption[]) => readonly Hook[] | undefined;
   /**
    * Reads -p when each of its options is read (multiport), so -p must come first: the message
    * iptables gives when it does not, or when the protocol is one it does not take.

@@ -6,6 +6,8 @@ import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { icmpMatch } from './matches/icmp-match';
 import { ipvsMatch } from './matches/ipvs-match';
 import { multiportMatch } from './matches/multiport-match';
+import { ownerMatch } from './matches/owner-match';
+import { policyMatch } from './matches/policy-match';
 import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
 import { iprangeMatch, lengthMatch } from './matches/range-matches';
 import { recentMatch } from './matches/recent-match';
@@ -41,6 +43,8 @@ const MATCHES: readonly MatchExtension[] = [
   recentMatch,
   setMatch,
   multiportMatch,
+  ownerMatch,
+  policyMatch,
   physdevMatch,
   limitMatch,
   nfacctMatch,

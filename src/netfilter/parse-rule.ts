@@ -284,10 +284,11 @@ export function parseRuleTokens(
     target: ruleTarget,
     comment: commentOption?.args[0] ?? null,
   };
-  // Rare (-m rpfilter): the commit check needs the hooks; other rules keep one shape.
+  // Rare (-m rpfilter, owner, policy): the commit check needs the hooks; other rules keep one shape.
   for (let m = 0; m < slots.matches; m++) {
-    const hooks = slots.ext[m]!.hooks;
-    if (hooks) return { ...rule, matchHooks: { module: slots.ext[m]!.name, hooks } };
+    const ext = slots.ext[m]!;
+    const hooks = ext.hooksFor?.(found[m]!.options) ?? ext.hooks;
+    if (hooks) return { ...rule, matchHooks: { module: ext.name, hooks } };
   }
   return rule;
 }

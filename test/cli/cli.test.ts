@@ -277,6 +277,50 @@ describe('trace --expect: exit 1 unless every way the packet may go ends as expe
   });
 });
 
+describe('trace --uid/--gid: the socket a packet made on the node is sent from', () => {
+  const rules = () =>
+    file(
+      'owner.rules',
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n' +
+        '-A OUTPUT -m owner --uid-owner 1000 -j DROP\nCOMMIT\n',
+    );
+  const send = (...extra: string[]) =>
+    knetsim(
+      'trace',
+      '--rules',
+      rules(),
+      '--node-ip',
+      '192.168.0.2',
+      '--from',
+      '192.168.0.2',
+      '--to',
+      '8.8.8.8:53',
+      ...extra,
+    );
+  it('root by default; --uid names another user', () => {
+    expect(send('--expect', 'ACCEPT').status).toBe(0);
+    expect(send('--uid', '1000', '--gid', '1000', '--expect', 'DROP').status).toBe(0);
+  });
+  it('a packet not made on the node has no socket to own; a bad id is bad input', () => {
+    const forwarded = knetsim(
+      'trace',
+      '--rules',
+      rules(),
+      '--from',
+      '10.244.1.5',
+      '--to',
+      '8.8.8.8:53',
+      '--uid',
+      '1000',
+    );
+    expect(forwarded.status).toBe(2);
+    expect(forwarded.stderr).toMatch(/--uid\/--gid: only a packet made on the node has a socket/);
+    const bad = send('--uid', 'alice');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('knetsim: --uid: "alice" is not a user or group id\n');
+  });
+});
+
 describe('IPVS mode', () => {
   const scenario = file(
     'ipvs.yaml',

@@ -165,6 +165,29 @@ const CASES: readonly Case[] = [
   },
   { name: "a source that is the node's own address, no rules", from: '192.168.0.2', to: SERVER, rules: {} },
   {
+    // xt_owner: a packet with no socket matches when every test the rule names is negated.
+    name: 'owner on a forwarded packet: ! --uid-owner 0 matches it, --socket-exists does not',
+    to: SERVER,
+    rules: {
+      mangle: ['-A POSTROUTING -m owner --socket-exists -j ACCEPT', '-A POSTROUTING -m owner ! --uid-owner 0 -j DROP'],
+    },
+  },
+  {
+    name: 'owner on a forwarded packet: --uid-owner 0 does not match it',
+    to: SERVER,
+    rules: { mangle: ['-A POSTROUTING -m owner --uid-owner 0 -j DROP'] },
+  },
+  {
+    name: 'policy in FORWARD: --dir out --pol none matches, --dir in --pol ipsec does not',
+    to: SERVER,
+    rules: {
+      filter: [
+        '-A FORWARD -m policy --dir in --pol ipsec -j ACCEPT',
+        '-A FORWARD -m policy --dir out --pol none -j DROP',
+      ],
+    },
+  },
+  {
     name: 'CONNMARK kept through DNAT into POSTROUTING',
     to: SERVER,
     rules: {

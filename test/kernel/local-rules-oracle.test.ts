@@ -148,6 +148,35 @@ const CASES: readonly Case[] = [
     rules: { filter: ['-A OUTPUT ! -o lo -j DROP', '-A OUTPUT -o l+ -j ACCEPT'] },
     outputPolicy: 'DROP',
   },
+  {
+    // The sender runs as root: user 0, group 0.
+    name: "owner: the sending socket is root's",
+    rules: {
+      filter: [
+        '-A OUTPUT -m owner --uid-owner 1-65534 -j DROP',
+        '-A OUTPUT -m owner --gid-owner 1000 --suppl-groups -j DROP',
+        '-A OUTPUT -m owner --socket-exists --uid-owner 0 --gid-owner 0-10 -j ACCEPT',
+      ],
+    },
+    outputPolicy: 'DROP',
+  },
+  {
+    name: 'owner in POSTROUTING: ! --uid-owner 0 and ! --socket-exists do not match a local datagram',
+    rules: {
+      mangle: ['-A POSTROUTING -m owner ! --uid-owner 0 -j DROP', '-A POSTROUTING -m owner ! --socket-exists -j DROP'],
+    },
+  },
+  {
+    name: 'policy: no IPsec, so --pol none matches and --pol ipsec does not',
+    rules: {
+      filter: [
+        '-A INPUT -m policy --dir in --pol ipsec -j DROP',
+        '-A OUTPUT -m policy --dir out --pol ipsec --proto esp --mode tunnel --tunnel-dst 127.0.0.1 -j DROP',
+        '-A OUTPUT -m policy --dir out --pol none -j ACCEPT',
+      ],
+    },
+    outputPolicy: 'DROP',
+  },
 ];
 
 function dumpOf(c: Case): string {

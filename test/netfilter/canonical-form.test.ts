@@ -72,6 +72,41 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   // getopt_long's unambiguous prefixes, as iptables takes them.
   ['-A INPUT -p tcp ! --dpo 22', '-A INPUT -p tcp -m tcp ! --dport 22'],
   ['-A INPUT --proto udp -m comment --comm x --jum ACCEPT', '-A INPUT -p udp -m comment --comment x -j ACCEPT'],
+  ['-A OUTPUT -m owner --uid-owner 0 --socket-exists', '-A OUTPUT -m owner --socket-exists --uid-owner 0'],
+  [
+    '-A OUTPUT -m owner --gid-owner 5 --suppl-groups --uid-owner 3 ! --socket-exists',
+    '-A OUTPUT -m owner ! --socket-exists --uid-owner 3 --gid-owner 5 --suppl-groups',
+  ],
+  ['-A OUTPUT -m owner --uid-owner 0-0', '-A OUTPUT -m owner --uid-owner 0'],
+  ['-A OUTPUT -m owner --uid-owner 0x10', '-A OUTPUT -m owner --uid-owner 16'],
+  ['-A OUTPUT -m owner --gid-owner root', '-A OUTPUT -m owner --gid-owner 0'],
+  ['-A OUTPUT -m owner ! --uid-owner 1000-2000', '-A OUTPUT -m owner ! --uid-owner 1000-2000'],
+  ['-A INPUT -m policy --dir in', '-A INPUT -m policy --dir in --pol ipsec'],
+  ['-A INPUT -m policy --dir in --pol none --proto esp', '-A INPUT -m policy --dir in --pol none'],
+  [
+    '-A OUTPUT -m policy --dir out --pol ipsec --spi 16 --reqid 0x20 --proto 50',
+    '-A OUTPUT -m policy --dir out --pol ipsec --reqid 32 --spi 0x10 --proto esp',
+  ],
+  [
+    '-A INPUT -m policy --dir in --pol ipsec --proto esp --mode tunnel --tunnel-src 1.2.3.4 --tunnel-dst 5.6.7.8',
+    '-A INPUT -m policy --dir in --pol ipsec --proto esp --mode tunnel --tunnel-dst 5.6.7.8 --tunnel-src 1.2.3.4',
+  ],
+  [
+    '-A OUTPUT -m policy --dir out --pol ipsec --mode tunnel --tunnel-src 10.0.0.1/8',
+    '-A OUTPUT -m policy --dir out --pol ipsec --mode tunnel --tunnel-src 10.0.0.1/8',
+  ],
+  [
+    '-A INPUT -m policy --dir in --pol ipsec --strict --reqid 5 --next --spi 0x10',
+    '-A INPUT -m policy --dir in --pol ipsec --strict --reqid 5 --next --spi 0x10',
+  ],
+  [
+    '-A INPUT -m policy --dir in --pol ipsec --mode transport --strict',
+    '-A INPUT -m policy --dir in --pol ipsec --strict --mode transport',
+  ],
+  [
+    '-A FORWARD -m policy --dir out --pol ipsec ! --proto ah',
+    '-A FORWARD -m policy --dir out --pol ipsec ! --proto ah',
+  ],
 ];
 
 describe('iptables-save forms', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SetLookup } from '../../src/engine';
 import { loadIptables, type NetfilterState, saveState } from '../../src/netfilter';
-import { ip, nodeFromRules, table, trace } from '../helpers/node-from-rules';
+import { ip, NODE_IP, nodeFromRules, table, trace } from '../helpers/node-from-rules';
 
 function nodeState(text: string): NetfilterState {
   const loaded = loadIptables(text, 'test');
@@ -121,6 +121,38 @@ describe('state and marks', () => {
       ['ACCEPT', 0.5],
       ['DROP', 0.5],
     ]);
+  });
+  it('-m owner: the sending socket of a packet made on the node (root unless the request says)', () => {
+    const n = nodeFromRules(
+      table('filter', [
+        '-A OUTPUT -m owner --uid-owner 1000-1999 --gid-owner 50 --suppl-groups -j DROP',
+        '-A OUTPUT -m owner ! --socket-exists -j DROP',
+      ]),
+    );
+    const from = (socket?: { uid: number; gid: number; groups: number[] }) =>
+      trace(n, NODE_IP, '8.8.8.8', 53, 'udp', socket ? { socket } : {}).outcome;
+    expect(from()).toBe('ACCEPT');
+    expect(from({ uid: 1500, gid: 50, groups: [50] })).toBe('DROP');
+    // The group matches through a supplementary group only with --suppl-groups (given here).
+    expect(from({ uid: 1500, gid: 7, groups: [7, 50] })).toBe('DROP');
+    expect(from({ uid: 1500, gid: 7, groups: [7] })).toBe('ACCEPT');
+    expect(from({ uid: 2000, gid: 50, groups: [50] })).toBe('ACCEPT');
+    // A forwarded packet has no socket: only a rule whose every test is negated matches it.
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
+    const negated = nodeFromRules(
+      table('mangle', ['-A POSTROUTING -m owner ! --uid-owner 0 ! --socket-exists -j DROP']),
+    );
+    expect(trace(negated, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('DROP');
+    expect(trace(negated, NODE_IP, '8.8.8.8', 53, 'udp').outcome).toBe('ACCEPT');
+  });
+  it('-m policy: no IPsec, so --pol none always matches and --pol ipsec never', () => {
+    const n = nodeFromRules(
+      table('filter', [
+        '-A FORWARD -m policy --dir in --pol ipsec -j DROP',
+        '-A FORWARD -m policy --dir out --pol none -j REJECT',
+      ]),
+    );
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 53, 'udp').outcome).toBe('REJECT');
   });
   it('MARK then -m mark, with masks', () => {
     const n = nodeFromRules(

@@ -167,6 +167,61 @@ describe('bad input names the line and the token', () => {
       'f: line 2: target CT is not valid in the filter table',
     ],
     [
+      'owner reached from INPUT',
+      '*filter\n-A INPUT -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match in chain INPUT is reached from INPUT, but works only in OUTPUT/POSTROUTING',
+    ],
+    [
+      'owner with nothing to test',
+      '*filter\n-A OUTPUT -m owner -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match: At least one of --uid-owner, --gid-owner or --socket-exists is required',
+    ],
+    [
+      'owner --suppl-groups before --gid-owner',
+      '*filter\n-A OUTPUT -m owner --suppl-groups --gid-owner 5 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match: Bad value for "--suppl-groups" option: "you need to use --gid-owner first"',
+    ],
+    [
+      'owner id out of range',
+      '*filter\n-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match: Bad value for "--uid-owner" option: "4294967295" (a number, a range N-M, or root)',
+    ],
+    [
+      'owner range backwards',
+      '*filter\n-A OUTPUT -m owner --uid-owner 5-3 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match: "5-3" is a range whose first id is above its last',
+    ],
+    [
+      'policy without --dir',
+      '*filter\n-A INPUT -m policy --pol none -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: neither --dir in nor --dir out specified',
+    ],
+    [
+      'policy --dir out reached from INPUT',
+      '*filter\n-A INPUT -m policy --dir out --pol none -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match in chain INPUT is reached from INPUT, but works only in FORWARD/OUTPUT/POSTROUTING',
+    ],
+    [
+      'policy --next without --strict',
+      '*filter\n-A INPUT -m policy --dir in --pol ipsec --next -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: option "--next" also requires "--strict"',
+    ],
+    [
+      'policy tunnel addresses outside tunnel mode',
+      '*filter\n-A INPUT -m policy --dir in --pol ipsec --tunnel-src 10.0.0.0/8 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode',
+    ],
+    [
+      'policy protocol not IPsec',
+      '*filter\n-A OUTPUT -m policy --dir out --pol ipsec --proto udp -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: protocol must be ah/esp/ipcomp',
+    ],
+    [
+      'policy --dir cannot be negated',
+      '*filter\n-A INPUT -m policy ! --dir in --pol ipsec -j ACCEPT\nCOMMIT\n',
+      'f: line 2: option "--dir" cannot be inverted',
+    ],
+    [
       'backwards address range',
       '*filter\n-A INPUT -m iprange --src-range 10.0.0.5-10.0.0.1\nCOMMIT\n',
       'f: line 2: iprange match: bad IP range "10.0.0.5-10.0.0.1"',

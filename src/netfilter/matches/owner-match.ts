@@ -1,0 +1,72 @@
+// -m owner: who owns the local socket a packet was sent from (xt_owner). Only packets made
+// on this node have one, so the kernel allows it at OUTPUT and POSTROUTING alone. A packet
+// without a socket (forwarded) matches exactly when every test the rule names is negated,
+// as owner_mt answers ((match ^ invert) == 0).
+import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
+
+/** The highest id the tools take (xtables_strtoui with UINT32_MAX - 1). */
+const MAX_ID = 4294967294;
+
+/** The one user and group name every node has; iptables resolves any other through the node's own files. */
+const KNOWN_NAMES: Readonly<Record<string, number>> = { root: 0 };
+
+/** "N", "N-M" (decimal or 0x hex, as strtoul reads) or a known name: the id range; a message when bad. */
+export function parseOwnerIds(option: ParsedOption): { min: number; max: number } | string {
+  const text = option.args[0] ?? '';
+  const bad = `Bad value for "${option.name}" option: "${text}"`;
+  const id = (s: string): number | null => {
+    if (s in KNOWN_NAMES) return KNOWN_NAMES[s]!;
+    if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(s)) return null;
+    const n = Number(s);
+    return n <= MAX_ID ? n : null;
+  };
+  const dash = text.indexOf('-');
+  const min = id(dash < 0 ? text : text.slice(0, dash));
+  const max = dash < 0 ? min : id(text.slice(dash + 1));
+  if (min === null || max === null) return `${bad} (a number, a range N-M, or root)`;
+  // iptables takes it; the kernel refuses the rule (xt_owner checkentry).
+  if (min > max) return `"${text}" is a range whose first id is above its last`;
+  return { min, max };
+}
+
+const ownerOption = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
+
+export const ownerMatch: MatchExtension = {
+  name: 'owner',
+  hooks: ['OUTPUT', 'POSTROUTING'],
+  options: [
+    { name: '--uid-owner', args: 1, negatable: true },
+    { name: '--gid-owner', args: 1, negatable: true },
+    { name: '--socket-exists', args: 0, negatable: true },
+    { name: '--suppl-groups', args: 0 },
+  ],
+  compile(options) {
+    const uidOption = ownerOption(options, '--uid-owner');
+    const gidOption = ownerOption(options, '--gid-owner');
+    const socketOption = ownerOption(options, '--socket-exists');
+    if (!uidOption && !gidOption && !socketOption)
+      return 'At least one of --uid-owner, --gid-owner or --socket-exists is required';
+    const suppl = options.findIndex((o) => o.name === '--suppl-groups');
+    if (suppl >= 0 && !options.slice(0, suppl).some((o) => o.name === '--gid-owner'))
+      return 'Bad value for "--suppl-groups" option: "you need to use --gid-owner first"';
+    const uids = uidOption ? parseOwnerIds(uidOption) : null;
+    if (typeof uids === 'string') return uids;
+    const gids = gidOption ? parseOwnerIds(gidOption) : null;
+    if (typeof gids === 'string') return gids;
+    // Every test the rule names is negated: what a packet without a socket matches.
+    const allNegated = options.every((o) => o.name === '--suppl-groups' || o.negated);
+    const test = (p: NfPacket): boolean => {
+      const socket = p.socket;
+      if (!socket) return allNegated;
+      if (socketOption?.negated) return false;
+      if (uids && uidOption && (socket.uid >= uids.min && socket.uid <= uids.max) === uidOption.negated) return false;
+      if (gids && gidOption) {
+        const inRange = (g: number) => g >= gids.min && g <= gids.max;
+        const member = inRange(socket.gid) || (suppl >= 0 && socket.groups.some(inRange));
+        if (member === gidOption.negated) return false;
+      }
+      return true;
+    };
+    return { test };
+  },
+};
