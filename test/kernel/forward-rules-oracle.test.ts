@@ -178,6 +178,11 @@ const CASES: readonly Case[] = [
     rules: { mangle: ['-A POSTROUTING -m owner --uid-owner 0 -j DROP'] },
   },
   {
+    name: 'owner on a forwarded packet: --suppl-groups is a test that is never negated',
+    to: SERVER,
+    rules: { mangle: ['-A POSTROUTING -m owner ! --gid-owner 5 --suppl-groups -j DROP'] },
+  },
+  {
     name: 'policy in FORWARD: --dir out --pol none matches, --dir in --pol ipsec does not',
     to: SERVER,
     rules: {

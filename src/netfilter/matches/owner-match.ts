@@ -53,8 +53,9 @@ export const ownerMatch: MatchExtension = {
     if (typeof uids === 'string') return uids;
     const gids = gidOption ? parseOwnerIds(gidOption) : null;
     if (typeof gids === 'string') return gids;
-    // Every test the rule names is negated: what a packet without a socket matches.
-    const allNegated = options.every((o) => o.name === '--suppl-groups' || o.negated);
+    // Every test the rule names is negated: what a packet without a socket matches. --suppl-groups
+    // is a test bit of its own that cannot be negated, so a rule with it never matches such a packet.
+    const allNegated = options.every((o) => o.negated);
     const test = (p: NfPacket): boolean => {
       const socket = p.socket;
       if (!socket) return allNegated;
