@@ -998,7 +998,8 @@ class Pipeline {
       mark: flow.packet.mark,
       ct: null,
       ipvs: null,
-      // skb_scrub_packet (no namespace crossed) keeps the socket that sent the inner packet, if any.
+      // skb_scrub_packet (no namespace crossed) keeps the socket that sent the inner packet, if any
+      // (probed: a root process's datagrams matched --uid-owner 0 once encapsulated).
       socket: flow.packet.socket ?? null,
     };
     packet.df = false;

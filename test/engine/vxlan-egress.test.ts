@@ -140,6 +140,25 @@ describe("the VXLAN datagram through the node's own OUTPUT and POSTROUTING", () 
     expect(send(n, 0).outcome).toBe('ACCEPT');
   });
 
+  it("the datagram keeps the inner packet's socket for -m owner: a node process's, none for a pod's", () => {
+    // Probed in two namespaces joined by a VXLAN device: a root process's datagrams to the far
+    // side's inner address, encapsulated, matched "-p udp --dport 4789 -m owner --uid-owner 0" in
+    // mangle POSTROUTING (skb_scrub_packet keeps skb->sk within a namespace).
+    const n = withRules([], ['-A POSTROUTING -p udp -m udp --dport 8472 -m owner --uid-owner 0 -j DROP']);
+    const fromNode = (socket?: { uid: number; gid: number; groups: number[] }) =>
+      tracePacket(n, {
+        src: ip('192.168.1.11'),
+        dst: ip('10.244.2.7'),
+        protocol: 'udp',
+        dport: 53,
+        origin: { kind: 'local' },
+        ...(socket ? { socket } : {}),
+      }).outcome;
+    expect(fromNode()).toBe('DROP');
+    expect(fromNode({ uid: 1000, gid: 1000, groups: [1000] })).toBe('ACCEPT');
+    expect(send(n).outcome).toBe('ACCEPT');
+  });
+
   it('counts the rules the datagram meets and its own conntrack look-up', () => {
     const t = send(withRules(['-A OUTPUT -p udp -j ACCEPT']));
     const plain = send(node);
