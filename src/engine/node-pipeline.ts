@@ -310,9 +310,12 @@ class Pipeline {
     private readonly recordEnds = true,
   ) {
     this.slots = slotsOf(node);
+    // A sampled packet runs the node's nth counters; looked up once, not at every table.
+    this.nthCounters = options.sample ? nthCountersOf(node) : undefined;
   }
 
   private readonly slots: (HookSlot | undefined)[];
+  private readonly nthCounters: Map<string, number> | undefined;
 
   private slot(table: TableName, hook: Hook): HookSlot {
     const i = slotIndex(table, hook);
@@ -402,7 +405,7 @@ class Pipeline {
     if (slot.pass) return flows;
     const env = slot.env;
     env.now = this.options.now;
-    env.nthCounters = this.options.sample ? nthCountersOf(this.node) : undefined;
+    env.nthCounters = this.nthCounters;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
       // Left over only if a walk was cut short by an exception (none is known): not this packet's.
