@@ -13,7 +13,7 @@ import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { MARK_OPTIONS, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
-import { hex, parseMarkMask, parseUint32 } from './values';
+import { hex, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
@@ -87,10 +87,8 @@ function tcpFlagList(text: string): string {
 
 /** Ports as xtables prints them: "80", or "80:90" for a range. */
 function portText(text: string): string {
-  const [a, b] = text.split(':');
-  const min = a === '' ? 0 : Number(a);
-  const max = b === undefined ? min : b === '' ? 65535 : Number(b);
-  return min === max ? String(min) : `${min}:${max}`;
+  const r = parsePortRange(text)!;
+  return r.min === r.max ? String(r.min) : `${r.min}:${r.max}`;
 }
 
 const CT_TUPLE_OPTIONS = [

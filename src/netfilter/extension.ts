@@ -10,6 +10,8 @@ export interface OptionSpec {
   /** Number of argument tokens that follow the option. */
   readonly args: number;
   readonly negatable?: boolean;
+  /** May be given more than once in one match or target (-m policy's per-element options); others may not. */
+  readonly repeatable?: boolean;
 }
 
 export interface ParsedOption {

@@ -269,7 +269,7 @@ function chainGraph(table: NetfilterTable): ChainGraph {
     for (const r of c.rules) {
       const t = r.rule.target;
       const matchHooks = r.rule.matchHooks;
-      if (matchHooks) allowed[ci]! &= matchHooks.hooks.reduce((m, h) => m | HOOK_BIT[h], 0);
+      if (matchHooks) for (const m of matchHooks) allowed[ci]! &= m.hooks.reduce((bits, h) => bits | HOOK_BIT[h], 0);
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
         if (mask === undefined) {
@@ -373,8 +373,8 @@ function misplacedTargetError(table: NetfilterTable, edges: Map<Chain, Chain[]>,
   while (todo.length > 0) {
     const chain = todo.pop()!;
     for (const r of chain.rules) {
-      const m = r.rule.matchHooks;
-      if (m && !m.hooks.includes(hook))
+      const m = r.rule.matchHooks?.find((x) => !x.hooks.includes(hook));
+      if (m)
         return new ApplyError(
           r.line,
           `${m.module} match in chain ${chain.name} is reached from ${hook}, but works only in ${m.hooks.join('/')}`,

@@ -2,7 +2,7 @@
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
 import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol } from '../net';
-import type { MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
+import type { Hook, MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import { OptionSlots, TARGET } from './option-slots';
@@ -261,6 +261,12 @@ export function parseRuleTokens(
         }
         if (a === 0) argAt = i;
       }
+      if (!spec.repeatable)
+        for (let k = 0; k < slots.options; k++)
+          if (slots.owner[k] === instance && slots.name[k] === option) {
+            const owner = instance === TARGET ? (target?.name ?? '') : slots.ext[instance]!.name;
+            throw new RuleSyntaxError(`${owner}: option "${option}" can only be used once`, option);
+          }
       // The arguments are the tokens argAt .. argAt + spec.args - 1 (a "!" can only come before the first).
       slots.addOption(instance, option, neg, argAt, spec.args);
       continue;
@@ -284,13 +290,16 @@ export function parseRuleTokens(
     target: ruleTarget,
     comment: commentOption?.args[0] ?? null,
   };
-  // Rare (-m rpfilter, owner, policy): the commit check needs the hooks; other rules keep one shape.
+  // Rare (-m rpfilter, owner, policy): the commit check needs every such match's hooks; other rules keep one shape.
+  let matchHooks: { module: string; hooks: readonly Hook[] }[] | null = null;
   for (let m = 0; m < slots.matches; m++) {
     const ext = slots.ext[m]!;
     const hooks = ext.hooksFor?.(found[m]!.options) ?? ext.hooks;
-    if (hooks) return { ...rule, matchHooks: { module: ext.name, hooks } };
+    if (!hooks) continue;
+    matchHooks ??= [];
+    matchHooks.push({ module: ext.name, hooks });
   }
-  return rule;
+  return matchHooks === null ? rule : { ...rule, matchHooks };
 }
 
 /** A match's options compiled, or the same match met earlier in the script. */

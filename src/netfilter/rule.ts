@@ -56,8 +56,8 @@ export interface Rule {
   readonly target: RuleTarget;
   /** The comment of -m comment, for reports. */
   readonly comment: string | null;
-  /** Set only when a match works at some hooks alone (-m rpfilter): those hooks and the match. */
-  readonly matchHooks?: { readonly module: string; readonly hooks: readonly Hook[] };
+  /** Set only when matches work at some hooks alone (-m rpfilter, owner, policy): each such match and its hooks. */
+  readonly matchHooks?: readonly { readonly module: string; readonly hooks: readonly Hook[] }[];
 }
 
 export function targetName(target: RuleTarget): string | null {

@@ -6,16 +6,32 @@ export function parsePort(text: string): number | null {
   return scanPort(text, 0, text.length);
 }
 
-/** The port in text[from, to): one to five decimal digits, at most 65535; null otherwise. */
+/**
+ * The port in text[from, to), as xtables reads one (strtoul, base 0): decimal, "0x" hex or
+ * leading-0 octal ("010" is 8), at most 65535; null otherwise.
+ */
 export function scanPort(text: string, from: number, to: number): number | null {
-  if (to <= from || to - from > 5) return null;
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return null;
-    n = n * 10 + (c - 48);
+  if (to <= from) return null;
+  let base = 10;
+  let i = from;
+  if (text.charCodeAt(i) === 48 && to - from > 1) {
+    const x = text.charCodeAt(i + 1) | 0x20;
+    if (x === 120) {
+      base = 16;
+      i += 2;
+      if (i >= to) return null;
+    } else base = 8;
   }
-  return n <= 65535 ? n : null;
+  let n = 0;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const digit =
+      c >= 48 && c <= 57 ? c - 48 : base === 16 && (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : 99;
+    if (digit >= base) return null;
+    n = n * base + digit;
+    if (n > 65535) return null;
+  }
+  return n;
 }
 
 /** "80", "80:90" (":90" and "80:" are open ranges, as xtables_parse_multi_ranges allows). */
@@ -33,10 +49,22 @@ export function parsePortRange(text: string): { min: number; max: number } | nul
   return { min, max };
 }
 
+/**
+ * A number as strtoul reads it with base 0 (what xtables uses for marks, ids, reqids, spis): "0x"/"0X"
+ * then hex, a leading 0 then octal ("010" is 8, "08" is refused), else decimal; the whole text, at
+ * most `max`. Null when it is not such a number.
+ */
+export function parseCNumber(text: string, max: number): number | null {
+  let n: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) n = Number.parseInt(text.slice(2), 16);
+  else if (/^0[0-7]*$/.test(text)) n = Number.parseInt(text, 8);
+  else if (/^[1-9]\d*$/.test(text)) n = Number(text);
+  else return null;
+  return n <= max ? n : null;
+}
+
 export function parseUint32(text: string): number | null {
-  if (!/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(text)) return null;
-  const n = Number(text);
-  return n <= 0xffffffff ? n : null;
+  return parseCNumber(text, 0xffffffff);
 }
 
 /** "value[/mask]" as -m mark and MARK take it; the mask defaults to all ones. */

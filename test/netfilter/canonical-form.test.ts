@@ -107,6 +107,22 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     '-A FORWARD -m policy --dir out --pol ipsec ! --proto ah',
     '-A FORWARD -m policy --dir out --pol ipsec ! --proto ah',
   ],
+  ['-A INPUT -m mark --mark 010 -j ACCEPT', '-A INPUT -m mark --mark 0x8 -j ACCEPT'],
+  ['-A INPUT -j MARK --set-mark 010', '-A INPUT -j MARK --set-xmark 0x8/0xffffffff'],
+  ['-A INPUT -m mark --mark 0X10', '-A INPUT -m mark --mark 0x10'],
+  ['-A INPUT -p tcp --dport 010', '-A INPUT -p tcp -m tcp --dport 8'],
+  ['-A INPUT -p tcp --dport 0x10', '-A INPUT -p tcp -m tcp --dport 16'],
+  ['-A OUTPUT -m owner --uid-owner 010', '-A OUTPUT -m owner --uid-owner 8'],
+  ['-A OUTPUT -m owner --uid-owner 1:5', '-A OUTPUT -m owner --uid-owner 1-5'],
+  [
+    '-A INPUT -m policy --dir in --pol ipsec --reqid 010 --spi 010',
+    '-A INPUT -m policy --dir in --pol ipsec --reqid 8 --spi 0x8',
+  ],
+  ['-A INPUT -m policy --dir in --pol none --tunnel-src 1.2.3.4', '-A INPUT -m policy --dir in --pol none'],
+  [
+    '-A INPUT -m policy --dir in --pol ipsec ! --mode transport --tunnel-src 1.2.3.4',
+    '-A INPUT -m policy --dir in --pol ipsec ! --mode transport --tunnel-src 1.2.3.4',
+  ],
 ];
 
 describe('iptables-save forms', () => {

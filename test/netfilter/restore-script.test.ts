@@ -222,6 +222,41 @@ describe('bad input names the line and the token', () => {
       'f: line 2: option "--dir" cannot be inverted',
     ],
     [
+      'two matches limited to hooks: both are checked',
+      '*filter\n-A INPUT -m policy --dir in --pol none -m owner --uid-owner 0 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: owner match in chain INPUT is reached from INPUT, but works only in OUTPUT/POSTROUTING',
+    ],
+    [
+      'policy none with --strict',
+      '*filter\n-A INPUT -m policy --dir in --pol none --strict -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: policy none but --strict given',
+    ],
+    [
+      'policy --strict with an empty element',
+      '*filter\n-A INPUT -m policy --dir in --pol ipsec --strict --reqid 1 --next -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: empty policy element 1. --strict is in effect, but at least one of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required.',
+    ],
+    [
+      'policy tunnel addresses with ! --mode tunnel',
+      '*filter\n-A INPUT -m policy --dir in --pol ipsec ! --mode tunnel --tunnel-src 1.2.3.4 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode',
+    ],
+    [
+      'an option given twice in one match',
+      '*filter\n-A INPUT -m conntrack --ctstate NEW --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n',
+      'f: line 2: conntrack: option "--ctstate" can only be used once',
+    ],
+    [
+      'an option given twice in one target',
+      '*filter\n-A INPUT -j MARK --set-mark 1 --set-mark 2\nCOMMIT\n',
+      'f: line 2: MARK: option "--set-mark" can only be used once',
+    ],
+    [
+      'an octal number with an 8 in it',
+      '*filter\n-A INPUT -m mark --mark 08 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: mark match: bad mark value "08"',
+    ],
+    [
       'backwards address range',
       '*filter\n-A INPUT -m iprange --src-range 10.0.0.5-10.0.0.1\nCOMMIT\n',
       'f: line 2: iprange match: bad IP range "10.0.0.5-10.0.0.1"',

@@ -3,6 +3,7 @@
 // without a socket (forwarded) matches exactly when every test the rule names is negated,
 // as owner_mt answers ((match ^ invert) == 0).
 import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
+import { parseCNumber } from '../values';
 
 /** The highest id the tools take (xtables_strtoui with UINT32_MAX - 1). */
 const MAX_ID = 4294967294;
@@ -10,19 +11,17 @@ const MAX_ID = 4294967294;
 /** The one user and group name every node has; iptables resolves any other through the node's own files. */
 const KNOWN_NAMES: Readonly<Record<string, number>> = { root: 0 };
 
-/** "N", "N-M" (decimal or 0x hex, as strtoul reads) or a known name: the id range; a message when bad. */
+/**
+ * A known name, or "N", "N-M" or "N:M" with numbers as strtoul reads them (base 0: 0x hex, a
+ * leading 0 octal): the id range; a message when bad.
+ */
 export function parseOwnerIds(option: ParsedOption): { min: number; max: number } | string {
   const text = option.args[0] ?? '';
   const bad = `Bad value for "${option.name}" option: "${text}"`;
-  const id = (s: string): number | null => {
-    if (s in KNOWN_NAMES) return KNOWN_NAMES[s]!;
-    if (!/^(0x[0-9a-fA-F]+|\d+)$/.test(s)) return null;
-    const n = Number(s);
-    return n <= MAX_ID ? n : null;
-  };
-  const dash = text.indexOf('-');
-  const min = id(dash < 0 ? text : text.slice(0, dash));
-  const max = dash < 0 ? min : id(text.slice(dash + 1));
+  if (text in KNOWN_NAMES) return { min: KNOWN_NAMES[text]!, max: KNOWN_NAMES[text]! };
+  const cut = text.search(/[-:]/);
+  const min = parseCNumber(cut < 0 ? text : text.slice(0, cut), MAX_ID);
+  const max = cut < 0 ? min : parseCNumber(text.slice(cut + 1), MAX_ID);
   if (min === null || max === null) return `${bad} (a number, a range N-M, or root)`;
   // iptables takes it; the kernel refuses the rule (xt_owner checkentry).
   if (min > max) return `"${text}" is a range whose first id is above its last`;

@@ -5,7 +5,7 @@
 // as libxt_policy checks them, and printed as iptables-save prints them.
 import { parseIPv4Prefix } from '../../net';
 import type { Hook, MatchExtension, ParsedOption } from '../extension';
-import { parseUint32 } from '../values';
+import { parseCNumber, parseUint32 } from '../values';
 
 /** IPsec protocols by number, as --proto takes them (a name or its number). */
 export const IPSEC_PROTOCOLS: Readonly<Record<string, number>> = { ah: 51, esp: 50, ipcomp: 108 };
@@ -28,11 +28,12 @@ const ELEMENT_OPTIONS = ['--reqid', '--spi', '--proto', '--mode', '--tunnel-src'
 
 /** The protocol number --proto names (ah, esp, ipcomp, or one of their numbers); null otherwise. */
 export function ipsecProtocol(text: string): number | null {
-  const n = IPSEC_PROTOCOLS[text] ?? (/^\d+$/.test(text) ? Number(text) : null);
+  const n = IPSEC_PROTOCOLS[text] ?? parseCNumber(text, 255);
   return n !== null && Object.values(IPSEC_PROTOCOLS).includes(n) ? n : null;
 }
 
-function checkElement(element: readonly ParsedOption[]): string | null {
+/** An element's values, as libxt_policy reads each option. */
+function checkValues(element: readonly ParsedOption[]): string | null {
   const seen = new Set<string>();
   for (const o of element) {
     if (seen.has(o.name)) return `${o.name} given twice for one element (--next starts another)`;
@@ -45,9 +46,19 @@ function checkElement(element: readonly ParsedOption[]): string | null {
     if ((o.name === '--tunnel-src' || o.name === '--tunnel-dst') && parseIPv4Prefix(value) === null)
       return `bad ${o.name} "${value}"`;
   }
+  return null;
+}
+
+/** libxt_policy's final check of an element of an IPsec policy (number `i`, from 0). */
+function checkElement(element: readonly ParsedOption[], i: number, strict: boolean): string | null {
+  if (strict && element.length === 0)
+    return `empty policy element ${i}. --strict is in effect, but at least one of reqid, spi, tunnel-src, tunnel-dst, proto or mode is required.`;
+  // Tunnel addresses need tunnel mode: refused with "--mode transport", "! --mode tunnel", or no
+  // --mode at all (the element's mode is then transport, the value 0).
   const mode = element.find((o) => o.name === '--mode');
-  if (seen.has('--tunnel-src') || seen.has('--tunnel-dst'))
-    if (mode?.args[0] !== 'tunnel') return '--tunnel-src/--tunnel-dst is only valid in tunnel mode';
+  const transport = mode === undefined || (mode.args[0] === 'tunnel') === mode.negated;
+  if (transport && element.some((o) => o.name === '--tunnel-src' || o.name === '--tunnel-dst'))
+    return '--tunnel-src/--tunnel-dst is only valid in tunnel mode';
   return null;
 }
 
@@ -57,13 +68,13 @@ export const policyMatch: MatchExtension = {
     { name: '--dir', args: 1 },
     { name: '--pol', args: 1 },
     { name: '--strict', args: 0 },
-    { name: '--reqid', args: 1, negatable: true },
-    { name: '--spi', args: 1, negatable: true },
-    { name: '--proto', args: 1, negatable: true },
-    { name: '--mode', args: 1, negatable: true },
-    { name: '--tunnel-src', args: 1, negatable: true },
-    { name: '--tunnel-dst', args: 1, negatable: true },
-    { name: '--next', args: 0 },
+    { name: '--reqid', args: 1, negatable: true, repeatable: true },
+    { name: '--spi', args: 1, negatable: true, repeatable: true },
+    { name: '--proto', args: 1, negatable: true, repeatable: true },
+    { name: '--mode', args: 1, negatable: true, repeatable: true },
+    { name: '--tunnel-src', args: 1, negatable: true, repeatable: true },
+    { name: '--tunnel-dst', args: 1, negatable: true, repeatable: true },
+    { name: '--next', args: 0, repeatable: true },
   ],
   hooksFor(options) {
     const dir = options.find((o) => o.name === '--dir')?.args[0];
@@ -75,14 +86,24 @@ export const policyMatch: MatchExtension = {
     if (dir !== 'in' && dir !== 'out') return `invalid dir "${dir}" (in or out)`;
     const pol = options.find((o) => o.name === '--pol')?.args[0] ?? 'ipsec';
     if (pol !== 'none' && pol !== 'ipsec') return `invalid policy "${pol}" (none or ipsec)`;
-    if (options.some((o) => o.name === '--next') && !options.some((o) => o.name === '--strict'))
-      return 'option "--next" also requires "--strict"';
+    const strict = options.some((o) => o.name === '--strict');
+    const next = options.some((o) => o.name === '--next');
+    if (next && !strict) return 'option "--next" also requires "--strict"';
     const elements = policyElements(options);
     if (elements.length > 4) return 'too many policy elements (at most four)';
     for (const element of elements) {
-      const problem = checkElement(element);
+      const problem = checkValues(element);
       if (problem !== null) return problem;
     }
+    if (pol === 'none') {
+      // A "none" policy has no elements: options given for one are read, then left out.
+      if (strict) return 'policy none but --strict given';
+      if (next) return 'policy none but policy given';
+    } else
+      for (let i = 0; i < elements.length; i++) {
+        const problem = checkElement(elements[i]!, i, strict);
+        if (problem !== null) return problem;
+      }
     // No IPsec here: a packet has no policy, which is what "--pol none" asks for.
     return pol === 'none' ? {} : { test: () => false };
   },
