@@ -454,8 +454,10 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
       verdicts: [],
       others: [],
     };
+    // The same order as chainList was made in: each chain's compiled form by position, not by a name look-up.
+    let c = 0;
     for (const chain of table.chains.values()) {
-      let r = chains.get(chain.name)!.start;
+      let r = chainList[c++]!.start;
       for (const { rule } of chain.rules) {
         const t = rule.target;
         writeRule(words, r, rule, t.kind === 'jump' || t.kind === 'goto' ? chains.get(t.chain) : undefined, build);

@@ -260,7 +260,9 @@ const NO_EDGES: readonly number[] = [];
 /** The graph and the hooks each chain's targets allow, in one pass over the rules. */
 function chainGraph(table: NetfilterTable): ChainGraph {
   const chains = [...table.chains.values()];
-  const indexOf = new Map(chains.map((c, i) => [c.name, i]));
+  // Filled by a loop: a Map built from [name, index] pairs makes a pair array per chain (forty thousand in a big dump).
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < chains.length; i++) indexOf.set(chains[i]!.name, i);
   const allowed = new Uint8Array(chains.length).fill(ALL_HOOKS);
   const hookMask = new Map<string, number>();
   const lastSeenBy = new Int32Array(chains.length);
