@@ -28,9 +28,8 @@ const SETTLED_MS = 2000;
 const STALE_MS = 10 * 60 * 1000;
 
 /** What a file was when the bundle was built: changed size or time means rebuild. */
-function stamp(path) {
-  const s = statSync(path);
-  return `${s.size}:${s.mtimeMs}`;
+function stampOf(stats) {
+  return `${stats.size}:${stats.mtimeMs}`;
 }
 
 /** The bundle the record names, when every input it lists is as it was; else null. */
@@ -40,7 +39,7 @@ function freshBundle(root, dir, record) {
   if (!existsSync(bundle)) return null;
   for (const [file, was] of Object.entries(record.inputs)) {
     try {
-      if (stamp(join(root, file)) !== was) return null;
+      if (stampOf(statSync(join(root, file))) !== was) return null;
     } catch {
       return null;
     }
@@ -105,7 +104,7 @@ export async function cliBundle(root) {
     for (const file of files) {
       const s = statSync(join(root, file));
       if (s.mtimeMs > started - SETTLED_MS) settled = false;
-      inputs[file] = `${s.size}:${s.mtimeMs}`;
+      inputs[file] = stampOf(s);
     }
     if (settled) {
       const record = `${JSON.stringify({ node: process.version, recipe: RECIPE, bundle: name, inputs })}\n`;

@@ -131,12 +131,15 @@ function stage(flow: PipelineFlow, stageName: string, action: string): void {
 
 function syncCt(flow: PipelineFlow): void {
   const ct = flow.ct;
-  const state = ct === null ? 'INVALID' : flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection);
+  if (ct === null) {
+    flow.packet.ct = null;
+    return;
+  }
+  const state = flow.notrack ? 'UNTRACKED' : stateOf(ct, flow.ctDirection);
   // No two packets share a view (a fork copies it: forkFlow), and rules that change it (CONNMARK)
   // put a new one in its place, so a packet's view is rewritten in place rather than made anew.
   const view = flow.packet.ct as { -readonly [K in keyof PacketConntrack]: PacketConntrack[K] } | null;
-  if (ct === null) flow.packet.ct = null;
-  else if (view === null)
+  if (view === null)
     flow.packet.ct = {
       state,
       direction: flow.ctDirection,

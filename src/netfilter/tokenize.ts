@@ -76,57 +76,28 @@ export class TokenBuffer {
     return text;
   }
 
+  /** The text of the unquoted word line[start, end): a recent string for a short word of a remembering buffer. */
+  private plainWord(line: string, start: number, end: number): string {
+    return this.recent !== null && end - start <= MAX_RECENT_LENGTH
+      ? this.recentWord(line, start, end)
+      : line.slice(start, end);
+  }
+
   /**
-   * Reads a line into the buffer; returns an error message, or null. `plain`: whether the line has
-   * neither quotes nor tabs, when the caller knows (a script finds them once in its whole text).
+   * Reads a line into the buffer; returns an error message, or null. Blanks are spaces and tabs,
+   * and double quotes group (a backslash escapes inside them). A word before the line's next quote
+   * and tab ends at its next blank, found by indexOf (the runtime's search, several times faster
+   * than a loop over the characters here); only a word with a quote in it is read character by
+   * character. `plain`: the line has neither quotes nor tabs, when the caller knows (a script
+   * finds them once in its whole text), so they are not looked for.
    */
   fill(line: string, plain = line.indexOf('"') < 0 && line.indexOf('\t') < 0): string | null {
-    // Nearly every line of a dump has neither quotes nor tabs: its words end at the next space.
-    if (plain) {
-      this.fillPlain(line);
-      return null;
-    }
-    return this.fillQuoted(line);
-  }
-
-  /**
-   * A line without quotes or tabs: each word ends at the next space, found by indexOf (the
-   * runtime's search, several times faster than a loop over the characters here); a short word
-   * is hashed for the look-up among recent words once its end is known.
-   */
-  private fillPlain(line: string): void {
     const n = line.length;
-    const remember = this.recent !== null;
     let k = 0;
     let i = 0;
-    while (i < n) {
-      const gapStart = i;
-      while (i < n && line.charCodeAt(i) === SPACE) i++;
-      if (i >= n) break;
-      const gap = i === gapStart ? '' : i - gapStart === 1 ? ' ' : line.slice(gapStart, i);
-      const start = i;
-      let end = line.indexOf(' ', i);
-      if (end < 0) end = n;
-      this.texts[k] =
-        remember && end - start <= MAX_RECENT_LENGTH ? this.recentWord(line, start, end) : line.slice(start, end);
-      this.quoted[k] = false;
-      this.gaps[k] = gap;
-      this.ends[k] = end;
-      k++;
-      i = end;
-    }
-    this.length = k;
-  }
-
-  /** Any line: blanks are spaces and tabs, and double quotes group (a backslash escapes inside them). */
-  private fillQuoted(line: string): string | null {
-    const n = line.length;
-    const remember = this.recent !== null;
-    let k = 0;
-    let i = 0;
-    // The next quote and tab, looked for again once passed: a word before both ends at its space.
-    let nextQuote = line.indexOf('"');
-    let nextTab = line.indexOf('\t');
+    // The next quote and tab, looked for again once passed.
+    let nextQuote = plain ? -1 : line.indexOf('"');
+    let nextTab = plain ? -1 : line.indexOf('\t');
     while (i < n) {
       const gapStart = i;
       while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
@@ -143,8 +114,7 @@ export class TokenBuffer {
       let text: string;
       if (!quoted) {
         i = end;
-        text =
-          remember && end - start <= MAX_RECENT_LENGTH ? this.recentWord(line, start, end) : line.slice(start, end);
+        text = this.plainWord(line, start, end);
       } else {
         i = nextQuote;
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.

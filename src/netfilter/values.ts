@@ -3,35 +3,12 @@
 import { type IPv4Prefix, parseIPv4Prefix } from '../net';
 
 export function parsePort(text: string): number | null {
-  return scanPort(text, 0, text.length);
+  return scanCNumber(text, 0, text.length, 65535);
 }
 
-/**
- * The port in text[from, to), as xtables reads one (strtoul, base 0): decimal, "0x" hex or
- * leading-0 octal ("010" is 8), at most 65535; null otherwise.
- */
+/** The port in text[from, to), as xtables reads one (see scanCNumber); null otherwise. */
 export function scanPort(text: string, from: number, to: number): number | null {
-  if (to <= from) return null;
-  let base = 10;
-  let i = from;
-  if (text.charCodeAt(i) === 48 && to - from > 1) {
-    const x = text.charCodeAt(i + 1) | 0x20;
-    if (x === 120) {
-      base = 16;
-      i += 2;
-      if (i >= to) return null;
-    } else base = 8;
-  }
-  let n = 0;
-  for (; i < to; i++) {
-    const c = text.charCodeAt(i);
-    const digit =
-      c >= 48 && c <= 57 ? c - 48 : base === 16 && (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : 99;
-    if (digit >= base) return null;
-    n = n * base + digit;
-    if (n > 65535) return null;
-  }
-  return n;
+  return scanCNumber(text, from, to, 65535);
 }
 
 /** "80", "80:90" (":90" and "80:" are open ranges, as xtables_parse_multi_ranges allows). */
@@ -50,17 +27,36 @@ export function parsePortRange(text: string): { min: number; max: number } | nul
 }
 
 /**
- * A number as strtoul reads it with base 0 (what xtables uses for marks, ids, reqids, spis): "0x"/"0X"
- * then hex, a leading 0 then octal ("010" is 8, "08" is refused), else decimal; the whole text, at
- * most `max`. Null when it is not such a number.
+ * A number as strtoul reads it with base 0 (what xtables uses for marks, ports, ids, reqids, spis):
+ * "0x"/"0X" then hex, a leading 0 then octal ("010" is 8, "08" is refused), else decimal; the whole
+ * text, at most `max`. Null when it is not such a number.
  */
 export function parseCNumber(text: string, max: number): number | null {
-  let n: number;
-  if (/^0[xX][0-9a-fA-F]+$/.test(text)) n = Number.parseInt(text.slice(2), 16);
-  else if (/^0[0-7]*$/.test(text)) n = Number.parseInt(text, 8);
-  else if (/^[1-9]\d*$/.test(text)) n = Number(text);
-  else return null;
-  return n <= max ? n : null;
+  return scanCNumber(text, 0, text.length, max);
+}
+
+/** As parseCNumber, for text[from, to) (read without cutting the text). */
+function scanCNumber(text: string, from: number, to: number, max: number): number | null {
+  if (to <= from) return null;
+  let base = 10;
+  let i = from;
+  if (text.charCodeAt(i) === 48 && to - from > 1) {
+    if ((text.charCodeAt(i + 1) | 0x20) === 120) {
+      base = 16;
+      i += 2;
+      if (i >= to) return null;
+    } else base = 8;
+  }
+  let n = 0;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const lower = c | 0x20;
+    const digit = c >= 48 && c <= 57 ? c - 48 : base === 16 && lower >= 97 && lower <= 102 ? lower - 87 : 99;
+    if (digit >= base) return null;
+    n = n * base + digit;
+    if (n > max) return null;
+  }
+  return n;
 }
 
 export function parseUint32(text: string): number | null {

@@ -3,6 +3,7 @@
 // the base chain's policy at the bottom. A random match splits the walk in two
 // flows, each carrying its probability, so every outcome is followed.
 
+import { formatIPv4 } from '../net';
 import { canonicalRuleText } from './canonical-form';
 import {
   ACCEPTED,
@@ -114,8 +115,7 @@ export function describeAction(action: TargetAction): string {
     case 'DNAT':
     case 'SNAT': {
       const r = action.range;
-      const fmt = (a: number | null) =>
-        a === null ? '' : `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+      const fmt = (a: number | null) => (a === null ? '' : formatIPv4(a));
       const addr = r.minAddress === r.maxAddress ? fmt(r.minAddress) : `${fmt(r.minAddress)}-${fmt(r.maxAddress)}`;
       const port = r.minPort === null ? '' : r.minPort === r.maxPort ? `:${r.minPort}` : `:${r.minPort}-${r.maxPort}`;
       return `${action.kind} to ${addr}${port}`;
@@ -142,7 +142,7 @@ export function describeAction(action: TargetAction): string {
 export function walkFlow<F extends TableFlow>(
   table: CompiledTable,
   hook: Hook,
-  /** The hook's base chain (a hook without one lets everything through: ACCEPT). */
+  /** The hook's base chain: its policy decides when the stack runs out. */
   base: CompiledChain,
   flow: F,
   env: MatchEnv,
@@ -163,23 +163,6 @@ export function walkFlow<F extends TableFlow>(
     forks.push({ flow: fork, verdict: walkFrom(table, hook, base, fork, job.frames.length, env, sample) });
   }
   return verdict;
-}
-
-/** Walks one flow; forks are walked too, so the result lists every outcome with its probability. */
-export function walkTable<F extends TableFlow>(
-  table: CompiledTable,
-  hook: Hook,
-  flow: F,
-  env: MatchEnv,
-  sample?: () => number,
-  /** The hook's base chain, when the caller has it at hand. */
-  start?: CompiledChain,
-): WalkResult<F>[] {
-  const base = start ?? table.chains.get(hook);
-  if (!base) return [{ flow, verdict: ACCEPTED }];
-  const forks: WalkResult<F>[] = [];
-  const verdict = walkFlow(table, hook, base, flow, env, sample, forks);
-  return [{ flow, verdict }, ...forks];
 }
 
 function basePolicy<F extends TableFlow>(

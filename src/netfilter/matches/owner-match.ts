@@ -2,7 +2,7 @@
 // on this node have one, so the kernel allows it at OUTPUT and POSTROUTING alone. A packet
 // without a socket (forwarded) matches exactly when every test the rule names is negated,
 // as owner_mt answers ((match ^ invert) == 0).
-import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
+import { type MatchExtension, type NfPacket, optionOf, type ParsedOption } from '../extension';
 import { parseCNumber } from '../values';
 
 /** The highest id the tools take (xtables_strtoui with UINT32_MAX - 1). */
@@ -28,8 +28,6 @@ export function parseOwnerIds(option: ParsedOption): { min: number; max: number 
   return { min, max };
 }
 
-const ownerOption = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 export const ownerMatch: MatchExtension = {
   name: 'owner',
   hooks: ['OUTPUT', 'POSTROUTING'],
@@ -40,9 +38,9 @@ export const ownerMatch: MatchExtension = {
     { name: '--suppl-groups', args: 0 },
   ],
   compile(options) {
-    const uidOption = ownerOption(options, '--uid-owner');
-    const gidOption = ownerOption(options, '--gid-owner');
-    const socketOption = ownerOption(options, '--socket-exists');
+    const uidOption = optionOf(options, '--uid-owner');
+    const gidOption = optionOf(options, '--gid-owner');
+    const socketOption = optionOf(options, '--socket-exists');
     if (!uidOption && !gidOption && !socketOption)
       return 'At least one of --uid-owner, --gid-owner or --socket-exists is required';
     const suppl = options.findIndex((o) => o.name === '--suppl-groups');

@@ -4,7 +4,7 @@
 // (--reqid, --spi, --proto, --mode, --tunnel-src/dst, --next) say. The options are checked
 // as libxt_policy checks them, and printed as iptables-save prints them.
 import { parseIPv4Prefix } from '../../net';
-import type { Hook, MatchExtension, ParsedOption } from '../extension';
+import { type Hook, type MatchExtension, optionOf, type ParsedOption } from '../extension';
 import { parseCNumber, parseUint32 } from '../values';
 
 /** IPsec protocols by number, as --proto takes them (a name or its number). */
@@ -77,14 +77,14 @@ export const policyMatch: MatchExtension = {
     { name: '--next', args: 0, repeatable: true },
   ],
   hooksFor(options) {
-    const dir = options.find((o) => o.name === '--dir')?.args[0];
+    const dir = optionOf(options, '--dir')?.args[0];
     return dir === 'in' ? IN_HOOKS : dir === 'out' ? OUT_HOOKS : undefined;
   },
   compile(options) {
-    const dir = options.find((o) => o.name === '--dir')?.args[0];
+    const dir = optionOf(options, '--dir')?.args[0];
     if (dir === undefined) return 'neither --dir in nor --dir out specified';
     if (dir !== 'in' && dir !== 'out') return `invalid dir "${dir}" (in or out)`;
-    const pol = options.find((o) => o.name === '--pol')?.args[0] ?? 'ipsec';
+    const pol = optionOf(options, '--pol')?.args[0] ?? 'ipsec';
     if (pol !== 'none' && pol !== 'ipsec') return `invalid policy "${pol}" (none or ipsec)`;
     const strict = options.some((o) => o.name === '--strict');
     const next = options.some((o) => o.name === '--next');
