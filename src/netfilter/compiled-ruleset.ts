@@ -2,10 +2,13 @@
 // int32 words in one typed array (header test, jump, action kind), chain after
 // chain, and per chain an index by destination address and port that skips
 // rules which cannot match while still counting them as the kernel would.
+// A chain's rows and index are written when a walk first enters it: a trace
+// meets a few dozen of a big node's forty thousand chains, so loading such a
+// node does not pay for preparing the rest.
 import { type IPv4Prefix, type L4Protocol, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
-import { BUILTIN_CHAINS, type NetfilterState } from './netfilter-state';
+import { BUILTIN_CHAINS, type NetfilterState, type StoredRule } from './netfilter-state';
 import { PositionIndex, type Positions } from './position-index';
 import type { Rule, RuleHeader } from './rule';
 
@@ -150,8 +153,11 @@ export interface CompiledChain {
   /** The table-wide number of its first rule (rows `start` .. `start + ruleCount - 1` of `words`). */
   readonly start: number;
   readonly ruleCount: number;
-  /** Null when the chain is short enough that a plain walk is as fast. */
-  readonly index: ChainIndex | null;
+  /**
+   * Null when the chain is short enough that a plain walk is as fast, or not prepared yet
+   * (prepareChain sets it with the chain's rows).
+   */
+  index: ChainIndex | null;
 }
 
 export interface CompiledTable {
@@ -164,10 +170,14 @@ export interface CompiledTable {
    * has an index. A jump reads these rather than the chain object, one cache miss fewer.
    */
   readonly chainWords: Int32Array;
-  /** Every rule of the table as RULE_WORDS int32 words, chain after chain. */
+  /** Every rule of the table as RULE_WORDS int32 words, chain after chain (a chain's once it is prepared). */
   readonly words: Int32Array;
-  /** Each rule as it was read, by its table-wide number: read only to report a hop. */
+  /** Each rule as it was read, by its table-wide number (a prepared chain's): read only to report a hop. */
   readonly sources: readonly Rule[];
+  /** Per chain id, 1 once prepareChain has written its rows. */
+  readonly prepared: Uint8Array;
+  /** What preparing a chain needs: its rules as loaded, by chain id, and the table's shared lists. */
+  readonly build: TableBuild;
   /** Actions of extension targets that carry details, and the verdict each gives (null for CONTINUE). */
   readonly actions: readonly TargetAction[];
   readonly verdicts: readonly (TableVerdict | null)[];
@@ -300,7 +310,10 @@ export function nextCandidate(chain: CompiledChain, from: number, p: NfPacket): 
 const NO_STEPS: readonly RuleMatchStep[] = [];
 
 /** What a table's compilation shares: steps made once per compiled match (parsing shares those), list ids, action ids. */
-interface TableBuild {
+export interface TableBuild {
+  readonly rulesOf: readonly (readonly StoredRule[])[];
+  readonly indexed: boolean;
+  readonly threshold: number;
   readonly steps: Map<CompiledMatch, RuleMatchStep>;
   /** The id of the one-step list of each step. */
   readonly single: Map<RuleMatchStep, number>;
@@ -422,6 +435,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
   for (const [name, table] of state.tables) {
     const chains = new Map<string, CompiledChain>();
     const chainList: CompiledChain[] = [];
+    const rulesOf: (readonly StoredRule[])[] = [];
     // Chains first, so every jump can point straight at its chain.
     let total = 0;
     for (const chain of table.chains.values()) {
@@ -432,20 +446,22 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
         id: chainList.length,
         start: total,
         ruleCount: chain.rules.length,
-        index: indexed && chain.rules.length >= threshold ? buildIndex(chain.rules) : null,
+        index: null,
       };
       chains.set(chain.name, compiled);
       chainList.push(compiled);
+      rulesOf.push(chain.rules);
       total += chain.rules.length;
     }
     const chainWords = new Int32Array(chainList.length * CHAIN_WORDS);
     for (const c of chainList) {
       chainWords[c.id * CHAIN_WORDS] = c.start;
-      chainWords[c.id * CHAIN_WORDS + 1] = c.ruleCount * 2 + (c.index === null ? 0 : 1);
+      chainWords[c.id * CHAIN_WORDS + 1] = c.ruleCount * 2;
     }
-    const words = new Int32Array(total * RULE_WORDS);
-    const sources = new Array<Rule>(total);
     const build: TableBuild = {
+      rulesOf,
+      indexed,
+      threshold,
       steps,
       single: new Map(),
       stepLists: [NO_STEPS],
@@ -454,23 +470,15 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
       verdicts: [],
       others: [],
     };
-    // The same order as chainList was made in: each chain's compiled form by position, not by a name look-up.
-    let c = 0;
-    for (const chain of table.chains.values()) {
-      let r = chainList[c++]!.start;
-      for (const { rule } of chain.rules) {
-        const t = rule.target;
-        writeRule(words, r, rule, t.kind === 'jump' || t.kind === 'goto' ? chains.get(t.chain) : undefined, build);
-        sources[r++] = rule;
-      }
-    }
     tables.set(name, {
       name,
       chains,
       chainList,
       chainWords,
-      words,
-      sources,
+      words: new Int32Array(total * RULE_WORDS),
+      sources: new Array<Rule>(total),
+      prepared: new Uint8Array(chainList.length),
+      build,
       actions: build.actions,
       verdicts: build.verdicts,
       stepLists: build.stepLists,
@@ -478,6 +486,31 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     });
   }
   return { tables };
+}
+
+/**
+ * Writes chain `id`'s rows and builds its index, once: the walk calls it for the base chain it
+ * starts in and each chain it jumps or goes to. Every table the chain's rules reach stays as it
+ * was loaded; the shared lists (steps, actions, header tests) only grow.
+ */
+export function prepareChain(table: CompiledTable, id: number): void {
+  if (table.prepared[id] === 1) return;
+  const build = table.build;
+  const chain = table.chainList[id]!;
+  const rules = build.rulesOf[id]!;
+  if (build.indexed && rules.length >= build.threshold) {
+    chain.index = buildIndex(rules);
+    table.chainWords[id * CHAIN_WORDS + 1] = chain.ruleCount * 2 + 1;
+  }
+  const sources = table.sources as Rule[];
+  let r = chain.start;
+  for (const { rule } of rules) {
+    const t = rule.target;
+    const jumpTo = t.kind === 'jump' || t.kind === 'goto' ? table.chains.get(t.chain) : undefined;
+    writeRule(table.words, r, rule, jumpTo, build);
+    sources[r++] = rule;
+  }
+  table.prepared[id] = 1;
 }
 
 export function builtinChainsOf(table: TableName): readonly Hook[] {

@@ -18,6 +18,7 @@ import {
   MATCH,
   nextCandidate,
   OTHER_SHIFT,
+  prepareChain,
   PROTOCOL_NEGATED,
   PROTOCOL_SHIFT,
   protocolCode,
@@ -150,6 +151,7 @@ export function walkFlow<F extends TableFlow>(
   sample: (() => number) | undefined,
   forks: WalkResult<F>[],
 ): TableVerdict {
+  prepareChain(table, base.id);
   STACK[0] = base.id;
   STACK[1] = 0;
   if (PENDING.length !== 0) PENDING.length = 0;
@@ -330,6 +332,7 @@ function walkFrom<F extends TableFlow>(
     const jump = words[at + W_JUMP]!;
     if (jump !== 0) {
       const next = jump - 1;
+      if (table.prepared[next] === 0) prepareChain(table, next);
       const goto = (flags & GOTO) !== 0;
       if (flow.hops) {
         const name = table.chainList[next]!.name;
