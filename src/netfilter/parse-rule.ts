@@ -117,6 +117,19 @@ const SLOTS = new OptionSlots();
 /** A header with no conditions, shared by every rule that has none. */
 const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
 
+/** The header being read (parsing never nests); a rule keeps a copy or a shared header (keptHeader). */
+const HEADER: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = { ...NO_HEADER };
+
+/** A bit per header flag, for refusing one given twice. */
+const FIELD_BITS: Readonly<Record<HeaderField, number>> = {
+  src: 1,
+  dst: 2,
+  protocol: 4,
+  inIface: 8,
+  outIface: 16,
+  fragment: 32,
+};
+
 /** Parses the tokens of one rule. Throws RuleSyntaxError, which the caller turns into a line error. */
 export function parseRuleTokens(
   /** The line's tokens; the rule's arguments start at `from`. */
@@ -127,14 +140,15 @@ export function parseRuleTokens(
   /** Shares repeated matches, targets and addresses between the rules of one script. */
   cache: RuleCache = newRuleCache(),
 ): Rule {
-  const header: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = {
-    src: null,
-    dst: null,
-    protocol: null,
-    inIface: null,
-    outIface: null,
-    fragment: null,
-  };
+  // Read into the scratch header; the rule keeps a copy only when it has more than -p.
+  const header = HEADER;
+  header.src = null;
+  header.dst = null;
+  header.protocol = null;
+  header.inIface = null;
+  header.outIface = null;
+  header.fragment = null;
+  let seen = 0;
   // Matches and options are noted in the reusable slots; objects are made only for what the script has not had yet.
   const slots = SLOTS;
   slots.matches = 0;
@@ -158,7 +172,10 @@ export function parseRuleTokens(
     // Every flag starts with "-"; anything else is a stray argument, found below.
     const field = text.charCodeAt(0) === DASH ? HEADER_FLAGS.get(text) : undefined;
     if (field) {
-      if (header[field] !== null) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
+      // A flag given twice is refused whatever its value (-p all leaves no condition, but counts).
+      const bit = FIELD_BITS[field];
+      if ((seen & bit) !== 0) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
+      seen |= bit;
       let value = '';
       let neg = negated;
       if (field !== 'fragment') {
@@ -276,20 +293,19 @@ export function parseRuleTokens(
   if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
 
   const named = header.protocol && !header.protocol.negated ? header.protocol.name : null;
-  const facts = { protocol: named !== null && isL4(named) ? named : null, table };
+  const facts = factsOf(table, named !== null && isL4(named) ? named : null);
   // Sized exactly (the list is kept with the rule).
   const found = new Array<RuleMatch>(slots.matches);
   for (let m = 0; m < slots.matches; m++) found[m] = matchOf(slots, m, texts, facts, cache);
   const ruleMatches = shareList(found, cache);
   const ruleTarget = target ? targetOf(target, slots, texts, facts, cache) : NO_TARGET;
-  const commentOption = ruleMatches.find((m) => m.module === 'comment')?.options[0];
-  const rule: Rule = {
-    source,
-    header: shareHeader(header),
-    matches: ruleMatches,
-    target: ruleTarget,
-    comment: commentOption?.args[0] ?? null,
-  };
+  let comment: string | null = null;
+  for (let m = 0; m < ruleMatches.length; m++)
+    if (ruleMatches[m]!.module === 'comment') {
+      comment = ruleMatches[m]!.options[0]?.args[0] ?? null;
+      break;
+    }
+  const rule: Rule = { source, header: keptHeader(header), matches: ruleMatches, target: ruleTarget, comment };
   // Rare (-m rpfilter, owner, policy): the commit check needs every such match's hooks; other rules keep one shape.
   let matchHooks: { module: string; hooks: readonly Hook[] }[] | null = null;
   for (let m = 0; m < slots.matches; m++) {
@@ -352,16 +368,37 @@ function shareList(list: RuleMatch[], cache: RuleCache): readonly RuleMatch[] {
 
 const PROTOCOL_HEADERS = new Map<RuleHeader['protocol'], RuleHeader>();
 
-/** Headers with nothing, or nothing but -p (kube-proxy's DNAT rules), are shared. */
-function shareHeader(h: RuleHeader): RuleHeader {
-  if (h.src || h.dst || h.inIface || h.outIface || h.fragment) return h;
+/** The header a rule keeps: a copy of the scratch one, or the shared one with nothing but -p (kube-proxy's DNAT rules), or none. */
+function keptHeader(h: RuleHeader): RuleHeader {
+  if (h.src || h.dst || h.inIface || h.outIface || h.fragment)
+    return {
+      src: h.src,
+      dst: h.dst,
+      protocol: h.protocol,
+      inIface: h.inIface,
+      outIface: h.outIface,
+      fragment: h.fragment,
+    };
   if (!h.protocol) return NO_HEADER;
   let shared = PROTOCOL_HEADERS.get(h.protocol);
   if (!shared) {
-    shared = h;
+    shared = { ...NO_HEADER, protocol: h.protocol };
     PROTOCOL_HEADERS.set(h.protocol, shared);
   }
   return shared;
+}
+
+/** Rule facts by table and protocol: a few objects serve every rule. */
+const FACTS = new Map<string, RuleFacts>();
+
+function factsOf(table: TableName, protocol: L4Protocol | null): RuleFacts {
+  const key = protocol === null ? table : `${table}/${protocol}`;
+  let facts = FACTS.get(key);
+  if (!facts) {
+    facts = { protocol, table };
+    FACTS.set(key, facts);
+  }
+  return facts;
 }
 
 const NO_TARGET: RuleTarget = { kind: 'none' };

@@ -242,6 +242,12 @@ describe('bad input names the line and the token', () => {
       'f: line 2: policy match: --tunnel-src/--tunnel-dst is only valid in tunnel mode',
     ],
     [
+      // -p all sets no condition, but iptables counts the flag all the same.
+      'a second -p after -p all',
+      '*filter\n-A INPUT -p all -p tcp -j ACCEPT\nCOMMIT\n',
+      'f: line 2: multiple -p flags not allowed',
+    ],
+    [
       'an option given twice in one match',
       '*filter\n-A INPUT -m conntrack --ctstate NEW --ctstate ESTABLISHED -j ACCEPT\nCOMMIT\n',
       'f: line 2: conntrack: option "--ctstate" can only be used once',
