@@ -246,16 +246,16 @@ function applyTable(
 /**
  * The table's chains as numbers and, per chain, the chains its rules jump or go
  * to (each once, in the order first seen): the checks below walk 40,000 chains
- * of a kube-proxy node several times, so they work on arrays, not sets of objects.
+ * of a kube-proxy node several times, so they work on typed arrays, not sets of objects.
  */
 interface ChainGraph {
   readonly chains: readonly Chain[];
-  readonly out: readonly (readonly number[])[];
+  /** Chain i's edges are edges[edgeStart[i] .. edgeStart[i + 1] - 1] (compressed rows: one array for all). */
+  readonly edgeStart: Int32Array;
+  readonly edges: Int32Array;
   /** Per chain, the hooks every target in it may run at (a bit per hook). */
   readonly allowed: Uint8Array;
 }
-
-const NO_EDGES: readonly number[] = [];
 
 /** The graph and the hooks each chain's targets allow, in one pass over the rules. */
 function chainGraph(table: NetfilterTable): ChainGraph {
@@ -266,11 +266,15 @@ function chainGraph(table: NetfilterTable): ChainGraph {
   const allowed = new Uint8Array(chains.length).fill(ALL_HOOKS);
   const hookMask = new Map<string, number>();
   const lastSeenBy = new Int32Array(chains.length);
-  const out = chains.map((c, ci) => {
-    let to: readonly number[] = NO_EDGES;
-    for (const r of c.rules) {
-      const t = r.rule.target;
-      const matchHooks = r.rule.matchHooks;
+  const edgeStart = new Int32Array(chains.length + 1);
+  let edges = new Int32Array(Math.max(16, chains.length * 2));
+  let edgeCount = 0;
+  for (let ci = 0; ci < chains.length; ci++) {
+    edgeStart[ci] = edgeCount;
+    for (const r of chains[ci]!.rules) {
+      const rule = r.rule;
+      const t = rule.target;
+      const matchHooks = rule.matchHooks;
       if (matchHooks) for (const m of matchHooks) allowed[ci]! &= m.hooks.reduce((bits, h) => bits | HOOK_BIT[h], 0);
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
@@ -291,17 +295,27 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       // Each target once: marked with the chain being read (KUBE-SERVICES jumps to ten thousand).
       if (lastSeenBy[i] === ci + 1) continue;
       lastSeenBy[i] = ci + 1;
-      if (to === NO_EDGES) to = [i];
-      else (to as number[]).push(i);
+      if (edgeCount === edges.length) {
+        const grown = new Int32Array(edges.length * 2);
+        grown.set(edges);
+        edges = grown;
+      }
+      edges[edgeCount++] = i;
     }
-    return to;
-  });
-  return { chains, out, allowed };
+  }
+  edgeStart[chains.length] = edgeCount;
+  return { chains, edgeStart, edges, allowed };
 }
 
 /** The graph's edges as chain objects, for describing a loop. */
 function edgeMap(graph: ChainGraph): Map<Chain, Chain[]> {
-  return new Map(graph.chains.map((c, i) => [c, graph.out[i]!.map((j) => graph.chains[j]!)]));
+  const map = new Map<Chain, Chain[]>();
+  graph.chains.forEach((c, i) => {
+    const out: Chain[] = [];
+    for (let e = graph.edgeStart[i]!; e < graph.edgeStart[i + 1]!; e++) out.push(graph.chains[graph.edges[e]!]!);
+    map.set(c, out);
+  });
+  return map;
 }
 
 /** Words a loop for the user; graphlib finds the strongly connected chains. */
@@ -315,30 +329,32 @@ function describeLoop(table: NetfilterTable, edges: Map<Chain, Chain[]>, commitL
 
 /** Whether any chain reaches itself (iterative depth-first search: 1 while on the stack, 2 when done). */
 function hasLoop(graph: ChainGraph): boolean {
+  const { edgeStart, edges } = graph;
   const colour = new Uint8Array(graph.chains.length);
-  const stack: number[] = [];
-  const next: number[] = [];
+  // The stack of chains being searched, and per entry the next of its edges to follow.
+  const stack = new Int32Array(graph.chains.length);
+  const next = new Int32Array(graph.chains.length);
   for (let root = 0; root < graph.chains.length; root++) {
-    if (colour[root] === 2) continue;
-    stack.push(root);
-    next.push(0);
+    if (colour[root] !== 0) continue;
+    stack[0] = root;
+    next[0] = edgeStart[root]!;
+    let sp = 1;
     colour[root] = 1;
-    while (stack.length > 0) {
-      const top = stack.length - 1;
+    while (sp > 0) {
+      const top = sp - 1;
       const chain = stack[top]!;
-      const out = graph.out[chain]!;
-      if (next[top]! >= out.length) {
+      if (next[top]! >= edgeStart[chain + 1]!) {
         colour[chain] = 2;
-        stack.pop();
-        next.pop();
+        sp--;
         continue;
       }
-      const to = out[next[top]!++]!;
+      const to = edges[next[top]!++]!;
       if (colour[to] === 1) return true;
       if (colour[to] === 0) {
         colour[to] = 1;
-        stack.push(to);
-        next.push(0);
+        stack[sp] = to;
+        next[sp] = edgeStart[to]!;
+        sp++;
       }
     }
   }
@@ -358,11 +374,13 @@ function misplacedTargetAt(table: NetfilterTable, graph: ChainGraph, hook: Hook)
   while (todo.length > 0) {
     const chain = todo.pop()!;
     if ((graph.allowed[chain]! & bit) === 0) return true;
-    for (const next of graph.out[chain]!)
+    for (let e = graph.edgeStart[chain]!; e < graph.edgeStart[chain + 1]!; e++) {
+      const next = graph.edges[e]!;
       if (!seen[next]) {
         seen[next] = 1;
         todo.push(next);
       }
+    }
   }
   return false;
 }
