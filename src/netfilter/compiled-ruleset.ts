@@ -513,6 +513,11 @@ export function prepareChain(table: CompiledTable, id: number): void {
   table.prepared[id] = 1;
 }
 
+/** Prepares every chain of every table now, as walks entering each would: for measuring, or a long run that meets them all. */
+export function prepareAllChains(ruleset: CompiledRuleset): void {
+  for (const table of ruleset.tables.values()) for (let id = 0; id < table.chainList.length; id++) prepareChain(table, id);
+}
+
 export function builtinChainsOf(table: TableName): readonly Hook[] {
   return BUILTIN_CHAINS[table];
 }

@@ -1,10 +1,11 @@
 // The chain index must be invisible: for random rulesets and packets, the
 // indexed walk gives exactly the branches, hops and rule counts of a plain walk.
+// So must preparing chains as walks first enter them rather than all up front.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeSimNode, type SimNode, tracePacket } from '../../src/engine';
 import { parseIPv4 } from '../../src/net';
-import { compileRuleset, loadIptables } from '../../src/netfilter';
+import { compileRuleset, loadIptables, prepareAllChains } from '../../src/netfilter';
 
 const DSTS = ['10.96.0.1', '10.96.0.2', '10.96.0.3', '10.96.0.4', '192.168.0.2'];
 const PORTS = [53, 80, 443, 8080];
@@ -58,18 +59,34 @@ const rulesetArb = fc.integer({ min: 1, max: 4 }).chain((chains) =>
     }),
 );
 
-function node(text: string, indexed: boolean): SimNode {
+function node(text: string, indexed: boolean, preparedUpFront = false): SimNode {
   const loaded = loadIptables(text, 'prop');
   if (!loaded.ok) throw new Error(`${loaded.message}\n${text}`);
+  const ruleset = compileRuleset(loaded.state, { indexed, indexThreshold: 1 });
+  if (preparedUpFront) prepareAllChains(ruleset);
   return makeSimNode({
     name: 'n',
     interfaces: [{ name: 'eth0', addresses: [{ address: parseIPv4('192.168.0.2')!, prefixLength: 24 }] }],
     routes: [],
-    ruleset: compileRuleset(loaded.state, { indexed, indexThreshold: 1 }),
+    ruleset,
     sets: null,
     defaultInterface: 'eth0',
   });
 }
+
+const requestArb = fc
+  .record({
+    dst: fc.constantFrom(...DSTS, '10.96.0.9'),
+    port: fc.constantFrom(...PORTS),
+    protocol: fc.constantFrom('tcp' as const, 'udp' as const),
+  })
+  .map(({ dst, port, protocol }) => ({
+    src: parseIPv4('203.0.113.7')!,
+    dst: parseIPv4(dst)!,
+    protocol,
+    dport: port,
+    origin: { kind: 'interface' as const, iface: 'eth0' },
+  }));
 
 describe('indexed evaluation', () => {
   it('gives exactly the result and the cost of linear evaluation', () => {
@@ -93,6 +110,23 @@ describe('indexed evaluation', () => {
         },
       ),
       { numRuns: 300, seed: 20261122 },
+    );
+  });
+
+  it('gives the same results whether chains are prepared as walks enter them or all up front', () => {
+    fc.assert(
+      fc.property(
+        rulesetArb,
+        fc.boolean(),
+        fc.array(requestArb, { minLength: 1, maxLength: 6 }),
+        (text, indexed, requests) => {
+          // One node each, packet after packet: the lazy node prepares chains between (and during) traces.
+          const lazy = node(text, indexed);
+          const upFront = node(text, indexed, true);
+          for (const request of requests) expect(tracePacket(lazy, request)).toEqual(tracePacket(upFront, request));
+        },
+      ),
+      { numRuns: 200, seed: 20261207 },
     );
   });
 });
