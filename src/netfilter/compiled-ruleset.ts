@@ -515,7 +515,8 @@ export function prepareChain(table: CompiledTable, id: number): void {
 
 /** Prepares every chain of every table now, as walks entering each would: for measuring, or a long run that meets them all. */
 export function prepareAllChains(ruleset: CompiledRuleset): void {
-  for (const table of ruleset.tables.values()) for (let id = 0; id < table.chainList.length; id++) prepareChain(table, id);
+  for (const table of ruleset.tables.values())
+    for (let id = 0; id < table.chainList.length; id++) prepareChain(table, id);
 }
 
 export function builtinChainsOf(table: TableName): readonly Hook[] {

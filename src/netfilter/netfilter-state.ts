@@ -134,7 +134,25 @@ function applyTable(
   };
   let lastChain: string | null = null;
   let lastRules: StoredRule[] = [];
-  for (const s of statements.statements) {
+  const list = statements.statements;
+  // A run of plain appends (-A, no address lists) to one chain that had no rules: its statements
+  // become the chain's rules in one exactly sized copy when the run ends, rather than push by push
+  // into a list that keeps room for seventeen (forty thousand such lists in a kube-proxy dump).
+  let runFrom = -1;
+  let runTo = -1;
+  let runChain: Chain | null = null;
+  const endRun = () => {
+    if (runChain === null) return;
+    const rules = list.slice(runFrom, runTo) as StoredRule[];
+    (runChain as { rules: readonly StoredRule[] }).rules = rules;
+    if (runChain.name === lastChain) lastRules = rules;
+    runChain = null;
+  };
+  for (let k = 0; k < list.length; k++) {
+    const s = list[k]!;
+    const plainAppend = s.kind === 'rule' && s.command === '-A' && !hasAddressLists(s.rule);
+    // Whatever is not the next append of the run ends it (a comment too: the run is a slice of statements).
+    if (runChain !== null && !(plainAppend && s.chain === lastChain)) endRun();
     if (s.kind === 'comment') continue;
     // Anything but a rule may create, flush, rename or delete chains: look the next one up afresh.
     if (s.kind !== 'rule') lastChain = null;
@@ -159,10 +177,15 @@ function applyTable(
         lastChain = s.chain;
       }
       const rules = lastRules;
-      if (s.command === '-A' && !hasAddressLists(s.rule)) {
+      if (plainAppend) {
         // The usual line: one rule appended, without the lists an expansion needs. The statement
         // itself is kept (it has the rule, counters and line): a copy per rule would only be garbage.
-        rules.push(s);
+        if (runChain !== null) runTo = k + 1;
+        else if (rules.length === 0) {
+          runChain = chains.get(s.chain)!;
+          runFrom = k;
+          runTo = k + 1;
+        } else rules.push(s);
         continue;
       }
       const stored = expandAddresses(s.rule).map((rule) => ({ rule, counters: s.counters, line: s.line }));
@@ -238,6 +261,7 @@ function applyTable(
       }
     }
   }
+  endRun();
   const table = { name, chains };
   checkTable(table, statements.line);
   return table;

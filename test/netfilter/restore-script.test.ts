@@ -302,6 +302,57 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     expect(third.state.tables.get('nat')!.chains.get('A')!.rules.length).toBe(2);
   });
 
+  it('keeps every rule of a chain in order whatever breaks a run of appends', () => {
+    // Appends to an empty chain are kept as one slice of the script when their run ends: a run
+    // ended by -I, -D, -F, a comment, an address list, another chain or the end of the table.
+    const base = loadIptables('*filter\n:OLD - [0:0]\n-A OLD -j RETURN\nCOMMIT\n', 'base');
+    if (!base.ok) throw new Error(base.message);
+    const r = loadIptables(
+      [
+        '*filter',
+        ':A - [0:0]',
+        ':B - [0:0]',
+        ':C - [0:0]',
+        '-A C -j ACCEPT',
+        '# a comment in a run of appends',
+        '-A C -j DROP',
+        '-A A -p tcp -j ACCEPT',
+        '-A A -p udp -j ACCEPT',
+        '-I A 2 -p icmp -j ACCEPT',
+        '-A A -d 10.0.0.1 -j DROP',
+        '# a comment in the middle of a run',
+        '-A A -d 10.0.0.2 -j DROP',
+        '-A B -j RETURN',
+        '-A A -s 10.0.0.3,10.0.0.4 -j DROP',
+        '-A A -d 10.0.0.5 -j DROP',
+        '-D A -p udp -j ACCEPT',
+        '-A OLD -j ACCEPT',
+        '-A B -j A',
+        '-F B',
+        '-A B -j DROP',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      'runs',
+      base.state,
+    );
+    if (!r.ok) throw new Error(r.message);
+    const chains = r.state.tables.get('filter')!.chains;
+    const sources = (name: string) => chains.get(name)!.rules.map((x) => x.rule.source.trim());
+    expect(sources('A')).toEqual([
+      '-p tcp -j ACCEPT',
+      '-p icmp -j ACCEPT',
+      '-d 10.0.0.1 -j DROP',
+      '-d 10.0.0.2 -j DROP',
+      '-s 10.0.0.3 -j DROP',
+      '-s 10.0.0.4 -j DROP',
+      '-d 10.0.0.5 -j DROP',
+    ]);
+    expect(sources('B')).toEqual(['-j DROP']);
+    expect(sources('C')).toEqual(['-j ACCEPT', '-j DROP']);
+    expect(sources('OLD')).toEqual(['-j RETURN', '-j ACCEPT']);
+  });
+
   it('expands -s a,b into one rule per address', () => {
     const r = loadIptables('*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n', 'x');
     if (!r.ok) throw new Error(r.message);
