@@ -151,7 +151,7 @@ export function walkFlow<F extends TableFlow>(
   sample: (() => number) | undefined,
   forks: WalkResult<F>[],
 ): TableVerdict {
-  prepareChain(table, base.id);
+  if (table.prepared[base.id] === 0) prepareChain(table, base.id);
   STACK[0] = base.id;
   STACK[1] = 0;
   if (PENDING.length !== 0) PENDING.length = 0;
