@@ -56,7 +56,7 @@ export class OptionSlots {
 
   /** A hash of the extension, where it is used and the owner's options (stored and looked up alike). */
   hash(owner: number, name: string, implicit: boolean, facts: RuleFacts, texts: readonly string[]): number {
-    let h = startOf(name, implicit, facts);
+    let h = hashStart(name, implicit, facts.table, facts.protocol);
     for (let k = 0; k < this.options; k++) {
       if (this.owner[k] !== owner) continue;
       h = hashOption(h, this.name[k]!, this.negated[k]!);
@@ -105,28 +105,6 @@ export class OptionSlots {
 function mix(h: number, text: string): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return Math.imul(h ^ 0xff, 16777619);
-}
-
-/**
- * hashStart per rule facts (parsing shares one facts object per table and protocol) and
- * extension: the few starts a script has, not re-hashed for every match of every rule.
- */
-const STARTS = new WeakMap<RuleFacts, readonly [Map<string, number>, Map<string, number>]>();
-
-function startOf(name: string, implicit: boolean, facts: RuleFacts): number {
-  let starts = STARTS.get(facts);
-  if (!starts) {
-    // Written as -m, then loaded by -p.
-    starts = [new Map(), new Map()];
-    STARTS.set(facts, starts);
-  }
-  const byName = starts[implicit ? 1 : 0];
-  let h = byName.get(name);
-  if (h === undefined) {
-    h = hashStart(name, implicit, facts.table, facts.protocol);
-    byName.set(name, h);
-  }
-  return h;
 }
 
 /** The hash of an extension's name and setting, before its options. */

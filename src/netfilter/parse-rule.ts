@@ -388,15 +388,19 @@ function keptHeader(h: RuleHeader): RuleHeader {
   return shared;
 }
 
-/** Rule facts by table and protocol: a few objects serve every rule. */
-const FACTS = new Map<string, RuleFacts>();
+/** Rule facts by table, then protocol: a few objects serve every rule. */
+const FACTS = new Map<TableName, Map<L4Protocol | null, RuleFacts>>();
 
 function factsOf(table: TableName, protocol: L4Protocol | null): RuleFacts {
-  const key = protocol === null ? table : `${table}/${protocol}`;
-  let facts = FACTS.get(key);
+  let byProtocol = FACTS.get(table);
+  if (!byProtocol) {
+    byProtocol = new Map();
+    FACTS.set(table, byProtocol);
+  }
+  let facts = byProtocol.get(protocol);
   if (!facts) {
     facts = { protocol, table };
-    FACTS.set(key, facts);
+    byProtocol.set(protocol, facts);
   }
   return facts;
 }
