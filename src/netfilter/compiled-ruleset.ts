@@ -490,8 +490,9 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
 
 /**
  * Writes chain `id`'s rows and builds its index, once: the walk calls it for the base chain it
- * starts in and each chain it jumps or goes to. Every table the chain's rules reach stays as it
- * was loaded; the shared lists (steps, actions, header tests) only grow.
+ * starts in and each chain it jumps or goes to. It reads the rules of the state the table was
+ * compiled from (kept by the table; applying a script makes a new state, never changes one), and
+ * only adds to the table's shared lists (steps, actions, header tests), so ids already written stay valid.
  */
 export function prepareChain(table: CompiledTable, id: number): void {
   if (table.prepared[id] === 1) return;
