@@ -178,7 +178,10 @@ export interface CompiledTable {
   readonly prepared: Uint8Array;
   /** What preparing a chain needs: its rules as loaded, by chain id, and the table's shared lists. */
   readonly build: TableBuild;
-  /** Actions of extension targets that carry details, and the verdict each gives (null for CONTINUE). */
+  /**
+   * Actions of extension targets that carry details, and the verdict each gives (null for CONTINUE,
+   * and for a plain DNAT, whose verdict is made from `build.plainDnat`).
+   */
   readonly actions: readonly TargetAction[];
   readonly verdicts: readonly (TableVerdict | null)[];
   /** Lists of match steps (index 0: the empty list); a comment does nothing and has none. */
@@ -321,6 +324,13 @@ export interface TableBuild {
   readonly actionIds: Map<TargetAction, number>;
   readonly actions: TargetAction[];
   readonly verdicts: (TableVerdict | null)[];
+  /**
+   * Per action id, two words: a plain DNAT's address (one address, not --persistent) and port (one
+   * port, or NO_PORT), or NOT_PLAIN_DNAT in the second word for every other action. A packet to a
+   * random Service ends at a random endpoint's DNAT; these words (8 bytes an action, in cache)
+   * spare it reading that endpoint's verdict object (a cache miss a packet).
+   */
+  plainDnat: Int32Array;
   readonly others: ((p: NfPacket) => boolean)[];
 }
 
@@ -365,29 +375,61 @@ const ACTION_KINDS: Readonly<Record<TargetAction['kind'], ActionKind>> = {
   CONTINUE: ActionKind.Continue,
 };
 
-/** The index of an action in the table's list, with the verdict it gives made once. */
+/** The index of an action in the table's list, with the verdict it gives made once (a plain DNAT's, its plainDnat words). */
 function actionIdOf(action: TargetAction, build: TableBuild): number {
   let id = build.actionIds.get(action);
   if (id === undefined) {
     id = build.actions.length;
     build.actions.push(action);
-    build.verdicts.push(
-      action.kind === 'ACCEPT'
-        ? ACCEPTED
-        : action.kind === 'DROP'
-          ? DROPPED
-          : action.kind === 'REJECT'
-            ? { kind: 'REJECT', rejectWith: action.rejectWith }
-            : action.kind === 'DNAT' ||
-                action.kind === 'SNAT' ||
-                action.kind === 'MASQUERADE' ||
-                action.kind === 'REDIRECT'
-              ? natVerdict(action)
-              : null,
-    );
     build.actionIds.set(action, id);
+    if (build.plainDnat.length < 2 * (id + 1)) {
+      const grown = new Int32Array(build.plainDnat.length * 2);
+      grown.set(build.plainDnat);
+      build.plainDnat = grown;
+    }
+    const r = action.kind === 'DNAT' && !action.persistent ? action.range : null;
+    const plain = r !== null && r.minAddress !== null && r.minAddress === r.maxAddress && r.minPort === r.maxPort;
+    build.plainDnat[2 * id] = plain ? r.minAddress! | 0 : 0;
+    build.plainDnat[2 * id + 1] = plain ? (r.minPort ?? NO_PORT) : NOT_PLAIN_DNAT;
+    build.verdicts.push(
+      plain
+        ? null
+        : action.kind === 'ACCEPT'
+          ? ACCEPTED
+          : action.kind === 'DROP'
+            ? DROPPED
+            : action.kind === 'REJECT'
+              ? { kind: 'REJECT', rejectWith: action.rejectWith }
+              : action.kind === 'DNAT' ||
+                  action.kind === 'SNAT' ||
+                  action.kind === 'MASQUERADE' ||
+                  action.kind === 'REDIRECT'
+                ? natVerdict(action)
+                : null,
+    );
   }
   return id;
+}
+
+/** In plainDnat: a plain DNAT that keeps the packet's port, and an action that is no plain DNAT. */
+export const NO_PORT = -1;
+export const NOT_PLAIN_DNAT = -2;
+
+/** The verdict of the plain DNAT with action `id` (its plainDnat words say it is one), made from those words. */
+export function plainDnatVerdict(table: CompiledTable, id: number): NatVerdict {
+  const words = table.build.plainDnat;
+  const address = words[2 * id]! >>> 0;
+  const port = words[2 * id + 1]!;
+  return {
+    kind: 'NAT',
+    dnat: true,
+    action: table.actions[id] as Extract<TargetAction, { kind: 'DNAT' }>,
+    toAddress: address,
+    toAddressMax: address,
+    toPort: port === NO_PORT ? null : port,
+    toPortMax: port === NO_PORT ? null : port,
+    persistent: false,
+  };
 }
 
 /** Writes rule `r`'s row: the header fields, the jump, the action and the match steps. */
@@ -468,6 +510,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
       actionIds: new Map(),
       actions: [],
       verdicts: [],
+      plainDnat: new Int32Array(64),
       others: [],
     };
     tables.set(name, {

@@ -16,10 +16,12 @@ import {
   DROPPED,
   GOTO,
   MATCH,
+  NOT_PLAIN_DNAT,
   nextCandidate,
   OTHER_SHIFT,
   PROTOCOL_NEGATED,
   PROTOCOL_SHIFT,
+  plainDnatVerdict,
   prepareChain,
   protocolCode,
   RULE_WORDS,
@@ -374,7 +376,7 @@ function walkFrom<F extends TableFlow>(
         const id = words[at + W_ACTION]!;
         if (flow.hops)
           flow.hops.push(ruleHop(table, hook, chainId, pos, describeAction(table.actions[id]!), branchProbability));
-        return table.verdicts[id]!;
+        return table.build.plainDnat[2 * id + 1] !== NOT_PLAIN_DNAT ? plainDnatVerdict(table, id) : table.verdicts[id]!;
       }
       case ActionKind.Notrack:
         flow.notrack = true;

@@ -195,6 +195,23 @@ describe('NAT targets and conntrack', () => {
       'tcp 10.244.1.5:40000 -> 9.9.9.9:8080',
     );
   });
+  it('DNAT to one address (plain: read from the table, not a verdict object) and to ranges', () => {
+    const final = (rule: string) =>
+      trace(nodeFromRules(`*nat\n${rule}\nCOMMIT\n`), '10.244.1.5', '10.96.0.5', 80).branches[0]!.final;
+    // An address above 2^31 (a negative int32 word), with and without a port.
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 203.0.113.9:8080')).toBe(
+      'tcp 10.244.1.5:40000 -> 203.0.113.9:8080',
+    );
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 203.0.113.9')).toBe(
+      'tcp 10.244.1.5:40000 -> 203.0.113.9:80',
+    );
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 203.0.113.9:8080 --persistent')).toBe(
+      'tcp 10.244.1.5:40000 -> 203.0.113.9:8080',
+    );
+    expect(final('-A PREROUTING -p tcp -j DNAT --to-destination 10.0.0.7-10.0.0.7:81')).toBe(
+      'tcp 10.244.1.5:40000 -> 10.0.0.7:81',
+    );
+  });
   it('REDIRECT delivers to the node itself on the given port', () => {
     const n = nodeFromRules(
       table('nat', ['-A PREROUTING -p tcp -d 10.96.0.1 --dport 443 -j REDIRECT --to-ports 36001']),
