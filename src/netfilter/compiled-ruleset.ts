@@ -391,24 +391,28 @@ function actionIdOf(action: TargetAction, build: TableBuild): number {
     const plain = r !== null && r.minAddress !== null && r.minAddress === r.maxAddress && r.minPort === r.maxPort;
     build.plainDnat[2 * id] = plain ? r.minAddress! | 0 : 0;
     build.plainDnat[2 * id + 1] = plain ? (r.minPort ?? NO_PORT) : NOT_PLAIN_DNAT;
-    build.verdicts.push(
-      plain
-        ? null
-        : action.kind === 'ACCEPT'
-          ? ACCEPTED
-          : action.kind === 'DROP'
-            ? DROPPED
-            : action.kind === 'REJECT'
-              ? { kind: 'REJECT', rejectWith: action.rejectWith }
-              : action.kind === 'DNAT' ||
-                  action.kind === 'SNAT' ||
-                  action.kind === 'MASQUERADE' ||
-                  action.kind === 'REDIRECT'
-                ? natVerdict(action)
-                : null,
-    );
+    build.verdicts.push(plain ? null : verdictOf(action));
   }
   return id;
+}
+
+/** The verdict an action gives, made once per action (null for CONTINUE and the like). */
+function verdictOf(action: TargetAction): TableVerdict | null {
+  switch (action.kind) {
+    case 'ACCEPT':
+      return ACCEPTED;
+    case 'DROP':
+      return DROPPED;
+    case 'REJECT':
+      return { kind: 'REJECT', rejectWith: action.rejectWith };
+    case 'DNAT':
+    case 'SNAT':
+    case 'MASQUERADE':
+    case 'REDIRECT':
+      return natVerdict(action);
+    default:
+      return null;
+  }
 }
 
 /** In plainDnat: a plain DNAT that keeps the packet's port, and an action that is no plain DNAT. */

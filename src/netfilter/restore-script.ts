@@ -91,6 +91,8 @@ const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P
 
 function parseRuleStatement(
   body: string,
+  /** -A, -I, -D or -R: the line's first token with its long form resolved. */
+  command: string,
   tokens: TokenBuffer,
   table: TableName,
   line: number,
@@ -99,7 +101,6 @@ function parseRuleStatement(
 ): Statement {
   const texts = tokens.texts;
   const flag = texts[0]!;
-  const command = flag === '-A' ? flag : (COMMAND_ALIASES[flag] ?? flag);
   const read = tokens.length > 1 ? texts[1]! : undefined;
   if (!read) throw new LineError(`${flag} needs a chain name`);
   const chain = declaredChain(cache, read);
@@ -249,7 +250,7 @@ export function parseRestoreScript(text: string): ParseResult {
       const flag = tokens.texts[0]!;
       const command = flag === '-A' ? flag : (COMMAND_ALIASES[flag] ?? flag);
       if (RULE_COMMANDS.has(command)) {
-        table.statements.push(parseRuleStatement(body, tokens, table.name, lineNo, counters, cache));
+        table.statements.push(parseRuleStatement(body, command, tokens, table.name, lineNo, counters, cache));
       } else if (CHAIN_COMMANDS.has(command)) {
         table.statements.push({ kind: 'command', command: flag, args: tokens.tokens(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
