@@ -2,18 +2,26 @@
 // ones with policies) and their rules. Applying a script checks it as the kernel
 // would (missing chains, loops, targets at the wrong hook) and is all or nothing.
 import { alg, Graph } from '@dagrejs/graphlib';
+import {
+  type AppendLayout,
+  CHAIN_OF,
+  CHAIN_WORDS,
+  DECLARED_AT,
+  EXTENSION_BASE,
+  FIRST_RULE,
+  LAST_RULE,
+  RULE_COUNT,
+  STATEMENT_WORDS,
+  TARGET_OF,
+} from './append-layout';
+import { BUILTIN_CHAINS } from './builtin-chains';
 import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
-import { type RestoreScript, ruleKey, type ScriptError, TABLE_NAMES } from './restore-script';
+import { type RestoreScript, ruleKey, type ScriptError, type Statement, TABLE_NAMES } from './restore-script';
 import type { Rule, RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 
-export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
-  raw: ['PREROUTING', 'OUTPUT'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-};
+export { BUILTIN_CHAINS };
 
 export interface StoredRule {
   readonly rule: Rule;
@@ -125,6 +133,7 @@ function applyTable(
 ): NetfilterTable {
   if (statements.kind !== 'table') throw new Error('unreachable');
   const base = opts.noflush && before ? before : emptyTable(name);
+  if (statements.layout) return applyLayout(base, statements, statements.layout);
   const chains = new Map<string, Chain>();
   for (const [k, c] of base.chains) chains.set(k, { ...c, rules: [...c.rules] });
   const mutableRules = (chain: string, line: number): StoredRule[] => {
@@ -267,6 +276,152 @@ function applyTable(
   return table;
 }
 
+type TableBlock = Extract<RestoreScript['blocks'][number], { kind: 'table' }>;
+
+/**
+ * Applies a block the parser found plain (see AppendLayout): what applying it statement by
+ * statement gives, built from its layout. Chains keep their places and user chains declared anew
+ * come after them; a declared user chain holds the rules appended to it, a built-in chain its own
+ * followed by those; each list is made in one go (a slice when its rules are consecutive). The
+ * commit checks run on a jump graph made from the layout's numbers (and the rules already there);
+ * should they find a fault, the usual checks run again to word it.
+ */
+function applyLayout(base: NetfilterTable, block: TableBlock, layout: AppendLayout): NetfilterTable {
+  const list = block.statements;
+  const builtins = BUILTIN_CHAINS[base.name];
+  const baseChains = [...base.chains.values()];
+  const baseIndex = new Map<string, number>();
+  for (let i = 0; i < baseChains.length; i++) baseIndex.set(baseChains[i]!.name, i);
+  const words = layout.chains;
+  const count = layout.chainCount;
+  const declaredAt = (i: number) => words[i * CHAIN_WORDS + DECLARED_AT]!;
+  // Each layout chain's place in the table: where it already is, or after every chain there.
+  const placeOf = new Int32Array(count);
+  // Per old chain, whether it keeps its rules (a user chain declared again is flushed).
+  const keepsOld = new Uint8Array(baseChains.length).fill(1);
+  let next = baseChains.length;
+  for (let i = 0; i < count; i++) {
+    const name = i < builtins.length ? builtins[i]! : declarationAt(list, declaredAt(i)).name;
+    const old = baseIndex.get(name);
+    if (old !== undefined && i >= builtins.length) keepsOld[old] = 0;
+    placeOf[i] = old ?? next++;
+  }
+  // The rules the block appends to each chain, in order.
+  const appended: StoredRule[][] = new Array(count);
+  let scattered = false;
+  for (let i = 0; i < count; i++) {
+    const n = words[i * CHAIN_WORDS + RULE_COUNT]!;
+    const first = words[i * CHAIN_WORDS + FIRST_RULE]!;
+    const last = words[i * CHAIN_WORDS + LAST_RULE]!;
+    const consecutive = n > 0 && last - first + 1 === n;
+    if (n > 0 && !consecutive) scattered = true;
+    appended[i] = consecutive ? (list.slice(first, last + 1) as StoredRule[]) : [];
+  }
+  if (scattered)
+    for (let k = 0; k < list.length; k++) {
+      const c = layout.statements[k * STATEMENT_WORDS + CHAIN_OF]!;
+      if (c >= 0 && appended[c]!.length < words[c * CHAIN_WORDS + RULE_COUNT]!)
+        appended[c]!.push(list[k] as StoredRule);
+    }
+  const chains: Chain[] = baseChains.map((c) => ({ ...c, rules: [...c.rules] }));
+  for (let i = 0; i < count; i++) {
+    const place = placeOf[i]!;
+    const at = declaredAt(i);
+    if (i < builtins.length) {
+      // A built-in chain keeps its rules (--noflush) and takes a declaration's policy and counters.
+      const c = chains[place]!;
+      const rules = c.rules.length === 0 ? appended[i]! : [...c.rules, ...appended[i]!];
+      const declared = at < 0 ? null : declarationAt(list, at);
+      chains[place] = declared
+        ? { ...c, policy: declared.policy as 'ACCEPT' | 'DROP', counters: declared.counters, rules }
+        : { ...c, rules };
+    } else {
+      const declared = declarationAt(list, at);
+      chains[place] = {
+        name: declared.name,
+        builtin: false,
+        policy: null,
+        counters: declared.counters,
+        rules: appended[i]!,
+      };
+    }
+  }
+  const byName = new Map<string, Chain>();
+  for (const c of chains) byName.set(c.name, c);
+  const table = { name: base.name, chains: byName };
+  const graph = layoutGraph(chains, baseChains, keepsOld, baseIndex, layout, placeOf);
+  if (graph === null || hasFault(table, graph)) checkTable(table, block.line);
+  return table;
+}
+
+function declarationAt(list: TableBlock['statements'], at: number): Extract<Statement, { kind: 'chain' }> {
+  const s = list[at]!;
+  if (s.kind !== 'chain') throw new Error('unreachable: a layout names a declaration');
+  return s;
+}
+
+/**
+ * The jump graph of a table applied from a layout, for the commit checks alone (an edge may be
+ * there twice): the rules chains kept are read as chainGraph reads them, the appended ones come
+ * from the layout's numbers. Null when a kept rule names a chain the old table did not have.
+ */
+function layoutGraph(
+  chains: readonly Chain[],
+  baseChains: readonly Chain[],
+  keepsOld: Uint8Array,
+  baseIndex: ReadonlyMap<string, number>,
+  layout: AppendLayout,
+  placeOf: Int32Array,
+): ChainGraph | null {
+  const n = chains.length;
+  const words = layout.statements;
+  const statementCount = words.length / STATEMENT_WORDS;
+  const allowed = new Uint8Array(n).fill(ALL_HOOKS);
+  const edgeCount = new Int32Array(n);
+  // Kept rules' edges, as (chain, target) pairs.
+  const kept: number[] = [];
+  for (let c = 0; c < baseChains.length; c++) {
+    if (keepsOld[c] === 0) continue;
+    for (const r of baseChains[c]!.rules) {
+      const rule = r.rule;
+      if (rule.matchHooks)
+        for (const m of rule.matchHooks) allowed[c]! &= m.hooks.reduce((bits, h) => bits | HOOK_BIT[h], 0);
+      const t = rule.target;
+      if (t.kind === 'extension') allowed[c]! &= hookMaskOf(targetHooks(t));
+      else if (t.kind === 'jump' || t.kind === 'goto') {
+        const to = baseIndex.get(t.chain);
+        if (to === undefined) return null;
+        kept.push(c, to);
+        edgeCount[c]!++;
+      }
+    }
+  }
+  const masks = layout.targetNames.map((name) => hookMaskOf(findTarget(name)?.hooks));
+  for (let k = 0; k < statementCount; k++) {
+    const c = words[k * STATEMENT_WORDS + CHAIN_OF]!;
+    if (c < 0) continue;
+    const to = words[k * STATEMENT_WORDS + TARGET_OF]!;
+    if (to >= 0) edgeCount[placeOf[c]!]!++;
+    else if (to <= EXTENSION_BASE) allowed[placeOf[c]!]! &= masks[EXTENSION_BASE - to]!;
+  }
+  const edgeStart = new Int32Array(n + 1);
+  for (let c = 0; c < n; c++) edgeStart[c + 1] = edgeStart[c]! + edgeCount[c]!;
+  const edges = new Int32Array(edgeStart[n]!);
+  const fill = edgeStart.slice(0, n);
+  for (let e = 0; e < kept.length; e += 2) edges[fill[kept[e]!]!++] = kept[e + 1]!;
+  for (let k = 0; k < statementCount; k++) {
+    const c = words[k * STATEMENT_WORDS + CHAIN_OF]!;
+    const to = words[k * STATEMENT_WORDS + TARGET_OF]!;
+    if (c >= 0 && to >= 0) edges[fill[placeOf[c]!]!++] = placeOf[to]!;
+  }
+  return { chains, edgeStart, edges, allowed };
+}
+
+/** The hooks a target may run at as bits (all of them when it names none). */
+function hookMaskOf(hooks: readonly Hook[] | undefined): number {
+  return hooks ? hooks.reduce((m, h) => m | HOOK_BIT[h], 0) : ALL_HOOKS;
+}
+
 /**
  * The table's chains as numbers and, per chain, the chains its rules jump or go
  * to (each once, in the order first seen): the checks below walk 40,000 chains
@@ -303,8 +458,7 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
         if (mask === undefined) {
-          const hooks = targetHooks(t);
-          mask = hooks ? hooks.reduce((m, h) => m | HOOK_BIT[h], 0) : ALL_HOOKS;
+          mask = hookMaskOf(targetHooks(t));
           // Hooks that depend on options are worked out per rule, not kept by name.
           if (!findTarget(t.name)?.hooksFor) hookMask.set(t.name, mask);
         }
@@ -456,6 +610,11 @@ function checkTable(table: NetfilterTable, commitLine: number): void {
     const error = misplacedTargetError(table, edgeMap(graph), hook);
     if (error) throw error;
   }
+}
+
+/** Whether the commit checks would fail: a loop, or a target reachable from a hook it does not work at. */
+function hasFault(table: NetfilterTable, graph: ChainGraph): boolean {
+  return hasLoop(graph) || BUILTIN_CHAINS[table.name].some((hook) => misplacedTargetAt(table, graph, hook));
 }
 
 function targetHooks(target: Extract<RuleTarget, { kind: 'extension' }>): readonly Hook[] | undefined {

@@ -455,6 +455,7 @@ function targetOf(
 function chainTarget(target: { flag: string; name: string }, cache: RuleCache): RuleTarget {
   const isGoto = target.flag === '-g' || target.flag === '--goto';
   const declared = cache.chainNames.get(target.name);
+  cache.lastJump = declared;
   if (declared) {
     // A declared name passed the checks a declaration makes; the target is made once per chain.
     const known = isGoto ? declared.goto : declared.jump;

@@ -1,5 +1,6 @@
 // The iptables-save / iptables-restore text: tables, chain declarations and
 // commands in file order. Parsing then printing gives back the same text.
+import { type AppendLayout, AppendLayoutBuilder } from './append-layout';
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import type { Rule } from './rule';
@@ -45,6 +46,8 @@ export type ScriptBlock =
       readonly name: TableName;
       readonly statements: readonly Statement[];
       readonly line: number;
+      /** Set when the block only declares chains and appends to them (a dump, kube-proxy's input): see AppendLayout. */
+      readonly layout?: AppendLayout;
     };
 
 export interface RestoreScript {
@@ -186,7 +189,7 @@ function chainDeclaration(line: string): { name: string; policy: string; counter
 /** Parses iptables-save output or iptables-restore input. */
 export function parseRestoreScript(text: string): ParseResult {
   const blocks: ScriptBlock[] = [];
-  let table: { name: TableName; statements: Statement[]; line: number } | null = null;
+  let table: { name: TableName; statements: Statement[]; line: number; layout: AppendLayoutBuilder } | null = null;
   const cache = newRuleCache();
   const tokens = new TokenBuffer(true);
   // Lines are cut one at a time rather than split up front: what a rule keeps is a slice of
@@ -211,8 +214,10 @@ export function parseRestoreScript(text: string): ParseResult {
     try {
       if (line === '') continue;
       if (line.startsWith('#')) {
-        if (table) table.statements.push({ kind: 'comment', text: raw, line: lineNo });
-        else blocks.push({ kind: 'comment', text: raw });
+        if (table) {
+          table.layout.other();
+          table.statements.push({ kind: 'comment', text: raw, line: lineNo });
+        } else blocks.push({ kind: 'comment', text: raw });
         continue;
       }
       if (line.startsWith('*')) {
@@ -220,12 +225,21 @@ export function parseRestoreScript(text: string): ParseResult {
         const name = line.slice(1);
         if (!(TABLE_NAMES as readonly string[]).includes(name))
           throw new LineError(`unknown table "${name}" (raw, mangle, nat, filter)`);
-        table = { name: name as TableName, statements: [], line: lineNo };
+        table = {
+          name: name as TableName,
+          statements: [],
+          line: lineNo,
+          layout: new AppendLayoutBuilder(name as TableName),
+        };
         continue;
       }
       if (!table) throw new LineError(`"${line.split(/\s+/)[0]}" outside a table (a "*table" line must come first)`);
       if (line === 'COMMIT') {
-        blocks.push({ kind: 'table', ...table });
+        const layout = table.layout.layout();
+        const { name, statements, line } = table;
+        blocks.push(
+          layout ? { kind: 'table', name, statements, line, layout } : { kind: 'table', name, statements, line },
+        );
         table = null;
         continue;
       }
@@ -234,8 +248,8 @@ export function parseRestoreScript(text: string): ParseResult {
         if (!m) throw new LineError(`bad chain declaration "${line}"`);
         const name = m.name;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
+        table.layout.declare(table.statements.length, name, m.policy, declareChain(cache, name));
         table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });
-        declareChain(cache, name);
         continue;
       }
       let body = line;
@@ -250,8 +264,13 @@ export function parseRestoreScript(text: string): ParseResult {
       const flag = tokens.texts[0]!;
       const command = flag === '-A' ? flag : (COMMAND_ALIASES[flag] ?? flag);
       if (RULE_COMMANDS.has(command)) {
-        table.statements.push(parseRuleStatement(body, command, tokens, table.name, lineNo, counters, cache));
+        const s = parseRuleStatement(body, command, tokens, table.name, lineNo, counters, cache);
+        if (s.kind === 'rule' && s.command === '-A')
+          table.layout.append(table.statements.length, s.chain, cache.lastChain.record, s.rule, cache.lastJump);
+        else table.layout.other();
+        table.statements.push(s);
       } else if (CHAIN_COMMANDS.has(command)) {
+        table.layout.other();
         table.statements.push({ kind: 'command', command: flag, args: tokens.tokens(1), line: lineNo });
       } else throw new LineError(`unknown command "${flag}"`);
     } catch (e) {

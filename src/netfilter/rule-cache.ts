@@ -46,6 +46,9 @@ export interface DeclaredChain {
   readonly name: string;
   jump: RuleTarget | null;
   goto: RuleTarget | null;
+  /** The table block that declared it last (its AppendLayout serial; 0: none yet) and its chain index there. */
+  layoutBlock: number;
+  layoutIndex: number;
 }
 
 export interface RuleCache {
@@ -64,8 +67,10 @@ export interface RuleCache {
    * to it once a rule has had them (most targets of a kube-proxy dump), so a jump costs one look-up.
    */
   readonly chainNames: Map<string, DeclaredChain>;
-  /** The chain name the previous rule line read, and its declared string. */
-  readonly lastChain: { read: string; declared: string };
+  /** The chain name the previous rule line read, its declared string and its record (undefined: not declared). */
+  readonly lastChain: { read: string; declared: string; record: DeclaredChain | undefined };
+  /** The record of the declared chain the last -j/-g CHAIN named (undefined: not declared), for the block's layout. */
+  lastJump: DeclaredChain | undefined;
 }
 
 export function newRuleCache(): RuleCache {
@@ -77,7 +82,8 @@ export function newRuleCache(): RuleCache {
     jumps: new Map(),
     gotos: new Map(),
     chainNames: new Map(),
-    lastChain: { read: '', declared: '' },
+    lastChain: { read: '', declared: '', record: undefined },
+    lastJump: undefined,
   };
 }
 
@@ -89,12 +95,19 @@ export function newRuleCache(): RuleCache {
 export function declaredChain(cache: RuleCache, name: string): string {
   const last = cache.lastChain;
   if (name === last.read) return last.declared;
+  const record = cache.chainNames.get(name);
   last.read = name;
-  last.declared = cache.chainNames.get(name)?.name ?? name;
+  last.record = record;
+  last.declared = record?.name ?? name;
   return last.declared;
 }
 
-/** Notes a chain declaration (":NAME POLICY"); a name declared again keeps its first string. */
-export function declareChain(cache: RuleCache, name: string): void {
-  if (!cache.chainNames.has(name)) cache.chainNames.set(name, { name, jump: null, goto: null });
+/** Notes a chain declaration (":NAME POLICY"); a name declared again keeps its first string and record. */
+export function declareChain(cache: RuleCache, name: string): DeclaredChain {
+  let declared = cache.chainNames.get(name);
+  if (!declared) {
+    declared = { name, jump: null, goto: null, layoutBlock: 0, layoutIndex: -1 };
+    cache.chainNames.set(name, declared);
+  }
+  return declared;
 }
