@@ -81,6 +81,8 @@ export class AppendLayoutBuilder {
   /** Statement `at` declares chain `name` (`declared`: its record among the script's chain names). */
   declare(at: number, name: string, policy: string, declared: DeclaredChain): void {
     if (!this.plain) return;
+    // The next append looks its chain up afresh (a declaration may have changed what a name means).
+    this.lastName = null;
     const builtin = this.builtins.indexOf(name);
     if (builtin >= 0) {
       // A bad policy, or a second declaration, is for the statement-by-statement path to handle.

@@ -46,7 +46,13 @@ export type ScriptBlock =
       readonly name: TableName;
       readonly statements: readonly Statement[];
       readonly line: number;
-      /** Set when the block only declares chains and appends to them (a dump, kube-proxy's input): see AppendLayout. */
+      /**
+       * Set when the block only declares chains (each once, user chains without a policy) and
+       * appends to built-in chains or chains it declared above, with rules that jump only to chains
+       * it declared above and have no address lists or hook-limited matches or targets (a dump,
+       * kube-proxy's full restore): applying builds the table from it (see AppendLayout). It
+       * describes `statements` as parsed: whoever changes them must drop it.
+       */
       readonly layout?: AppendLayout;
     };
 

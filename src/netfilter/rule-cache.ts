@@ -67,7 +67,7 @@ export interface RuleCache {
    * to it once a rule has had them (most targets of a kube-proxy dump), so a jump costs one look-up.
    */
   readonly chainNames: Map<string, DeclaredChain>;
-  /** The chain name the previous rule line read, its declared string and its record (undefined: not declared). */
+  /** The chain name the previous rule line read, its declared string and its record (undefined: not declared then). */
   readonly lastChain: { read: string; declared: string; record: DeclaredChain | undefined };
   /** The record of the declared chain the last -j/-g CHAIN named (undefined: not declared), for the block's layout. */
   lastJump: DeclaredChain | undefined;
@@ -108,6 +108,8 @@ export function declareChain(cache: RuleCache, name: string): DeclaredChain {
   if (!declared) {
     declared = { name, jump: null, goto: null, layoutBlock: 0, layoutIndex: -1 };
     cache.chainNames.set(name, declared);
+    // A rule line may have read this name before it was declared: look it up afresh next time.
+    if (cache.lastChain.read === name) cache.lastChain.read = '';
   }
   return declared;
 }
