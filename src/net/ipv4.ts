@@ -89,24 +89,36 @@ export function lengthOfMask(mask: number): number | null {
  * cleared, as iptables and ip-route do when they store a prefix.
  */
 export function parseIPv4Prefix(text: string): IPv4Prefix | null {
+  const p = { address: 0, length: 0 };
+  return readIPv4Prefix(text, p) ? p : null;
+}
+
+/**
+ * parseIPv4Prefix into the caller's object (for a parser that keeps the numbers elsewhere and
+ * need not make an object a prefix); false, leaving it as it was, when the text is no prefix.
+ */
+export function readIPv4Prefix(text: string, into: { address: number; length: number }): boolean {
   const slash = text.indexOf('/');
   const address = scanIPv4(text, 0, slash < 0 ? text.length : slash);
-  if (address === null) return null;
-  if (slash < 0) return { address, length: 32 };
-  let length: number | null;
-  const digits = text.length - slash - 1;
-  const first = text.charCodeAt(slash + 1);
-  const last = text.charCodeAt(text.length - 1);
-  // One or two digits: a length; anything else must be a contiguous dotted mask.
-  if ((digits === 1 || digits === 2) && first >= ZERO && first <= NINE && last >= ZERO && last <= NINE) {
-    length = digits === 1 ? first - ZERO : (first - ZERO) * 10 + (last - ZERO);
-    if (length > 32) return null;
-  } else {
-    const mask = scanIPv4(text, slash + 1, text.length);
-    length = mask === null ? null : lengthOfMask(mask);
+  if (address === null) return false;
+  let length: number | null = 32;
+  if (slash >= 0) {
+    const digits = text.length - slash - 1;
+    const first = text.charCodeAt(slash + 1);
+    const last = text.charCodeAt(text.length - 1);
+    // One or two digits: a length; anything else must be a contiguous dotted mask.
+    if ((digits === 1 || digits === 2) && first >= ZERO && first <= NINE && last >= ZERO && last <= NINE) {
+      length = digits === 1 ? first - ZERO : (first - ZERO) * 10 + (last - ZERO);
+      if (length > 32) return false;
+    } else {
+      const mask = scanIPv4(text, slash + 1, text.length);
+      length = mask === null ? null : lengthOfMask(mask);
+    }
   }
-  if (length === null) return null;
-  return { address: (address & maskOf(length)) >>> 0, length };
+  if (length === null) return false;
+  into.address = (address & maskOf(length)) >>> 0;
+  into.length = length;
+  return true;
 }
 
 /** True when the text's address part has bits set outside its prefix length. */

@@ -137,11 +137,7 @@ export class AppendLayoutBuilder {
     }
     const h = rule.header;
     // Address lists become several rules; hook-limited matches need their own check.
-    if (
-      rule.matchHooks ||
-      (h.src !== null && h.src.prefixes.length > 1) ||
-      (h.dst !== null && h.dst.prefixes.length > 1)
-    ) {
+    if (rule.matchHooks || (h.src !== null && h.src.list !== null) || (h.dst !== null && h.dst.list !== null)) {
       this.plain = false;
       return;
     }

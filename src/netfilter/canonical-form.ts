@@ -24,8 +24,8 @@ function prefixText(p: { address: number; length: number }): string {
 
 function headerText(h: RuleHeader): string {
   let out = '';
-  if (h.src) out += `${h.src.negated ? ' !' : ''} -s ${prefixText(h.src.prefixes[0]!)}`;
-  if (h.dst) out += `${h.dst.negated ? ' !' : ''} -d ${prefixText(h.dst.prefixes[0]!)}`;
+  if (h.src) out += `${h.src.negated ? ' !' : ''} -s ${prefixText(h.src)}`;
+  if (h.dst) out += `${h.dst.negated ? ' !' : ''} -d ${prefixText(h.dst)}`;
   if (h.inIface) out += `${h.inIface.negated ? ' !' : ''} -i ${h.inIface.name}`;
   if (h.outIface) out += `${h.outIface.negated ? ' !' : ''} -o ${h.outIface.name}`;
   if (h.protocol) out += `${h.protocol.negated ? ' !' : ''} -p ${h.protocol.name}`;

@@ -207,13 +207,15 @@ function anyPrefixHit(prefixes: readonly IPv4Prefix[], a: number): boolean {
 
 /** Tests the header fields that have no flat form: interfaces, fragments, lists of addresses. */
 function otherHeaderTests(h: RuleHeader): ((p: NfPacket) => boolean) | null {
-  const lists = (h.src?.prefixes.length ?? 0) > 1 || (h.dst?.prefixes.length ?? 0) > 1;
+  const lists = (h.src !== null && h.src.list !== null) || (h.dst !== null && h.dst.list !== null);
   if (!lists && !h.inIface && !h.outIface && !h.fragment) return null;
   const tests: ((p: NfPacket) => boolean)[] = [];
   const src = h.src;
-  if (src && src.prefixes.length > 1) tests.push((p) => anyPrefixHit(src.prefixes, p.src) !== src.negated);
+  const srcList = src?.list;
+  if (src && srcList) tests.push((p) => anyPrefixHit(srcList, p.src) !== src.negated);
   const dst = h.dst;
-  if (dst && dst.prefixes.length > 1) tests.push((p) => anyPrefixHit(dst.prefixes, p.dst) !== dst.negated);
+  const dstList = dst?.list;
+  if (dst && dstList) tests.push((p) => anyPrefixHit(dstList, p.dst) !== dst.negated);
   if (h.inIface) {
     const { name, negated } = h.inIface;
     tests.push((p) => (p.inIface !== null && interfaceMatches(name, p.inIface)) !== negated);
@@ -233,21 +235,19 @@ function otherHeaderTests(h: RuleHeader): ((p: NfPacket) => boolean) | null {
 
 /** The mode, int32 mask and int32 network of a one-prefix address condition (ANY for none or a list). */
 function addressMode(c: RuleHeader['src']): number {
-  return c && c.prefixes.length === 1 ? (c.negated ? NOT_MATCH : MATCH) : ANY;
+  return c && c.list === null ? (c.negated ? NOT_MATCH : MATCH) : ANY;
 }
 function addressMask(c: RuleHeader['src']): number {
-  return c && c.prefixes.length === 1 ? maskOf(c.prefixes[0]!.length) | 0 : 0;
+  return c && c.list === null ? maskOf(c.length) | 0 : 0;
 }
 function addressNet(c: RuleHeader['src']): number {
-  return c && c.prefixes.length === 1 ? c.prefixes[0]!.address | 0 : 0;
+  return c && c.list === null ? c.address | 0 : 0;
 }
 
 /** The exact destination a rule requires (-d A/32, not negated), or null. */
 function exactDestination(rule: Rule): number | null {
   const dst = rule.header.dst;
-  return dst && !dst.negated && dst.prefixes.length === 1 && dst.prefixes[0]!.length === 32
-    ? dst.prefixes[0]!.address
-    : null;
+  return dst && !dst.negated && dst.list === null && dst.length === 32 ? dst.address : null;
 }
 
 /** The exact port a rule requires, reached without side effects, or null. */

@@ -18,7 +18,7 @@ import { BUILTIN_CHAINS } from './builtin-chains';
 import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
 import { type RestoreScript, ruleKey, type ScriptError, type Statement, TABLE_NAMES } from './restore-script';
-import type { Rule, RuleTarget } from './rule';
+import { prefixesOf, type Rule, type RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 
 export { BUILTIN_CHAINS };
@@ -79,13 +79,13 @@ class ApplyError extends Error {
 }
 
 function hasAddressLists(rule: Rule): boolean {
-  return (rule.header.src?.prefixes.length ?? 1) > 1 || (rule.header.dst?.prefixes.length ?? 1) > 1;
+  return (rule.header.src?.list ?? null) !== null || (rule.header.dst?.list ?? null) !== null;
 }
 
 /** iptables expands "-s a,b" into one rule per address (and per -d address). */
 function expandAddresses(rule: Rule): Rule[] {
-  const srcs = rule.header.src?.prefixes ?? [null];
-  const dsts = rule.header.dst?.prefixes ?? [null];
+  const srcs = rule.header.src ? prefixesOf(rule.header.src) : [null];
+  const dsts = rule.header.dst ? prefixesOf(rule.header.dst) : [null];
   if (srcs.length === 1 && dsts.length === 1) return [rule];
   const tokens = tokenizeLine(rule.source);
   if (!Array.isArray(tokens)) return [rule];
@@ -94,8 +94,14 @@ function expandAddresses(rule: Rule): Rule[] {
     for (const d of dsts) {
       const header = {
         ...rule.header,
-        src: s && rule.header.src ? { ...rule.header.src, prefixes: [s] } : rule.header.src,
-        dst: d && rule.header.dst ? { ...rule.header.dst, prefixes: [d] } : rule.header.dst,
+        src:
+          s && rule.header.src
+            ? { ...rule.header.src, address: s.address, length: s.length, list: null }
+            : rule.header.src,
+        dst:
+          d && rule.header.dst
+            ? { ...rule.header.dst, address: d.address, length: d.length, list: null }
+            : rule.header.dst,
       };
       // The address lists are replaced by the one address this copy has, as iptables-save would show it.
       const source = printTokens(

@@ -1,7 +1,7 @@
 // Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
-import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol } from '../net';
+import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol, readIPv4Prefix } from '../net';
 import type { Hook, MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
@@ -120,6 +120,9 @@ const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: n
 /** The header being read (parsing never nests); a rule keeps a copy or a shared header (keptHeader). */
 const HEADER: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = { ...NO_HEADER };
 
+/** The -s/-d prefix being read (parsing never nests). */
+const READ_PREFIX = { address: 0, length: 0 };
+
 /** A bit per header flag, for refusing one given twice. */
 const FIELD_BITS: Readonly<Record<HeaderField, number>> = {
   src: 1,
@@ -189,9 +192,16 @@ export function parseRuleTokens(
       if (field === 'src' || field === 'dst') {
         // Read afresh each time: a scan costs less than looking the text up among a script's tens
         // of thousands of addresses (most name one endpoint or one ClusterIP, and repeat seldom).
-        const prefixes: IPv4Prefix[] | null = parsePrefixList(value);
-        if (!prefixes) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
-        header[field] = { prefixes, negated: neg };
+        // One prefix is read into the condition itself; a list keeps its prefixes.
+        let list: IPv4Prefix[] | null = null;
+        const read = READ_PREFIX;
+        if (value.indexOf(',') >= 0) {
+          list = parsePrefixList(value);
+          if (!list) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+          read.address = list[0]!.address;
+          read.length = list[0]!.length;
+        } else if (!readIPv4Prefix(value, read)) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+        header[field] = { address: read.address, length: read.length, list, negated: neg };
       } else if (field === 'protocol') {
         const proto = parseProtocol(value);
         if (!proto) throw new RuleSyntaxError(`unknown protocol "${value}" specified`, value);

@@ -1,13 +1,26 @@
 // One iptables rule: the arguments as they were written (so the line prints
 // back as it was read) plus the meaning iptables gives them.
-import type { IPv4Prefix, L4Protocol } from '../net';
+import type { IPv4, IPv4Prefix, L4Protocol } from '../net';
 import type { CompiledMatch, Hook, ParsedOption, TargetAction } from './extension';
 
 export type HeaderField = 'src' | 'dst' | 'protocol' | 'inIface' | 'outIface' | 'fragment';
 
+/**
+ * -s or -d: one prefix, its address and length kept inline (nearly every rule), or a list
+ * (-s a,b), which iptables makes a rule of each prefix of.
+ */
 export interface AddressCondition {
-  readonly prefixes: readonly IPv4Prefix[];
+  /** The prefix (the first of a list). */
+  readonly address: IPv4;
+  readonly length: number;
+  /** Every prefix of a list, two or more; null when the rule names one. */
+  readonly list: readonly IPv4Prefix[] | null;
   readonly negated: boolean;
+}
+
+/** The prefixes a condition names: its list, or its one prefix. */
+export function prefixesOf(c: AddressCondition): readonly IPv4Prefix[] {
+  return c.list ?? [{ address: c.address, length: c.length }];
 }
 
 export interface InterfaceCondition {

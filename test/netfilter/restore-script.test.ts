@@ -357,9 +357,22 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     const r = loadIptables('*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n', 'x');
     if (!r.ok) throw new Error(r.message);
     const rules = r.state.tables.get('filter')!.chains.get('INPUT')!.rules;
-    expect(rules.map((x) => x.rule.header.src!.prefixes)).toEqual([
-      [{ address: 0x0a000001, length: 32 }],
-      [{ address: 0x0a000002, length: 31 }],
+    // Each copy names its one prefix inline; the parsed rule kept the list.
+    expect(rules.map((x) => x.rule.header.src)).toEqual([
+      { address: 0x0a000001, length: 32, list: null, negated: false },
+      { address: 0x0a000002, length: 31, list: null, negated: false },
     ]);
+    const parsed = parseRestoreScript('*filter\n-A INPUT ! -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n');
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const statement = parsed.script.blocks[0]?.kind === 'table' ? parsed.script.blocks[0].statements[0] : undefined;
+    expect(statement?.kind === 'rule' && statement.rule.header.src).toEqual({
+      address: 0x0a000001,
+      length: 32,
+      list: [
+        { address: 0x0a000001, length: 32 },
+        { address: 0x0a000002, length: 31 },
+      ],
+      negated: true,
+    });
   });
 });
