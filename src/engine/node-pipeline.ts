@@ -468,7 +468,7 @@ class Pipeline {
       let address: IPv4;
       let port = p.sport;
       if (action.kind === 'SNAT') {
-        const r = action.range;
+        const r = action;
         const to = natTuple(p.src, p.sport, r.minAddress, r.maxAddress, r.minPort, r.maxPort);
         address = to.keep ? p.src : natRangeAddress(to.min, to.max, p.src, p.dst, action.persistent);
         port = to.port;
@@ -1149,8 +1149,15 @@ function natVerdictOf(nat: NftNat): NatVerdict {
       randomFully: nat.fullyRandom,
       random: false,
     });
-  const range = { minAddress: nat.address, maxAddress: nat.address, minPort: nat.port, maxPort: nat.port };
-  return natVerdict({ kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT', range, random: false, persistent: false });
+  return natVerdict({
+    kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT',
+    minAddress: nat.address,
+    maxAddress: nat.address,
+    minPort: nat.port,
+    maxPort: nat.port,
+    random: false,
+    persistent: false,
+  });
 }
 
 // A flow starts with no xt_recent lists and no nfacct counts. The matches copy these maps before

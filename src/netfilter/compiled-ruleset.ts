@@ -54,7 +54,7 @@ export function natVerdict(
   action: Extract<TargetAction, { kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' }>,
 ): NatVerdict {
   if (action.kind !== 'DNAT') return { kind: 'NAT', dnat: false, action };
-  const r = action.range;
+  const r = action;
   return {
     kind: 'NAT',
     dnat: true,
@@ -387,7 +387,7 @@ function actionIdOf(action: TargetAction, build: TableBuild): number {
       grown.set(build.plainDnat);
       build.plainDnat = grown;
     }
-    const r = action.kind === 'DNAT' && !action.persistent ? action.range : null;
+    const r = action.kind === 'DNAT' && !action.persistent ? action : null;
     const plain = r !== null && r.minAddress !== null && r.minAddress === r.maxAddress && r.minPort === r.maxPort;
     build.plainDnat[2 * id] = plain ? r.minAddress! | 0 : 0;
     build.plainDnat[2 * id + 1] = plain ? (r.minPort ?? NO_PORT) : NOT_PLAIN_DNAT;

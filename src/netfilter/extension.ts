@@ -166,8 +166,9 @@ export interface NatRange {
 export type TargetAction =
   | { readonly kind: 'ACCEPT' | 'DROP' | 'RETURN' }
   | { readonly kind: 'REJECT'; readonly rejectWith: string }
-  | { readonly kind: 'DNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
-  | { readonly kind: 'SNAT'; readonly range: NatRange; readonly random: boolean; readonly persistent: boolean }
+  /** The range is the action's own fields (one object for each of a dump's tens of thousands of DNATs). */
+  | (NatRange & { readonly kind: 'DNAT'; readonly random: boolean; readonly persistent: boolean })
+  | (NatRange & { readonly kind: 'SNAT'; readonly random: boolean; readonly persistent: boolean })
   | {
       readonly kind: 'MASQUERADE';
       readonly minPort: number | null;

@@ -89,15 +89,20 @@ export class OptionSlots {
 
   /** The owner's options as the objects a rule keeps, each list sized exactly. */
   parsedOptions(owner: number, texts: readonly string[]): ParsedOption[] {
+    const only = this.onlyOption(owner);
+    // One option with one argument is the usual case (a DNAT's --to-destination): made as it is kept.
+    if (only >= 0) return [this.parsedOption(only, texts)];
     const out: ParsedOption[] = [];
-    for (let k = 0; k < this.options; k++) {
-      if (this.owner[k] !== owner) continue;
-      const at = this.argAt[k]!;
-      const args = this.argCount[k] === 0 ? NO_ARGS : texts.slice(at, at + this.argCount[k]!);
-      out.push({ name: this.name[k]!, negated: this.negated[k]!, args });
-    }
+    for (let k = 0; k < this.options; k++) if (this.owner[k] === owner) out.push(this.parsedOption(k, texts));
     // A list grown by push keeps room for seventeen; what a rule keeps is sized exactly.
     return out.slice();
+  }
+
+  private parsedOption(k: number, texts: readonly string[]): ParsedOption {
+    const at = this.argAt[k]!;
+    const count = this.argCount[k]!;
+    const args = count === 0 ? NO_ARGS : count === 1 ? [texts[at]!] : texts.slice(at, at + count);
+    return { name: this.name[k]!, negated: this.negated[k]!, args };
   }
 }
 

@@ -117,7 +117,7 @@ export function describeAction(action: TargetAction): string {
   switch (action.kind) {
     case 'DNAT':
     case 'SNAT': {
-      const r = action.range;
+      const r = action;
       const fmt = (a: number | null) => (a === null ? '' : formatIPv4(a));
       const addr = r.minAddress === r.maxAddress ? fmt(r.minAddress) : `${fmt(r.minAddress)}-${fmt(r.maxAddress)}`;
       const port = r.minPort === null ? '' : r.minPort === r.maxPort ? `:${r.minPort}` : `:${r.minPort}-${r.maxPort}`;

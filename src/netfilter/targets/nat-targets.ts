@@ -61,9 +61,10 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
       const random = options.some((x) => x.name === '--random' || x.name === '--random-fully');
       const persistent = options.some((x) => x.name === '--persistent');
       // Written out rather than spread: every endpoint of a kube-proxy dump has its own DNAT.
+      const { minAddress, maxAddress, minPort, maxPort } = range;
       return name === 'DNAT'
-        ? { kind: 'DNAT', range, random, persistent }
-        : { kind: 'SNAT', range, random, persistent };
+        ? { kind: 'DNAT', minAddress, maxAddress, minPort, maxPort, random, persistent }
+        : { kind: 'SNAT', minAddress, maxAddress, minPort, maxPort, random, persistent };
     },
   };
 }
