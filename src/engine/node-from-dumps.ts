@@ -92,7 +92,8 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
     if (!parsed.ok) return { ok: false, message: `${d.routes.file}: line ${parsed.line}: ${parsed.message}` };
     routes = parsed.routes;
   }
-  const missing = missingSet(loaded.state, d.sets ?? null);
+  // Only a script that loads -m set can name a missing set (the dump is loaded onto an empty node).
+  const missing = loaded.script.matchModules?.has('set') === false ? null : missingSet(loaded.state, d.sets ?? null);
   if (missing)
     return {
       ok: false,

@@ -353,6 +353,7 @@ function matchOf(
   const options = slots.parsedOptions(m, texts);
   const compiled = ext.compile(options, facts);
   if (typeof compiled === 'string') throw new RuleSyntaxError(`${ext.name} match: ${compiled}`, ext.name);
+  cache.modules.add(ext.name);
   if (ext.implicitFor && facts.protocol !== ext.implicitFor && !implicit)
     // iptables refuses "-m tcp" unless the rule says -p tcp.
     throw new RuleSyntaxError(`"-m ${ext.name}" requires "-p ${ext.name}"`, ext.name);

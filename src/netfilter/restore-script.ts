@@ -58,6 +58,8 @@ export type ScriptBlock =
 
 export interface RestoreScript {
   readonly blocks: readonly ScriptBlock[];
+  /** The match modules the script's rules load (-m NAME, and those -p loads); absent when not known. */
+  readonly matchModules?: ReadonlySet<string>;
 }
 
 export interface ScriptError {
@@ -286,7 +288,7 @@ export function parseRestoreScript(text: string): ParseResult {
     }
   }
   if (table) return { ok: false, error: { line: lineNo, message: `table "${table.name}" has no COMMIT` } };
-  return { ok: true, script: { blocks } };
+  return { ok: true, script: { blocks, matchModules: cache.modules } };
 }
 
 /** The rule's arguments as read (starting with the space after the chain name). */

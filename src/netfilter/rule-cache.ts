@@ -53,6 +53,8 @@ export interface DeclaredChain {
 
 export interface RuleCache {
   readonly matches: CompiledCache<RuleMatch>;
+  /** The match modules compiled so far (each rule's are among them: a repeated match was compiled once). */
+  readonly modules: Set<string>;
   /** -m comment by its text. */
   readonly comments: Map<string, RuleMatch>;
   /** One-match lists by their match. */
@@ -76,6 +78,7 @@ export interface RuleCache {
 export function newRuleCache(): RuleCache {
   return {
     matches: new CompiledCache(),
+    modules: new Set(),
     comments: new Map(),
     lists: new Map(),
     targets: new CompiledCache(),

@@ -353,6 +353,21 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     expect(sources('OLD')).toEqual(['-j RETURN', '-j ACCEPT']);
   });
 
+  it('lists the match modules the rules load, repeated ones and those -p loads included', () => {
+    const parsed = parseRestoreScript(
+      [
+        '*filter',
+        '-A INPUT -p tcp --dport 22 -m comment --comment ssh -j ACCEPT',
+        '-A INPUT -p tcp --dport 22 -m comment --comment ssh -j ACCEPT',
+        '-A FORWARD -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    );
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    expect([...(parsed.script.matchModules ?? [])].sort()).toEqual(['comment', 'set', 'tcp']);
+  });
+
   it('expands -s a,b into one rule per address', () => {
     const r = loadIptables('*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n', 'x');
     if (!r.ok) throw new Error(r.message);
