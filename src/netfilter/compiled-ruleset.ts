@@ -482,9 +482,10 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     const chains = new Map<string, CompiledChain>();
     const chainList: CompiledChain[] = [];
     const rulesOf: (readonly StoredRule[])[] = [];
-    // Chains first, so every jump can point straight at its chain.
+    // Chains first, so every jump can point straight at its chain. (forEach: a for-of over the
+    // map's values made an iterator result per chain here, 41,000 of them for a kube-proxy node.)
     let total = 0;
-    for (const chain of table.chains.values()) {
+    table.chains.forEach((chain) => {
       const compiled: CompiledChain = {
         name: chain.name,
         builtin: chain.builtin,
@@ -498,7 +499,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
       chainList.push(compiled);
       rulesOf.push(chain.rules);
       total += chain.rules.length;
-    }
+    });
     const chainWords = new Int32Array(chainList.length * CHAIN_WORDS);
     for (const c of chainList) {
       chainWords[c.id * CHAIN_WORDS] = c.start;

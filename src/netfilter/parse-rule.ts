@@ -117,6 +117,9 @@ const SLOTS = new OptionSlots();
 /** A header with no conditions, shared by every rule that has none. */
 const NO_HEADER: RuleHeader = { src: null, dst: null, protocol: null, inIface: null, outIface: null, fragment: null };
 
+/** The -j/-g being read (parsing never nests): its flag ('' for none yet), the name, and the extension (null: a chain). */
+const TARGET_READ: { flag: string; name: string; ext: TargetExtension | null } = { flag: '', name: '', ext: null };
+
 /** The header being read (parsing never nests); a rule keeps a copy or a shared header (keptHeader). */
 const HEADER: { -readonly [K in keyof RuleHeader]: RuleHeader[K] } = { ...NO_HEADER };
 
@@ -156,7 +159,11 @@ export function parseRuleTokens(
   const slots = SLOTS;
   slots.matches = 0;
   slots.options = 0;
-  let target: { flag: string; name: string; ext: TargetExtension | null } | null = null;
+  // The -j/-g read into the scratch descriptor ('' flag: none yet).
+  const target = TARGET_READ;
+  target.flag = '';
+  target.name = '';
+  target.ext = null;
   let negatePending = false;
   const texts = tokens.texts;
   const quoted = tokens.quoted;
@@ -225,12 +232,14 @@ export function parseRuleTokens(
     }
     if (text === '-j' || text === '--jump' || text === '-g' || text === '--goto') {
       if (negated) throw new RuleSyntaxError(`unexpected "!" before ${text}`, text);
-      if (target) throw new RuleSyntaxError('multiple targets not allowed', text);
+      if (target.flag !== '') throw new RuleSyntaxError('multiple targets not allowed', text);
       i = argumentOf(tokens, i, text);
       const name = texts[i]!;
       const isGoto = text === '-g' || text === '--goto';
       const ext = isGoto ? null : (findTarget(name) ?? null);
-      target = { flag: text, name, ext };
+      target.flag = text;
+      target.name = name;
+      target.ext = ext;
       continue;
     }
     if (text === '-c' || text === '--set-counters') {
@@ -247,7 +256,7 @@ export function parseRuleTokens(
       // Who owns this option: the target, then the matches loaded so far (latest first),
       // then the protocol match iptables loads by itself after -p.
       let instance: number | null = null;
-      let spec = target?.ext ? optionSpec(target.ext, option) : undefined;
+      let spec = target.ext ? optionSpec(target.ext, option) : undefined;
       if (spec) instance = -1;
       for (let m = slots.matches - 1; instance === null && m >= 0; m--) {
         spec = optionSpec(slots.ext[m]!, option);
@@ -263,7 +272,7 @@ export function parseRuleTokens(
       }
       if (instance === null || !spec) {
         // getopt_long takes an unambiguous prefix of any option known at this point ("--dpo" is --dport).
-        const full = abbreviated(option, header.protocol, target?.ext ?? null, slots);
+        const full = abbreviated(option, header.protocol, target.ext, slots);
         if (full === null) throw new RuleSyntaxError(`unknown option "${option}"`, option);
         texts[i] = full;
         negatePending = negated;
@@ -291,7 +300,7 @@ export function parseRuleTokens(
       if (!spec.repeatable)
         for (let k = 0; k < slots.options; k++)
           if (slots.owner[k] === instance && slots.name[k] === option) {
-            const owner = instance === TARGET ? (target?.name ?? '') : slots.ext[instance]!.name;
+            const owner = instance === TARGET ? target.name : slots.ext[instance]!.name;
             throw new RuleSyntaxError(`${owner}: option "${option}" can only be used once`, option);
           }
       // The arguments are the tokens argAt .. argAt + spec.args - 1 (a "!" can only come before the first).
@@ -304,11 +313,15 @@ export function parseRuleTokens(
 
   const named = header.protocol && !header.protocol.negated ? header.protocol.name : null;
   const facts = factsOf(table, named !== null && isL4(named) ? named : null);
-  // Sized exactly (the list is kept with the rule).
-  const found = new Array<RuleMatch>(slots.matches);
-  for (let m = 0; m < slots.matches; m++) found[m] = matchOf(slots, m, texts, facts, cache);
-  const ruleMatches = shareList(found, cache);
-  const ruleTarget = target ? targetOf(target, slots, texts, facts, cache) : NO_TARGET;
+  // No list, a shared one, or one sized exactly (the list is kept with the rule).
+  let ruleMatches: readonly RuleMatch[] = NO_MATCHES;
+  if (slots.matches === 1) ruleMatches = sharedList(matchOf(slots, 0, texts, facts, cache), cache);
+  else if (slots.matches > 1) {
+    const found = new Array<RuleMatch>(slots.matches);
+    for (let m = 0; m < slots.matches; m++) found[m] = matchOf(slots, m, texts, facts, cache);
+    ruleMatches = found;
+  }
+  const ruleTarget = target.flag !== '' ? targetOf(target, slots, texts, facts, cache) : NO_TARGET;
   let comment: string | null = null;
   for (let m = 0; m < ruleMatches.length; m++)
     if (ruleMatches[m]!.module === 'comment') {
@@ -320,7 +333,7 @@ export function parseRuleTokens(
   let matchHooks: { module: string; hooks: readonly Hook[] }[] | null = null;
   for (let m = 0; m < slots.matches; m++) {
     const ext = slots.ext[m]!;
-    const hooks = ext.hooksFor?.(found[m]!.options) ?? ext.hooks;
+    const hooks = ext.hooksFor?.(ruleMatches[m]!.options) ?? ext.hooks;
     if (!hooks) continue;
     matchHooks ??= [];
     matchHooks.push({ module: ext.name, hooks });
@@ -366,14 +379,13 @@ function matchOf(
 
 const NO_MATCHES: readonly RuleMatch[] = [];
 
-/** Rules without matches share one empty list, rules with one shared match share one list. */
-function shareList(list: RuleMatch[], cache: RuleCache): readonly RuleMatch[] {
-  if (list.length === 0) return NO_MATCHES;
-  if (list.length > 1) return list;
-  const only = list[0]!;
-  const known = cache.lists.get(only);
-  if (known) return known;
-  cache.lists.set(only, list);
+/** Rules with one match share one list per match (the match itself shared: a repeated one was compiled once). */
+function sharedList(only: RuleMatch, cache: RuleCache): readonly RuleMatch[] {
+  let list = cache.lists.get(only);
+  if (!list) {
+    list = [only];
+    cache.lists.set(only, list);
+  }
   return list;
 }
 
