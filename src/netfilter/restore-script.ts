@@ -164,16 +164,24 @@ function isPlainWord(text: string, from: number, to: number): boolean {
   return true;
 }
 
+/** The declaration chainDeclaration read last (parsing never nests): the name, policy and counters (null: none). */
+const DECLARATION: { name: string; policy: string; counters: string | null } = { name: '', policy: '', counters: null };
+
 /**
- * ":NAME POLICY [packets:bytes]" (the counters optional). The usual line, words
- * of printable ASCII one space apart, is cut at its spaces; anything else goes
- * through the regular expression, which says the same for the usual line.
+ * ":NAME POLICY [packets:bytes]" (the counters optional), read into DECLARATION; false when the
+ * line is no declaration. The usual line, words of printable ASCII one space apart, is cut at its
+ * spaces; anything else goes through the regular expression, which says the same for the usual line.
  */
-function chainDeclaration(line: string): { name: string; policy: string; counters: string | null } | null {
+function chainDeclaration(line: string): boolean {
+  const d = DECLARATION;
   // Most declarations are user chains with zero counters (":KUBE-SEP-... - [0:0]", 27% of a kube-proxy dump's lines).
   const nameEnd = line.length - USER_CHAIN_TAIL.length;
-  if (nameEnd > 1 && line.endsWith(USER_CHAIN_TAIL) && isPlainWord(line, 1, nameEnd))
-    return { name: line.slice(1, nameEnd), policy: '-', counters: ZERO_COUNTERS };
+  if (nameEnd > 1 && line.endsWith(USER_CHAIN_TAIL) && isPlainWord(line, 1, nameEnd)) {
+    d.name = line.slice(1, nameEnd);
+    d.policy = '-';
+    d.counters = ZERO_COUNTERS;
+    return true;
+  }
   const first = line.indexOf(' ');
   const second = first < 0 ? -1 : line.indexOf(' ', first + 1);
   const end = line.length;
@@ -184,14 +192,18 @@ function chainDeclaration(line: string): { name: string; policy: string; counter
     isPlainWord(line, 1, first) &&
     isPlainWord(line, first + 1, policyEnd) &&
     (second < 0 || (isPlainWord(line, second + 1, end) && COUNTERS.test(line.slice(second + 1))))
-  )
-    return {
-      name: line.slice(1, first),
-      policy: line.slice(first + 1, policyEnd),
-      counters: second < 0 ? null : line.slice(second + 1),
-    };
+  ) {
+    d.name = line.slice(1, first);
+    d.policy = line.slice(first + 1, policyEnd);
+    d.counters = second < 0 ? null : line.slice(second + 1);
+    return true;
+  }
   const m = CHAIN_DECLARATION.exec(line);
-  return m ? { name: m[1]!, policy: m[2]!, counters: m[3] ?? null } : null;
+  if (!m) return false;
+  d.name = m[1]!;
+  d.policy = m[2]!;
+  d.counters = m[3] ?? null;
+  return true;
 }
 
 /** Parses iptables-save output or iptables-restore input. */
@@ -252,8 +264,8 @@ export function parseRestoreScript(text: string): ParseResult {
         continue;
       }
       if (line.startsWith(':')) {
-        const m = chainDeclaration(line);
-        if (!m) throw new LineError(`bad chain declaration "${line}"`);
+        if (!chainDeclaration(line)) throw new LineError(`bad chain declaration "${line}"`);
+        const m = DECLARATION;
         const name = m.name;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
         table.layout.declare(table.statements.length, name, m.policy, declareChain(cache, name));

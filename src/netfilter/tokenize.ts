@@ -44,6 +44,8 @@ export class TokenBuffer {
    * that look these words up reuse the hash the string keeps.
    */
   private readonly recent: (string | undefined)[] | null;
+  /** The second word of the last line read (remembering buffers only). */
+  private lastSecond = '';
 
   /** `remember`: reuse the strings of repeated short words (for a whole script; not worth it for one line). */
   constructor(remember = false) {
@@ -73,6 +75,18 @@ export class TokenBuffer {
     if (seen !== undefined && seen.length === length && sameCharacters(seen, line, start)) return seen;
     const text = line.slice(start, end);
     recent[slot] = text;
+    return text;
+  }
+
+  /**
+   * The second word of a remembering buffer's line (the chain of -A CHAIN): the previous line's
+   * string when the characters are the same (a chain's rules come one after another), else a slice.
+   */
+  private secondWord(line: string, start: number, end: number): string {
+    const last = this.lastSecond;
+    if (last.length === end - start && sameCharacters(last, line, start)) return last;
+    const text = this.plainWord(line, start, end);
+    this.lastSecond = text;
     return text;
   }
 
@@ -114,7 +128,7 @@ export class TokenBuffer {
       let text: string;
       if (!quoted) {
         i = end;
-        text = this.plainWord(line, start, end);
+        text = k === 1 && this.recent !== null ? this.secondWord(line, start, end) : this.plainWord(line, start, end);
       } else {
         i = nextQuote;
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
