@@ -8,7 +8,7 @@
 import { BUILTIN_CHAINS } from './builtin-chains';
 import type { TableName } from './extension';
 import { findTarget } from './extensions';
-import type { Rule } from './rule';
+import { hasAddressLists, type Rule } from './rule';
 import type { DeclaredChain } from './rule-cache';
 
 /** A rule whose target is neither a chain nor an extension (no -j), and a declaration's slot. */
@@ -135,9 +135,8 @@ export class AppendLayoutBuilder {
       this.lastName = chain;
       this.lastChain = index;
     }
-    const h = rule.header;
     // Address lists become several rules; hook-limited matches need their own check.
-    if (rule.matchHooks || (h.src !== null && h.src.list !== null) || (h.dst !== null && h.dst.list !== null)) {
+    if (rule.matchHooks || hasAddressLists(rule.header)) {
       this.plain = false;
       return;
     }

@@ -10,7 +10,7 @@ import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './e
 import { interfaceMatches } from './matches/simple-matches';
 import { BUILTIN_CHAINS, type NetfilterState, type StoredRule } from './netfilter-state';
 import { PositionIndex, type Positions } from './position-index';
-import type { Rule, RuleHeader } from './rule';
+import { hasAddressLists, type Rule, type RuleHeader } from './rule';
 
 /** A match in one fixed shape, so the walk's property reads stay monomorphic. */
 export interface RuleMatchStep {
@@ -207,7 +207,7 @@ function anyPrefixHit(prefixes: readonly IPv4Prefix[], a: number): boolean {
 
 /** Tests the header fields that have no flat form: interfaces, fragments, lists of addresses. */
 function otherHeaderTests(h: RuleHeader): ((p: NfPacket) => boolean) | null {
-  const lists = (h.src !== null && h.src.list !== null) || (h.dst !== null && h.dst.list !== null);
+  const lists = hasAddressLists(h);
   if (!lists && !h.inIface && !h.outIface && !h.fragment) return null;
   const tests: ((p: NfPacket) => boolean)[] = [];
   const src = h.src;

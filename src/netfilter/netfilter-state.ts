@@ -18,7 +18,7 @@ import { BUILTIN_CHAINS } from './builtin-chains';
 import type { Hook, TableName } from './extension';
 import { findTarget } from './extensions';
 import { type RestoreScript, ruleKey, type ScriptError, type Statement, TABLE_NAMES } from './restore-script';
-import { prefixesOf, type Rule, type RuleTarget } from './rule';
+import { hasAddressLists, prefixesOf, type Rule, type RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 
 export { BUILTIN_CHAINS };
@@ -76,10 +76,6 @@ class ApplyError extends Error {
   ) {
     super(message);
   }
-}
-
-function hasAddressLists(rule: Rule): boolean {
-  return (rule.header.src?.list ?? null) !== null || (rule.header.dst?.list ?? null) !== null;
 }
 
 /** iptables expands "-s a,b" into one rule per address (and per -d address). */
@@ -165,7 +161,7 @@ function applyTable(
   };
   for (let k = 0; k < list.length; k++) {
     const s = list[k]!;
-    const plainAppend = s.kind === 'rule' && s.command === '-A' && !hasAddressLists(s.rule);
+    const plainAppend = s.kind === 'rule' && s.command === '-A' && !hasAddressLists(s.rule.header);
     // Whatever is not the next append of the run ends it (a comment too: the run is a slice of statements).
     if (runChain !== null && !(plainAppend && s.chain === lastChain)) endRun();
     if (s.kind === 'comment') continue;
@@ -390,8 +386,7 @@ function layoutGraph(
     if (keepsOld[c] === 0) continue;
     for (const r of baseChains[c]!.rules) {
       const rule = r.rule;
-      if (rule.matchHooks)
-        for (const m of rule.matchHooks) allowed[c]! &= m.hooks.reduce((bits, h) => bits | HOOK_BIT[h], 0);
+      if (rule.matchHooks) for (const m of rule.matchHooks) allowed[c]! &= hookMaskOf(m.hooks);
       const t = rule.target;
       if (t.kind === 'extension') allowed[c]! &= hookMaskOf(targetHooks(t));
       else if (t.kind === 'jump' || t.kind === 'goto') {
@@ -460,7 +455,7 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       const rule = r.rule;
       const t = rule.target;
       const matchHooks = rule.matchHooks;
-      if (matchHooks) for (const m of matchHooks) allowed[ci]! &= m.hooks.reduce((bits, h) => bits | HOOK_BIT[h], 0);
+      if (matchHooks) for (const m of matchHooks) allowed[ci]! &= hookMaskOf(m.hooks);
       if (t.kind === 'extension') {
         let mask = hookMask.get(t.name);
         if (mask === undefined) {

@@ -18,6 +18,11 @@ export interface AddressCondition {
   readonly negated: boolean;
 }
 
+/** Whether -s or -d names a list, which iptables makes a rule of each prefix of. */
+export function hasAddressLists(h: RuleHeader): boolean {
+  return (h.src !== null && h.src.list !== null) || (h.dst !== null && h.dst.list !== null);
+}
+
 /** The prefixes a condition names: its list, or its one prefix. */
 export function prefixesOf(c: AddressCondition): readonly IPv4Prefix[] {
   return c.list ?? [{ address: c.address, length: c.length }];
