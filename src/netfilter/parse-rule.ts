@@ -498,6 +498,20 @@ function chainTarget(target: { flag: string; name: string }, cache: RuleCache): 
   return ruleTarget;
 }
 
+const CHAIN_NAME = /^[^\s!-][^\s]{0,28}$/;
+const BANG = 33;
+
+/**
+ * A -j/-g chain name iptables takes: 1 to 29 characters, no blanks, not starting with "!" or "-".
+ * The usual name (printable ASCII) is checked by its character codes; any other goes through the
+ * regular expression (a test of it per new name made garbage for every chain of a dump).
+ */
 function checkChainName(name: string): void {
-  if (!/^[^\s!-][^\s]{0,28}$/.test(name)) throw new RuleSyntaxError(`invalid chain name "${name}"`, name);
+  const n = name.length;
+  let plain = n >= 1 && n <= 29 && name.charCodeAt(0) !== BANG && name.charCodeAt(0) !== DASH;
+  for (let i = 0; plain && i < n; i++) {
+    const c = name.charCodeAt(i);
+    plain = c > 0x20 && c < 0x7f;
+  }
+  if (!plain && !CHAIN_NAME.test(name)) throw new RuleSyntaxError(`invalid chain name "${name}"`, name);
 }

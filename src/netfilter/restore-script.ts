@@ -97,11 +97,16 @@ function mayBeBlank(c: number): boolean {
   return c <= 32 || c >= 0xa0;
 }
 const OPEN_BRACKET = 91;
+const HASH = 35;
+const STAR = 42;
+const COLON = 58;
 const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '-I', '-D', '-R']);
 const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P', '-E']);
 
 function parseRuleStatement(
-  body: string,
+  /** The text the line is in, and where the line ends there (the tokens are read from it). */
+  source: string,
+  end: number,
   /** -A, -I, -D or -R: the line's first token with its long form resolved. */
   command: string,
   tokens: TokenBuffer,
@@ -131,7 +136,7 @@ function parseRuleStatement(
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const argsFrom = tokens.ends[from - 1]!;
-  const rule = parseRuleTokens(tokens, from, table, body.slice(argsFrom), cache);
+  const rule = parseRuleTokens(tokens, from, table, source.slice(argsFrom, end), cache);
   // iptables refuses an interface a built-in chain can never see (a user chain may have either).
   if (rule.header.outIface && (chain === 'INPUT' || chain === 'PREROUTING'))
     throw new LineError(`Can't use -o with ${chain}`);
@@ -168,38 +173,45 @@ function isPlainWord(text: string, from: number, to: number): boolean {
 const DECLARATION: { name: string; policy: string; counters: string | null } = { name: '', policy: '', counters: null };
 
 /**
- * ":NAME POLICY [packets:bytes]" (the counters optional), read into DECLARATION; false when the
- * line is no declaration. The usual line, words of printable ASCII one space apart, is cut at its
- * spaces; anything else goes through the regular expression, which says the same for the usual line.
+ * ":NAME POLICY [packets:bytes]" (the counters optional), the line text[start, end), read into
+ * DECLARATION; false when the line is no declaration. The usual line, words of printable ASCII one
+ * space apart, is cut at its spaces; anything else goes through the regular expression, which says
+ * the same for the usual line.
  */
-function chainDeclaration(line: string): boolean {
+function chainDeclaration(text: string, start: number, end: number): boolean {
   const d = DECLARATION;
   // Most declarations are user chains with zero counters (":KUBE-SEP-... - [0:0]", 27% of a kube-proxy dump's lines).
-  const nameEnd = line.length - USER_CHAIN_TAIL.length;
-  if (nameEnd > 1 && line.endsWith(USER_CHAIN_TAIL) && isPlainWord(line, 1, nameEnd)) {
-    d.name = line.slice(1, nameEnd);
+  const nameEnd = end - USER_CHAIN_TAIL.length;
+  if (nameEnd > start + 1 && text.startsWith(USER_CHAIN_TAIL, nameEnd) && isPlainWord(text, start + 1, nameEnd)) {
+    d.name = text.slice(start + 1, nameEnd);
     d.policy = '-';
     d.counters = ZERO_COUNTERS;
     return true;
   }
-  const first = line.indexOf(' ');
-  const second = first < 0 ? -1 : line.indexOf(' ', first + 1);
-  const end = line.length;
-  const policyEnd = second < 0 ? end : second;
+  const first = text.indexOf(' ', start);
+  const second = first < 0 || first >= end ? -1 : text.indexOf(' ', first + 1);
+  if (first < 0 || first >= end) return declarationByPattern(text.slice(start, end));
+  const policyEnd = second < 0 || second >= end ? end : second;
+  const third = policyEnd === end ? -1 : text.indexOf(' ', second + 1);
   if (
-    first > 1 &&
-    (second < 0 || line.indexOf(' ', second + 1) < 0) &&
-    isPlainWord(line, 1, first) &&
-    isPlainWord(line, first + 1, policyEnd) &&
-    (second < 0 || (isPlainWord(line, second + 1, end) && COUNTERS.test(line.slice(second + 1))))
+    first > start + 1 &&
+    (policyEnd === end || third < 0 || third >= end) &&
+    isPlainWord(text, start + 1, first) &&
+    isPlainWord(text, first + 1, policyEnd) &&
+    (policyEnd === end || (isPlainWord(text, second + 1, end) && COUNTERS.test(text.slice(second + 1, end))))
   ) {
-    d.name = line.slice(1, first);
-    d.policy = line.slice(first + 1, policyEnd);
-    d.counters = second < 0 ? null : line.slice(second + 1);
+    d.name = text.slice(start + 1, first);
+    d.policy = text.slice(first + 1, policyEnd);
+    d.counters = policyEnd === end ? null : text.slice(second + 1, end);
     return true;
   }
+  return declarationByPattern(text.slice(start, end));
+}
+
+function declarationByPattern(line: string): boolean {
   const m = CHAIN_DECLARATION.exec(line);
   if (!m) return false;
+  const d = DECLARATION;
   d.name = m[1]!;
   d.policy = m[2]!;
   d.counters = m[3] ?? null;
@@ -212,8 +224,8 @@ export function parseRestoreScript(text: string): ParseResult {
   let table: { name: TableName; statements: Statement[]; line: number; layout: AppendLayoutBuilder } | null = null;
   const cache = newRuleCache();
   const tokens = new TokenBuffer(true);
-  // Lines are cut one at a time rather than split up front: what a rule keeps is a slice of
-  // the text itself, so each line string dies young instead of being copied to the old heap.
+  // Lines are read where they are in the text rather than split up front or cut out one by one:
+  // what a rule keeps is a slice of the text itself, and no line makes a string only to drop it.
   let lineNo = 0;
   // The next quote and tab in the text, looked for again only once passed: a line before both is
   // plain, cut at its spaces without a look at each character (one scan of the text, not two a line).
@@ -222,25 +234,36 @@ export function parseRestoreScript(text: string): ParseResult {
   for (let at = 0; at < text.length; ) {
     const newline = text.indexOf('\n', at);
     const lineEnd = newline < 0 ? text.length : newline;
-    const full = text.slice(at, lineEnd);
     if (nextQuote >= 0 && nextQuote < at) nextQuote = text.indexOf('"', at);
     if (nextTab >= 0 && nextTab < at) nextTab = text.indexOf('\t', at);
-    const plain = (nextQuote < 0 || nextQuote >= lineEnd) && (nextTab < 0 || nextTab >= lineEnd);
+    // The line is source[start, end): read in place, without a string of its own (nearly every
+    // line is a rule or a declaration, whose parts are cut out of the text itself). A line with
+    // blanks at either end (seldom) is trimmed into a string of its own and read from that.
+    const rawStart = at;
+    const rawEnd = lineEnd > at && text.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
+    let source = text;
+    let start = rawStart;
+    let end = rawEnd;
     at = newline < 0 ? text.length : newline + 1;
     lineNo++;
-    const raw = full.charCodeAt(full.length - 1) === CR ? full.slice(0, -1) : full;
-    // Lines seldom have blanks at either end: trim only those that do.
-    const line = mayBeBlank(raw.charCodeAt(0)) || mayBeBlank(raw.charCodeAt(raw.length - 1)) ? raw.trim() : raw;
+    if (end > start && (mayBeBlank(text.charCodeAt(start)) || mayBeBlank(text.charCodeAt(end - 1)))) {
+      source = text.slice(start, end).trim();
+      start = 0;
+      end = source.length;
+    }
     try {
-      if (line === '') continue;
-      if (line.startsWith('#')) {
+      if (end === start) continue;
+      const first = source.charCodeAt(start);
+      if (first === HASH) {
+        const raw = text.slice(rawStart, rawEnd);
         if (table) {
           table.layout.other();
           table.statements.push({ kind: 'comment', text: raw, line: lineNo });
         } else blocks.push({ kind: 'comment', text: raw });
         continue;
       }
-      if (line.startsWith('*')) {
+      if (first === STAR) {
+        const line = source.slice(start, end);
         if (table) throw new LineError(`table "${table.name}" was not COMMITted before "${line}"`);
         const name = line.slice(1);
         if (!(TABLE_NAMES as readonly string[]).includes(name))
@@ -253,8 +276,11 @@ export function parseRestoreScript(text: string): ParseResult {
         };
         continue;
       }
-      if (!table) throw new LineError(`"${line.split(/\s+/)[0]}" outside a table (a "*table" line must come first)`);
-      if (line === 'COMMIT') {
+      if (!table)
+        throw new LineError(
+          `"${source.slice(start, end).split(/\s+/)[0]}" outside a table (a "*table" line must come first)`,
+        );
+      if (end - start === 6 && source.startsWith('COMMIT', start)) {
         const layout = table.layout.layout();
         const { name, statements, line } = table;
         blocks.push(
@@ -263,8 +289,9 @@ export function parseRestoreScript(text: string): ParseResult {
         table = null;
         continue;
       }
-      if (line.startsWith(':')) {
-        if (!chainDeclaration(line)) throw new LineError(`bad chain declaration "${line}"`);
+      if (first === COLON) {
+        if (!chainDeclaration(source, start, end))
+          throw new LineError(`bad chain declaration "${source.slice(start, end)}"`);
         const m = DECLARATION;
         const name = m.name;
         if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
@@ -272,19 +299,26 @@ export function parseRestoreScript(text: string): ParseResult {
         table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });
         continue;
       }
-      let body = line;
       let counters: string | null = null;
-      const c = line.charCodeAt(0) === OPEN_BRACKET ? /^(\[\d+:\d+\])\s+(.*)$/.exec(line) : null;
-      if (c) {
-        counters = c[1]!;
-        body = c[2]!;
+      if (first === OPEN_BRACKET) {
+        // "[packets:bytes] -A ...": the rest is read from a string of its own (iptables-save -c; seldom).
+        const c = /^(\[\d+:\d+\])\s+(.*)$/.exec(source.slice(start, end));
+        if (c) {
+          counters = c[1]!;
+          source = c[2]!;
+          start = 0;
+          end = source.length;
+        }
       }
-      const error = tokens.fill(body, plain);
+      const error =
+        source === text
+          ? tokens.fillRange(source, start, end, nextQuote, nextTab)
+          : tokens.fillRange(source, start, end, source.indexOf('"', start), source.indexOf('\t', start));
       if (error !== null) throw new LineError(error);
       const flag = tokens.texts[0]!;
       const command = flag === '-A' ? flag : (COMMAND_ALIASES[flag] ?? flag);
       if (RULE_COMMANDS.has(command)) {
-        const s = parseRuleStatement(body, command, tokens, table.name, lineNo, counters, cache);
+        const s = parseRuleStatement(source, end, command, tokens, table.name, lineNo, counters, cache);
         if (s.kind === 'rule' && s.command === '-A')
           table.layout.append(table.statements.length, s.chain, cache.lastChain.record, s.rule, cache.lastJump);
         else table.layout.other();

@@ -46,6 +46,8 @@ export class TokenBuffer {
   private readonly recent: (string | undefined)[] | null;
   /** The second word of the last line read (remembering buffers only). */
   private lastSecond = '';
+  /** Where the line read last starts in its text (`ends` are offsets in the text). */
+  private lineStart = 0;
 
   /** `remember`: reuse the strings of repeated short words (for a whole script; not worth it for one line). */
   constructor(remember = false) {
@@ -106,46 +108,64 @@ export class TokenBuffer {
    * finds them once in its whole text), so they are not looked for.
    */
   fill(line: string, plain = line.indexOf('"') < 0 && line.indexOf('\t') < 0): string | null {
-    const n = line.length;
+    return this.fillRange(line, 0, line.length, plain ? -1 : line.indexOf('"'), plain ? -1 : line.indexOf('\t'));
+  }
+
+  /**
+   * Reads the line source[from, to) as fill reads a line, without cutting it out of the text (a
+   * script's lines would each be a string made only to be dropped): the words are slices of the
+   * text, and `ends` are offsets in it. `quoteAt` and `tabAt`: the first quote and tab in the text
+   * from `from` on (-1: none), which the caller knows (a script finds them once in its whole text;
+   * looking for them from each line would read to the end of a text without any).
+   */
+  fillRange(source: string, from: number, to: number, quoteAt: number, tabAt: number): string | null {
+    this.lineStart = from;
+    const n = to;
     let k = 0;
-    let i = 0;
-    // The next quote and tab, looked for again once passed.
-    let nextQuote = plain ? -1 : line.indexOf('"');
-    let nextTab = plain ? -1 : line.indexOf('\t');
+    let i = from;
+    // The next quote and tab, looked for again once passed (one past the line's end is no matter:
+    // no word of the line reaches it).
+    let nextQuote = quoteAt;
+    let nextTab = tabAt;
     while (i < n) {
       const gapStart = i;
-      while (i < n && (line.charCodeAt(i) === SPACE || line.charCodeAt(i) === TAB)) i++;
+      while (i < n && (source.charCodeAt(i) === SPACE || source.charCodeAt(i) === TAB)) i++;
       if (i >= n) break;
       const gap =
-        i === gapStart ? '' : i - gapStart === 1 && line.charCodeAt(gapStart) === SPACE ? ' ' : line.slice(gapStart, i);
+        i === gapStart
+          ? ''
+          : i - gapStart === 1 && source.charCodeAt(gapStart) === SPACE
+            ? ' '
+            : source.slice(gapStart, i);
       const start = i;
-      if (nextQuote >= 0 && nextQuote < i) nextQuote = line.indexOf('"', i);
-      if (nextTab >= 0 && nextTab < i) nextTab = line.indexOf('\t', i);
-      let end = line.indexOf(' ', i);
-      if (end < 0) end = n;
+      if (nextQuote >= 0 && nextQuote < i) nextQuote = source.indexOf('"', i);
+      if (nextTab >= 0 && nextTab < i) nextTab = source.indexOf('\t', i);
+      let end = source.indexOf(' ', i);
+      if (end < 0 || end > n) end = n;
       if (nextTab >= 0 && nextTab < end) end = nextTab;
       const quoted = nextQuote >= 0 && nextQuote < end;
       let text: string;
       if (!quoted) {
         i = end;
-        text = k === 1 && this.recent !== null ? this.secondWord(line, start, end) : this.plainWord(line, start, end);
+        text =
+          k === 1 && this.recent !== null ? this.secondWord(source, start, end) : this.plainWord(source, start, end);
       } else {
         i = nextQuote;
         // A token with quotes: a backslash escapes inside quotes, as iptables-restore reads it.
-        text = line.slice(start, i);
+        text = source.slice(start, i);
         let open = false;
         let run = i;
         while (i < n) {
-          const c = line.charCodeAt(i);
+          const c = source.charCodeAt(i);
           if (open) {
             if (c === BACKSLASH && i + 1 < n) {
-              text += line.slice(run, i) + line[i + 1];
+              text += source.slice(run, i) + source[i + 1];
               i += 2;
               run = i;
               continue;
             }
             if (c === QUOTE) {
-              text += line.slice(run, i);
+              text += source.slice(run, i);
               open = false;
               run = ++i;
               continue;
@@ -155,7 +175,7 @@ export class TokenBuffer {
           }
           if (c === SPACE || c === TAB) break;
           if (c === QUOTE) {
-            text += line.slice(run, i);
+            text += source.slice(run, i);
             open = true;
             run = ++i;
             continue;
@@ -166,7 +186,7 @@ export class TokenBuffer {
           this.length = 0;
           return 'unterminated quoted string';
         }
-        text += line.slice(run, i);
+        text += source.slice(run, i);
       }
       this.texts[k] = text;
       this.quoted[k] = quoted;
@@ -182,7 +202,12 @@ export class TokenBuffer {
   tokens(from = 0): Token[] {
     const out: Token[] = [];
     for (let k = from; k < this.length; k++)
-      out.push({ text: this.texts[k]!, quoted: this.quoted[k]!, gap: this.gaps[k]!, end: this.ends[k]! });
+      out.push({
+        text: this.texts[k]!,
+        quoted: this.quoted[k]!,
+        gap: this.gaps[k]!,
+        end: this.ends[k]! - this.lineStart,
+      });
     return out;
   }
 }

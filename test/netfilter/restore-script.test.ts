@@ -83,6 +83,23 @@ describe('bad input names the line and the token', () => {
       'f: line 1: table nat: chains A -> B -> A form a loop',
     ],
     ['no COMMIT', '*nat\n:A - [0:0]\n', 'f: line 2: table "nat" has no COMMIT'],
+    ['jump to a name starting with "!"', '*nat\n-A OUTPUT -j !X\nCOMMIT\n', 'f: line 2: invalid chain name "!X"'],
+    ['goto a name starting with "-"', '*nat\n-A OUTPUT -g -X\nCOMMIT\n', 'f: line 2: invalid chain name "-X"'],
+    [
+      'jump to a name of 30 characters',
+      `*nat\n-A OUTPUT -j ${'K'.repeat(30)}\nCOMMIT\n`,
+      `f: line 2: invalid chain name "${'K'.repeat(30)}"`,
+    ],
+    [
+      'jump to a name with a no-break space',
+      '*nat\n-A OUTPUT -j A\u00a0B\nCOMMIT\n',
+      'f: line 2: invalid chain name "A\u00a0B"',
+    ],
+    [
+      'jump to a valid name beyond ASCII (checked, then missing)',
+      '*nat\n-A OUTPUT -j KUBE-é\nCOMMIT\n',
+      'f: line 2: -j KUBE-é: no chain or target by that name in table nat',
+    ],
     [
       'NAT outside nat',
       '*filter\n-A INPUT -j DNAT --to-destination 1.2.3.4\nCOMMIT\n',

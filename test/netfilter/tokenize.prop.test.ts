@@ -81,4 +81,35 @@ describe('tokenizeLine', () => {
       { numRuns: 300 },
     );
   });
+  it('reads a line in place inside a longer text (fillRange) as it reads the line alone', () => {
+    // Lines side by side in one text, as a script is read: quotes, tabs and blanks of one line
+    // must not be taken from its neighbours, and `ends` are offsets in the text.
+    const token = fc.oneof(
+      word,
+      phrase.map((p) => `"${p}"`),
+      fc.constantFrom('"', 'a"b', '\t', '-A', 'x'),
+    );
+    const line = fc
+      .array(fc.tuple(gap, token), { minLength: 0, maxLength: 8 })
+      .map((parts) => parts.map(([g, t], i) => (i === 0 ? t : g + t)).join(''));
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 8 }), fc.boolean(), (lines, remember) => {
+        const text = lines.join('\n');
+        const inPlace = new TokenBuffer(remember);
+        let at = 0;
+        for (const l of lines) {
+          const fresh = tokenizeLine(l);
+          const error = inPlace.fillRange(text, at, at + l.length, text.indexOf('"', at), text.indexOf('\t', at));
+          if (!Array.isArray(fresh)) expect(error).toBe(fresh.error);
+          else {
+            expect(error).toBeNull();
+            expect(inPlace.tokens()).toEqual(fresh);
+            for (let k = 0; k < fresh.length; k++) expect(inPlace.ends[k]).toBe(at + fresh[k]!.end);
+          }
+          at += l.length + 1;
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

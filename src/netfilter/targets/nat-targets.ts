@@ -4,30 +4,52 @@ import { scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, TargetExtension } from '../extension';
 import { parsePort, scanPort } from '../values';
 
-/** "ADDR[-ADDR][:PORT[-PORT]]", the --to-destination / --to-source syntax. */
-export function parseNatRange(text: string, needAddress: boolean): NatRange | null {
+/** "ADDR[-ADDR][:PORT[-PORT]]", the --to-destination / --to-source syntax, read into `into`; false when malformed. */
+function readNatRange(
+  text: string,
+  needAddress: boolean,
+  into: { -readonly [K in keyof NatRange]: NatRange[K] },
+): boolean {
   const colon = text.indexOf(':');
   const addressEnd = colon < 0 ? text.length : colon;
-  let minAddress: number | null = null;
-  let maxAddress: number | null = null;
+  into.minAddress = null;
+  into.maxAddress = null;
+  into.minPort = null;
+  into.maxPort = null;
   if (addressEnd > 0) {
     const dash = text.indexOf('-');
     const split = dash >= 0 && dash < addressEnd ? dash : addressEnd;
-    minAddress = scanIPv4(text, 0, split);
-    maxAddress = split === addressEnd ? minAddress : scanIPv4(text, split + 1, addressEnd);
-    if (minAddress === null || maxAddress === null || minAddress > maxAddress) return null;
-  } else if (needAddress) return null;
-  let minPort: number | null = null;
-  let maxPort: number | null = null;
+    const min = scanIPv4(text, 0, split);
+    const max = split === addressEnd ? min : scanIPv4(text, split + 1, addressEnd);
+    if (min === null || max === null || min > max) return false;
+    into.minAddress = min;
+    into.maxAddress = max;
+  } else if (needAddress) return false;
   if (colon >= 0) {
     const dash = text.indexOf('-', colon + 1);
     const split = dash < 0 ? text.length : dash;
-    minPort = scanPort(text, colon + 1, split);
-    maxPort = dash < 0 ? minPort : scanPort(text, dash + 1, text.length);
-    if (minPort === null || maxPort === null || minPort > maxPort) return null;
+    const min = scanPort(text, colon + 1, split);
+    const max = dash < 0 ? min : scanPort(text, dash + 1, text.length);
+    if (min === null || max === null || min > max) return false;
+    into.minPort = min;
+    into.maxPort = max;
   }
-  return { minAddress, maxAddress, minPort, maxPort };
+  return true;
 }
+
+/** "ADDR[-ADDR][:PORT[-PORT]]" as a range; null when malformed. */
+export function parseNatRange(text: string, needAddress: boolean): NatRange | null {
+  const range = { minAddress: null, maxAddress: null, minPort: null, maxPort: null };
+  return readNatRange(text, needAddress, range) ? range : null;
+}
+
+/** The range being read by a NAT target's compile (compiling never nests). */
+const RANGE_READ: { -readonly [K in keyof NatRange]: NatRange[K] } = {
+  minAddress: null,
+  maxAddress: null,
+  minPort: null,
+  maxPort: null,
+};
 
 function portsOption(options: readonly ParsedOption[]): { minPort: number | null; maxPort: number | null } | string {
   const o = options.find((x) => x.name === '--to-ports');
@@ -52,16 +74,23 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
       { name: '--persistent', args: 0 },
     ],
     compile(options, facts) {
-      const o = options.find((x) => x.name === option);
-      if (!o) return `${name} needs ${option}`;
-      const range = parseNatRange(o.args[0] ?? '', false);
-      if (!range) return `bad IP address or range "${o.args[0]}"`;
-      if (range.minPort !== null && facts.protocol !== 'tcp' && facts.protocol !== 'udp' && facts.protocol !== 'sctp')
+      // Loops rather than find/some with closures, and the range read into scratch: every
+      // endpoint of a kube-proxy dump has its own DNAT, compiled here.
+      let value: string | null = null;
+      let random = false;
+      let persistent = false;
+      for (let i = 0; i < options.length; i++) {
+        const o = options[i]!;
+        if (o.name === option) value ??= o.args[0] ?? '';
+        else if (o.name === '--random' || o.name === '--random-fully') random = true;
+        else if (o.name === '--persistent') persistent = true;
+      }
+      if (value === null) return `${name} needs ${option}`;
+      const r = RANGE_READ;
+      if (!readNatRange(value, false, r)) return `bad IP address or range "${value}"`;
+      if (r.minPort !== null && facts.protocol !== 'tcp' && facts.protocol !== 'udp' && facts.protocol !== 'sctp')
         return 'need TCP, UDP, SCTP or DCCP with port specification';
-      const random = options.some((x) => x.name === '--random' || x.name === '--random-fully');
-      const persistent = options.some((x) => x.name === '--persistent');
-      // Written out rather than spread: every endpoint of a kube-proxy dump has its own DNAT.
-      const { minAddress, maxAddress, minPort, maxPort } = range;
+      const { minAddress, maxAddress, minPort, maxPort } = r;
       return name === 'DNAT'
         ? { kind: 'DNAT', minAddress, maxAddress, minPort, maxPort, random, persistent }
         : { kind: 'SNAT', minAddress, maxAddress, minPort, maxPort, random, persistent };
