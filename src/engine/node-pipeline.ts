@@ -28,6 +28,7 @@ import {
 import {
   type CompiledChain,
   type CompiledTable,
+  compiledChainNamed,
   type FlowState,
   forkFlow,
   type Hook,
@@ -277,7 +278,7 @@ const LOCAL_DELIVERY = { kind: 'local' } as const;
 
 function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
   const compiled = node.ruleset.tables.get(table);
-  const base = compiled?.chains.get(hook);
+  const base = compiled ? compiledChainNamed(compiled, hook) : undefined;
   return {
     table: compiled,
     base,

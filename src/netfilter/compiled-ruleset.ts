@@ -8,7 +8,7 @@
 import { type IPv4Prefix, type L4Protocol, maskOf } from '../net';
 import type { CompiledMatch, Hook, NfPacket, TableName, TargetAction } from './extension';
 import { interfaceMatches } from './matches/simple-matches';
-import { BUILTIN_CHAINS, type NetfilterState, type StoredRule } from './netfilter-state';
+import { BUILTIN_CHAINS, type Chain, type NetfilterState, type NetfilterTable } from './netfilter-state';
 import { PositionIndex, type Positions } from './position-index';
 import { hasAddressLists, type Rule, type RuleHeader } from './rule';
 
@@ -162,9 +162,13 @@ export interface CompiledChain {
 
 export interface CompiledTable {
   readonly name: TableName;
-  readonly chains: ReadonlyMap<string, CompiledChain>;
-  /** The chains by id. */
-  readonly chainList: readonly CompiledChain[];
+  /**
+   * The chains by id (a chain's `index` in the state): made as walks prepare them, so a chain not
+   * prepared yet has none here (chainAt makes one; compiledChainNamed finds one by name).
+   */
+  readonly chainList: readonly (CompiledChain | undefined)[];
+  /** How many chains the table has. */
+  readonly chainCount: number;
   /**
    * Per chain id, CHAIN_WORDS words: its `start`, and its rule count times two plus one when it
    * has an index. A jump reads these rather than the chain object, one cache miss fewer.
@@ -314,7 +318,9 @@ const NO_STEPS: readonly RuleMatchStep[] = [];
 
 /** What a table's compilation shares: steps made once per compiled match (parsing shares those), list ids, action ids. */
 export interface TableBuild {
-  readonly rulesOf: readonly (readonly StoredRule[])[];
+  /** The table compiled (its chains by name) and its chains by id. */
+  readonly table: NetfilterTable;
+  readonly chainsById: readonly Chain[];
   readonly indexed: boolean;
   readonly threshold: number;
   readonly steps: Map<CompiledMatch, RuleMatchStep>;
@@ -441,7 +447,8 @@ function writeRule(
   words: Int32Array,
   r: number,
   rule: Rule,
-  jumpTo: CompiledChain | undefined,
+  /** The chain its -j/-g names (the state's), or undefined. */
+  jumpTo: Chain | undefined,
   build: TableBuild,
 ): void {
   const h = rule.header;
@@ -469,7 +476,7 @@ function writeRule(
   words[at + W_DST_NET] = addressNet(h.dst);
   words[at + W_SRC_MASK] = addressMask(h.src);
   words[at + W_SRC_NET] = addressNet(h.src);
-  words[at + W_JUMP] = jumpTo === undefined ? 0 : jumpTo.id + 1;
+  words[at + W_JUMP] = jumpTo === undefined ? 0 : jumpTo.index + 1;
   words[at + W_STEPS] = stepsIdOf(rule, build);
 }
 
@@ -479,34 +486,26 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
   const tables = new Map<TableName, CompiledTable>();
   const steps = new Map<CompiledMatch, RuleMatchStep>();
   for (const [name, table] of state.tables) {
-    const chains = new Map<string, CompiledChain>();
-    const chainList: CompiledChain[] = [];
-    const rulesOf: (readonly StoredRule[])[] = [];
-    // Chains first, so every jump can point straight at its chain. (forEach: a for-of over the
-    // map's values made an iterator result per chain here, 41,000 of them for a kube-proxy node.)
+    // Chains are numbered by their places in the state (Chain.index), so a jump finds its chain's
+    // number through the state's own map; a chain's CompiledChain is made when it is prepared.
+    // (forEach: a for-of over the map's values made an iterator result per chain, 41,000 of them
+    // for a kube-proxy node.)
+    const count = table.chains.size;
+    const chainsById = new Array<Chain>(count);
+    const chainWords = new Int32Array(count * CHAIN_WORDS);
     let total = 0;
+    let id = 0;
     table.chains.forEach((chain) => {
-      const compiled: CompiledChain = {
-        name: chain.name,
-        builtin: chain.builtin,
-        policy: chain.policy,
-        id: chainList.length,
-        start: total,
-        ruleCount: chain.rules.length,
-        index: null,
-      };
-      chains.set(chain.name, compiled);
-      chainList.push(compiled);
-      rulesOf.push(chain.rules);
+      if (chain.index !== id) throw new Error(`unreachable: chain ${chain.name} is numbered ${chain.index}, at ${id}`);
+      chainsById[id] = chain;
+      chainWords[id * CHAIN_WORDS] = total;
+      chainWords[id * CHAIN_WORDS + 1] = chain.rules.length * 2;
       total += chain.rules.length;
+      id++;
     });
-    const chainWords = new Int32Array(chainList.length * CHAIN_WORDS);
-    for (const c of chainList) {
-      chainWords[c.id * CHAIN_WORDS] = c.start;
-      chainWords[c.id * CHAIN_WORDS + 1] = c.ruleCount * 2;
-    }
     const build: TableBuild = {
-      rulesOf,
+      table,
+      chainsById,
       indexed,
       threshold,
       steps,
@@ -520,12 +519,12 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     };
     tables.set(name, {
       name,
-      chains,
-      chainList,
+      chainList: new Array<CompiledChain | undefined>(count),
+      chainCount: count,
       chainWords,
       words: new Int32Array(total * RULE_WORDS),
       sources: new Array<Rule>(total),
-      prepared: new Uint8Array(chainList.length),
+      prepared: new Uint8Array(count),
       build,
       actions: build.actions,
       verdicts: build.verdicts,
@@ -534,6 +533,30 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     });
   }
   return { tables };
+}
+
+/** Chain `id` of a compiled table, made when first asked for. */
+export function chainAt(table: CompiledTable, id: number): CompiledChain {
+  const known = table.chainList[id];
+  if (known !== undefined) return known;
+  const chain = table.build.chainsById[id]!;
+  const made: CompiledChain = {
+    name: chain.name,
+    builtin: chain.builtin,
+    policy: chain.policy,
+    id,
+    start: table.chainWords[id * CHAIN_WORDS]!,
+    ruleCount: chain.rules.length,
+    index: null,
+  };
+  (table.chainList as (CompiledChain | undefined)[])[id] = made;
+  return made;
+}
+
+/** The compiled chain of that name (a hook's base chain), or undefined when the table has none. */
+export function compiledChainNamed(table: CompiledTable, name: string): CompiledChain | undefined {
+  const chain = table.build.table.chains.get(name);
+  return chain === undefined ? undefined : chainAt(table, chain.index);
 }
 
 /**
@@ -545,8 +568,9 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
 export function prepareChain(table: CompiledTable, id: number): void {
   if (table.prepared[id] === 1) return;
   const build = table.build;
-  const chain = table.chainList[id]!;
-  const rules = build.rulesOf[id]!;
+  const chain = chainAt(table, id);
+  const rules = build.chainsById[id]!.rules;
+  const chains = build.table.chains;
   if (build.indexed && rules.length >= build.threshold) {
     chain.index = buildIndex(rules);
     table.chainWords[id * CHAIN_WORDS + 1] = chain.ruleCount * 2 + 1;
@@ -555,7 +579,7 @@ export function prepareChain(table: CompiledTable, id: number): void {
   let r = chain.start;
   for (const { rule } of rules) {
     const t = rule.target;
-    const jumpTo = t.kind === 'jump' || t.kind === 'goto' ? table.chains.get(t.chain) : undefined;
+    const jumpTo = t.kind === 'jump' || t.kind === 'goto' ? chains.get(t.chain) : undefined;
     writeRule(table.words, r, rule, jumpTo, build);
     sources[r++] = rule;
   }
@@ -564,8 +588,7 @@ export function prepareChain(table: CompiledTable, id: number): void {
 
 /** Prepares every chain of every table now, as walks entering each would: for measuring, or a long run that meets them all. */
 export function prepareAllChains(ruleset: CompiledRuleset): void {
-  for (const table of ruleset.tables.values())
-    for (let id = 0; id < table.chainList.length; id++) prepareChain(table, id);
+  for (const table of ruleset.tables.values()) for (let id = 0; id < table.chainCount; id++) prepareChain(table, id);
 }
 
 export function builtinChainsOf(table: TableName): readonly Hook[] {

@@ -36,6 +36,11 @@ export interface Chain {
   readonly policy: 'ACCEPT' | 'DROP' | null;
   readonly counters: string | null;
   readonly rules: readonly StoredRule[];
+  /**
+   * Its place in its table's `chains` (their order): compiling numbers chains by it and finds a
+   * jump's chain through it, without a map of its own. Whoever makes a table sets it.
+   */
+  readonly index: number;
 }
 
 export interface NetfilterTable {
@@ -51,7 +56,7 @@ export interface NetfilterState {
 function emptyTable(name: TableName): NetfilterTable {
   const chains = new Map<string, Chain>();
   for (const hook of BUILTIN_CHAINS[name])
-    chains.set(hook, { name: hook, builtin: true, policy: 'ACCEPT', counters: null, rules: [] });
+    chains.set(hook, { name: hook, builtin: true, policy: 'ACCEPT', counters: null, rules: [], index: chains.size });
   return { name, chains };
 }
 
@@ -177,7 +182,7 @@ function applyTable(
       } else {
         if (s.policy !== '-') throw new ApplyError(s.line, `user chain ${s.name} cannot have a policy ("${s.policy}")`);
         // Declaring an existing user chain flushes it, as iptables-restore --noflush does.
-        chains.set(s.name, { name: s.name, builtin: false, policy: null, counters: s.counters, rules: [] });
+        chains.set(s.name, { name: s.name, builtin: false, policy: null, counters: s.counters, rules: [], index: -1 });
       }
       continue;
     }
@@ -223,7 +228,7 @@ function applyTable(
       case '-N':
       case '--new-chain':
         if (chains.has(arg)) throw new ApplyError(s.line, `chain "${arg}" already exists`);
-        chains.set(arg, { name: arg, builtin: false, policy: null, counters: null, rules: [] });
+        chains.set(arg, { name: arg, builtin: false, policy: null, counters: null, rules: [], index: -1 });
         break;
       case '-X':
       case '--delete-chain': {
@@ -273,6 +278,12 @@ function applyTable(
     }
   }
   endRun();
+  // Chains made, deleted or renamed above have their places yet to be numbered.
+  let index = 0;
+  chains.forEach((c, k) => {
+    if (c.index !== index) chains.set(k, { ...c, index });
+    index++;
+  });
   const table = { name, chains };
   checkTable(table, statements.line);
   return table;
@@ -345,6 +356,7 @@ function applyLayout(base: NetfilterTable, block: TableBlock, layout: AppendLayo
         policy: null,
         counters: declared.counters,
         rules: appended[i]!,
+        index: place,
       };
     }
   }

@@ -9,9 +9,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyRestoreScript,
+  compileRuleset,
   emptyNetfilterState,
   type NetfilterState,
   parseRestoreScript,
+  prepareAllChains,
   type RestoreScript,
 } from '../../src/netfilter';
 
@@ -71,6 +73,7 @@ function lineArb(table: Table): fc.Arbitrary<string> {
         '-N C3',
         '-F C1',
         '-X C2',
+        '-E C3 C4',
         '# a comment',
         '-D C0 -j ACCEPT',
         '-A C3 -j ACCEPT',
@@ -178,6 +181,10 @@ function expectSameBothWays(script: RestoreScript, base: NetfilterState, noflush
   const slow = applyRestoreScript(base, withoutLayouts(script), { noflush });
   if (fast.ok && slow.ok) {
     expect(tablesOf(fast.state)).toEqual(tablesOf(slow.state));
+    // Each chain knows its place (compiling numbers chains by it): made, deleted and renamed ones too.
+    for (const t of fast.state.tables.values())
+      expect([...t.chains.values()].map((c) => c.index)).toEqual([...t.chains.keys()].map((_, i) => i));
+    prepareAllChains(compileRuleset(fast.state));
     return true;
   }
   expect(fast).toEqual(slow);

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadIptables, parseRestoreScript, printRestoreScript } from '../../src/netfilter';
+import {
+  ACCEPTED,
+  compiledChainNamed,
+  compileRuleset,
+  loadIptables,
+  type MatchEnv,
+  parseRestoreScript,
+  printRestoreScript,
+  type TableFlow,
+  walkFlow,
+} from '../../src/netfilter';
 
 const KUBE_PROXY = '../shared/examples/kube-proxy/TestOverallIPTablesRules.iptables-restore.txt';
 
@@ -317,6 +327,59 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     const third = loadIptables('*nat\n:A - [0:0]\n-A A -p tcp -j RETURN\n-I A 1 -j RETURN\nCOMMIT\n', 'c', first.state);
     if (!third.ok) throw new Error(third.message);
     expect(third.state.tables.get('nat')!.chains.get('A')!.rules.length).toBe(2);
+  });
+
+  it('numbers chains by their places after -X, -E and -N, and jumps land on the chain named', () => {
+    const base = loadIptables(
+      '*filter\n:A - [0:0]\n:B - [0:0]\n:C - [0:0]\n-A B -j ACCEPT\n-A C -j DROP\nCOMMIT\n',
+      'base',
+    );
+    if (!base.ok) throw new Error(base.message);
+    // A goes (C moves up), B is renamed D (it moves to the end), E is new; INPUT jumps to D.
+    const r = loadIptables('*filter\n-X A\n-E B D\n-N E\n-A INPUT -j D\nCOMMIT\n', 'edit', base.state);
+    if (!r.ok) throw new Error(r.message);
+    const chains = [...r.state.tables.get('filter')!.chains.values()];
+    expect(chains.map((c) => `${c.name}@${c.index}`)).toEqual([
+      'INPUT@0',
+      'FORWARD@1',
+      'OUTPUT@2',
+      'C@3',
+      'D@4',
+      'E@5',
+    ]);
+    const compiled = compileRuleset(r.state);
+    const table = compiled.tables.get('filter')!;
+    const input = compiledChainNamed(table, 'INPUT')!;
+    const flow = {
+      packet: {
+        src: 0x0a000001,
+        dst: 0x0a000002,
+        protocol: 'tcp',
+        sport: 1000,
+        dport: 80,
+        mark: 0,
+        inIface: 'eth0',
+        outIface: null,
+        ct: null,
+      },
+      probability: 1,
+      hops: [],
+      rulesEvaluated: 0,
+      state: {},
+      notrack: false,
+    } as unknown as TableFlow;
+    const verdict = walkFlow(
+      table,
+      'INPUT',
+      input,
+      flow,
+      { hook: 'INPUT', table: 'filter', now: 0 } as unknown as MatchEnv,
+      undefined,
+      [],
+    );
+    // Through D (B's ACCEPT), not C's DROP, which took A's place.
+    expect(verdict).toEqual(ACCEPTED);
+    expect(flow.hops!.map((h) => ('chain' in h ? h.chain : h.stage))).toEqual(['INPUT', 'D']);
   });
 
   it('keeps every rule of a chain in order whatever breaks a run of appends', () => {
