@@ -191,7 +191,9 @@ export interface TargetExtension {
   readonly tables?: readonly TableName[];
   /**
    * Its options name an address (DNAT to one endpoint), so a script seldom has the same ones twice:
-   * the parser compiles each use instead of keeping it for reuse, which would only cost a look-up and memory.
+   * the parser compiles each use instead of keeping it for reuse, which would only cost a look-up and
+   * memory. Such a target's compile must keep nothing of the options it is given (the parser may
+   * pass one it reuses), and a use with one option of one argument keeps just that argument.
    */
   readonly seldomRepeated?: boolean;
   /** Hooks the kernel lets this target be reached from (all when absent). */

@@ -2,7 +2,16 @@
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
 import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol, readIPv4Prefix } from '../net';
-import type { Hook, MatchExtension, OptionSpec, RuleFacts, TableName, TargetExtension } from './extension';
+import type {
+  Hook,
+  MatchExtension,
+  OptionSpec,
+  ParsedOption,
+  RuleFacts,
+  TableName,
+  TargetAction,
+  TargetExtension,
+} from './extension';
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import { OptionSlots, TARGET } from './option-slots';
@@ -443,6 +452,30 @@ function protocolCondition(name: string, negated: boolean): RuleHeader['protocol
   return condition;
 }
 
+/** The one option of a seldom-repeated target being compiled (parsing never nests). */
+const SCRATCH_OPTION: { name: string; negated: boolean; args: string[] } = { name: '', negated: false, args: [''] };
+const SCRATCH_OPTIONS: readonly ParsedOption[] = [SCRATCH_OPTION];
+
+/**
+ * An extension target given as one option with one argument (DNAT --to-destination ADDR:PORT):
+ * the argument is kept and the option list made when asked (for printing; seldom), rather than
+ * three objects kept per rule (a kube-proxy dump has a DNAT per endpoint).
+ */
+class OneOptionTarget {
+  readonly kind = 'extension';
+  constructor(
+    readonly name: string,
+    private readonly optionName: string,
+    private readonly negated: boolean,
+    private readonly arg: string,
+    readonly action: TargetAction,
+  ) {}
+
+  get options(): readonly ParsedOption[] {
+    return [{ name: this.optionName, negated: this.negated, args: [this.arg] }];
+  }
+}
+
 /** The rule's -j/-g, checked and compiled once per distinct target of the script. */
 function targetOf(
   target: { flag: string; name: string; ext: TargetExtension | null },
@@ -461,6 +494,19 @@ function targetOf(
   const table = facts.table;
   if (target.ext.tables && !target.ext.tables.includes(table))
     throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
+  const only = keep ? -1 : slots.onlyOption(TARGET);
+  if (only >= 0 && slots.argCount[only] === 1) {
+    // The usual DNAT (-j DNAT --to-destination ADDR:PORT, one per endpoint): compiled from a reused
+    // option, and kept as its one argument (OneOptionTarget makes the option list when asked).
+    const arg = texts[slots.argAt[only]!]!;
+    const option = SCRATCH_OPTION;
+    option.name = slots.name[only]!;
+    option.negated = slots.negated[only]!;
+    option.args[0] = arg;
+    const action = target.ext.compile(SCRATCH_OPTIONS, facts);
+    if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+    return new OneOptionTarget(target.name, option.name, option.negated, arg, action);
+  }
   const options = slots.parsedOptions(TARGET, texts);
   const action = target.ext.compile(options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);

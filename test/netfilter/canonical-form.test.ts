@@ -130,3 +130,48 @@ describe('iptables-save forms', () => {
     expect(saved([rule])).toEqual([kernel]);
   });
 });
+
+/** NAT targets, in the nat table (iptables-restore and iptables-save 1.8.9, nft, in a netns). */
+const NAT_CASES: ReadonlyArray<readonly [string, string]> = [
+  [
+    '-A OUTPUT -p tcp -m tcp -j DNAT --to-destination 10.244.1.5:8080',
+    '-A OUTPUT -p tcp -m tcp -j DNAT --to-destination 10.244.1.5:8080',
+  ],
+  [
+    '-A OUTPUT -p tcp -j DNAT --to-destination 10.244.1.5:8080 --random',
+    '-A OUTPUT -p tcp -j DNAT --to-destination 10.244.1.5:8080 --random',
+  ],
+  [
+    '-A OUTPUT -d 10.0.0.1/32 -j DNAT --to-destination 10.244.1.5',
+    '-A OUTPUT -d 10.0.0.1/32 -j DNAT --to-destination 10.244.1.5',
+  ],
+  [
+    '-A OUTPUT -p udp -j DNAT --to-destination 10.244.1.5-10.244.1.9:53-60 --persistent',
+    '-A OUTPUT -p udp -j DNAT --to-destination 10.244.1.5-10.244.1.9:53-60 --persistent',
+  ],
+  ['-A POSTROUTING -j SNAT --to-source 192.168.0.2', '-A POSTROUTING -j SNAT --to-source 192.168.0.2'],
+];
+
+describe('iptables-save forms of NAT targets', () => {
+  it.each(NAT_CASES)('%s', (rule, kernel) => {
+    expect(saved([rule], 'nat')).toEqual([kernel]);
+  });
+
+  it('keeps a DNAT given as its one option with that option', () => {
+    const loaded = loadIptables('*nat\n-A OUTPUT -p tcp -j DNAT --to-destination 10.244.1.5:8080\nCOMMIT\n', 'test');
+    if (!loaded.ok) throw new Error(loaded.message);
+    const target = loaded.state.tables.get('nat')!.chains.get('OUTPUT')!.rules[0]!.rule.target;
+    expect(target.kind === 'extension' && target.options).toEqual([
+      { name: '--to-destination', negated: false, args: ['10.244.1.5:8080'] },
+    ]);
+    expect(target.kind === 'extension' && target.action).toEqual({
+      kind: 'DNAT',
+      minAddress: 0x0af40105,
+      maxAddress: 0x0af40105,
+      minPort: 8080,
+      maxPort: 8080,
+      random: false,
+      persistent: false,
+    });
+  });
+});

@@ -93,6 +93,26 @@ describe('bad input names the line and the token', () => {
       'f: line 1: table nat: chains A -> B -> A form a loop',
     ],
     ['no COMMIT', '*nat\n:A - [0:0]\n', 'f: line 2: table "nat" has no COMMIT'],
+    [
+      'DNAT to a bad address',
+      '*nat\n-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.300:80\nCOMMIT\n',
+      'f: line 2: DNAT target: bad IP address or range "10.0.0.300:80"',
+    ],
+    [
+      'DNAT to a port without -p',
+      '*nat\n-A OUTPUT -j DNAT --to-destination 10.0.0.3:80\nCOMMIT\n',
+      'f: line 2: DNAT target: need TCP, UDP, SCTP or DCCP with port specification',
+    ],
+    [
+      'DNAT with no address',
+      '*nat\n-A OUTPUT -j DNAT --random\nCOMMIT\n',
+      'f: line 2: DNAT target: DNAT needs --to-destination',
+    ],
+    [
+      'SNAT to a range going down',
+      '*nat\n-A POSTROUTING -j SNAT --to-source 10.0.0.9-10.0.0.3\nCOMMIT\n',
+      'f: line 2: SNAT target: bad IP address or range "10.0.0.9-10.0.0.3"',
+    ],
     ['jump to a name starting with "!"', '*nat\n-A OUTPUT -j !X\nCOMMIT\n', 'f: line 2: invalid chain name "!X"'],
     ['goto a name starting with "-"', '*nat\n-A OUTPUT -g -X\nCOMMIT\n', 'f: line 2: invalid chain name "-X"'],
     [
