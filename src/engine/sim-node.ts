@@ -3,16 +3,7 @@
 
 import type { VirtualService } from '../ipvs';
 import type { LoadBalancerRR } from '../kube-proxy';
-import {
-  ConntrackTable,
-  type IPv4,
-  type IPv4Prefix,
-  isLoopback,
-  maskOf,
-  prefixContains,
-  type Route,
-  type VxlanDevice,
-} from '../net';
+import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, type Route, type VxlanDevice } from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 import type { NftRuleset } from '../nftables';
 
@@ -94,22 +85,40 @@ export function localAddresses(node: SimNode): IPv4[] {
   return node.interfaces.flatMap((i) => i.addresses.map((a) => a.address));
 }
 
+// The look-ups below run for every traced packet: loops over the interfaces, with no closures or
+// prefix objects made per call.
+
 export function isLocalAddress(node: SimNode, address: IPv4): boolean {
-  return isLoopback(address) || node.interfaces.some((i) => i.addresses.some((a) => a.address === address));
+  return isLoopback(address) || interfaceHolding(node, address) !== null;
 }
 
 export function interfaceOfAddress(node: SimNode, address: IPv4): string | null {
   if (isLoopback(address)) return 'lo';
-  return node.interfaces.find((i) => i.addresses.some((a) => a.address === address))?.name ?? null;
+  return interfaceHolding(node, address)?.name ?? null;
+}
+
+/** The interface that has the address as one of its own. */
+function interfaceHolding(node: SimNode, address: IPv4): SimNode['interfaces'][number] | null {
+  const interfaces = node.interfaces;
+  for (let i = 0; i < interfaces.length; i++) {
+    const addresses = interfaces[i]!.addresses;
+    for (let k = 0; k < addresses.length; k++) if (addresses[k]!.address === address) return interfaces[i]!;
+  }
+  return null;
 }
 
 /** The interface whose subnet holds the address (where a pod or a neighbour is attached). */
 export function interfaceOnLink(node: SimNode, address: IPv4): string | null {
-  for (const i of node.interfaces)
-    for (const a of i.addresses) {
-      const prefix: IPv4Prefix = { address: (a.address & maskOf(a.prefixLength)) >>> 0, length: a.prefixLength };
-      if (a.prefixLength < 32 && prefixContains(prefix, address)) return i.name;
+  const interfaces = node.interfaces;
+  for (let i = 0; i < interfaces.length; i++) {
+    const addresses = interfaces[i]!.addresses;
+    for (let k = 0; k < addresses.length; k++) {
+      const a = addresses[k]!;
+      // As int32 words (no numbers above 2^31 to box): both sides masked alike.
+      const mask = a.prefixLength === 0 ? 0 : -1 << (32 - a.prefixLength);
+      if (a.prefixLength < 32 && (a.address & mask) === (address & mask)) return interfaces[i]!.name;
     }
+  }
   return null;
 }
 
