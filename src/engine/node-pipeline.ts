@@ -1192,6 +1192,13 @@ function freshFlow(
   };
 }
 
+/** Whether the node's interface of that name is a bridge (a loop: it runs for every packet). */
+function isBridge(node: SimNode, name: string): boolean {
+  const interfaces = node.interfaces;
+  for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.name === name) return interfaces[i]!.bridge === true;
+  return false;
+}
+
 /** Runs one packet through the node; every branch ends in the returned list. */
 export function runPipeline(
   node: SimNode,
@@ -1215,7 +1222,7 @@ export function runPipeline(
   } else {
     packet.inIface = origin.iface;
     // br_netfilter: iptables sees the bridge port a pod's packet came in by (-m physdev).
-    if (node.interfaces.some((i) => i.name === origin.iface && i.bridge)) packet.physIn = 'veth';
+    if (isBridge(node, origin.iface)) packet.physIn = 'veth';
     pipeline.fromInterface(flow);
   }
   const taken = pipeline.ended[0];
