@@ -15,7 +15,7 @@ import type {
 import { findMatch, findTarget, implicitMatchFor } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import { OptionSlots, TARGET } from './option-slots';
-import type { HeaderField, Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
+import { AppendedRule, type HeaderField, type Rule, type RuleHeader, type RuleMatch, type RuleTarget } from './rule';
 import { newRuleCache, type RuleCache } from './rule-cache';
 import type { TokenBuffer } from './tokenize';
 import { parsePrefixList } from './values';
@@ -154,6 +154,12 @@ export function parseRuleTokens(
   source: string,
   /** Shares repeated matches, targets and addresses between the rules of one script. */
   cache: RuleCache = newRuleCache(),
+  /**
+   * The chain and line of a plain "-A CHAIN" line the rule is read from: the rule is then made as
+   * its statement too (an AppendedRule), unless it has hook-limited matches (seldom).
+   */
+  appendedTo: string | null = null,
+  line = 0,
 ): Rule {
   // Read into the scratch header; the rule keeps a copy only when it has more than -p.
   const header = HEADER;
@@ -337,7 +343,6 @@ export function parseRuleTokens(
       comment = ruleMatches[m]!.options[0]?.args[0] ?? null;
       break;
     }
-  const rule: Rule = { source, header: keptHeader(header), matches: ruleMatches, target: ruleTarget, comment };
   // Rare (-m rpfilter, owner, policy): the commit check needs every such match's hooks; other rules keep one shape.
   let matchHooks: { module: string; hooks: readonly Hook[] }[] | null = null;
   for (let m = 0; m < slots.matches; m++) {
@@ -347,6 +352,10 @@ export function parseRuleTokens(
     matchHooks ??= [];
     matchHooks.push({ module: ext.name, hooks });
   }
+  const kept = keptHeader(header);
+  if (matchHooks === null && appendedTo !== null)
+    return new AppendedRule(source, kept, ruleMatches, ruleTarget, comment, appendedTo, line);
+  const rule: Rule = { source, header: kept, matches: ruleMatches, target: ruleTarget, comment };
   return matchHooks === null ? rule : { ...rule, matchHooks };
 }
 

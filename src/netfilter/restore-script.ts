@@ -3,7 +3,7 @@
 import { type AppendLayout, AppendLayoutBuilder } from './append-layout';
 import type { TableName } from './extension';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
-import type { Rule } from './rule';
+import { AppendedRule, type Rule } from './rule';
 import { declareChain, declaredChain, newRuleCache, type RuleCache } from './rule-cache';
 import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
 
@@ -136,12 +136,15 @@ function parseRuleStatement(
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const argsFrom = tokens.ends[from - 1]!;
-  const rule = parseRuleTokens(tokens, from, table, source.slice(argsFrom, end), cache);
+  // A plain "-A CHAIN" line's rule is made as its statement too (AppendedRule).
+  const plain = flag === '-A' && counters === null;
+  const rule = parseRuleTokens(tokens, from, table, source.slice(argsFrom, end), cache, plain ? chain : null, line);
   // iptables refuses an interface a built-in chain can never see (a user chain may have either).
   if (rule.header.outIface && (chain === 'INPUT' || chain === 'PREROUTING'))
     throw new LineError(`Can't use -o with ${chain}`);
   if (rule.header.inIface && (chain === 'OUTPUT' || chain === 'POSTROUTING'))
     throw new LineError(`Can't use -i with ${chain}`);
+  if (rule instanceof AppendedRule) return rule;
   return {
     kind: 'rule',
     command: command as '-A' | '-I' | '-D' | '-R',

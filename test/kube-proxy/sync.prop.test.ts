@@ -179,7 +179,10 @@ function canonical(state: NetfilterState, anyRuleOrder = false): string {
   for (const [name, table] of state.tables) {
     out.push(`*${name}`);
     for (const chain of [...table.chains.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const rules = chain.rules.map((r) => JSON.stringify(r.rule));
+      // The rule itself (what was read and what it means), not the line of the script that added it.
+      const rules = chain.rules.map(({ rule: r }) =>
+        JSON.stringify([r.source, r.header, r.matches, r.target, r.comment, r.matchHooks]),
+      );
       out.push(`:${chain.name} ${chain.policy ?? '-'}`, ...(anyRuleOrder ? rules.sort() : rules));
     }
   }
