@@ -34,7 +34,8 @@ function sameCharacters(word: string, line: string, start: number): boolean {
 export class TokenBuffer {
   readonly texts: string[] = [];
   readonly quoted: boolean[] = [];
-  readonly gaps: string[] = [];
+  /** Where each word starts (its gap, the blanks before it, is made only when tokens() is asked). */
+  readonly starts: number[] = [];
   readonly ends: number[] = [];
   length = 0;
   /**
@@ -46,7 +47,8 @@ export class TokenBuffer {
   private readonly recent: (string | undefined)[] | null;
   /** The second word of the last line read (remembering buffers only). */
   private lastSecond = '';
-  /** Where the line read last starts in its text (`ends` are offsets in the text). */
+  /** The text of the line read last, and where the line starts in it (`ends` are offsets in the text). */
+  private source = '';
   private lineStart = 0;
 
   /** `remember`: reuse the strings of repeated short words (for a whole script; not worth it for one line). */
@@ -119,6 +121,7 @@ export class TokenBuffer {
    * looking for them from each line would read to the end of a text without any).
    */
   fillRange(source: string, from: number, to: number, quoteAt: number, tabAt: number): string | null {
+    this.source = source;
     this.lineStart = from;
     const n = to;
     let k = 0;
@@ -128,15 +131,8 @@ export class TokenBuffer {
     let nextQuote = quoteAt;
     let nextTab = tabAt;
     while (i < n) {
-      const gapStart = i;
       while (i < n && (source.charCodeAt(i) === SPACE || source.charCodeAt(i) === TAB)) i++;
       if (i >= n) break;
-      const gap =
-        i === gapStart
-          ? ''
-          : i - gapStart === 1 && source.charCodeAt(gapStart) === SPACE
-            ? ' '
-            : source.slice(gapStart, i);
       const start = i;
       if (nextQuote >= 0 && nextQuote < i) nextQuote = source.indexOf('"', i);
       if (nextTab >= 0 && nextTab < i) nextTab = source.indexOf('\t', i);
@@ -190,12 +186,20 @@ export class TokenBuffer {
       }
       this.texts[k] = text;
       this.quoted[k] = quoted;
-      this.gaps[k] = gap;
+      this.starts[k] = start;
       this.ends[k] = i;
       k++;
     }
     this.length = k;
     return null;
+  }
+
+  /** The blanks before word k: one space, as nearly always, or what the line has there. */
+  private gapBefore(k: number): string {
+    const from = k === 0 ? this.lineStart : this.ends[k - 1]!;
+    const to = this.starts[k]!;
+    if (to === from) return '';
+    return to - from === 1 && this.source.charCodeAt(from) === SPACE ? ' ' : this.source.slice(from, to);
   }
 
   /** The tokens from `from` on, as objects (for commands that keep their arguments). */
@@ -205,7 +209,7 @@ export class TokenBuffer {
       out.push({
         text: this.texts[k]!,
         quoted: this.quoted[k]!,
-        gap: this.gaps[k]!,
+        gap: this.gapBefore(k),
         end: this.ends[k]! - this.lineStart,
       });
     return out;
