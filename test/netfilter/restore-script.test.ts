@@ -333,6 +333,44 @@ describe('bad input names the line and the token', () => {
   });
 });
 
+describe('lines with blanks at their ends and CRLF line ends', () => {
+  it('read as the same lines without them', () => {
+    const clean = [
+      '*filter',
+      ':A - [0:0]',
+      '-A A -s 10.0.0.1/32 -m comment --comment "x y" -j ACCEPT',
+      '[3:120] -A INPUT -j A',
+      '-A INPUT -p tcp --dport 22 -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const messy = [
+      '*filter\r',
+      '  :A - [0:0]  \r',
+      '\t-A A -s 10.0.0.1/32 -m comment --comment "x y" -j ACCEPT \r',
+      ' [3:120] -A INPUT -j A\r',
+      '-A INPUT -p tcp\t--dport 22 -j DROP\r',
+      '  # a note\r',
+      '   \r',
+      'COMMIT\r',
+      '',
+    ].join('\n');
+    const rulesOf = (text: string) => {
+      const r = loadIptables(text, 'f');
+      if (!r.ok) throw new Error(r.message);
+      return [...r.state.tables.get('filter')!.chains.values()].map((c) => [
+        c.name,
+        c.rules.map((x) => [x.counters, x.rule.source.replace(/\s+/g, ' ')]),
+      ]);
+    };
+    expect(rulesOf(messy)).toEqual(rulesOf(clean));
+    const parsed = parseRestoreScript(messy);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    // A comment keeps its blanks (not its CR), and prints back as it was.
+    expect(printRestoreScript(parsed.script)).toContain('\n  # a note\n');
+  });
+});
+
 describe('loading applies commands as iptables-restore --noflush does', () => {
   it('declaring an existing user chain flushes it; -X deletes; -I inserts', () => {
     const first = loadIptables('*nat\n:A - [0:0]\n-A A -j RETURN\n-A A -j RETURN\nCOMMIT\n', 'a');
