@@ -15,7 +15,11 @@ await build({
   platform: 'node',
   format: 'esm',
   logLevel: 'warning',
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  // The banner's import has a name no source uses: esbuild does not see the banner, so a source's
+  // own import of createRequire would otherwise be declared twice in the bundle.
+  banner: {
+    js: "import { createRequire as createBannerRequire } from 'node:module'; const require = createBannerRequire(import.meta.url);",
+  },
 });
 const r = spawnSync(process.execPath, [out, ...process.argv.slice(2)], {
   stdio: 'inherit',

@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path';
 
 /** How the bundle is built: a record made with other settings is not this build's. */
-const RECIPE = 'esm node20 packages-external v2';
+const RECIPE = 'esm node20 packages-external v3';
 /** Files that change the build without being among its inputs. */
 const SETTINGS = ['tsconfig.json', 'package.json'];
 /**
@@ -95,7 +95,11 @@ export async function cliBundle(root) {
       packages: 'external',
       metafile: true,
       logLevel: 'silent',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      // The banner's import has a name no source uses: esbuild does not see the banner, so a source's
+      // own import of createRequire would otherwise be declared twice in the bundle.
+      banner: {
+        js: "import { createRequire as createBannerRequire } from 'node:module'; const require = createBannerRequire(import.meta.url);",
+      },
     });
     // Inputs are named relative to the working directory given (the project's).
     const files = [...Object.keys(result.metafile.inputs), ...SETTINGS.filter((f) => existsSync(join(root, f)))];

@@ -1,6 +1,17 @@
 // IPv4/IPv6 addresses and CIDRs as the Kubernetes components read them: Go's sloppy
 // parser (leading zeros are decimal), canonical printing as Go's net.IP.String() does.
-import { IPv6, Validator } from 'ip-num';
+import { createRequire as requireFrom } from 'node:module';
+import type * as IpNum from 'ip-num';
+
+/**
+ * ip-num, loaded when an IPv6 address is first read: the library works out IPv6 ranges as it
+ * loads, which cost every knetsim command about 50 ms at start, and most never see IPv6.
+ */
+let ipNumLibrary: typeof IpNum | undefined;
+function ipNum(): typeof IpNum {
+  ipNumLibrary ??= requireFrom(import.meta.url)('ip-num') as typeof IpNum;
+  return ipNumLibrary;
+}
 
 export type IPFamily = 'IPv4' | 'IPv6';
 
@@ -49,10 +60,10 @@ function parseIPv4(text: string): ParsedIP | undefined {
 
 function parseIPv6(text: string): ParsedIP | undefined {
   // Go's net.ParseIP has no zone support; ip-num would accept `fe80::1%eth0`.
-  if (text.includes('%') || !Validator.isValidIPv6String(text)[0]) return undefined;
+  if (text.includes('%') || !ipNum().Validator.isValidIPv6String(text)[0]) return undefined;
   let value: bigint;
   try {
-    value = IPv6.fromString(text).value;
+    value = ipNum().IPv6.fromString(text).value;
   } catch {
     return undefined;
   }

@@ -1,7 +1,8 @@
 // Multi-document YAML to Kubernetes objects: empty documents skipped, `kind: List`
 // (and typed lists such as ServiceList, as the API returns them) flattened into items.
+import { createRequire as requireFrom } from 'node:module';
 import { loadAll } from 'js-yaml';
-import { parseAllDocuments } from 'yaml';
+import type * as Yaml from 'yaml';
 import { describeValue, indexPath, isMap, type YamlMap } from './field-reader';
 import type { IssueLog, ValidationIssue } from './validation-issue';
 
@@ -65,6 +66,16 @@ function quickDocuments(text: string): unknown[] | null {
 }
 
 /**
+ * The yaml library, loaded when first needed: most files go js-yaml's way, and loading it at start
+ * cost every knetsim command about 40 ms (the dump commands never read YAML at all).
+ */
+let yamlLibrary: typeof Yaml | undefined;
+function yamlLib(): typeof Yaml {
+  yamlLibrary ??= requireFrom(import.meta.url)('yaml') as typeof Yaml;
+  return yamlLibrary;
+}
+
+/**
  * Reads every object of the file. A syntax error yields a single issue (nothing after
  * it can be trusted) and no objects; object-shape problems are collected per object.
  */
@@ -77,7 +88,7 @@ export function readYamlObjects(text: string, file: string, log: IssueLog): Yaml
     });
     return { objects, documents: values.length };
   }
-  const docs = parseAllDocuments(text);
+  const docs = yamlLib().parseAllDocuments(text);
   const list = Array.isArray(docs) ? docs : [docs];
   for (const [i, doc] of list.entries()) {
     const error = doc.errors[0];
