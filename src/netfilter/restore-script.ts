@@ -247,12 +247,15 @@ export function parseRestoreScript(text: string): ParseResult {
     let source = text;
     let start = rawStart;
     let end = rawEnd;
+    // Whether source is the text (the next quote and tab known) or a string of the line's own.
+    let inText = true;
     at = newline < 0 ? text.length : newline + 1;
     lineNo++;
     if (end > start && (mayBeBlank(text.charCodeAt(start)) || mayBeBlank(text.charCodeAt(end - 1)))) {
       source = text.slice(start, end).trim();
       start = 0;
       end = source.length;
+      inText = false;
     }
     try {
       if (end === start) continue;
@@ -311,12 +314,12 @@ export function parseRestoreScript(text: string): ParseResult {
           source = c[2]!;
           start = 0;
           end = source.length;
+          inText = false;
         }
       }
-      const error =
-        source === text
-          ? tokens.fillRange(source, start, end, nextQuote, nextTab)
-          : tokens.fillRange(source, start, end, source.indexOf('"', start), source.indexOf('\t', start));
+      const error = inText
+        ? tokens.fillRange(source, start, end, nextQuote, nextTab)
+        : tokens.fillRange(source, start, end, source.indexOf('"', start), source.indexOf('\t', start));
       if (error !== null) throw new LineError(error);
       const flag = tokens.texts[0]!;
       const command = flag === '-A' ? flag : (COMMAND_ALIASES[flag] ?? flag);
