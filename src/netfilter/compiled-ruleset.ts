@@ -536,7 +536,7 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
 }
 
 /** Chain `id` of a compiled table, made when first asked for. */
-export function chainAt(table: CompiledTable, id: number): CompiledChain {
+function chainAt(table: CompiledTable, id: number): CompiledChain {
   const known = table.chainList[id];
   if (known !== undefined) return known;
   const chain = table.build.chainsById[id]!;
