@@ -6,7 +6,7 @@
 // packet on flannel.1 after decapsulation, or the routed packet on eth0.
 import { formatIPv4, type IPv4, parseIPv4, prefixContains, SYN, vxlanEncapsulate } from '../net';
 import type { Outcome } from './node-pipeline';
-import { interfaceOfAddress, type SimNode } from './sim-node';
+import { interfaceNamed, interfaceOfAddress, type SimNode } from './sim-node';
 import { type BranchExit, type TraceHop, type TraceRequest, tracePacket } from './trace';
 
 export interface ClusterPath {
@@ -43,7 +43,7 @@ interface NextLeg {
 
 /** A node's underlay subnet: the network of its default interface's first address. */
 function underlaySubnet(node: SimNode): { network: IPv4; prefixLength: number } | null {
-  const a = node.interfaces.find((i) => i.name === node.defaultInterface)?.addresses[0];
+  const a = interfaceNamed(node, node.defaultInterface)?.addresses[0];
   if (!a) return null;
   const mask = a.prefixLength === 0 ? 0 : (0xffffffff << (32 - a.prefixLength)) >>> 0;
   return { network: (a.address & mask) >>> 0, prefixLength: a.prefixLength };

@@ -49,6 +49,7 @@ import { dynamicSetsOf, ipvsTableOf, keepRecentLists, nthCountersOf, recentLists
 import { nftChainsAt, nftPacketView } from './nft-hooks';
 import {
   addressType,
+  interfaceNamed,
   interfaceOnLink,
   isLocalAddress,
   primaryAddress,
@@ -508,7 +509,7 @@ class Pipeline {
    * with none (lo has only 127/8, host scope), the first such address of any device. Null: none at all.
    */
   private masqueradeAddress(p: NfPacket, nextHop: IPv4 | null): IPv4 | null {
-    const out = this.node.interfaces.find((i) => i.name === (p.outIface ?? this.node.defaultInterface));
+    const out = interfaceNamed(this.node, p.outIface ?? this.node.defaultInterface);
     const via = nextHop ?? p.dst;
     let first: IPv4 | null = null;
     for (const a of out?.addresses ?? []) {
@@ -1192,13 +1193,6 @@ function freshFlow(
   };
 }
 
-/** Whether the node's interface of that name is a bridge (a loop: it runs for every packet). */
-function isBridge(node: SimNode, name: string): boolean {
-  const interfaces = node.interfaces;
-  for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.name === name) return interfaces[i]!.bridge === true;
-  return false;
-}
-
 /** Runs one packet through the node; every branch ends in the returned list. */
 export function runPipeline(
   node: SimNode,
@@ -1222,7 +1216,7 @@ export function runPipeline(
   } else {
     packet.inIface = origin.iface;
     // br_netfilter: iptables sees the bridge port a pod's packet came in by (-m physdev).
-    if (isBridge(node, origin.iface)) packet.physIn = 'veth';
+    if (interfaceNamed(node, origin.iface)?.bridge) packet.physIn = 'veth';
     pipeline.fromInterface(flow);
   }
   const taken = pipeline.ended[0];

@@ -97,6 +97,13 @@ export function interfaceOfAddress(node: SimNode, address: IPv4): string | null 
   return interfaceHolding(node, address)?.name ?? null;
 }
 
+/** The node's interface of that name. */
+export function interfaceNamed(node: SimNode, name: string): SimNode['interfaces'][number] | null {
+  const interfaces = node.interfaces;
+  for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.name === name) return interfaces[i]!;
+  return null;
+}
+
 /** The interface that has the address as one of its own. */
 function interfaceHolding(node: SimNode, address: IPv4): SimNode['interfaces'][number] | null {
   const interfaces = node.interfaces;
@@ -115,7 +122,7 @@ export function interfaceOnLink(node: SimNode, address: IPv4): string | null {
     for (let k = 0; k < addresses.length; k++) {
       const a = addresses[k]!;
       // As int32 words (no numbers above 2^31 to box): both sides masked alike.
-      const mask = a.prefixLength === 0 ? 0 : -1 << (32 - a.prefixLength);
+      const mask = maskOf(a.prefixLength) | 0;
       if (a.prefixLength < 32 && (a.address & mask) === (address & mask)) return interfaces[i]!.name;
     }
   }
@@ -123,7 +130,7 @@ export function interfaceOnLink(node: SimNode, address: IPv4): string | null {
 }
 
 export function primaryAddress(node: SimNode, iface: string): IPv4 | null {
-  return node.interfaces.find((i) => i.name === iface)?.addresses[0]?.address ?? null;
+  return interfaceNamed(node, iface)?.addresses[0]?.address ?? null;
 }
 
 /** A node's addresses that are not UNICAST (its own: LOCAL; its subnets' broadcasts: BROADCAST), as addressType finds them. */

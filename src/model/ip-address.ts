@@ -1,17 +1,13 @@
 // IPv4/IPv6 addresses and CIDRs as the Kubernetes components read them: Go's sloppy
 // parser (leading zeros are decimal), canonical printing as Go's net.IP.String() does.
-import { createRequire as requireFrom } from 'node:module';
 import type * as IpNum from 'ip-num';
+import { requiredWhenNeeded } from './required-when-needed';
 
 /**
  * ip-num, loaded when an IPv6 address is first read: the library works out IPv6 ranges as it
  * loads, which cost every knetsim command about 50 ms at start, and most never see IPv6.
  */
-let ipNumLibrary: typeof IpNum | undefined;
-function ipNum(): typeof IpNum {
-  ipNumLibrary ??= requireFrom(import.meta.url)('ip-num') as typeof IpNum;
-  return ipNumLibrary;
-}
+const ipNum = requiredWhenNeeded<typeof IpNum>('ip-num');
 
 export type IPFamily = 'IPv4' | 'IPv6';
 

@@ -1,9 +1,9 @@
 // Multi-document YAML to Kubernetes objects: empty documents skipped, `kind: List`
 // (and typed lists such as ServiceList, as the API returns them) flattened into items.
-import { createRequire as requireFrom } from 'node:module';
 import { loadAll } from 'js-yaml';
 import type * as Yaml from 'yaml';
 import { describeValue, indexPath, isMap, type YamlMap } from './field-reader';
+import { requiredWhenNeeded } from './required-when-needed';
 import type { IssueLog, ValidationIssue } from './validation-issue';
 
 export interface RawObject {
@@ -69,11 +69,7 @@ function quickDocuments(text: string): unknown[] | null {
  * The yaml library, loaded when first needed: most files go js-yaml's way, and loading it at start
  * cost every knetsim command about 40 ms (the dump commands never read YAML at all).
  */
-let yamlLibrary: typeof Yaml | undefined;
-function yamlLib(): typeof Yaml {
-  yamlLibrary ??= requireFrom(import.meta.url)('yaml') as typeof Yaml;
-  return yamlLibrary;
-}
+const yamlLib = requiredWhenNeeded<typeof Yaml>('yaml');
 
 /**
  * Reads every object of the file. A syntax error yields a single issue (nothing after

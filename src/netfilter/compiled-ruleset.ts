@@ -164,11 +164,10 @@ export interface CompiledTable {
   readonly name: TableName;
   /**
    * The chains by id (a chain's `index` in the state): made as walks prepare them, so a chain not
-   * prepared yet has none here (chainAt makes one; compiledChainNamed finds one by name).
+   * prepared yet has none here (chainAt makes one; compiledChainNamed finds one by name). Its
+   * length is the table's number of chains.
    */
   readonly chainList: readonly (CompiledChain | undefined)[];
-  /** How many chains the table has. */
-  readonly chainCount: number;
   /**
    * Per chain id, CHAIN_WORDS words: its `start`, and its rule count times two plus one when it
    * has an index. A jump reads these rather than the chain object, one cache miss fewer.
@@ -520,7 +519,6 @@ export function compileRuleset(state: NetfilterState, options: CompileOptions = 
     tables.set(name, {
       name,
       chainList: new Array<CompiledChain | undefined>(count),
-      chainCount: count,
       chainWords,
       words: new Int32Array(total * RULE_WORDS),
       sources: new Array<Rule>(total),
@@ -588,7 +586,8 @@ export function prepareChain(table: CompiledTable, id: number): void {
 
 /** Prepares every chain of every table now, as walks entering each would: for measuring, or a long run that meets them all. */
 export function prepareAllChains(ruleset: CompiledRuleset): void {
-  for (const table of ruleset.tables.values()) for (let id = 0; id < table.chainCount; id++) prepareChain(table, id);
+  for (const table of ruleset.tables.values())
+    for (let id = 0; id < table.chainList.length; id++) prepareChain(table, id);
 }
 
 export function builtinChainsOf(table: TableName): readonly Hook[] {

@@ -503,22 +503,19 @@ function targetOf(
   const table = facts.table;
   if (target.ext.tables && !target.ext.tables.includes(table))
     throw new RuleSyntaxError(`target ${target.name} is not valid in the ${table} table`, target.name);
+  // The usual DNAT (-j DNAT --to-destination ADDR:PORT, one per endpoint) is compiled from a reused
+  // option and kept as its one argument (OneOptionTarget makes the option list when asked).
   const only = keep ? -1 : slots.onlyOption(TARGET);
-  if (only >= 0 && slots.argCount[only] === 1) {
-    // The usual DNAT (-j DNAT --to-destination ADDR:PORT, one per endpoint): compiled from a reused
-    // option, and kept as its one argument (OneOptionTarget makes the option list when asked).
-    const arg = texts[slots.argAt[only]!]!;
-    const option = SCRATCH_OPTION;
-    option.name = slots.name[only]!;
-    option.negated = slots.negated[only]!;
-    option.args[0] = arg;
-    const action = target.ext.compile(SCRATCH_OPTIONS, facts);
-    if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
-    return new OneOptionTarget(target.name, option.name, option.negated, arg, action);
+  const one = only >= 0 && slots.argCount[only] === 1 ? SCRATCH_OPTION : null;
+  if (one !== null) {
+    one.name = slots.name[only]!;
+    one.negated = slots.negated[only]!;
+    one.args[0] = texts[slots.argAt[only]!]!;
   }
-  const options = slots.parsedOptions(TARGET, texts);
+  const options = one !== null ? SCRATCH_OPTIONS : slots.parsedOptions(TARGET, texts);
   const action = target.ext.compile(options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+  if (one !== null) return new OneOptionTarget(target.name, one.name, one.negated, one.args[0]!, action);
   const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options, action };
   if (keep)
     cache.targets.add(

@@ -106,11 +106,10 @@ export class TokenBuffer {
    * and double quotes group (a backslash escapes inside them). A word before the line's next quote
    * and tab ends at its next blank, found by indexOf (the runtime's search, several times faster
    * than a loop over the characters here); only a word with a quote in it is read character by
-   * character. `plain`: the line has neither quotes nor tabs, when the caller knows (a script
-   * finds them once in its whole text), so they are not looked for.
+   * character. (A script's reader, which finds quotes and tabs once in its whole text, uses fillRange.)
    */
-  fill(line: string, plain = line.indexOf('"') < 0 && line.indexOf('\t') < 0): string | null {
-    return this.fillRange(line, 0, line.length, plain ? -1 : line.indexOf('"'), plain ? -1 : line.indexOf('\t'));
+  fill(line: string): string | null {
+    return this.fillRange(line, 0, line.length, line.indexOf('"'), line.indexOf('\t'));
   }
 
   /**

@@ -4,12 +4,11 @@ import { scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, TargetExtension } from '../extension';
 import { parsePort, scanPort } from '../values';
 
+/** A range being read. */
+type RangeRead = { -readonly [K in keyof NatRange]: NatRange[K] };
+
 /** "ADDR[-ADDR][:PORT[-PORT]]", the --to-destination / --to-source syntax, read into `into`; false when malformed. */
-function readNatRange(
-  text: string,
-  needAddress: boolean,
-  into: { -readonly [K in keyof NatRange]: NatRange[K] },
-): boolean {
+function readNatRange(text: string, needAddress: boolean, into: RangeRead): boolean {
   const colon = text.indexOf(':');
   const addressEnd = colon < 0 ? text.length : colon;
   into.minAddress = null;
@@ -39,17 +38,12 @@ function readNatRange(
 
 /** "ADDR[-ADDR][:PORT[-PORT]]" as a range; null when malformed. */
 export function parseNatRange(text: string, needAddress: boolean): NatRange | null {
-  const range = { minAddress: null, maxAddress: null, minPort: null, maxPort: null };
+  const range: RangeRead = { minAddress: null, maxAddress: null, minPort: null, maxPort: null };
   return readNatRange(text, needAddress, range) ? range : null;
 }
 
 /** The range being read by a NAT target's compile (compiling never nests). */
-const RANGE_READ: { -readonly [K in keyof NatRange]: NatRange[K] } = {
-  minAddress: null,
-  maxAddress: null,
-  minPort: null,
-  maxPort: null,
-};
+const RANGE_READ: RangeRead = { minAddress: null, maxAddress: null, minPort: null, maxPort: null };
 
 function portsOption(options: readonly ParsedOption[]): { minPort: number | null; maxPort: number | null } | string {
   const o = options.find((x) => x.name === '--to-ports');
