@@ -9,9 +9,11 @@ import { parseIcmpType } from './matches/icmp-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
+import { recentDestination } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { MARK_OPTIONS, xmarkOf } from './targets/mark-targets';
+import { keptPrefix, LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
+import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
 import { hex, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
@@ -22,12 +24,16 @@ function prefixText(p: { address: number; length: number }): string {
   return `${formatIPv4(p.address)}/${p.length}`;
 }
 
+/** A condition the kernel keeps as none: -s/-d of length 0 and -i/-o "+" match every packet, and are not printed. */
+const noAddress = (c: { length: number; negated: boolean }) => c.length === 0 && !c.negated;
+const anyInterface = (c: { name: string; negated: boolean }) => c.name === '+' && !c.negated;
+
 function headerText(h: RuleHeader): string {
   let out = '';
-  if (h.src) out += `${h.src.negated ? ' !' : ''} -s ${prefixText(h.src)}`;
-  if (h.dst) out += `${h.dst.negated ? ' !' : ''} -d ${prefixText(h.dst)}`;
-  if (h.inIface) out += `${h.inIface.negated ? ' !' : ''} -i ${h.inIface.name}`;
-  if (h.outIface) out += `${h.outIface.negated ? ' !' : ''} -o ${h.outIface.name}`;
+  if (h.src && !noAddress(h.src)) out += `${h.src.negated ? ' !' : ''} -s ${prefixText(h.src)}`;
+  if (h.dst && !noAddress(h.dst)) out += `${h.dst.negated ? ' !' : ''} -d ${prefixText(h.dst)}`;
+  if (h.inIface && !anyInterface(h.inIface)) out += `${h.inIface.negated ? ' !' : ''} -i ${h.inIface.name}`;
+  if (h.outIface && !anyInterface(h.outIface)) out += `${h.outIface.negated ? ' !' : ''} -o ${h.outIface.name}`;
   if (h.protocol) out += `${h.protocol.negated ? ' !' : ''} -p ${h.protocol.name}`;
   if (h.fragment) out += `${h.fragment.negated ? ' !' : ''} -f`;
   return out;
@@ -63,19 +69,6 @@ function limitRateText(text: string): string {
   return `${Math.floor(m / period)}/${name}`;
 }
 
-const LOG_LEVELS: Readonly<Record<string, number>> = {
-  emerg: 0,
-  alert: 1,
-  crit: 2,
-  error: 3,
-  err: 3,
-  warning: 4,
-  warn: 4,
-  notice: 5,
-  info: 6,
-  debug: 7,
-};
-
 const TCP_FLAG_ORDER = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
 
 /** A --tcp-flags list as libxt_tcp prints it: flags in the kernel's bit order, ALL spelt out, NONE for none. */
@@ -83,6 +76,20 @@ function tcpFlagList(text: string): string {
   const named = new Set(text.toUpperCase().split(','));
   const flags = named.has('ALL') ? TCP_FLAG_ORDER : TCP_FLAG_ORDER.filter((f) => named.has(f));
   return flags.length === 0 ? 'NONE' : flags.join(',');
+}
+
+/** The bytes of a comment the kernel keeps (XT_MAX_COMMENT_LEN, less its NUL); iptables cuts a longer one. */
+const COMMENT_BYTES = 255;
+
+/**
+ * A conntrack address option as libxt_conntrack prints it: the address as given (host bits kept), then
+ * the prefix length unless it is 32 (a dotted mask shows as its length).
+ */
+function ctAddressText(text: string): string {
+  const slash = text.indexOf('/');
+  const address = parseIPv4(slash < 0 ? text : text.slice(0, slash))!;
+  const length = parseIPv4Prefix(text)!.length;
+  return `${formatIPv4(address)}${length === 32 ? '' : `/${length}`}`;
 }
 
 /** Ports as xtables prints them: "80", or "80:90" for a range. */
@@ -105,7 +112,7 @@ const CT_STATE_ORDER = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED',
 const CT_STATUS_ORDER = ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
 
 function ordered(list: string, order: readonly string[]): string {
-  const items = new Set(list.split(','));
+  const items = new Set(list.toUpperCase().split(','));
   return order.filter((s) => items.has(s)).join(',');
 }
 
@@ -126,10 +133,14 @@ function matchText(m: RuleMatch): string {
         each(['--dport', '--destination-port'], (x) => portOption(x, '--dport')) +
         each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${x.args[0]}`) +
         each(['--syn'], (x) => `${neg(x)} --tcp-flags FIN,SYN,RST,ACK SYN`) +
-        each(['--tcp-flags'], (x) => `${neg(x)} --tcp-flags ${tcpFlagList(x.args[0]!)} ${tcpFlagList(x.args[1]!)}`)
+        each(['--tcp-flags'], (x) => {
+          // A mask of no flags tests nothing: libxt_tcp prints flags only when the mask has some (or "!").
+          const mask = tcpFlagList(x.args[0]!);
+          return mask === 'NONE' && !x.negated ? '' : `${neg(x)} --tcp-flags ${mask} ${tcpFlagList(x.args[1]!)}`;
+        })
       );
     case 'comment':
-      return ` --comment ${saveString(o[0]?.args[0] ?? '')}`;
+      return ` --comment ${saveString(keptPrefix(o[0], COMMENT_BYTES))}`;
     case 'mark':
     case 'connmark': {
       const x = o[0]!;
@@ -143,11 +154,11 @@ function matchText(m: RuleMatch): string {
         each(['--ctproto'], (x) => `${neg(x)} --ctproto ${ipProtocolNumber(x.args[0]!)}`) +
         each(
           CT_TUPLE_OPTIONS,
-          (x) => `${neg(x)} ${x.name} ${x.name.endsWith('port') ? portText(x.args[0]!) : x.args[0]}`,
+          (x) => `${neg(x)} ${x.name} ${x.name.endsWith('port') ? portText(x.args[0]!) : ctAddressText(x.args[0]!)}`,
         ) +
         each(['--ctstatus'], (x) => `${neg(x)} --ctstatus ${ordered(x.args[0]!, CT_STATUS_ORDER)}`) +
         each(['--ctexpire'], (x) => `${neg(x)} --ctexpire ${x.args[0]}`) +
-        each(['--ctdir'], (x) => ` --ctdir ${x.args[0]}`)
+        each(['--ctdir'], (x) => ` --ctdir ${x.args[0]!.toUpperCase()}`)
       );
     case 'physdev':
       // libxt_physdev's order: in, then out, then bridged; each "is" test before the name test of its side.
@@ -188,11 +199,15 @@ function matchText(m: RuleMatch): string {
         (opt(o, '--rttl') ? ' --rttl' : '') +
         ` --name ${opt(o, '--name')?.args[0] ?? 'DEFAULT'}` +
         ` --mask ${opt(o, '--mask')?.args[0] ?? '255.255.255.255'}` +
-        (opt(o, '--rdest') ? ' --rdest' : ' --rsource')
+        (recentDestination(o) ? ' --rdest' : ' --rsource')
       );
     }
     case 'set':
-      return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');
+      // Counters are updated unless "!" says not to: libxt_set prints only the negated forms.
+      return o
+        .filter((x) => x.negated || (x.name !== '--update-counters' && x.name !== '--update-subcounters'))
+        .map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`)
+        .join('');
     case 'multiport': {
       const x = o[0]!;
       const name = x.name.startsWith('--s') ? '--sports' : x.name === '--ports' ? '--ports' : '--dports';
@@ -230,7 +245,8 @@ function matchText(m: RuleMatch): string {
       const x = o[0];
       if (!x) return '';
       const t = parseIcmpType(x.args[0]!)!;
-      const text = t.type === -1 ? 'any' : t.code === null ? `${t.type}` : `${t.type}/${t.code}`;
+      // Type 255 is the kernel's "any" (whatever code was given with it).
+      const text = t.type === -1 || t.type === 255 ? 'any' : t.code === null ? `${t.type}` : `${t.type}/${t.code}`;
       return `${neg(x)} --icmp-type ${text}`;
     }
     case 'owner': {
@@ -297,8 +313,12 @@ function targetText(t: RuleTarget): string {
       return ` -j REJECT --reject-with ${a.rejectWith}`;
     case 'DNAT':
     case 'SNAT': {
-      const x = opt(o, a.kind === 'DNAT' ? '--to-destination' : '--to-source')!;
-      return ` -j ${a.kind} ${x.name} ${x.args[0]}${opt(o, '--random') ? ' --random' : ''}${opt(o, '--random-fully') ? ' --random-fully' : ''}${a.persistent ? ' --persistent' : ''}`;
+      // The range as the kernel keeps it: a range of one address or port prints as that one, ports in decimal.
+      const name = a.kind === 'DNAT' ? '--to-destination' : '--to-source';
+      const span = (min: string, max: string) => (min === max ? min : `${min}-${max}`);
+      const address = a.minAddress === null ? '' : span(formatIPv4(a.minAddress), formatIPv4(a.maxAddress!));
+      const ports = a.minPort === null ? '' : `:${span(String(a.minPort), String(a.maxPort))}`;
+      return ` -j ${a.kind} ${name} ${address}${ports}${opt(o, '--random') ? ' --random' : ''}${opt(o, '--random-fully') ? ' --random-fully' : ''}${a.persistent ? ' --persistent' : ''}`;
     }
     case 'MASQUERADE':
     case 'REDIRECT': {
@@ -321,7 +341,7 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'NFLOG') {
     // libxt_NFLOG's order; --nflog-range is dropped (iptables no longer supports it), group 0 is the default.
-    const prefix = opt(o, '--nflog-prefix')?.args[0];
+    const prefix = keptPrefix(opt(o, '--nflog-prefix'), NFLOG_PREFIX_BYTES);
     const group = opt(o, '--nflog-group')?.args[0];
     const size = opt(o, '--nflog-size')?.args[0];
     const threshold = opt(o, '--nflog-threshold')?.args[0];
@@ -329,9 +349,9 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'LOG') {
     // libxt_LOG: the prefix, the level as a number unless the default (4, warning), then the flags in its order.
-    const prefix = opt(o, '--log-prefix')?.args[0];
+    const prefix = keptPrefix(opt(o, '--log-prefix'), LOG_PREFIX_BYTES);
     const levelText = opt(o, '--log-level')?.args[0];
-    const level = levelText === undefined ? 4 : (LOG_LEVELS[levelText.toLowerCase()] ?? Number(levelText));
+    const level = levelText === undefined ? 4 : logLevel(levelText);
     const flags = ['--log-tcp-sequence', '--log-tcp-options', '--log-ip-options', '--log-uid', '--log-macdecode']
       .filter((name) => opt(o, name))
       .map((name) => ` ${name}`)
@@ -340,12 +360,12 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'CONNMARK') {
     // libxt_CONNMARK: a mark to set as --set-xmark; saving and restoring with both masks, defaults included.
-    const setter = o.find((x) => MARK_OPTIONS.includes(x.name));
-    const x = setter ? xmarkOf(setter) : null;
-    if (x && typeof x !== 'string') return ` -j CONNMARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
-    const mask = (name: string) => hex(Number(opt(o, name, '--mask')?.args[0] ?? 0xffffffff));
-    const mode = opt(o, '--save-mark') ? '--save-mark' : '--restore-mark';
-    return ` -j CONNMARK ${mode} --nfmask ${mask('--nfmask')} --ctmask ${mask('--ctmask')}`;
+    const kept = connmarkOf(o);
+    if (typeof kept !== 'string') {
+      if (kept.set) return ` -j CONNMARK --set-xmark ${hex(kept.set.value)}/${hex(kept.set.mask)}`;
+      const mode = opt(o, '--save-mark') ? '--save-mark' : '--restore-mark';
+      return ` -j CONNMARK ${mode} --nfmask ${hex(kept.nfmask)} --ctmask ${hex(kept.ctmask)}`;
+    }
   }
   return ` -j ${t.name}${o.map((x) => ` ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('')}`;
 }

@@ -133,6 +133,11 @@ export interface RuleFacts {
   /** The -p protocol, when given and not negated. */
   readonly protocol: L4Protocol | null;
   readonly table: TableName;
+  /**
+   * -p names, negated or not, a protocol whose ports NAT may map: tcp, udp, sctp, dccp, or icmp (its
+   * id). libxt_NAT, MASQUERADE and REDIRECT take a port range only then.
+   */
+  readonly portsAllowed: boolean;
 }
 
 export interface MatchExtension {

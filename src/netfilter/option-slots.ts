@@ -75,7 +75,7 @@ export class OptionSlots {
     texts: readonly string[],
   ): boolean {
     if (from.name !== name || from.implicit !== implicit || from.table !== facts.table) return false;
-    if (from.protocol !== facts.protocol) return false;
+    if (from.protocol !== facts.protocol || from.portsAllowed !== facts.portsAllowed) return false;
     let i = 0;
     for (let k = 0; k < this.options; k++) {
       if (this.owner[k] !== owner) continue;

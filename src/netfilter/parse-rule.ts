@@ -1,7 +1,7 @@
 // Parses a rule's arguments (what follows `-A CHAIN`) as iptables does: basic
 // IP header options, -m modules whose options may come later in the line,
 // protocol matches loaded implicitly after -p, and the target with its options.
-import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol, readIPv4Prefix } from '../net';
+import { type IPv4Prefix, ipProtocolName, ipProtocolNumber, type L4Protocol } from '../net';
 import type {
   Hook,
   MatchExtension,
@@ -18,7 +18,7 @@ import { OptionSlots, TARGET } from './option-slots';
 import { AppendedRule, type HeaderField, type Rule, type RuleHeader, type RuleMatch, type RuleTarget } from './rule';
 import { newRuleCache, type RuleCache } from './rule-cache';
 import type { TokenBuffer } from './tokenize';
-import { parsePrefixList } from './values';
+import { parsePrefixList, readRulePrefix } from './values';
 
 const HEADER_FLAGS: ReadonlyMap<string, HeaderField> = new Map([
   ['-s', 'src'],
@@ -202,13 +202,10 @@ export function parseRuleTokens(
       if ((seen & bit) !== 0) throw new RuleSyntaxError(`multiple ${text} flags not allowed`, text);
       seen |= bit;
       let value = '';
-      let neg = negated;
+      const neg = negated;
       if (field !== 'fragment') {
         i = argumentOf(tokens, i, text);
-        if (texts[i] === '!' && !quoted[i]) {
-          neg = true;
-          i = argumentOf(tokens, i, text);
-        }
+        if (texts[i] === '!' && !quoted[i]) throw intrapositioned(text);
         value = texts[i]!;
       }
       if (field === 'src' || field === 'dst') {
@@ -222,7 +219,7 @@ export function parseRuleTokens(
           if (!list) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
           read.address = list[0]!.address;
           read.length = list[0]!.length;
-        } else if (!readIPv4Prefix(value, read)) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
+        } else if (!readRulePrefix(value, read)) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
         header[field] = { address: read.address, length: read.length, list, negated: neg };
       } else if (field === 'protocol') {
         const proto = parseProtocol(value);
@@ -302,14 +299,11 @@ export function parseRuleTokens(
           throw new RuleSyntaxError(first.wrongMessage, option);
       }
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
-      let neg = negated;
+      const neg = negated;
       let argAt = i + 1;
       for (let a = 0; a < spec.args; a++) {
         i = argumentOf(tokens, i, option);
-        if (a === 0 && texts[i] === '!' && !quoted[i] && spec.negatable) {
-          neg = true;
-          i = argumentOf(tokens, i, option);
-        }
+        if (a === 0 && texts[i] === '!' && !quoted[i]) throw intrapositioned(option);
         if (a === 0) argAt = i;
       }
       if (!spec.repeatable)
@@ -327,7 +321,7 @@ export function parseRuleTokens(
   if (negatePending) throw new RuleSyntaxError('"!" at the end of the rule', '!');
 
   const named = header.protocol && !header.protocol.negated ? header.protocol.name : null;
-  const facts = factsOf(table, named !== null && isL4(named) ? named : null);
+  const facts = factsOf(table, named !== null && isL4(named) ? named : null, header);
   // No list, a shared one, or one sized exactly (the list is kept with the rule).
   let ruleMatches: readonly RuleMatch[] = NO_MATCHES;
   if (slots.matches === 1) ruleMatches = sharedList(matchOf(slots, 0, texts, facts, cache), cache);
@@ -360,6 +354,14 @@ export function parseRuleTokens(
 }
 
 /** A match's options compiled, or the same match met earlier in the script. */
+/**
+ * "--option ! value": iptables 1.8 no longer reads a "!" after the option (old releases took it,
+ * with a warning); it takes the "!" as the argument and refuses what follows.
+ */
+function intrapositioned(option: string): RuleSyntaxError {
+  return new RuleSyntaxError(`"!" after ${option}: write "! ${option} ..." (iptables refuses "${option} ! ...")`, '!');
+}
+
 function matchOf(
   slots: OptionSlots,
   m: number,
@@ -391,7 +393,18 @@ function matchOf(
   const match: RuleMatch = { module: ext.name, implicit, options, compiled };
   if (byText !== null) cache.comments.set(byText, match);
   else
-    cache.matches.add(hash, { name: ext.name, implicit, table: facts.table, protocol: facts.protocol, options }, match);
+    cache.matches.add(
+      hash,
+      {
+        name: ext.name,
+        implicit,
+        table: facts.table,
+        protocol: facts.protocol,
+        portsAllowed: facts.portsAllowed,
+        options,
+      },
+      match,
+    );
   return match;
 }
 
@@ -430,18 +443,30 @@ function keptHeader(h: RuleHeader): RuleHeader {
 }
 
 /** Rule facts by table, then protocol: a few objects serve every rule. */
-const FACTS = new Map<TableName, Map<L4Protocol | null, RuleFacts>>();
+/** By table, then -p: the facts without and with portsAllowed. */
+const FACTS = new Map<TableName, Map<L4Protocol | null, [RuleFacts | undefined, RuleFacts | undefined]>>();
 
-function factsOf(table: TableName, protocol: L4Protocol | null): RuleFacts {
+/** Protocols whose ports NAT may map (RuleFacts.portsAllowed). */
+const NAT_PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp', 'dccp', 'icmp']);
+
+/** The facts of a table and -p, one shared object for each. */
+function factsOf(table: TableName, protocol: L4Protocol | null, header: RuleHeader): RuleFacts {
+  const portsAllowed = header.protocol !== null && NAT_PORT_PROTOCOLS.has(header.protocol.name);
   let byProtocol = FACTS.get(table);
   if (!byProtocol) {
     byProtocol = new Map();
     FACTS.set(table, byProtocol);
   }
-  let facts = byProtocol.get(protocol);
+  let pair = byProtocol.get(protocol);
+  if (!pair) {
+    pair = [undefined, undefined];
+    byProtocol.set(protocol, pair);
+  }
+  const slot = portsAllowed ? 1 : 0;
+  let facts = pair[slot];
   if (!facts) {
-    facts = { protocol, table };
-    byProtocol.set(protocol, facts);
+    facts = { protocol, table, portsAllowed };
+    pair[slot] = facts;
   }
   return facts;
 }
@@ -520,7 +545,14 @@ function targetOf(
   if (keep)
     cache.targets.add(
       hash,
-      { name: target.name, implicit: false, table, protocol: facts.protocol, options },
+      {
+        name: target.name,
+        implicit: false,
+        table,
+        protocol: facts.protocol,
+        portsAllowed: facts.portsAllowed,
+        options,
+      },
       ruleTarget,
     );
   return ruleTarget;

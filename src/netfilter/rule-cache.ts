@@ -14,6 +14,7 @@ export interface CompiledFrom {
   readonly implicit: boolean;
   readonly table: TableName;
   readonly protocol: L4Protocol | null;
+  readonly portsAllowed: boolean;
   readonly options: readonly ParsedOption[];
 }
 

@@ -1,6 +1,6 @@
 // Parsers for the values iptables options take (ports, marks, address lists),
 // each returning null on bad input so the caller can name the token.
-import { type IPv4Prefix, parseIPv4Prefix } from '../net';
+import { formatIPv4, type IPv4Prefix, readIPv4Prefix } from '../net';
 
 export function parsePort(text: string): number | null {
   return scanCNumber(text, 0, text.length, 65535);
@@ -72,17 +72,58 @@ export function parseMarkMask(text: string): { value: number; mask: number } | n
   return { value, mask };
 }
 
-/** A comma-separated list of prefixes (-s/-d accept several). */
-export function parsePrefixList(text: string): IPv4Prefix[] | null {
-  if (!text.includes(',')) {
-    // Nearly every -s/-d names one address: no list to split.
-    const p = parseIPv4Prefix(text);
-    return p ? [p] : null;
+/**
+ * -s/-d's address as xtables reads it (xtables_numeric_to_ipaddr): one to four parts, each a
+ * number in C's notation (0x hex, a leading 0 octal) of at most 255, missing trailing parts 0:
+ * "10.1" is 10.1.0.0 and "010.0.0.1" is 8.0.0.1. Null when the text is no such address.
+ */
+function scanXtablesAddress(text: string, from: number, to: number): number | null {
+  let value = 0;
+  let parts = 0;
+  let start = from;
+  for (let i = from; i <= to; i++) {
+    if (i < to && text.charCodeAt(i) !== 46) continue;
+    if (++parts > 4) return null;
+    const octet = scanCNumber(text, start, i, 255);
+    if (octet === null) return null;
+    value = value * 256 + octet;
+    start = i + 1;
   }
+  return value * 256 ** (4 - parts);
+}
+
+/** Whether an address part starts with a 0 that C's notation reads as octal or hex ("010", "0x0a"). */
+function hasCNotationOctet(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to - 1; i++)
+    if ((i === from || text.charCodeAt(i - 1) === 46) && text.charCodeAt(i) === 48) {
+      const next = text.charCodeAt(i + 1);
+      if ((next >= 48 && next <= 57) || (next | 0x20) === 120) return true;
+    }
+  return false;
+}
+
+/**
+ * One -s/-d prefix into `into`, as iptables reads it. The usual dotted quad goes the fast way
+ * (readIPv4Prefix); an address of fewer parts or with octets in C's octal or hex notation is read
+ * as xtables reads it. False when the text is no prefix (a mask with holes is refused: knetsim keeps
+ * a prefix length).
+ */
+export function readRulePrefix(text: string, into: { address: number; length: number }): boolean {
+  const slash = text.indexOf('/');
+  const end = slash < 0 ? text.length : slash;
+  if (!hasCNotationOctet(text, 0, end) && readIPv4Prefix(text, into)) return true;
+  const address = scanXtablesAddress(text, 0, end);
+  if (address === null) return false;
+  // The mask part as readIPv4Prefix reads it, on the dotted form of the address.
+  return readIPv4Prefix(`${formatIPv4(address)}${slash < 0 ? '' : text.slice(slash)}`, into);
+}
+
+/** A comma-separated list of prefixes (-s/-d accept several), each read as readRulePrefix reads it. */
+export function parsePrefixList(text: string): IPv4Prefix[] | null {
   const out: IPv4Prefix[] = [];
   for (const part of text.split(',')) {
-    const p = parseIPv4Prefix(part);
-    if (!p) return null;
+    const p = { address: 0, length: 0 };
+    if (!readRulePrefix(part, p)) return null;
     out.push(p);
   }
   return out;

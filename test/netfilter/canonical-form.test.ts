@@ -123,6 +123,43 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     '-A INPUT -m policy --dir in --pol ipsec ! --mode transport --tunnel-src 1.2.3.4',
     '-A INPUT -m policy --dir in --pol ipsec ! --mode transport --tunnel-src 1.2.3.4',
   ],
+  // Conditions the kernel keeps as none.
+  ['-A INPUT -s 0.0.0.0/0 -j ACCEPT', '-A INPUT -j ACCEPT'],
+  ['-A INPUT -d 1.2.3.4/0 -j ACCEPT', '-A INPUT -j ACCEPT'],
+  ['-A INPUT -i + -j ACCEPT', '-A INPUT -j ACCEPT'],
+  ['-A INPUT -p tcp --tcp-flags NONE NONE', '-A INPUT -p tcp -m tcp'],
+  // Addresses as xtables reads them: parts in C notation, missing parts zero.
+  ['-A INPUT -s 010.0.0.1', '-A INPUT -s 8.0.0.1/32'],
+  ['-A INPUT -d 10.1', '-A INPUT -d 10.1.0.0/32'],
+  ['-A INPUT -s 0x0a.0.0.1', '-A INPUT -s 10.0.0.1/32'],
+  ['-A INPUT -p icmp --icmp-type 255/0', '-A INPUT -p icmp -m icmp --icmp-type any'],
+  ['-A INPUT -m conntrack --ctorigdst 10.0.0.1/32', '-A INPUT -m conntrack --ctorigdst 10.0.0.1'],
+  ['-A INPUT -m conntrack --ctrepldst 1.1.1.1/255.255.255.0', '-A INPUT -m conntrack --ctrepldst 1.1.1.1/24'],
+  // Keywords in any letter case.
+  ['-A INPUT -m conntrack --ctstate new', '-A INPUT -m conntrack --ctstate NEW'],
+  ['-A INPUT -m state --state new,Established', '-A INPUT -m state --state NEW,ESTABLISHED'],
+  ['-A INPUT -m conntrack --ctdir original', '-A INPUT -m conntrack --ctdir ORIGINAL'],
+  ['-A INPUT -m addrtype --dst-type local', '-A INPUT -m addrtype --dst-type LOCAL'],
+  ['-A INPUT -p icmp --icmp-type Echo-Request', '-A INPUT -p icmp -m icmp --icmp-type 8'],
+  ['-A INPUT -j REJECT --reject-with ICMP-HOST-PROHIBITED', '-A INPUT -j REJECT --reject-with icmp-host-prohibited'],
+  ['-A INPUT -m limit --limit 5/Min', '-A INPUT -m limit --limit 5/min'],
+  ['-A INPUT -m limit --limit 5/mi', '-A INPUT -m limit --limit 5/min'],
+  // Texts cut to the kernel's fields; log levels by name and in C notation.
+  [
+    `-A INPUT -m comment --comment ${'c'.repeat(300)} -j ACCEPT`,
+    `-A INPUT -m comment --comment ${'c'.repeat(255)} -j ACCEPT`,
+  ],
+  [`-A INPUT -j LOG --log-prefix ${'p'.repeat(40)}`, `-A INPUT -j LOG --log-prefix ${'p'.repeat(29)}`],
+  ['-A INPUT -j LOG --log-level panic', '-A INPUT -j LOG --log-level 0'],
+  ['-A INPUT -j LOG --log-level 0x3', '-A INPUT -j LOG --log-level 3'],
+  ['-A INPUT -j LOG --log-level 07', '-A INPUT -j LOG --log-level 7'],
+  // CONNMARK reads its options in order; recent's last of --rdest/--rsource wins.
+  ['-A INPUT -j CONNMARK --set-mark 1 --mask 0xff', '-A INPUT -j CONNMARK --set-xmark 0x1/0xff'],
+  ['-A INPUT -j CONNMARK --mask 0xff --set-mark 1', '-A INPUT -j CONNMARK --set-xmark 0x1/0xffffffff'],
+  [
+    '-A INPUT -m recent --rcheck --rdest --rsource',
+    '-A INPUT -m recent --rcheck --name DEFAULT --mask 255.255.255.255 --rsource',
+  ],
 ];
 
 describe('iptables-save forms', () => {
@@ -150,6 +187,18 @@ const NAT_CASES: ReadonlyArray<readonly [string, string]> = [
     '-A OUTPUT -p udp -j DNAT --to-destination 10.244.1.5-10.244.1.9:53-60 --persistent',
   ],
   ['-A POSTROUTING -j SNAT --to-source 192.168.0.2', '-A POSTROUTING -j SNAT --to-source 192.168.0.2'],
+  // Ranges of one address or one port print as that one; ports in decimal.
+  ['-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80-80', '-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80'],
+  [
+    '-A OUTPUT -p tcp -j DNAT --to-destination 1.1.1.1-1.1.1.1:5-6',
+    '-A OUTPUT -p tcp -j DNAT --to-destination 1.1.1.1:5-6',
+  ],
+  ['-A OUTPUT -p tcp -j DNAT --to-destination :0x50', '-A OUTPUT -p tcp -j DNAT --to-destination :80'],
+  ['-A POSTROUTING -p tcp -j SNAT --to-source 1.1.1.1:1-1', '-A POSTROUTING -p tcp -j SNAT --to-source 1.1.1.1:1'],
+  // Ports with any -p libxt_NAT takes: icmp (its id), dccp, and a negated one.
+  ['-A OUTPUT -p icmp -j DNAT --to-destination 1.1.1.1:80', '-A OUTPUT -p icmp -j DNAT --to-destination 1.1.1.1:80'],
+  ['-A OUTPUT ! -p tcp -j DNAT --to-destination 1.1.1.1:80', '-A OUTPUT ! -p tcp -j DNAT --to-destination 1.1.1.1:80'],
+  ['-A POSTROUTING -p sctp -j MASQUERADE --to-ports 80', '-A POSTROUTING -p sctp -j MASQUERADE --to-ports 80'],
 ];
 
 describe('iptables-save forms of NAT targets', () => {

@@ -34,7 +34,7 @@ describe('iptables-save / iptables-restore text', () => {
       ':KUBE-SERVICES - [0:0]',
       '[5:300] -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
       '-A KUBE-SERVICES ! -s 10.0.0.0/8 -d 10.96.0.1/32 -p tcp -m tcp --dport 443 -j MARK --set-xmark 0x4000/0x4000',
-      '-A KUBE-SERVICES -s ! 10.1.0.0/16 -p udp --dport ! 53 -j RETURN',
+      '-A KUBE-SERVICES ! -s 10.1.0.0/16 -p udp ! --dport 53 -j RETURN',
       '-A KUBE-SERVICES -m comment --comment "say \\"hi\\"" -j RETURN',
       'COMMIT',
       '# Completed on Sun Nov 22 03:00:00 2026',
@@ -187,6 +187,101 @@ describe('bad input names the line and the token', () => {
       'statistic --packet out of range',
       '*filter\n-A INPUT -m statistic --mode nth --every 2 --packet 2 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: the --packet p must be 0 <= p <= n-1',
+    ],
+    [
+      'statistic with a probability and no mode',
+      '*filter\n-A INPUT -m statistic --probability 0.5\nCOMMIT\n',
+      'f: line 2: statistic match: option "--mode" must be specified',
+    ],
+    [
+      'comment without --comment',
+      '*filter\n-A INPUT -m comment -j ACCEPT\nCOMMIT\n',
+      'f: line 2: comment match: option "--comment" must be specified',
+    ],
+    [
+      'icmp without --icmp-type',
+      '*filter\n-A INPUT -p icmp -m icmp -j ACCEPT\nCOMMIT\n',
+      'f: line 2: icmp match: option "--icmp-type" must be specified',
+    ],
+    [
+      'conntrack without options',
+      '*filter\n-A INPUT -m conntrack -j ACCEPT\nCOMMIT\n',
+      'f: line 2: conntrack match: At least one option is required',
+    ],
+    [
+      'physdev without options',
+      '*filter\n-A INPUT -m physdev -j ACCEPT\nCOMMIT\n',
+      'f: line 2: physdev match: no physdev option specified',
+    ],
+    [
+      'addrtype without a type',
+      '*filter\n-A INPUT -m addrtype --limit-iface-in -j ACCEPT\nCOMMIT\n',
+      'f: line 2: addrtype match: you must specify --src-type or --dst-type',
+    ],
+    [
+      '"!" after an address flag',
+      '*filter\n-A INPUT -s ! 1.2.3.4 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: "!" after -s: write "! -s ..." (iptables refuses "-s ! ...")',
+    ],
+    [
+      '"!" after a match option',
+      '*filter\n-A INPUT -p tcp --dport ! 22 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: "!" after --dport: write "! --dport ..." (iptables refuses "--dport ! ...")',
+    ],
+    [
+      'a log level iptables does not know',
+      '*filter\n-A INPUT -j LOG --log-level warn\nCOMMIT\n',
+      'f: line 2: LOG target: log level "warn" unknown',
+    ],
+    [
+      'a log level out of range',
+      '*filter\n-A INPUT -j LOG --log-level 8\nCOMMIT\n',
+      'f: line 2: LOG target: log level "8" unknown',
+    ],
+    [
+      'an empty log prefix',
+      '*filter\n-A INPUT -j LOG --log-prefix ""\nCOMMIT\n',
+      'f: line 2: LOG target: Argument must have a minimum length of 1 characters',
+    ],
+    [
+      'a rate of none',
+      '*filter\n-A INPUT -m limit --limit 0/sec\nCOMMIT\n',
+      'f: line 2: limit match: bad rate "0/sec"',
+    ],
+    [
+      'a rate in an unknown unit',
+      '*filter\n-A INPUT -m limit --limit 5/x\nCOMMIT\n',
+      'f: line 2: limit match: bad rate "5/x"',
+    ],
+    [
+      'REJECT outside filter',
+      '*mangle\n-A INPUT -j REJECT\nCOMMIT\n',
+      'f: line 2: target REJECT is not valid in the mangle table',
+    ],
+    [
+      'DNAT --random-fully',
+      '*nat\n-A OUTPUT -j DNAT --to-destination 10.0.0.1 --random-fully\nCOMMIT\n',
+      'f: line 2: unknown option "--random-fully"',
+    ],
+    [
+      'MASQUERADE ports without -p',
+      '*nat\n-A POSTROUTING -j MASQUERADE --to-ports 80\nCOMMIT\n',
+      'f: line 2: MASQUERADE target: need TCP, UDP, SCTP or DCCP with port specification',
+    ],
+    [
+      'DNAT ports with -p gre',
+      '*nat\n-A OUTPUT -p gre -j DNAT --to-destination 1.1.1.1:80\nCOMMIT\n',
+      'f: line 2: DNAT target: need TCP, UDP, SCTP or DCCP with port specification',
+    ],
+    [
+      'addrtype --limit-iface-out reached from INPUT',
+      '*filter\n-A INPUT -m addrtype --dst-type LOCAL --limit-iface-out -j ACCEPT\nCOMMIT\n',
+      'f: line 2: addrtype match in chain INPUT is reached from INPUT, but works only in FORWARD/OUTPUT/POSTROUTING',
+    ],
+    [
+      'physdev --physdev-is-out reached from OUTPUT through a user chain',
+      '*filter\n:UC - [0:0]\n-A UC -m physdev --physdev-is-out -j ACCEPT\n-A OUTPUT -j UC\nCOMMIT\n',
+      'f: line 3: physdev match in chain UC is reached from OUTPUT, but works only in PREROUTING/INPUT/FORWARD/POSTROUTING',
     ],
     [
       'statistic without a mode or probability',

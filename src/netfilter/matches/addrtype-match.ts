@@ -27,13 +27,24 @@ export const addrtypeMatch: MatchExtension = {
     { name: '--limit-iface-in', args: 0 },
     { name: '--limit-iface-out', args: 0 },
   ],
+  // xt_addrtype: the incoming interface is known up to FORWARD, the outgoing from FORWARD on.
+  hooksFor(options) {
+    if (options.some((o) => o.name === '--limit-iface-in')) return ['PREROUTING', 'INPUT', 'FORWARD'];
+    if (options.some((o) => o.name === '--limit-iface-out')) return ['FORWARD', 'OUTPUT', 'POSTROUTING'];
+    return undefined;
+  },
   compile(options) {
     const limitIn = options.some((o) => o.name === '--limit-iface-in');
     const limitOut = options.some((o) => o.name === '--limit-iface-out');
+    // libxt_addrtype's checks, with its words.
+    if (!options.some((o) => o.name === '--src-type' || o.name === '--dst-type'))
+      return 'you must specify --src-type or --dst-type';
+    if (limitIn && limitOut) return "you can't specify both --limit-iface-in and --limit-iface-out";
     const tests: MatchTest[] = [];
     for (const o of options) {
       if (o.name !== '--src-type' && o.name !== '--dst-type') continue;
-      const types = (o.args[0] ?? '').split(',');
+      // Type names in any letter case, as libxt_addrtype compares them (strcasecmp).
+      const types = (o.args[0] ?? '').toUpperCase().split(',');
       for (const t of types) if (!(ADDR_TYPES as readonly string[]).includes(t)) return `unknown address type "${t}"`;
       const field = o.name === '--src-type' ? 'src' : 'dst';
       tests.push((p, env) => {

@@ -28,8 +28,9 @@ function stateMatches(states: readonly string[], p: NfPacket): boolean {
   return false;
 }
 
+/** A comma list of keywords, which iptables reads in any letter case (strcasecmp); upper case as kept. */
 function listOf(option: ParsedOption, allowed: readonly string[]): string[] | string {
-  const values = (option.args[0] ?? '').split(',');
+  const values = (option.args[0] ?? '').toUpperCase().split(',');
   for (const v of values) if (!allowed.includes(v)) return `bad ${option.name.slice(2)} value "${v}"`;
   return values;
 }
@@ -87,7 +88,7 @@ function compileConntrackOption(o: ParsedOption): Test | string {
       return (p) => p.ct !== null && (p.ct.original.protocol === proto) !== o.negated;
     }
     case '--ctdir': {
-      const dir = o.args[0];
+      const dir = o.args[0]?.toUpperCase();
       if (dir !== 'ORIGINAL' && dir !== 'REPLY') return `bad --ctdir value "${dir}"`;
       return (p) => p.ct !== null && p.ct.direction === dir;
     }
@@ -116,6 +117,7 @@ export const conntrackMatch: MatchExtension = {
     { name: '--ctdir', args: 1 },
   ],
   compile(options) {
+    if (options.length === 0) return 'At least one option is required';
     const tests: Test[] = [];
     let stateTest: Test | null = null;
     for (const o of options) {

@@ -46,8 +46,12 @@ const ICMP_TYPES: Readonly<Record<string, [number, number | null]>> = {
 };
 
 /** An --icmp-type argument (a name, TYPE or TYPE/CODE) as type and code, or null. */
+/** The names by their lower-case spelling ("TOS-host-redirect" is written with capitals in the table). */
+const ICMP_TYPES_ANY_CASE = new Map(Object.entries(ICMP_TYPES).map(([name, t]) => [name.toLowerCase(), t]));
+
 export function parseIcmpType(text: string): { type: number; code: number | null } | null {
-  const named = ICMP_TYPES[text];
+  // Names in any letter case, as libxt_icmp compares them.
+  const named = ICMP_TYPES_ANY_CASE.get(text.toLowerCase());
   if (named) return { type: named[0], code: named[1] };
   const m = /^(\d{1,3})(?:\/(\d{1,3}))?$/.exec(text);
   if (!m || Number(m[1]) > 255 || (m[2] !== undefined && Number(m[2]) > 255)) return null;
@@ -60,7 +64,7 @@ export const icmpMatch: MatchExtension = {
   options: [{ name: '--icmp-type', args: 1, negatable: true }],
   compile(options) {
     const o = options[0];
-    if (!o) return { test: (p) => p.protocol === 'icmp' };
+    if (!o) return 'option "--icmp-type" must be specified';
     const parsed = parseIcmpType(o.args[0] ?? '');
     if (!parsed) return `invalid ICMP type "${o.args[0]}"`;
     const { type, code } = parsed;

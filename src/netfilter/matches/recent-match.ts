@@ -1,7 +1,7 @@
 // -m recent: named lists of recently seen addresses. kube-proxy's ClientIP
 // session affinity is built on it (--set in the endpoint chain, --rcheck in the service chain).
 import { parseIPv4 } from '../../net';
-import type { FlowState, MatchExtension, NfPacket } from '../extension';
+import type { FlowState, MatchExtension, NfPacket, ParsedOption } from '../extension';
 
 type Command = '--set' | '--rcheck' | '--update' | '--remove';
 
@@ -16,6 +16,16 @@ function withEntry(flow: FlowState, list: string, address: number, times: readon
   else entries.set(address, times);
   lists.set(list, entries);
   flow.recent = lists;
+}
+
+/** Whether the list is keyed by the destination: --rdest and --rsource set one flag, so the last given wins. */
+export function recentDestination(options: readonly ParsedOption[]): boolean {
+  for (let k = options.length - 1; k >= 0; k--) {
+    const name = options[k]!.name;
+    if (name === '--rdest') return true;
+    if (name === '--rsource') return false;
+  }
+  return false;
 }
 
 export const recentMatch: MatchExtension = {
@@ -48,7 +58,7 @@ export const recentMatch: MatchExtension = {
     const maskText = options.find((o) => o.name === '--mask')?.args[0];
     const mask = maskText === undefined ? 0xffffffff : parseIPv4(maskText);
     if (mask === null) return `bad --mask "${maskText}"`;
-    const dest = options.some((o) => o.name === '--rdest');
+    const dest = recentDestination(options);
     const negated = command.negated;
     const kind = command.name as Command;
     // The list change happens while the match is evaluated, as in the kernel, so it is done in test().

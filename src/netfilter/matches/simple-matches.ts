@@ -9,9 +9,8 @@ export const commentMatch: MatchExtension = {
   name: 'comment',
   options: [{ name: '--comment', args: 1 }],
   compile(options) {
-    const text = options[0]?.args[0] ?? '';
-    // The kernel stores at most 255 bytes (XT_MAX_COMMENT_LEN 256 with the NUL).
-    if (Buffer.byteLength(text) > 255) return 'comment may not exceed 255 characters';
+    // --comment is mandatory; a longer text is cut to the 255 bytes the kernel stores (commentSaved).
+    if (options.length === 0) return 'option "--comment" must be specified';
     return PASSES;
   },
 };
@@ -99,13 +98,26 @@ export const limitMatch: MatchExtension = {
   ],
   compile(options) {
     for (const o of options) {
-      if (o.name === '--limit' && !/^\d+(\/(s|sec|second|m|min|minute|h|hour|d|day))?$/.test(o.args[0] ?? ''))
-        return `bad rate "${o.args[0]}"`;
-      if (o.name === '--limit-burst' && !/^\d+$/.test(o.args[0] ?? '')) return `bad --limit-burst "${o.args[0]}"`;
+      if (o.name === '--limit' && !limitRate(o.args[0] ?? '')) return `bad rate "${o.args[0]}"`;
+      if (o.name === '--limit-burst' && !(/^\d+$/.test(o.args[0] ?? '') && Number(o.args[0]) <= 10000))
+        return `bad --limit-burst "${o.args[0]}"`;
     }
     return {};
   },
 };
+
+/**
+ * libxt_limit's rate: a count from 1 (at most 10,000 a second), and a unit that is any prefix of
+ * second, minute, hour or day in any letter case (none: a second).
+ */
+function limitRate(text: string): boolean {
+  const m = /^(\d+)(?:\/([a-z]+))?$/i.exec(text);
+  if (!m) return false;
+  const unit = m[2]?.toLowerCase() ?? 'second';
+  const perSecond = ['second', 'minute', 'hour', 'day'].find((u) => u.startsWith(unit));
+  const count = Number(m[1]);
+  return perSecond !== undefined && count >= 1 && !(perSecond === 'second' && count > 10000);
+}
 
 export const physdevMatch: MatchExtension = {
   name: 'physdev',
@@ -116,7 +128,15 @@ export const physdevMatch: MatchExtension = {
     { name: '--physdev-is-out', args: 0, negatable: true },
     { name: '--physdev-is-bridged', args: 0, negatable: true },
   ],
+  // xt_physdev: the output port is known only once a bridge has chosen it, so a rule testing it (other
+  // than for bridged packets alone) cannot be reached from OUTPUT, where locally made packets start.
+  hooksFor(options) {
+    const out = options.some((o) => o.name === '--physdev-out' || o.name === '--physdev-is-out');
+    const bridged = options.find((o) => o.name === '--physdev-is-bridged');
+    return out && (!bridged || bridged.negated) ? ['PREROUTING', 'INPUT', 'FORWARD', 'POSTROUTING'] : undefined;
+  },
   compile(options) {
+    if (options.length === 0) return 'no physdev option specified';
     const tests = options.map((o) => {
       const name = o.args[0] ?? '';
       const ifaceMatches = (dev: string | null) => dev !== null && interfaceMatches(name, dev);

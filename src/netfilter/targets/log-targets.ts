@@ -1,6 +1,50 @@
 // Targets that only observe or tag: LOG, NFLOG, TRACE, NOTRACK (and CT --notrack, its newer spelling).
 import { formatIPv4 } from '../../net';
-import type { TargetExtension } from '../extension';
+import type { ParsedOption, TargetExtension } from '../extension';
+
+/** libxt_LOG's level names (error and panic are its deprecated spellings); any other word is refused. */
+const LOG_LEVEL_NAMES: Readonly<Record<string, number>> = {
+  alert: 1,
+  crit: 2,
+  debug: 7,
+  emerg: 0,
+  error: 3,
+  info: 6,
+  notice: 5,
+  panic: 0,
+  warning: 4,
+};
+
+/** --log-level as the kernel keeps it: a name, or a number 0-7 (decimal, 0x hex or 0 octal); null if neither. */
+export function logLevel(text: string): number | null {
+  const named = Object.hasOwn(LOG_LEVEL_NAMES, text) ? LOG_LEVEL_NAMES[text]! : undefined;
+  if (named !== undefined) return named;
+  const n = /^0x[0-9a-f]+$/i.test(text)
+    ? Number.parseInt(text, 16)
+    : /^0[0-7]*$/.test(text)
+      ? Number.parseInt(text, 8)
+      : /^[1-9]\d*$/.test(text)
+        ? Number(text)
+        : Number.NaN;
+  return n >= 0 && n <= 7 ? n : null;
+}
+
+/** A prefix option's text as the kernel keeps it: cut to what its field holds (iptables cuts, it does not refuse). */
+export function keptPrefix(o: ParsedOption | undefined, max: number): string {
+  const text = o?.args[0] ?? '';
+  const bytes = Buffer.from(text);
+  return bytes.length <= max ? text : bytes.subarray(0, max).toString();
+}
+
+/** What each --*-prefix option refuses: an empty text (xtables' minimum length of 1). */
+function emptyPrefix(options: readonly ParsedOption[], name: string): string | null {
+  const o = options.find((x) => x.name === name);
+  return o !== undefined && o.args[0] === '' ? 'Argument must have a minimum length of 1 characters' : null;
+}
+
+/** The prefixes' fields, less their NUL: LOG's 30 bytes, NFLOG's 64. */
+export const LOG_PREFIX_BYTES = 29;
+export const NFLOG_PREFIX_BYTES = 63;
 
 export const logTarget: TargetExtension = {
   name: 'LOG',
@@ -14,8 +58,14 @@ export const logTarget: TargetExtension = {
     { name: '--log-macdecode', args: 0 },
   ],
   compile(options) {
-    const prefix = options.find((o) => o.name === '--log-prefix')?.args[0] ?? '';
-    if (prefix.length > 29) return 'Maximum prefix length 29 for --log-prefix';
+    const empty = emptyPrefix(options, '--log-prefix');
+    if (empty !== null) return empty;
+    const level = options.find((o) => o.name === '--log-level');
+    if (level && logLevel(level.args[0]!) === null) return `log level "${level.args[0]}" unknown`;
+    const prefix = keptPrefix(
+      options.find((o) => o.name === '--log-prefix'),
+      LOG_PREFIX_BYTES,
+    );
     return {
       kind: 'CONTINUE',
       apply: (p) =>
@@ -41,8 +91,12 @@ export const nflogTarget: TargetExtension = {
       if (o && (!/^\d+$/.test(o.args[0] ?? '') || Number(o.args[0]) > (name === '--nflog-group' ? 65535 : 0xffffffff)))
         return `bad ${name} "${o.args[0]}"`;
     }
-    const prefix = options.find((o) => o.name === '--nflog-prefix')?.args[0] ?? '';
-    if (prefix.length > 63) return 'Maximum prefix length 63 for --nflog-prefix';
+    const empty = emptyPrefix(options, '--nflog-prefix');
+    if (empty !== null) return empty;
+    const prefix = keptPrefix(
+      options.find((o) => o.name === '--nflog-prefix'),
+      NFLOG_PREFIX_BYTES,
+    );
     const group = Number(options.find((o) => o.name === '--nflog-group')?.args[0] ?? 0);
     return {
       kind: 'CONTINUE',

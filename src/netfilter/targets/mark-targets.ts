@@ -50,6 +50,34 @@ export const markTarget: TargetExtension = {
   },
 };
 
+/**
+ * What CONNMARK keeps (libxt_CONNMARK revision 1): the mark to set, or none for --save-mark and
+ * --restore-mark, and the two masks. Options are read in order, each writing its fields: a
+ * setter sets ctmask to its mask, --ctmask and --mask (both masks) then change it, so
+ * "--set-mark 1 --mask 0xff" sets 0x1/0xff.
+ */
+export function connmarkOf(
+  options: readonly ParsedOption[],
+): { readonly set: XMark | null; readonly nfmask: number; readonly ctmask: number } | string {
+  let set: XMark | null = null;
+  let nfmask = 0xffffffff;
+  let ctmask = 0xffffffff;
+  for (const o of options) {
+    if (MARK_OPTIONS.includes(o.name)) {
+      const x = xmarkOf(o);
+      if (typeof x === 'string') return x;
+      set = x;
+      ctmask = x.mask;
+    } else if (o.name === '--mask' || o.name === '--nfmask' || o.name === '--ctmask') {
+      const mask = parseUint32(o.args[0] ?? '');
+      if (mask === null) return 'bad CONNMARK mask';
+      if (o.name !== '--ctmask') nfmask = mask;
+      if (o.name !== '--nfmask') ctmask = mask;
+    }
+  }
+  return { set: set === null ? null : { value: set.value, mask: ctmask }, nfmask, ctmask };
+}
+
 export const connmarkTarget: TargetExtension = {
   name: 'CONNMARK',
   options: [
@@ -61,18 +89,11 @@ export const connmarkTarget: TargetExtension = {
     { name: '--mask', args: 1 },
   ],
   compile(options) {
-    const maskOf = (name: string) => {
-      const text = options.find((o) => o.name === name)?.args[0] ?? options.find((o) => o.name === '--mask')?.args[0];
-      return text === undefined ? 0xffffffff : parseUint32(text);
-    };
-    const nfmask = maskOf('--nfmask');
-    const ctmask = maskOf('--ctmask');
-    if (nfmask === null || ctmask === null) return 'bad CONNMARK mask';
+    const kept = connmarkOf(options);
+    if (typeof kept === 'string') return kept;
+    const { set: x, nfmask, ctmask } = kept;
     const save = options.some((o) => o.name === '--save-mark');
     const restore = options.some((o) => o.name === '--restore-mark');
-    const setter = options.find((o) => MARK_OPTIONS.includes(o.name));
-    const x = setter ? xmarkOf(setter) : null;
-    if (typeof x === 'string') return x;
     if ([save, restore, x !== null].filter(Boolean).length !== 1)
       return 'CONNMARK target: one of --set-mark, --save-mark or --restore-mark';
     return {

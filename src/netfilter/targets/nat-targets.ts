@@ -1,7 +1,7 @@
 // The NAT targets: DNAT, SNAT, MASQUERADE and REDIRECT. Only the nat table may
 // hold them, and each only at the hooks the kernel allows.
 import { scanIPv4 } from '../../net';
-import type { NatRange, ParsedOption, TargetExtension } from '../extension';
+import type { NatRange, ParsedOption, RuleFacts, TargetExtension } from '../extension';
 import { parsePort, scanPort } from '../values';
 
 /** A range being read. */
@@ -45,9 +45,15 @@ export function parseNatRange(text: string, needAddress: boolean): NatRange | nu
 /** The range being read by a NAT target's compile (compiling never nests). */
 const RANGE_READ: RangeRead = { minAddress: null, maxAddress: null, minPort: null, maxPort: null };
 
-function portsOption(options: readonly ParsedOption[]): { minPort: number | null; maxPort: number | null } | string {
+const NEED_PORT_PROTOCOL = 'need TCP, UDP, SCTP or DCCP with port specification';
+
+function portsOption(
+  options: readonly ParsedOption[],
+  facts: RuleFacts,
+): { minPort: number | null; maxPort: number | null } | string {
   const o = options.find((x) => x.name === '--to-ports');
   if (!o) return { minPort: null, maxPort: null };
+  if (!facts.portsAllowed) return NEED_PORT_PROTOCOL;
   const [a, b] = (o.args[0] ?? '').split('-');
   const minPort = parsePort(a ?? '');
   const maxPort = b === undefined ? minPort : parsePort(b);
@@ -64,7 +70,8 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
     options: [
       { name: option, args: 1 },
       { name: '--random', args: 0 },
-      { name: '--random-fully', args: 0 },
+      // Fully random source ports: SNAT's alone (iptables knows no DNAT --random-fully).
+      ...(name === 'SNAT' ? [{ name: '--random-fully', args: 0 }] : []),
       { name: '--persistent', args: 0 },
     ],
     compile(options, facts) {
@@ -82,8 +89,7 @@ function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension
       if (value === null) return `${name} needs ${option}`;
       const r = RANGE_READ;
       if (!readNatRange(value, false, r)) return `bad IP address or range "${value}"`;
-      if (r.minPort !== null && facts.protocol !== 'tcp' && facts.protocol !== 'udp' && facts.protocol !== 'sctp')
-        return 'need TCP, UDP, SCTP or DCCP with port specification';
+      if (r.minPort !== null && !facts.portsAllowed) return NEED_PORT_PROTOCOL;
       const { minAddress, maxAddress, minPort, maxPort } = r;
       return name === 'DNAT'
         ? { kind: 'DNAT', minAddress, maxAddress, minPort, maxPort, random, persistent }
@@ -104,8 +110,8 @@ export const masqueradeTarget: TargetExtension = {
     { name: '--random', args: 0 },
     { name: '--random-fully', args: 0 },
   ],
-  compile(options) {
-    const ports = portsOption(options);
+  compile(options, facts) {
+    const ports = portsOption(options, facts);
     if (typeof ports === 'string') return ports;
     return {
       kind: 'MASQUERADE',
@@ -124,8 +130,8 @@ export const redirectTarget: TargetExtension = {
     { name: '--to-ports', args: 1 },
     { name: '--random', args: 0 },
   ],
-  compile(options) {
-    const ports = portsOption(options);
+  compile(options, facts) {
+    const ports = portsOption(options, facts);
     if (typeof ports === 'string') return ports;
     return { kind: 'REDIRECT', ...ports };
   },

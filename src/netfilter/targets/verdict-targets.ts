@@ -29,10 +29,14 @@ const REJECT_ALIASES: Readonly<Record<string, string>> = {
 export const rejectTarget: TargetExtension = {
   name: 'REJECT',
   options: [{ name: '--reject-with', args: 1 }],
+  // ipt_REJECT registers for the filter table alone.
+  tables: ['filter'],
   hooks: ['INPUT', 'FORWARD', 'OUTPUT'],
   compile(options, facts) {
+    // Names in any letter case, as libipt_REJECT compares them.
     const given = options[0]?.args[0] ?? 'icmp-port-unreachable';
-    const rejectWith = REJECT_ALIASES[given] ?? given;
+    const lower = given.toLowerCase();
+    const rejectWith = REJECT_ALIASES[lower] ?? lower;
     if (!REJECT_WITH.includes(rejectWith)) return `unknown reject type "${given}"`;
     if (rejectWith === 'tcp-reset' && facts.protocol !== 'tcp') return 'TCP RST can only be used with -p tcp';
     return { kind: 'REJECT', rejectWith };
