@@ -77,6 +77,47 @@ const TARGETS: readonly TargetExtension[] = [
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));
 const targetByName = new Map(TARGETS.map((t) => [t.name, t]));
 
+/**
+ * Target extensions iptables has that knetsim does not model: a user chain may not take their names
+ * either (iptables looks the name up among every target it could load).
+ */
+const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
+  'AUDIT',
+  'CHECKSUM',
+  'CLASSIFY',
+  'CLUSTERIP',
+  'CONNSECMARK',
+  'DSCP',
+  'ECN',
+  'HMARK',
+  'IDLETIMER',
+  'LED',
+  'NETMAP',
+  'NFQUEUE',
+  'QUEUE',
+  'RATEEST',
+  'SECMARK',
+  'SET',
+  'SYNPROXY',
+  'TCPOPTSTRIP',
+  'TEE',
+  'TOS',
+  'TPROXY',
+  'TTL',
+]);
+
+/**
+ * Why iptables refuses a name for a new user chain (a ":" declaration, -N, the new name of -E), or
+ * null: at most 28 characters, and no target's name.
+ */
+export function newChainNameProblem(name: string): string | null {
+  if (name.length === 0) return 'a chain name is needed';
+  if (name.length > 28) return `chain name "${name}" is longer than 28 characters`;
+  if (targetByName.has(name) || OTHER_TARGET_NAMES.has(name))
+    return `chain name "${name}" may not clash with target name`;
+  return null;
+}
+
 export function findMatch(name: string): MatchExtension | undefined {
   return matchByName.get(name);
 }

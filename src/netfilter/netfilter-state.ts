@@ -15,9 +15,16 @@ import {
   TARGET_OF,
 } from './append-layout';
 import { BUILTIN_CHAINS } from './builtin-chains';
+import { canonicalRuleText } from './canonical-form';
 import type { Hook, TableName } from './extension';
-import { findTarget } from './extensions';
-import { type RestoreScript, ruleKey, type ScriptError, type Statement, TABLE_NAMES } from './restore-script';
+import { findTarget, newChainNameProblem } from './extensions';
+import {
+  type RestoreScript,
+  type ScriptError,
+  type Statement,
+  shortCommand,
+  TABLE_NAMES,
+} from './restore-script';
 import { hasAddressLists, prefixesOf, type Rule, type RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 
@@ -132,6 +139,17 @@ function formatPrefixForRule(p: { address: number; length: number }): string {
   return p.length === 32 ? text : `${text}/${p.length}`;
 }
 
+/** How many arguments each chain command takes at most (-D CHAIN N is a command; -D with a rule is a rule). */
+const MOST_ARGUMENTS: Readonly<Record<string, number>> = {
+  '-N': 1,
+  '-X': 1,
+  '-F': 1,
+  '-Z': 2,
+  '-P': 2,
+  '-E': 2,
+  '-D': 2,
+};
+
 function applyTable(
   before: NetfilterTable | undefined,
   name: TableName,
@@ -192,6 +210,10 @@ function applyTable(
         lastRules = mutableRules(s.chain, s.line);
         lastChain = s.chain;
       }
+      // A jump names a chain that exists at its line (iptables-restore refuses one made further on).
+      const jump = s.rule.target;
+      if ((jump.kind === 'jump' || jump.kind === 'goto') && !chains.has(jump.chain))
+        throw new ApplyError(s.line, `-j ${jump.chain}: no chain or target by that name in table ${name}`);
       const rules = lastRules;
       if (plainAppend) {
         // The usual line: one rule appended, without the lists an expansion needs. The statement
@@ -210,46 +232,65 @@ function applyTable(
         const at = (s.position ?? 1) - 1;
         if (at > rules.length)
           throw new ApplyError(s.line, `index of insertion too big (${s.position}) for chain ${s.chain}`);
-        rules.splice(at, 0, ...stored);
+        // iptables inserts the rules of an address list one by one at the same place: they end up reversed.
+        rules.splice(at, 0, ...stored.reverse());
       } else if (s.command === '-R') {
         const at = s.position! - 1;
+        if (stored.length > 1) throw new ApplyError(s.line, 'Replacement rule does not specify a unique address');
         if (at >= rules.length) throw new ApplyError(s.line, `rule ${s.position} does not exist in chain ${s.chain}`);
         rules.splice(at, 1, ...stored);
       } else {
-        const want = ruleKey(s.rule);
-        const at = rules.findIndex((r) => ruleKey(r.rule) === want);
-        if (at < 0) throw new ApplyError(s.line, `rule to delete does not exist in chain ${s.chain}`);
-        rules.splice(at, 1);
+        // The kernel deletes the rule that is the same once loaded, however it was written (-p tcp --dport
+        // 80 is -p tcp -m tcp --dport 80; 1.2.3.4 is 1.2.3.4/32): compared in iptables-save's form. An
+        // address list deletes each of its rules.
+        for (const { rule } of stored) {
+          const want = canonicalRuleText(s.chain, rule);
+          const at = rules.findIndex((r) => canonicalRuleText(s.chain, r.rule) === want);
+          if (at < 0) throw new ApplyError(s.line, `rule to delete does not exist in chain ${s.chain}`);
+          rules.splice(at, 1);
+        }
       }
       continue;
     }
     const arg = s.args[0]?.text ?? '';
-    switch (s.command) {
-      case '-N':
-      case '--new-chain':
+    // iptables refuses arguments a command does not take ("Bad argument `X'").
+    // The statement keeps the flag as written (--new-chain, --new, -N): the command is its short form.
+    const command = shortCommand(s.command);
+    const most = MOST_ARGUMENTS[command] ?? 0;
+    if (s.args.length > most) throw new ApplyError(s.line, `bad argument "${s.args[most]!.text}"`);
+    switch (command) {
+      case '-N': {
+        const problem = newChainNameProblem(arg);
+        if (problem !== null) throw new ApplyError(s.line, problem);
         if (chains.has(arg)) throw new ApplyError(s.line, `chain "${arg}" already exists`);
         chains.set(arg, { name: arg, builtin: false, policy: null, counters: null, rules: [], index: -1 });
         break;
-      case '-X':
-      case '--delete-chain': {
+      }
+      case '-X': {
         const targets = arg ? [arg] : [...chains.values()].filter((c) => !c.builtin).map((c) => c.name);
         for (const t of targets) {
           const c = chains.get(t);
           if (!c) throw new ApplyError(s.line, `chain "${t}" does not exist`);
           if (c.builtin) throw new ApplyError(s.line, `cannot delete built-in chain ${t}`);
+          // The kernel keeps a chain that still has rules (EBUSY): flush it first.
+          if (c.rules.length > 0)
+            throw new ApplyError(s.line, `cannot delete chain ${t}: it still has rules (Device or resource busy)`);
           chains.delete(t);
         }
         break;
       }
       case '-F':
-      case '--flush':
         for (const c of arg ? [arg] : [...chains.keys()]) mutableRules(c, s.line).length = 0;
         break;
-      case '-Z':
-      case '--zero':
+      case '-Z': {
+        // Counters are not kept past a load; what is checked is that the chain and rule exist.
+        const rules = arg ? mutableRules(arg, s.line) : [];
+        const n = s.args[1]?.text;
+        if (n !== undefined && !(/^\d+$/.test(n) && Number(n) >= 1 && Number(n) <= rules.length))
+          throw new ApplyError(s.line, `rule ${n} does not exist in chain ${arg}`);
         break;
-      case '-P':
-      case '--policy': {
+      }
+      case '-P': {
         const c = chains.get(arg);
         const policy = s.args[1]?.text;
         if (!c?.builtin) throw new ApplyError(s.line, `"${arg}" is not a built-in chain`);
@@ -257,14 +298,31 @@ function applyTable(
         chains.set(arg, { ...c, policy });
         break;
       }
-      case '-E':
-      case '--rename-chain': {
-        const to = s.args[1]?.text ?? '';
+      case '-E': {
+        if (s.args.length < 2) throw new ApplyError(s.line, '-E requires old-chain-name and new-chain-name');
+        const to = s.args[1]!.text;
         const c = chains.get(arg);
         if (!c || c.builtin) throw new ApplyError(s.line, `cannot rename chain "${arg}"`);
+        const problem = newChainNameProblem(to);
+        if (problem !== null) throw new ApplyError(s.line, problem);
         if (chains.has(to)) throw new ApplyError(s.line, `chain "${to}" already exists`);
         chains.delete(arg);
         chains.set(to, { ...c, name: to });
+        // Jumps follow the chain to its new name, as the kernel's rules point at the chain, not its name.
+        for (const other of chains.values()) {
+          const rules = other.rules as StoredRule[];
+          for (let r = 0; r < rules.length; r++) {
+            const stored = rules[r]!;
+            const t = stored.rule.target;
+            if ((t.kind === 'jump' || t.kind === 'goto') && t.chain === arg)
+              rules[r] = {
+                rule: { ...stored.rule, target: { kind: t.kind, chain: to } },
+                counters: stored.counters,
+                line: stored.line,
+              };
+          }
+        }
+        lastChain = null;
         break;
       }
       case '-D': {
@@ -509,16 +567,25 @@ function edgeMap(graph: ChainGraph): Map<Chain, Chain[]> {
   return map;
 }
 
-/** Words a loop for the user; graphlib finds the strongly connected chains. */
+/**
+ * Words a loop for the user; graphlib finds the strongly connected chains among those a built-in
+ * chain reaches (the only loops the kernel looks for).
+ */
 function describeLoop(table: NetfilterTable, edges: Map<Chain, Chain[]>, commitLine: number): ApplyError {
   const graph = new Graph({ directed: true });
-  for (const [from, out] of edges) for (const to of out) graph.setEdge(from.name, to.name);
+  const reached = new Set<Chain>([...edges.keys()].filter((c) => c.builtin));
+  for (const from of reached) for (const to of edges.get(from)!) reached.add(to);
+  for (const from of reached) for (const to of edges.get(from)!) graph.setEdge(from.name, to.name);
   const cycle = alg.findCycles(graph)[0] ?? [];
   const path = [...cycle].reverse();
   return new ApplyError(commitLine, `table ${table.name}: chains ${[...path, path[0]].join(' -> ')} form a loop`);
 }
 
-/** Whether any chain reaches itself (iterative depth-first search: 1 while on the stack, 2 when done). */
+/**
+ * Whether a chain a built-in chain reaches reaches itself (iterative depth-first search from each
+ * built-in chain: 1 while on the stack, 2 when done). The kernel's check (mark_source_chains) walks
+ * from the hooks: a loop among chains no hook reaches loads.
+ */
 function hasLoop(graph: ChainGraph): boolean {
   const { edgeStart, edges } = graph;
   const colour = new Uint8Array(graph.chains.length);
@@ -526,7 +593,7 @@ function hasLoop(graph: ChainGraph): boolean {
   const stack = new Int32Array(graph.chains.length);
   const next = new Int32Array(graph.chains.length);
   for (let root = 0; root < graph.chains.length; root++) {
-    if (colour[root] !== 0) continue;
+    if (colour[root] !== 0 || !graph.chains[root]!.builtin) continue;
     stack[0] = root;
     next[0] = edgeStart[root]!;
     let sp = 1;

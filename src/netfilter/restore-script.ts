@@ -2,6 +2,7 @@
 // commands in file order. Parsing then printing gives back the same text.
 import { type AppendLayout, AppendLayoutBuilder } from './append-layout';
 import type { TableName } from './extension';
+import { newChainNameProblem } from './extensions';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import { AppendedRule, type Rule } from './rule';
 import { declareChain, declaredChain, newRuleCache, type RuleCache } from './rule-cache';
@@ -85,6 +86,11 @@ const COMMAND_ALIASES: Readonly<Record<string, string>> = {
   '--rename-chain': '-E',
 };
 
+/** A command's short form (-N for --new-chain or --new): a statement keeps the flag as written, for printing. */
+export function shortCommand(flag: string): string {
+  return Object.hasOwn(COMMAND_ALIASES, flag) ? COMMAND_ALIASES[flag]! : flag;
+}
+
 class LineError extends Error {}
 
 const CR = 13;
@@ -101,6 +107,9 @@ const HASH = 35;
 const STAR = 42;
 const COLON = 58;
 const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '-I', '-D', '-R']);
+/** The built-in chains' names (of any table): declared to set a policy, not made. */
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
 const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P', '-E']);
 
 function parseRuleStatement(
@@ -131,8 +140,10 @@ function parseRuleStatement(
     position = Number(maybeNumber);
     if (position < 1) throw new LineError(`invalid rule number "${maybeNumber}"`);
     from = 3;
-    if (command === '-D' && from === tokens.length)
-      return { kind: 'command', command: '-D', args: tokens.tokens(1), line };
+    if (command === '-D') {
+      if (from === tokens.length) return { kind: 'command', command: '-D', args: tokens.tokens(1), line };
+      throw new LineError(`-D takes a rule number or a rule, not both ("${texts[from]}" follows the number)`);
+    }
   }
   if (command === '-R' && position === null) throw new LineError('-R needs a rule number');
   const argsFrom = tokens.ends[from - 1]!;
@@ -300,7 +311,8 @@ export function parseRestoreScript(text: string): ParseResult {
           throw new LineError(`bad chain declaration "${source.slice(start, end)}"`);
         const m = DECLARATION;
         const name = m.name;
-        if (name.length > 28) throw new LineError(`chain name "${name}" is longer than 28 characters`);
+        const problem = BUILTIN_NAMES.has(name) ? null : newChainNameProblem(name);
+        if (problem !== null) throw new LineError(problem);
         table.layout.declare(table.statements.length, name, m.policy, declareChain(cache, name));
         table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });
         continue;

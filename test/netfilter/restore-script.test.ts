@@ -8,6 +8,7 @@ import {
   type MatchEnv,
   parseRestoreScript,
   printRestoreScript,
+  saveState,
   type TableFlow,
   walkFlow,
 } from '../../src/netfilter';
@@ -89,7 +90,7 @@ describe('bad input names the line and the token', () => {
     ],
     [
       'loop',
-      '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\nCOMMIT\n',
+      '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j A\n-A OUTPUT -j A\nCOMMIT\n',
       'f: line 1: table nat: chains A -> B -> A form a loop',
     ],
     ['no COMMIT', '*nat\n:A - [0:0]\n', 'f: line 2: table "nat" has no COMMIT'],
@@ -467,6 +468,99 @@ describe('lines with blanks at their ends and CRLF line ends', () => {
 });
 
 describe('loading applies commands as iptables-restore --noflush does', () => {
+  // Each script was restored in a netns by iptables-restore 1.8.9 (nft; legacy where nft's own
+  // restore misbehaves) and read back with iptables-save: the user chains and rules it kept, or an error.
+  const COMMAND_CASES: ReadonlyArray<readonly [string, string, readonly string[] | string]> = [
+    ['a chain name of 28 characters', `:${'A'.repeat(28)} - [0:0]`, [`:${'A'.repeat(28)} - [0:0]`]],
+    ['a chain name of 29', `:${'A'.repeat(29)} - [0:0]`, `chain name "${'A'.repeat(29)}" is longer than 28 characters`],
+    ['-N of 29', `-N ${'A'.repeat(29)}`, `chain name "${'A'.repeat(29)}" is longer than 28 characters`],
+    ['a chain named as a target', ':ACCEPT - [0:0]', 'chain name "ACCEPT" may not clash with target name'],
+    ['-N named as a target', '-N DNAT', 'chain name "DNAT" may not clash with target name'],
+    ['-N without a name', '-N', 'a chain name is needed'],
+    ['-N with two names', '-N a b', 'bad argument "b"'],
+    ['--new', '--new X\n-A X -j ACCEPT', [':X - [0:0]', '-A X -j ACCEPT']],
+    [
+      '-X of a chain with rules',
+      ':X - [0:0]\n-A X -j ACCEPT\n-X X',
+      'cannot delete chain X: it still has rules (Device or resource busy)',
+    ],
+    [
+      '-X of every chain, one with rules',
+      ':X - [0:0]\n-A X -j ACCEPT\n-X',
+      'cannot delete chain X: it still has rules (Device or resource busy)',
+    ],
+    ['-N then -X', '-N X\n-X X', []],
+    ['-Z of no chain', '-Z NOSUCH', 'chain "NOSUCH" does not exist in table filter'],
+    ['-Z of a rule not there', '-Z INPUT 1', 'rule 1 does not exist in chain INPUT'],
+    [
+      '-D with a number and a rule',
+      '-A INPUT -j ACCEPT\n-D INPUT 1 -j ACCEPT',
+      '-D takes a rule number or a rule, not both ("-j" follows the number)',
+    ],
+    ['-P with more', '-P INPUT DROP extra', 'bad argument "extra"'],
+    ['-E with one name', ':X - [0:0]\n-E X', '-E requires old-chain-name and new-chain-name'],
+    [
+      'a jump to a chain made further on',
+      '-A INPUT -j NOSUCH\n-N NOSUCH',
+      '-j NOSUCH: no chain or target by that name in table filter',
+    ],
+    [
+      'a loop no built-in chain reaches',
+      ':X - [0:0]\n:Y - [0:0]\n-A X -j Y\n-A Y -j X',
+      [':X - [0:0]', ':Y - [0:0]', '-A X -j Y', '-A Y -j X'],
+    ],
+    ['a chain jumping to itself, unreached', ':X - [0:0]\n-A X -j X', [':X - [0:0]', '-A X -j X']],
+    [
+      'that loop reached',
+      ':X - [0:0]\n:Y - [0:0]\n-A X -j Y\n-A Y -j X\n-A INPUT -j X',
+      'table filter: chains X -> Y -> X form a loop',
+    ],
+    [
+      '-I of an address list (each inserted at the place: reversed)',
+      '-A INPUT -j ACCEPT\n-I INPUT 1 -s 3.3.3.3,4.4.4.4 -j DROP',
+      ['-A INPUT -s 4.4.4.4/32 -j DROP', '-A INPUT -s 3.3.3.3/32 -j DROP', '-A INPUT -j ACCEPT'],
+    ],
+    [
+      '-R of an address list',
+      '-A INPUT -j ACCEPT\n-R INPUT 1 -s 1.1.1.1,2.2.2.2 -j DROP',
+      'Replacement rule does not specify a unique address',
+    ],
+    [
+      '-D of an address list deletes each',
+      '-A INPUT -s 1.1.1.1 -j ACCEPT\n-A INPUT -s 2.2.2.2 -j ACCEPT\n-D INPUT -s 1.1.1.1,2.2.2.2 -j ACCEPT',
+      [],
+    ],
+    [
+      '-D of the rule written another way (-m tcp)',
+      '-A INPUT -p tcp --dport 80 -j ACCEPT\n-D INPUT -p tcp -m tcp --dport 80 -j ACCEPT',
+      [],
+    ],
+    ['-D of the rule written another way (/32)', '-A INPUT -s 1.2.3.4 -j ACCEPT\n-D INPUT -s 1.2.3.4/32 -j ACCEPT', []],
+    [
+      '-D of the rule written another way (hex mark)',
+      '-A INPUT -m mark --mark 1 -j ACCEPT\n-D INPUT -m mark --mark 0x1 -j ACCEPT',
+      [],
+    ],
+    [
+      '-E: jumps follow the renamed chain (iptables-legacy)',
+      '-N X\n-A INPUT -j X\n-E X Y',
+      [':Y - [0:0]', '-A INPUT -j Y'],
+    ],
+  ];
+
+  it.each(COMMAND_CASES)('%s', (_, body, kernel) => {
+    const r = loadIptables(`*filter\n${body}\nCOMMIT\n`, 'f');
+    if (typeof kernel === 'string') {
+      expect(r.ok ? 'loaded' : r.message.replace(/^f: line \d+: /, '')).toBe(kernel);
+      return;
+    }
+    if (!r.ok) throw new Error(r.message);
+    const saved = saveState(r.state)
+      .split('\n')
+      .filter((l) => l.startsWith('-A') || (l.startsWith(':') && !/^:(INPUT|FORWARD|OUTPUT) /.test(l)));
+    expect(saved).toEqual(kernel);
+  });
+
   it('declaring an existing user chain flushes it; -X deletes; -I inserts', () => {
     const first = loadIptables('*nat\n:A - [0:0]\n-A A -j RETURN\n-A A -j RETURN\nCOMMIT\n', 'a');
     if (!first.ok) throw new Error(first.message);
