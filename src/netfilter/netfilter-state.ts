@@ -18,13 +18,7 @@ import { BUILTIN_CHAINS } from './builtin-chains';
 import { canonicalRuleText } from './canonical-form';
 import type { Hook, TableName } from './extension';
 import { findTarget, newChainNameProblem } from './extensions';
-import {
-  type RestoreScript,
-  type ScriptError,
-  type Statement,
-  shortCommand,
-  TABLE_NAMES,
-} from './restore-script';
+import { type RestoreScript, type ScriptError, type Statement, shortCommand, TABLE_NAMES } from './restore-script';
 import { hasAddressLists, prefixesOf, type Rule, type RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
 

@@ -62,7 +62,8 @@ interface Cursor {
 
 type Value = number | string | readonly string[];
 
-function kindOf(e: Expr): ValueKind {
+/** How a packet's value for the expression is compared with a value written in a rule or set. */
+export function kindOf(e: Expr): ValueKind {
   switch (e.kind) {
     case 'payload':
       return e.field === 'saddr' || e.field === 'daddr' ? 'addr' : e.field.endsWith('port') ? 'port' : 'number';

@@ -1,6 +1,7 @@
 // `nft list ruleset`: printing a ruleset the way nft does, and reading a real
 // node's listing back into the same model (elements may wrap over lines; a
 // `# handle N` annotation is ignored).
+import { rulesetProblem } from './check-ruleset';
 import type { NftElement } from './expression';
 import { formatElements, formatRuleForList } from './format-rule';
 import { NftSyntaxError, parseRuleTokens, TokenCursor } from './parse-rule';
@@ -180,5 +181,8 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
     }
   }
   if (table) return { ok: false, message: 'unterminated table (missing "}")' };
+  // What the kernel would refuse to hold (a dump of a real ruleset never has it; a hand-made one may).
+  const problem = rulesetProblem(r);
+  if (problem !== null) return { ok: false, message: problem };
   return { ok: true, value: r };
 }

@@ -1,6 +1,7 @@
 // `nft -f` transaction text (what kube-proxy writes): one command a line, parsed
 // into commands, then applied to a ruleset as the kernel commits a batch, all or
 // nothing. Errors name the line and the token.
+import { rulesetProblem } from './check-ruleset';
 import type { NftElement, NftRuleBody } from './expression';
 import { NftSyntaxError, parseElements, parseRuleTokens, parseValueList, TokenCursor } from './parse-rule';
 import {
@@ -443,34 +444,6 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
   }
 }
 
-/** What the kernel checks when a batch commits: every jump, goto and @set names something that exists. */
-function checkReferences(r: NftRuleset): string | null {
-  for (const table of r.tables.values())
-    for (const chain of table.chains.values())
-      for (const rule of chain.rules) {
-        const refs: string[] = [];
-        const sets: string[] = [];
-        for (const s of rule.body.stmts) {
-          if (s.kind === 'verdict' && s.chain) refs.push(s.chain);
-          if ((s.kind === 'lookup' && s.set.kind === 'named') || (s.kind === 'vmap' && s.map.kind === 'named'))
-            sets.push(s.kind === 'lookup' ? (s.set as { name: string }).name : (s.map as { name: string }).name);
-          if (s.kind === 'set-update') sets.push(s.set);
-          if (s.kind === 'vmap' && s.map.kind === 'anonymous')
-            for (const e of s.map.elements) if (e.value?.includes(' ')) refs.push(e.value.split(' ')[1]!);
-        }
-        for (const ref of refs)
-          if (!table.chains.has(ref)) return `chain ${chain.name}: jump to a chain that does not exist: ${ref}`;
-        for (const set of sets)
-          if (!table.sets.has(set)) return `chain ${chain.name}: set or map that does not exist: @${set}`;
-      }
-  for (const table of r.tables.values())
-    for (const set of table.sets.values())
-      for (const e of set.elements)
-        if (e.value?.includes(' ') && !table.chains.has(e.value.split(' ')[1]!))
-          return `${set.kind} ${set.name}: element ${elementKey(e)} points to a chain that does not exist: ${e.value}`;
-  return null;
-}
-
 /** Apply a transaction: the new ruleset, or the first error (the old ruleset is untouched, as a failed batch). */
 export function applyNftTransaction(base: NftRuleset, tx: NftTransaction): NftResult<NftRuleset> {
   const r = cloneRuleset(base);
@@ -484,7 +457,7 @@ export function applyNftTransaction(base: NftRuleset, tx: NftTransaction): NftRe
     }
     if (err) return { ok: false, message: `line ${c.line}: ${err}` };
   }
-  const ref = checkReferences(r);
-  if (ref) return { ok: false, message: ref };
+  const problem = rulesetProblem(r);
+  if (problem) return { ok: false, message: problem };
   return { ok: true, value: r };
 }

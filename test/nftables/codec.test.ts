@@ -76,7 +76,7 @@ describe('nft -f transaction', () => {
     const a = loadNftTransaction('add table ip t\nadd rule ip t c drop\n', 'x.nft');
     expect(a.ok ? '' : a.message).toBe('x.nft: line 2: No such file or directory: chain c');
     const b = loadNftTransaction('add table ip t\nadd chain ip t c\nadd rule ip t c jump d\n', 'x.nft');
-    expect(b.ok ? '' : b.message).toBe('x.nft: chain c: jump to a chain that does not exist: d');
+    expect(b.ok ? '' : b.message).toBe('x.nft: table ip t: chain c: jump to a chain that does not exist: d');
   });
 });
 

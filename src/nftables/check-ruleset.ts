@@ -1,0 +1,234 @@
+// What the kernel refuses when an nftables ruleset is committed, whichever way it
+// came (an `nft -f` transaction or an `nft list ruleset` dump): a jump, goto or
+// @set naming nothing; chains that jump into a loop (ELOOP: nf_tables checks
+// every jump, reached from a hook or not); values a field cannot hold; NAT
+// statements in a base chain that is not of type nat; a statement after a verdict.
+import { ipProtocolNumber, parseIPv4, parseIPv4Prefix } from '../net';
+import { kindOf } from './evaluate';
+import type { Expr, NftElement, Stmt } from './expression';
+import type { ValueKind } from './match-value';
+import { elementKey, type NftChain, type NftRuleset, type NftTable } from './ruleset';
+
+/** The first fault of a ruleset, worded with its table and chain; null when it would commit. */
+export function rulesetProblem(r: NftRuleset): string | null {
+  for (const table of r.tables.values()) {
+    const problem = referenceProblem(table) ?? loopProblem(table) ?? valueProblemIn(table) ?? statementProblem(table);
+    if (problem !== null) return `table ${table.family} ${table.name}: ${problem}`;
+  }
+  return null;
+}
+
+/** The chains a verdict names: "jump X" / "goto X" as a map element's value. */
+function chainOfVerdict(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const space = value.indexOf(' ');
+  if (space < 0) return null;
+  const verb = value.slice(0, space);
+  return verb === 'jump' || verb === 'goto' ? value.slice(space + 1) : null;
+}
+
+/** The chains a rule's statements may go to, and the named sets they use. */
+function referencesOf(table: NftTable, stmts: readonly Stmt[]): { chains: string[]; sets: string[] } {
+  const chains: string[] = [];
+  const sets: string[] = [];
+  for (const s of stmts) {
+    if (s.kind === 'verdict' && s.chain) chains.push(s.chain);
+    if (s.kind === 'lookup' && s.set.kind === 'named') sets.push(s.set.name);
+    if (s.kind === 'set-update') sets.push(s.set);
+    if (s.kind === 'vmap') {
+      const elements =
+        s.map.kind === 'named' ? (table.sets.get(s.map.name)?.elements ?? []) : (s.map.elements as NftElement[]);
+      if (s.map.kind === 'named') sets.push(s.map.name);
+      for (const e of elements) {
+        const chain = chainOfVerdict(e.value);
+        if (chain !== null) chains.push(chain);
+      }
+    }
+  }
+  return { chains, sets };
+}
+
+function referenceProblem(table: NftTable): string | null {
+  for (const chain of table.chains.values())
+    for (const rule of chain.rules) {
+      const { chains, sets } = referencesOf(table, rule.body.stmts);
+      for (const to of chains)
+        if (!table.chains.has(to)) return `chain ${chain.name}: jump to a chain that does not exist: ${to}`;
+      for (const set of sets)
+        if (!table.sets.has(set)) return `chain ${chain.name}: set or map that does not exist: @${set}`;
+    }
+  for (const set of table.sets.values())
+    for (const e of set.elements) {
+      const to = chainOfVerdict(e.value);
+      if (to !== null && !table.chains.has(to))
+        return `${set.kind} ${set.name}: element ${elementKey(e)} points to a chain that does not exist: ${e.value}`;
+    }
+  return null;
+}
+
+/** A loop of jumps and gotos, worded "chains a -> b -> a form a loop" (depth first, from each chain). */
+function loopProblem(table: NftTable): string | null {
+  const edges = new Map<NftChain, NftChain[]>();
+  for (const chain of table.chains.values()) {
+    const out: NftChain[] = [];
+    for (const rule of chain.rules)
+      for (const to of referencesOf(table, rule.body.stmts).chains) out.push(table.chains.get(to)!);
+    edges.set(chain, out);
+  }
+  // 1 while on the path, 2 when every chain it reaches is known to be free of loops.
+  const state = new Map<NftChain, 1 | 2>();
+  const path: NftChain[] = [];
+  const visit = (chain: NftChain): NftChain[] | null => {
+    state.set(chain, 1);
+    path.push(chain);
+    for (const to of edges.get(chain)!) {
+      const seen = state.get(to);
+      if (seen === 1) return [...path.slice(path.indexOf(to)), to];
+      if (seen === undefined) {
+        const loop = visit(to);
+        if (loop !== null) return loop;
+      }
+    }
+    path.pop();
+    state.set(chain, 2);
+    return null;
+  };
+  for (const chain of table.chains.values()) {
+    if (state.has(chain)) continue;
+    const loop = visit(chain);
+    if (loop !== null) return `chains ${loop.map((c) => c.name).join(' -> ')} form a loop`;
+  }
+  return null;
+}
+
+const CT_STATES = new Set(['new', 'established', 'related', 'invalid', 'untracked']);
+const CT_STATUSES = new Set(['expected', 'seen-reply', 'assured', 'confirmed', 'snat', 'dnat', 'dying']);
+
+/** A number as nft reads one (decimal or 0x hex) of at most `max`, or null. */
+function numberUpTo(text: string, max: number): number | null {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text)) return null;
+  const n = Number(text);
+  return n <= max ? n : null;
+}
+
+/** Why a value as written cannot be compared with a field of this kind, or null. */
+function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null {
+  const range = (read: (t: string) => number | null): boolean => {
+    const dash = text.indexOf('-', 1);
+    if (dash < 0) return read(text) !== null;
+    const lo = read(text.slice(0, dash));
+    const hi = read(text.slice(dash + 1));
+    return lo !== null && hi !== null && lo <= hi;
+  };
+  switch (kind) {
+    case 'addr':
+      return (text.includes('/') ? parseIPv4Prefix(text) !== null : range(parseIPv4))
+        ? null
+        : `"${text}" is not an IPv4 address, prefix or range`;
+    case 'port':
+      // A service name (ssh) is nft's too; a number must be a port.
+      return /^[a-z][a-z0-9-]*$/i.test(text) || range((t) => numberUpTo(t, 65535))
+        ? null
+        : `"${text}" is not a port or port range (0-65535)`;
+    case 'number':
+      if (expr.kind === 'ct' || expr.kind === 'meta' || expr.kind === 'bitwise')
+        return range((t) => numberUpTo(t, 0xffffffff)) ? null : `"${text}" is not a 32-bit value`;
+      return null;
+    case 'proto':
+      return ipProtocolNumber(text) !== null || numberUpTo(text, 255) !== null ? null : `"${text}" is not a protocol`;
+    case 'flags': {
+      const known = expr.kind === 'ct' && expr.key === 'status' ? CT_STATUSES : CT_STATES;
+      const bad = text.split(',').find((w) => !known.has(w));
+      return bad === undefined ? null : `"${bad}" is not a connection ${expr.kind === 'ct' ? expr.key : 'state'}`;
+    }
+    default:
+      return null;
+  }
+}
+
+/** The kinds of a set's key parts by its type (`ipv4_addr . inet_proto . inet_service`); null for a type not known. */
+function kindsOfSetType(type: string): { kinds: ValueKind[]; exprs: Expr[] } | null {
+  const kinds: ValueKind[] = [];
+  const exprs: Expr[] = [];
+  for (const part of type.split('.').map((t) => t.trim())) {
+    const known = SET_TYPES[part];
+    if (!known) return null;
+    kinds.push(known[0]);
+    exprs.push(known[1]);
+  }
+  return { kinds, exprs };
+}
+
+const SET_TYPES: Readonly<Record<string, readonly [ValueKind, Expr]>> = {
+  ipv4_addr: ['addr', { kind: 'payload', proto: 'ip', field: 'daddr' }],
+  inet_service: ['port', { kind: 'payload', proto: 'th', field: 'dport' }],
+  inet_proto: ['proto', { kind: 'meta', key: 'l4proto' }],
+  mark: ['number', { kind: 'meta', key: 'mark' }],
+  ifname: ['ifname', { kind: 'meta', key: 'iifname' }],
+};
+
+function elementsProblem(
+  elements: readonly NftElement[],
+  kinds: readonly ValueKind[],
+  exprs: readonly Expr[],
+  where: string,
+): string | null {
+  for (const e of elements) {
+    if (e.key.length !== kinds.length)
+      return `${where}: element ${elementKey(e)} has ${e.key.length} parts, the key ${kinds.length}`;
+    for (let i = 0; i < kinds.length; i++) {
+      const problem = valueProblem(kinds[i]!, exprs[i]!, e.key[i]!);
+      if (problem !== null) return `${where}: element ${elementKey(e)}: ${problem}`;
+    }
+  }
+  return null;
+}
+
+function valueProblemIn(table: NftTable): string | null {
+  for (const set of table.sets.values()) {
+    if (set.type === '') continue;
+    const typed = kindsOfSetType(set.type);
+    if (typed === null) return `${set.kind} ${set.name}: unknown type "${set.type}"`;
+    const problem = elementsProblem(set.elements, typed.kinds, typed.exprs, `${set.kind} ${set.name}`);
+    if (problem !== null) return problem;
+  }
+  for (const chain of table.chains.values())
+    for (const rule of chain.rules)
+      for (const s of rule.body.stmts) {
+        const where = `chain ${chain.name}: rule "${rule.text}"`;
+        if (s.kind === 'match') {
+          const problem = valueProblem(kindOf(s.left), s.left, s.right);
+          if (problem !== null) return `${where}: ${problem}`;
+        }
+        const anonymous =
+          s.kind === 'lookup' && s.set.kind === 'anonymous'
+            ? { key: s.left, elements: s.set.elements }
+            : s.kind === 'vmap' && s.map.kind === 'anonymous'
+              ? { key: s.key, elements: s.map.elements }
+              : null;
+        if (anonymous) {
+          const exprs = anonymous.key.kind === 'concat' ? anonymous.key.parts : [anonymous.key];
+          const problem = elementsProblem(anonymous.elements, exprs.map(kindOf), exprs, where);
+          if (problem !== null) return problem;
+        }
+        if (s.kind === 'counter' && (!Number.isInteger(s.packets ?? 0) || !Number.isInteger(s.bytes ?? 0)))
+          return `${where}: counter values must be whole numbers`;
+      }
+  return null;
+}
+
+const NAT_STATEMENTS: ReadonlySet<Stmt['kind']> = new Set(['dnat', 'snat', 'masquerade']);
+
+/** A verdict ends a rule; NAT statements work only in chains of type nat (the kernel: "Operation not supported"). */
+function statementProblem(table: NftTable): string | null {
+  for (const chain of table.chains.values())
+    for (const rule of chain.rules) {
+      const stmts = rule.body.stmts;
+      const verdictAt = stmts.findIndex((s) => s.kind === 'verdict' || s.kind === 'vmap');
+      if (verdictAt >= 0 && verdictAt < stmts.length - 1)
+        return `chain ${chain.name}: rule "${rule.text}": nothing may follow its verdict`;
+      if (chain.base && chain.base.type !== 'nat' && stmts.some((s) => NAT_STATEMENTS.has(s.kind)))
+        return `chain ${chain.name}: rule "${rule.text}": NAT in a chain of type ${chain.base.type}`;
+    }
+  return null;
+}
