@@ -151,6 +151,7 @@ export async function runDns(
     return;
   }
   if (o.batch) {
+    if (name !== undefined) throw new UserError('dns: give a NAME or --batch FILE, not both');
     const results: string[] = [];
     readInput(o.batch)
       .split('\n')

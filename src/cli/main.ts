@@ -117,7 +117,7 @@ function program(): Command {
     .argument('<scenario>', 'the first state (scenario YAML)')
     .option('--then <scenario>', 'the next state (repeat for more)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--node <name>', 'node')
-    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables or ipvs")
+    .option('--mode <mode>', "proxy mode instead of the Cluster document's: iptables, ipvs, nftables or userspace")
     .option('--full-every <n>', "a full sync every N syncs (kube-proxy's periodic resync); 0: never")
     .option('--graceful', 'IPVS: removed TCP real servers still have connections (weight 0 first, deleted next sync)')
     .option('--json', 'print the steps as JSON')

@@ -206,7 +206,11 @@ function readProxy(ctx: ObjectContext, value: unknown, path: string): ProxyConfi
     localDetector: readEnum(ctx, map.localDetector, at('localDetector'), LOCAL_DETECTORS) ?? d.localDetector,
     nodePortAddresses,
     localhostNodePorts: readBool(ctx, map.localhostNodePorts, at('localhostNodePorts')) ?? d.localhostNodePorts,
-    nfacctCounters: readStringList(ctx, map.nfacctCounters, at('nfacctCounters')),
+    nfacctCounters: readList(ctx, map.nfacctCounters, at('nfacctCounters')).flatMap((item, i) => {
+      // kube-proxy knows two counters (its nfacct metrics); any other name is a typo it would never make.
+      const name = readEnum(ctx, item, indexPath(at('nfacctCounters'), i), NFACCT_COUNTERS);
+      return name === undefined ? [] : [name];
+    }),
     masqueradeRandomFully:
       readBool(ctx, map.masqueradeRandomFully, at('masqueradeRandomFully')) ?? d.masqueradeRandomFully,
     conntrackTCPLiberal: readBool(ctx, map.conntrackTCPLiberal, at('conntrackTCPLiberal')) ?? d.conntrackTCPLiberal,
@@ -217,6 +221,9 @@ function readProxy(ctx: ObjectContext, value: unknown, path: string): ProxyConfi
     },
   };
 }
+
+/** The nfacct counters kube-proxy's iptables mode can count in (pkg/proxy/iptables: metrics). */
+const NFACCT_COUNTERS = ['ct_state_invalid_dropped_pkts', 'localhost_nps_accepted_pkts'] as const;
 
 function readCni(ctx: ObjectContext, value: unknown, path: string): CniConfig {
   const map = readMap(ctx, value, path) ?? {};

@@ -148,6 +148,12 @@ function collect(
     }
     return;
   }
+  if (kind!.endsWith('List') && value.items !== undefined && value.items !== null && !Array.isArray(value.items)) {
+    log.errors.push(
+      objectIssue(file, document, `${prefix}items`, 'not-a-list', `expected a list, got ${describeValue(value.items)}`),
+    );
+    return;
+  }
   if (kind!.endsWith('List') && Array.isArray(value.items)) {
     // Items of a typed list (ServiceList) carry no kind of their own; those of `List` do.
     const itemDefaults =

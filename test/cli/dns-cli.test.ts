@@ -63,6 +63,13 @@ describe('knetsim dns', () => {
     expect(j.flags).toEqual(['qr', 'rd', 'ra']);
   });
 
+  it('refuses a NAME and --batch together (the NAME was silently dropped)', () => {
+    const batch = join(tmp, 'one.jsonl');
+    writeFileSync(batch, `${JSON.stringify({ name: 'myapp.default', type: 'A' })}\n`);
+    const r = knetsim('dns', DEMO, 'www.example.com', '--batch', batch);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', 'knetsim: dns: give a NAME or --batch FILE, not both']);
+  });
+
   it('--batch: one JSON result a line, in order', () => {
     const batch = join(tmp, 'q.jsonl');
     writeFileSync(

@@ -138,6 +138,22 @@ items:
     ]);
   });
 
+  it('an nfacct counter kube-proxy does not have', () => {
+    expect(
+      errorsOf(
+        'apiVersion: knetsim.io/v1alpha1\nkind: Cluster\nspec:\n  proxy:\n    nfacctCounters: [bogus_counter, ct_state_invalid_dropped_pkts]\n',
+      ),
+    ).toEqual([
+      'test.yaml: document 1 (Cluster <unnamed>): spec.proxy.nfacctCounters[0]: "bogus_counter" is not one of: ct_state_invalid_dropped_pkts, localhost_nps_accepted_pkts',
+    ]);
+  });
+
+  it('a list whose items are no list', () => {
+    expect(errorsOf('apiVersion: v1\nkind: List\nitems: 5\n')).toEqual([
+      'test.yaml: document 1: items: expected a list, got 5',
+    ]);
+  });
+
   it('documents that are not objects, objects without kind, unsupported versions and wrong types', () => {
     expect(
       errorsOf(`- a list

@@ -36,7 +36,7 @@ export const markTarget: TargetExtension = {
   options: MARK_OPTIONS.map((name) => ({ name, args: 1 })),
   compile(options) {
     if (options.length !== 1)
-      return 'MARK target: exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark';
+      return 'exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark';
     const x = xmarkOf(options[0]!);
     if (typeof x === 'string') return x;
     return {
@@ -95,7 +95,7 @@ export const connmarkTarget: TargetExtension = {
     const save = options.some((o) => o.name === '--save-mark');
     const restore = options.some((o) => o.name === '--restore-mark');
     if ([save, restore, x !== null].filter(Boolean).length !== 1)
-      return 'CONNMARK target: one of --set-mark, --save-mark or --restore-mark';
+      return 'one of --set-mark, --save-mark or --restore-mark';
     return {
       kind: 'CONTINUE',
       apply: (p: NfPacket) => {
