@@ -5,8 +5,11 @@ import { canonicalRuleText } from './canonical-form';
 import type { TableName } from './extension';
 import type { NetfilterState, NetfilterTable } from './netfilter-state';
 
-/** iptables-nft lists tables in the order they were created on a kube-proxy node. */
-const SAVE_ORDER: readonly TableName[] = ['raw', 'mangle', 'filter', 'nat'];
+/**
+ * The order iptables-save 1.8.9 (nf_tables) lists tables in, whatever order they were made in: its
+ * table list's (mangle, security, raw, filter, nat), checked in a netns.
+ */
+const SAVE_ORDER: readonly TableName[] = ['mangle', 'raw', 'filter', 'nat'];
 
 function inUse(table: NetfilterTable): boolean {
   return [...table.chains.values()].some((c) => !c.builtin || c.rules.length > 0 || c.policy !== 'ACCEPT');
