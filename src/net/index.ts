@@ -7,4 +7,5 @@ export * from './mtu';
 export * from './nat-choice';
 export * from './packet';
 export * from './route';
+export * from './service-ports';
 export * from './vxlan';

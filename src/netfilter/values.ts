@@ -1,14 +1,23 @@
 // Parsers for the values iptables options take (ports, marks, address lists),
 // each returning null on bad input so the caller can name the token.
-import { formatIPv4, type IPv4Prefix, readIPv4Prefix } from '../net';
+import { formatIPv4, type IPv4Prefix, readIPv4Prefix, TCP_SERVICE_PORTS } from '../net';
 
+/** A port as xtables reads one: a number (see scanCNumber), or a TCP service's name (ssh is 22). */
 export function parsePort(text: string): number | null {
-  return scanCNumber(text, 0, text.length, 65535);
+  return scanPort(text, 0, text.length);
 }
 
-/** The port in text[from, to), as xtables reads one (see scanCNumber); null otherwise. */
-export function scanPort(text: string, from: number, to: number): number | null {
+/** A port number alone in text[from, to) (what iptables reads at either end of a NAT port range). */
+export function scanPortNumber(text: string, from: number, to: number): number | null {
   return scanCNumber(text, from, to, 65535);
+}
+
+/** The port in text[from, to), as parsePort reads one; null otherwise. */
+export function scanPort(text: string, from: number, to: number): number | null {
+  const n = scanCNumber(text, from, to, 65535);
+  if (n !== null || to <= from) return n;
+  // Seldom: a name (iptables-save prints numbers).
+  return TCP_SERVICE_PORTS.get(text.slice(from, to)) ?? null;
 }
 
 /** "80", "80:90" (":90" and "80:" are open ranges, as xtables_parse_multi_ranges allows). */

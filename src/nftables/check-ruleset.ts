@@ -3,7 +3,7 @@
 // @set naming nothing; chains that jump into a loop (ELOOP: nf_tables checks
 // every jump, reached from a hook or not); values a field cannot hold; NAT
 // statements in a base chain that is not of type nat; a statement after a verdict.
-import { ipProtocolNumber, parseIPv4, parseIPv4Prefix } from '../net';
+import { ipProtocolNumber, parseIPv4, parseIPv4Prefix, SERVICE_PORTS } from '../net';
 import { kindOf } from './evaluate';
 import type { Expr, NftElement, Stmt } from './expression';
 import type { ValueKind } from './match-value';
@@ -125,11 +125,12 @@ function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null 
       return (text.includes('/') ? parseIPv4Prefix(text) !== null : range(parseIPv4))
         ? null
         : `"${text}" is not an IPv4 address, prefix or range`;
-    case 'port':
-      // A service name (ssh) is nft's too; a number must be a port.
-      return /^[a-z][a-z0-9-]*$/i.test(text) || range((t) => numberUpTo(t, 65535))
+    case 'port': {
+      // A service's name (nft resolves ssh to 22, "Could not resolve service" otherwise), or numbers.
+      return SERVICE_PORTS.has(text) || range((t) => numberUpTo(t, 65535))
         ? null
-        : `"${text}" is not a port or port range (0-65535)`;
+        : `"${text}" is not a port, port range (0-65535) or service name`;
+    }
     case 'number':
       if (expr.kind === 'ct' || expr.kind === 'meta' || expr.kind === 'bitwise')
         return range((t) => numberUpTo(t, 0xffffffff)) ? null : `"${text}" is not a 32-bit value`;

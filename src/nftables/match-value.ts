@@ -1,7 +1,7 @@
 // One value of a packet against one value as written in a rule or a set element:
 // addresses against an address, prefix or range; ports against a number or range;
 // protocols by name or number; flags against a comma list.
-import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains } from '../net';
+import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains, SERVICE_PORTS } from '../net';
 
 export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname';
 
@@ -33,7 +33,13 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
   switch (kind) {
     case 'addr':
       return matchAddress(text, value as number);
-    case 'port':
+    case 'port': {
+      // A name is one service ("http-alt" too); a range is of numbers.
+      const named = SERVICE_PORTS.get(text);
+      if (named !== undefined) return named === value;
+      const range = inRange(text, value as number, toNumber);
+      return range !== null ? range : toNumber(text) === value;
+    }
     case 'number': {
       const range = inRange(text, value as number, toNumber);
       return range !== null ? range : toNumber(text) === value;

@@ -67,7 +67,11 @@ describe('knetsim dns', () => {
     const batch = join(tmp, 'one.jsonl');
     writeFileSync(batch, `${JSON.stringify({ name: 'myapp.default', type: 'A' })}\n`);
     const r = knetsim('dns', DEMO, 'www.example.com', '--batch', batch);
-    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([2, '', 'knetsim: dns: give a NAME or --batch FILE, not both']);
+    expect([r.status, r.stdout, r.stderr.trim()]).toEqual([
+      2,
+      '',
+      'knetsim: dns: give a NAME or --batch FILE, not both',
+    ]);
   });
 
   it('--batch: one JSON result a line, in order', () => {

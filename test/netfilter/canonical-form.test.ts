@@ -153,6 +153,12 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -j LOG --log-level panic', '-A INPUT -j LOG --log-level 0'],
   ['-A INPUT -j LOG --log-level 0x3', '-A INPUT -j LOG --log-level 3'],
   ['-A INPUT -j LOG --log-level 07', '-A INPUT -j LOG --log-level 7'],
+  // Port names are TCP services' (/etc/services), for -p udp too.
+  ['-A INPUT -p udp --dport ssh', '-A INPUT -p udp -m udp --dport 22'],
+  ['-A INPUT -p tcp --dport www', '-A INPUT -p tcp -m tcp --dport 80'],
+  ['-A INPUT -p tcp --dport ssh:http', '-A INPUT -p tcp -m tcp --dport 22:80'],
+  ['-A INPUT -p tcp -m multiport --dports http,ssh:https', '-A INPUT -p tcp -m multiport --dports 80,22:443'],
+  ['-A INPUT -m conntrack --ctorigdstport http', '-A INPUT -m conntrack --ctorigdstport 80'],
   // CONNMARK reads its options in order; recent's last of --rdest/--rsource wins.
   ['-A INPUT -j CONNMARK --set-mark 1 --mask 0xff', '-A INPUT -j CONNMARK --set-xmark 0x1/0xff'],
   ['-A INPUT -j CONNMARK --mask 0xff --set-mark 1', '-A INPUT -j CONNMARK --set-xmark 0x1/0xffffffff'],
@@ -187,6 +193,9 @@ const NAT_CASES: ReadonlyArray<readonly [string, string]> = [
     '-A OUTPUT -p udp -j DNAT --to-destination 10.244.1.5-10.244.1.9:53-60 --persistent',
   ],
   ['-A POSTROUTING -j SNAT --to-source 192.168.0.2', '-A POSTROUTING -j SNAT --to-source 192.168.0.2'],
+  // A port name for one port; a range is of numbers.
+  ['-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:http', '-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:80'],
+  ['-A OUTPUT -p tcp -j REDIRECT --to-ports http', '-A OUTPUT -p tcp -j REDIRECT --to-ports 80'],
   // Ranges of one address or one port print as that one; ports in decimal.
   ['-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80-80', '-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80'],
   [

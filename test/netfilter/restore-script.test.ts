@@ -285,6 +285,16 @@ describe('bad input names the line and the token', () => {
       'f: line 3: physdev match in chain UC is reached from OUTPUT, but works only in PREROUTING/INPUT/FORWARD/POSTROUTING',
     ],
     [
+      'a UDP-only service name as a port',
+      '*filter\n-A INPUT -p tcp --dport ntp -j ACCEPT\nCOMMIT\n',
+      'f: line 2: tcp match: invalid port/service "ntp" specified',
+    ],
+    [
+      'service names in a NAT port range',
+      '*nat\n-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:ssh-http\nCOMMIT\n',
+      'f: line 2: DNAT target: bad IP address or range "1.2.3.4:ssh-http"',
+    ],
+    [
       'statistic without a mode or probability',
       '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: --probability must be specified when using random mode',

@@ -67,7 +67,17 @@ describe('a ruleset the kernel would refuse', () => {
     [
       'a port range going down',
       listed(['tcp dport 90-80 drop']),
-      'table ip t: chain c: rule "tcp dport 90-80 drop": "90-80" is not a port or port range (0-65535)',
+      'table ip t: chain c: rule "tcp dport 90-80 drop": "90-80" is not a port, port range (0-65535) or service name',
+    ],
+    [
+      'a service nft cannot resolve',
+      listed(['tcp dport frobsvc drop']),
+      'table ip t: chain c: rule "tcp dport frobsvc drop": "frobsvc" is not a port, port range (0-65535) or service name',
+    ],
+    [
+      'service names as a range (nft reads "ssh-http" as one name)',
+      listed(['tcp dport ssh-http drop']),
+      'table ip t: chain c: rule "tcp dport ssh-http drop": "ssh-http" is not a port, port range (0-65535) or service name',
     ],
     [
       'a set element of the wrong arity',
@@ -77,7 +87,7 @@ describe('a ruleset the kernel would refuse', () => {
     [
       'a set element port out of range',
       listed([], ['\tset s {', '\t\ttype ipv4_addr . inet_service', '\t\telements = { 10.0.0.1 . 99999 }', '\t}']),
-      'table ip t: set s: element 10.0.0.1 . 99999: "99999" is not a port or port range (0-65535)',
+      'table ip t: set s: element 10.0.0.1 . 99999: "99999" is not a port, port range (0-65535) or service name',
     ],
     [
       'a set of a type nft does not know',

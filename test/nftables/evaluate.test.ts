@@ -54,6 +54,10 @@ describe('matches', () => {
     expect(verdictOf(['meta l4proto udp drop'], packet())).toEqual(['accept']);
     expect(verdictOf(['th dport 80 drop'], packet({ protocol: 'udp' }))).toEqual(['drop']);
     expect(verdictOf(['tcp dport 80 drop'], packet({ protocol: 'udp' }))).toEqual(['accept']);
+    // Service names as nft resolves them: any protocol's (ntp is 123 for tcp too).
+    expect(verdictOf(['tcp dport http drop'], packet())).toEqual(['drop']);
+    expect(verdictOf(['tcp dport ntp drop'], packet({ dport: 123 }))).toEqual(['drop']);
+    expect(verdictOf(['tcp dport http-alt drop'], packet({ dport: 8080 }))).toEqual(['drop']);
     expect(verdictOf(['th dport 1-100 drop'], packet({ protocol: 'icmp' }))).toEqual(['accept']);
   });
   it('ct state, ct status and fib type', () => {

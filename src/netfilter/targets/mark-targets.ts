@@ -35,8 +35,7 @@ export const markTarget: TargetExtension = {
   name: 'MARK',
   options: MARK_OPTIONS.map((name) => ({ name, args: 1 })),
   compile(options) {
-    if (options.length !== 1)
-      return 'exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark';
+    if (options.length !== 1) return 'exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark';
     const x = xmarkOf(options[0]!);
     if (typeof x === 'string') return x;
     return {

@@ -2,7 +2,7 @@
 // hold them, and each only at the hooks the kernel allows.
 import { scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, RuleFacts, TargetExtension } from '../extension';
-import { parsePort, scanPort } from '../values';
+import { parsePort, scanPort, scanPortNumber } from '../values';
 
 /** A range being read. */
 type RangeRead = { -readonly [K in keyof NatRange]: NatRange[K] };
@@ -25,10 +25,11 @@ function readNatRange(text: string, needAddress: boolean, into: RangeRead): bool
     into.maxAddress = max;
   } else if (needAddress) return false;
   if (colon >= 0) {
+    // A service name for one port (":http"); a range is of numbers (libxt_NAT).
     const dash = text.indexOf('-', colon + 1);
     const split = dash < 0 ? text.length : dash;
-    const min = scanPort(text, colon + 1, split);
-    const max = dash < 0 ? min : scanPort(text, dash + 1, text.length);
+    const min = dash < 0 ? scanPort(text, colon + 1, split) : scanPortNumber(text, colon + 1, split);
+    const max = dash < 0 ? min : scanPortNumber(text, dash + 1, text.length);
     if (min === null || max === null || min > max) return false;
     into.minPort = min;
     into.maxPort = max;
@@ -54,9 +55,10 @@ function portsOption(
   const o = options.find((x) => x.name === '--to-ports');
   if (!o) return { minPort: null, maxPort: null };
   if (!facts.portsAllowed) return NEED_PORT_PROTOCOL;
-  const [a, b] = (o.args[0] ?? '').split('-');
-  const minPort = parsePort(a ?? '');
-  const maxPort = b === undefined ? minPort : parsePort(b);
+  const [a = '', b] = (o.args[0] ?? '').split('-');
+  // A service name for one port; a range is of numbers.
+  const minPort = b === undefined ? parsePort(a) : scanPortNumber(a, 0, a.length);
+  const maxPort = b === undefined ? minPort : scanPortNumber(b, 0, b.length);
   if (minPort === null || maxPort === null || minPort > maxPort) return `bad port range "${o.args[0]}"`;
   return { minPort, maxPort };
 }
