@@ -9,18 +9,15 @@ import type { Hook, NfPacket, TableName } from '../netfilter';
 import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
 import { addressType, type SimNode } from './sim-node';
 
-const TABLE_PRIORITY: Record<Exclude<TableName, 'nat'>, number> = { raw: -300, mangle: -150, filter: 0 } as Record<
-  Exclude<TableName, 'nat'>,
-  number
->;
+const TABLE_PRIORITY: Record<Exclude<TableName, 'nat'>, number> = { raw: -300, mangle: -150, filter: 0, security: 50 };
 /** The non-nat tables the pipeline walks at each hook, in order. */
 const TABLES_AT: Record<Hook, readonly TableName[]> = {
   PREROUTING: ['raw', 'mangle'],
-  INPUT: ['mangle', 'filter'],
-  FORWARD: ['mangle', 'filter'],
-  OUTPUT: ['raw', 'mangle', 'filter'],
+  INPUT: ['mangle', 'filter', 'security'],
+  FORWARD: ['mangle', 'filter', 'security'],
+  OUTPUT: ['raw', 'mangle', 'filter', 'security'],
   POSTROUTING: ['mangle'],
-} as Record<Hook, readonly TableName[]>;
+};
 
 function slotOf(chain: NftChain, hook: Hook): TableName {
   if (chain.base!.type === 'nat') return 'nat';

@@ -236,7 +236,7 @@ const NO_WALKS: readonly WalkResult<PipelineFlow>[] = [];
 const SLOTS = new WeakMap<SimNode, (HookSlot | undefined)[]>();
 
 function slotIndex(table: TableName, hook: Hook): number {
-  const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : 3;
+  const t = table === 'raw' ? 0 : table === 'mangle' ? 1 : table === 'nat' ? 2 : table === 'filter' ? 3 : 4;
   const h = hook === 'PREROUTING' ? 0 : hook === 'INPUT' ? 1 : hook === 'FORWARD' ? 2 : hook === 'OUTPUT' ? 3 : 4;
   return t * 5 + h;
 }
@@ -244,7 +244,7 @@ function slotIndex(table: TableName, hook: Hook): number {
 function slotsOf(node: SimNode): (HookSlot | undefined)[] {
   let slots = SLOTS.get(node);
   if (!slots) {
-    slots = new Array(20).fill(undefined);
+    slots = new Array(25).fill(undefined);
     SLOTS.set(node, slots);
   }
   return slots;
@@ -641,11 +641,12 @@ class Pipeline {
     if (flow.ct && flow.ctNew) stage(flow, 'conntrack', 'connection confirmed');
   }
 
-  /** INPUT: mangle, filter, IPVS (for addresses it serves), nat (source NAT), then the local socket. */
+  /** INPUT: mangle, filter, security, IPVS (for addresses it serves), nat (source NAT), then the local socket. */
   input(flows: PipelineFlow[]): void {
     if (flows.length === 0) return;
     let f = this.hook(flows, 'mangle', 'INPUT');
     f = this.hook(f, 'filter', 'INPUT');
+    f = this.hook(f, 'security', 'INPUT');
     f = this.ipvs(f);
     f = this.nat(f, 'INPUT');
     for (const flow of f) {
@@ -876,6 +877,7 @@ class Pipeline {
     flow.packet.inIface = null;
     let f = this.hook([flow], 'mangle', 'OUTPUT');
     f = this.hook(f, 'filter', 'OUTPUT');
+    f = this.hook(f, 'security', 'OUTPUT');
     const go: PipelineFlow[] = [];
     for (const fl of f) {
       const r = this.route(fl);
@@ -1076,11 +1078,12 @@ class Pipeline {
     return null;
   }
 
-  /** FORWARD: mangle, filter, then POSTROUTING. */
+  /** FORWARD: mangle, filter, security, then POSTROUTING. */
   private forward(flows: PipelineFlow[]): void {
     if (flows.length === 0) return;
     let f = this.hook(flows, 'mangle', 'FORWARD');
     f = this.hook(f, 'filter', 'FORWARD');
+    f = this.hook(f, 'security', 'FORWARD');
     this.postrouting(f);
   }
 
@@ -1120,6 +1123,7 @@ class Pipeline {
     const scheduled = this.ipvsSchedule(f);
     f = [...scheduled.passed, ...scheduled.taken];
     f = this.hook(f, 'filter', 'OUTPUT');
+    f = this.hook(f, 'security', 'OUTPUT');
     // NAT may have changed the destination: route again (ip_route_me_harder).
     const go: PipelineFlow[] = [];
     for (const fl of f) {

@@ -7,4 +7,6 @@ export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly Hook[]>> = {
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  // SELinux's labelling table (iptable_security), walked right after filter (NF_IP_PRI_SECURITY 50).
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
 };

@@ -2,7 +2,7 @@
 // them) and how its parsed options compile into a test or an action.
 import type { ConnTuple, CtDirection, CtState, IPv4, L4Protocol, TcpFlags } from '../net';
 
-export type TableName = 'raw' | 'mangle' | 'nat' | 'filter';
+export type TableName = 'raw' | 'mangle' | 'nat' | 'filter' | 'security';
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 
 export interface OptionSpec {

@@ -8,7 +8,7 @@ import { AppendedRule, type Rule } from './rule';
 import { declareChain, declaredChain, newRuleCache, type RuleCache } from './rule-cache';
 import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
 
-export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter'];
+export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter', 'security'];
 
 export type Statement =
   | { readonly kind: 'comment'; readonly text: string; readonly line: number }
@@ -284,7 +284,7 @@ export function parseRestoreScript(text: string): ParseResult {
         if (table) throw new LineError(`table "${table.name}" was not COMMITted before "${line}"`);
         const name = line.slice(1);
         if (!(TABLE_NAMES as readonly string[]).includes(name))
-          throw new LineError(`unknown table "${name}" (raw, mangle, nat, filter)`);
+          throw new LineError(`unknown table "${name}" (${TABLE_NAMES.join(', ')})`);
         table = {
           name: name as TableName,
           statements: [],

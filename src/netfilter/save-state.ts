@@ -9,7 +9,7 @@ import type { NetfilterState, NetfilterTable } from './netfilter-state';
  * The order iptables-save 1.8.9 (nf_tables) lists tables in, whatever order they were made in: its
  * table list's (mangle, security, raw, filter, nat), checked in a netns.
  */
-const SAVE_ORDER: readonly TableName[] = ['mangle', 'raw', 'filter', 'nat'];
+const SAVE_ORDER: readonly TableName[] = ['mangle', 'security', 'raw', 'filter', 'nat'];
 
 function inUse(table: NetfilterTable): boolean {
   return [...table.chains.values()].some((c) => !c.builtin || c.rules.length > 0 || c.policy !== 'ACCEPT');

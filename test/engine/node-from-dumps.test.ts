@@ -55,6 +55,39 @@ describe('nodeFromDumps', () => {
     });
     expect(other.hops.some((h) => h.action.startsWith('mark'))).toBe(false);
   });
+  it('walks the security table right after filter (RHEL nodes have one)', () => {
+    const built = nodeFromDumps({
+      iptables: {
+        text: [
+          '*security',
+          ':INPUT ACCEPT [0:0]',
+          ':FORWARD ACCEPT [0:0]',
+          ':OUTPUT ACCEPT [0:0]',
+          '-A INPUT -p tcp -m tcp --dport 80 -j DROP',
+          'COMMIT',
+          '*filter',
+          ':INPUT ACCEPT [0:0]',
+          '-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT',
+          'COMMIT',
+          '',
+        ].join('\n'),
+        file: 'node.save',
+      },
+      routes: { text: ROUTES, file: 'node.routes' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: ip('203.0.113.9'),
+      dst: ip('192.168.122.31'),
+      protocol: 'tcp',
+      dport: 80,
+      origin: { kind: 'interface', iface: 'eth0' },
+    });
+    expect(t.outcome).toBe('DROP');
+    const rules = t.hops.filter((h) => h.stage.includes('/')).map((h) => `${h.stage} ${h.action}`);
+    expect(rules).toEqual(['filter/INPUT ACCEPT', 'security/INPUT DROP']);
+  });
+
   it('refuses a rule whose set is not in the ipset dump, as the kernel refuses it', () => {
     const r = nodeFromDumps({ iptables: { text: IPTABLES, file: 'node.save' } });
     expect(r).toEqual({

@@ -235,15 +235,15 @@ describe('iptables-save forms of NAT targets', () => {
 });
 
 describe('iptables-save table order', () => {
-  it('lists mangle, raw, filter, nat, whatever order the script made them in (iptables-save 1.8.9, nft)', () => {
+  it('lists mangle, security, raw, filter, nat, whatever order the script made them in (iptables-save 1.8.9, nft)', () => {
     const loaded = loadIptables(
-      ['nat', 'raw', 'filter', 'mangle'].map((t) => `*${t}\n:X - [0:0]\nCOMMIT`).join('\n'),
+      ['nat', 'raw', 'filter', 'security', 'mangle'].map((t) => `*${t}\n:X - [0:0]\nCOMMIT`).join('\n'),
       'test',
     );
     if (!loaded.ok) throw new Error(loaded.message);
     const tables = saveState(loaded.state)
       .split('\n')
       .filter((l) => l.startsWith('*'));
-    expect(tables).toEqual(['*mangle', '*raw', '*filter', '*nat']);
+    expect(tables).toEqual(['*mangle', '*security', '*raw', '*filter', '*nat']);
   });
 });

@@ -151,7 +151,7 @@ describe('bad input names the line and the token', () => {
       '*filter\n-A INPUT -m comment --comment "oops -j ACCEPT\nCOMMIT\n',
       'f: line 2: unterminated quoted string',
     ],
-    ['unknown table', '*nope\nCOMMIT\n', 'f: line 1: unknown table "nope" (raw, mangle, nat, filter)'],
+    ['unknown table', '*nope\nCOMMIT\n', 'f: line 1: unknown table "nope" (raw, mangle, nat, filter, security)'],
     // As the kernel refuses them (each checked with iptables-restore in a netns).
     [
       'TCPMSS clamping at INPUT',
