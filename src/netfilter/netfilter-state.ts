@@ -48,6 +48,11 @@ export interface NetfilterTable {
   readonly name: TableName;
   /** In creation order; built-in chains first. */
   readonly chains: ReadonlyMap<string, Chain>;
+  /**
+   * A script has named it: the table exists in the kernel (iptables-save lists it, built-in chains
+   * alone too). A table no script named is there only as the kernel's empty default.
+   */
+  readonly made?: boolean;
 }
 
 export interface NetfilterState {
@@ -336,7 +341,7 @@ function applyTable(
     if (c.index !== index) chains.set(k, { ...c, index });
     index++;
   });
-  const table = { name, chains };
+  const table = { name, chains, made: true };
   checkTable(table, statements.line);
   return table;
 }
@@ -414,7 +419,7 @@ function applyLayout(base: NetfilterTable, block: TableBlock, layout: AppendLayo
   }
   const byName = new Map<string, Chain>();
   for (const c of chains) byName.set(c.name, c);
-  const table = { name: base.name, chains: byName };
+  const table = { name: base.name, chains: byName, made: true };
   const graph = layoutGraph(chains, baseChains, keepsOld, baseIndex, layout, placeOf);
   if (graph === null || hasFault(table, graph)) checkTable(table, block.line);
   return table;

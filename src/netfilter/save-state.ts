@@ -27,7 +27,7 @@ export function saveState(state: NetfilterState, options: SaveOptions = {}): str
   const header = options.header ?? 'iptables-save v1.8.9 (nf_tables) (as printed by knetsim)';
   for (const name of SAVE_ORDER) {
     const table = state.tables.get(name);
-    if (!table || !inUse(table)) continue;
+    if (!table || !(table.made || inUse(table))) continue;
     const chains = [...table.chains.values()];
     const ordered = [
       ...chains.filter((c) => c.builtin),

@@ -247,3 +247,29 @@ describe('iptables-save table order', () => {
     expect(tables).toEqual(['*mangle', '*security', '*raw', '*filter', '*nat']);
   });
 });
+
+describe('tables iptables-save lists', () => {
+  it('lists a table a script named, with its built-in chains alone too; not one nothing named', () => {
+    const loaded = loadIptables(
+      '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*filter\n:X - [0:0]\n-X X\nCOMMIT\n',
+      'test',
+    );
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect(
+      saveState(loaded.state)
+        .split('\n')
+        .filter((l) => !l.startsWith('#')),
+    ).toEqual([
+      '*raw',
+      ':PREROUTING ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      'COMMIT',
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':FORWARD ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      'COMMIT',
+      '',
+    ]);
+  });
+});
