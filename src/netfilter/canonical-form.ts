@@ -9,13 +9,13 @@ import { parseIcmpType } from './matches/icmp-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
-import { recentDestination } from './matches/recent-match';
+import { recentDestination, recentListName } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
-import { keptPrefix, LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
+import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
-import { hex, parseMarkMask, parsePortRange, parseUint32 } from './values';
+import { hex, keptText, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
@@ -133,6 +133,7 @@ function matchText(m: RuleMatch): string {
         each(['--dport', '--destination-port'], (x) => portOption(x, '--dport')) +
         each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${x.args[0]}`) +
         each(['--syn'], (x) => `${neg(x)} --tcp-flags FIN,SYN,RST,ACK SYN`) +
+        each(['--chunk-types'], (x) => `${neg(x)} --chunk-types ${x.args[0]} ${x.args[1]!.toUpperCase()}`) +
         each(['--tcp-flags'], (x) => {
           // A mask of no flags tests nothing: libxt_tcp prints flags only when the mask has some (or "!").
           const mask = tcpFlagList(x.args[0]!);
@@ -140,7 +141,7 @@ function matchText(m: RuleMatch): string {
         })
       );
     case 'comment':
-      return ` --comment ${saveString(keptPrefix(o[0], COMMENT_BYTES))}`;
+      return ` --comment ${saveString(keptText(o[0], COMMENT_BYTES))}`;
     case 'mark':
     case 'connmark': {
       const x = o[0]!;
@@ -197,7 +198,7 @@ function matchText(m: RuleMatch): string {
         (opt(o, '--reap') ? ' --reap' : '') +
         (hitcount && hitcount.args[0] !== '0' ? ` --hitcount ${hitcount.args[0]}` : '') +
         (opt(o, '--rttl') ? ' --rttl' : '') +
-        ` --name ${opt(o, '--name')?.args[0] ?? 'DEFAULT'}` +
+        ` --name ${recentListName(o)}` +
         ` --mask ${opt(o, '--mask')?.args[0] ?? '255.255.255.255'}` +
         (recentDestination(o) ? ' --rdest' : ' --rsource')
       );
@@ -341,7 +342,7 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'NFLOG') {
     // libxt_NFLOG's order; --nflog-range is dropped (iptables no longer supports it), group 0 is the default.
-    const prefix = keptPrefix(opt(o, '--nflog-prefix'), NFLOG_PREFIX_BYTES);
+    const prefix = keptText(opt(o, '--nflog-prefix'), NFLOG_PREFIX_BYTES);
     const group = opt(o, '--nflog-group')?.args[0];
     const size = opt(o, '--nflog-size')?.args[0];
     const threshold = opt(o, '--nflog-threshold')?.args[0];
@@ -349,7 +350,7 @@ function targetText(t: RuleTarget): string {
   }
   if (t.name === 'LOG') {
     // libxt_LOG: the prefix, the level as a number unless the default (4, warning), then the flags in its order.
-    const prefix = keptPrefix(opt(o, '--log-prefix'), LOG_PREFIX_BYTES);
+    const prefix = keptText(opt(o, '--log-prefix'), LOG_PREFIX_BYTES);
     const levelText = opt(o, '--log-level')?.args[0];
     const level = levelText === undefined ? 4 : logLevel(levelText);
     const flags = ['--log-tcp-sequence', '--log-tcp-options', '--log-ip-options', '--log-uid', '--log-macdecode']

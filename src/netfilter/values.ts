@@ -138,6 +138,17 @@ export function parsePrefixList(text: string): IPv4Prefix[] | null {
   return out;
 }
 
+/**
+ * An option's text as the kernel keeps it: cut to the bytes its field holds (iptables cuts a longer
+ * comment, log prefix or recent list name; it does not refuse one). Empty when the option is absent.
+ */
+export function keptText(o: { readonly args: readonly string[] } | undefined, max: number): string {
+  const text = o?.args[0] ?? '';
+  if (text.length <= max / 3) return text;
+  const bytes = Buffer.from(text);
+  return bytes.length <= max ? text : bytes.subarray(0, max).toString();
+}
+
 export function hex(n: number): string {
   return `0x${(n >>> 0).toString(16)}`;
 }

@@ -159,6 +159,14 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -p tcp --dport ssh:http', '-A INPUT -p tcp -m tcp --dport 22:80'],
   ['-A INPUT -p tcp -m multiport --dports http,ssh:https', '-A INPUT -p tcp -m multiport --dports 80,22:443'],
   ['-A INPUT -m conntrack --ctorigdstport http', '-A INPUT -m conntrack --ctorigdstport 80'],
+  // SCTP chunk tests print as given (knetsim does not model chunks: they pass); a recent list's name is cut to 199 bytes.
+  ['-A INPUT -p sctp --chunk-types any init', '-A INPUT -p sctp -m sctp --chunk-types any INIT'],
+  ['-A INPUT -p sctp ! --chunk-types only DATA', '-A INPUT -p sctp -m sctp ! --chunk-types only DATA'],
+  [
+    `-A INPUT -m recent --set --name ${'n'.repeat(200)}`,
+    `-A INPUT -m recent --set --name ${'n'.repeat(199)} --mask 255.255.255.255 --rsource`,
+  ],
+  ['-A INPUT -p tcp -m multiport --dports 1:2,80,http', '-A INPUT -p tcp -m multiport --dports 1:2,80,80'],
   // CONNMARK reads its options in order; recent's last of --rdest/--rsource wins.
   ['-A INPUT -j CONNMARK --set-mark 1 --mask 0xff', '-A INPUT -j CONNMARK --set-xmark 0x1/0xff'],
   ['-A INPUT -j CONNMARK --mask 0xff --set-mark 1', '-A INPUT -j CONNMARK --set-xmark 0x1/0xffffffff'],

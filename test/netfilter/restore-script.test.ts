@@ -295,6 +295,46 @@ describe('bad input names the line and the token', () => {
       'f: line 2: DNAT target: bad IP address or range "1.2.3.4:ssh-http"',
     ],
     [
+      '--syn with --tcp-flags',
+      '*filter\n-A INPUT -p tcp --syn --tcp-flags SYN SYN\nCOMMIT\n',
+      "f: line 2: tcp match: Only one of `--syn' or `--tcp-flags'  allowed",
+    ],
+    [
+      'multiport with two lists',
+      '*filter\n-A INPUT -p tcp -m multiport --dports 80 --sports 90\nCOMMIT\n',
+      'f: line 2: multiport match: option "--source-ports" cannot be used together with "--destination-ports".',
+    ],
+    [
+      'a multiport range with one end',
+      '*filter\n-A INPUT -p tcp -m multiport --dports 80:\nCOMMIT\n',
+      "f: line 2: multiport match: invalid port/service `' specified",
+    ],
+    [
+      'a multiport range of one port',
+      '*filter\n-A INPUT -p tcp -m multiport --dports 1:1\nCOMMIT\n',
+      'f: line 2: multiport match: invalid portrange specified',
+    ],
+    [
+      'CONNMARK --mask with --nfmask',
+      '*filter\n-A INPUT -j CONNMARK --save-mark --mask 0xff --nfmask 0xf\nCOMMIT\n',
+      'f: line 2: CONNMARK target: option "--nfmask" cannot be used together with "--mask".',
+    ],
+    [
+      'recent --reap without --seconds',
+      '*filter\n-A INPUT -m recent --rcheck --reap\nCOMMIT\n',
+      'f: line 2: recent match: option "--reap" also requires "--seconds".',
+    ],
+    [
+      'recent --seconds 0',
+      '*filter\n-A INPUT -m recent --rcheck --seconds 0\nCOMMIT\n',
+      'f: line 2: recent match: bad value for option "--seconds", or out of range (1-4294967295).',
+    ],
+    [
+      'a TCP option kind over 255',
+      '*filter\n-A INPUT -p tcp --tcp-option 300\nCOMMIT\n',
+      'f: line 2: tcp match: Bad TCP option "300"',
+    ],
+    [
       'statistic without a mode or probability',
       '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: --probability must be specified when using random mode',

@@ -1,6 +1,15 @@
 // -m multiport: up to 15 ports or ranges in one rule.
 import type { MatchExtension } from '../extension';
-import { parsePortRange } from '../values';
+import { parsePort } from '../values';
+
+/** Each option by the name libxt_multiport's messages give it. */
+const LONG_NAMES: Readonly<Record<string, string>> = {
+  '--sports': '--source-ports',
+  '--source-ports': '--source-ports',
+  '--dports': '--destination-ports',
+  '--destination-ports': '--destination-ports',
+  '--ports': '--ports',
+};
 
 export const multiportMatch: MatchExtension = {
   name: 'multiport',
@@ -21,11 +30,23 @@ export const multiportMatch: MatchExtension = {
       return "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'";
     const o = options[0];
     if (!o) return 'one of --sports, --dports or --ports is required';
-    const ranges = (o.args[0] ?? '').split(',').map(parsePortRange);
-    if (ranges.some((r) => r === null)) return `bad port list "${o.args[0]}"`;
+    // One list a rule (libxt_multiport: the three exclude one another).
+    if (options.length > 1)
+      return `option "${LONG_NAMES[options[1]!.name]}" cannot be used together with "${LONG_NAMES[o.name]}".`;
+    const ranges: { min: number; max: number }[] = [];
+    for (const item of (o.args[0] ?? '').split(',')) {
+      // Each item a port or FIRST:LAST with both ends and FIRST below LAST (not tcp's open ranges).
+      const colon = item.indexOf(':');
+      const min = parsePort(colon < 0 ? item : item.slice(0, colon));
+      const max = colon < 0 ? min : parsePort(item.slice(colon + 1));
+      if (min === null || max === null)
+        return `invalid port/service \`${colon < 0 ? item : min === null ? item.slice(0, colon) : item.slice(colon + 1)}' specified`;
+      if (colon >= 0 && min >= max) return 'invalid portrange specified';
+      ranges.push({ min, max });
+    }
     // Ranges count twice against the kernel's limit of 15 ports.
-    if (ranges.reduce((n, r) => n + (r!.min === r!.max ? 1 : 2), 0) > 15) return 'too many ports specified';
-    const inList = (port: number) => ranges.some((r) => port >= r!.min && port <= r!.max);
+    if (ranges.reduce((n, r) => n + (r.min === r.max ? 1 : 2), 0) > 15) return 'too many ports specified';
+    const inList = (port: number) => ranges.some((r) => port >= r.min && port <= r.max);
     const which = o.name;
     return {
       test: (p) => {

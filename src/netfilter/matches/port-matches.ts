@@ -48,6 +48,8 @@ function tcpFlagsTest(maskText: string, compText: string, negated: boolean): Hea
 }
 
 function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]): CompiledMatch | string {
+  if (options.some((o) => o.name === '--syn') && options.some((o) => o.name === '--tcp-flags'))
+    return "Only one of `--syn' or `--tcp-flags'  allowed";
   const tests: HeaderTest[] = [];
   let exactDport: number | undefined;
   for (const o of options) {
@@ -59,7 +61,9 @@ function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]
       if (!o.negated && r && r.min === r.max) exactDport = r.min;
     } else if (o.name === '--tcp-flags') t = tcpFlagsTest(o.args[0] ?? '', o.args[1] ?? '', o.negated);
     else if (o.name === '--syn') t = tcpFlagsTest('SYN,RST,ACK,FIN', 'SYN', o.negated);
-    else if (o.name === '--tcp-option') t = () => o.negated;
+    else if (o.name === '--tcp-option')
+      // The option kind is a byte; no traced packet carries TCP options, so only "!" matches.
+      t = /^\d+$/.test(o.args[0] ?? '') && Number(o.args[0]) <= 255 ? () => o.negated : `Bad TCP option "${o.args[0]}"`;
     else if (o.name === '--chunk-types') t = () => true;
     else t = `unknown option "${o.name}"`;
     if (typeof t === 'string') return t;

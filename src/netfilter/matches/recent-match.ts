@@ -2,6 +2,7 @@
 // session affinity is built on it (--set in the endpoint chain, --rcheck in the service chain).
 import { parseIPv4 } from '../../net';
 import type { FlowState, MatchExtension, NfPacket, ParsedOption } from '../extension';
+import { keptText } from '../values';
 
 type Command = '--set' | '--rcheck' | '--update' | '--remove';
 
@@ -16,6 +17,12 @@ function withEntry(flow: FlowState, list: string, address: number, times: readon
   else entries.set(address, times);
   lists.set(list, entries);
   flow.recent = lists;
+}
+
+/** The list's name as xt_recent keeps it: DEFAULT when none is given, cut to 199 bytes (its field, less the NUL). */
+export function recentListName(options: readonly ParsedOption[]): string {
+  const o = options.find((x) => x.name === '--name');
+  return o === undefined ? 'DEFAULT' : keptText(o, 199);
 }
 
 /** Whether the list is keyed by the destination: --rdest and --rsource set one flag, so the last given wins. */
@@ -45,13 +52,17 @@ export const recentMatch: MatchExtension = {
     { name: '--mask', args: 1 },
   ],
   compile(options) {
-    const name = options.find((o) => o.name === '--name')?.args[0] ?? 'DEFAULT';
+    const name = recentListName(options);
     const commands = options.filter((o) => ['--set', '--rcheck', '--update', '--remove'].includes(o.name));
     if (commands.length !== 1) return 'exactly one of --set, --rcheck, --update or --remove is required';
     const command = commands[0]!;
     const secondsText = options.find((o) => o.name === '--seconds')?.args[0];
     const seconds = secondsText === undefined ? null : Number(secondsText);
-    if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 0)) return `bad --seconds "${secondsText}"`;
+    // libxt_recent's ranges and dependencies, with its words.
+    if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 0xffffffff))
+      return 'bad value for option "--seconds", or out of range (1-4294967295).';
+    if (seconds === null && options.some((o) => o.name === '--reap'))
+      return 'option "--reap" also requires "--seconds".';
     const hitText = options.find((o) => o.name === '--hitcount')?.args[0];
     const hitcount = hitText === undefined ? 0 : Number(hitText);
     if (!(Number.isInteger(hitcount) && hitcount >= 0)) return `bad --hitcount "${hitText}"`;

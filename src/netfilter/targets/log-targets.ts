@@ -1,6 +1,7 @@
 // Targets that only observe or tag: LOG, NFLOG, TRACE, NOTRACK (and CT --notrack, its newer spelling).
 import { formatIPv4 } from '../../net';
 import type { ParsedOption, TargetExtension } from '../extension';
+import { keptText } from '../values';
 
 /** libxt_LOG's level names (error and panic are its deprecated spellings); any other word is refused. */
 const LOG_LEVEL_NAMES: Readonly<Record<string, number>> = {
@@ -29,13 +30,6 @@ export function logLevel(text: string): number | null {
   return n >= 0 && n <= 7 ? n : null;
 }
 
-/** A prefix option's text as the kernel keeps it: cut to what its field holds (iptables cuts, it does not refuse). */
-export function keptPrefix(o: ParsedOption | undefined, max: number): string {
-  const text = o?.args[0] ?? '';
-  const bytes = Buffer.from(text);
-  return bytes.length <= max ? text : bytes.subarray(0, max).toString();
-}
-
 /** What each --*-prefix option refuses: an empty text (xtables' minimum length of 1). */
 function emptyPrefix(options: readonly ParsedOption[], name: string): string | null {
   const o = options.find((x) => x.name === name);
@@ -62,7 +56,7 @@ export const logTarget: TargetExtension = {
     if (empty !== null) return empty;
     const level = options.find((o) => o.name === '--log-level');
     if (level && logLevel(level.args[0]!) === null) return `log level "${level.args[0]}" unknown`;
-    const prefix = keptPrefix(
+    const prefix = keptText(
       options.find((o) => o.name === '--log-prefix'),
       LOG_PREFIX_BYTES,
     );
@@ -93,7 +87,7 @@ export const nflogTarget: TargetExtension = {
     }
     const empty = emptyPrefix(options, '--nflog-prefix');
     if (empty !== null) return empty;
-    const prefix = keptPrefix(
+    const prefix = keptText(
       options.find((o) => o.name === '--nflog-prefix'),
       NFLOG_PREFIX_BYTES,
     );

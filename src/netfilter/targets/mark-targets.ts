@@ -61,6 +61,10 @@ export function connmarkOf(
   let set: XMark | null = null;
   let nfmask = 0xffffffff;
   let ctmask = 0xffffffff;
+  // libxt_CONNMARK: --mask sets both masks, so it excludes either one given alone.
+  const both = options.find((o) => o.name === '--mask');
+  const one = options.find((o) => o.name === '--nfmask' || o.name === '--ctmask');
+  if (both && one) return `option "${one.name}" cannot be used together with "--mask".`;
   for (const o of options) {
     if (MARK_OPTIONS.includes(o.name)) {
       const x = xmarkOf(o);
