@@ -153,7 +153,8 @@ function readObject(raw: RawObject, file: string, log: IssueLog, into: Collected
     return;
   }
   const errorsBefore = log.errors.length;
-  const meta = parseObjectMeta(ctx, raw.body.metadata, namespaced);
+  const nameRule = raw.kind === 'Service' ? 'dns1035' : raw.kind === 'Namespace' ? 'label' : 'subdomain';
+  const meta = parseObjectMeta(ctx, raw.body.metadata, namespaced, nameRule);
   const key = `${raw.kind} ${meta.namespace}/${meta.name}`;
   const first = into.origins.get(key);
   if (meta.name !== '' && first) {

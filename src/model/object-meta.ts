@@ -10,7 +10,7 @@ import {
   readStringMap,
   requireField,
 } from './field-reader';
-import type { ObjectContext } from './validation-issue';
+import { type ObjectContext, reportError } from './validation-issue';
 
 export interface OwnerReference {
   readonly apiVersion: string;
@@ -66,11 +66,60 @@ function readOwnerReference(ctx: ObjectContext, value: unknown, path: string): O
   };
 }
 
-export function parseObjectMeta(ctx: ObjectContext, value: unknown, namespaced: boolean): ObjectMeta {
+/**
+ * The names the API server takes (apimachinery's validation): most objects' a DNS-1123 subdomain,
+ * a Namespace's (and every metadata.namespace) a DNS-1123 label, a Service's a DNS-1035 label.
+ */
+export type NameRule = 'subdomain' | 'label' | 'dns1035';
+
+const NAME_RULES: Readonly<
+  Record<NameRule, { readonly pattern: RegExp; readonly max: number; readonly words: string }>
+> = {
+  subdomain: {
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    max: 253,
+    words:
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+  },
+  label: {
+    pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    max: 63,
+    words:
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+  },
+  dns1035: {
+    pattern: /^[a-z]([-a-z0-9]*[a-z0-9])?$/,
+    max: 63,
+    words:
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+  },
+};
+
+function checkName(ctx: ObjectContext, name: string | undefined, path: string, rule: NameRule): void {
+  if (name === undefined || name === '') return;
+  const r = NAME_RULES[rule];
+  if (name.length > r.max)
+    reportError(
+      ctx,
+      path,
+      'invalid-name',
+      `${JSON.stringify(name.slice(0, 40))}...: must be no more than ${r.max} characters`,
+    );
+  else if (!r.pattern.test(name)) reportError(ctx, path, 'invalid-name', `${JSON.stringify(name)}: ${r.words}`);
+}
+
+export function parseObjectMeta(
+  ctx: ObjectContext,
+  value: unknown,
+  namespaced: boolean,
+  nameRule: NameRule = 'subdomain',
+): ObjectMeta {
   const map = readMap(ctx, value, 'metadata') ?? {};
   const name = readString(ctx, map.name, 'metadata.name');
   requireField(ctx, map.name, 'metadata.name');
+  checkName(ctx, name, 'metadata.name', nameRule);
   const namespace = namespaced ? (readString(ctx, map.namespace, 'metadata.namespace') ?? '') : '';
+  checkName(ctx, namespace, 'metadata.namespace', 'label');
   const ownerReferences: OwnerReference[] = [];
   readList(ctx, map.ownerReferences, 'metadata.ownerReferences').forEach((item, i) => {
     const ref = readOwnerReference(ctx, item, indexPath('metadata.ownerReferences', i));

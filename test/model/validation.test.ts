@@ -148,6 +148,34 @@ items:
     ]);
   });
 
+  it('names the API server refuses: a Service not a DNS-1035 label, a Node not a subdomain, a namespace not a label', () => {
+    expect(
+      errorsOf(`apiVersion: v1
+kind: Service
+metadata: {name: Web_Svc}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: N_1!}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: Bad NS}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: 1svc}
+spec: {ports: [{port: 80}]}
+`),
+    ).toEqual([
+      `test.yaml: document 1 (Service default/Web_Svc): metadata.name: "Web_Svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character`,
+      `test.yaml: document 2 (Node N_1!): metadata.name: "N_1!": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      `test.yaml: document 3 (Pod Bad NS/p): metadata.namespace: "Bad NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+      `test.yaml: document 4 (Service default/1svc): metadata.name: "1svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character`,
+    ]);
+  });
+
   it('a list whose items are no list', () => {
     expect(errorsOf('apiVersion: v1\nkind: List\nitems: 5\n')).toEqual([
       'test.yaml: document 1: items: expected a list, got 5',
