@@ -78,10 +78,24 @@ export interface Service {
   readonly allocateLoadBalancerNodePorts?: boolean;
 }
 
+/** IANA_SVC_NAME: 1-15 characters of a-z, 0-9 and '-', a letter among them, no '-' at an end or twice in a row. */
+function isServiceName(text: string): boolean {
+  return /^[a-z0-9]([a-z0-9]|-(?!-))*$/.test(text) && text.length <= 15 && /[a-z]/.test(text) && !text.endsWith('-');
+}
+
 function readTargetPort(ctx: ObjectContext, value: unknown, path: string, port: number | undefined): number | string {
   // A quoted number is still a number to anyone writing YAML by hand.
   if (typeof value === 'string' && /^\d+$/.test(value)) value = Number(value);
   if (typeof value === 'string') {
+    // A port's name (IANA_SVC_NAME, as the API server checks it): at most 15 lower-case letters,
+    // digits and single '-' inside, with a letter.
+    if (value !== '' && !isServiceName(value))
+      reportError(
+        ctx,
+        path,
+        'invalid-port-name',
+        `${JSON.stringify(value)}: must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), at most 15 characters, with at least one letter, no hyphen at either end or next to another`,
+      );
     if (value !== '') return value;
   } else if (value !== 0) {
     const n = readPort(ctx, value, path);
@@ -183,6 +197,8 @@ function readIngress(ctx: ObjectContext, status: YamlMap): LoadBalancerIngress[]
   return out;
 }
 
+const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap): Service {
   const spec = readMap(ctx, body.spec, 'spec') ?? {};
   const status = readMap(ctx, body.status, 'status') ?? {};
@@ -202,6 +218,17 @@ export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap
   }
   const externalName = readString(ctx, spec.externalName, 'spec.externalName');
   if (isExternalName) requireField(ctx, spec.externalName, 'spec.externalName');
+  // The API server takes a lowercase RFC 1123 subdomain (a trailing dot allowed) for an ExternalName.
+  if (isExternalName && externalName && !EXTERNAL_NAME.test(externalName.replace(/\.$/, '')))
+    reportError(
+      ctx,
+      'spec.externalName',
+      'invalid-external-name',
+      `${JSON.stringify(externalName)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+    );
+  // What the API server refuses in a Service's shape.
+  if (clusterIP === 'None' && (type === 'NodePort' || type === 'LoadBalancer'))
+    reportError(ctx, 'spec.clusterIP', 'headless-node-port', `may not be set to 'None' for ${type} services`);
   const selector = readStringMap(ctx, spec.selector, 'spec.selector');
   const affinityConfig = readMap(ctx, spec.sessionAffinityConfig, 'spec.sessionAffinityConfig') ?? {};
   const clientIP = readMap(ctx, affinityConfig.clientIP, 'spec.sessionAffinityConfig.clientIP') ?? {};

@@ -111,7 +111,7 @@ describe('bad input', () => {
   });
 
   it('a nodePort used by two Services (small nodePorts are fine): a warning, kube-proxy accepts it', () => {
-    const np = '  type: NodePort\n  clusterIP: None\n  ports: [{port: 80, nodePort: 3001}]';
+    const np = '  type: NodePort\n  ports: [{port: 80, nodePort: 3001}]';
     expect(warningsOf(service(np, 'a') + service(np, 'b'))).toEqual([
       'test.yaml: document 2 (Service default/b): spec.ports[0].nodePort: 3001 is already the nodePort of Service default/a (spec.ports[0])',
     ]);
@@ -174,6 +174,34 @@ spec: {ports: [{port: 80}]}
       `test.yaml: document 3 (Pod Bad NS/p): metadata.namespace: "Bad NS": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
       `test.yaml: document 4 (Service default/1svc): metadata.name: "1svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character`,
     ]);
+  });
+
+  it('Service shapes the API server refuses: a bad port name, a bad ExternalName, a headless NodePort', () => {
+    expect(
+      errorsOf(
+        service('  ports: [{port: 80, targetPort: Bad_Name!}]', 'a') +
+          `---
+apiVersion: v1
+kind: Service
+metadata: {name: ext}
+spec: {type: ExternalName, externalName: "bad name!"}
+` +
+          service('  type: NodePort\n  clusterIP: None\n  ports: [{port: 80}]', 'c'),
+      ),
+    ).toEqual([
+      `test.yaml: document 1 (Service default/a): spec.ports[0].targetPort: "Bad_Name!": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-), at most 15 characters, with at least one letter, no hyphen at either end or next to another`,
+      `test.yaml: document 2 (Service default/ext): spec.externalName: "bad name!": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      "test.yaml: document 3 (Service default/c): spec.clusterIP: may not be set to 'None' for NodePort services",
+    ]);
+    // What it takes: a named targetPort, an ExternalName with its trailing dot.
+    load(
+      `${service('  ports: [{port: 80, targetPort: http-alt}]', 'ok')}---
+apiVersion: v1
+kind: Service
+metadata: {name: ext}
+spec: {type: ExternalName, externalName: "db.example.com."}
+`,
+    );
   });
 
   it('a list whose items are no list', () => {
