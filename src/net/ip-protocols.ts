@@ -75,11 +75,18 @@ const BY_NAME = new Map<string, number>([...XTABLES_ONLY, ...OFFICIAL]);
 const BY_NUMBER = new Map<number, string>();
 for (const [name, n] of OFFICIAL) if (!BY_NUMBER.has(n)) BY_NUMBER.set(n, name);
 
-/** The protocol number `-p TEXT` means (case-insensitive, as iptables lowercases it; "all" is 0), or null. */
+/**
+ * The protocol number `-p TEXT` means (case-insensitive, as iptables lowercases it; "all" is 0), or
+ * null. A number is read as strtoul reads it with base 0: 0x hex, a leading 0 octal ("0x6", "06": tcp).
+ */
 export function ipProtocolNumber(text: string): number | null {
   const lower = text.toLowerCase();
-  if (/^\d{1,3}$/.test(lower)) {
-    const n = Number(lower);
+  if (/^(0x[0-9a-f]{1,8}|0[0-7]{0,11}|[1-9]\d{0,9})$/.test(lower)) {
+    const n = lower.startsWith('0x')
+      ? Number.parseInt(lower, 16)
+      : lower.startsWith('0')
+        ? Number.parseInt(lower, 8)
+        : Number(lower);
     return n <= 255 ? n : null;
   }
   if (lower === 'all') return 0;

@@ -133,6 +133,9 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -d 10.1', '-A INPUT -d 10.1.0.0/32'],
   ['-A INPUT -s 0x0a.0.0.1', '-A INPUT -s 10.0.0.1/32'],
   ['-A INPUT -p icmp --icmp-type 255/0', '-A INPUT -p icmp -m icmp --icmp-type any'],
+  ['-A INPUT -p 0x6', '-A INPUT -p tcp'],
+  ['-A INPUT -p 017', '-A INPUT -p udp'],
+  ['-A INPUT -p 0x2f', '-A INPUT -p gre'],
   ['-A INPUT -m conntrack --ctorigdst 10.0.0.1/32', '-A INPUT -m conntrack --ctorigdst 10.0.0.1'],
   ['-A INPUT -m conntrack --ctrepldst 1.1.1.1/255.255.255.0', '-A INPUT -m conntrack --ctrepldst 1.1.1.1/24'],
   // Keywords in any letter case.
