@@ -133,6 +133,8 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -d 10.1', '-A INPUT -d 10.1.0.0/32'],
   ['-A INPUT -s 0x0a.0.0.1', '-A INPUT -s 10.0.0.1/32'],
   ['-A INPUT -p icmp --icmp-type 255/0', '-A INPUT -p icmp -m icmp --icmp-type any'],
+  ['-A OUTPUT -m owner --uid-owner nobody', '-A OUTPUT -m owner --uid-owner 65534'],
+  ['-A OUTPUT -m owner --gid-owner www-data', '-A OUTPUT -m owner --gid-owner 33'],
   ['-A INPUT -p 0x6', '-A INPUT -p tcp'],
   ['-A INPUT -p 017', '-A INPUT -p 15'],
   ['-A INPUT -p 021', '-A INPUT -p udp'],

@@ -377,7 +377,7 @@ describe('bad input names the line and the token', () => {
     [
       'owner id out of range',
       '*filter\n-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT\nCOMMIT\n',
-      'f: line 2: owner match: Bad value for "--uid-owner" option: "4294967295" (a number, a range N-M, or root)',
+      'f: line 2: owner match: Bad value for "--uid-owner" option: "4294967295" (a number, a range N-M, or a name every Debian node has)',
     ],
     [
       'owner range backwards',

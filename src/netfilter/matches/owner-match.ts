@@ -8,8 +8,71 @@ import { parseCNumber } from '../values';
 /** The highest id the tools take (xtables_strtoui with UINT32_MAX - 1). */
 const MAX_ID = 4294967294;
 
-/** The one user and group name every node has; iptables resolves any other through the node's own files. */
-const KNOWN_NAMES: Readonly<Record<string, number>> = { root: 0 };
+/**
+ * The users and groups every Debian node has, with the ids base-passwd fixes for them
+ * (/usr/share/base-passwd/passwd.master and group.master); iptables resolves a name through the
+ * node's own files, so others (made by packages or admins) differ from node to node and are refused.
+ */
+const USERS: ReadonlyMap<string, number> = new Map([
+  ['root', 0],
+  ['daemon', 1],
+  ['bin', 2],
+  ['sys', 3],
+  ['sync', 4],
+  ['games', 5],
+  ['man', 6],
+  ['lp', 7],
+  ['mail', 8],
+  ['news', 9],
+  ['uucp', 10],
+  ['proxy', 13],
+  ['www-data', 33],
+  ['backup', 34],
+  ['list', 38],
+  ['irc', 39],
+  ['_apt', 42],
+  ['nobody', 65534],
+]);
+const GROUPS: ReadonlyMap<string, number> = new Map([
+  ['root', 0],
+  ['daemon', 1],
+  ['bin', 2],
+  ['sys', 3],
+  ['adm', 4],
+  ['tty', 5],
+  ['disk', 6],
+  ['lp', 7],
+  ['mail', 8],
+  ['news', 9],
+  ['uucp', 10],
+  ['man', 12],
+  ['proxy', 13],
+  ['kmem', 15],
+  ['dialout', 20],
+  ['fax', 21],
+  ['voice', 22],
+  ['cdrom', 24],
+  ['floppy', 25],
+  ['tape', 26],
+  ['sudo', 27],
+  ['audio', 29],
+  ['dip', 30],
+  ['www-data', 33],
+  ['backup', 34],
+  ['operator', 37],
+  ['list', 38],
+  ['irc', 39],
+  ['src', 40],
+  ['shadow', 42],
+  ['utmp', 43],
+  ['video', 44],
+  ['sasl', 45],
+  ['plugdev', 46],
+  ['staff', 50],
+  ['games', 60],
+  ['users', 100],
+  ['nogroup', 65534],
+]);
 
 /**
  * A known name, or "N", "N-M" or "N:M" with numbers as strtoul reads them (base 0: 0x hex, a
@@ -18,11 +81,12 @@ const KNOWN_NAMES: Readonly<Record<string, number>> = { root: 0 };
 export function parseOwnerIds(option: ParsedOption): { min: number; max: number } | string {
   const text = option.args[0] ?? '';
   const bad = `Bad value for "${option.name}" option: "${text}"`;
-  if (text in KNOWN_NAMES) return { min: KNOWN_NAMES[text]!, max: KNOWN_NAMES[text]! };
+  const named = (option.name === '--gid-owner' ? GROUPS : USERS).get(text);
+  if (named !== undefined) return { min: named, max: named };
   const cut = text.search(/[-:]/);
   const min = parseCNumber(cut < 0 ? text : text.slice(0, cut), MAX_ID);
   const max = cut < 0 ? min : parseCNumber(text.slice(cut + 1), MAX_ID);
-  if (min === null || max === null) return `${bad} (a number, a range N-M, or root)`;
+  if (min === null || max === null) return `${bad} (a number, a range N-M, or a name every Debian node has)`;
   // iptables takes it; the kernel refuses the rule (xt_owner checkentry).
   if (min > max) return `"${text}" is a range whose first id is above its last`;
   return { min, max };
