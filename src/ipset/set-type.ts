@@ -60,7 +60,7 @@ const OTHER_KERNEL_TYPES = new Set([
 /** The canonical type a type name or alias denotes, or why it is refused. */
 export function resolveSetType(text: string): { type: IpsetType } | { reason: string } {
   if (Object.hasOwn(SET_TYPES, text)) return { type: text as IpsetType };
-  const alias = ALIASES[text];
+  const alias = Object.hasOwn(ALIASES, text) ? ALIASES[text] : undefined;
   if (alias) return { type: alias };
   if (OTHER_KERNEL_TYPES.has(text)) return { reason: `set type "${text}" is not modelled by knetsim` };
   return { reason: `set type "${text}" is unknown` };

@@ -106,15 +106,19 @@ const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'TTL',
 ]);
 
+/** The verdicts iptables-restore keeps to itself: not even a ":" declaration may take their names. */
+const STANDARD_TARGETS: ReadonlySet<string> = new Set(['ACCEPT', 'DROP', 'QUEUE', 'RETURN']);
+
 /**
- * Why iptables refuses a name for a new user chain (a ":" declaration, -N, the new name of -E), or
- * null: at most 28 characters, and no target's name.
+ * Why iptables refuses a name for a new user chain, or null: at most 28 characters, and for -N and
+ * -E's new name no target's name; a ":" declaration (`declared`) is refused only the standard
+ * verdicts' (iptables-restore 1.8.9 takes ":LOG -" and refuses "-N LOG").
  */
-export function newChainNameProblem(name: string): string | null {
+export function newChainNameProblem(name: string, declared = false): string | null {
   if (name.length === 0) return 'a chain name is needed';
   if (name.length > 28) return `chain name "${name}" is longer than 28 characters`;
-  if (targetByName.has(name) || OTHER_TARGET_NAMES.has(name))
-    return `chain name "${name}" may not clash with target name`;
+  const clash = declared ? STANDARD_TARGETS.has(name) : targetByName.has(name) || OTHER_TARGET_NAMES.has(name);
+  if (clash) return `chain name "${name}" may not clash with target name`;
   return null;
 }
 

@@ -82,6 +82,33 @@ const BASE_LONG_OPTIONS = [
   '--jump',
   '--goto',
   '--set-counters',
+  // The commands and general options share iptables' option table, so an abbreviation of one of
+  // them is ambiguous too ("--in" is --in-interface or --insert).
+  '--append',
+  '--check',
+  '--delete',
+  '--delete-chain',
+  '--exact',
+  '--flush',
+  '--help',
+  '--insert',
+  '--ipv4',
+  '--ipv6',
+  '--line-numbers',
+  '--list',
+  '--list-rules',
+  '--modprobe',
+  '--new-chain',
+  '--numeric',
+  '--policy',
+  '--rename-chain',
+  '--replace',
+  '--table',
+  '--verbose',
+  '--version',
+  '--wait',
+  '--wait-interval',
+  '--zero',
 ];
 
 /**
@@ -94,14 +121,16 @@ function abbreviated(
   protocol: RuleHeader['protocol'],
   target: TargetExtension | null,
   slots: OptionSlots,
+  /** Leave out the protocol's own match (not loaded yet) and iptables' own options. */
+  loadedOnly = false,
 ): string | null {
-  const names = new Set<string>(BASE_LONG_OPTIONS);
+  const names = new Set<string>(loadedOnly ? [] : BASE_LONG_OPTIONS);
   const add = (ext: MatchExtension | TargetExtension | undefined | null) => {
     for (const o of ext?.options ?? []) names.add(o.name);
   };
   add(target);
   for (let m = 0; m < slots.matches; m++) add(slots.ext[m]);
-  if (protocol && !protocol.negated && isL4(protocol.name)) add(implicitMatchFor(protocol.name));
+  if (!loadedOnly && protocol && !protocol.negated && isL4(protocol.name)) add(implicitMatchFor(protocol.name));
   const found = [...names].filter((n) => n.startsWith(text));
   return found.length === 1 ? found[0]! : null;
 }
@@ -273,6 +302,17 @@ export function parseRuleTokens(
       for (let m = slots.matches - 1; instance === null && m >= 0; m--) {
         spec = optionSpec(slots.ext[m]!, option);
         if (spec) instance = m;
+      }
+      // An abbreviation of a loaded extension's option wins before iptables loads the protocol's own
+      // match ("-p tcp -m multiport --dport 80" is multiport's --dports).
+      if (instance === null && header.protocol && !header.protocol.negated && isL4(header.protocol.name)) {
+        const loaded = abbreviated(option, header.protocol, target.ext, slots, true);
+        if (loaded !== null) {
+          texts[i] = loaded;
+          negatePending = negated;
+          i--;
+          continue;
+        }
       }
       if (instance === null && header.protocol && !header.protocol.negated && isL4(header.protocol.name)) {
         const implicit = implicitMatchFor(header.protocol.name);

@@ -311,7 +311,7 @@ export function parseRestoreScript(text: string): ParseResult {
           throw new LineError(`bad chain declaration "${source.slice(start, end)}"`);
         const m = DECLARATION;
         const name = m.name;
-        const problem = BUILTIN_NAMES.has(name) ? null : newChainNameProblem(name);
+        const problem = BUILTIN_NAMES.has(name) ? null : newChainNameProblem(name, true);
         if (problem !== null) throw new LineError(problem);
         table.layout.declare(table.statements.length, name, m.policy, declareChain(cache, name));
         table.statements.push({ kind: 'chain', name, policy: m.policy, counters: m.counters, line: lineNo });

@@ -73,7 +73,7 @@ export class TokenCursor {
 function parsePrimary(c: TokenCursor): Expr | null {
   const w = c.peek();
   if (w === undefined) return null;
-  if (w in PAYLOAD_FIELDS) {
+  if (Object.hasOwn(PAYLOAD_FIELDS, w)) {
     const field = c.peek(1);
     if (field === undefined || !PAYLOAD_FIELDS[w]!.includes(field)) {
       c.i++;

@@ -173,6 +173,9 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     `-A INPUT -m recent --set --name ${'n'.repeat(199)} --mask 255.255.255.255 --rsource`,
   ],
   ['-A INPUT -p tcp -m multiport --dports 1:2,80,http', '-A INPUT -p tcp -m multiport --dports 1:2,80,80'],
+  // A loaded match's option abbreviated wins before -p's own match is loaded: --dport is multiport's
+  // --dports (with -m tcp loaded before, tcp's own --dport takes it, and multiport has none: refused).
+  ['-A INPUT -p tcp -m multiport --dport 80', '-A INPUT -p tcp -m multiport --dports 80'],
   // CONNMARK reads its options in order; recent's last of --rdest/--rsource wins.
   ['-A INPUT -j CONNMARK --set-mark 1 --mask 0xff', '-A INPUT -j CONNMARK --set-xmark 0x1/0xff'],
   ['-A INPUT -j CONNMARK --mask 0xff --set-mark 1', '-A INPUT -j CONNMARK --set-xmark 0x1/0xffffffff'],

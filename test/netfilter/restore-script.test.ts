@@ -335,6 +335,11 @@ describe('bad input names the line and the token', () => {
       'f: line 2: tcp match: Bad TCP option "300"',
     ],
     [
+      'an abbreviation of two options (--in-interface, --insert)',
+      '*filter\n-A INPUT --in eth0 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: unknown option "--in"',
+    ],
+    [
       'statistic without a mode or probability',
       '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: --probability must be specified when using random mode',
@@ -526,6 +531,7 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
     ['-N of 29', `-N ${'A'.repeat(29)}`, `chain name "${'A'.repeat(29)}" is longer than 28 characters`],
     ['a chain named as a target', ':ACCEPT - [0:0]', 'chain name "ACCEPT" may not clash with target name'],
     ['-N named as a target', '-N DNAT', 'chain name "DNAT" may not clash with target name'],
+    ['a ":" declaration named as an extension target (only -N refuses it)', ':LOG - [0:0]', [':LOG - [0:0]']],
     ['-N without a name', '-N', 'a chain name is needed'],
     ['-N with two names', '-N a b', 'bad argument "b"'],
     ['--new', '--new X\n-A X -j ACCEPT', [':X - [0:0]', '-A X -j ACCEPT']],
