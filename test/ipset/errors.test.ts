@@ -14,6 +14,8 @@ describe('bad restore input gives one located message', () => {
   it.each([
     // unknown or unmodelled set type
     ['create A hash:foo', 1, 'hash:foo', 'set type "hash:foo" is unknown'],
+    // a name Object.prototype has (it made an internal error)
+    ['create A constructor', 1, 'constructor', 'set type "constructor" is unknown'],
     ['create A hash:net,iface', 1, 'hash:net,iface', 'set type "hash:net,iface" is not modelled by knetsim'],
     // bad elements
     [

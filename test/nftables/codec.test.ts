@@ -69,6 +69,9 @@ describe('nft -f transaction', () => {
   it('names the line and the token it does not know', () => {
     const r = parseNftTransaction('add table ip t\nadd chain ip t c\nadd rule ip t c ip daddr 1.2.3.4 frobnicate\n');
     expect(r).toEqual({ ok: false, message: 'line 3 at "frobnicate" (column 34): unknown word "frobnicate"' });
+    // A word Object.prototype has (it made an internal error).
+    const proto = parseNftTransaction('add table ip t\nadd chain ip t c\nadd rule ip t c constructor saddr 1.2.3.4\n');
+    expect(proto.ok ? '' : proto.message).toBe('line 3 at "constructor" (column 17): unknown word "constructor"');
     const bad = parseNftTransaction('add chain ip t c { type filter hook sideways priority 0 ; }');
     expect(bad.ok ? '' : bad.message).toBe('line 1 at "sideways" (column 37): unknown hook "sideways"');
   });
