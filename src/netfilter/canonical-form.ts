@@ -194,7 +194,8 @@ function matchText(m: RuleMatch): string {
       const hitcount = opt(o, '--hitcount');
       return (
         `${neg(command)} ${command.name}` +
-        (seconds && seconds.args[0] !== '0' ? ` --seconds ${seconds.args[0]}` : '') +
+        // libxt_recent prints the seconds as a signed int (4294967295 shows as -1).
+        (seconds && seconds.args[0] !== '0' ? ` --seconds ${Number(seconds.args[0]) | 0}` : '') +
         (opt(o, '--reap') ? ' --reap' : '') +
         (hitcount && hitcount.args[0] !== '0' ? ` --hitcount ${hitcount.args[0]}` : '') +
         (opt(o, '--rttl') ? ' --rttl' : '') +

@@ -244,6 +244,7 @@ export function parseRuleTokens(
         let list: IPv4Prefix[] | null = null;
         const read = READ_PREFIX;
         if (value.indexOf(',') >= 0) {
+          if (neg) throw new RuleSyntaxError('! not allowed with multiple source or destination IP addresses', '!');
           list = parsePrefixList(value);
           if (!list) throw new RuleSyntaxError(`host/network "${value}" not found`, value);
           read.address = list[0]!.address;

@@ -135,6 +135,12 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -p icmp --icmp-type 255/0', '-A INPUT -p icmp -m icmp --icmp-type any'],
   ['-A OUTPUT -m owner --uid-owner nobody', '-A OUTPUT -m owner --uid-owner 65534'],
   ['-A OUTPUT -m owner --gid-owner www-data', '-A OUTPUT -m owner --gid-owner 33'],
+  ['-A INPUT -m conntrack --ctproto gre', '-A INPUT -m conntrack --ctproto 47'],
+  ['-A INPUT -m conntrack --ctproto all', '-A INPUT -m conntrack --ctproto 0'],
+  [
+    '-A INPUT -m recent --rcheck --seconds 4294967295',
+    '-A INPUT -m recent --rcheck --seconds -1 --name DEFAULT --mask 255.255.255.255 --rsource',
+  ],
   ['-A INPUT -p 0x6', '-A INPUT -p tcp'],
   ['-A INPUT -p 017', '-A INPUT -p 15'],
   ['-A INPUT -p 021', '-A INPUT -p udp'],

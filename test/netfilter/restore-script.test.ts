@@ -340,6 +340,11 @@ describe('bad input names the line and the token', () => {
       'f: line 2: unknown option "--in"',
     ],
     [
+      '"!" with an address list',
+      '*filter\n-A INPUT ! -d 1.2.3.4,5.6.7.8 -j ACCEPT\nCOMMIT\n',
+      'f: line 2: ! not allowed with multiple source or destination IP addresses',
+    ],
+    [
       'statistic without a mode or probability',
       '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: --probability must be specified when using random mode',
@@ -546,6 +551,7 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
       'cannot delete chain X: it still has rules (Device or resource busy)',
     ],
     ['-N then -X', '-N X\n-X X', []],
+    ["a user chain's counters (the kernel keeps none)", ':UC - [3:4]', [':UC - [0:0]']],
     ['-Z of no chain', '-Z NOSUCH', 'chain "NOSUCH" does not exist in table filter'],
     ['-Z of a rule not there', '-Z INPUT 1', 'rule 1 does not exist in chain INPUT'],
     [
@@ -760,7 +766,7 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
       { address: 0x0a000001, length: 32, list: null, negated: false },
       { address: 0x0a000002, length: 31, list: null, negated: false },
     ]);
-    const parsed = parseRestoreScript('*filter\n-A INPUT ! -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n');
+    const parsed = parseRestoreScript('*filter\n-A INPUT -s 10.0.0.1,10.0.0.2/31 -j DROP\nCOMMIT\n');
     if (!parsed.ok) throw new Error(parsed.error.message);
     const statement = parsed.script.blocks[0]?.kind === 'table' ? parsed.script.blocks[0].statements[0] : undefined;
     expect(statement?.kind === 'rule' && statement.rule.header.src).toEqual({
@@ -770,7 +776,7 @@ describe('loading applies commands as iptables-restore --noflush does', () => {
         { address: 0x0a000001, length: 32 },
         { address: 0x0a000002, length: 31 },
       ],
-      negated: true,
+      negated: false,
     });
   });
 });

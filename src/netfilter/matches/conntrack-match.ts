@@ -1,6 +1,6 @@
 // -m conntrack and the older -m state: the connection's state, NAT status,
 // tuples and direction, as xt_conntrack reads them from the packet's entry.
-import { type L4Protocol, parseIPv4Prefix, prefixContains } from '../../net';
+import { ipProtocolNumber, PROTOCOL_NUMBERS, parseIPv4Prefix, prefixContains } from '../../net';
 import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
 import { parsePortRange } from '../values';
 
@@ -81,11 +81,10 @@ function compileConntrackOption(o: ParsedOption): Test | string {
       };
     }
     case '--ctproto': {
-      const name = (o.args[0] ?? '').toLowerCase();
-      const byNumber: Record<string, L4Protocol> = { '6': 'tcp', '17': 'udp', '132': 'sctp', '1': 'icmp' };
-      const proto = byNumber[name] ?? (['tcp', 'udp', 'sctp', 'icmp'].includes(name) ? (name as L4Protocol) : null);
-      if (!proto) return `unknown protocol "${o.args[0]}"`;
-      return (p) => p.ct !== null && (p.ct.original.protocol === proto) !== o.negated;
+      // Any protocol iptables knows (gre, 47, all: 0), compared by number as xt_conntrack does.
+      const number = ipProtocolNumber(o.args[0] ?? '');
+      if (number === null) return `unknown protocol "${o.args[0]}"`;
+      return (p) => p.ct !== null && (PROTOCOL_NUMBERS[p.ct.original.protocol] === number) !== o.negated;
     }
     case '--ctdir': {
       const dir = o.args[0]?.toUpperCase();
