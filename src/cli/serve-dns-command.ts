@@ -45,6 +45,7 @@ export async function serveDns(
         pending = pending.subarray(2 + query.length);
         const x = answerWire(dns, query, 'tcp', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
         log(x.log);
+        if (x.response === null) continue;
         const length = Buffer.alloc(2);
         length.writeUInt16BE(x.response.length);
         socket.write(Buffer.concat([length, x.response]));
@@ -62,7 +63,7 @@ export async function serveDns(
   udp.on('message', (query, peer) => {
     const x = answerWire(dns, query, 'udp', { address: peer.address, port: peer.port });
     log(x.log);
-    udp.send(x.response, peer.port, peer.address);
+    if (x.response !== null) udp.send(x.response, peer.port, peer.address);
   });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', (e) => {

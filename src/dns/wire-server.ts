@@ -8,7 +8,8 @@ import { CLASSIC_UDP_LIMIT, decodeQuery } from './wire';
 export type Transport = 'udp' | 'tcp';
 
 export interface WireExchange {
-  readonly response: Buffer;
+  /** Null when the message gets no answer: a response (QR set), which CoreDNS's server ignores. */
+  readonly response: Buffer | null;
   /** CoreDNS log plugin's line: `client - id "TYPE IN name proto size do bufsize" RCODE flags size`. */
   readonly log: string;
 }
@@ -19,8 +20,12 @@ export function answerWire(
   transport: Transport,
   client: { address: string; port: number },
 ): WireExchange {
-  const decoded = decodeQuery(query);
   const peer = `${client.address.includes(':') ? `[${client.address}]` : client.address}:${client.port}`;
+  // miekg/dns's default accept function drops responses without a word (no FORMERR back: that
+  // would answer an answer).
+  if (query.length >= 3 && (query[2]! & 0x80) !== 0)
+    return { response: null, log: `${peer} - ${query.readUInt16BE(0)} ignored: a response (QR set), not a query` };
+  const decoded = decodeQuery(query);
   if (!decoded.ok) {
     const r = reply({ name: '.', type: 'A' }, decoded.rcode);
     const response = encodeMessage(r, { id: decoded.id, rd: false });

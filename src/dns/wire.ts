@@ -27,8 +27,10 @@ export function decodeQuery(buf: Buffer): QueryDecoding {
   let packet: dnsPacket.DecodedPacket;
   try {
     packet = dnsPacket.decode(buf);
-  } catch (e) {
-    return { ok: false, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rcode: 'FORMERR', reason: (e as Error).message };
+  } catch {
+    // What the decoder says (a buffer offset out of range, ...) is no message for a DNS log.
+    const reason = buf.length < 12 ? 'shorter than a DNS header' : 'malformed message';
+    return { ok: false, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rcode: 'FORMERR', reason };
   }
   const id = packet.id ?? 0;
   if (packet.type !== 'query') return { ok: false, id, rcode: 'FORMERR', reason: 'not a query' };

@@ -167,7 +167,7 @@ describe('transfer as CoreDNS serves it', () => {
     const client = { address: '192.0.2.1', port: 5300 };
     // dns-packet decodes the rcode but does not declare it.
     const ask = (q: Buffer, transport: 'udp' | 'tcp') =>
-      decodeResponse(answerWire(dns, q, transport, client).response) as dnsPacket.DecodedPacket & { rcode: string };
+      decodeResponse(answerWire(dns, q, transport, client).response!) as dnsPacket.DecodedPacket & { rcode: string };
     expect(ask(query('AXFR'), 'udp').rcode).toBe('REFUSED');
     expect(ask(query('IXFR'), 'tcp').rcode).toBe('SERVFAIL');
     const full = ask(query('IXFR', 1), 'tcp');
@@ -198,5 +198,30 @@ spec: {clusterIP: 10.0.0.77}
     expect(lines).toContain('bare.testns.svc.cluster.local.\t5\tIN\tSRV\t0 100 65535 bare.testns.svc.cluster.local.');
     expect(zoneFileOf(portless)).toContain('bare.testns.svc.cluster.local.\t5\tIN\tA\t10.0.0.77');
     expect(zoneFileOf(portless)).not.toContain('65535');
+  });
+});
+
+describe('messages that are no query, on the wire', () => {
+  const dns = serverFor('.:53 {\n    kubernetes cluster.local\n}\n', []);
+  const client = { address: '192.0.2.1', port: 5300 };
+  const query = dnsPacket.encode({
+    type: 'query',
+    id: 7,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: 'A', name: 'kubernetes.default.svc.cluster.local' }],
+  });
+
+  it('a response (QR set) gets no answer, as CoreDNS ignores one', () => {
+    const response = Buffer.from(query);
+    response[2] = response[2]! | 0x80;
+    const x = answerWire(dns, response, 'udp', client);
+    expect([x.response, x.log]).toEqual([null, '192.0.2.1:5300 - 7 ignored: a response (QR set), not a query']);
+  });
+
+  it('a malformed message is a FORMERR, logged without the decoder’s own words', () => {
+    const truncated = query.subarray(0, 20);
+    const x = answerWire(dns, truncated, 'udp', client);
+    const decoded = decodeResponse(x.response!) as dnsPacket.DecodedPacket & { rcode: string };
+    expect([decoded.rcode, x.log]).toEqual(['FORMERR', '192.0.2.1:5300 - 7 "? udp 20" FORMERR (malformed message)']);
   });
 });
