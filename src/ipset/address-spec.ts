@@ -3,6 +3,7 @@
 // it talks to the kernel.
 
 import { hasLeadingZeros, type IPv4, type IPv4Prefix, maskOf, parseIPv4 } from '../net/ipv4';
+import { parseUnsigned } from './number-text';
 import { err, ok, type Result } from './result';
 
 /** An inclusive range of addresses. */
@@ -19,9 +20,10 @@ export function parsePlainAddress(text: string): IPv4 | null {
   return hasLeadingZeros(text) ? null : parseIPv4(text);
 }
 
+/** A prefix length as ipset reads it: a number in C notation ("010" is 8, "0x10" 16), 1 to 32. */
 function parseCidrLength(text: string): Result<number, string> {
-  if (!/^\d{1,3}$/.test(text)) return err(`prefix length "${text}" is not a number`);
-  const length = Number(text);
+  const length = parseUnsigned(text, 2 ** 32);
+  if (length === null) return err(`prefix length "${text}" is not a number`);
   if (length < 1 || length > 32) return err(`prefix length ${length} is out of range 1-32`);
   return ok(length);
 }

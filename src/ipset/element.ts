@@ -4,7 +4,7 @@
 import { formatIPv4, type IPv4, type IPv4Prefix } from '../net/ipv4';
 import { type AddressRange, notAddress, parseAddressRange, parseNetworks, parsePlainAddress } from './address-spec';
 import { formatPortSpec, type PortRange, parsePortSpec } from './port-spec';
-import { protocolHasPorts } from './protocol';
+import { IPPROTO, protocolHasPorts } from './protocol';
 import { err, ok, type Result } from './result';
 import { type Dimension, type IpsetType, SET_TYPES } from './set-type';
 
@@ -93,7 +93,15 @@ function parseDimension(dim: Dimension, text: string, type: IpsetType, mask: num
       const range = parseAddressRange(text);
       if (!range.ok) return range;
       const addresses = expandAddresses(range.value, type === 'hash:ip' ? mask : HOST_MASK);
-      return addresses.ok ? ok(addresses.value.map((ip) => ({ ip }))) : addresses;
+      if (!addresses.ok) return addresses;
+      // The kernel keeps no all-zero address in hash:ip (after its netmask) nor hash:ip,port.
+      if ((type === 'hash:ip' || type === 'hash:ip,port') && addresses.value.includes(0))
+        return err(
+          type === 'hash:ip'
+            ? 'Null-valued element, cannot be stored in a hash type of set'
+            : 'Invalid argument: 0.0.0.0 cannot be stored',
+        );
+      return ok(addresses.value.map((ip) => ({ ip })));
     }
     case 'ip2': {
       const ip2 = parsePlainAddress(text);
@@ -114,8 +122,10 @@ function parseDimension(dim: Dimension, text: string, type: IpsetType, mask: num
       const range = parsePortSpec(text);
       if (!range.ok) return range;
       if (type === 'bitmap:port') {
-        // bitmap:port ignores a protocol prefix but still needs one that has ports.
+        // bitmap:port ignores a protocol prefix, but takes tcp and udp alone (ipset's own check).
         if (!protocolHasPorts(range.value.proto)) return err(`bitmap:port holds ports and "${text}" has none`);
+        if (range.value.proto !== IPPROTO.TCP && range.value.proto !== IPPROTO.UDP)
+          return err('Only protocols TCP and UDP are valid');
         return ok(portValues(range.value).map((port) => ({ port })));
       }
       return ok(portValues(range.value).map((port) => ({ proto: range.value.proto, port })));

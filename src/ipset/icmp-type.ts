@@ -1,5 +1,6 @@
 // ICMP type/code as the port dimension of hash:ip,port sets: the kernel stores (type << 8) | code
 // in the port field, and ipset names the pairs it knows (table as ipset 7.x prints it).
+import { parseUnsigned } from './number-text';
 
 const ICMP_NAMES: readonly (readonly [string, number, number])[] = [
   ['echo-reply', 0, 0],
@@ -56,11 +57,12 @@ export function icmpValue(type: number, code: number): number {
 export function parseIcmpType(text: string): number | null {
   const named = BY_NAME.get(text.toLowerCase());
   if (named !== undefined) return named;
-  const m = /^(\d{1,3})\/(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  const type = Number(m[1]);
-  const code = Number(m[2]);
-  return type <= 255 && code <= 255 ? icmpValue(type, code) : null;
+  // TYPE/CODE as numbers ipset reads with base 0 ("010/0" is 8/0, echo-request).
+  const slash = text.indexOf('/');
+  if (slash < 0) return null;
+  const type = parseUnsigned(text.slice(0, slash), 255);
+  const code = parseUnsigned(text.slice(slash + 1), 255);
+  return type === null || code === null ? null : icmpValue(type, code);
 }
 
 export function formatIcmpType(value: number): string {

@@ -1,5 +1,6 @@
 // IP protocols by the names ipset reads and prints: the tool resolves names through
 // /etc/protocols (name or alias, case as written) and prints the first name, else the number.
+import { parseUnsigned } from './number-text';
 
 /** The protocol numbers the data plane treats specially. */
 export const IPPROTO = { ICMP: 1, TCP: 6, UDP: 17, ICMPV6: 58, SCTP: 132, UDPLITE: 136 } as const;
@@ -74,9 +75,9 @@ for (const [number, name, ...aliases] of PROTOCOLS) {
 export function protocolNumber(text: string): number | null {
   const named = BY_NAME.get(text);
   if (named !== undefined) return named;
-  if (!/^[1-9][0-9]{0,2}$/.test(text)) return null;
-  const value = Number(text);
-  return value <= 255 ? value : null;
+  // A number as ipset reads one (strtoul, base 0: "0x2f" and "057" are gre); 0 is refused.
+  const value = parseUnsigned(text, 255);
+  return value === null || value === 0 ? null : value;
 }
 
 /** The protocol as ipset save prints it. */

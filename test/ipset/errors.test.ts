@@ -18,6 +18,37 @@ describe('bad restore input gives one located message', () => {
     ['create A constructor', 1, 'constructor', 'set type "constructor" is unknown'],
     ['create A hash:net,iface', 1, 'hash:net,iface', 'set type "hash:net,iface" is not modelled by knetsim'],
     // bad elements
+    // what the kernel refuses to store (checked with ipset 7.17 in a netns)
+    [
+      'create A hash:ip\nadd A 0.0.0.0',
+      2,
+      '0.0.0.0',
+      '"0.0.0.0" is not a valid hash:ip element: Null-valued element, cannot be stored in a hash type of set',
+    ],
+    [
+      'create A hash:ip netmask 8\nadd A 0.1.2.3',
+      2,
+      '0.1.2.3',
+      '"0.1.2.3" is not a valid hash:ip element: Null-valued element, cannot be stored in a hash type of set',
+    ],
+    [
+      `${HIP}add A 0.0.0.0,tcp:80`,
+      2,
+      '0.0.0.0,tcp:80',
+      '"0.0.0.0,tcp:80" is not a valid hash:ip,port element: Invalid argument: 0.0.0.0 cannot be stored',
+    ],
+    [
+      'create A bitmap:port range 0-100\nadd A sctp:80',
+      2,
+      'sctp:80',
+      '"sctp:80" is not a valid bitmap:port element: Only protocols TCP and UDP are valid',
+    ],
+    [
+      'create A hash:net\nadd A 10.0.0.0/08',
+      2,
+      '10.0.0.0/08',
+      '"10.0.0.0/08" is not a valid hash:net element: prefix length "08" is not a number',
+    ],
     [
       `${HIP}\n\nadd A 10.0.0.300,tcp:80`,
       4,

@@ -66,6 +66,20 @@ describe('ipset save round trip', () => {
     expect(bySet(printed)).toEqual(bySet(fixture(output).replace(kernelChosen, '')));
   });
 
+  it('reads numbers in C notation as ipset does: prefix lengths, ICMP type/code, protocols (ipset 7.17 in a netns)', () => {
+    const printed = formatIpsetSave(
+      parsed(
+        'create N hash:net\nadd N 10.0.0.0/010\nadd N 10.1.0.0/0x10\ncreate P hash:ip,port\nadd P 10.0.0.1,icmp:010/0\nadd P 10.0.0.1,0x2f:0\n',
+      ),
+    );
+    expect(printed.split('\n').filter((l) => l.startsWith('add'))).toEqual([
+      'add N 10.0.0.0/8',
+      'add N 10.1.0.0/16',
+      'add P 10.0.0.1,icmp:echo-request',
+      'add P 10.0.0.1,gre:0',
+    ]);
+  });
+
   it('prints an empty registry as nothing and an empty set as its create line', () => {
     expect(formatIpsetSave(parsed(''))).toBe('');
     expect(formatIpsetSave(parsed('create A hash:net\n'))).toBe(

@@ -29,10 +29,16 @@ const portDimension: fc.Arbitrary<{ proto: number; port: number }> = fc.oneof(
 
 function keyArb(type: IpsetType, mask: number, range: { first: number; last: number }): fc.Arbitrary<IpsetKey> {
   switch (type) {
+    // The kernel keeps no all-zero address in these two (ipset: "Null-valued element").
     case 'hash:ip':
-      return u32.map((ip) => ({ ip: (ip & mask) >>> 0 }));
+      return u32.map((ip) => ({ ip: (ip & mask) >>> 0 })).filter((k) => k.ip !== 0);
     case 'hash:ip,port':
-      return fc.tuple(u32, portDimension).map(([ip, p]) => ({ ip, ...p }));
+      return fc
+        .tuple(
+          u32.filter((ip) => ip !== 0),
+          portDimension,
+        )
+        .map(([ip, p]) => ({ ip, ...p }));
     case 'hash:ip,port,ip':
       return fc.tuple(u32, portDimension, u32).map(([ip, p, ip2]) => ({ ip, ...p, ip2 }));
     case 'hash:ip,port,net':
