@@ -1,6 +1,7 @@
 // The port part of an element, "[proto:]port[-port]": ipset defaults the protocol to tcp, reads
 // ICMP type/code in place of a port, and allows only the pseudo port 0 for portless protocols.
 
+import { SCTP_SERVICE_PORTS, TCP_SERVICE_PORTS, UDP_SERVICE_PORTS } from '../net';
 import { formatIcmpType, parseIcmpType } from './icmp-type';
 import { numberReason, parseUnsigned } from './number-text';
 import { IPPROTO, protocolHasPorts, protocolName, protocolNumber } from './protocol';
@@ -13,10 +14,22 @@ export interface PortRange {
   readonly last: number;
 }
 
+/** The services ipset resolves a port name in, by the element's protocol (getservbyname(name, proto)). */
+const SERVICES_OF: Readonly<Record<string, ReadonlyMap<string, number>>> = {
+  tcp: TCP_SERVICE_PORTS,
+  udp: UDP_SERVICE_PORTS,
+  sctp: SCTP_SERVICE_PORTS,
+};
+
 function parsePort(text: string, protoName: string): Result<number, string> {
-  const value = parseUnsigned(text, 65535);
+  const value = parseUnsigned(text, 65535) ?? serviceNamed(text, protoName);
   if (value !== null) return ok(value);
   return err(`${numberReason(text, `${protoName} port`, 0, 65535)}`);
+}
+
+function serviceNamed(text: string, protoName: string): number | null {
+  const services = Object.hasOwn(SERVICES_OF, protoName) ? SERVICES_OF[protoName]! : undefined;
+  return services?.get(text) ?? null;
 }
 
 /** Reads the port part of an element; the protocol defaults to tcp, as ipset does. */
@@ -38,6 +51,7 @@ export function parsePortSpec(text: string): Result<PortRange, string> {
     if (value === null) return err(`"${portText}" is not an ICMP type name or TYPE/CODE`);
     return ok({ proto, first: value, last: value });
   }
+  // ipset splits at the first '-' before it looks names up ("http-alt" is http to "alt", refused).
   const dash = portText.indexOf('-');
   const first = parsePort(dash < 0 ? portText : portText.slice(0, dash), name);
   if (!first.ok) return first;

@@ -44,6 +44,12 @@ describe('bad restore input gives one located message', () => {
       '"sctp:80" is not a valid bitmap:port element: Only protocols TCP and UDP are valid',
     ],
     [
+      `${HIP}add A 10.0.0.1,udp:ssh`,
+      2,
+      '10.0.0.1,udp:ssh',
+      '"10.0.0.1,udp:ssh" is not a valid hash:ip,port element: udp port "ssh" is not a number',
+    ],
+    [
       'create A hash:net\nadd A 10.0.0.0/08',
       2,
       '10.0.0.0/08',

@@ -80,6 +80,19 @@ describe('ipset save round trip', () => {
     ]);
   });
 
+  it("reads port names as ipset does, in the services of the element's protocol (ipset 7.17 in a netns)", () => {
+    const printed = formatIpsetSave(
+      parsed(
+        'create P hash:ip,port\nadd P 10.0.0.1,http\nadd P 10.0.0.1,udp:domain\ncreate B bitmap:port range 0-1000\nadd B www\n',
+      ),
+    );
+    expect(printed.split('\n').filter((l) => l.startsWith('add'))).toEqual([
+      'add P 10.0.0.1,tcp:80',
+      'add P 10.0.0.1,udp:53',
+      'add B 80',
+    ]);
+  });
+
   it('prints an empty registry as nothing and an empty set as its create line', () => {
     expect(formatIpsetSave(parsed(''))).toBe('');
     expect(formatIpsetSave(parsed('create A hash:net\n'))).toBe(
