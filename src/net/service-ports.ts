@@ -413,68 +413,18 @@ export const UDP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
 /** SCTP services. */
 export const SCTP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([['amqp', 5672]]);
 
-/** Every service, TCP first then the rest: what nft resolves a port name in (ntp is 123 for tcp too). */
-export const SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
-  ...TCP_SERVICE_PORTS,
-  ['fsp', 21],
-  ['fspd', 21],
-  ['bootps', 67],
-  ['bootpc', 68],
-  ['tftp', 69],
-  ['ntp', 123],
-  ['netbios-ns', 137],
-  ['netbios-dgm', 138],
-  ['xdmcp', 177],
-  ['ipx', 213],
-  ['ptp-event', 319],
-  ['ptp-general', 320],
-  ['clearcase', 371],
-  ['Clearcase', 371],
-  ['isakmp', 500],
-  ['asf-rmcp', 623],
-  ['biff', 512],
-  ['comsat', 512],
-  ['who', 513],
-  ['whod', 513],
-  ['talk', 517],
-  ['ntalk', 518],
-  ['route', 520],
-  ['router', 520],
-  ['routed', 520],
-  ['dhcpv6-client', 546],
-  ['dhcpv6-server', 547],
-  ['ms-sql-m', 1434],
-  ['l2f', 1701],
-  ['l2tp', 1701],
-  ['icpv2', 3130],
-  ['icp', 3130],
-  ['ipsec-nat-t', 4500],
-  ['iax', 4569],
-  ['mdns', 5353],
-  ['babel', 6696],
-  ['afs3-fileserver', 7000],
-  ['afs3-callback', 7001],
-  ['afs3-prserver', 7002],
-  ['afs3-vlserver', 7003],
-  ['afs3-kaserver', 7004],
-  ['afs3-volser', 7005],
-  ['afs3-bos', 7007],
-  ['afs3-update', 7008],
-  ['afs3-rmtsys', 7009],
-  ['kerberos_master', 751],
-  ['passwd-server', 752],
-  ['passwd_server', 752],
-  ['zephyr-srv', 2102],
-  ['zephyr-clt', 2103],
-  ['zephyr-hm', 2104],
-  ['moira-ureg', 779],
-  ['moira_ureg', 779],
-  ['predict', 1210],
-  ['rplay', 5555],
-  ['sgi-cmsd', 17001],
-  ['sgi-crsd', 17002],
-  ['sgi-gcd', 17003],
+/** AppleTalk's (ddp) services, the file's last protocol. */
+const DDP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
   ['rtmp', 1],
   ['nbp', 2],
+  ['echo', 4],
   ['zip', 6],
 ]);
+
+/**
+ * Every service, a name in several protocols with TCP's port (later maps win): what nft resolves a
+ * port name in (ntp is 123 for tcp too).
+ */
+export const SERVICE_PORTS: ReadonlyMap<string, number> = new Map(
+  [DDP_SERVICE_PORTS, SCTP_SERVICE_PORTS, UDP_SERVICE_PORTS, TCP_SERVICE_PORTS].flatMap((m) => [...m]),
+);
