@@ -44,7 +44,7 @@ export async function serveDns(
         const query = pending.subarray(2, 2 + pending.readUInt16BE(0));
         pending = pending.subarray(2 + query.length);
         const x = answerWire(dns, query, 'tcp', { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 });
-        log(x.log);
+        if (x.log !== null) log(x.log);
         if (x.response === null) continue;
         const length = Buffer.alloc(2);
         length.writeUInt16BE(x.response.length);
@@ -62,7 +62,7 @@ export async function serveDns(
   const udp = dgram.createSocket(family);
   udp.on('message', (query, peer) => {
     const x = answerWire(dns, query, 'udp', { address: peer.address, port: peer.port });
-    log(x.log);
+    if (x.log !== null) log(x.log);
     if (x.response !== null) udp.send(x.response, peer.port, peer.address);
   });
   await new Promise<void>((resolve, reject) => {

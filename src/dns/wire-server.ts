@@ -8,10 +8,10 @@ import { CLASSIC_UDP_LIMIT, decodeQuery } from './wire';
 export type Transport = 'udp' | 'tcp';
 
 export interface WireExchange {
-  /** Null when the message gets no answer: a response (QR set), which CoreDNS's server ignores. */
+  /** Null when the message gets no answer (CoreDNS's server drops it). */
   readonly response: Buffer | null;
-  /** CoreDNS log plugin's line: `client - id "TYPE IN name proto size do bufsize" RCODE flags size`. */
-  readonly log: string;
+  /** CoreDNS log plugin's line: `client - id "TYPE IN name proto size do bufsize" RCODE flags size`; null for a message dropped. */
+  readonly log: string | null;
 }
 
 export function answerWire(
@@ -21,10 +21,9 @@ export function answerWire(
   client: { address: string; port: number },
 ): WireExchange {
   const peer = `${client.address.includes(':') ? `[${client.address}]` : client.address}:${client.port}`;
-  // miekg/dns's default accept function drops responses without a word (no FORMERR back: that
-  // would answer an answer).
-  if (query.length >= 3 && (query[2]! & 0x80) !== 0)
-    return { response: null, log: `${peer} - ${query.readUInt16BE(0)} ignored: a response (QR set), not a query` };
+  // miekg/dns drops, without a word or a log line, a message shorter than a DNS header and a
+  // response (QR set: a FORMERR back would answer an answer).
+  if (query.length < 12 || (query[2]! & 0x80) !== 0) return { response: null, log: null };
   const decoded = decodeQuery(query);
   if (!decoded.ok) {
     const r = reply({ name: '.', type: 'A' }, decoded.rcode);

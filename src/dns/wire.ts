@@ -29,8 +29,7 @@ export function decodeQuery(buf: Buffer): QueryDecoding {
     packet = dnsPacket.decode(buf);
   } catch {
     // What the decoder says (a buffer offset out of range, ...) is no message for a DNS log.
-    const reason = buf.length < 12 ? 'shorter than a DNS header' : 'malformed message';
-    return { ok: false, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rcode: 'FORMERR', reason };
+    return { ok: false, id: buf.length >= 2 ? buf.readUInt16BE(0) : 0, rcode: 'FORMERR', reason: 'malformed message' };
   }
   const id = packet.id ?? 0;
   if (packet.type !== 'query') return { ok: false, id, rcode: 'FORMERR', reason: 'not a query' };

@@ -76,14 +76,8 @@ function argumentOf(tokens: TokenBuffer, i: number, what: string): number {
 }
 
 /** The long options iptables itself takes, for resolving abbreviations. */
-const BASE_LONG_OPTIONS = [
-  ...[...HEADER_FLAGS.keys()].filter((f) => f.startsWith('--')),
-  '--match',
-  '--jump',
-  '--goto',
-  '--set-counters',
-  // The commands and general options share iptables' option table, so an abbreviation of one of
-  // them is ambiguous too ("--in" is --in-interface or --insert).
+/** iptables' commands and general options: they share its option table, so they count when an abbreviation is resolved. */
+const GENERAL_OPTIONS: readonly string[] = [
   '--append',
   '--check',
   '--delete',
@@ -111,28 +105,44 @@ const BASE_LONG_OPTIONS = [
   '--zero',
 ];
 
+/** General options a rule line may carry that change nothing in the rule (iptables-restore takes them). */
+const HARMLESS_OPTIONS: ReadonlySet<string> = new Set(['--verbose', '--ipv4']);
+
+const BASE_LONG_OPTIONS: readonly string[] = [
+  ...[...HEADER_FLAGS.keys()].filter((f) => f.startsWith('--')),
+  '--match',
+  '--jump',
+  '--goto',
+  '--set-counters',
+  ...GENERAL_OPTIONS,
+];
+
 /**
  * The option `text` abbreviates, as getopt_long resolves it: the one long option (of iptables
- * itself, the target, the loaded matches and the protocol's own match) that starts with it; null
- * when none does or several do.
+ * itself, the target, the loaded matches and, unless `loadedOnly`, the protocol's own match) that
+ * starts with it; null when none does or several do. Counted without making a list: it runs for
+ * every option a rule's loaded matches do not know exactly.
  */
 function abbreviated(
   text: string,
   protocol: RuleHeader['protocol'],
   target: TargetExtension | null,
   slots: OptionSlots,
-  /** Leave out the protocol's own match (not loaded yet) and iptables' own options. */
   loadedOnly = false,
 ): string | null {
-  const names = new Set<string>(loadedOnly ? [] : BASE_LONG_OPTIONS);
-  const add = (ext: MatchExtension | TargetExtension | undefined | null) => {
-    for (const o of ext?.options ?? []) names.add(o.name);
+  let found: string | null = null;
+  let ambiguous = false;
+  const consider = (name: string) => {
+    if (!name.startsWith(text) || name === found) return;
+    if (found === null) found = name;
+    else ambiguous = true;
   };
-  add(target);
-  for (let m = 0; m < slots.matches; m++) add(slots.ext[m]);
-  if (!loadedOnly && protocol && !protocol.negated && isL4(protocol.name)) add(implicitMatchFor(protocol.name));
-  const found = [...names].filter((n) => n.startsWith(text));
-  return found.length === 1 ? found[0]! : null;
+  for (const name of BASE_LONG_OPTIONS) consider(name);
+  for (const o of target?.options ?? []) consider(o.name);
+  for (let m = 0; m < slots.matches; m++) for (const o of slots.ext[m]!.options) consider(o.name);
+  if (!loadedOnly && protocol && !protocol.negated && isL4(protocol.name))
+    for (const o of implicitMatchFor(protocol.name)?.options ?? []) consider(o.name);
+  return ambiguous ? null : found;
 }
 
 /** Each extension's options by name, so the owner of an option is found without scanning lists. */
@@ -306,9 +316,15 @@ export function parseRuleTokens(
       }
       // An abbreviation of a loaded extension's option wins before iptables loads the protocol's own
       // match ("-p tcp -m multiport --dport 80" is multiport's --dports).
-      if (instance === null && header.protocol && !header.protocol.negated && isL4(header.protocol.name)) {
+      if (
+        instance === null &&
+        (slots.matches > 0 || target.ext !== null) &&
+        header.protocol &&
+        !header.protocol.negated &&
+        isL4(header.protocol.name)
+      ) {
         const loaded = abbreviated(option, header.protocol, target.ext, slots, true);
-        if (loaded !== null) {
+        if (loaded !== null && loaded !== option) {
           texts[i] = loaded;
           negatePending = negated;
           i--;
@@ -327,6 +343,14 @@ export function parseRuleTokens(
         // getopt_long takes an unambiguous prefix of any option known at this point ("--dpo" is --dport).
         const full = abbreviated(option, header.protocol, target.ext, slots);
         if (full === null) throw new RuleSyntaxError(`unknown option "${option}"`, option);
+        // iptables' own options: a few change nothing in a rule; the others do not go with -A.
+        if (HARMLESS_OPTIONS.has(full)) {
+          negatePending = negated;
+          continue;
+        }
+        if (GENERAL_OPTIONS.includes(full))
+          throw new RuleSyntaxError(`option "${full}" cannot be used in a rule`, option);
+        if (full === option) throw new RuleSyntaxError(`unknown option "${option}"`, option);
         texts[i] = full;
         negatePending = negated;
         i--;

@@ -146,7 +146,11 @@ export function keptText(o: { readonly args: readonly string[] } | undefined, ma
   const text = o?.args[0] ?? '';
   if (text.length <= max / 3) return text;
   const bytes = Buffer.from(text);
-  return bytes.length <= max ? text : bytes.subarray(0, max).toString();
+  if (bytes.length <= max) return text;
+  // Cut at a character's start, not inside one (a half character would print as U+FFFD).
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString();
 }
 
 export function hex(n: number): string {

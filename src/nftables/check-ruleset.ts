@@ -1,18 +1,33 @@
 // What the kernel refuses when an nftables ruleset is committed, whichever way it
 // came (an `nft -f` transaction or an `nft list ruleset` dump): a jump, goto or
-// @set naming nothing; chains that jump into a loop (ELOOP: nf_tables checks
-// every jump, reached from a hook or not); values a field cannot hold; NAT
-// statements in a base chain that is not of type nat; a statement after a verdict.
+// @set naming nothing; a base chain reaching a loop of jumps (nf_tables: "Too many
+// links"; a loop no base chain reaches loads, as with iptables); values a field
+// cannot hold; NAT statements in a base chain not of type nat; a statement after a verdict.
 import { ipProtocolNumber, parseIPv4, parseIPv4Prefix, SERVICE_PORTS } from '../net';
 import { kindOf } from './evaluate';
 import type { Expr, NftElement, Stmt } from './expression';
 import type { ValueKind } from './match-value';
 import { elementKey, type NftChain, type NftRuleset, type NftTable } from './ruleset';
 
+/**
+ * What a transaction touched, by table key: the chains and sets whose rules and elements it wrote
+ * (their values are checked; a table's references and loops are checked whole). Absent: everything.
+ */
+export type CheckScope = ReadonlyMap<
+  string,
+  { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> }
+>;
+
 /** The first fault of a ruleset, worded with its table and chain; null when it would commit. */
-export function rulesetProblem(r: NftRuleset): string | null {
-  for (const table of r.tables.values()) {
-    const problem = referenceProblem(table) ?? loopProblem(table) ?? valueProblemIn(table) ?? statementProblem(table);
+export function rulesetProblem(r: NftRuleset, scope?: CheckScope): string | null {
+  for (const [key, table] of r.tables) {
+    const touched = scope?.get(key);
+    if (scope && !touched) continue;
+    const problem =
+      referenceProblem(table) ??
+      loopProblem(table) ??
+      valueProblemIn(table, touched) ??
+      statementProblem(table, touched);
     if (problem !== null) return `table ${table.family} ${table.name}: ${problem}`;
   }
   return null;
@@ -66,7 +81,7 @@ function referenceProblem(table: NftTable): string | null {
   return null;
 }
 
-/** A loop of jumps and gotos, worded "chains a -> b -> a form a loop" (depth first, from each chain). */
+/** A loop of jumps and gotos a base chain reaches, worded "chains a -> b -> a form a loop" (depth first from each base chain). */
 function loopProblem(table: NftTable): string | null {
   const edges = new Map<NftChain, NftChain[]>();
   for (const chain of table.chains.values()) {
@@ -75,28 +90,35 @@ function loopProblem(table: NftTable): string | null {
       for (const to of referencesOf(table, rule.body.stmts).chains) out.push(table.chains.get(to)!);
     edges.set(chain, out);
   }
-  // 1 while on the path, 2 when every chain it reaches is known to be free of loops.
+  // 1 while on the path, 2 when every chain it reaches is known to be free of loops. Iterative: a
+  // chain of jumps may be tens of thousands deep.
   const state = new Map<NftChain, 1 | 2>();
-  const path: NftChain[] = [];
-  const visit = (chain: NftChain): NftChain[] | null => {
-    state.set(chain, 1);
-    path.push(chain);
-    for (const to of edges.get(chain)!) {
+  for (const root of table.chains.values()) {
+    if (state.has(root) || !root.base) continue;
+    const path: NftChain[] = [root];
+    const next: number[] = [0];
+    state.set(root, 1);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const out = edges.get(path[top]!)!;
+      if (next[top]! >= out.length) {
+        state.set(path[top]!, 2);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const to = out[next[top]!++]!;
       const seen = state.get(to);
-      if (seen === 1) return [...path.slice(path.indexOf(to)), to];
+      if (seen === 1) {
+        const loop = [...path.slice(path.indexOf(to)), to];
+        return `chains ${loop.map((c) => c.name).join(' -> ')} form a loop`;
+      }
       if (seen === undefined) {
-        const loop = visit(to);
-        if (loop !== null) return loop;
+        state.set(to, 1);
+        path.push(to);
+        next.push(0);
       }
     }
-    path.pop();
-    state.set(chain, 2);
-    return null;
-  };
-  for (const chain of table.chains.values()) {
-    if (state.has(chain)) continue;
-    const loop = visit(chain);
-    if (loop !== null) return `chains ${loop.map((c) => c.name).join(' -> ')} form a loop`;
   }
   return null;
 }
@@ -147,26 +169,74 @@ function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null 
   }
 }
 
-/** The kinds of a set's key parts by its type (`ipv4_addr . inet_proto . inet_service`); null for a type not known. */
-function kindsOfSetType(type: string): { kinds: ValueKind[]; exprs: Expr[] } | null {
+/**
+ * The kinds of a set's key parts by its type (`ipv4_addr . inet_proto . inet_service`): 'unchecked'
+ * for a `typeof` key or a type whose values knetsim does not read (ipv6_addr, ether_addr, ...), 'unknown'
+ * for a word nft has no type of.
+ */
+function kindsOfSetType(type: string): { kinds: ValueKind[]; exprs: Expr[] } | 'unchecked' | 'unknown' {
+  // A typeof key names expressions ("ip daddr . th dport"), not types.
+  if (type.includes(' ') && !/^[\w]+( \. [\w]+)*$/.test(type)) return 'unchecked';
   const kinds: ValueKind[] = [];
   const exprs: Expr[] = [];
+  let unchecked = false;
   for (const part of type.split('.').map((t) => t.trim())) {
-    const known = SET_TYPES[part];
-    if (!known) return null;
-    kinds.push(known[0]);
-    exprs.push(known[1]);
+    const known = SET_TYPES.get(part);
+    if (known) {
+      kinds.push(known[0]);
+      exprs.push(known[1]);
+    } else if (OTHER_NFT_TYPES.has(part)) unchecked = true;
+    else return 'unknown';
   }
-  return { kinds, exprs };
+  return unchecked ? 'unchecked' : { kinds, exprs };
 }
 
-const SET_TYPES: Readonly<Record<string, readonly [ValueKind, Expr]>> = {
-  ipv4_addr: ['addr', { kind: 'payload', proto: 'ip', field: 'daddr' }],
-  inet_service: ['port', { kind: 'payload', proto: 'th', field: 'dport' }],
-  inet_proto: ['proto', { kind: 'meta', key: 'l4proto' }],
-  mark: ['number', { kind: 'meta', key: 'mark' }],
-  ifname: ['ifname', { kind: 'meta', key: 'iifname' }],
-};
+const SET_TYPES: ReadonlyMap<string, readonly [ValueKind, Expr]> = new Map([
+  ['ipv4_addr', ['addr', { kind: 'payload', proto: 'ip', field: 'daddr' }]],
+  ['inet_service', ['port', { kind: 'payload', proto: 'th', field: 'dport' }]],
+  ['inet_proto', ['proto', { kind: 'meta', key: 'l4proto' }]],
+  ['mark', ['number', { kind: 'meta', key: 'mark' }]],
+  ['ifname', ['ifname', { kind: 'meta', key: 'iifname' }]],
+]);
+
+/** nft's other set key types (nft describe): taken as they are, their values not read here. */
+const OTHER_NFT_TYPES: ReadonlySet<string> = new Set([
+  'ipv6_addr',
+  'ether_addr',
+  'integer',
+  'string',
+  'verdict',
+  'iface_index',
+  'iface_type',
+  'nf_proto',
+  'realm',
+  'classid',
+  'uid',
+  'gid',
+  'ct_state',
+  'ct_dir',
+  'ct_status',
+  'ct_label',
+  'icmp_type',
+  'icmp_code',
+  'icmpv6_type',
+  'icmpv6_code',
+  'dccp_pkttype',
+  'tcp_flag',
+  'ether_type',
+  'arp_op',
+  'pkt_type',
+  'boolean',
+  'time',
+  'day',
+  'hour',
+  'cgroupsv2',
+  'devgroup',
+  'dscp',
+  'ecn',
+  'fib_addrtype',
+  'ipsec_proto',
+]);
 
 function elementsProblem(
   elements: readonly NftElement[],
@@ -185,15 +255,20 @@ function elementsProblem(
   return null;
 }
 
-function valueProblemIn(table: NftTable): string | null {
+function valueProblemIn(
+  table: NftTable,
+  touched?: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
+): string | null {
   for (const set of table.sets.values()) {
-    if (set.type === '') continue;
+    if (set.type === '' || (touched && !touched.sets.has(set.name))) continue;
     const typed = kindsOfSetType(set.type);
-    if (typed === null) return `${set.kind} ${set.name}: unknown type "${set.type}"`;
+    if (typed === 'unknown') return `${set.kind} ${set.name}: unknown type "${set.type}"`;
+    if (typed === 'unchecked') continue;
     const problem = elementsProblem(set.elements, typed.kinds, typed.exprs, `${set.kind} ${set.name}`);
     if (problem !== null) return problem;
   }
-  for (const chain of table.chains.values())
+  for (const chain of table.chains.values()) {
+    if (touched && !touched.chains.has(chain.name)) continue;
     for (const rule of chain.rules)
       for (const s of rule.body.stmts) {
         const where = `chain ${chain.name}: rule "${rule.text}"`;
@@ -215,14 +290,19 @@ function valueProblemIn(table: NftTable): string | null {
         if (s.kind === 'counter' && (!Number.isInteger(s.packets ?? 0) || !Number.isInteger(s.bytes ?? 0)))
           return `${where}: counter values must be whole numbers`;
       }
+  }
   return null;
 }
 
 const NAT_STATEMENTS: ReadonlySet<Stmt['kind']> = new Set(['dnat', 'snat', 'masquerade']);
 
 /** A verdict ends a rule; NAT statements work only in chains of type nat (the kernel: "Operation not supported"). */
-function statementProblem(table: NftTable): string | null {
-  for (const chain of table.chains.values())
+function statementProblem(
+  table: NftTable,
+  touched?: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
+): string | null {
+  for (const chain of table.chains.values()) {
+    if (touched && !touched.chains.has(chain.name)) continue;
     for (const rule of chain.rules) {
       const stmts = rule.body.stmts;
       const verdictAt = stmts.findIndex((s) => s.kind === 'verdict' || s.kind === 'vmap');
@@ -231,5 +311,6 @@ function statementProblem(table: NftTable): string | null {
       if (chain.base && chain.base.type !== 'nat' && stmts.some((s) => NAT_STATEMENTS.has(s.kind)))
         return `chain ${chain.name}: rule "${rule.text}": NAT in a chain of type ${chain.base.type}`;
     }
+  }
   return null;
 }

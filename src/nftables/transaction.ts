@@ -1,7 +1,7 @@
 // `nft -f` transaction text (what kube-proxy writes): one command a line, parsed
 // into commands, then applied to a ruleset as the kernel commits a batch, all or
 // nothing. Errors name the line and the token.
-import { rulesetProblem } from './check-ruleset';
+import { type CheckScope, rulesetProblem } from './check-ruleset';
 import type { NftElement, NftRuleBody } from './expression';
 import { NftSyntaxError, parseElements, parseRuleTokens, parseValueList, TokenCursor } from './parse-rule';
 import {
@@ -444,6 +444,28 @@ function applyCommand(r: NftRuleset, c: NftCommand): string | null {
   }
 }
 
+/**
+ * What a transaction may have broken: the tables it names, and in them the chains and sets it wrote
+ * (a chain's base type counts, so a chain it declares is checked too). A command on the whole
+ * ruleset (flush ruleset) leaves the scope open: everything is checked.
+ */
+function scopeOf(tx: NftTransaction): CheckScope | undefined {
+  const scope = new Map<string, { chains: Set<string>; sets: Set<string> }>();
+  for (const c of tx.commands) {
+    if (c.table === '') return undefined;
+    const key = tableKey(c.family, c.table);
+    let entry = scope.get(key);
+    if (!entry) {
+      entry = { chains: new Set(), sets: new Set() };
+      scope.set(key, entry);
+    }
+    if (c.name === undefined) continue;
+    if (c.object === 'set' || c.object === 'map' || c.object === 'element') entry.sets.add(c.name);
+    else entry.chains.add(c.name);
+  }
+  return scope;
+}
+
 /** Apply a transaction: the new ruleset, or the first error (the old ruleset is untouched, as a failed batch). */
 export function applyNftTransaction(base: NftRuleset, tx: NftTransaction): NftResult<NftRuleset> {
   const r = cloneRuleset(base);
@@ -457,7 +479,7 @@ export function applyNftTransaction(base: NftRuleset, tx: NftTransaction): NftRe
     }
     if (err) return { ok: false, message: `line ${c.line}: ${err}` };
   }
-  const problem = rulesetProblem(r);
+  const problem = rulesetProblem(r, scopeOf(tx));
   if (problem) return { ok: false, message: problem };
   return { ok: true, value: r };
 }

@@ -142,6 +142,11 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     '-A INPUT -m recent --rcheck --seconds -1 --name DEFAULT --mask 255.255.255.255 --rsource',
   ],
   ['-A INPUT -p 0x6', '-A INPUT -p tcp'],
+  // General options a rule may carry (iptables-restore takes --verbose and --ipv4 with -A).
+  ['-A INPUT --verbose -j ACCEPT', '-A INPUT -j ACCEPT'],
+  // A comment cut to 255 bytes: the kernel keeps é's first byte, which no text can hold; knetsim
+  // cuts at the character's start (254 bytes).
+  [`-A INPUT -m comment --comment ${'c'.repeat(254)}é`, `-A INPUT -m comment --comment ${'c'.repeat(254)}`],
   ['-A INPUT -p 017', '-A INPUT -p 15'],
   ['-A INPUT -p 021', '-A INPUT -p udp'],
   ['-A INPUT -p 0x2f', '-A INPUT -p gre'],

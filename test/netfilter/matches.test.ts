@@ -315,6 +315,12 @@ describe('address types, sets, statistics, recent', () => {
     expect(trace(n('--loose'), '203.0.113.1', '8.8.8.8', 80, 'tcp', spoofed).outcome).toBe('ACCEPT');
     expect(trace(n('--validmark'), '203.0.113.1', '8.8.8.8', 80, 'tcp', spoofed).outcome).toBe('DROP');
   });
+  it('icmp --icmp-type 255 is any type, as the kernel stores "any"', () => {
+    const n = dropsWhen('-p icmp -m icmp --icmp-type 255/0');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');
+    expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 3 }).outcome).toBe('DROP');
+  });
+
   it('icmp --icmp-type needs -p icmp', () => {
     const n = dropsWhen('-p icmp -m icmp --icmp-type echo-request');
     expect(trace(n, '10.244.1.5', '8.8.8.8', 0, 'icmp', { sport: 8 }).outcome).toBe('DROP');

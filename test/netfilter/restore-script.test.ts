@@ -345,6 +345,21 @@ describe('bad input names the line and the token', () => {
       'f: line 2: ! not allowed with multiple source or destination IP addresses',
     ],
     [
+      'a general option that does not go with -A',
+      '*filter\n-A INPUT --exact -j ACCEPT\nCOMMIT\n',
+      'f: line 2: option "--exact" cannot be used in a rule',
+    ],
+    [
+      'an abbreviation of two options with a match loaded (--source, --source-ports)',
+      '*filter\n-A INPUT -p tcp -m multiport --so 80\nCOMMIT\n',
+      'f: line 2: unknown option "--so"',
+    ],
+    [
+      'a rate whose period comes to none',
+      '*filter\n-A INPUT -m limit --limit 600001/minute\nCOMMIT\n',
+      'f: line 2: limit match: bad rate "600001/minute"',
+    ],
+    [
       'statistic without a mode or probability',
       '*filter\n-A INPUT -m statistic --every 2 --packet 0 -j ACCEPT\nCOMMIT\n',
       'f: line 2: statistic match: --probability must be specified when using random mode',

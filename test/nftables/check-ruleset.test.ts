@@ -114,14 +114,42 @@ describe('a ruleset the kernel would refuse', () => {
     const r = loadNftTransaction(
       [
         'add table ip t',
+        'add chain ip t out { type filter hook output priority 0 ; }',
         'add chain ip t a',
         'add chain ip t b',
         'add rule ip t a jump b',
         'add rule ip t b jump a',
+        'add rule ip t out jump a',
       ].join('\n'),
       'x.nft',
     );
     expect(r.ok ? null : r.message).toBe('x.nft: table ip t: chains a -> b -> a form a loop');
+  });
+
+  it('takes a loop no base chain reaches, typeof and other set types, and a deep chain of jumps (nft 1.0.6 in a netns)', () => {
+    expect(problem(listed([], ['\tchain a {', '\t\tjump b', '\t}', '\tchain b {', '\t\tjump a', '\t}']))).toBe(null);
+    expect(
+      problem(
+        listed(
+          ['ip daddr @v4 accept'],
+          [
+            '\tset v4 {',
+            '\t\ttypeof ip daddr',
+            '\t\telements = { 10.0.0.1 }',
+            '\t}',
+            '\tset v6 {',
+            '\t\ttype ipv6_addr',
+            '\t}',
+            '\tset mac {',
+            '\t\ttype ether_addr',
+            '\t}',
+          ],
+        ),
+      ),
+    ).toBe(null);
+    // 20,000 chains jumping one to the next (a recursive search overflowed the stack).
+    const deep = Array.from({ length: 20_000 }, (_, i) => [`\tchain d${i} {`, `\t\tjump d${i + 1}`, '\t}']).flat();
+    expect(problem(listed(['jump d0'], [...deep, '\tchain d20000 {', '\t\taccept', '\t}']))).toBe(null);
   });
 
   it('takes what nft takes: port names and ranges, masks, flags, NAT in a nat chain', () => {

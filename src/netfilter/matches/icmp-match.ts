@@ -72,7 +72,8 @@ export const icmpMatch: MatchExtension = {
     return {
       test: (p) =>
         p.protocol === 'icmp' &&
-        (type === -1 || (p.sport === type && (code === null || p.dport === code))) !== o.negated,
+        // Type 255 is the kernel's "any type" (libxt_icmp stores any as 0xFF), whatever code came with it.
+        (type === -1 || type === 255 || (p.sport === type && (code === null || p.dport === code))) !== o.negated,
     };
   },
 };

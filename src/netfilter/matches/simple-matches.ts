@@ -110,13 +110,21 @@ export const limitMatch: MatchExtension = {
  * libxt_limit's rate: a count from 1 (at most 10,000 a second), and a unit that is any prefix of
  * second, minute, hour or day in any letter case (none: a second).
  */
+const LIMIT_UNIT_SECONDS: ReadonlyArray<readonly [string, number]> = [
+  ['second', 1],
+  ['minute', 60],
+  ['hour', 3600],
+  ['day', 86400],
+];
+
 function limitRate(text: string): boolean {
   const m = /^(\d+)(?:\/([a-z]+))?$/i.exec(text);
   if (!m) return false;
   const unit = m[2]?.toLowerCase() ?? 'second';
-  const perSecond = ['second', 'minute', 'hour', 'day'].find((u) => u.startsWith(unit));
+  const seconds = LIMIT_UNIT_SECONDS.find(([u]) => u.startsWith(unit))?.[1];
   const count = Number(m[1]);
-  return perSecond !== undefined && count >= 1 && !(perSecond === 'second' && count > 10000);
+  // The kernel keeps the period between packets in 1/10,000 s: a rate whose period comes to 0 is refused.
+  return seconds !== undefined && count >= 1 && Math.floor((10000 * seconds) / count) >= 1;
 }
 
 export const physdevMatch: MatchExtension = {
