@@ -1,10 +1,7 @@
 // Service names of Debian's /etc/services (netbase 6.4), with their aliases, by protocol. Data,
 // generated from that file; iptables-save, nft list and ipset save print the numbers.
 
-/**
- * TCP services: what iptables looks a port name up in (xtables_getportbyname finds TCP services'
- * names, for -p udp too: "--dport ssh" is 22 there; a UDP-only name such as ntp is refused).
- */
+/** TCP services: where libxt_tcp and a -p tcp multiport look a port name up (ntp, UDP's alone, is refused). */
 export const TCP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
   ['tcpmux', 1],
   ['echo', 7],
@@ -285,7 +282,7 @@ export const TCP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
   ['fido', 60179],
 ]);
 
-/** UDP services (ipset resolves an element's port name for its own protocol: udp:domain is 53). */
+/** UDP services: where a -p udp multiport and ipset's udp: elements look a name up (ssh, TCP's alone, is refused). */
 export const UDP_SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
   ['echo', 7],
   ['discard', 9],

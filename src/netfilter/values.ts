@@ -1,10 +1,17 @@
 // Parsers for the values iptables options take (ports, marks, address lists),
 // each returning null on bad input so the caller can name the token.
-import { formatIPv4, type IPv4Prefix, readIPv4Prefix, TCP_SERVICE_PORTS } from '../net';
+import { formatIPv4, type IPv4Prefix, readIPv4Prefix, SERVICE_PORTS } from '../net';
 
-/** A port as xtables reads one: a number (see scanCNumber), or a TCP service's name (ssh is 22). */
-export function parsePort(text: string): number | null {
-  return scanPort(text, 0, text.length);
+/**
+ * Where an extension looks a port name up: libxt_tcp in TCP's services, libxt_sctp in SCTP's,
+ * multiport in the rule's protocol's (getservbyname(name, proto)); libxt_udp, conntrack and the NAT
+ * targets in every protocol's (getaddrinfo: "ntp" is 123).
+ */
+export type ServiceNames = ReadonlyMap<string, number>;
+
+/** A port as xtables reads one: a number (see scanCNumber), or a service's name (ssh is 22). */
+export function parsePort(text: string, services: ServiceNames = SERVICE_PORTS): number | null {
+  return scanPort(text, 0, text.length, services);
 }
 
 /** A port number alone in text[from, to) (what iptables reads at either end of a NAT port range). */
@@ -13,24 +20,32 @@ export function scanPortNumber(text: string, from: number, to: number): number |
 }
 
 /** The port in text[from, to), as parsePort reads one; null otherwise. */
-export function scanPort(text: string, from: number, to: number): number | null {
+export function scanPort(
+  text: string,
+  from: number,
+  to: number,
+  services: ServiceNames = SERVICE_PORTS,
+): number | null {
   const n = scanCNumber(text, from, to, 65535);
   if (n !== null || to <= from) return n;
   // Seldom: a name (iptables-save prints numbers).
-  return TCP_SERVICE_PORTS.get(text.slice(from, to)) ?? null;
+  return services.get(text.slice(from, to)) ?? null;
 }
 
 /** "80", "80:90" (":90" and "80:" are open ranges, as xtables_parse_multi_ranges allows). */
-export function parsePortRange(text: string): { min: number; max: number } | null {
+export function parsePortRange(
+  text: string,
+  services: ServiceNames = SERVICE_PORTS,
+): { min: number; max: number } | null {
   const colon = text.indexOf(':');
   if (colon < 0) {
-    const p = parsePort(text);
+    const p = parsePort(text, services);
     return p === null ? null : { min: p, max: p };
   }
   const minText = text.slice(0, colon);
   const maxText = text.slice(colon + 1);
-  const min = minText === '' ? 0 : parsePort(minText);
-  const max = maxText === '' ? 65535 : parsePort(maxText);
+  const min = minText === '' ? 0 : parsePort(minText, services);
+  const max = maxText === '' ? 65535 : parsePort(maxText, services);
   if (min === null || max === null || min > max) return null;
   return { min, max };
 }

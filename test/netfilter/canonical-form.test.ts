@@ -170,8 +170,12 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
   ['-A INPUT -j LOG --log-level panic', '-A INPUT -j LOG --log-level 0'],
   ['-A INPUT -j LOG --log-level 0x3', '-A INPUT -j LOG --log-level 3'],
   ['-A INPUT -j LOG --log-level 07', '-A INPUT -j LOG --log-level 7'],
-  // Port names are TCP services' (/etc/services), for -p udp too.
+  // Port names (/etc/services): libxt_tcp reads TCP's, libxt_udp and conntrack any protocol's,
+  // multiport the rule's protocol's; NAT any protocol's, the whole text first.
   ['-A INPUT -p udp --dport ssh', '-A INPUT -p udp -m udp --dport 22'],
+  ['-A INPUT -p udp --dport ntp', '-A INPUT -p udp -m udp --dport 123'],
+  ['-A INPUT -p udp -m multiport --dports ntp', '-A INPUT -p udp -m multiport --dports 123'],
+  ['-A INPUT -m conntrack --ctorigdstport ntp', '-A INPUT -m conntrack --ctorigdstport 123'],
   ['-A INPUT -p tcp --dport www', '-A INPUT -p tcp -m tcp --dport 80'],
   ['-A INPUT -p tcp --dport ssh:http', '-A INPUT -p tcp -m tcp --dport 22:80'],
   ['-A INPUT -p tcp -m multiport --dports http,ssh:https', '-A INPUT -p tcp -m multiport --dports 80,22:443'],
@@ -224,6 +228,10 @@ const NAT_CASES: ReadonlyArray<readonly [string, string]> = [
   // A port name for one port; a range is of numbers.
   ['-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:http', '-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:80'],
   ['-A OUTPUT -p tcp -j REDIRECT --to-ports http', '-A OUTPUT -p tcp -j REDIRECT --to-ports 80'],
+  [
+    '-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:http-alt',
+    '-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:8080',
+  ],
   // Ranges of one address or one port print as that one; ports in decimal.
   ['-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80-80', '-A OUTPUT -p tcp -j DNAT --to-destination 10.0.0.1:80'],
   [

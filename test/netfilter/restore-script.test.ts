@@ -290,6 +290,11 @@ describe('bad input names the line and the token', () => {
       'f: line 2: tcp match: invalid port/service "ntp" specified',
     ],
     [
+      'a TCP-only service name in a -p udp multiport',
+      '*filter\n-A INPUT -p udp -m multiport --dports ssh -j ACCEPT\nCOMMIT\n',
+      "f: line 2: multiport match: invalid port/service `ssh' specified",
+    ],
+    [
       'service names in a NAT port range',
       '*nat\n-A OUTPUT -p tcp -j DNAT --to-destination 1.2.3.4:ssh-http\nCOMMIT\n',
       'f: line 2: DNAT target: bad IP address or range "1.2.3.4:ssh-http"',

@@ -1,4 +1,6 @@
 // -m multiport: up to 15 ports or ranges in one rule.
+
+import { SCTP_SERVICE_PORTS, TCP_SERVICE_PORTS, UDP_SERVICE_PORTS } from '../../net';
 import type { MatchExtension } from '../extension';
 import { parsePort } from '../values';
 
@@ -33,12 +35,15 @@ export const multiportMatch: MatchExtension = {
     // One list a rule (libxt_multiport: the three exclude one another).
     if (options.length > 1)
       return `option "${LONG_NAMES[options[1]!.name]}" cannot be used together with "${LONG_NAMES[o.name]}".`;
+    // Port names in the rule's protocol's services (getservbyname(name, proto)).
+    const names =
+      facts.protocol === 'tcp' ? TCP_SERVICE_PORTS : facts.protocol === 'udp' ? UDP_SERVICE_PORTS : SCTP_SERVICE_PORTS;
     const ranges: { min: number; max: number }[] = [];
     for (const item of (o.args[0] ?? '').split(',')) {
       // Each item a port or FIRST:LAST with both ends and FIRST below LAST (not tcp's open ranges).
       const colon = item.indexOf(':');
-      const min = parsePort(colon < 0 ? item : item.slice(0, colon));
-      const max = colon < 0 ? min : parsePort(item.slice(colon + 1));
+      const min = parsePort(colon < 0 ? item : item.slice(0, colon), names);
+      const max = colon < 0 ? min : parsePort(item.slice(colon + 1), names);
       if (min === null || max === null)
         return `invalid port/service \`${colon < 0 ? item : min === null ? item.slice(0, colon) : item.slice(colon + 1)}' specified`;
       if (colon >= 0 && min >= max) return 'invalid portrange specified';

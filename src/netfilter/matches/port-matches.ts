@@ -5,12 +5,21 @@ import type { CompiledMatch, MatchExtension, MatchTest, NfPacket, ParsedOption }
 
 type HeaderTest = (packet: NfPacket) => boolean;
 
-import { parsePortRange } from '../values';
+import { SCTP_SERVICE_PORTS, SERVICE_PORTS, TCP_SERVICE_PORTS } from '../../net';
+import { parsePortRange, type ServiceNames } from '../values';
 
 const TCP_FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE'] as const;
 
-function portTest(option: ParsedOption, field: 'sport' | 'dport'): HeaderTest | string {
-  const range = parsePortRange(option.args[0] ?? '');
+/** The services each protocol match looks a port name up in (libxt_udp reads any protocol's names). */
+const PORT_NAMES: Readonly<Record<L4Protocol, ServiceNames>> = {
+  tcp: TCP_SERVICE_PORTS,
+  udp: SERVICE_PORTS,
+  sctp: SCTP_SERVICE_PORTS,
+  icmp: SERVICE_PORTS,
+};
+
+function portTest(option: ParsedOption, field: 'sport' | 'dport', protocol: L4Protocol): HeaderTest | string {
+  const range = parsePortRange(option.args[0] ?? '', PORT_NAMES[protocol]);
   if (!range) return `invalid port/service "${option.args[0]}" specified`;
   const { min, max } = range;
   return option.negated ? (p) => p[field] < min || p[field] > max : (p) => p[field] >= min && p[field] <= max;
@@ -54,10 +63,10 @@ function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]
   let exactDport: number | undefined;
   for (const o of options) {
     let t: HeaderTest | string;
-    if (o.name === '--sport' || o.name === '--source-port') t = portTest(o, 'sport');
+    if (o.name === '--sport' || o.name === '--source-port') t = portTest(o, 'sport', protocol);
     else if (o.name === '--dport' || o.name === '--destination-port') {
-      t = portTest(o, 'dport');
-      const r = parsePortRange(o.args[0] ?? '');
+      t = portTest(o, 'dport', protocol);
+      const r = parsePortRange(o.args[0] ?? '', PORT_NAMES[protocol]);
       if (!o.negated && r && r.min === r.max) exactDport = r.min;
     } else if (o.name === '--tcp-flags') t = tcpFlagsTest(o.args[0] ?? '', o.args[1] ?? '', o.negated);
     else if (o.name === '--syn') t = tcpFlagsTest('SYN,RST,ACK,FIN', 'SYN', o.negated);

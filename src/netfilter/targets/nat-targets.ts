@@ -1,6 +1,6 @@
 // The NAT targets: DNAT, SNAT, MASQUERADE and REDIRECT. Only the nat table may
 // hold them, and each only at the hooks the kernel allows.
-import { scanIPv4 } from '../../net';
+import { SERVICE_PORTS, scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, RuleFacts, TargetExtension } from '../extension';
 import { parsePort, scanPort, scanPortNumber } from '../values';
 
@@ -25,8 +25,9 @@ function readNatRange(text: string, needAddress: boolean, into: RangeRead): bool
     into.maxAddress = max;
   } else if (needAddress) return false;
   if (colon >= 0) {
-    // A service name for one port (":http"); a range is of numbers (libxt_NAT).
-    const dash = text.indexOf('-', colon + 1);
+    // A service name for one port (":http", ":http-alt": the whole text is a name first); a range
+    // is of numbers (libxt_NAT).
+    const dash = SERVICE_PORTS.has(text.slice(colon + 1)) ? -1 : text.indexOf('-', colon + 1);
     const split = dash < 0 ? text.length : dash;
     const min = dash < 0 ? scanPort(text, colon + 1, split) : scanPortNumber(text, colon + 1, split);
     const max = dash < 0 ? min : scanPortNumber(text, dash + 1, text.length);
@@ -55,7 +56,8 @@ function portsOption(
   const o = options.find((x) => x.name === '--to-ports');
   if (!o) return { minPort: null, maxPort: null };
   if (!facts.portsAllowed) return NEED_PORT_PROTOCOL;
-  const [a = '', b] = (o.args[0] ?? '').split('-');
+  const whole = o.args[0] ?? '';
+  const [a = '', b] = SERVICE_PORTS.has(whole) ? [whole] : whole.split('-');
   // A service name for one port; a range is of numbers.
   const minPort = b === undefined ? parsePort(a) : scanPortNumber(a, 0, a.length);
   const maxPort = b === undefined ? minPort : scanPortNumber(b, 0, b.length);
