@@ -95,17 +95,19 @@ const NAME_RULES: Readonly<
   },
 };
 
-function checkName(ctx: ObjectContext, name: string | undefined, path: string, rule: NameRule): void {
+/** Reports a name the API server refuses under `rule` (its length or its form) at `path`. */
+export function checkName(
+  ctx: ObjectContext,
+  name: string | undefined,
+  path: string,
+  rule: NameRule,
+  code = 'invalid-name',
+): void {
   if (name === undefined || name === '') return;
   const r = NAME_RULES[rule];
   if (name.length > r.max)
-    reportError(
-      ctx,
-      path,
-      'invalid-name',
-      `${JSON.stringify(name.slice(0, 40))}...: must be no more than ${r.max} characters`,
-    );
-  else if (!r.pattern.test(name)) reportError(ctx, path, 'invalid-name', `${JSON.stringify(name)}: ${r.words}`);
+    reportError(ctx, path, code, `${JSON.stringify(name.slice(0, 40))}...: must be no more than ${r.max} characters`);
+  else if (!r.pattern.test(name)) reportError(ctx, path, code, `${JSON.stringify(name)}: ${r.words}`);
 }
 
 export function parseObjectMeta(

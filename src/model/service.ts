@@ -16,7 +16,7 @@ import {
   type YamlMap,
 } from './field-reader';
 import { familyOf, type IPFamily } from './ip-address';
-import type { ObjectMeta } from './object-meta';
+import { checkName, type ObjectMeta } from './object-meta';
 import { type Protocol, readProtocol } from './protocol';
 import { type ObjectContext, reportError, reportWarning } from './validation-issue';
 
@@ -197,8 +197,6 @@ function readIngress(ctx: ObjectContext, status: YamlMap): LoadBalancerIngress[]
   return out;
 }
 
-const EXTERNAL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap): Service {
   const spec = readMap(ctx, body.spec, 'spec') ?? {};
   const status = readMap(ctx, body.status, 'status') ?? {};
@@ -219,13 +217,8 @@ export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap
   const externalName = readString(ctx, spec.externalName, 'spec.externalName');
   if (isExternalName) requireField(ctx, spec.externalName, 'spec.externalName');
   // The API server takes a lowercase RFC 1123 subdomain (a trailing dot allowed) for an ExternalName.
-  if (isExternalName && externalName && !EXTERNAL_NAME.test(externalName.replace(/\.$/, '')))
-    reportError(
-      ctx,
-      'spec.externalName',
-      'invalid-external-name',
-      `${JSON.stringify(externalName)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
-    );
+  if (isExternalName && externalName)
+    checkName(ctx, externalName.replace(/\.$/, ''), 'spec.externalName', 'subdomain', 'invalid-external-name');
   // What the API server refuses in a Service's shape.
   if (clusterIP === 'None' && (type === 'NodePort' || type === 'LoadBalancer'))
     reportError(ctx, 'spec.clusterIP', 'headless-node-port', `may not be set to 'None' for ${type} services`);

@@ -15,7 +15,7 @@ import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { saveString } from './tokenize';
-import { hex, keptText, parseMarkMask, parsePortRange, parseUint32 } from './values';
+import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
@@ -131,7 +131,7 @@ function matchText(m: RuleMatch): string {
       return (
         each(['--sport', '--source-port'], (x) => portOption(x, '--sport')) +
         each(['--dport', '--destination-port'], (x) => portOption(x, '--dport')) +
-        each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${x.args[0]}`) +
+        each(['--tcp-option'], (x) => `${neg(x)} --tcp-option ${parseCNumber(x.args[0]!, 255)}`) +
         each(['--syn'], (x) => `${neg(x)} --tcp-flags FIN,SYN,RST,ACK SYN`) +
         each(['--chunk-types'], (x) => `${neg(x)} --chunk-types ${x.args[0]} ${x.args[1]!.toUpperCase()}`) +
         each(['--tcp-flags'], (x) => {
@@ -195,9 +195,11 @@ function matchText(m: RuleMatch): string {
       return (
         `${neg(command)} ${command.name}` +
         // libxt_recent prints the seconds as a signed int (4294967295 shows as -1).
-        (seconds && seconds.args[0] !== '0' ? ` --seconds ${Number(seconds.args[0]) | 0}` : '') +
+        (seconds ? ` --seconds ${parseCNumber(seconds.args[0]!, 0xffffffff)! | 0}` : '') +
         (opt(o, '--reap') ? ' --reap' : '') +
-        (hitcount && hitcount.args[0] !== '0' ? ` --hitcount ${hitcount.args[0]}` : '') +
+        (hitcount && parseCNumber(hitcount.args[0]!, 0xffffffff) !== 0
+          ? ` --hitcount ${parseCNumber(hitcount.args[0]!, 0xffffffff)}`
+          : '') +
         (opt(o, '--rttl') ? ' --rttl' : '') +
         ` --name ${recentListName(o)}` +
         ` --mask ${opt(o, '--mask')?.args[0] ?? '255.255.255.255'}` +
@@ -297,7 +299,8 @@ function matchText(m: RuleMatch): string {
     case 'limit': {
       const rate = opt(o, '--limit')?.args[0] ?? '3/hour';
       const burst = opt(o, '--limit-burst')?.args[0];
-      return ` --limit ${limitRateText(rate)}${burst && Number(burst) !== 5 ? ` --limit-burst ${Number(burst)}` : ''}`;
+      const burstValue = burst === undefined ? 5 : parseCNumber(burst, 10000);
+      return ` --limit ${limitRateText(rate)}${burstValue !== 5 ? ` --limit-burst ${burstValue}` : ''}`;
     }
     default:
       return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');

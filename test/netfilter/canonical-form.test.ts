@@ -142,6 +142,13 @@ const CASES: ReadonlyArray<readonly [string, string]> = [
     '-A INPUT -m recent --rcheck --seconds -1 --name DEFAULT --mask 255.255.255.255 --rsource',
   ],
   ['-A INPUT -p 0x6', '-A INPUT -p tcp'],
+  // Numbers in C notation wherever xtables reads them with strtoul base 0.
+  [
+    '-A INPUT -m recent --rcheck --seconds 010 --hitcount 0x2',
+    '-A INPUT -m recent --rcheck --seconds 8 --hitcount 2 --name DEFAULT --mask 255.255.255.255 --rsource',
+  ],
+  ['-A INPUT -m limit --limit-burst 0x10', '-A INPUT -m limit --limit 3/hour --limit-burst 16'],
+  ['-A INPUT -p tcp --tcp-option 0x10', '-A INPUT -p tcp -m tcp --tcp-option 16'],
   // General options a rule may carry (iptables-restore takes --verbose and --ipv4 with -A).
   ['-A INPUT --verbose -j ACCEPT', '-A INPUT -j ACCEPT'],
   // A comment cut to 255 bytes: the kernel keeps é's first byte, which no text can hold; knetsim

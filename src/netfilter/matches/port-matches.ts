@@ -6,7 +6,7 @@ import type { CompiledMatch, MatchExtension, MatchTest, NfPacket, ParsedOption }
 type HeaderTest = (packet: NfPacket) => boolean;
 
 import { SCTP_SERVICE_PORTS, SERVICE_PORTS, TCP_SERVICE_PORTS } from '../../net';
-import { parsePortRange, type ServiceNames } from '../values';
+import { parseCNumber, parsePortRange, type ServiceNames } from '../values';
 
 const TCP_FLAG_NAMES = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE'] as const;
 
@@ -72,7 +72,7 @@ function compilePortMatch(protocol: L4Protocol, options: readonly ParsedOption[]
     else if (o.name === '--syn') t = tcpFlagsTest('SYN,RST,ACK,FIN', 'SYN', o.negated);
     else if (o.name === '--tcp-option')
       // The option kind is a byte; no traced packet carries TCP options, so only "!" matches.
-      t = /^\d+$/.test(o.args[0] ?? '') && Number(o.args[0]) <= 255 ? () => o.negated : `Bad TCP option "${o.args[0]}"`;
+      t = parseCNumber(o.args[0] ?? '', 255) !== null ? () => o.negated : `Bad TCP option "${o.args[0]}"`;
     else if (o.name === '--chunk-types') t = () => true;
     else t = `unknown option "${o.name}"`;
     if (typeof t === 'string') return t;

@@ -2,7 +2,7 @@
 // session affinity is built on it (--set in the endpoint chain, --rcheck in the service chain).
 import { parseIPv4 } from '../../net';
 import type { FlowState, MatchExtension, NfPacket, ParsedOption } from '../extension';
-import { keptText } from '../values';
+import { keptText, parseCNumber } from '../values';
 
 type Command = '--set' | '--rcheck' | '--update' | '--remove';
 
@@ -57,14 +57,15 @@ export const recentMatch: MatchExtension = {
     if (commands.length !== 1) return 'exactly one of --set, --rcheck, --update or --remove is required';
     const command = commands[0]!;
     const secondsText = options.find((o) => o.name === '--seconds')?.args[0];
-    const seconds = secondsText === undefined ? null : Number(secondsText);
+    // Numbers as xtables reads them (strtoul base 0: "010" is 8).
+    const seconds = secondsText === undefined ? null : (parseCNumber(secondsText, 0xffffffff) ?? -1);
     // libxt_recent's ranges and dependencies, with its words.
     if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 0xffffffff))
       return 'bad value for option "--seconds", or out of range (1-4294967295).';
     if (seconds === null && options.some((o) => o.name === '--reap'))
       return 'option "--reap" also requires "--seconds".';
     const hitText = options.find((o) => o.name === '--hitcount')?.args[0];
-    const hitcount = hitText === undefined ? 0 : Number(hitText);
+    const hitcount = hitText === undefined ? 0 : (parseCNumber(hitText, 0xffffffff) ?? -1);
     if (!(Number.isInteger(hitcount) && hitcount >= 0)) return `bad --hitcount "${hitText}"`;
     const maskText = options.find((o) => o.name === '--mask')?.args[0];
     const mask = maskText === undefined ? 0xffffffff : parseIPv4(maskText);

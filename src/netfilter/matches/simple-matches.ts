@@ -1,6 +1,6 @@
 // Small matches that look at one field: comment, mark, nfacct, limit, physdev.
 import type { CompiledMatch, MatchExtension, NfPacket } from '../extension';
-import { parseMarkMask } from '../values';
+import { parseCNumber, parseMarkMask } from '../values';
 
 /** What a comment compiles to: nothing to test; one object for every comment. */
 const PASSES: CompiledMatch = {};
@@ -99,7 +99,7 @@ export const limitMatch: MatchExtension = {
   compile(options) {
     for (const o of options) {
       if (o.name === '--limit' && !limitRate(o.args[0] ?? '')) return `bad rate "${o.args[0]}"`;
-      if (o.name === '--limit-burst' && !(/^\d+$/.test(o.args[0] ?? '') && Number(o.args[0]) <= 10000))
+      if (o.name === '--limit-burst' && parseCNumber(o.args[0] ?? '', 10000) === null)
         return `bad --limit-burst "${o.args[0]}"`;
     }
     return {};
