@@ -13,7 +13,7 @@ import { cidrsOverlap, parseCIDR } from './ip-address';
 import { collectNamespaces, type Namespace } from './namespace';
 import { type Node, parseNode } from './node';
 import { allocateNodeCIDRs } from './node-cidr-allocator';
-import { type ObjectMeta, objectLabel, parseObjectMeta, peekIdentity } from './object-meta';
+import { type NameRule, type ObjectMeta, objectLabel, parseObjectMeta, peekIdentity } from './object-meta';
 import { finalizePod, type Pod, type PodDraft, parsePod } from './pod';
 import { assignPodIPs, outsidePodCIDR } from './pod-ipam';
 import type { IgnoredKind, Scenario, ScenarioResult } from './scenario';
@@ -54,6 +54,8 @@ interface KindSpec {
   readonly version: string;
   readonly namespaced: boolean;
   readonly read: Reader;
+  /** The API server's rule for its names (a subdomain when not given). */
+  readonly names?: NameRule;
 }
 
 function reader<T>(
@@ -84,8 +86,8 @@ const namespace = (_ctx: ObjectContext, meta: ObjectMeta): Namespace => ({
 const KINDS: Readonly<Record<string, KindSpec>> = {
   '/Node': { version: 'v1', namespaced: false, read: reader(parseNode, (i) => i.nodes) },
   '/Pod': { version: 'v1', namespaced: true, read: reader(parsePod, (i) => i.pods) },
-  '/Service': { version: 'v1', namespaced: true, read: reader(parseService, (i) => i.services) },
-  '/Namespace': { version: 'v1', namespaced: false, read: reader(namespace, (i) => i.namespaces) },
+  '/Service': { version: 'v1', namespaced: true, read: reader(parseService, (i) => i.services), names: 'dns1035' },
+  '/Namespace': { version: 'v1', namespaced: false, read: reader(namespace, (i) => i.namespaces), names: 'label' },
   '/ConfigMap': { version: 'v1', namespaced: true, read: reader(parseConfigMap, (i) => i.configMaps) },
   '/Endpoints': { version: 'v1', namespaced: true, read: reader(parseEndpoints, (i) => i.endpoints) },
   'discovery.k8s.io/EndpointSlice': {
@@ -153,8 +155,7 @@ function readObject(raw: RawObject, file: string, log: IssueLog, into: Collected
     return;
   }
   const errorsBefore = log.errors.length;
-  const nameRule = raw.kind === 'Service' ? 'dns1035' : raw.kind === 'Namespace' ? 'label' : 'subdomain';
-  const meta = parseObjectMeta(ctx, raw.body.metadata, namespaced, nameRule);
+  const meta = parseObjectMeta(ctx, raw.body.metadata, namespaced, spec!.names);
   const key = `${raw.kind} ${meta.namespace}/${meta.name}`;
   const first = into.origins.get(key);
   if (meta.name !== '' && first) {

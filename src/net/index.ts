@@ -1,4 +1,5 @@
 // The Linux networking basics every other data-plane part builds on.
+export * from './c-number';
 export * from './conntrack';
 export * from './header-sizes';
 export * from './ip-protocols';

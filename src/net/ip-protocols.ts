@@ -1,6 +1,7 @@
 // IANA protocol numbers by the names iptables accepts after -p: the official names of
 // Debian's /etc/protocols (netbase), which iptables-save also prints (getprotobynumber),
 // and the few xtables knows itself.
+import { parseCNumber } from './c-number';
 
 /** Official name -> number, as /etc/protocols lists them. */
 const OFFICIAL: ReadonlyArray<readonly [string, number]> = [
@@ -81,14 +82,8 @@ for (const [name, n] of OFFICIAL) if (!BY_NUMBER.has(n)) BY_NUMBER.set(n, name);
  */
 export function ipProtocolNumber(text: string): number | null {
   const lower = text.toLowerCase();
-  if (/^(0x[0-9a-f]{1,8}|0[0-7]{0,11}|[1-9]\d{0,9})$/.test(lower)) {
-    const n = lower.startsWith('0x')
-      ? Number.parseInt(lower, 16)
-      : lower.startsWith('0')
-        ? Number.parseInt(lower, 8)
-        : Number(lower);
-    return n <= 255 ? n : null;
-  }
+  const n = parseCNumber(lower, 255);
+  if (n !== null) return n;
   if (lower === 'all') return 0;
   return BY_NAME.get(lower) ?? null;
 }

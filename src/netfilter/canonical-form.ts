@@ -192,14 +192,13 @@ function matchText(m: RuleMatch): string {
       const command = opt(o, '--set', '--rcheck', '--update', '--remove')!;
       const seconds = opt(o, '--seconds');
       const hitcount = opt(o, '--hitcount');
+      const hits = hitcount ? parseCNumber(hitcount.args[0]!, 0xffffffff) : 0;
       return (
         `${neg(command)} ${command.name}` +
         // libxt_recent prints the seconds as a signed int (4294967295 shows as -1).
         (seconds ? ` --seconds ${parseCNumber(seconds.args[0]!, 0xffffffff)! | 0}` : '') +
         (opt(o, '--reap') ? ' --reap' : '') +
-        (hitcount && parseCNumber(hitcount.args[0]!, 0xffffffff) !== 0
-          ? ` --hitcount ${parseCNumber(hitcount.args[0]!, 0xffffffff)}`
-          : '') +
+        (hits !== 0 ? ` --hitcount ${hits}` : '') +
         (opt(o, '--rttl') ? ' --rttl' : '') +
         ` --name ${recentListName(o)}` +
         ` --mask ${opt(o, '--mask')?.args[0] ?? '255.255.255.255'}` +

@@ -75,9 +75,8 @@ function argumentOf(tokens: TokenBuffer, i: number, what: string): number {
   return i + 1;
 }
 
-/** The long options iptables itself takes, for resolving abbreviations. */
 /** iptables' commands and general options: they share its option table, so they count when an abbreviation is resolved. */
-const GENERAL_OPTIONS: readonly string[] = [
+const GENERAL_OPTIONS: ReadonlySet<string> = new Set([
   '--append',
   '--check',
   '--delete',
@@ -103,11 +102,12 @@ const GENERAL_OPTIONS: readonly string[] = [
   '--wait',
   '--wait-interval',
   '--zero',
-];
+]);
 
 /** General options a rule line may carry that change nothing in the rule (iptables-restore takes them). */
 const HARMLESS_OPTIONS: ReadonlySet<string> = new Set(['--verbose', '--ipv4']);
 
+/** The long options iptables itself takes, for resolving abbreviations. */
 const BASE_LONG_OPTIONS: readonly string[] = [
   ...[...HEADER_FLAGS.keys()].filter((f) => f.startsWith('--')),
   '--match',
@@ -314,25 +314,22 @@ export function parseRuleTokens(
         spec = optionSpec(slots.ext[m]!, option);
         if (spec) instance = m;
       }
-      // An abbreviation of a loaded extension's option wins before iptables loads the protocol's own
-      // match ("-p tcp -m multiport --dport 80" is multiport's --dports).
-      if (
-        instance === null &&
-        (slots.matches > 0 || target.ext !== null) &&
-        header.protocol &&
-        !header.protocol.negated &&
-        isL4(header.protocol.name)
-      ) {
-        const loaded = abbreviated(option, header.protocol, target.ext, slots, true);
-        if (loaded !== null && loaded !== option) {
-          texts[i] = loaded;
-          negatePending = negated;
-          i--;
-          continue;
+      // -p names a protocol whose own match iptables would load for an option no loaded one knows.
+      const protocol = header.protocol;
+      const l4 = instance === null && protocol && !protocol.negated && isL4(protocol.name) ? protocol.name : null;
+      if (l4 !== null) {
+        // An abbreviation of a loaded extension's option wins before that match is loaded
+        // ("-p tcp -m multiport --dport 80" is multiport's --dports).
+        if (slots.matches > 0 || target.ext !== null) {
+          const loaded = abbreviated(option, header.protocol, target.ext, slots, true);
+          if (loaded !== null && loaded !== option) {
+            texts[i] = loaded;
+            negatePending = negated;
+            i--;
+            continue;
+          }
         }
-      }
-      if (instance === null && header.protocol && !header.protocol.negated && isL4(header.protocol.name)) {
-        const implicit = implicitMatchFor(header.protocol.name);
+        const implicit = implicitMatchFor(l4);
         spec = implicit ? optionSpec(implicit, option) : undefined;
         if (implicit && spec) {
           instance = slots.matches;
@@ -348,8 +345,7 @@ export function parseRuleTokens(
           negatePending = negated;
           continue;
         }
-        if (GENERAL_OPTIONS.includes(full))
-          throw new RuleSyntaxError(`option "${full}" cannot be used in a rule`, option);
+        if (GENERAL_OPTIONS.has(full)) throw new RuleSyntaxError(`option "${full}" cannot be used in a rule`, option);
         if (full === option) throw new RuleSyntaxError(`unknown option "${option}"`, option);
         texts[i] = full;
         negatePending = negated;
@@ -418,7 +414,6 @@ export function parseRuleTokens(
   return matchHooks === null ? rule : { ...rule, matchHooks };
 }
 
-/** A match's options compiled, or the same match met earlier in the script. */
 /**
  * "--option ! value": iptables 1.8 no longer reads a "!" after the option (old releases took it,
  * with a warning); it takes the "!" as the argument and refuses what follows.
@@ -427,6 +422,7 @@ function intrapositioned(option: string): RuleSyntaxError {
   return new RuleSyntaxError(`"!" after ${option}: write "! ${option} ..." (iptables refuses "${option} ! ...")`, '!');
 }
 
+/** A match's options compiled, or the same match met earlier in the script. */
 function matchOf(
   slots: OptionSlots,
   m: number,
@@ -507,8 +503,7 @@ function keptHeader(h: RuleHeader): RuleHeader {
   return shared;
 }
 
-/** Rule facts by table, then protocol: a few objects serve every rule. */
-/** By table, then -p: the facts without and with portsAllowed. */
+/** Rule facts by table, then -p (without and with portsAllowed): a few objects serve every rule. */
 const FACTS = new Map<TableName, Map<L4Protocol | null, [RuleFacts | undefined, RuleFacts | undefined]>>();
 
 /** Protocols whose ports NAT may map (RuleFacts.portsAllowed). */

@@ -1,12 +1,13 @@
 // The iptables-save / iptables-restore text: tables, chain declarations and
 // commands in file order. Parsing then printing gives back the same text.
 import { type AppendLayout, AppendLayoutBuilder } from './append-layout';
+import { BUILTIN_CHAINS } from './builtin-chains';
 import type { TableName } from './extension';
 import { newChainNameProblem } from './extensions';
 import { parseRuleTokens, RuleSyntaxError } from './parse-rule';
 import { AppendedRule, type Rule } from './rule';
 import { declareChain, declaredChain, newRuleCache, type RuleCache } from './rule-cache';
-import { printToken, printTokens, type Token, TokenBuffer, tokenizeLine } from './tokenize';
+import { printTokens, type Token, TokenBuffer } from './tokenize';
 
 export const TABLE_NAMES: readonly TableName[] = ['raw', 'mangle', 'nat', 'filter', 'security'];
 
@@ -108,7 +109,7 @@ const STAR = 42;
 const COLON = 58;
 const RULE_COMMANDS: ReadonlySet<string> = new Set(['-A', '-I', '-D', '-R']);
 /** The built-in chains' names (of any table): declared to set a policy, not made. */
-const BUILTIN_NAMES: ReadonlySet<string> = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+const BUILTIN_NAMES: ReadonlySet<string> = new Set(Object.values(BUILTIN_CHAINS).flat());
 
 const CHAIN_COMMANDS: ReadonlySet<string> = new Set(['-N', '-X', '-F', '-Z', '-P', '-E']);
 
@@ -358,12 +359,6 @@ export function parseRestoreScript(text: string): ParseResult {
 /** The rule's arguments as read (starting with the space after the chain name). */
 export function printRuleItems(rule: Rule): string {
   return rule.source;
-}
-
-/** The rule's arguments with spacing normalised, for comparing rules (-D RULE). */
-export function ruleKey(rule: Rule): string {
-  const tokens = tokenizeLine(rule.source);
-  return Array.isArray(tokens) ? tokens.map((t) => printToken(t)).join(' ') : rule.source;
 }
 
 export function printStatement(s: Statement): string {

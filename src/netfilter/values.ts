@@ -1,6 +1,9 @@
 // Parsers for the values iptables options take (ports, marks, address lists),
 // each returning null on bad input so the caller can name the token.
-import { formatIPv4, type IPv4Prefix, readIPv4Prefix, SERVICE_PORTS } from '../net';
+import { formatIPv4, type IPv4Prefix, parseCNumber, readIPv4Prefix, SERVICE_PORTS, scanCNumber } from '../net';
+
+// The C-notation number reader is the network layer's; iptables options read numbers with it.
+export { parseCNumber };
 
 /**
  * Where an extension looks a port name up: libxt_tcp in TCP's services, libxt_sctp in SCTP's,
@@ -48,39 +51,6 @@ export function parsePortRange(
   const max = maxText === '' ? 65535 : parsePort(maxText, services);
   if (min === null || max === null || min > max) return null;
   return { min, max };
-}
-
-/**
- * A number as strtoul reads it with base 0 (what xtables uses for marks, ports, ids, reqids, spis):
- * "0x"/"0X" then hex, a leading 0 then octal ("010" is 8, "08" is refused), else decimal; the whole
- * text, at most `max`. Null when it is not such a number.
- */
-export function parseCNumber(text: string, max: number): number | null {
-  return scanCNumber(text, 0, text.length, max);
-}
-
-/** As parseCNumber, for text[from, to) (read without cutting the text). */
-function scanCNumber(text: string, from: number, to: number, max: number): number | null {
-  if (to <= from) return null;
-  let base = 10;
-  let i = from;
-  if (text.charCodeAt(i) === 48 && to - from > 1) {
-    if ((text.charCodeAt(i + 1) | 0x20) === 120) {
-      base = 16;
-      i += 2;
-      if (i >= to) return null;
-    } else base = 8;
-  }
-  let n = 0;
-  for (; i < to; i++) {
-    const c = text.charCodeAt(i);
-    const lower = c | 0x20;
-    const digit = c >= 48 && c <= 57 ? c - 48 : base === 16 && lower >= 97 && lower <= 102 ? lower - 87 : 99;
-    if (digit >= base) return null;
-    n = n * base + digit;
-    if (n > max) return null;
-  }
-  return n;
 }
 
 export function parseUint32(text: string): number | null {

@@ -13,21 +13,24 @@ import { elementKey, type NftChain, type NftRuleset, type NftTable } from './rul
  * What a transaction touched, by table key: the chains and sets whose rules and elements it wrote
  * (their values are checked; a table's references and loops are checked whole). Absent: everything.
  */
-export type CheckScope = ReadonlyMap<
-  string,
-  { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> }
->;
+export type CheckScope = ReadonlyMap<string, Touched>;
+
+/** The chains and sets of one table a transaction wrote. */
+export interface Touched {
+  readonly chains: ReadonlySet<string>;
+  readonly sets: ReadonlySet<string>;
+}
 
 /** The first fault of a ruleset, worded with its table and chain; null when it would commit. */
 export function rulesetProblem(r: NftRuleset, scope?: CheckScope): string | null {
   for (const [key, table] of r.tables) {
     const touched = scope?.get(key);
     if (scope && !touched) continue;
+    const jumps = jumpGraph(table);
     const problem =
-      referenceProblem(table) ??
-      loopProblem(table) ??
-      valueProblemIn(table, touched) ??
-      statementProblem(table, touched);
+      typeof jumps === 'string'
+        ? jumps
+        : (loopProblem(table, jumps) ?? valueProblemIn(table, touched) ?? statementProblem(table, touched));
     if (problem !== null) return `table ${table.family} ${table.name}: ${problem}`;
   }
   return null;
@@ -63,33 +66,37 @@ function referencesOf(table: NftTable, stmts: readonly Stmt[]): { chains: string
   return { chains, sets };
 }
 
-function referenceProblem(table: NftTable): string | null {
-  for (const chain of table.chains.values())
+/**
+ * Each chain's jumps and gotos (verdicts and verdict-map elements) as chain objects, made in the pass
+ * that checks every jump, goto and @set names something; the first that does not, worded.
+ */
+function jumpGraph(table: NftTable): Map<NftChain, NftChain[]> | string {
+  const edges = new Map<NftChain, NftChain[]>();
+  for (const chain of table.chains.values()) {
+    const out: NftChain[] = [];
     for (const rule of chain.rules) {
       const { chains, sets } = referencesOf(table, rule.body.stmts);
-      for (const to of chains)
-        if (!table.chains.has(to)) return `chain ${chain.name}: jump to a chain that does not exist: ${to}`;
+      for (const to of chains) {
+        const target = table.chains.get(to);
+        if (!target) return `chain ${chain.name}: jump to a chain that does not exist: ${to}`;
+        out.push(target);
+      }
       for (const set of sets)
         if (!table.sets.has(set)) return `chain ${chain.name}: set or map that does not exist: @${set}`;
     }
+    edges.set(chain, out);
+  }
   for (const set of table.sets.values())
     for (const e of set.elements) {
       const to = chainOfVerdict(e.value);
       if (to !== null && !table.chains.has(to))
         return `${set.kind} ${set.name}: element ${elementKey(e)} points to a chain that does not exist: ${e.value}`;
     }
-  return null;
+  return edges;
 }
 
 /** A loop of jumps and gotos a base chain reaches, worded "chains a -> b -> a form a loop" (depth first from each base chain). */
-function loopProblem(table: NftTable): string | null {
-  const edges = new Map<NftChain, NftChain[]>();
-  for (const chain of table.chains.values()) {
-    const out: NftChain[] = [];
-    for (const rule of chain.rules)
-      for (const to of referencesOf(table, rule.body.stmts).chains) out.push(table.chains.get(to)!);
-    edges.set(chain, out);
-  }
+function loopProblem(table: NftTable, edges: ReadonlyMap<NftChain, readonly NftChain[]>): string | null {
   // 1 while on the path, 2 when every chain it reaches is known to be free of loops. Iterative: a
   // chain of jumps may be tens of thousands deep.
   const state = new Map<NftChain, 1 | 2>();
@@ -255,10 +262,7 @@ function elementsProblem(
   return null;
 }
 
-function valueProblemIn(
-  table: NftTable,
-  touched?: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
-): string | null {
+function valueProblemIn(table: NftTable, touched?: Touched): string | null {
   for (const set of table.sets.values()) {
     if (set.type === '' || (touched && !touched.sets.has(set.name))) continue;
     const typed = kindsOfSetType(set.type);
@@ -297,10 +301,7 @@ function valueProblemIn(
 const NAT_STATEMENTS: ReadonlySet<Stmt['kind']> = new Set(['dnat', 'snat', 'masquerade']);
 
 /** A verdict ends a rule; NAT statements work only in chains of type nat (the kernel: "Operation not supported"). */
-function statementProblem(
-  table: NftTable,
-  touched?: { readonly chains: ReadonlySet<string>; readonly sets: ReadonlySet<string> },
-): string | null {
+function statementProblem(table: NftTable, touched?: Touched): string | null {
   for (const chain of table.chains.values()) {
     if (touched && !touched.chains.has(chain.name)) continue;
     for (const rule of chain.rules) {

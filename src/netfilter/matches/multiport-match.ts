@@ -42,10 +42,12 @@ export const multiportMatch: MatchExtension = {
     for (const item of (o.args[0] ?? '').split(',')) {
       // Each item a port or FIRST:LAST with both ends and FIRST below LAST (not tcp's open ranges).
       const colon = item.indexOf(':');
-      const min = parsePort(colon < 0 ? item : item.slice(0, colon), names);
-      const max = colon < 0 ? min : parsePort(item.slice(colon + 1), names);
-      if (min === null || max === null)
-        return `invalid port/service \`${colon < 0 ? item : min === null ? item.slice(0, colon) : item.slice(colon + 1)}' specified`;
+      const minText = colon < 0 ? item : item.slice(0, colon);
+      const maxText = colon < 0 ? item : item.slice(colon + 1);
+      const min = parsePort(minText, names);
+      const max = colon < 0 ? min : parsePort(maxText, names);
+      if (min === null) return `invalid port/service \`${minText}' specified`;
+      if (max === null) return `invalid port/service \`${maxText}' specified`;
       if (colon >= 0 && min >= max) return 'invalid portrange specified';
       ranges.push({ min, max });
     }

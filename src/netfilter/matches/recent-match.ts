@@ -60,13 +60,12 @@ export const recentMatch: MatchExtension = {
     // Numbers as xtables reads them (strtoul base 0: "010" is 8).
     const seconds = secondsText === undefined ? null : (parseCNumber(secondsText, 0xffffffff) ?? -1);
     // libxt_recent's ranges and dependencies, with its words.
-    if (seconds !== null && !(Number.isInteger(seconds) && seconds >= 1 && seconds <= 0xffffffff))
-      return 'bad value for option "--seconds", or out of range (1-4294967295).';
+    if (seconds !== null && seconds < 1) return 'bad value for option "--seconds", or out of range (1-4294967295).';
     if (seconds === null && options.some((o) => o.name === '--reap'))
       return 'option "--reap" also requires "--seconds".';
     const hitText = options.find((o) => o.name === '--hitcount')?.args[0];
     const hitcount = hitText === undefined ? 0 : (parseCNumber(hitText, 0xffffffff) ?? -1);
-    if (!(Number.isInteger(hitcount) && hitcount >= 0)) return `bad --hitcount "${hitText}"`;
+    if (hitcount < 0) return `bad --hitcount "${hitText}"`;
     const maskText = options.find((o) => o.name === '--mask')?.args[0];
     const mask = maskText === undefined ? 0xffffffff : parseIPv4(maskText);
     if (mask === null) return `bad --mask "${maskText}"`;

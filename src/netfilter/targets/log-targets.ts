@@ -1,7 +1,7 @@
 // Targets that only observe or tag: LOG, NFLOG, TRACE, NOTRACK (and CT --notrack, its newer spelling).
 import { formatIPv4 } from '../../net';
 import type { ParsedOption, TargetExtension } from '../extension';
-import { keptText } from '../values';
+import { keptText, parseCNumber } from '../values';
 
 /** libxt_LOG's level names (error and panic are its deprecated spellings); any other word is refused. */
 const LOG_LEVEL_NAMES: Readonly<Record<string, number>> = {
@@ -20,14 +20,7 @@ const LOG_LEVEL_NAMES: Readonly<Record<string, number>> = {
 export function logLevel(text: string): number | null {
   const named = Object.hasOwn(LOG_LEVEL_NAMES, text) ? LOG_LEVEL_NAMES[text]! : undefined;
   if (named !== undefined) return named;
-  const n = /^0x[0-9a-f]+$/i.test(text)
-    ? Number.parseInt(text, 16)
-    : /^0[0-7]*$/.test(text)
-      ? Number.parseInt(text, 8)
-      : /^[1-9]\d*$/.test(text)
-        ? Number(text)
-        : Number.NaN;
-  return n >= 0 && n <= 7 ? n : null;
+  return parseCNumber(text, 7);
 }
 
 /** What each --*-prefix option refuses: an empty text (xtables' minimum length of 1). */

@@ -2,7 +2,7 @@
 // hold them, and each only at the hooks the kernel allows.
 import { SERVICE_PORTS, scanIPv4 } from '../../net';
 import type { NatRange, ParsedOption, RuleFacts, TargetExtension } from '../extension';
-import { parsePort, scanPort, scanPortNumber } from '../values';
+import { scanPort, scanPortNumber } from '../values';
 
 /** A range being read. */
 type RangeRead = { -readonly [K in keyof NatRange]: NatRange[K] };
@@ -25,17 +25,38 @@ function readNatRange(text: string, needAddress: boolean, into: RangeRead): bool
     into.maxAddress = max;
   } else if (needAddress) return false;
   if (colon >= 0) {
-    // A service name for one port (":http", ":http-alt": the whole text is a name first); a range
-    // is of numbers (libxt_NAT).
-    const dash = SERVICE_PORTS.has(text.slice(colon + 1)) ? -1 : text.indexOf('-', colon + 1);
-    const split = dash < 0 ? text.length : dash;
-    const min = dash < 0 ? scanPort(text, colon + 1, split) : scanPortNumber(text, colon + 1, split);
-    const max = dash < 0 ? min : scanPortNumber(text, dash + 1, text.length);
-    if (min === null || max === null || min > max) return false;
-    into.minPort = min;
-    into.maxPort = max;
+    const span = scanPortSpan(text, colon + 1, text.length);
+    if (span === null) return false;
+    into.minPort = span.min;
+    into.maxPort = span.max;
   }
   return true;
+}
+
+/** The span being read by scanPortSpan (compiling never nests). */
+const SPAN = { min: 0, max: 0 };
+
+/**
+ * NAT's ports in text[from, to), as libxt_NAT reads them: a service's name for one port (":http",
+ * ":http-alt": the whole text is tried as a name first), else PORT or MIN-MAX of numbers; null when
+ * malformed or going down. The result is a shared object, read before the next call.
+ */
+function scanPortSpan(text: string, from: number, to: number): { min: number; max: number } | null {
+  const first = text.charCodeAt(from);
+  // A kube-proxy DNAT's port is a number: the name look-up (and its slice) is for the rest.
+  const named = first >= 48 && first <= 57 ? undefined : SERVICE_PORTS.get(text.slice(from, to));
+  if (named !== undefined) {
+    SPAN.min = SPAN.max = named;
+    return SPAN;
+  }
+  const dash = text.indexOf('-', from);
+  const split = dash < 0 || dash >= to ? to : dash;
+  const min = split === to ? scanPort(text, from, to) : scanPortNumber(text, from, split);
+  const max = split === to ? min : scanPortNumber(text, split + 1, to);
+  if (min === null || max === null || min > max) return null;
+  SPAN.min = min;
+  SPAN.max = max;
+  return SPAN;
 }
 
 /** "ADDR[-ADDR][:PORT[-PORT]]" as a range; null when malformed. */
@@ -56,13 +77,10 @@ function portsOption(
   const o = options.find((x) => x.name === '--to-ports');
   if (!o) return { minPort: null, maxPort: null };
   if (!facts.portsAllowed) return NEED_PORT_PROTOCOL;
-  const whole = o.args[0] ?? '';
-  const [a = '', b] = SERVICE_PORTS.has(whole) ? [whole] : whole.split('-');
-  // A service name for one port; a range is of numbers.
-  const minPort = b === undefined ? parsePort(a) : scanPortNumber(a, 0, a.length);
-  const maxPort = b === undefined ? minPort : scanPortNumber(b, 0, b.length);
-  if (minPort === null || maxPort === null || minPort > maxPort) return `bad port range "${o.args[0]}"`;
-  return { minPort, maxPort };
+  const text = o.args[0] ?? '';
+  const span = scanPortSpan(text, 0, text.length);
+  if (span === null) return `bad port range "${text}"`;
+  return { minPort: span.min, maxPort: span.max };
 }
 
 function natTarget(name: 'DNAT' | 'SNAT', option: string, hooks: TargetExtension['hooks']): TargetExtension {
