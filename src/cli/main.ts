@@ -28,6 +28,7 @@ function program(): Command {
     .option('--ipset <dump>', 'an ipset save dump of that node')
     .option('--ipvs <dump>', 'an ipvsadm -S -n dump of that node')
     .option('--routes <dump>', 'ip route (table all) of that node')
+    .option('--ip-rules <dump>', 'ip rule show of that node (policy routing; needs --routes with every table)')
     .option('--node-ip <ips>', "the node's own addresses, comma-separated (when no route dump tells them)")
     .option('--from <src>', 'source: an IP (a node address or 127.0.0.1 = locally generated)')
     .option('--to <dst>', 'destination IP:PORT')

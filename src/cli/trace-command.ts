@@ -25,6 +25,7 @@ export interface TraceOptions {
   ipset?: string;
   ipvs?: string;
   routes?: string;
+  ipRules?: string;
   nodeIp?: string;
   from?: string;
   to?: string;
@@ -103,6 +104,7 @@ export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimN
     ...(o.rules ? { iptables: { text: readInput(o.rules), file: o.rules } } : {}),
     ...(o.nft ? { nft: { text: readInput(o.nft), file: o.nft } } : {}),
     ...(o.routes ? { routes: { text: readInput(o.routes), file: o.routes } } : {}),
+    ...(o.ipRules ? { ipRules: { text: readInput(o.ipRules), file: o.ipRules } } : {}),
     nodeAddresses,
     sets,
     ipvs,

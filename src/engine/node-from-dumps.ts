@@ -3,7 +3,7 @@
 // `knetsim trace --rules` / `--nft` runs on.
 
 import type { VirtualService } from '../ipvs';
-import { type IPv4, parseIpRoutes, type Route } from '../net';
+import { type IPv4, type PolicyRule, parseIpRoutes, parseIpRules, type Route } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { loadNftTransaction, type NftRuleset, parseNftList } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
@@ -20,6 +20,8 @@ export interface NodeDumps {
   /** `nft list ruleset` (or an `nft -f` transaction). */
   readonly nft?: DumpFile;
   readonly routes?: DumpFile;
+  /** `ip rule show`: the policy rules routing goes through (the kernel's default three without it). */
+  readonly ipRules?: DumpFile;
   /** The node's own addresses when no route dump tells them (they go on the default interface). */
   readonly nodeAddresses?: readonly IPv4[];
   readonly sets?: SetLookup | null;
@@ -99,7 +101,16 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       ok: false,
       message: `${d.iptables?.file ?? 'iptables'}: line ${missing.line}: set "${missing.name}" does not exist${d.sets ? '' : " (give the node's ipset dump with --ipset)"}`,
     };
-  const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast');
+  let policyRules: PolicyRule[] | undefined;
+  if (d.ipRules) {
+    const parsed = parseIpRules(d.ipRules.text);
+    if (!parsed.ok) return { ok: false, message: `${d.ipRules.file}: line ${parsed.line}: ${parsed.message}` };
+    if (!d.routes)
+      return { ok: false, message: `${d.ipRules.file}: policy rules need the routes of every table (--routes)` };
+    policyRules = parsed.rules;
+  }
+  // Outside traffic leaves by the main table's default route (other tables serve only the rules naming them).
+  const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast' && r.table === 'main');
   const defaultInterface = d.defaultInterface ?? defaultRoute?.dev ?? 'eth0';
   const byDev = interfacesFromRoutes(routes);
   for (const a of d.nodeAddresses ?? []) {
@@ -130,6 +141,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       defaultInterface,
       ipvs: d.ipvs ?? [],
       ...(nft ? { nft } : {}),
+      ...(policyRules ? { policyRules } : {}),
     }),
   };
 }

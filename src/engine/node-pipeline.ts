@@ -22,6 +22,11 @@ import {
   natRangeAddress,
   newEntry,
   type Packet,
+  type PolicyRule,
+  PROTOCOL_NUMBERS,
+  policyRuleText,
+  type Route,
+  routeByPolicy,
   stateOf,
   vxlanEncapsulate,
 } from '../net';
@@ -272,6 +277,74 @@ interface RouteToAddress {
   readonly dev: string | null;
   readonly via: IPv4 | null;
 }
+
+/** Where routing sends a packet; `note` says how when more than the main table decided (policy rules, multipath). */
+type RouteChoice =
+  | { readonly kind: 'local'; readonly note?: string }
+  | {
+      readonly kind: 'forward';
+      readonly iface: string;
+      readonly nextHop: IPv4 | null;
+      readonly note?: string | undefined;
+    }
+  | { readonly kind: 'none'; readonly why: string };
+
+/**
+ * A multipath route: the kernel hashes each flow's addresses with a key drawn at boot to pick a
+ * path (weighted), so no dump says which; knetsim follows the first and says so.
+ */
+function multipathNote(r: Route | RouteToAddress): string | undefined {
+  const hops = 'nexthops' in r ? r.nexthops : undefined;
+  if (!hops) return undefined;
+  const paths = hops
+    .map((h) => `${h.via !== null ? `via ${formatIPv4(h.via)} ` : ''}dev ${h.dev ?? '?'} weight ${h.weight}`)
+    .join(', ');
+  return `multipath: the kernel hashes the flow to one of ${hops.length} paths (${paths}); knetsim follows the first`;
+}
+
+/**
+ * Routing through the node's policy rules (`ip rule`): the first rule whose selectors take the
+ * packet and whose table has a route for it decides. A packet the node makes comes in by "lo".
+ */
+function routeByRules(node: SimNode, rules: readonly PolicyRule[], p: NfPacket): RouteChoice {
+  const found = routeByPolicy(node.routes, rules, {
+    dst: p.dst,
+    src: p.src,
+    mark: p.mark,
+    iif: p.inIface ?? 'lo',
+    oif: null,
+    uid: p.socket?.uid ?? 0,
+    protocol: PROTOCOL_NUMBERS[p.protocol],
+    sport: p.sport,
+    dport: p.dport,
+  });
+  if (found.kind === 'none') {
+    // An address given as the node's own (--node-ip) with no local route in the dump is still delivered here.
+    if (addressType(node, p.dst, null) === 'LOCAL') return LOCAL_DELIVERY;
+    return { kind: 'none', why: `no route to ${formatIPv4(p.dst)} (no policy rule's table has one)` };
+  }
+  const by = `rule ${policyRuleText(found.rule)}`;
+  if (found.kind === 'refused') return { kind: 'none', why: `${found.how} (${by})` };
+  const r = found.route;
+  const ruleNote = DEFAULT_TABLE_RULE.test(found.rule.text) ? undefined : by;
+  if (r.type === 'local' || r.type === 'broadcast')
+    return ruleNote === undefined ? LOCAL_DELIVERY : { kind: 'local', note: ruleNote };
+  if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(p.dst)} (${by})` };
+  const notes = [ruleNote, multipathNote(r)].filter((n) => n !== undefined);
+  return {
+    kind: 'forward',
+    iface: r.dev ?? node.defaultInterface,
+    nextHop: r.via,
+    note: notes.length > 0 ? notes.join('; ') : undefined,
+  };
+}
+
+function noteText(note: string | undefined): string {
+  return note === undefined ? '' : ` (${note})`;
+}
+
+/** The default rules' look-ups (local, main, default): a route found by them needs no word on how. */
+const DEFAULT_TABLE_RULE = /^\d+:\s+from all lookup (local|main|default)$/;
 
 const LOCAL_ROUTE: RouteToAddress = { type: 'local', dev: 'lo', via: null };
 const BROADCAST_ROUTE: RouteToAddress = { type: 'broadcast', dev: null, via: null };
@@ -624,16 +697,16 @@ class Pipeline {
   }
 
   /** The routing decision after PREROUTING (or OUTPUT): local delivery or forwarding, and by which device. */
-  route(
-    flow: PipelineFlow,
-  ): { kind: 'local' } | { kind: 'forward'; iface: string; nextHop: IPv4 | null } | { kind: 'none'; why: string } {
+  route(flow: PipelineFlow): RouteChoice {
     const dst = flow.packet.dst;
+    const rules = this.node.policyRules;
+    if (rules !== undefined && this.node.routes.length > 0) return routeByRules(this.node, rules, flow.packet);
     const r = routeToAddress(this.node, dst);
     if (!r) return { kind: 'none', why: `no route to ${formatIPv4(dst)}` };
     // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
     if (r.type === 'local' || r.type === 'broadcast') return LOCAL_DELIVERY;
     if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(dst)}` };
-    return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via };
+    return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via, note: multipathNote(r) };
   }
 
   /** Conntrack confirms the connection when the first packet leaves or is delivered. */
@@ -882,7 +955,12 @@ class Pipeline {
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'forward') {
-        if (fl.hops) stage(fl, 'routing', `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        if (fl.hops)
+          stage(
+            fl,
+            'routing',
+            `out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}${noteText(r.note)}`,
+          );
         setRoute(fl, r.iface, r.nextHop);
         go.push(fl);
       } else if (r.kind === 'local') {
@@ -1065,12 +1143,16 @@ class Pipeline {
     }
     const r = this.route(flow);
     if (r.kind === 'local') {
-      if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT`);
+      if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT${noteText(r.note)}`);
       return 'local';
     }
     if (r.kind === 'forward') {
       if (flow.hops)
-        stage(flow, 'routing', `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}`);
+        stage(
+          flow,
+          'routing',
+          `forward: out ${r.iface}${r.nextHop === null ? '' : ` via ${formatIPv4(r.nextHop)}`}${noteText(r.note)}`,
+        );
       setRoute(flow, r.iface, r.nextHop);
       return 'forward';
     }
@@ -1136,7 +1218,8 @@ class Pipeline {
           stage(
             fl,
             'routing',
-            r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${fl.packet.outIface}`,
+            (r.kind === 'local' ? `${formatIPv4(fl.packet.dst)} is local: out lo` : `out ${fl.packet.outIface}`) +
+              noteText(r.note),
           );
         go.push(fl);
       }

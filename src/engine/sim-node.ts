@@ -3,7 +3,16 @@
 
 import type { VirtualService } from '../ipvs';
 import type { LoadBalancerRR } from '../kube-proxy';
-import { ConntrackTable, type IPv4, type IPv4Prefix, isLoopback, maskOf, type Route, type VxlanDevice } from '../net';
+import {
+  ConntrackTable,
+  type IPv4,
+  type IPv4Prefix,
+  isLoopback,
+  maskOf,
+  type PolicyRule,
+  type Route,
+  type VxlanDevice,
+} from '../net';
 import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
 import type { NftRuleset } from '../nftables';
 
@@ -73,6 +82,11 @@ export interface SimNode {
   readonly nft?: NftRuleset;
   /** flannel VXLAN's flannel.1, when the node has one. */
   readonly vxlan?: VxlanEndpoint;
+  /**
+   * The policy routing rules (`ip rule`) routing goes through; absent: the kernel's default three
+   * (local, main, default), the fast path every scenario node takes.
+   */
+  readonly policyRules?: readonly PolicyRule[];
   /** Pod subnets of other nodes the CNI could not route to, and why (host-gw off the node's subnet). */
   readonly unroutable?: readonly { readonly prefix: IPv4Prefix; readonly why: string }[];
 }

@@ -7,6 +7,7 @@ export * from './ipv4';
 export * from './mtu';
 export * from './nat-choice';
 export * from './packet';
+export * from './policy-rules';
 export * from './route';
 export * from './service-ports';
 export * from './vxlan';

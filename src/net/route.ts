@@ -2,11 +2,31 @@
 // the kernel makes (local table first, then main).
 import { formatIPv4, formatIPv4Prefix, type IPv4, type IPv4Prefix, maskOf, parseIPv4, parseIPv4Prefix } from './ipv4';
 
-export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+/** The route types iproute2 names (`unicast` unnamed); the kernel forwards unicast and delivers local/broadcast here. */
+export type RouteType =
+  | 'unicast'
+  | 'local'
+  | 'broadcast'
+  | 'anycast'
+  | 'multicast'
+  | 'blackhole'
+  | 'unreachable'
+  | 'prohibit'
+  | 'throw'
+  | 'nat'
+  | 'xresolve';
+
+/** One path of a multipath route (`nexthop via X dev D weight W` lines under it). */
+export interface RouteNexthop {
+  readonly via: IPv4 | null;
+  readonly dev: string | null;
+  readonly weight: number;
+}
 
 export interface Route {
   readonly type: RouteType;
   readonly dst: IPv4Prefix;
+  /** A multipath route's first path's gateway and device. */
   readonly via: IPv4 | null;
   readonly dev: string | null;
   readonly src: IPv4 | null;
@@ -14,24 +34,103 @@ export interface Route {
   readonly proto: string | null;
   readonly metric: number | null;
   readonly onlink: boolean;
-  readonly table: 'main' | 'local';
+  /** The routing table: `local`, `main`, `default` (255, 254, 253 by their names), or another's id or name. */
+  readonly table: string;
+  /** Every path of a multipath route (two or more); absent for a route with one. */
+  readonly nexthops?: readonly RouteNexthop[];
 }
 
-const TYPES: readonly RouteType[] = ['unicast', 'local', 'broadcast', 'blackhole', 'unreachable', 'prohibit', 'throw'];
+const TYPES: ReadonlySet<string> = new Set<RouteType>([
+  'unicast',
+  'local',
+  'broadcast',
+  'anycast',
+  'multicast',
+  'blackhole',
+  'unreachable',
+  'prohibit',
+  'throw',
+  'nat',
+  'xresolve',
+]);
+
+/** The tables iproute2 names (rt_tables); any other is kept as its number or name. */
+const TABLE_NAMES: ReadonlyMap<string, string> = new Map([
+  ['255', 'local'],
+  ['254', 'main'],
+  ['253', 'default'],
+]);
+
+export function routeTableName(text: string): string {
+  return TABLE_NAMES.get(text) ?? text;
+}
+
+/** Keys `ip route` prints followed by a value that says nothing routing looks at. */
+const KEYS_WITH_VALUE = new Set([
+  'mtu',
+  'advmss',
+  'pref',
+  'expires',
+  'initcwnd',
+  'initrwnd',
+  'realm',
+  'realms',
+  'weight',
+  'nhid',
+  'hoplimit',
+  'rtt',
+  'rttvar',
+  'reordering',
+  'window',
+  'cwnd',
+  'ssthresh',
+  'features',
+  'quickack',
+  'congctl',
+  'fastopen_no_cookie',
+  'tos',
+  'dsfield',
+  'error',
+  'rto_min',
+]);
+/** Flags `ip route` prints alone. */
+const FLAGS = new Set(['linkdown', 'dead', 'pervasive', 'offload', 'trap', 'rt_offload', 'rt_trap', 'notify', 'cache']);
 
 export type RouteParseResult = { ok: true; routes: Route[] } | { ok: false; line: number; message: string };
 
-/** Parses `ip route` / `ip route show table all` output (IPv4 lines; others are skipped). */
+/**
+ * Parses `ip route` / `ip route show table all` output: IPv4 routes of every table (IPv6 ones are
+ * skipped), a multipath route's `nexthop` lines with it.
+ */
 export function parseIpRoutes(text: string): RouteParseResult {
   const routes: Route[] = [];
   const lines = text.split('\n');
+  /** The route the `nexthop` lines below belong to; null after a skipped (IPv6) route. */
+  let multipath: { index: number; nexthops: RouteNexthop[] } | null = null;
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.trim();
+    const raw = lines[n]!;
+    const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const words = line.split(/\s+/);
+    if (words[0] === 'nexthop' && /^\s/.test(raw)) {
+      if (multipath === null) continue;
+      const hop = parseNexthop(words);
+      if (typeof hop === 'string') return { ok: false, line: n + 1, message: hop };
+      multipath.nexthops.push(hop);
+      const first = multipath.nexthops[0]!;
+      routes[multipath.index] = {
+        ...routes[multipath.index]!,
+        via: first.via,
+        dev: first.dev,
+        ...(multipath.nexthops.length > 1 ? { nexthops: [...multipath.nexthops] } : {}),
+      };
+      continue;
+    }
+    multipath = null;
     let type: RouteType = 'unicast';
-    if ((TYPES as readonly string[]).includes(words[0]!)) type = words.shift() as RouteType;
-    const dstText = words.shift()!;
+    if (TYPES.has(words[0]!)) type = words.shift() as RouteType;
+    const dstText = words.shift();
+    if (dstText === undefined) return { ok: false, line: n + 1, message: `a ${type} route with no destination` };
     if (dstText.includes(':')) continue; // IPv6
     const dst = dstText === 'default' ? { address: 0, length: 0 } : parseIPv4Prefix(dstText);
     if (!dst) return { ok: false, line: n + 1, message: `"${dstText}" is not a route destination` };
@@ -42,7 +141,7 @@ export function parseIpRoutes(text: string): RouteParseResult {
     let proto: string | null = null;
     let metric: number | null = null;
     let onlink = false;
-    let table: Route['table'] = type === 'local' || type === 'broadcast' ? 'local' : 'main';
+    let table = type === 'local' || type === 'broadcast' || type === 'anycast' ? 'local' : 'main';
     for (let i = 0; i < words.length; i++) {
       const key = words[i]!;
       const value = words[i + 1];
@@ -52,8 +151,9 @@ export function parseIpRoutes(text: string): RouteParseResult {
       };
       switch (key) {
         case 'via': {
-          const v = take();
-          via = parseIPv4(v.replace(/^inet /, ''));
+          let v = take();
+          if (v === 'inet') v = words[++i] ?? '';
+          via = parseIPv4(v);
           if (via === null) return { ok: false, line: n + 1, message: `"${v}" is not a gateway address` };
           break;
         }
@@ -75,45 +175,75 @@ export function parseIpRoutes(text: string): RouteParseResult {
           metric = Number(take());
           break;
         case 'table':
-          table = take() === 'local' ? 'local' : 'main';
+          table = routeTableName(take());
           break;
         case 'onlink':
           onlink = true;
           break;
         default:
-          if (['linkdown', 'dead', 'pervasive', 'offload'].includes(key)) break;
-          if (['mtu', 'advmss', 'pref', 'expires', 'initcwnd', 'realm', 'weight'].includes(key)) i++;
+          if (FLAGS.has(key)) break;
+          if (KEYS_WITH_VALUE.has(key)) i++;
+          // `mtu lock 1450`: the lock flag comes before the value.
+          if (words[i] === 'lock') i++;
       }
     }
     routes.push({ type, dst, via, dev, src, scope, proto, metric, onlink, table });
+    multipath = { index: routes.length - 1, nexthops: [] };
   }
   return { ok: true, routes };
+}
+
+/** A `nexthop via X dev D weight W` line of a multipath route (an IPv6 gateway is an error here: the route is IPv4). */
+function parseNexthop(words: readonly string[]): RouteNexthop | string {
+  let via: IPv4 | null = null;
+  let dev: string | null = null;
+  let weight = 1;
+  for (let i = 1; i < words.length; i++) {
+    const key = words[i]!;
+    if (key === 'via') {
+      let v = words[++i] ?? '';
+      if (v === 'inet') v = words[++i] ?? '';
+      via = parseIPv4(v);
+      if (via === null) return `"${v}" is not a gateway address`;
+    } else if (key === 'dev') dev = words[++i] ?? null;
+    else if (key === 'weight') {
+      const w = Number(words[++i]);
+      if (!Number.isInteger(w) || w < 1 || w > 256) return `"${words[i]}" is not a next-hop weight (1-256)`;
+      weight = w;
+    }
+  }
+  return { via, dev, weight };
 }
 
 export function formatRoute(r: Route): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(
-    r.dst.length === 0 && r.type === 'unicast'
-      ? 'default'
-      : r.dst.length === 32
-        ? formatIPv4(r.dst.address)
-        : formatIPv4Prefix(r.dst),
+    r.dst.length === 0 ? 'default' : r.dst.length === 32 ? formatIPv4(r.dst.address) : formatIPv4Prefix(r.dst),
   );
-  if (r.via !== null) parts.push('via', formatIPv4(r.via));
-  if (r.dev) parts.push('dev', r.dev);
-  if (r.table === 'local' && r.type !== 'local' && r.type !== 'broadcast') parts.push('table', 'local');
+  if (!r.nexthops && r.via !== null) parts.push('via', formatIPv4(r.via));
+  if (!r.nexthops && r.dev) parts.push('dev', r.dev);
+  // `ip route` names the table of a route outside main, but not of a local or broadcast route in local.
+  if (r.table !== 'main' && !(r.table === 'local' && (r.type === 'local' || r.type === 'broadcast')))
+    parts.push('table', r.table);
   if (r.proto) parts.push('proto', r.proto);
   if (r.scope !== 'global' && !(r.type === 'local' && r.scope === 'host')) parts.push('scope', r.scope);
   if (r.src !== null) parts.push('src', formatIPv4(r.src));
   if (r.metric !== null) parts.push('metric', String(r.metric));
   if (r.onlink) parts.push('onlink');
-  return parts.join(' ');
+  const line = parts.join(' ');
+  if (!r.nexthops) return line;
+  return [
+    line,
+    ...r.nexthops.map(
+      (h) =>
+        `\tnexthop${h.via !== null ? ` via ${formatIPv4(h.via)}` : ''}${h.dev ? ` dev ${h.dev}` : ''} weight ${h.weight}`,
+    ),
+  ].join('\n');
 }
 
-/** The kernel's lookup: the local table wins, then the longest prefix (lowest metric) of main. */
-/** The routing tables a look-up consults, in the order of the default policy rules. */
-const LOOKUP_TABLES = ['local', 'main'] as const;
+/** The tables a look-up consults under the default policy rules (0: local, 32766: main, 32767: default). */
+export const DEFAULT_LOOKUP_TABLES: readonly string[] = ['local', 'main', 'default'];
 
 /**
  * One table's routes for longest-prefix match: prefix lengths longest first, and per length
@@ -125,35 +255,58 @@ interface PrefixTable {
 }
 
 /** Route lists are read-only once parsed: each gets its tables once (a trace routes every packet, some twice). */
-const PREFIX_TABLES = new WeakMap<readonly Route[], readonly PrefixTable[]>();
+const PREFIX_TABLES = new WeakMap<readonly Route[], ReadonlyMap<string, PrefixTable>>();
 
-function prefixTablesOf(routes: readonly Route[]): readonly PrefixTable[] {
+function prefixTablesOf(routes: readonly Route[]): ReadonlyMap<string, PrefixTable> {
   let tables = PREFIX_TABLES.get(routes);
   if (tables) return tables;
-  tables = LOOKUP_TABLES.map((table) => {
-    const byLength = new Map<number, Map<IPv4, Route>>();
-    for (const r of routes) {
-      if (r.table !== table) continue;
-      let networks = byLength.get(r.dst.length);
-      if (!networks) {
-        networks = new Map();
-        byLength.set(r.dst.length, networks);
-      }
-      const known = networks.get(r.dst.address);
-      if (!known || (r.metric ?? 0) < (known.metric ?? 0)) networks.set(r.dst.address, r);
+  const building = new Map<string, Map<number, Map<IPv4, Route>>>();
+  for (const r of routes) {
+    let byLength = building.get(r.table);
+    if (!byLength) {
+      byLength = new Map();
+      building.set(r.table, byLength);
     }
-    return { lengths: [...byLength.keys()].sort((x, y) => y - x), byLength };
-  });
+    let networks = byLength.get(r.dst.length);
+    if (!networks) {
+      networks = new Map();
+      byLength.set(r.dst.length, networks);
+    }
+    const known = networks.get(r.dst.address);
+    if (!known || (r.metric ?? 0) < (known.metric ?? 0)) networks.set(r.dst.address, r);
+  }
+  tables = new Map(
+    [...building].map(([table, byLength]) => [
+      table,
+      { lengths: [...byLength.keys()].sort((x, y) => y - x), byLength },
+    ]),
+  );
   PREFIX_TABLES.set(routes, tables);
   return tables;
 }
 
-/** The kernel's look-up: the longest matching prefix in the local table, then in main; the lowest metric among equals. */
+/**
+ * One table's answer for an address (fib_table_lookup): the longest matching prefix, the lowest
+ * metric among equals; null when the table has none.
+ */
+export function lookupRouteIn(routes: readonly Route[], table: string, dst: IPv4): Route | null {
+  const t = prefixTablesOf(routes).get(table);
+  if (!t) return null;
+  for (const length of t.lengths) {
+    const r = t.byLength.get(length)!.get((dst & maskOf(length)) >>> 0);
+    if (r) return r;
+  }
+  return null;
+}
+
+/**
+ * The kernel's look-up under the default policy rules: the local table, then main, then default; a
+ * `throw` route sends the look-up on to the next table.
+ */
 export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
-  for (const { lengths, byLength } of prefixTablesOf(routes))
-    for (const length of lengths) {
-      const r = byLength.get(length)!.get((dst & maskOf(length)) >>> 0);
-      if (r) return r;
-    }
+  for (const table of DEFAULT_LOOKUP_TABLES) {
+    const r = lookupRouteIn(routes, table, dst);
+    if (r !== null && r.type !== 'throw') return r;
+  }
   return null;
 }

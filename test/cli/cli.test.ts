@@ -77,6 +77,44 @@ describe('bad input: one clear message, exit 2, no stack trace', () => {
   });
 });
 
+describe("trace --ip-rules: policy routing from a node's ip rule and ip route dumps", () => {
+  const rules = '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n';
+  const routes =
+    'default via 10.0.0.3 dev v0 table 2\ndefault via 10.0.0.1 dev v0\n10.0.0.0/24 dev v0 proto kernel scope link src 10.0.0.2\n';
+  const policy = '0:\tfrom all lookup local\n1536:\tfrom 10.0.0.7 lookup 2\n32766:\tfrom all lookup main\n';
+  const trace = (...extra: string[]) =>
+    knetsim(
+      'trace',
+      '--rules',
+      file('pr.save', rules),
+      '--routes',
+      file('pr.routes', routes),
+      ...extra,
+      '--to',
+      '8.8.8.8:53',
+    );
+  it('a source a rule names leaves by its table; others by main', () => {
+    const ruled = trace('--ip-rules', file('pr.rules', policy), '--from', '10.0.0.7');
+    expect(ruled.status).toBe(0);
+    expect(ruled.stdout).toContain('forward: out v0 via 10.0.0.3 (rule 1536: from 10.0.0.7 lookup 2)');
+    expect(trace('--ip-rules', file('pr.rules', policy), '--from', '10.0.0.9').stdout).toContain(
+      'forward: out v0 via 10.0.0.1\n',
+    );
+    // Without the rules, table 2 is never consulted.
+    expect(trace('--from', '10.0.0.7').stdout).toContain('forward: out v0 via 10.0.0.1\n');
+  });
+  it('a rule line it cannot read: one message naming the file and line, exit 2', () => {
+    const r = trace(
+      '--ip-rules',
+      file('bad.rules', '0:\tfrom all lookup local\n9:\tfrom all lookup\n'),
+      '--from',
+      '10.0.0.7',
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`knetsim: ${join(tmp, 'bad.rules')}: line 2: "lookup" needs a value`);
+  });
+});
+
 describe('commands', () => {
   it('trace --rules --json on a real node dump', () => {
     const r = knetsim(

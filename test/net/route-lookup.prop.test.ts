@@ -1,13 +1,15 @@
 // The route look-up answers from per-length tables built once per route list; it
 // must choose exactly the route the kernel's rule does, which is also what a scan
-// of every route finds: the local table before main, the longest prefix holding
-// the address, the lowest metric among those, the first listed on a tie.
+// of every route finds: the local table, then main, then default (the default
+// policy rules; a `throw` route passes on to the next table, and a table no rule
+// names is never consulted), the longest prefix holding the address, the lowest
+// metric among those, the first listed on a tie.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatIPv4, lookupRoute, maskOf, parseIpRoutes, type Route } from '../../src/net';
 
 function scan(routes: readonly Route[], dst: number): Route | null {
-  for (const table of ['local', 'main'] as const) {
+  for (const table of ['local', 'main', 'default'] as const) {
     let best: Route | null = null;
     for (const r of routes) {
       if (r.table !== table || (dst & maskOf(r.dst.length)) >>> 0 !== r.dst.address) continue;
@@ -18,7 +20,7 @@ function scan(routes: readonly Route[], dst: number): Route | null {
       )
         best = r;
     }
-    if (best) return best;
+    if (best && best.type !== 'throw') return best;
   }
   return null;
 }
@@ -34,17 +36,19 @@ const routeLineArb = fc
     metric: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
     local: fc.boolean(),
     dev: fc.constantFrom('eth0', 'cni0', 'flannel.1'),
+    table: fc.constantFrom('', ' table main', ' table default', ' table 7', ' table 254', ' table 253'),
+    kind: fc.constantFrom('', '', '', 'throw ', 'unreachable '),
   })
-  .map(({ address, length, metric, local, dev }) => {
+  .map(({ address, length, metric, local, dev, table, kind }) => {
     const network = formatIPv4((address & maskOf(length)) >>> 0);
     const dst = length === 0 ? 'default' : `${network}/${length}`;
-    return local
-      ? `local ${network} dev ${dev} table local proto kernel scope host src 10.0.0.1`
-      : `${dst} dev ${dev}${metric === null ? '' : ` metric ${metric}`}`;
+    if (local) return `local ${network} dev ${dev} table local proto kernel scope host src 10.0.0.1`;
+    const device = kind === '' ? ` dev ${dev}` : '';
+    return `${kind}${dst}${device}${table}${metric === null ? '' : ` metric ${metric}`}`;
   });
 
 describe('route look-up', () => {
-  it('chooses what a scan of every route chooses (local first, longest prefix, lowest metric, first on a tie)', () => {
+  it('chooses what a scan of every route chooses (local, main, default; longest prefix, lowest metric, first on a tie; throw passes on)', () => {
     fc.assert(
       fc.property(
         fc.array(routeLineArb, { maxLength: 20 }),
