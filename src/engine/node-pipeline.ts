@@ -727,7 +727,14 @@ class Pipeline {
       const proxy = (this.node.userspace ?? []).find(
         (u) => u.protocol === flow.packet.protocol && u.port === flow.packet.dport,
       );
-      if (proxy) this.userspaceProxy(flow, proxy);
+      const assigned = flow.packet.assignedSocket;
+      if (assigned)
+        this.end(
+          flow,
+          'ACCEPT',
+          `delivered to the transparent proxy's socket on ${assigned.address === 0 ? '0.0.0.0' : formatIPv4(assigned.address)}:${assigned.port} (TPROXY; the packet keeps its destination ${formatIPv4(flow.packet.dst)}:${flow.packet.dport})`,
+        );
+      else if (proxy) this.userspaceProxy(flow, proxy);
       else
         this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
     }
@@ -1145,6 +1152,15 @@ class Pipeline {
     if (r.kind === 'local') {
       if (flow.hops) stage(flow, 'routing', `${formatIPv4(flow.packet.dst)} is local: INPUT${noteText(r.note)}`);
       return 'local';
+    }
+    if (r.kind === 'forward' && flow.packet.assignedSocket) {
+      // ip_forward drops a packet that has a socket: TPROXY's needs a policy route that delivers it here.
+      this.end(
+        flow,
+        'DROP',
+        `routed out ${r.iface}, but TPROXY gave it a socket and ip_forward drops such a packet (no policy rule routes its mark to a local table)`,
+      );
+      return null;
     }
     if (r.kind === 'forward') {
       if (flow.hops)

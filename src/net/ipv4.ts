@@ -1,6 +1,7 @@
 // IPv4 addresses and prefixes as unsigned 32-bit numbers: the data plane compares
 // millions of addresses per second, so the hot path stays on plain numbers.
 // Parsing is strict (what the kernel's tools accept) and printing is canonical.
+import { scanCNumber } from './c-number';
 
 /** An IPv4 address as an unsigned 32-bit integer. */
 export type IPv4 = number;
@@ -49,6 +50,25 @@ export function scanIPv4(text: string, from: number, to: number): IPv4 | null {
  */
 export function parseIPv4(text: string): IPv4 | null {
   return scanIPv4(text, 0, text.length);
+}
+
+/**
+ * An address as inet_aton reads it (what getaddrinfo takes as a numeric host, so libxt_TPROXY's
+ * --on-ip): one to four parts, each a C-notation number, the last filling the bytes left ("10.1" is
+ * 10.0.0.1, "010.0.0.1" is 8.0.0.1, "167772161" is 10.0.0.1). Null when it is no such address.
+ */
+export function parseInetAton(text: string): IPv4 | null {
+  const parts = text.split('.');
+  if (parts.length > 4) return null;
+  let value = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const last = i === parts.length - 1;
+    // The last part holds the bytes the earlier ones leave: 4 - i of them.
+    const n = scanCNumber(parts[i]!, 0, parts[i]!.length, last ? 2 ** (8 * (4 - i)) - 1 : 255);
+    if (n === null) return null;
+    value = last ? value * 2 ** (8 * (4 - i)) + n : value * 256 + n;
+  }
+  return value >>> 0;
 }
 
 export function hasLeadingZeros(text: string): boolean {

@@ -14,6 +14,7 @@ import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
+import { tproxySpec } from './targets/tproxy-target';
 import { saveString } from './tokenize';
 import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
@@ -301,6 +302,12 @@ function matchText(m: RuleMatch): string {
       const burstValue = burst === undefined ? 5 : parseCNumber(burst, 10000);
       return ` --limit ${limitRateText(rate)}${burstValue !== 5 ? ` --limit-burst ${burstValue}` : ''}`;
     }
+    case 'socket':
+      // libxt_socket's order, whatever the rule's.
+      return ['--transparent', '--nowildcard', '--restore-skmark']
+        .filter((name) => opt(o, name))
+        .map((name) => ` ${name}`)
+        .join('');
     default:
       return o.map((x) => `${neg(x)} ${x.name}${x.args.length ? ` ${x.args.join(' ')}` : ''}`).join('');
   }
@@ -350,6 +357,12 @@ function targetText(t: RuleTarget): string {
     const size = opt(o, '--nflog-size')?.args[0];
     const threshold = opt(o, '--nflog-threshold')?.args[0];
     return ` -j NFLOG${prefix ? ` --nflog-prefix ${saveString(prefix)}` : ''}${group && Number(group) !== 0 ? ` --nflog-group ${Number(group)}` : ''}${size !== undefined ? ` --nflog-size ${Number(size)}` : ''}${threshold !== undefined ? ` --nflog-threshold ${Number(threshold)}` : ''}`;
+  }
+  if (t.name === 'TPROXY') {
+    // libxt_TPROXY prints every field, defaults included, the port in decimal.
+    const spec = tproxySpec(o);
+    if (typeof spec !== 'string')
+      return ` -j TPROXY --on-port ${spec.port} --on-ip ${formatIPv4(spec.address)} --tproxy-mark ${hex(spec.markValue)}/${hex(spec.markMask)}`;
   }
   if (t.name === 'LOG') {
     // libxt_LOG: the prefix, the level as a number unless the default (4, warning), then the flags in its order.

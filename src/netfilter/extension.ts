@@ -60,6 +60,8 @@ export interface NfPacket {
   ipvs: { readonly protocol: L4Protocol; readonly address: IPv4; readonly port: number } | null;
   /** The local socket that sent it (a packet made on this node), for -m owner; none (absent or null) otherwise. */
   socket?: PacketSocket | null;
+  /** The transparent proxy's socket TPROXY assigned it (its listening address, 0 for any, and port). */
+  assignedSocket?: { readonly address: IPv4; readonly port: number } | null;
 }
 
 /** Who owns a local socket: its file's user and group, and the process's supplementary groups. */
@@ -187,6 +189,8 @@ export type TargetAction =
       readonly kind: 'CONTINUE';
       /** Changes the packet and returns what to report (MARK, CONNMARK, LOG, TRACE). */
       readonly apply: (packet: NfPacket) => string;
+      /** The table accepts the packet once it is applied (TPROXY); absent: the walk goes on. */
+      readonly accepts?: true;
     };
 
 export interface TargetExtension {

@@ -21,11 +21,13 @@ import {
   physdevMatch,
   pkttypeMatch,
 } from './matches/simple-matches';
+import { socketMatch } from './matches/socket-match';
 import { statisticMatch } from './matches/statistic-match';
 import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
 import { tcpmssTarget } from './targets/tcpmss-target';
+import { checksumTarget, tproxyTarget } from './targets/tproxy-target';
 import { acceptTarget, dropTarget, rejectTarget, returnTarget } from './targets/verdict-targets';
 
 const MATCHES: readonly MatchExtension[] = [
@@ -53,6 +55,7 @@ const MATCHES: readonly MatchExtension[] = [
   lengthMatch,
   pkttypeMatch,
   rpfilterMatch,
+  socketMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [
@@ -72,6 +75,8 @@ const TARGETS: readonly TargetExtension[] = [
   ctTarget,
   tcpmssTarget,
   nflogTarget,
+  tproxyTarget,
+  checksumTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));

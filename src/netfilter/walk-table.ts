@@ -387,6 +387,7 @@ function walkFrom<F extends TableFlow>(
         const action = table.actions[words[at + W_ACTION]!]! as Extract<TargetAction, { kind: 'CONTINUE' }>;
         const detail = action.apply(p);
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, detail, branchProbability));
+        if (action.accepts) return ACCEPTED;
         continue;
       }
     }

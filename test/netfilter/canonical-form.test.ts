@@ -316,3 +316,66 @@ describe('tables iptables-save lists', () => {
     ]);
   });
 });
+
+describe('iptables-save forms of the mangle table transparent-proxy and checksum extensions', () => {
+  // Cilium's and Istio's TPROXY rules and libvirt's CHECKSUM; each pair checked with iptables-restore 1.8.9 in a netns.
+  const MANGLE: ReadonlyArray<readonly [string, string]> = [
+    [
+      '-A PREROUTING -m socket --nowildcard --transparent -j ACCEPT',
+      '-A PREROUTING -m socket --transparent --nowildcard -j ACCEPT',
+    ],
+    ['-A PREROUTING -m socket --restore-skmark --nowildcard', '-A PREROUTING -m socket --nowildcard --restore-skmark'],
+    ['-A INPUT -m socket -j ACCEPT', '-A INPUT -m socket -j ACCEPT'],
+    [
+      '-A PREROUTING -p tcp -j TPROXY --on-port 15001',
+      '-A PREROUTING -p tcp -j TPROXY --on-port 15001 --on-ip 0.0.0.0 --tproxy-mark 0x0/0x0',
+    ],
+    [
+      '-A PREROUTING -p udp -j TPROXY --tproxy-mark 0x200 --on-port 53 --on-ip 127.0.0.1',
+      '-A PREROUTING -p udp -j TPROXY --on-port 53 --on-ip 127.0.0.1 --tproxy-mark 0x200/0xffffffff',
+    ],
+    // getaddrinfo's port (70000 kept to 16 bits, names of any protocol) and inet_aton's address (10.1 is 10.0.0.1).
+    [
+      '-A PREROUTING -p tcp -j TPROXY --on-port 70000 --on-ip 10.1 --tproxy-mark 1/2',
+      '-A PREROUTING -p tcp -j TPROXY --on-port 4464 --on-ip 10.0.0.1 --tproxy-mark 0x1/0x2',
+    ],
+    [
+      '-A PREROUTING -p tcp -j TPROXY --on-port http --on-ip 010.0.0.1',
+      '-A PREROUTING -p tcp -j TPROXY --on-port 80 --on-ip 8.0.0.1 --tproxy-mark 0x0/0x0',
+    ],
+    [
+      '-A POSTROUTING -p udp --dport 68 -j CHECKSUM --checksum-fill',
+      '-A POSTROUTING -p udp -m udp --dport 68 -j CHECKSUM --checksum-fill',
+    ],
+  ];
+  it.each(MANGLE)('%s', (given, printed) => {
+    expect(saved([given], 'mangle')).toEqual([printed]);
+  });
+
+  it('refuses what iptables and the kernel refuse', () => {
+    const refused = (rule: string, table = 'mangle') => {
+      const loaded = loadIptables(`*${table}\n${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('-A PREROUTING -p tcp -j TPROXY --on-ip 1.2.3.4')).toContain('option "--on-port" must be specified');
+    expect(refused('-A PREROUTING -p tcp -j TPROXY --on-port 0x10')).toContain(
+      'Port "0x10" does not resolve to anything.',
+    );
+    expect(refused('-A PREROUTING -p tcp -j TPROXY --on-port 2147483648')).toContain('does not resolve to anything');
+    expect(refused('-A PREROUTING -p sctp -j TPROXY --on-port 1')).toContain('Can be used only with -p tcp or -p udp');
+    expect(refused('-A PREROUTING ! -p tcp -j TPROXY --on-port 1')).toContain('Can be used only with -p tcp or -p udp');
+    expect(refused('-A OUTPUT -p tcp -j TPROXY --on-port 1')).toContain(
+      'TPROXY target in chain OUTPUT is reached from OUTPUT, but works only in PREROUTING',
+    );
+    expect(refused('-A INPUT -p tcp -j TPROXY --on-port 1', 'filter')).toContain(
+      'target TPROXY is not valid in the filter table',
+    );
+    expect(refused('-A PREROUTING -j CHECKSUM')).toContain('option "--checksum-fill" must be specified');
+    expect(refused('-A OUTPUT -j CHECKSUM --checksum-fill', 'filter')).toContain('not valid in the filter table');
+    expect(refused('-A OUTPUT -m socket -j ACCEPT')).toContain(
+      'socket match in chain OUTPUT is reached from OUTPUT, but works only in PREROUTING/INPUT',
+    );
+    expect(refused('-A PREROUTING -m socket ! --transparent')).not.toBe('loaded');
+    expect(refused('-A PREROUTING -m socket --transparent --transparent')).not.toBe('loaded');
+  });
+});
