@@ -343,6 +343,33 @@ function noteText(note: string | undefined): string {
   return note === undefined ? '' : ` (${note})`;
 }
 
+/**
+ * rpfilter's look-up through the policy rules (rpfilter_mt): to the source, from the address given,
+ * with the mark given, as from lo (flowi4_iif is the loopback device), no protocol or ports.
+ */
+function reverseRouteByRules(
+  node: SimNode,
+  rules: readonly PolicyRule[],
+  address: IPv4,
+  from: { readonly src: IPv4; readonly mark: number },
+): ReturnType<MatchEnv['routeTo']> {
+  const found = routeByPolicy(node.routes, rules, {
+    dst: address,
+    src: from.src,
+    mark: from.mark,
+    iif: 'lo',
+    oif: null,
+    uid: 0,
+    protocol: 0,
+    sport: 0,
+    dport: 0,
+  });
+  if (found.kind === 'none') return addressType(node, address, null) === 'LOCAL' ? LOCAL_ROUTE : null;
+  if (found.kind === 'refused') return null;
+  const r = found.route;
+  return r.dev !== null ? r : { type: r.type, dev: node.defaultInterface };
+}
+
 /** The default rules' look-ups (local, main, default): a route found by them needs no word on how. */
 const DEFAULT_TABLE_RULE = /^\d+:\s+from all lookup (local|main|default)$/;
 
@@ -364,7 +391,10 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
       addrType: (address, limit) => addressType(node, address, limit),
       setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
       hasSet: (name) => node.sets?.has(name) ?? false,
-      routeTo: (address) => routeToAddress(node, address),
+      routeTo: (address, from) =>
+        from !== undefined && node.policyRules !== undefined && node.routes.length > 0
+          ? reverseRouteByRules(node, node.policyRules, address, from)
+          : routeToAddress(node, address),
     },
   };
 }

@@ -104,9 +104,18 @@ export interface MatchEnv {
   hasSet(name: string): boolean;
   /**
    * The route back to an address (what -m rpfilter looks up): its type (unicast, local, ...) and the
-   * device it leaves by; null when there is none.
+   * device it leaves by; null when there is none. `from` and `mark` are the look-up's source and
+   * mark, which policy rules may select on.
    */
-  routeTo(address: IPv4): { readonly type: string; readonly dev: string | null } | null;
+  routeTo(
+    address: IPv4,
+    from?: { readonly src: IPv4; readonly mark: number },
+  ): {
+    readonly type: string;
+    readonly dev: string | null;
+    /** A multipath route's paths (the first is `dev`). */
+    readonly nexthops?: readonly { readonly dev: string | null }[];
+  } | null;
   /** Sampled packets only: nth counters by rule (absent in a full trace, which takes the long-run share). */
   nthCounters?: Map<string, number> | undefined;
 }

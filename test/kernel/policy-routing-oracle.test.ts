@@ -7,7 +7,7 @@
 // packets must choose what `ip route get` says the kernel chooses: the device and
 // gateway, local delivery, or a refusal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/engine';
+import { nodeFromDumps, seededRandom, tracePacket } from '../../src/engine';
 import {
   formatIPv4,
   lookupRoute,
@@ -174,5 +174,61 @@ describe.skipIf(why !== null)('policy routing: knetsim and the kernel route alik
     }
     expect(compared).toBe(300);
     expect(differences).toEqual([]);
+  });
+
+  it("-m rpfilter looks the source up through the rules: --validmark routes by the packet's mark", () => {
+    // The mark sends the way back to 10.0.0.7 out of r1 (table 2): a packet from it on r0 then fails
+    // strict rpfilter with --validmark, and passes without (mark 0: main, out of r0).
+    const node = ns.create('rpf');
+    const client = ns.create('client');
+    const peer = ns.create('peer');
+    inNs(node, 'ip', ['link', 'add', 'r0', 'type', 'veth', 'peer', 'name', 'c0', 'netns', client]);
+    inNs(node, 'ip', ['link', 'add', 'r1', 'type', 'veth', 'peer', 'name', 'p0', 'netns', peer]);
+    inNs(node, 'ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'r0']);
+    inNs(node, 'ip', ['addr', 'add', '10.1.0.1/24', 'dev', 'r1']);
+    for (const dev of ['r0', 'r1']) inNs(node, 'ip', ['link', 'set', dev, 'up']);
+    inNs(client, 'ip', ['addr', 'add', '10.0.0.7/24', 'dev', 'c0']);
+    inNs(client, 'ip', ['link', 'set', 'c0', 'up']);
+    inNs(peer, 'ip', ['link', 'set', 'p0', 'up']);
+    inNs(node, 'ip', ['rule', 'add', 'pref', '50', 'fwmark', '0x5', 'to', '10.0.0.7', 'lookup', '2']);
+    inNs(node, 'ip', ['route', 'add', '10.0.0.7', 'via', '10.1.0.2', 'dev', 'r1', 'onlink', 'table', '2']);
+    const RULES = [
+      '*raw',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -s 10.0.0.7/32 -j MARK --set-xmark 0x5/0xffffffff',
+      '-A PREROUTING -s 10.0.0.7/32 -m rpfilter',
+      '-A PREROUTING -s 10.0.0.7/32 -m rpfilter --validmark',
+      'COMMIT',
+      '',
+    ].join('\n');
+    inNs(node, 'iptables-restore', [], RULES);
+    inNs(client, 'python3', [
+      '-c',
+      "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.sendto(b'x', ('10.0.0.1', 9))",
+    ]);
+    run('sleep', ['0.3']);
+    const counts = inNs(node, 'iptables-save', ['-c', '-t', 'raw'])
+      .split('\n')
+      .filter((l) => l.includes('-A PREROUTING'))
+      .map((l) => Number(/^\[(\d+):/.exec(l)![1]));
+    expect(counts).toEqual([1, 1, 0]);
+    const built = nodeFromDumps({
+      iptables: { text: inNs(node, 'iptables-save', []), file: 'iptables-save' },
+      routes: { text: inNs(node, 'ip', ['route', 'show', 'table', 'all']), file: 'routes' },
+      ipRules: { text: inNs(node, 'ip', ['rule', 'show']), file: 'rules' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: parseIPv4('10.0.0.7')!,
+      dst: parseIPv4('10.0.0.1')!,
+      protocol: 'udp',
+      dport: 9,
+      origin: { kind: 'interface', iface: 'r0' },
+    });
+    const matched = t.hops.flatMap((h) => ('rule' in h && h.rule ? [h.rule] : []));
+    expect(matched).toEqual([
+      '-A PREROUTING -s 10.0.0.7/32 -j MARK --set-xmark 0x5/0xffffffff',
+      '-A PREROUTING -s 10.0.0.7/32 -m rpfilter',
+    ]);
   });
 });

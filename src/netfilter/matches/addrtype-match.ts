@@ -60,8 +60,9 @@ export const addrtypeMatch: MatchExtension = {
  * -m rpfilter: whether the way back to the packet's source leaves by the device it came in on
  * (--loose: by any device), as rp_filter checks, for raw and mangle PREROUTING. A packet that came
  * in on lo passes; a source of 0.0.0.0 to a broadcast or local multicast address (DHCP) passes;
- * a source the node reaches only as a local address passes with --accept-local. --validmark
- * routes by the packet's mark, which decides nothing here (no policy routing is modelled).
+ * a source the node reaches only as a local address passes with --accept-local. The look-up goes
+ * through the node's policy rules as rpfilter_mt's fib_lookup does: from the packet's destination
+ * (0 for a broadcast or multicast one), with the packet's mark under --validmark and 0 otherwise.
  */
 export const rpfilterMatch: MatchExtension = {
   name: 'rpfilter',
@@ -78,13 +79,16 @@ export const rpfilterMatch: MatchExtension = {
     const loose = has('--loose');
     const acceptLocal = has('--accept-local');
     const invert = has('--invert');
+    const validMark = has('--validmark');
     return {
       test: (p, env) => {
         if (p.inIface === null || p.inIface === 'lo') return !invert;
         if (p.src === 0 && (p.dst === 0xffffffff || p.dst >>> 8 === 0xe00000)) return !invert;
-        const back = env.routeTo(p.src);
+        const multicast = p.dst >>> 28 === 0xe || env.addrType(p.dst, null) === 'BROADCAST';
+        const back = env.routeTo(p.src, { src: multicast ? 0 : p.dst, mark: validMark ? p.mark : 0 });
         let ok = back !== null && (back.type === 'unicast' || (back.type === 'local' && acceptLocal));
-        if (ok && !loose) ok = back!.dev === p.inIface;
+        // fib_info_nh_uses_dev: any path of a multipath route will do.
+        if (ok && !loose) ok = back!.dev === p.inIface || (back!.nexthops?.some((h) => h.dev === p.inIface) ?? false);
         return ok !== invert;
       },
     };
