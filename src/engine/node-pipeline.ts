@@ -278,7 +278,7 @@ interface RouteToAddress {
   readonly via: IPv4 | null;
 }
 
-/** Where routing sends a packet; `note` says how when more than the main table decided (policy rules, multipath). */
+/** Where routing sends a packet; `note` says how when more than the main table decided (policy rules). */
 type RouteChoice =
   | { readonly kind: 'local'; readonly note?: string }
   | {
@@ -286,20 +286,20 @@ type RouteChoice =
       readonly iface: string;
       readonly nextHop: IPv4 | null;
       readonly note?: string | undefined;
+      /** A multipath route's paths (two or more; the first is iface/nextHop). */
+      readonly paths?: readonly RoutePath[] | undefined;
     }
   | { readonly kind: 'none'; readonly why: string };
 
-/**
- * A multipath route: the kernel hashes each flow's addresses with a key drawn at boot to pick a
- * path (weighted), so no dump says which; knetsim follows the first and says so.
- */
-function multipathNote(r: Route | RouteToAddress): string | undefined {
+interface RoutePath {
+  readonly iface: string;
+  readonly nextHop: IPv4 | null;
+  readonly weight: number;
+}
+
+function pathsOf(node: SimNode, r: Route | RouteToAddress): readonly RoutePath[] | undefined {
   const hops = 'nexthops' in r ? r.nexthops : undefined;
-  if (!hops) return undefined;
-  const paths = hops
-    .map((h) => `${h.via !== null ? `via ${formatIPv4(h.via)} ` : ''}dev ${h.dev ?? '?'} weight ${h.weight}`)
-    .join(', ');
-  return `multipath: the kernel hashes the flow to one of ${hops.length} paths (${paths}); knetsim follows the first`;
+  return hops?.map((h) => ({ iface: h.dev ?? node.defaultInterface, nextHop: h.via, weight: h.weight }));
 }
 
 /**
@@ -330,13 +330,24 @@ function routeByRules(node: SimNode, rules: readonly PolicyRule[], p: NfPacket):
   if (r.type === 'local' || r.type === 'broadcast')
     return ruleNote === undefined ? LOCAL_DELIVERY : { kind: 'local', note: ruleNote };
   if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(p.dst)} (${by})` };
-  const notes = [ruleNote, multipathNote(r)].filter((n) => n !== undefined);
   return {
     kind: 'forward',
     iface: r.dev ?? node.defaultInterface,
     nextHop: r.via,
-    note: notes.length > 0 ? notes.join('; ') : undefined,
+    note: ruleNote,
+    paths: pathsOf(node, r),
   };
+}
+
+/** The item a draw in [0, 1) picks when each has its share of the weights (which sum to `total`). */
+function drawnByWeight<T extends { readonly weight: number }>(items: readonly T[], total: number, draw: number): T {
+  const x = draw * total;
+  let below = 0;
+  for (const item of items) {
+    below += item.weight;
+    if (x < below) return item;
+  }
+  return items[items.length - 1]!;
 }
 
 function noteText(note: string | undefined): string {
@@ -736,7 +747,12 @@ class Pipeline {
     // The local table: the node's own addresses and its subnets' broadcast addresses are delivered here.
     if (r.type === 'local' || r.type === 'broadcast') return LOCAL_DELIVERY;
     if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(dst)}` };
-    return { kind: 'forward', iface: r.dev ?? this.node.defaultInterface, nextHop: r.via, note: multipathNote(r) };
+    return {
+      kind: 'forward',
+      iface: r.dev ?? this.node.defaultInterface,
+      nextHop: r.via,
+      paths: pathsOf(this.node, r),
+    };
   }
 
   /** Conntrack confirms the connection when the first packet leaves or is delivered. */
@@ -930,13 +946,7 @@ class Pipeline {
       // A full trace follows every real server; a sampled packet on a scheduler not modelled draws one by weight.
       let chosen = usable;
       if (this.options.sample) {
-        const x = this.options.sample() * total;
-        let below = 0;
-        const pick = usable.find((r) => {
-          below += r.weight;
-          return x < below;
-        });
-        chosen = [pick ?? usable[usable.length - 1]!];
+        chosen = [drawnByWeight(usable, total, this.options.sample())];
       }
       chosen.forEach((rs, i) => {
         const branch = i === chosen.length - 1 ? flow : forkFlow(flow, flow.probability);
@@ -1158,6 +1168,7 @@ class Pipeline {
       const way = this.routeDecision(flows[0]!);
       if (way === 'local') this.input(flows);
       else if (way === 'forward') this.forward(flows);
+      else if (way !== null) this.forward(way);
       return;
     }
     const local: PipelineFlow[] = [];
@@ -1166,13 +1177,17 @@ class Pipeline {
       const way = this.routeDecision(flow);
       if (way === 'local') local.push(flow);
       else if (way === 'forward') forward.push(flow);
+      else if (way !== null) forward.push(...way);
     }
     this.input(local);
     this.forward(forward);
   }
 
-  /** The routing decision for one flow: delivered here, forwarded (its route set), or ended (martian, no route). */
-  private routeDecision(flow: PipelineFlow): 'local' | 'forward' | null {
+  /**
+   * The routing decision for one flow: delivered here, forwarded (its route set), or ended (martian,
+   * no route); a multipath route forwards the branches `multipath` makes.
+   */
+  private routeDecision(flow: PipelineFlow): 'local' | 'forward' | PipelineFlow[] | null {
     const martian = this.martian(flow.packet);
     if (martian !== null) {
       this.end(flow, 'NO_ROUTE', martian);
@@ -1193,6 +1208,7 @@ class Pipeline {
       return null;
     }
     if (r.kind === 'forward') {
+      if (r.paths) return this.multipath(flow, r, r.paths, 'forward: out');
       if (flow.hops)
         stage(
           flow,
@@ -1204,6 +1220,37 @@ class Pipeline {
     }
     this.end(flow, 'NO_ROUTE', r.why);
     return null;
+  }
+
+  /**
+   * A multipath route: the kernel hashes the flow's addresses with a key drawn at boot to choose a
+   * path, so each path is a branch with its share of the weights (a sampled packet draws one by
+   * weight); each branch leaves with its path set.
+   */
+  private multipath(
+    flow: PipelineFlow,
+    choice: { readonly note?: string | undefined },
+    paths: readonly RoutePath[],
+    verb: string,
+  ): PipelineFlow[] {
+    let total = 0;
+    for (const path of paths) total += path.weight;
+    let chosen = paths;
+    if (this.options.sample) {
+      chosen = [drawnByWeight(paths, total, this.options.sample())];
+    }
+    return chosen.map((path, i) => {
+      const branch = i === chosen.length - 1 ? flow : forkFlow(flow, flow.probability);
+      branch.probability *= path.weight / total;
+      if (branch.hops)
+        stage(
+          branch,
+          'routing',
+          `${verb} ${path.iface}${path.nextHop === null ? '' : ` via ${formatIPv4(path.nextHop)}`} (multipath path ${paths.indexOf(path) + 1} of ${paths.length}, weight ${path.weight}/${total}: the kernel hashes each flow to one path${choice.note ? `; ${choice.note}` : ''})`,
+        );
+      setRoute(branch, path.iface, path.nextHop);
+      return branch;
+    });
   }
 
   /** FORWARD: mangle, filter, security, then POSTROUTING. */
@@ -1242,6 +1289,7 @@ class Pipeline {
       this.end(flow, 'NO_ROUTE', first.why);
       return;
     }
+    // (A multipath route branches at the look-up after OUTPUT; OUTPUT's -o sees its first path's device.)
     flow.packet.outIface = first.kind === 'forward' ? first.iface : 'lo';
     let f = this.hook([flow], 'raw', 'OUTPUT');
     f = this.conntrackIn(f);
@@ -1257,6 +1305,7 @@ class Pipeline {
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'none') this.end(fl, 'NO_ROUTE', r.why);
+      else if (r.kind === 'forward' && r.paths) go.push(...this.multipath(fl, r, r.paths, 'out'));
       else {
         if (r.kind === 'local') setRoute(fl, 'lo', null);
         else setRoute(fl, r.iface, r.nextHop);

@@ -168,19 +168,47 @@ describe('traces through policy rules', () => {
     ]);
   });
 
-  it('a multipath route says the kernel hashes the flow to one of its paths', () => {
-    const t = tracePacket(
-      makeSimNode({ ...nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'), routes: parsedRoutes() }),
-      {
-        src: ip('10.0.0.9'),
-        dst: ip('10.9.1.1'),
-        protocol: 'udp',
-        dport: 53,
-        origin: { kind: 'interface', iface: 'v0' },
-      },
+  it('a multipath route: each path is a branch with its share of the weights (the kernel hashes each flow to one)', () => {
+    const routes = parseIpRoutes(
+      [
+        '10.9.0.0/16 proto bird',
+        '\tnexthop via 10.0.0.3 dev v0 weight 1',
+        '\tnexthop via 10.0.0.4 dev v0 weight 3',
+      ].join('\n'),
     );
-    expect(t.hops.filter((h) => 'stage' in h && h.stage === 'routing').map((h) => h.action)).toEqual([
-      'forward: out v0 via 10.0.0.3 (multipath: the kernel hashes the flow to one of 2 paths (via 10.0.0.3 dev v0 weight 1, via 10.0.0.4 dev v0 weight 1); knetsim follows the first)',
+    if (!routes.ok) throw new Error(routes.message);
+    const node = makeSimNode({ ...nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'), routes: routes.routes });
+    const request = {
+      src: ip('10.244.1.5'),
+      dst: ip('10.9.1.1'),
+      protocol: 'udp',
+      dport: 53,
+      origin: { kind: 'interface', iface: 'cni0' },
+    } as const;
+    const t = tracePacket(node, request);
+    const byPath = <T extends { disposition: string }>(bs: readonly T[]) =>
+      [...bs].sort((a, b) => (a.disposition < b.disposition ? -1 : 1));
+    expect(byPath(t.branches).map((b) => [b.probability, b.disposition])).toEqual([
+      [0.25, 'sent out v0 via 10.0.0.3'],
+      [0.75, 'sent out v0 via 10.0.0.4'],
+    ]);
+    expect(
+      byPath(t.branches).map((b) => b.hops.filter((h) => 'stage' in h && h.stage === 'routing').map((h) => h.action)),
+    ).toEqual([
+      ['forward: out v0 via 10.0.0.3 (multipath path 1 of 2, weight 1/4: the kernel hashes each flow to one path)'],
+      ['forward: out v0 via 10.0.0.4 (multipath path 2 of 2, weight 3/4: the kernel hashes each flow to one path)'],
+    ]);
+    // A sampled packet takes one path, drawn by weight.
+    const draws = [0.2, 0.3, 0.9];
+    const out = draws.map(
+      (x) => tracePacket(node, { ...request, sample: () => x }).branches.map((b) => b.disposition)[0],
+    );
+    expect(out).toEqual(['sent out v0 via 10.0.0.3', 'sent out v0 via 10.0.0.4', 'sent out v0 via 10.0.0.4']);
+    // A packet the node makes branches likewise.
+    const local = tracePacket(node, { ...request, src: ip('192.168.0.2'), origin: { kind: 'local' } });
+    expect(byPath(local.branches).map((b) => [b.probability, b.disposition])).toEqual([
+      [0.25, 'sent out v0 via 10.0.0.3'],
+      [0.75, 'sent out v0 via 10.0.0.4'],
     ]);
   });
 

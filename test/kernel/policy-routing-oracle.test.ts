@@ -176,6 +176,42 @@ describe.skipIf(why !== null)('policy routing: knetsim and the kernel route alik
     expect(differences).toEqual([]);
   });
 
+  it('a multipath route spreads flows over its paths by weight, as knetsim branches it (chi-square, 0.1% level)', () => {
+    // 1.1.0.0/16 has paths via 10.2.0.2 (weight 1) and 10.2.0.3 (weight 3); the kernel hashes each
+    // flow's addresses with a key drawn at boot, so over many flows the shares are the weights'.
+    // Sources 10.0.0.2-7 with mark 0x1 reach main (the rules send others to other tables).
+    const lines: string[] = [];
+    for (let a = 0; a < 200; a++)
+      for (let b = 2; b < 12; b++) lines.push(`route get 1.1.${a}.${b} from 10.0.0.${2 + (b % 6)} iif in0 mark 0x1`);
+    const out = inNs(router, 'ip', ['-batch', '-'], `${lines.join('\n')}\n`);
+    const vias = out
+      .split('\n')
+      .filter((l) => /^1\.1\./.test(l))
+      .map((l) => / via (\S+)/.exec(l)?.[1]);
+    expect(vias.length).toBe(lines.length);
+    const low = vias.filter((v) => v === '10.2.0.2').length;
+    const high = vias.filter((v) => v === '10.2.0.3').length;
+    expect(low + high).toBe(lines.length);
+    const found = routeByPolicy(routes, rules, {
+      dst: parseIPv4('1.1.0.2')!,
+      src: parseIPv4('10.0.0.2')!,
+      mark: 0x1,
+      iif: 'in0',
+      oif: null,
+      uid: 0,
+      protocol: 17,
+      sport: 0,
+      dport: 0,
+    });
+    if (found.kind !== 'route') throw new Error('no route');
+    const weights = found.route.nexthops!.map((h) => h.weight);
+    const total = weights[0]! + weights[1]!;
+    const expected = [(lines.length * weights[0]!) / total, (lines.length * weights[1]!) / total];
+    const chi = (low - expected[0]!) ** 2 / expected[0]! + (high - expected[1]!) ** 2 / expected[1]!;
+    // One degree of freedom: 10.83 is the 0.1% point.
+    expect(chi).toBeLessThan(10.83);
+  });
+
   it("-m rpfilter looks the source up through the rules: --validmark routes by the packet's mark", () => {
     // The mark sends the way back to 10.0.0.7 out of r1 (table 2): a packet from it on r0 then fails
     // strict rpfilter with --validmark, and passes without (mark 0: main, out of r0).
