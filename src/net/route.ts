@@ -291,7 +291,10 @@ function prefixTablesOf(routes: readonly Route[]): ReadonlyMap<string, PrefixTab
  */
 export function lookupRouteIn(routes: readonly Route[], table: string, dst: IPv4): Route | null {
   const t = prefixTablesOf(routes).get(table);
-  if (!t) return null;
+  return t === undefined ? null : longestMatch(t, dst);
+}
+
+function longestMatch(t: PrefixTable, dst: IPv4): Route | null {
   for (const length of t.lengths) {
     const r = t.byLength.get(length)!.get((dst & maskOf(length)) >>> 0);
     if (r) return r;
@@ -304,8 +307,11 @@ export function lookupRouteIn(routes: readonly Route[], table: string, dst: IPv4
  * `throw` route sends the look-up on to the next table.
  */
 export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
-  for (const table of DEFAULT_LOOKUP_TABLES) {
-    const r = lookupRouteIn(routes, table, dst);
+  // Every packet routes once or twice: the tables are looked up once per call.
+  const tables = prefixTablesOf(routes);
+  for (let i = 0; i < DEFAULT_LOOKUP_TABLES.length; i++) {
+    const t = tables.get(DEFAULT_LOOKUP_TABLES[i]!);
+    const r = t === undefined ? null : longestMatch(t, dst);
     if (r !== null && r.type !== 'throw') return r;
   }
   return null;
