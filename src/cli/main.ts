@@ -29,6 +29,7 @@ function program(): Command {
     .option('--ipvs <dump>', 'an ipvsadm -S -n dump of that node')
     .option('--routes <dump>', 'ip route (table all) of that node')
     .option('--ip-rules <dump>', 'ip rule show of that node (policy routing; needs --routes with every table)')
+    .option('--conntrack <dump>', 'conntrack -L of that node: a packet of a listed connection meets its entry and NAT')
     .option('--node-ip <ips>', "the node's own addresses, comma-separated (when no route dump tells them)")
     .option('--from <src>', 'source: an IP (a node address or 127.0.0.1 = locally generated)')
     .option('--to <dst>', 'destination IP:PORT')
@@ -54,6 +55,21 @@ function program(): Command {
       if (scenario !== undefined && (o.rules || o.nft))
         throw new UserError('trace: give a scenario or --rules/--nft DUMP, not both');
       if (o.reply && !o.across) throw new UserError('trace: --reply goes with --across');
+      if (scenario !== undefined) {
+        // A real node's dumps describe that node; a scenario's nodes are built from its objects.
+        const dumpOnly = (
+          [
+            ['ipset', '--ipset'],
+            ['ipvs', '--ipvs'],
+            ['routes', '--routes'],
+            ['ipRules', '--ip-rules'],
+            ['conntrack', '--conntrack'],
+            ['nodeIp', '--node-ip'],
+          ] as const
+        ).find(([key]) => o[key] !== undefined);
+        if (dumpOnly)
+          throw new UserError(`trace: ${dumpOnly[1]} goes with --rules/--nft (a real node's dumps), not a scenario`);
+      }
       if (o.across && scenario === undefined) throw new UserError('trace: --across needs a scenario (every node)');
       if (scenario === undefined) {
         runTrace(o, dumpResolver(buildDumpNode(o, loadSetsForTrace)), process.stdout);

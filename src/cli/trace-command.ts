@@ -26,6 +26,7 @@ export interface TraceOptions {
   ipvs?: string;
   routes?: string;
   ipRules?: string;
+  conntrack?: string;
   nodeIp?: string;
   from?: string;
   to?: string;
@@ -105,6 +106,7 @@ export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimN
     ...(o.nft ? { nft: { text: readInput(o.nft), file: o.nft } } : {}),
     ...(o.routes ? { routes: { text: readInput(o.routes), file: o.routes } } : {}),
     ...(o.ipRules ? { ipRules: { text: readInput(o.ipRules), file: o.ipRules } } : {}),
+    ...(o.conntrack ? { conntrack: { text: readInput(o.conntrack), file: o.conntrack } } : {}),
     nodeAddresses,
     sets,
     ipvs,

@@ -3,7 +3,15 @@
 // `knetsim trace --rules` / `--nft` runs on.
 
 import type { VirtualService } from '../ipvs';
-import { type IPv4, type PolicyRule, parseIpRoutes, parseIpRules, type Route } from '../net';
+import {
+  ConntrackTable,
+  type IPv4,
+  type PolicyRule,
+  parseConntrackList,
+  parseIpRoutes,
+  parseIpRules,
+  type Route,
+} from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
 import { loadNftTransaction, type NftRuleset, parseNftList } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
@@ -22,6 +30,8 @@ export interface NodeDumps {
   readonly routes?: DumpFile;
   /** `ip rule show`: the policy rules routing goes through (the kernel's default three without it). */
   readonly ipRules?: DumpFile;
+  /** `conntrack -L`: the connections the node tracks (a packet of one meets its entry and NAT). */
+  readonly conntrack?: DumpFile;
   /** The node's own addresses when no route dump tells them (they go on the default interface). */
   readonly nodeAddresses?: readonly IPv4[];
   readonly sets?: SetLookup | null;
@@ -109,6 +119,13 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       return { ok: false, message: `${d.ipRules.file}: policy rules need the routes of every table (--routes)` };
     policyRules = parsed.rules;
   }
+  let tracked: ConntrackTable | undefined;
+  if (d.conntrack) {
+    const parsed = parseConntrackList(d.conntrack.text);
+    if (!parsed.ok) return { ok: false, message: `${d.conntrack.file}: line ${parsed.line}: ${parsed.message}` };
+    tracked = new ConntrackTable();
+    for (const entry of parsed.entries) tracked.update(entry);
+  }
   // Outside traffic leaves by the main table's default route (other tables serve only the rules naming them).
   const defaultRoute = routes.find((r) => r.dst.length === 0 && r.type === 'unicast' && r.table === 'main');
   const defaultInterface = d.defaultInterface ?? defaultRoute?.dev ?? 'eth0';
@@ -142,6 +159,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
       ipvs: d.ipvs ?? [],
       ...(nft ? { nft } : {}),
       ...(policyRules ? { policyRules } : {}),
+      ...(tracked ? { conntrack: tracked } : {}),
     }),
   };
 }

@@ -13,6 +13,7 @@ import {
   type ConntrackEntry,
   type CtDirection,
   checkMtu,
+  formatEntry,
   formatFlow,
   formatIPv4,
   type IPv4,
@@ -28,6 +29,7 @@ import {
   type Route,
   routeByPolicy,
   stateOf,
+  TCP_REOPENABLE_STATES,
   vxlanEncapsulate,
 } from '../net';
 import {
@@ -650,16 +652,31 @@ class Pipeline {
       const p = flow.packet;
       // The packet is its own tuple (src, dst, protocol, ports): the look-up reads no more.
       const found = this.node.conntrack.lookup(p);
-      if (found) {
+      // A SYN meeting a closed TCP connection (TIME_WAIT, CLOSE) reopens it: the kernel kills the
+      // old entry and takes the SYN as a new connection.
+      const reopened =
+        found !== null &&
+        found.entry.tcpState !== undefined &&
+        TCP_REOPENABLE_STATES.has(found.entry.tcpState) &&
+        p.tcpFlags?.syn === true &&
+        !p.tcpFlags.ack;
+      if (found && !reopened) {
         flow.ct = found.entry;
         flow.ctDirection = found.direction;
         flow.ctNew = false;
-        stage(
-          flow,
-          'conntrack',
-          `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})`,
-        );
+        if (flow.hops)
+          stage(
+            flow,
+            'conntrack',
+            `existing connection (${found.direction === 'REPLY' ? 'reply direction' : 'original direction'})${found.entry.listed ? `, as conntrack -L lists it: ${formatEntry(found.entry)}` : ''}`,
+          );
       } else {
+        if (reopened && flow.hops)
+          stage(
+            flow,
+            'conntrack',
+            `a SYN reopens the closed connection (${found.entry.tcpState}): its entry is dropped`,
+          );
         // A new connection's mark is 0 (the packet's own mark is not copied; CONNMARK sets it).
         flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
         flow.ctDirection = 'ORIGINAL';
@@ -726,12 +743,15 @@ class Pipeline {
     if (dstManip && (p.dst !== target.dst || p.dport !== target.dport)) {
       p.dst = target.dst;
       p.dport = target.dport;
+      // A later packet of a DNATed connection goes where its first went: that is its endpoint.
+      if (original) flow.endpoint = endpointText(p.dst, p.dport);
       if (flow.hops)
         stage(flow, 'conntrack', `destination rewritten to ${endpointText(p.dst, p.dport)} by the connection's NAT`);
     }
     if (!dstManip && (p.src !== target.src || p.sport !== target.sport)) {
       p.src = target.src;
       p.sport = target.sport;
+      if (original) flow.masquerade = true;
       if (flow.hops)
         stage(flow, 'conntrack', `source rewritten to ${endpointText(p.src, p.sport)} by the connection's NAT`);
     }

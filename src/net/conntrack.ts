@@ -24,7 +24,17 @@ export interface ConntrackEntry {
   readonly mark: number;
   /** Seconds the entry lives without traffic, from the kernel's default sysctls. */
   readonly timeout: number;
+  /** A TCP connection's state as conntrack lists it (ESTABLISHED, TIME_WAIT...), when read from a listing. */
+  readonly tcpState?: string;
+  /** Read from the node's `conntrack -L` (a trace then shows the entry as listed). */
+  readonly listed?: true;
 }
+
+/**
+ * TCP states in which a SYN reopens the connection (nf_conntrack_proto_tcp: from TIME_WAIT or CLOSE
+ * the old entry is killed and the SYN looked up again, as a new connection).
+ */
+export const TCP_REOPENABLE_STATES: ReadonlySet<string> = new Set(['TIME_WAIT', 'CLOSE']);
 
 export function tupleOf(packet: Packet): ConnTuple {
   return { src: packet.src, dst: packet.dst, protocol: packet.protocol, sport: packet.sport, dport: packet.dport };
@@ -148,6 +158,6 @@ export function formatEntry(entry: ConntrackEntry): string {
   const t = (x: ConnTuple) => `src=${formatIPv4(x.src)} dst=${formatIPv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
   const proto = entry.original.protocol;
   const num = { tcp: 6, udp: 17, sctp: 132, icmp: 1 }[proto];
-  const state = proto === 'tcp' ? (entry.seenReply ? ' ESTABLISHED' : ' SYN_SENT') : '';
+  const state = proto === 'tcp' ? ` ${entry.tcpState ?? (entry.seenReply ? 'ESTABLISHED' : 'SYN_SENT')}` : '';
   return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark} use=1`;
 }

@@ -115,6 +115,53 @@ describe("trace --ip-rules: policy routing from a node's ip rule and ip route du
   });
 });
 
+describe("trace --conntrack: the node's tracked connections", () => {
+  const listing =
+    'udp      17 117 src=10.244.1.5 dst=10.96.0.10 sport=40000 dport=53 src=10.244.2.9 dst=10.244.1.5 sport=53 dport=40000 [ASSURED] mark=0 use=1\n';
+  const trace = (...extra: string[]) =>
+    knetsim(
+      'trace',
+      '--rules',
+      'examples/worker-1.iptables-save',
+      '--routes',
+      'examples/worker-1.routes',
+      '--from',
+      '10.244.1.5',
+      '--to',
+      '10.96.0.10:53',
+      '--proto',
+      'udp',
+      ...extra,
+    );
+  it('a packet of a listed connection goes where its entry says, whatever the rules say now', () => {
+    const r = trace('--conntrack', file('ct.txt', listing), '--sport', '40000');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('existing connection (original direction), as conntrack -L lists it: udp');
+    expect(r.stdout).toContain('endpoints:   10.244.2.9:53 (100%)');
+    // Another source port is another connection.
+    expect(trace('--conntrack', file('ct.txt', listing), '--sport', '40001').stdout).toContain('new connection');
+  });
+  it('bad input: a bad line names the file and line; the option goes with dumps only', () => {
+    const bad = trace('--conntrack', file('bad-ct.txt', `${listing}udp 17 x\n`));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad-ct\.txt: line 2: "udp 17 x" does not start as conntrack's lines do/);
+    const scenario = knetsim(
+      'trace',
+      'examples/demo.yaml',
+      '--conntrack',
+      file('ct.txt', listing),
+      '--from',
+      'default/client',
+      '--to',
+      '10.96.0.10:53',
+    );
+    expect(scenario.status).toBe(2);
+    expect(scenario.stderr.trim()).toBe(
+      "knetsim: trace: --conntrack goes with --rules/--nft (a real node's dumps), not a scenario",
+    );
+  });
+});
+
 describe('commands', () => {
   it('trace --rules --json on a real node dump', () => {
     const r = knetsim(

@@ -1,0 +1,104 @@
+// `conntrack -L` as conntrack-tools 1.4.7 printed it in a netns (accounting on), and
+// the same with `-o extended`; what a trace does with a listed TCP connection a SYN
+// reopens (TIME_WAIT).
+import { describe, expect, it } from 'vitest';
+import { makeSimNode, tracePacket } from '../../src/engine';
+import { ConntrackTable, formatIPv4, parseConntrackList } from '../../src/net';
+import { ip, nodeFromRules } from '../helpers/node-from-rules';
+
+const LISTING = [
+  'udp      17 29 src=10.0.0.1 dst=10.96.0.10 sport=44385 dport=53 packets=1 bytes=29 src=10.0.0.2 dst=10.0.0.1 sport=53 dport=44385 packets=1 bytes=29 mark=16384 use=1',
+  'udp      17 29 src=10.0.0.1 dst=10.96.0.77 sport=59615 dport=53 packets=1 bytes=29 [UNREPLIED] src=10.96.0.77 dst=10.0.0.1 sport=53 dport=59615 packets=0 bytes=0 mark=16384 use=1',
+  'tcp      6 59 CLOSE_WAIT src=10.0.0.1 dst=10.96.0.11 sport=47182 dport=80 packets=3 bytes=164 src=10.0.0.2 dst=10.0.0.1 sport=8080 dport=47182 packets=2 bytes=112 [ASSURED] mark=0 use=1',
+  'icmp     1 29 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=0 packets=1 bytes=28 src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=0 packets=1 bytes=28 mark=0 use=1',
+  'conntrack v1.4.7 (conntrack-tools): 4 flow entries have been shown.',
+].join('\n');
+
+describe('conntrack -L', () => {
+  it('reads each TCP/UDP entry: tuples, NAT, replied or not, assured, mark, TCP state; skips ICMP', () => {
+    const parsed = parseConntrackList(LISTING);
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.skipped).toBe(1);
+    const [dns, unreplied, http] = parsed.entries;
+    expect(formatIPv4(dns!.reply.src)).toBe('10.0.0.2');
+    expect(dns).toMatchObject({ seenReply: true, assured: false, mark: 16384, timeout: 29 });
+    expect(unreplied).toMatchObject({ seenReply: false });
+    expect(http).toMatchObject({ tcpState: 'CLOSE_WAIT', assured: true, seenReply: true });
+    expect([http!.original.dport, http!.reply.sport]).toEqual([80, 8080]);
+  });
+
+  it('reads -o extended and /proc/net/nf_conntrack lines the same, and skips IPv6 ones', () => {
+    const extended = LISTING.split('\n')
+      .slice(0, 4)
+      .map((l) => `ipv4     2 ${l}`)
+      .concat([
+        'ipv6     10 tcp      6 431999 ESTABLISHED src=fd00::1 dst=fd00::2 sport=1 dport=2 src=fd00::2 dst=fd00::1 sport=2 dport=1 [ASSURED] mark=0 zone=0 use=2',
+      ])
+      .join('\n');
+    const a = parseConntrackList(LISTING);
+    const b = parseConntrackList(extended);
+    if (!a.ok || !b.ok) throw new Error('unread');
+    expect(b.entries).toEqual(a.entries);
+    expect(b.skipped).toBe(2);
+  });
+
+  it('names the line and what is wrong with it', () => {
+    expect(
+      parseConntrackList(
+        'udp      17 29 src=10.0.0.1 dst=10.96.0.300 sport=1 dport=53 src=1.1.1.1 dst=10.0.0.1 sport=53 dport=1',
+      ),
+    ).toEqual({
+      ok: false,
+      line: 1,
+      message: '"10.96.0.300" is not an IPv4 address (dst=)',
+    });
+    expect(parseConntrackList('\nfoo 1 2 src=1.2.3.4')).toMatchObject({
+      ok: false,
+      line: 2,
+      message: '"foo" is not a protocol conntrack lists',
+    });
+    expect(parseConntrackList('udp x 29 src=1.1.1.1')).toMatchObject({ ok: false, line: 1 });
+    expect(
+      parseConntrackList(
+        'tcp 6 5 ESTABLISHED src=1.1.1.1 dst=2.2.2.2 sport=1 dport=70000 src=2.2.2.2 dst=1.1.1.1 sport=2 dport=1',
+      ),
+    ).toMatchObject({
+      ok: false,
+      message: '"70000" is not a port (dport=)',
+    });
+  });
+});
+
+describe('a listed connection in a trace', () => {
+  const listed = (state: string) => {
+    const parsed = parseConntrackList(
+      `tcp      6 100 ${state} src=10.244.1.5 dst=10.96.0.1 sport=40000 dport=443 src=192.168.0.10 dst=10.244.1.5 sport=6443 dport=40000 [ASSURED] mark=0 use=1`,
+    );
+    if (!parsed.ok) throw new Error(parsed.message);
+    const table = new ConntrackTable();
+    for (const e of parsed.entries) table.update(e);
+    return makeSimNode({ ...nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'), conntrack: table });
+  };
+  const syn = {
+    src: ip('10.244.1.5'),
+    dst: ip('10.96.0.1'),
+    protocol: 'tcp',
+    sport: 40000,
+    dport: 443,
+    origin: { kind: 'interface', iface: 'cni0' },
+  } as const;
+  it('a packet of an established one keeps its NAT: its endpoint is the listed one', () => {
+    const ack = { syn: false, ack: true, fin: false, rst: false, psh: false, urg: false };
+    const t = tracePacket(listed('ESTABLISHED'), { ...syn, tcpFlags: ack });
+    expect(t.endpoints.map((e) => e.address)).toEqual(['192.168.0.10:6443']);
+  });
+  it('a SYN meeting one in TIME_WAIT reopens it: a new connection the rules decide', () => {
+    const t = tracePacket(listed('TIME_WAIT'), syn);
+    expect(t.endpoints).toEqual([]);
+    expect(t.hops.filter((h) => 'stage' in h && h.stage === 'conntrack').map((h) => h.action)).toEqual([
+      'a SYN reopens the closed connection (TIME_WAIT): its entry is dropped',
+      'new connection (ctstate NEW)',
+      'connection confirmed',
+    ]);
+  });
+});
