@@ -117,6 +117,11 @@ const BASE_LONG_OPTIONS: readonly string[] = [
   ...GENERAL_OPTIONS,
 ];
 
+/** Whether `name` is one of iptables' own long options or a prefix of one ("--sour" of --source). */
+function abbreviatesBaseOption(name: string): boolean {
+  return BASE_LONG_OPTIONS.some((o) => o.startsWith(name));
+}
+
 /**
  * The option `text` abbreviates, as getopt_long resolves it: the one long option (of iptables
  * itself, the target, the loaded matches and, unless `loadedOnly`, the protocol's own match) that
@@ -221,7 +226,7 @@ export function parseRuleTokens(
   let negatePending = false;
   const texts = tokens.texts;
   const quoted = tokens.quoted;
-  const count = tokens.length;
+  let count = tokens.length;
   let i = from;
 
   for (; i < count; i++) {
@@ -337,6 +342,15 @@ export function parseRuleTokens(
         }
       }
       if (instance === null || !spec) {
+        // getopt_long reads "--option=value" as the option and its argument (extensions' options:
+        // iptables' own -s/-j/... are read before getopt sees them, and "--source=..." is refused).
+        const eq = option.indexOf('=');
+        if (eq > 2 && option.charCodeAt(1) === 45 && !abbreviatesBaseOption(option.slice(0, eq))) {
+          tokens.splitWord(i, eq);
+          count = tokens.length;
+          i--;
+          continue;
+        }
         // getopt_long takes an unambiguous prefix of any option known at this point ("--dpo" is --dport).
         const full = abbreviated(option, header.protocol, target.ext, slots);
         if (full === null) throw new RuleSyntaxError(`unknown option "${option}"`, option);
@@ -364,7 +378,10 @@ export function parseRuleTokens(
       let argAt = i + 1;
       for (let a = 0; a < spec.args; a++) {
         i = argumentOf(tokens, i, option);
-        if (a === 0 && texts[i] === '!' && !quoted[i]) throw intrapositioned(option);
+        // A "!" is the argument (iptables 1.8 reads it so: "--comment !" is the text "!"); the hint
+        // is for the old spelling "--dport ! 80", where the word after it was meant.
+        if (a === 0 && texts[i] === '!' && !quoted[i] && i + 1 < count && texts[i + 1]!.charCodeAt(0) !== 45)
+          throw intrapositioned(option);
         if (a === 0) argAt = i;
       }
       if (!spec.repeatable)

@@ -193,6 +193,27 @@ export class TokenBuffer {
     return null;
   }
 
+  /**
+   * Cuts word k in two before its character `at`, dropping that character: getopt_long's
+   * "--option=value" becomes "--option" and "value" (a quoted word's value stays quoted).
+   */
+  splitWord(k: number, at: number): void {
+    for (let j = this.length; j > k + 1; j--) {
+      this.texts[j] = this.texts[j - 1]!;
+      this.quoted[j] = this.quoted[j - 1]!;
+      this.starts[j] = this.starts[j - 1]!;
+      this.ends[j] = this.ends[j - 1]!;
+    }
+    const word = this.texts[k]!;
+    this.texts[k + 1] = word.slice(at + 1);
+    this.quoted[k + 1] = this.quoted[k]!;
+    this.starts[k + 1] = this.starts[k]! + at + 1;
+    this.ends[k + 1] = this.ends[k]!;
+    this.texts[k] = word.slice(0, at);
+    this.ends[k] = this.starts[k]! + at;
+    this.length++;
+  }
+
   /** The blanks before word k: one space, as nearly always, or what the line has there. */
   private gapBefore(k: number): string {
     const from = k === 0 ? this.lineStart : this.ends[k - 1]!;

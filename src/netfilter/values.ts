@@ -1,6 +1,15 @@
 // Parsers for the values iptables options take (ports, marks, address lists),
 // each returning null on bad input so the caller can name the token.
-import { formatIPv4, type IPv4Prefix, parseCNumber, readIPv4Prefix, SERVICE_PORTS, scanCNumber } from '../net';
+import {
+  formatIPv4,
+  type IPv4Prefix,
+  maskOf,
+  parseCNumber,
+  parseInetAton,
+  readIPv4Prefix,
+  SERVICE_PORTS,
+  scanCNumber,
+} from '../net';
 
 // The C-notation number reader is the network layer's; iptables options read numbers with it.
 export { parseCNumber };
@@ -97,18 +106,43 @@ function hasCNotationOctet(text: string, from: number, to: number): boolean {
 }
 
 /**
+ * Names getaddrinfo finds in a Debian node's /etc/hosts for IPv4 (iptables resolves a host name
+ * when the text is no number); other names would need that node's resolver, and are refused.
+ */
+const HOSTS: ReadonlyMap<string, number> = new Map([['localhost', 0x7f000001]]);
+
+/**
+ * An address as xtables reads one (xtables_ipparse_any): its own numeric form first
+ * (scanXtablesAddress: "10.1" is 10.1.0.0), then getaddrinfo's: inet_aton's numbers ("10.256" is
+ * 10.0.1.0, "167772161" and "0x0a000001" are 10.0.0.1) and /etc/hosts names ("localhost").
+ */
+function xtablesAddress(text: string, from: number, to: number): number | null {
+  const own = scanXtablesAddress(text, from, to);
+  if (own !== null) return own;
+  const part = text.slice(from, to);
+  return parseInetAton(part) ?? HOSTS.get(part.toLowerCase()) ?? null;
+}
+
+/**
  * One -s/-d prefix into `into`, as iptables reads it. The usual dotted quad goes the fast way
- * (readIPv4Prefix); an address of fewer parts or with octets in C's octal or hex notation is read
- * as xtables reads it. False when the text is no prefix (a mask with holes is refused: knetsim keeps
- * a prefix length).
+ * (readIPv4Prefix); any other address form is read as xtables reads it, and a mask length in C's
+ * notation ("/0x10" is /16) as its strtoul does. False when the text is no prefix (a mask with
+ * holes is refused: knetsim keeps a prefix length).
  */
 export function readRulePrefix(text: string, into: { address: number; length: number }): boolean {
   const slash = text.indexOf('/');
   const end = slash < 0 ? text.length : slash;
   if (!hasCNotationOctet(text, 0, end) && readIPv4Prefix(text, into)) return true;
-  const address = scanXtablesAddress(text, 0, end);
+  const address = xtablesAddress(text, 0, end);
   if (address === null) return false;
-  // The mask part as readIPv4Prefix reads it, on the dotted form of the address.
+  if (slash >= 0 && !text.includes('.', slash)) {
+    const length = scanCNumber(text, slash + 1, text.length, 32);
+    if (length === null) return false;
+    into.address = (address & maskOf(length)) >>> 0;
+    into.length = length;
+    return true;
+  }
+  // A dotted mask as readIPv4Prefix reads it, on the dotted form of the address.
   return readIPv4Prefix(`${formatIPv4(address)}${slash < 0 ? '' : text.slice(slash)}`, into);
 }
 
