@@ -33,3 +33,29 @@ export function scanCNumber(text: string, from: number, to: number, max: number)
   }
   return n;
 }
+
+/**
+ * A floating-point number as C's strtod reads a whole text (libxt_statistic's --probability): an
+ * optional sign, then decimal digits with an optional point and e-exponent, or 0x and hex digits
+ * with an optional point and p-exponent (a power of two): "0x.8" is 0.5, "0x1p-2" 0.25. Null when
+ * the text is no such number (strtod's inf and nan are not read).
+ */
+export function parseCDouble(text: string): number | null {
+  const m =
+    /^([+-]?)(?:0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?|(\d*(?:\.\d*)?(?:[eE][+-]?\d+)?))$/.exec(
+      text,
+    );
+  if (!m) return null;
+  const sign = m[1] === '-' ? -1 : 1;
+  if (m[5] !== undefined) {
+    // Decimal: at least one digit; JavaScript reads the rest as strtod does.
+    if (!/\d/.test(m[5].replace(/[eE].*$/, ''))) return null;
+    return sign * Number(m[5]);
+  }
+  const whole = m[2] ?? '';
+  const fraction = m[3] ?? '';
+  if (whole === '' && fraction === '') return null;
+  let value = whole === '' ? 0 : Number.parseInt(whole, 16);
+  for (let i = 0; i < fraction.length; i++) value += Number.parseInt(fraction[i]!, 16) / 16 ** (i + 1);
+  return sign * value * 2 ** Number(m[4] ?? 0);
+}

@@ -2,7 +2,7 @@
 // fields in fixed order (-s -d -i -o -p -f, addresses with their prefix
 // length), every match with -m and its options in the extension's own order
 // and number format, then the target. This is the form a user's dump has.
-import { formatIPv4, ipProtocolNumber, parseIPv4, parseIPv4Prefix } from '../net';
+import { formatIPv4, ipProtocolNumber, parseCDouble, parseIPv4, parseIPv4Prefix } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
 import { parseIcmpType } from './matches/icmp-match';
@@ -184,7 +184,7 @@ function matchText(m: RuleMatch): string {
       const mode = opt(o, '--mode')?.args[0];
       if (mode === 'random') {
         const p = opt(o, '--probability')!;
-        return ` --mode random${neg(p)} --probability ${quantizedProbability(Number(p.args[0])).toFixed(11)}`;
+        return ` --mode random${neg(p)} --probability ${quantizedProbability(parseCDouble(p.args[0]!) ?? 0).toFixed(11)}`;
       }
       const every = opt(o, '--every')!;
       return ` --mode nth${neg(every)} --every ${every.args[0]} --packet ${opt(o, '--packet')?.args[0] ?? '0'}`;

@@ -395,6 +395,19 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     ['-A INPUT -s localhost', '-A INPUT -s 127.0.0.1/32'],
     ['-A INPUT -d 10.0.0.1/0x10', '-A INPUT -d 10.0.0.0/16'],
     ['-A INPUT -d 10.0.0.1/010', '-A INPUT -d 10.0.0.0/8'],
+    // strtod's numbers, hex floats included.
+    [
+      '-A INPUT -m statistic --mode random --probability 0x.8',
+      '-A INPUT -m statistic --mode random --probability 0.50000000000',
+    ],
+    [
+      '-A INPUT -m statistic --mode random --probability 0x1p-2',
+      '-A INPUT -m statistic --mode random --probability 0.25000000000',
+    ],
+    [
+      '-A INPUT -m statistic --mode random --probability 1.',
+      '-A INPUT -m statistic --mode random --probability 1.00000000000',
+    ],
   ];
   it.each(FORMS)('%s', (given, printed) => {
     expect(saved([given])).toEqual([printed]);
@@ -411,5 +424,7 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(refused('-A INPUT -p tcp --dport ! 80')).toContain('"!" after --dport');
     expect(refused('-A INPUT -s 10.0.0.256')).not.toBe('loaded');
     expect(refused('-A INPUT -d 10.0.0.1/33')).not.toBe('loaded');
+    expect(refused('-A INPUT -m statistic --mode random --probability 0.5.')).toContain('bad --probability "0.5."');
+    expect(refused('-A INPUT -m statistic --mode random --probability inf')).toContain('bad --probability');
   });
 });

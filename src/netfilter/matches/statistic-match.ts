@@ -1,5 +1,6 @@
 // -m statistic: kube-proxy's random split between endpoints. The engine follows
 // both outcomes, weighting each by the probability the kernel would give it.
+import { parseCDouble } from '../../net';
 import type { MatchExtension } from '../extension';
 
 /** The kernel keeps the probability as a 31-bit fraction (xt_statistic); that is the chance it really applies. */
@@ -34,8 +35,8 @@ export const statisticMatch: MatchExtension = {
     if (mode === 'random') {
       const o = options.find((x) => x.name === '--probability');
       const text = o?.args[0] ?? '';
-      const p = Number(text);
-      if (!o || !/^[0-9.eE+-]+$/.test(text) || !(p >= 0 && p <= 1)) return `bad --probability "${text}"`;
+      const p = parseCDouble(text);
+      if (!o || p === null || !(p >= 0 && p <= 1)) return `bad --probability "${text}"`;
       const q = quantizedProbability(p);
       return { probability: o.negated ? 1 - q : q };
     }
