@@ -389,5 +389,70 @@ function targetText(t: RuleTarget): string {
 
 /** `-A CHAIN ...` as iptables-save prints the rule. */
 export function canonicalRuleText(chain: string, rule: Rule): string {
-  return `-A ${chain}${headerText(rule.header)}${rule.matches.map((m) => ` -m ${m.module}${matchText(m)}`).join('')}${targetText(rule.target)}`;
+  return `-A ${chain}${headerText(rule.header)}${foldedMatches(rule.matches)
+    .map((m) => ` -m ${m.module}${matchText(m)}`)
+    .join('')}${targetText(rule.target)}`;
+}
+
+/** The tcp/udp options iptables-nft turns into nft payload matches (others stay xtables matches). */
+const PAYLOAD_OPTIONS: ReadonlyMap<string, 'sport' | 'dport' | 'flags'> = new Map([
+  ['--sport', 'sport'],
+  ['--source-port', 'sport'],
+  ['--dport', 'dport'],
+  ['--destination-port', 'dport'],
+  ['--syn', 'flags'],
+  ['--tcp-flags', 'flags'],
+]);
+
+function payloadMatch(m: RuleMatch): boolean {
+  return (
+    (m.module === 'tcp' || m.module === 'udp') &&
+    m.options.every((o) => PAYLOAD_OPTIONS.has(o.name)) &&
+    m.options.some(testsSomething)
+  );
+}
+
+/** A port option of the whole range (0:65535, "!" or not) makes no payload match: iptables-nft writes nothing for it. */
+function testsSomething(o: ParsedOption): boolean {
+  return PAYLOAD_OPTIONS.get(o.name) === 'flags' || portText(o.args[0]!) !== '0:65535';
+}
+
+/**
+ * The matches as iptables-nft reads a rule back: every tcp (udp) match made only of ports and flags
+ * became payload matches in the kernel, and they are printed as one tcp (udp) match where the first
+ * was, a later port or flags test in place of an earlier one ("-m udp --dport 68 -m udp --sport 67"
+ * prints "-m udp --sport 67 --dport 68"). The kernel still tests each; only the printing folds.
+ */
+function foldedMatches(matches: readonly RuleMatch[]): readonly RuleMatch[] {
+  let tcp = 0;
+  let udp = 0;
+  for (const m of matches)
+    if (payloadMatch(m)) {
+      if (m.module === 'tcp') tcp++;
+      else udp++;
+    }
+  if (tcp < 2 && udp < 2) return matches;
+  const out: RuleMatch[] = [];
+  const merged = new Map<string, { at: number; options: Map<string, ParsedOption> }>();
+  for (const m of matches) {
+    if (!payloadMatch(m) || (m.module === 'tcp' ? tcp : udp) < 2) {
+      out.push(m);
+      continue;
+    }
+    let group = merged.get(m.module);
+    if (!group) {
+      group = { at: out.length, options: new Map() };
+      merged.set(m.module, group);
+      out.push(m);
+    }
+    for (const o of m.options) if (testsSomething(o)) group.options.set(PAYLOAD_OPTIONS.get(o.name)!, o);
+  }
+  for (const [module, group] of merged) {
+    const options = (['sport', 'dport', 'flags'] as const).flatMap((key) => {
+      const o = group.options.get(key);
+      return o ? [o] : [];
+    });
+    out[group.at] = { ...out[group.at]!, module, options };
+  }
+  return out;
 }

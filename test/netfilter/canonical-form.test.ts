@@ -395,6 +395,26 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     ['-A INPUT -s localhost', '-A INPUT -s 127.0.0.1/32'],
     ['-A INPUT -d 10.0.0.1/0x10', '-A INPUT -d 10.0.0.0/16'],
     ['-A INPUT -d 10.0.0.1/010', '-A INPUT -d 10.0.0.0/8'],
+    // iptables-nft folds tcp/udp port and flag matches (nft payload matches) into one where the first was.
+    [
+      '-A INPUT -p udp -m udp --sport 67 -m udp --dport 68 -j RETURN',
+      '-A INPUT -p udp -m udp --sport 67 --dport 68 -j RETURN',
+    ],
+    ['-A INPUT -p tcp --syn -m tcp --dport 22', '-A INPUT -p tcp -m tcp --dport 22 --tcp-flags FIN,SYN,RST,ACK SYN'],
+    [
+      '-A INPUT -p udp -m udp --dport 68 -m comment --comment x -m udp --sport 67',
+      '-A INPUT -p udp -m udp --sport 67 --dport 68 -m comment --comment x',
+    ],
+    ['-A INPUT -p tcp -m tcp --sport 1:2 -m tcp --sport 3', '-A INPUT -p tcp -m tcp --sport 3'],
+    [
+      '-A INPUT -p tcp -m tcp --tcp-option 2 -m tcp --dport 22',
+      '-A INPUT -p tcp -m tcp --tcp-option 2 -m tcp --dport 22',
+    ],
+    ['-A INPUT -p tcp -m tcp -m tcp --dport 80', '-A INPUT -p tcp -m tcp -m tcp --dport 80'],
+    [
+      '-A INPUT -p tcp -m tcp --dport 80 -m multiport --dports 1,2 -m tcp --sport 9',
+      '-A INPUT -p tcp -m tcp --sport 9 --dport 80 -m multiport --dports 1,2',
+    ],
     // strtod's numbers, hex floats included.
     [
       '-A INPUT -m statistic --mode random --probability 0x.8',
