@@ -146,3 +146,36 @@ export function matchNames(): string[] {
 export function targetNames(): string[] {
   return TARGETS.map((t) => t.name);
 }
+
+/**
+ * Targets iptables 1.8.9 has that knetsim does not model: a -j naming one (with no chain of that
+ * name) is refused as what it is, not as a missing chain or an unknown option.
+ */
+export const UNMODELLED_TARGETS: ReadonlySet<string> = new Set([
+  'AUDIT',
+  'CLASSIFY',
+  'CLUSTERIP',
+  'CONNSECMARK',
+  'DSCP',
+  'ECN',
+  'HL',
+  'HMARK',
+  'IDLETIMER',
+  'LED',
+  'NETMAP',
+  'NFQUEUE',
+  'RATEEST',
+  'SECMARK',
+  'SET',
+  'SYNPROXY',
+  'TCPOPTSTRIP',
+  'TEE',
+  'TOS',
+  'TTL',
+  'ULOG',
+]);
+
+/** The words for a -j that names a target knetsim does not model. */
+export function unmodelledTarget(name: string): string | null {
+  return UNMODELLED_TARGETS.has(name) ? `target ${name} is one iptables has but knetsim does not model` : null;
+}

@@ -17,7 +17,7 @@ import {
 import { BUILTIN_CHAINS } from './builtin-chains';
 import { canonicalRuleText } from './canonical-form';
 import type { Hook, TableName } from './extension';
-import { findTarget, newChainNameProblem } from './extensions';
+import { findTarget, newChainNameProblem, unmodelledTarget } from './extensions';
 import { type RestoreScript, type ScriptError, type Statement, shortCommand, TABLE_NAMES } from './restore-script';
 import { hasAddressLists, prefixesOf, type Rule, type RuleTarget } from './rule';
 import { printTokens, tokenizeLine } from './tokenize';
@@ -212,7 +212,10 @@ function applyTable(
       // A jump names a chain that exists at its line (iptables-restore refuses one made further on).
       const jump = s.rule.target;
       if ((jump.kind === 'jump' || jump.kind === 'goto') && !chains.has(jump.chain))
-        throw new ApplyError(s.line, `-j ${jump.chain}: no chain or target by that name in table ${name}`);
+        throw new ApplyError(
+          s.line,
+          unmodelledTarget(jump.chain) ?? `-j ${jump.chain}: no chain or target by that name in table ${name}`,
+        );
       const rules = lastRules;
       if (plainAppend) {
         // The usual line: one rule appended, without the lists an expansion needs. The statement
@@ -538,7 +541,10 @@ function chainGraph(table: NetfilterTable): ChainGraph {
       if (t.kind !== 'jump' && t.kind !== 'goto') continue;
       const i = indexOf.get(t.chain);
       if (i === undefined)
-        throw new ApplyError(r.line, `-j ${t.chain}: no chain or target by that name in table ${table.name}`);
+        throw new ApplyError(
+          r.line,
+          unmodelledTarget(t.chain) ?? `-j ${t.chain}: no chain or target by that name in table ${table.name}`,
+        );
       if (chains[i]!.builtin) throw new ApplyError(r.line, `-j ${t.chain}: cannot jump to a built-in chain`);
       // Each target once: marked with the chain being read (KUBE-SERVICES jumps to ten thousand).
       if (lastSeenBy[i] === ci + 1) continue;

@@ -12,7 +12,7 @@ import type {
   TargetAction,
   TargetExtension,
 } from './extension';
-import { findMatch, findTarget, implicitMatchFor } from './extensions';
+import { findMatch, findTarget, implicitMatchFor, unmodelledTarget } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import { OptionSlots, TARGET } from './option-slots';
 import { AppendedRule, type HeaderField, type Rule, type RuleHeader, type RuleMatch, type RuleTarget } from './rule';
@@ -353,7 +353,11 @@ export function parseRuleTokens(
         }
         // getopt_long takes an unambiguous prefix of any option known at this point ("--dpo" is --dport).
         const full = abbreviated(option, header.protocol, target.ext, slots);
-        if (full === null) throw new RuleSyntaxError(`unknown option "${option}"`, option);
+        if (full === null) {
+          // An option of a -j target iptables has and knetsim does not model: name the target.
+          const unmodelled = target.flag !== '' && target.ext === null ? unmodelledTarget(target.name) : null;
+          throw new RuleSyntaxError(unmodelled ?? `unknown option "${option}"`, unmodelled ? target.name : option);
+        }
         // iptables' own options: a few change nothing in a rule; the others do not go with -A.
         if (HARMLESS_OPTIONS.has(full)) {
           negatePending = negated;

@@ -283,7 +283,11 @@ export function parseRestoreScript(text: string): ParseResult {
       if (first === STAR) {
         const line = source.slice(start, end);
         if (table) throw new LineError(`table "${table.name}" was not COMMITted before "${line}"`);
-        const name = line.slice(1);
+        // iptables-restore takes the first word after the '*' (strtok: "* nat" is nat, "*nat x" too).
+        const name = line
+          .slice(1)
+          .trim()
+          .split(/[ \t]+/)[0]!;
         if (!(TABLE_NAMES as readonly string[]).includes(name))
           throw new LineError(`unknown table "${name}" (${TABLE_NAMES.join(', ')})`);
         table = {

@@ -446,5 +446,11 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(refused('-A INPUT -d 10.0.0.1/33')).not.toBe('loaded');
     expect(refused('-A INPUT -m statistic --mode random --probability 0.5.')).toContain('bad --probability "0.5."');
     expect(refused('-A INPUT -m statistic --mode random --probability inf')).toContain('bad --probability');
+    // A target iptables has and knetsim does not model is named as such, options or not.
+    expect(refused('-A INPUT -j NFQUEUE --queue-num 3')).toBe(
+      'f: line 2: target NFQUEUE is one iptables has but knetsim does not model',
+    );
+    expect(refused('-A INPUT -j SET --add-set foo src')).toContain('target SET is one iptables has');
+    expect(refused('-A INPUT -j NFQUEUE')).toContain('target NFQUEUE is one iptables has');
   });
 });
