@@ -559,14 +559,19 @@ export function evaluateBaseChain(
 }
 
 /** The base chains of every table at one hook, in the order the kernel runs them (priority, then creation). */
+const IPV4_FAMILIES: ReadonlySet<string> = new Set(['ip', 'inet']);
+
 export function baseChainsAt(
   tables: Iterable<NftTable>,
   hook: string,
 ): { table: NftTable; chain: NftChain; priority: number }[] {
   const out: { table: NftTable; chain: NftChain; priority: number; order: number }[] = [];
   let order = 0;
+  // A routed IPv4 packet meets the ip and inet families' hooks only (ip6, arp, bridge and
+  // netdev tables hook IPv6 packets, ARP, bridged frames and ingress).
   for (const table of tables)
-    for (const chain of table.chains.values())
-      if (chain.base?.hook === hook) out.push({ table, chain, priority: chain.base.priority, order: order++ });
+    if (IPV4_FAMILIES.has(table.family))
+      for (const chain of table.chains.values())
+        if (chain.base?.hook === hook) out.push({ table, chain, priority: chain.base.priority, order: order++ });
   return out.sort((a, b) => a.priority - b.priority || a.order - b.order);
 }

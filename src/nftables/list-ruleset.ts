@@ -4,7 +4,7 @@
 import { rulesetProblem } from './check-ruleset';
 import type { NftElement } from './expression';
 import { formatElements, formatRuleForList } from './format-rule';
-import { NftSyntaxError, parseRuleTokens, TokenCursor } from './parse-rule';
+import { LOSSY, NftSyntaxError, parseRuleTokens, TokenCursor } from './parse-rule';
 import {
   CHAIN_TYPES,
   FAMILIES,
@@ -110,6 +110,14 @@ function parseChainHeader(c: TokenCursor, chain: NftChain): void {
   chain.base = { type: type as NftChainType, hook, priority, ...(policy ? { policy } : {}) };
 }
 
+/** Comments nft writes for iptables extensions (their print words), and anything carrying a rule's counters. */
+const XT_COMMENT =
+  /^#\s*(match-set|socket|TPROXY|CHECKSUM|NFQUEUE|SET|recent:|string match|limit:|hashlimit|connbytes|MAC|owner|CT|TEE|TTL|DSCP|TOS|AUDIT|CLASSIFY|NETMAP|SYNPROXY|physdev|policy|rpfilter|statistic|addrtype|nfacct|cpu|helper|ipvs|length|iprange|pkttype)\b|counter packets \d+ bytes \d+/;
+
+function lossyComment(text: string): boolean {
+  return XT_COMMENT.test(text);
+}
+
 /** Read `nft list ruleset` output into a ruleset. */
 export function parseNftList(text: string): NftResult<NftRuleset> {
   const r: NftRuleset = { tables: new Map() };
@@ -119,6 +127,11 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
   for (const { line, text: l } of logicalLines(text)) {
     const t = tokenizeNft(l);
     if (!t.ok) return { ok: false, message: `line ${line} (column ${t.column}): ${t.message}` };
+    if (t.comment && chain && lossyComment(t.comment.text))
+      return {
+        ok: false,
+        message: `line ${line} (column ${t.comment.column}): "${t.comment.text.trim()}": ${LOSSY}`,
+      };
     if (t.tokens.length === 0) continue;
     const c = new TokenCursor(t.tokens);
     try {

@@ -167,6 +167,22 @@ function parseExpr(c: TokenCursor): Expr | null {
 }
 
 /** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
+/**
+ * What a listing of iptables-nft's tables cannot say: nft shows an iptables extension it cannot
+ * translate without its options (`xt match set`), or as the extension's own words in a comment
+ * (`# match-set KUBE-CLUSTER-IP dst,dst counter packets 3 ...`), which cuts off the rest of the rule.
+ */
+export const LOSSY =
+  "nft lists this iptables extension without what it tests, so the rule cannot be traced from this text; give the node's iptables-save with --rules (iptables-nft's tables load from it in full)";
+
+/**
+ * iptables extensions a listing may show as `xt match NAME` and that are taken as matching: nfacct
+ * only counts; a protocol match iptables-nft left untranslated is nearly always an empty one
+ * (kube-proxy's `-p sctp -m sctp -j DNAT`; after `meta l4proto` it tests nothing more), its rare
+ * untranslatable options (--chunk-types, --tcp-option) then taken as matching too.
+ */
+const XT_MATCHES_ALWAYS: ReadonlySet<string> = new Set(['nfacct', 'comment', 'tcp', 'udp', 'sctp']);
+
 export function parseValueList(c: TokenCursor, what: string): string {
   let v = c.next(what);
   while (c.peek() === ',' && c.peek(1) !== undefined && !['}', ';'].includes(c.peek(1)!)) {
@@ -296,13 +312,19 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       c.i++;
       return { kind: 'notrack' };
     case 'xt': {
-      c.i++;
+      const at = c.i++;
       const what = c.next('match or target');
       if (what !== 'match' && what !== 'target') {
         c.i--;
         c.fail(`expected "match" or "target" after "xt", found "${what}"`);
       }
-      return { kind: 'xt', what, name: unquote(c.next('a name')) };
+      const name = unquote(c.next('a name'));
+      // Any other extension's test or action is not in the text.
+      if (!(what === 'match' && XT_MATCHES_ALWAYS.has(name))) {
+        c.i = at;
+        c.fail(`"xt ${what} ${name}": ${LOSSY}`);
+      }
+      return { kind: 'xt', what, name };
     }
     case 'log': {
       c.i++;

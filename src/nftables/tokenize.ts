@@ -7,7 +7,9 @@ export interface Token {
   readonly column: number;
 }
 
-export type TokenizeResult = { ok: true; tokens: Token[] } | { ok: false; column: number; message: string };
+export type TokenizeResult =
+  | { ok: true; tokens: Token[]; comment?: { readonly text: string; readonly column: number } }
+  | { ok: false; column: number; message: string };
 
 const SINGLES = new Set(['{', '}', ',', ';']);
 
@@ -20,7 +22,7 @@ export function tokenizeNft(line: string): TokenizeResult {
       i++;
       continue;
     }
-    if (c === '#') break;
+    if (c === '#') return { ok: true, tokens, comment: { text: line.slice(i), column: i + 1 } };
     if (SINGLES.has(c)) {
       tokens.push({ text: c, column: i + 1 });
       i++;

@@ -148,12 +148,17 @@ describe('iptables-nft translations', () => {
       ['drop', 0.25],
     ]);
   });
-  it('relational comparisons, and an untranslated xt match taken as matching with a note', () => {
+  it('relational comparisons; an untranslated xt match: nfacct and empty protocol matches match, others are refused', () => {
     expect(verdictOf(['th dport < 1024 drop'], packet())).toEqual(['drop']);
     expect(verdictOf(['th dport >= 1024 drop'], packet())).toEqual(['accept']);
-    const b = run(['xt match sctp drop'], packet());
+    const b = run(['xt match nfacct drop'], packet());
     expect(b[0]!.verdict).toBe('drop');
-    expect(b[0]!.steps[0]!.action).toContain('xt match sctp: an iptables extension nft could not translate');
+    expect(b[0]!.steps[0]!.action).toContain('xt match nfacct: an iptables extension nft could not translate');
+    // The listing has no options for the others (`xt match set` is KUBE-LOOP-BACK dst,dst,src or anything else).
+    expect(() => run(['xt match set masquerade'], packet())).toThrow(
+      /"xt match set": nft lists this iptables extension/,
+    );
+    expect(() => run(['xt target MASQUERADE'], packet())).toThrow(/"xt target MASQUERADE"/);
   });
 });
 
