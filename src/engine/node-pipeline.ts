@@ -509,10 +509,10 @@ class Pipeline {
           if (b.verdict === 'drop') this.end(f, 'DROP', `dropped in ${where}`);
           else if (b.verdict === 'reject')
             this.end(f, 'REJECT', `rejected in ${where} (${b.rejectWith ?? 'icmp port-unreachable'})`);
-          else {
-            if (b.nat) this.bindNat(f, natVerdictOf(b.nat), hook);
-            next.push(f);
-          }
+          else if (b.nat && !this.bindNat(f, natVerdictOf(b.nat), hook))
+            // nft_masq as the MASQUERADE target: no address on the device out, the packet is dropped.
+            this.end(f, 'DROP', `dropped in ${where}: masquerade found no address to use on any device`);
+          else next.push(f);
         });
       }
       current = next;
@@ -1345,22 +1345,24 @@ class Pipeline {
 
 /** An nft NAT statement as the verdict of the iptables target that binds the connection the same way. */
 function natVerdictOf(nat: NftNat): NatVerdict {
-  if (nat.kind === 'masquerade')
+  const random = nat.flags.includes('random');
+  if (nat.kind === 'dnat' || nat.kind === 'snat')
     return natVerdict({
-      kind: 'MASQUERADE',
-      minPort: null,
-      maxPort: null,
-      randomFully: nat.fullyRandom,
-      random: false,
+      kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT',
+      minAddress: nat.minAddress,
+      maxAddress: nat.maxAddress,
+      minPort: nat.minPort,
+      maxPort: nat.maxPort,
+      random,
+      persistent: nat.flags.includes('persistent'),
     });
+  if (nat.kind === 'redirect') return natVerdict({ kind: 'REDIRECT', minPort: nat.minPort, maxPort: nat.maxPort });
   return natVerdict({
-    kind: nat.kind === 'dnat' ? 'DNAT' : 'SNAT',
-    minAddress: nat.address,
-    maxAddress: nat.address,
-    minPort: nat.port,
-    maxPort: nat.port,
-    random: false,
-    persistent: false,
+    kind: 'MASQUERADE',
+    minPort: nat.minPort,
+    maxPort: nat.maxPort,
+    randomFully: nat.flags.includes('fully-random'),
+    random,
   });
 }
 

@@ -298,7 +298,55 @@ function valueProblemIn(table: NftTable, touched?: Touched): string | null {
   return null;
 }
 
-const NAT_STATEMENTS: ReadonlySet<Stmt['kind']> = new Set(['dnat', 'snat', 'masquerade']);
+const NAT_STATEMENTS: ReadonlySet<Stmt['kind']> = new Set(['dnat', 'snat', 'masquerade', 'redirect']);
+
+/** The hooks each NAT statement works at (nft_nat_validate, nft_masq_validate, nft_redir_validate). */
+const NAT_HOOKS: Readonly<Record<string, readonly string[]>> = {
+  dnat: ['prerouting', 'output'],
+  redirect: ['prerouting', 'output'],
+  snat: ['postrouting', 'input'],
+  masquerade: ['postrouting'],
+};
+
+/** Whether a statement before the NAT one fixes the transport protocol (a port mapping needs one). */
+function transportKnown(stmts: readonly Stmt[], upTo: number): boolean {
+  for (let i = 0; i < upTo; i++) {
+    const s = stmts[i]!;
+    if (s.kind !== 'match' && s.kind !== 'lookup') continue;
+    const left = s.left;
+    const parts = left.kind === 'concat' ? left.parts : [left];
+    for (const e of parts) {
+      if (e.kind === 'payload' && (e.proto === 'tcp' || e.proto === 'udp' || e.proto === 'sctp')) return true;
+      if (e.kind === 'meta' && e.key === 'l4proto' && s.op === '==') return true;
+      if (e.kind === 'payload' && e.proto === 'ip' && e.field === 'protocol' && s.kind === 'match' && s.op === '==')
+        return true;
+    }
+  }
+  return false;
+}
+
+/** What nft refuses in a NAT statement: a port mapping with no transport protocol, a hook it does not work at. */
+function natProblem(
+  stmts: readonly Stmt[],
+  chain: NftTable['chains'] extends Map<string, infer C> ? C : never,
+): string | null {
+  for (let i = 0; i < stmts.length; i++) {
+    const s = stmts[i]!;
+    if (!NAT_STATEMENTS.has(s.kind)) continue;
+    const ports =
+      s.kind === 'dnat' || s.kind === 'snat'
+        ? s.range?.minPort != null
+        : s.kind === 'masquerade' || s.kind === 'redirect'
+          ? s.ports !== null
+          : false;
+    if (ports && !transportKnown(stmts, i))
+      return 'transport protocol mapping is only valid after transport protocol match';
+    const hook = chain.base?.hook;
+    if (hook !== undefined && !NAT_HOOKS[s.kind]!.includes(hook))
+      return `${s.kind} works only in ${NAT_HOOKS[s.kind]!.join('/')} chains (the kernel: "Operation not supported")`;
+  }
+  return null;
+}
 
 /** A verdict ends a rule; NAT statements work only in chains of type nat (the kernel: "Operation not supported"). */
 function statementProblem(table: NftTable, touched?: Touched): string | null {
@@ -311,6 +359,8 @@ function statementProblem(table: NftTable, touched?: Touched): string | null {
         return `chain ${chain.name}: rule "${rule.text}": nothing may follow its verdict`;
       if (chain.base && chain.base.type !== 'nat' && stmts.some((s) => NAT_STATEMENTS.has(s.kind)))
         return `chain ${chain.name}: rule "${rule.text}": NAT in a chain of type ${chain.base.type}`;
+      const nat = natProblem(stmts, chain);
+      if (nat !== null) return `chain ${chain.name}: rule "${rule.text}": ${nat}`;
     }
   }
   return null;

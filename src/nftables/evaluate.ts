@@ -3,18 +3,29 @@
 // move between chains, a verdict ends the chain. `numgen random` forks the walk,
 // one branch per value with its exact probability; every set or map look-up is
 // recorded with its key and the element that matched.
-import type { IPv4 } from '../net';
 import { formatIPv4, PROTOCOL_NUMBERS, parseIPv4 } from '../net';
 import type { Expr, NftElement, SetRef, Stmt } from './expression';
-import { formatElement, formatExpr } from './format-rule';
+import { formatElement, formatExpr, formatStmt } from './format-rule';
 import { matchValue, type ValueKind } from './match-value';
 import type { NftPacketView } from './packet-view';
 import type { NftChain, NftSet, NftTable } from './ruleset';
 import { unquote } from './tokenize';
 
 export type NftNat =
-  | { readonly kind: 'dnat' | 'snat'; readonly address: IPv4; readonly port: number | null }
-  | { readonly kind: 'masquerade'; readonly fullyRandom: boolean };
+  | {
+      readonly kind: 'dnat' | 'snat';
+      readonly minAddress: number | null;
+      readonly maxAddress: number | null;
+      readonly minPort: number | null;
+      readonly maxPort: number | null;
+      readonly flags: readonly string[];
+    }
+  | {
+      readonly kind: 'masquerade' | 'redirect';
+      readonly minPort: number | null;
+      readonly maxPort: number | null;
+      readonly flags: readonly string[];
+    };
 
 export interface NftStep {
   readonly chain: string;
@@ -311,23 +322,22 @@ function runStmt(
     case 'reject':
       return { kind: 'verdict', verdict: 'reject', rejectWith: s.with ?? 'icmp port-unreachable' };
     case 'dnat':
-    case 'snat': {
-      const [addr, port] = s.to.split(':');
-      const address = parseIPv4(addr!);
-      if (address === null) return { kind: 'nomatch' };
+    case 'snat':
+      // An ip6 statement (in an inet table) acts on IPv6 packets: an IPv4 one goes past it.
+      if (s.range === null) return { kind: 'nomatch' };
       return {
         kind: 'verdict',
         verdict: 'accept',
-        nat: { kind: s.kind, address, port: port === undefined ? null : Number(port) },
-        note: `${s.kind} to ${s.to}`,
+        nat: { kind: s.kind, ...s.range, flags: s.flags },
+        note: `${s.kind} to ${s.to}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`,
       };
-    }
     case 'masquerade':
+    case 'redirect':
       return {
         kind: 'verdict',
         verdict: 'accept',
-        nat: { kind: 'masquerade', fullyRandom: s.flags.includes('fully-random') },
-        note: `masquerade${s.flags.length ? ` ${s.flags.join(',')}` : ''}`,
+        nat: { kind: s.kind, minPort: s.ports?.min ?? null, maxPort: s.ports?.max ?? null, flags: s.flags },
+        note: formatStmt(s),
       };
     case 'mark-set': {
       const v = typeof s.value === 'string' ? Number(s.value) >>> 0 : packetValue(s.value, p, cur.mark);

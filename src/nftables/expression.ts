@@ -34,8 +34,23 @@ export type Stmt =
     }
   | { readonly kind: 'reject'; readonly with?: string }
   | { readonly kind: 'counter'; readonly packets?: number; readonly bytes?: number }
-  | { readonly kind: 'dnat' | 'snat'; readonly to: string }
-  | { readonly kind: 'masquerade'; readonly flags: readonly string[] }
+  /**
+   * `dnat|snat [ip|ip6] to ADDR[-ADDR][:PORT[-PORT]] [flags]`: `to` as written; the range read from it
+   * (an ip6 statement has none: it acts on IPv6 packets only).
+   */
+  | {
+      readonly kind: 'dnat' | 'snat';
+      readonly to: string;
+      readonly family?: 'ip' | 'ip6';
+      readonly range: NatSpan | null;
+      readonly flags: readonly string[];
+    }
+  /** `masquerade|redirect [to :PORT[-PORT]] [flags]`. */
+  | {
+      readonly kind: 'masquerade' | 'redirect';
+      readonly flags: readonly string[];
+      readonly ports: { readonly min: number; readonly max: number } | null;
+    }
   /** `mark set mark or 0x4000`, `meta mark set 0x1`, `ct mark set mark`. */
   | { readonly kind: 'mark-set'; readonly target: 'meta' | 'ct'; readonly value: Expr | string }
   /** `update @set { ip saddr }`: a dynamic set learns the packet's key (kube-proxy's affinity). */
@@ -45,6 +60,14 @@ export type Stmt =
   | { readonly kind: 'log'; readonly prefix?: string }
   /** A match or target iptables-nft could not translate (`xt match sctp`): listed, not modelled. */
   | { readonly kind: 'xt'; readonly what: 'match' | 'target'; readonly name: string };
+
+/** A NAT statement's addresses (null: the packet's own) and ports (null: the packet's own). */
+export interface NatSpan {
+  readonly minAddress: number | null;
+  readonly maxAddress: number | null;
+  readonly minPort: number | null;
+  readonly maxPort: number | null;
+}
 
 export type CompareOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
 

@@ -89,9 +89,13 @@ export function formatStmt(s: Stmt): string {
       return `counter packets ${s.packets ?? 0} bytes ${s.bytes ?? 0}`;
     case 'dnat':
     case 'snat':
-      return `${s.kind} to ${s.to}`;
+      return `${s.kind}${s.family ? ` ${s.family}` : ''} to ${s.to}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
     case 'masquerade':
-      return s.flags.length ? `masquerade ${s.flags.join(',')}` : 'masquerade';
+    case 'redirect': {
+      const ports =
+        s.ports === null ? '' : ` to :${s.ports.min}${s.ports.max !== s.ports.min ? `-${s.ports.max}` : ''}`;
+      return `${s.kind}${ports}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
+    }
     case 'mark-set': {
       const target = s.target === 'ct' ? 'ct mark' : 'meta mark';
       return `${target} set ${typeof s.value === 'string' ? hex32(s.value) : formatExpr(s.value)}`;

@@ -2,7 +2,8 @@
 // (`mark set mark or 0x4000`) and the form `nft list ruleset` prints
 // (`meta mark set meta mark | 0x00004000`) parse to the same statements.
 // A word this parser does not know is an error naming it, never skipped.
-import type { CompareOp, Expr, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+import { maskOf, parseIPv4, parseIPv4Prefix } from '../net';
+import type { CompareOp, Expr, NatSpan, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
 import { type Token, unquote } from './tokenize';
 
 export class NftSyntaxError extends Error {
@@ -167,6 +168,52 @@ function parseExpr(c: TokenCursor): Expr | null {
 }
 
 /** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
+/** NAT flags after the address: `random`, `fully-random`, `persistent`, comma-separated. */
+function natFlags(c: TokenCursor): string[] {
+  const flags: string[] = [];
+  while (NAT_FLAGS.includes(c.peek() ?? '')) {
+    flags.push(c.next('a flag'));
+    if (c.peek() === ',') c.i++;
+  }
+  return flags;
+}
+
+/**
+ * `ADDR`, `ADDR-ADDR`, `ADDR/LEN` (the prefix's addresses), each with an optional `:PORT[-PORT]`,
+ * or `:PORT[-PORT]` alone; undefined when the text is none of these.
+ */
+function natSpanOf(text: string): NatSpan | undefined {
+  const colon = text.indexOf(':');
+  const addressText = colon < 0 ? text : text.slice(0, colon);
+  const portText = colon < 0 ? null : text.slice(colon + 1);
+  let minAddress: number | null = null;
+  let maxAddress: number | null = null;
+  if (addressText !== '') {
+    const slash = addressText.indexOf('/');
+    const dash = addressText.indexOf('-');
+    if (slash >= 0) {
+      const p = parseIPv4Prefix(addressText);
+      if (!p) return undefined;
+      minAddress = p.address;
+      maxAddress = (p.address | ~maskOf(p.length)) >>> 0;
+    } else {
+      minAddress = parseIPv4(dash < 0 ? addressText : addressText.slice(0, dash));
+      maxAddress = dash < 0 ? minAddress : parseIPv4(addressText.slice(dash + 1));
+      if (minAddress === null || maxAddress === null || maxAddress < minAddress) return undefined;
+    }
+  } else if (portText === null) return undefined;
+  let minPort: number | null = null;
+  let maxPort: number | null = null;
+  if (portText !== null) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(portText);
+    if (!m) return undefined;
+    minPort = Number(m[1]);
+    maxPort = m[2] === undefined ? minPort : Number(m[2]);
+    if (minPort > 65535 || maxPort > 65535 || maxPort < minPort) return undefined;
+  }
+  return { minAddress, maxAddress, minPort, maxPort };
+}
+
 /**
  * What a listing of iptables-nft's tables cannot say: nft shows an iptables extension it cannot
  * translate without its options (`xt match set`), or as the extension's own words in a comment
@@ -280,19 +327,35 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       return { kind: 'reject', with: words.join(' ') };
     }
     case 'dnat':
-    case 'snat':
+    case 'snat': {
       c.i++;
-      if (c.peek() === 'ip') c.i++;
+      const family = c.peek() === 'ip' || c.peek() === 'ip6' ? (c.next('a family') as 'ip' | 'ip6') : undefined;
       c.expect('to');
-      return { kind: w, to: c.next('an address') };
-    case 'masquerade': {
-      c.i++;
-      const flags: string[] = [];
-      while (NAT_FLAGS.includes(c.peek() ?? '')) {
-        flags.push(c.next('a flag'));
-        if (c.peek() === ',') c.i++;
+      if (c.peek() === 'ip' || c.peek() === 'numgen' || c.peek() === 'jhash' || c.peek() === 'symhash')
+        c.fail(`"${w} to ${c.peek()} ...": NAT through a map or a hash is not modelled`);
+      const to = c.next('an address');
+      const range = family === 'ip6' ? null : natSpanOf(to);
+      if (range === undefined) {
+        c.i--;
+        c.fail(`"${to}" is not an address, range or prefix with an optional port or port range`);
       }
-      return { kind: 'masquerade', flags };
+      return { kind: w, to, ...(family ? { family } : {}), range, flags: natFlags(c) };
+    }
+    case 'masquerade':
+    case 'redirect': {
+      c.i++;
+      let ports: { min: number; max: number } | null = null;
+      if (c.peek() === 'to') {
+        c.i++;
+        const text = c.next('a port');
+        const span = text.startsWith(':') ? natSpanOf(text) : undefined;
+        if (!span || span.minPort === null) {
+          c.i--;
+          c.fail(`"${text}" is not a port or port range (":PORT[-PORT]")`);
+        }
+        ports = { min: span.minPort, max: span.maxPort! };
+      }
+      return { kind: w, flags: natFlags(c), ports };
     }
     case 'update':
     case 'add': {

@@ -111,3 +111,21 @@ describe('what a listing cannot say, and tables a routed IPv4 packet never meets
     }
   });
 });
+
+describe('nft masquerade on a node with no address to take', () => {
+  it('drops the packet, as the MASQUERADE target does', () => {
+    const text =
+      'table ip t {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr 10.244.0.0/16 masquerade\n\t}\n}\n';
+    const built = nodeFromDumps({ name: 'n', nft: { text, file: 'listing' } });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: ip('10.244.1.5'),
+      dst: ip('8.8.8.8'),
+      protocol: 'tcp',
+      dport: 443,
+      origin: { kind: 'interface', iface: 'eth0' },
+    });
+    expect(t.outcome).toBe('DROP');
+    expect(t.branches[0]!.disposition).toContain('masquerade found no address');
+  });
+});
