@@ -4,7 +4,7 @@
 // consults them); filter and route chains after the iptables table of the
 // highest priority not above theirs that the pipeline walks at that hook (the
 // kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
-import { isDnat, isSnat } from '../net';
+import { isDnat, isSnat, type TcpFlags } from '../net';
 import type { Hook, NfPacket, TableName } from '../netfilter';
 import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
 import { addressType, type SimNode } from './sim-node';
@@ -72,5 +72,21 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     ctStatus: status,
     ctMark: ct?.mark ?? 0,
     fibType: (address) => addressType(node, address, null).toLowerCase(),
+    ctDirection: ct ? (ct.direction === 'REPLY' ? 'reply' : 'original') : null,
+    tcpFlags: p.tcpFlags ? tcpFlagBits(p.tcpFlags) : null,
+    socketUid: p.socket?.uid ?? null,
+    socketGid: p.socket?.gid ?? null,
   };
+}
+
+/** The TCP flags as the header's bits (fin 0x01 ... urg 0x20). */
+function tcpFlagBits(f: TcpFlags): number {
+  return (
+    (f.fin ? 0x01 : 0) |
+    (f.syn ? 0x02 : 0) |
+    (f.rst ? 0x04 : 0) |
+    (f.psh ? 0x08 : 0) |
+    (f.ack ? 0x10 : 0) |
+    (f.urg ? 0x20 : 0)
+  );
 }

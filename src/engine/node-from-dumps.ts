@@ -13,7 +13,7 @@ import {
   type Route,
 } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
-import { loadNftTransaction, type NftRuleset, parseNftList } from '../nftables';
+import { loadNftFile, type NftRuleset, parseNftList } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
 
 export interface DumpFile {
@@ -85,8 +85,8 @@ function loadNftDump(dump: DumpFile): { ok: true; ruleset: NftRuleset } | { ok: 
     const listed = parseNftList(text);
     return listed.ok ? { ok: true, ruleset: listed.value } : { ok: false, message: `${dump.file}: ${listed.message}` };
   }
-  const loaded = loadNftTransaction(text, dump.file);
-  return loaded.ok ? { ok: true, ruleset: loaded.value.ruleset } : loaded;
+  const loaded = loadNftFile(text, dump.file);
+  return loaded.ok ? { ok: true, ruleset: loaded.value } : loaded;
 }
 
 export function nodeFromDumps(d: NodeDumps): NodeResult {

@@ -6,7 +6,7 @@
 import { ipProtocolNumber, parseIPv4, parseIPv4Prefix, SERVICE_PORTS } from '../net';
 import { kindOf } from './evaluate';
 import type { Expr, NftElement, Stmt } from './expression';
-import type { ValueKind } from './match-value';
+import { constantValue, type ValueKind } from './match-value';
 import { elementKey, type NftChain, type NftRuleset, type NftTable } from './ruleset';
 
 /**
@@ -166,6 +166,8 @@ function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null 
       return null;
     case 'proto':
       return ipProtocolNumber(text) !== null || numberUpTo(text, 255) !== null ? null : `"${text}" is not a protocol`;
+    case 'tcpflags':
+      return constantValue(text) !== null ? null : `"${text}" is not a TCP flag or list of flags`;
     case 'flags': {
       const known = expr.kind === 'ct' && expr.key === 'status' ? CT_STATUSES : CT_STATES;
       const bad = text.split(',').find((w) => !known.has(w));

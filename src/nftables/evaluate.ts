@@ -6,7 +6,7 @@
 import { formatIPv4, PROTOCOL_NUMBERS, parseIPv4 } from '../net';
 import type { Expr, NftElement, SetRef, Stmt } from './expression';
 import { formatElement, formatExpr, formatStmt } from './format-rule';
-import { matchValue, type ValueKind } from './match-value';
+import { constantValue, matchValue, type ValueKind } from './match-value';
 import type { NftPacketView } from './packet-view';
 import type { NftChain, NftSet, NftTable } from './ruleset';
 import { unquote } from './tokenize';
@@ -77,40 +77,71 @@ type Value = number | string | readonly string[];
 export function kindOf(e: Expr): ValueKind {
   switch (e.kind) {
     case 'payload':
+      // IPv6 and ICMP values are taken as written (no traced packet has those headers).
+      if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return 'word';
+      if (e.field === 'flags') return 'tcpflags';
       return e.field === 'saddr' || e.field === 'daddr' ? 'addr' : e.field.endsWith('port') ? 'port' : 'number';
     case 'meta':
-      return e.key === 'l4proto' ? 'proto' : e.key.endsWith('ifname') ? 'ifname' : 'number';
+      return e.key === 'l4proto'
+        ? 'proto'
+        : e.key.endsWith('ifname') || e.key === 'iif' || e.key === 'oif'
+          ? 'ifname'
+          : e.key === 'nfproto' || e.key === 'protocol' || e.key === 'pkttype'
+            ? 'word'
+            : 'number';
     case 'fib':
       return 'word';
     case 'ct':
-      return e.key === 'mark' ? 'number' : 'flags';
+      return e.key === 'mark' ? 'number' : e.key === 'direction' ? 'word' : 'flags';
+    case 'bitwise':
+      return kindOf(e.left) === 'tcpflags' ? 'tcpflags' : 'number';
     default:
       return 'number';
   }
+}
+
+/** The expression under any bitwise operations (`meta mark & 0xff ^ 0x1` is meta mark's). */
+function innermost(e: Expr): Expr {
+  return e.kind === 'bitwise' ? innermost(e.left) : e;
 }
 
 /** The packet's value for an expression; null when the packet has no such field (ports of ICMP). */
 function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
   switch (e.kind) {
     case 'payload': {
+      // IPv6 and ICMP headers: a packet knetsim traces has neither, so the rule's dependency fails.
+      if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return null;
       if (e.proto === 'ip') return e.field === 'saddr' ? p.src : e.field === 'daddr' ? p.dst : null;
+      if (e.field === 'flags') return e.proto === 'tcp' && p.protocol === 'tcp' ? (p.tcpFlags ?? null) : null;
       if (p.protocol === 'icmp' || (e.proto !== 'th' && e.proto !== p.protocol)) return null;
       return e.field === 'sport' ? p.sport : e.field === 'dport' ? p.dport : null;
     }
     case 'meta':
       if (e.key === 'l4proto') return p.protocol;
       if (e.key === 'mark') return mark;
-      if (e.key === 'iifname') return p.iifname ?? '';
-      if (e.key === 'oifname') return p.oifname ?? '';
+      if (e.key === 'iifname' || e.key === 'iif') return p.iifname ?? '';
+      if (e.key === 'oifname' || e.key === 'oif') return p.oifname ?? '';
+      if (e.key === 'nfproto') return 'ipv4';
+      if (e.key === 'protocol') return 'ip';
+      if (e.key === 'pkttype') {
+        // As -m pkttype: how the frame was addressed; a packet made here (no device in) is to this host.
+        if (p.iifname === null || p.iifname === 'lo') return 'host';
+        if (p.dst >>> 28 === 0xe) return 'multicast';
+        return p.fibType(p.dst) === 'broadcast' ? 'broadcast' : 'host';
+      }
+      // A socket's owner exists only for a packet a local process sent.
+      if (e.key === 'skuid') return p.socketUid ?? null;
+      if (e.key === 'skgid') return p.socketGid ?? null;
       return null;
     case 'fib':
       return p.fibType(e.flag === 'saddr' ? p.src : p.dst);
     case 'ct':
+      if (e.key === 'direction') return p.ctDirection ?? null;
       return e.key === 'state' ? [p.ctState] : e.key === 'status' ? p.ctStatus : p.ctMark;
     case 'bitwise': {
       const v = packetValue(e.left, p, mark);
       if (typeof v !== 'number') return null;
-      const c = Number(e.value) >>> 0;
+      const c = constantValue(e.value) ?? 0;
       return (e.op === 'and' ? v & c : e.op === 'or' ? v | c : v ^ c) >>> 0;
     }
     default:
@@ -129,7 +160,7 @@ function keyOf(e: Expr, p: NftPacketView, mark: number): { kind: ValueKind; valu
   for (const part of parts) {
     const value = packetValue(part, p, mark);
     if (value === null) return null;
-    const kind = kindOf(part.kind === 'bitwise' ? part.left : part);
+    const kind = kindOf(innermost(part));
     out.push({ kind, value, text: kind === 'addr' ? formatIPv4(value as number) : display(value) });
   }
   return out;
@@ -260,6 +291,11 @@ function runStmt(
         const hit = s.op === '<' ? v < r : s.op === '<=' ? v <= r : s.op === '>' ? v > r : v >= r;
         return hit ? { kind: 'next' } : { kind: 'nomatch' };
       }
+      // `tcp flags syn,ack` with no operator: any of those bits (nft compares `& bits != 0`).
+      if (s.implicit && key[0]!.kind === 'tcpflags')
+        return ((key[0]!.value as number) & (constantValue(s.right) ?? 0)) !== 0
+          ? { kind: 'next' }
+          : { kind: 'nomatch' };
       const hit = matchValue(key[0]!.kind, unquote(s.right), key[0]!.value);
       return hit === (s.op === '==') ? { kind: 'next' } : { kind: 'nomatch' };
     }
@@ -360,6 +396,9 @@ function runStmt(
       cur.notrack = true;
       notes.push('notrack: the packet gets no connection');
       return { kind: 'next' };
+    case 'limit':
+      // A trace's packets are the first of their kind: a fresh bucket holds them, so only `over` fails.
+      return s.over ? { kind: 'nomatch' } : { kind: 'next' };
     default:
       return { kind: 'next' };
   }

@@ -2,10 +2,14 @@
 // and statements (matches, look-ups, verdicts, NAT, marks), as plain data.
 
 export type Expr =
-  | { readonly kind: 'payload'; readonly proto: 'ip' | 'th' | 'tcp' | 'udp' | 'sctp'; readonly field: string }
+  | {
+      readonly kind: 'payload';
+      readonly proto: 'ip' | 'th' | 'tcp' | 'udp' | 'sctp' | 'ip6' | 'icmp' | 'icmpv6';
+      readonly field: string;
+    }
   | { readonly kind: 'meta'; readonly key: string }
   | { readonly kind: 'fib'; readonly flag: 'saddr' | 'daddr'; readonly result: 'type' }
-  | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' }
+  | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' | 'direction' }
   | { readonly kind: 'numgen'; readonly mode: 'random' | 'inc'; readonly mod: number; readonly offset: number }
   | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
   /** `mark and 0x4000`: a bitwise operation on an expression, the constant as written. */
@@ -24,7 +28,14 @@ export type SetRef =
   | { readonly kind: 'anonymous'; readonly elements: readonly NftElement[] };
 
 export type Stmt =
-  | { readonly kind: 'match'; readonly left: Expr; readonly op: CompareOp; readonly right: string }
+  | {
+      readonly kind: 'match';
+      readonly left: Expr;
+      readonly op: CompareOp;
+      readonly right: string;
+      /** No operator was written: on a bitmask (tcp flags) that tests any of the bits (`tcp flags syn`). */
+      readonly implicit?: true;
+    }
   | { readonly kind: 'lookup'; readonly left: Expr; readonly op: '==' | '!='; readonly set: SetRef }
   | { readonly kind: 'vmap'; readonly key: Expr; readonly map: SetRef }
   | {
@@ -57,7 +68,9 @@ export type Stmt =
   | { readonly kind: 'set-update'; readonly op: 'update' | 'add'; readonly set: string; readonly key: Expr }
   | { readonly kind: 'nftrace' }
   | { readonly kind: 'notrack' }
-  | { readonly kind: 'log'; readonly prefix?: string }
+  | { readonly kind: 'log'; readonly prefix?: string; readonly options?: readonly string[] }
+  /** `limit rate [over] RATE [burst N]`: the first packets fit a fresh bucket, so `over` is not met. */
+  | { readonly kind: 'limit'; readonly over: boolean; readonly rate: string }
   /** A match or target iptables-nft could not translate (`xt match sctp`): listed, not modelled. */
   | { readonly kind: 'xt'; readonly what: 'match' | 'target'; readonly name: string };
 

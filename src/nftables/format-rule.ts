@@ -29,7 +29,7 @@ export function formatExpr(e: Expr): string {
     case 'concat':
       return e.parts.map(formatExpr).join(' . ');
     case 'bitwise':
-      return `${formatExpr(e.left)} ${BITWISE_SYMBOL[e.op]} ${isMark(e.left) ? hex32(e.value) : e.value}`;
+      return `${formatExpr(e.left)} ${BITWISE_SYMBOL[e.op]} ${isMark(e.left) ? hex32(e.value) : flagList(e.value)}`;
   }
 }
 
@@ -107,7 +107,9 @@ export function formatStmt(s: Stmt): string {
     case 'notrack':
       return 'notrack';
     case 'log':
-      return s.prefix === undefined ? 'log' : `log prefix "${s.prefix}"`;
+      return `log${s.prefix === undefined ? '' : ` prefix "${s.prefix}"`}${s.options?.length ? ` ${s.options.join(' ')}` : ''}`;
+    case 'limit':
+      return `limit rate ${s.over ? 'over ' : ''}${s.rate}`;
     case 'xt':
       return `xt ${s.what} ${s.name}`;
   }
@@ -118,4 +120,10 @@ export function formatRuleForList(body: NftRuleBody): string {
   const parts = body.stmts.map(formatStmt);
   if (body.comment !== undefined) parts.push(`comment "${body.comment}"`);
   return parts.join(' ');
+}
+
+/** A mask of TCP flag names as nft prints one after `&`: "(fin|syn|rst|ack)"; a number as written. */
+function flagList(value: string): string {
+  if (!/^[a-z]+(,[a-z]+)*$/.test(value)) return value;
+  return `(${value.split(',').join('|')})`;
 }

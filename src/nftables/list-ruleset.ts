@@ -81,8 +81,63 @@ function logicalLines(text: string): { line: number; text: string }[] {
         i++;
         t += ` ${raw[i]!.trim()}`;
       }
-    if (t) out.push({ line: start + 1, text: t });
+    if (t) out.push(...blockStatements(start + 1, t));
   }
+  return out;
+}
+
+/** What a `{` opened: a table or chain body (statements inside), a set's or map's body, an inline set. */
+type Brace = 'block' | 'set' | 'inline';
+
+/** Brace contexts carried from line to line while a listing is read. */
+const BRACES: Brace[] = [];
+
+/**
+ * One line of block syntax as the statements it holds: nft takes `chain c { type filter hook input
+ * priority 0; policy drop; }` on one line as well as on several, so a table's or chain's `{`, `}` and
+ * a chain's `;` end a statement (a set's body and inline sets `{ a, b }` stay whole).
+ */
+function blockStatements(line: number, text: string): { line: number; text: string }[] {
+  const t = tokenizeNft(text);
+  if (!t.ok || !t.tokens.some((x) => x.text === '{' || x.text === '}' || x.text === ';')) return [{ line, text }];
+  const out: { line: number; text: string }[] = [];
+  let from = 0;
+  const emit = (to: number) => {
+    const piece = text.slice(from, to).trim();
+    if (piece) out.push({ line, text: piece });
+  };
+  for (let k = 0; k < t.tokens.length; k++) {
+    const token = t.tokens[k]!;
+    const at = token.column - 1;
+    const inside = BRACES[BRACES.length - 1];
+    if (token.text === '{') {
+      const head = t.tokens[k - 2]?.text;
+      const opener =
+        inside === 'set' || inside === 'inline'
+          ? 'inline'
+          : head === 'chain' || head === 'table' || t.tokens[k - 3]?.text === 'table'
+            ? 'block'
+            : head === 'set' || head === 'map'
+              ? 'set'
+              : 'inline';
+      BRACES.push(opener);
+      if (opener === 'block') {
+        emit(at + 1);
+        from = at + 1;
+      }
+    } else if (token.text === '}') {
+      const closed = BRACES.pop();
+      if (closed === 'block') {
+        emit(at);
+        out.push({ line, text: '}' });
+        from = at + 1;
+      }
+    } else if (token.text === ';' && inside === 'block') {
+      emit(at);
+      from = at + 1;
+    }
+  }
+  emit(t.comment ? t.comment.column - 1 + t.comment.text.length : text.length);
   return out;
 }
 
@@ -98,7 +153,7 @@ function parseChainHeader(c: TokenCursor, chain: NftChain): void {
   while (c.peek() !== undefined && c.peek() !== ';') words.push(c.next('a priority'));
   const priority = parsePriority(words.join(' '), hook);
   if (priority === null) c.fail(`bad priority "${words.join(' ')}"`);
-  c.expect(';');
+  if (c.peek() === ';') c.i++;
   let policy: 'accept' | 'drop' | undefined;
   if (c.peek() === 'policy') {
     c.i++;
@@ -120,6 +175,7 @@ function lossyComment(text: string): boolean {
 
 /** Read `nft list ruleset` output into a ruleset. */
 export function parseNftList(text: string): NftResult<NftRuleset> {
+  BRACES.length = 0;
   const r: NftRuleset = { tables: new Map() };
   let table: NftTable | null = null;
   let chain: NftChain | null = null;
@@ -145,7 +201,8 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
       }
       if (!table) {
         c.expect('table');
-        const family = c.next('a family') as NftFamily;
+        // `table nat {`: the family left out is ip.
+        const family = (c.peek(1) === '{' ? 'ip' : c.next('a family')) as NftFamily;
         if (!FAMILIES.includes(family)) c.fail(`unknown family "${family}"`);
         const name = c.next('a table name');
         c.expect('{');
@@ -162,7 +219,13 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
       }
       if (chain) {
         if (w === 'type' && c.peek(2) === 'hook') parseChainHeader(c, chain);
-        else if (w === 'comment' && t.tokens.length === 2) chain.comment = unquote(t.tokens[1]!.text);
+        else if (w === 'policy' && chain.base) {
+          // The header's policy, written as a statement of its own (`type ... priority 0; policy drop;`).
+          c.i++;
+          const p = c.next('a policy');
+          if (p !== 'accept' && p !== 'drop') c.fail(`unknown policy "${p}"`);
+          chain.base = { ...chain.base, policy: p as 'accept' | 'drop' };
+        } else if (w === 'comment' && t.tokens.length === 2) chain.comment = unquote(t.tokens[1]!.text);
         else chain.rules.push({ text: t.tokens.map((x) => x.text).join(' '), body: parseRuleTokens(t.tokens) });
         continue;
       }

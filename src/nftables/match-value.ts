@@ -3,7 +3,7 @@
 // protocols by name or number; flags against a comma list.
 import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains, SERVICE_PORTS } from '../net';
 
-export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname';
+export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname' | 'tcpflags';
 
 function inRange(text: string, value: number, parse: (t: string) => number | null): boolean | null {
   const dash = text.indexOf('-', 1);
@@ -27,6 +27,37 @@ export function matchAddress(text: string, address: IPv4): boolean {
   const range = inRange(text, address, parseIPv4);
   if (range !== null) return range;
   return parseIPv4(text) === address;
+}
+
+/** TCP header flag bits by nft's names. */
+export const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
+  fin: 0x01,
+  syn: 0x02,
+  rst: 0x04,
+  psh: 0x08,
+  ack: 0x10,
+  urg: 0x20,
+  ecn: 0x40,
+  cwr: 0x80,
+};
+
+/**
+ * A constant as nft writes one: a number (decimal or 0x hex), or TCP flag names joined by "," or "|",
+ * in parentheses or not ("(fin|syn|rst|ack)", "syn,ack"); null when it is neither.
+ */
+export function constantValue(text: string): number | null {
+  const inner = text.startsWith('(') && text.endsWith(')') ? text.slice(1, -1) : text;
+  if (/^[a-z]+([|,][a-z]+)*$/.test(inner)) {
+    let bits = 0;
+    for (const name of inner.split(/[|,]/)) {
+      const bit = TCP_FLAG_BITS[name];
+      if (bit === undefined) return null;
+      bits |= bit;
+    }
+    return bits;
+  }
+  const n = Number(inner);
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n >>> 0 : null;
 }
 
 export function matchValue(kind: ValueKind, text: string, value: number | string | readonly string[]): boolean {
@@ -54,5 +85,7 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
       return text.endsWith('*') ? String(value).startsWith(text.slice(0, -1)) : text === value;
     case 'word':
       return text === value;
+    case 'tcpflags':
+      return constantValue(text) === value;
   }
 }

@@ -18,4 +18,11 @@ export interface NftPacketView {
   readonly ctMark: number;
   /** What `fib ADDR type` answers for an address: local, unicast, broadcast, multicast... */
   fibType(address: IPv4): string;
+  /** `tcp flags`: the TCP header's flag bits (null for another protocol). */
+  readonly tcpFlags?: number | null;
+  /** `ct direction`: original or reply (null without a connection). */
+  readonly ctDirection?: 'original' | 'reply' | null;
+  /** `meta skuid`/`skgid`: the owner of the local socket that sent the packet (null: none). */
+  readonly socketUid?: number | null;
+  readonly socketGid?: number | null;
 }

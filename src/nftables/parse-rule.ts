@@ -16,11 +16,15 @@ export class NftSyntaxError extends Error {
 }
 
 const PAYLOAD_FIELDS: Record<string, readonly string[]> = {
-  ip: ['saddr', 'daddr', 'protocol', 'length', 'ttl', 'id'],
+  ip: ['saddr', 'daddr', 'protocol', 'length', 'ttl', 'id', 'version', 'dscp', 'hdrlength'],
   th: ['sport', 'dport'],
   tcp: ['sport', 'dport', 'flags'],
   udp: ['sport', 'dport'],
   sctp: ['sport', 'dport'],
+  // Headers knetsim's packets (IPv4 TCP, UDP, SCTP) never carry: a rule testing one does not match them.
+  ip6: ['saddr', 'daddr', 'nexthdr', 'hoplimit', 'dscp', 'flowlabel', 'length', 'version'],
+  icmp: ['type', 'code', 'id', 'sequence'],
+  icmpv6: ['type', 'code', 'id', 'sequence'],
 };
 const META_KEYS = [
   'l4proto',
@@ -34,12 +38,15 @@ const META_KEYS = [
   'pkttype',
   'nftrace',
   'random',
+  'skuid',
+  'skgid',
 ];
 const COMPARE_OPS: readonly CompareOp[] = ['==', '!=', '<', '>', '<=', '>='];
 /** Meta keys nft accepts without the `meta` keyword. */
-const BARE_META = ['mark', 'iifname', 'oifname', 'iif', 'oif', 'l4proto'];
+const BARE_META = ['mark', 'iifname', 'oifname', 'iif', 'oif', 'l4proto', 'skuid', 'skgid', 'pkttype', 'nfproto'];
 const SIMPLE_VERDICTS = ['accept', 'drop', 'return', 'continue'] as const;
 const NAT_FLAGS = ['fully-random', 'random', 'persistent'];
+const LOG_OPTIONS: ReadonlySet<string> = new Set(['prefix', 'level', 'group', 'snaplen', 'queue-threshold', 'flags']);
 
 /** A cursor over one rule's (or one command's) tokens. */
 export class TokenCursor {
@@ -108,7 +115,7 @@ function parsePrimary(c: TokenCursor): Expr | null {
   }
   if (w === 'ct') {
     const key = c.peek(1);
-    if (key !== 'state' && key !== 'status' && key !== 'mark') {
+    if (key !== 'state' && key !== 'status' && key !== 'mark' && key !== 'direction') {
       c.i++;
       return c.fail(`unknown ct key "${key ?? ''}"`);
     }
@@ -151,10 +158,10 @@ function parseExpr(c: TokenCursor): Expr | null {
   const first = parsePrimary(c);
   if (!first) return null;
   let expr: Expr = first;
-  const op = BITWISE[c.peek() ?? ''];
-  if (op) {
+  // `mark and 0xfffff0ff xor 0xc00`: bitwise operations left to right.
+  for (let op = BITWISE[c.peek() ?? '']; op; op = BITWISE[c.peek() ?? '']) {
     c.i++;
-    expr = { kind: 'bitwise', op, left: expr, value: c.next('a value') };
+    expr = { kind: 'bitwise', op, left: expr, value: bitwiseConstant(c) };
   }
   if (c.peek() !== '.') return expr;
   const parts: Expr[] = [expr];
@@ -165,6 +172,17 @@ function parseExpr(c: TokenCursor): Expr | null {
     parts.push(part);
   }
   return { kind: 'concat', parts };
+}
+
+/** A bitwise operation's constant: a number, or flag names in parentheses, spaced or not ("(fin | syn)"). */
+function bitwiseConstant(c: TokenCursor): string {
+  let v = c.next('a value');
+  if (!v.startsWith('(')) return v;
+  while (!v.endsWith(')')) {
+    if (c.atEnd()) c.fail('unterminated "("');
+    v += c.next('a value');
+  }
+  return v;
 }
 
 /** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
@@ -391,9 +409,37 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     }
     case 'log': {
       c.i++;
-      if (c.peek() !== 'prefix') return { kind: 'log' };
+      // `log [prefix "x"] [level L] [group N] [snaplen N] [queue-threshold N] [flags F[,F]]`.
+      let prefix: string | undefined;
+      const options: string[] = [];
+      for (let key = c.peek(); key !== undefined && LOG_OPTIONS.has(key); key = c.peek()) {
+        c.i++;
+        const value = key === 'flags' ? parseValueList(c, 'log flags') : c.next(`a ${key}`);
+        if (key === 'prefix') prefix = unquote(value);
+        else options.push(`${key} ${value}`);
+      }
+      return { kind: 'log', ...(prefix !== undefined ? { prefix } : {}), ...(options.length ? { options } : {}) };
+    }
+    case 'limit': {
+      // `limit rate [over] N/unit [burst N packets|bytes]`, or `N bytes/unit`.
       c.i++;
-      return { kind: 'log', prefix: unquote(c.next('a prefix')) };
+      c.expect('rate');
+      const over = c.peek() === 'over';
+      if (over) c.i++;
+      const words = [c.next('a rate')];
+      if (c.peek() === 'bytes' || c.peek()?.startsWith('bytes/') || /^[kmg]?bytes\//.test(c.peek() ?? ''))
+        words.push(c.next('a unit'));
+      if (c.peek() === 'burst') {
+        c.i++;
+        words.push('burst', c.next('a burst'));
+        if (c.peek() === 'packets' || c.peek() === 'bytes' || /^[kmg]bytes$/.test(c.peek() ?? ''))
+          words.push(c.next('a unit'));
+      }
+      if (!/^\d+\/(second|minute|hour|day|week)$|^\d+$/.test(words[0]!)) {
+        c.i -= words.length;
+        c.fail(`"${words[0]}" is not a rate (N/second, minute, hour, day or week)`);
+      }
+      return { kind: 'limit', over, rate: words.join(' ') };
     }
   }
   // `meta nftrace set 1`, `[meta|ct] mark set ...`
@@ -418,14 +464,23 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     return { kind: 'vmap', key: left, map: parseSetRef(c) };
   }
   let op: CompareOp = '==';
-  if (COMPARE_OPS.includes(c.peek() as CompareOp)) op = c.next('an operator') as CompareOp;
+  const written = COMPARE_OPS.includes(c.peek() as CompareOp);
+  if (written) op = c.next('an operator') as CompareOp;
   const r = c.peek();
   if (r === undefined) return c.fail('expected a value at the end of the line');
   if (r.startsWith('@') || r === '{') {
     if (op !== '==' && op !== '!=') return c.fail(`"${op}" cannot compare with a set`);
     return { kind: 'lookup', left, op, set: parseSetRef(c) };
   }
-  return { kind: 'match', left, op, right: parseValueList(c, 'a value') };
+  const right = parseValueList(c, 'a value');
+  // `tcp flags syn / fin,syn,rst,ack`: the flags under the mask equal the value.
+  if (c.peek() === '/' && !written) {
+    c.i++;
+    const mask = parseValueList(c, 'a mask');
+    return { kind: 'match', left: { kind: 'bitwise', op: 'and', left, value: mask }, op: '==', right };
+  }
+  const flags = !written && left.kind === 'payload' && left.field === 'flags';
+  return { kind: 'match', left, op, right, ...(flags ? { implicit: true as const } : {}) };
 }
 
 /** Statements of one rule, from its words (after `add rule FAMILY TABLE CHAIN`, or a listed rule line). */

@@ -87,7 +87,11 @@ export function parsePriority(text: string, hook: NftHook): number | null {
   if (/^-?\d+$/.test(t)) return Number(t);
   const m = t.match(/^([a-z]+)([+-]\d+)?$/);
   if (!m) return null;
-  const std = PRIORITY_NAMES.find((p) => p.name === m[1] && (p.hooks === null || p.hooks.includes(hook)));
+  // nft 1.0 takes a name at its own hooks only; 1.1 prints and takes dstnat/srcnat at any hook
+  // (a Debian 13 node lists `type nat hook output priority dstnat`): the name's value either way.
+  const std =
+    PRIORITY_NAMES.find((p) => p.name === m[1] && (p.hooks === null || p.hooks.includes(hook))) ??
+    PRIORITY_NAMES.find((p) => p.name === m[1]);
   return std ? std.value + Number(m[2] ?? 0) : null;
 }
 

@@ -106,13 +106,16 @@ describe('nft list ruleset', () => {
 });
 
 describe('priorities and durations', () => {
-  it('name priorities only where nft does', () => {
+  it('print priority names only where nft 1.0 does, and read the names nft 1.1 prints at any hook', () => {
     expect(formatPriority(-110, 'prerouting')).toBe('dstnat - 10');
     expect(formatPriority(-110, 'output')).toBe('-110');
     expect(formatPriority(100, 'postrouting')).toBe('srcnat');
     expect(formatPriority(0, 'input')).toBe('filter');
     expect(parsePriority('dstnat - 10', 'prerouting')).toBe(-110);
-    expect(parsePriority('dstnat', 'output')).toBeNull();
+    // nft 1.1 lists `type nat hook output priority dstnat` (Debian 13's netavark, Docker 29).
+    expect(parsePriority('dstnat', 'output')).toBe(-100);
+    expect(parsePriority('srcnat', 'input')).toBe(100);
+    expect(parsePriority('nosuch', 'input')).toBeNull();
   });
   it('read durations in any unit', () => {
     expect(['10800s', '3h', '1h30m', '45', 'x'].map(parseDuration)).toEqual([10800, 10800, 5400, 45, null]);

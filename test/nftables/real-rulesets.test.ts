@@ -1,0 +1,158 @@
+// nft rulesets as people and tools write them, beyond kube-proxy's: Debian's
+// /etc/nftables.conf (`flush ruleset` then blocks, one-line chain headers), nft 1.1's
+// priority names, firewalld's and netavark's inet tables with IPv6 and ICMP rules,
+// iptables-nft's translations (tcp flags masks, mark arithmetic), limits and logs.
+// Each text loads with nft 1.0.6 in a netns; the tcp flags semantics are nft's
+// netlink code for them (`nft --debug=netlink`: a bare flag tests `& flag != 0`, a
+// mask `& mask == value`, a set exact values).
+import { describe, expect, it } from 'vitest';
+import { nodeFromDumps, type TraceResult, tracePacket } from '../../src/engine';
+import type { TcpFlags } from '../../src/net';
+import { loadNftFile, parseNftList } from '../../src/nftables';
+import { ip } from '../helpers/node-from-rules';
+
+function trace(
+  text: string,
+  to: string,
+  port: number,
+  opts: { from?: string; tcpFlags?: TcpFlags; local?: boolean } = {},
+): TraceResult {
+  const built = nodeFromDumps({ name: 'n', nft: { text, file: 'ruleset' }, nodeAddresses: [ip('192.168.0.2')] });
+  if (!built.ok) throw new Error(built.message);
+  return tracePacket(built.node, {
+    src: ip(opts.from ?? (opts.local ? '192.168.0.2' : '10.0.0.9')),
+    dst: ip(to),
+    protocol: 'tcp',
+    dport: port,
+    ...(opts.tcpFlags ? { tcpFlags: opts.tcpFlags } : {}),
+    origin: opts.local ? { kind: 'local' } : { kind: 'interface', iface: 'eth0' },
+  });
+}
+
+const ACK: TcpFlags = { syn: false, ack: true, fin: false, rst: false, psh: false, urg: false };
+
+describe('file structure', () => {
+  it("Debian's /etc/nftables.conf: flush ruleset, then a table block with one-line chain headers", () => {
+    const conf = [
+      '#!/usr/sbin/nft -f',
+      '',
+      'flush ruleset',
+      '',
+      'table inet filter {',
+      '\tchain input { type filter hook input priority filter; policy drop; }',
+      '\tchain forward {',
+      '\t\ttype filter hook forward priority filter; policy accept;',
+      '\t}',
+      '}',
+      'add rule inet filter input tcp dport 22 accept',
+    ].join('\n');
+    const loaded = loadNftFile(conf, 'nftables.conf');
+    if (!loaded.ok) throw new Error(loaded.message);
+    const input = loaded.value.tables.get('inet filter')!.chains.get('input')!;
+    expect(input.base).toMatchObject({ hook: 'input', priority: 0, policy: 'drop' });
+    expect(trace(conf, '192.168.0.2', 22).outcome).toBe('ACCEPT');
+    expect(trace(conf, '192.168.0.2', 80).outcome).toBe('DROP');
+  });
+  it('define and $NAME; a table with no family is ip; include is refused', () => {
+    const text = [
+      'define ssh = 22',
+      'table filter {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy drop;',
+      '\t\ttcp dport $ssh accept',
+      '\t}',
+      '}',
+    ].join('\n');
+    const loaded = loadNftFile(text, 'f');
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect([...loaded.value.tables.keys()]).toEqual(['ip filter']);
+    expect(trace(text, '192.168.0.2', 22).outcome).toBe('ACCEPT');
+    expect(loadNftFile('include "./inet-filter.nft"\n', 'f')).toEqual({
+      ok: false,
+      message: 'f: line 1: include "./inet-filter.nft": the included file is not at hand; put its rules into this one',
+    });
+  });
+  it("nft 1.1's priority names at any hook (Debian 13's netavark lists `hook output priority dstnat`)", () => {
+    const r = parseNftList(
+      'table inet netavark {\n\tchain OUTPUT {\n\t\ttype nat hook output priority dstnat; policy accept;\n\t}\n}\n',
+    );
+    if (!r.ok) throw new Error(r.message);
+    expect(r.value.tables.get('inet netavark')!.chains.get('OUTPUT')!.base).toMatchObject({ priority: -100 });
+  });
+});
+
+describe('matches and statements', () => {
+  const chain = (rules: string[]) =>
+    [
+      'table inet f {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      ...rules.map((r) => `\t\t${r}`),
+      '\t}',
+      '}',
+    ].join('\n');
+  it('IPv6 and ICMP tests never match an IPv4 TCP packet; nfproto is ipv4', () => {
+    const text = chain([
+      'ip6 saddr fe80::/10 drop',
+      'meta nfproto ipv6 drop',
+      'icmpv6 type { nd-neighbor-solicit, nd-router-advert } drop',
+      'icmp type echo-request drop',
+      'meta nfproto ipv4 tcp dport 81 drop',
+    ]);
+    expect(trace(text, '192.168.0.2', 80).outcome).toBe('ACCEPT');
+    expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
+  });
+  it('iif and oif by name (quoted as nft lists them), pkttype, ct direction', () => {
+    const text = chain([
+      'iif "lo" accept',
+      'meta pkttype host tcp dport 81 drop',
+      'ct direction original tcp dport 82 drop',
+    ]);
+    expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 82).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 83).outcome).toBe('ACCEPT');
+  });
+  it('meta skuid: the owner of the socket a local process sent from (Istio lets uid 1337 out)', () => {
+    const text = [
+      'table ip f {',
+      '\tchain output {',
+      '\t\ttype filter hook output priority 0; policy accept;',
+      '\t\tmeta skuid 1337 accept',
+      '\t\tskuid 0 tcp dport 81 drop',
+      '\t}',
+      '}',
+    ].join('\n');
+    expect(trace(text, '8.8.8.8', 81, { local: true }).outcome).toBe('DROP');
+    expect(trace(text, '8.8.8.8', 80, { local: true }).outcome).toBe('ACCEPT');
+  });
+  it('tcp flags: bare flags test any bit, a mask tests equality under it, a set exact values', () => {
+    const text = chain([
+      'tcp dport 80 tcp flags & (fin|syn|rst|ack) != syn drop',
+      'tcp dport 81 tcp flags syn / fin,syn,rst,ack drop',
+      'tcp dport 82 tcp flags & (fin | syn | rst | ack) == syn drop',
+      'tcp dport 83 tcp flags syn,ack drop',
+      'tcp dport 84 tcp flags { ack, syn } drop',
+      'tcp dport 85 tcp flags ack drop',
+    ]);
+    const outcomes = (flags?: TcpFlags) =>
+      [80, 81, 82, 83, 84, 85].map((p) => trace(text, '192.168.0.2', p, flags ? { tcpFlags: flags } : {}).outcome);
+    expect(outcomes()).toEqual(['ACCEPT', 'DROP', 'DROP', 'DROP', 'DROP', 'ACCEPT']);
+    expect(outcomes(ACK)).toEqual(['DROP', 'ACCEPT', 'ACCEPT', 'DROP', 'DROP', 'DROP']);
+  });
+  it('mark arithmetic as iptables-nft writes MARK --set-xmark (`meta mark set mark and 0xfffff0ff xor 0xc00`)', () => {
+    const text = chain([
+      'meta mark set mark and 0xfffff0ff xor 0xc00',
+      'meta mark & 0x00000f00 == 0x00000c00 tcp dport 81 drop',
+    ]);
+    expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
+  });
+  it('limit: the first packets fit a fresh bucket (so `over` is not met); log goes on', () => {
+    const text = chain([
+      'limit rate over 5/second drop',
+      'limit rate 10/minute burst 10 packets log prefix "in: " level info flags all counter',
+      'log group 100 snaplen 80 tcp dport 81 drop',
+    ]);
+    expect(trace(text, '192.168.0.2', 80).outcome).toBe('ACCEPT');
+    expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
+  });
+});
