@@ -4,10 +4,10 @@
 // consults them); filter and route chains after the iptables table of the
 // highest priority not above theirs that the pipeline walks at that hook (the
 // kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
-import { isDnat, isSnat, type TcpFlags } from '../net';
+import { isDnat, isSnat, lookupRoute, routeByPolicy, type TcpFlags } from '../net';
 import type { Hook, NfPacket, TableName } from '../netfilter';
 import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
-import { addressType, type SimNode } from './sim-node';
+import { addressType, interfaceOnLink, type SimNode } from './sim-node';
 
 const TABLE_PRIORITY: Record<Exclude<TableName, 'nat'>, number> = { raw: -300, mangle: -150, filter: 0, security: 50 };
 /** The non-nat tables the pipeline walks at each hook, in order. */
@@ -71,7 +71,8 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     ctState: ct ? ct.state.toLowerCase() : p.untracked ? 'untracked' : 'invalid',
     ctStatus: status,
     ctMark: ct?.mark ?? 0,
-    fibType: (address) => addressType(node, address, null).toLowerCase(),
+    fibType: (address, device) => addressType(node, address, device ?? null).toLowerCase(),
+    fibDevice: (address, from, mark) => fibDevice(node, address, from, mark),
     ctDirection: ct ? (ct.direction === 'REPLY' ? 'reply' : 'original') : null,
     tcpFlags: p.tcpFlags ? tcpFlagBits(p.tcpFlags) : null,
     socketUid: p.socket?.uid ?? null,
@@ -89,4 +90,36 @@ function tcpFlagBits(f: TcpFlags): number {
     (f.ack ? 0x10 : 0) |
     (f.urg ? 0x20 : 0)
   );
+}
+
+/**
+ * The device nft's fib look-up finds the route to an address leaving by (`fib saddr . iif oif`, the
+ * way back for reverse-path filtering): lo for the node's own addresses, through the policy rules when
+ * the node has some; null when there is no route.
+ */
+function fibDevice(node: SimNode, address: number, from: number, mark: number): string | null {
+  if (addressType(node, address, null) === 'LOCAL') return 'lo';
+  if (node.routes.length === 0) return interfaceOnLink(node, address) ?? node.defaultInterface;
+  if (node.policyRules) {
+    const found = routeByPolicy(node.routes, node.policyRules, {
+      dst: address,
+      src: from,
+      mark,
+      iif: 'lo',
+      oif: null,
+      uid: 0,
+      protocol: 0,
+      sport: 0,
+      dport: 0,
+    });
+    if (found.kind !== 'route') return null;
+    return found.route.type === 'local'
+      ? 'lo'
+      : found.route.type === 'unicast'
+        ? (found.route.dev ?? node.defaultInterface)
+        : null;
+  }
+  const r = lookupRoute(node.routes, address);
+  if (r === null) return null;
+  return r.type === 'local' ? 'lo' : r.type === 'unicast' ? (r.dev ?? node.defaultInterface) : null;
 }

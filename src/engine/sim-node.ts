@@ -187,8 +187,14 @@ export function addressType(node: SimNode, address: IPv4, limitIface: string | n
       const hostBits = ~maskOf(a.prefixLength) >>> 0;
       if (a.prefixLength < 31 && (a.address | hostBits) >>> 0 === address) return 'BROADCAST';
     }
+  // __inet_dev_addr_type: the local table's answer counts only when its route's device is that one.
   for (const r of node.routes)
-    if (r.table === 'local' && r.dst.length === 32 && r.dst.address === address)
+    if (
+      r.table === 'local' &&
+      r.dst.length === 32 &&
+      r.dst.address === address &&
+      (r.dev === null || r.dev === limitIface)
+    )
       return r.type === 'broadcast' ? 'BROADCAST' : 'LOCAL';
   return 'UNICAST';
 }

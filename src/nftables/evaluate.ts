@@ -90,7 +90,7 @@ export function kindOf(e: Expr): ValueKind {
             ? 'word'
             : 'number';
     case 'fib':
-      return 'word';
+      return e.result === 'type' ? 'word' : 'fiboif';
     case 'ct':
       return e.key === 'mark' ? 'number' : e.key === 'direction' ? 'word' : 'flags';
     case 'bitwise':
@@ -133,8 +133,15 @@ function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
       if (e.key === 'skuid') return p.socketUid ?? null;
       if (e.key === 'skgid') return p.socketGid ?? null;
       return null;
-    case 'fib':
-      return p.fibType(e.flag === 'saddr' ? p.src : p.dst);
+    case 'fib': {
+      const address = e.flag === 'saddr' ? p.src : p.dst;
+      const device = e.iif ? p.iifname : e.oif ? p.oifname : null;
+      if (e.result === 'type') return p.fibType(address, device);
+      // nft_fib4: the look-up for saddr is the way back (from daddr), for daddr the way there; with
+      // `. iif`/`. oif`, a route leaving by another device than that one counts as none.
+      const dev = p.fibDevice?.(address, e.flag === 'saddr' ? p.dst : p.src, e.mark ? mark : 0) ?? null;
+      return dev === null || (device !== null && dev !== device) ? '' : dev;
+    }
     case 'ct':
       if (e.key === 'direction') return p.ctDirection ?? null;
       return e.key === 'state' ? [p.ctState] : e.key === 'status' ? p.ctStatus : p.ctMark;

@@ -8,7 +8,19 @@ export type Expr =
       readonly field: string;
     }
   | { readonly kind: 'meta'; readonly key: string }
-  | { readonly kind: 'fib'; readonly flag: 'saddr' | 'daddr'; readonly result: 'type' }
+  /**
+   * `fib saddr|daddr [. mark] [. iif|. oif] type|oif|oifname`: a route look-up for the address (with
+   * the packet's mark, limited to its device in or out) answering the address's type or the device
+   * the route leaves by.
+   */
+  | {
+      readonly kind: 'fib';
+      readonly flag: 'saddr' | 'daddr';
+      readonly result: 'type' | 'oif' | 'oifname';
+      readonly mark?: true;
+      readonly iif?: true;
+      readonly oif?: true;
+    }
   | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' | 'direction' }
   | { readonly kind: 'numgen'; readonly mode: 'random' | 'inc'; readonly mod: number; readonly offset: number }
   | { readonly kind: 'concat'; readonly parts: readonly Expr[] }

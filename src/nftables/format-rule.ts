@@ -21,7 +21,7 @@ export function formatExpr(e: Expr): string {
     case 'meta':
       return BARE_IN_LIST.has(e.key) ? e.key : `meta ${e.key}`;
     case 'fib':
-      return `fib ${e.flag} type`;
+      return `fib ${e.flag}${e.mark ? ' . mark' : ''}${e.iif ? ' . iif' : ''}${e.oif ? ' . oif' : ''} ${e.result}`;
     case 'ct':
       return `ct ${e.key}`;
     case 'numgen':

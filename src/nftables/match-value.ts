@@ -3,7 +3,7 @@
 // protocols by name or number; flags against a comma list.
 import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains, SERVICE_PORTS } from '../net';
 
-export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname' | 'tcpflags';
+export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname' | 'tcpflags' | 'fiboif';
 
 function inRange(text: string, value: number, parse: (t: string) => number | null): boolean | null {
   const dash = text.indexOf('-', 1);
@@ -87,5 +87,8 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
       return text === value;
     case 'tcpflags':
       return constantValue(text) === value;
+    case 'fiboif':
+      // `oif 0` / `oif missing`: no route (the value is the device's name, '' for none).
+      return text === '0' || text === 'missing' ? value === '' : text === value;
   }
 }

@@ -16,8 +16,13 @@ export interface NftPacketView {
   /** `ct status` bits set on the connection (dnat, snat, seen-reply, assured, confirmed). */
   readonly ctStatus: readonly string[];
   readonly ctMark: number;
-  /** What `fib ADDR type` answers for an address: local, unicast, broadcast, multicast... */
-  fibType(address: IPv4): string;
+  /**
+   * What `fib ADDR type` answers for an address: local, unicast, broadcast, multicast...; with a
+   * device, as the kernel answers it for that device only (`. iif`/`. oif`: addrtype --limit-iface-in).
+   */
+  fibType(address: IPv4, device?: string | null): string;
+  /** The device the route to an address leaves by (with that mark), null when there is none: `fib ... oif`. */
+  fibDevice?(address: IPv4, from: IPv4, mark: number): string | null;
   /** `tcp flags`: the TCP header's flag bits (null for another protocol). */
   readonly tcpFlags?: number | null;
   /** `ct direction`: original or reply (null without a connection). */

@@ -110,8 +110,23 @@ function parsePrimary(c: TokenCursor): Expr | null {
       c.i--;
       c.fail(`unknown fib flag "${flag}"`);
     }
-    c.expect('type');
-    return { kind: 'fib', flag, result: 'type' };
+    // `fib saddr . mark . iif oif`: the look-up's extra keys, joined by ".".
+    const keys: { mark?: true; iif?: true; oif?: true } = {};
+    while (c.peek() === '.') {
+      c.i++;
+      const key = c.next('mark, iif or oif');
+      if (key !== 'mark' && key !== 'iif' && key !== 'oif') {
+        c.i--;
+        c.fail(`unknown fib key "${key}"`);
+      }
+      keys[key] = true;
+    }
+    const result = c.next('type, oif or oifname');
+    if (result !== 'type' && result !== 'oif' && result !== 'oifname') {
+      c.i--;
+      c.fail(`unknown fib result "${result}"`);
+    }
+    return { kind: 'fib', flag, result, ...keys };
   }
   if (w === 'ct') {
     const key = c.peek(1);

@@ -93,6 +93,17 @@ const CASES: readonly Case[] = [
     rules: { nat: ['-A PREROUTING -m addrtype --dst-type LOCAL -p udp -j DNAT --to-destination 192.168.0.9:10'] },
   },
   { name: 'to the node itself: INPUT', to: NODE, rules: { filter: ['-A INPUT -i cni0 -p udp --dport 9 -j DROP'] } },
+  {
+    // inet_dev_addr_type: eth0's address is not local to cni0, where the packet came in.
+    name: 'addrtype --limit-iface-in: the node address is LOCAL only on its own device',
+    to: NODE,
+    rules: { filter: ['-A INPUT -p udp -m addrtype --dst-type LOCAL --limit-iface-in -j DROP'] },
+  },
+  {
+    name: 'addrtype LOCAL without the limit',
+    to: NODE,
+    rules: { filter: ['-A INPUT -p udp -m addrtype --dst-type LOCAL -j DROP'] },
+  },
   { name: 'pkttype unicast', to: SERVER, rules: { filter: ['-A FORWARD -m pkttype --pkt-type unicast -j DROP'] } },
   {
     name: '-g from FORWARD falls to its policy',

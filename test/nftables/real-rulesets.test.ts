@@ -156,3 +156,42 @@ describe('matches and statements', () => {
     expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
   });
 });
+
+describe('fib look-ups as iptables-nft translates rpfilter and addrtype --limit-iface-in', () => {
+  const ROUTES = [
+    'default via 192.168.0.1 dev eth0',
+    '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
+    '192.168.0.0/24 dev eth0 proto kernel scope link src 192.168.0.2',
+    'local 192.168.0.2 dev eth0 table local proto kernel scope host src 192.168.0.2',
+    'local 10.244.1.1 dev cni0 table local proto kernel scope host src 10.244.1.1',
+  ].join('\n');
+  const ruleset = (rule: string) =>
+    `table ip raw {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\t${rule}\n\t}\n}\n`;
+  const from = (rule: string, iface: string, dst = '8.8.8.8') => {
+    const built = nodeFromDumps({
+      name: 'n',
+      nft: { text: ruleset(rule), file: 'r' },
+      routes: { text: ROUTES, file: 'routes' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    return tracePacket(built.node, {
+      src: ip('10.244.1.5'),
+      dst: ip(dst),
+      protocol: 'tcp',
+      dport: 443,
+      origin: { kind: 'interface', iface },
+    }).outcome;
+  };
+  it('strict reverse path (`fib saddr . mark . iif oif missing drop`): the way back must leave by the device it came in by', () => {
+    expect(from('fib saddr . mark . iif oif missing drop', 'cni0')).toBe('ACCEPT');
+    expect(from('fib saddr . mark . iif oif missing drop', 'eth0')).toBe('DROP');
+    // Loose (no iif): any way back will do.
+    expect(from('fib saddr oif missing drop', 'eth0')).toBe('ACCEPT');
+    expect(from('fib saddr . iif oif "cni0" drop', 'cni0')).toBe('DROP');
+  });
+  it('`fib daddr . iif type local`: local to the device it came in by only', () => {
+    expect(from('fib daddr . iif type local drop', 'eth0', '192.168.0.2')).toBe('DROP');
+    expect(from('fib daddr . iif type local drop', 'cni0', '192.168.0.2')).toBe('ACCEPT');
+    expect(from('fib daddr type local drop', 'cni0', '192.168.0.2')).toBe('DROP');
+  });
+});
