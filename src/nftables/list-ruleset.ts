@@ -22,7 +22,7 @@ import {
   tableKey,
 } from './ruleset';
 import { tokenizeNft, unquote } from './tokenize';
-import { type NftResult, parseSetProperty } from './transaction';
+import { type NftResult, parseSetProperty, skipDevice } from './transaction';
 
 function listSet(s: NftSet): string[] {
   const out = [`\t${s.kind} ${s.name} {`, `\t\ttype ${s.type}${s.dataType ? ` : ${s.dataType}` : ''}`];
@@ -148,6 +148,7 @@ function parseChainHeader(c: TokenCursor, chain: NftChain): void {
   c.expect('hook');
   const hook = c.next('a hook') as NftHook;
   if (!HOOKS.includes(hook)) c.fail(`unknown hook "${hook}"`);
+  skipDevice(c);
   c.expect('priority');
   const words: string[] = [];
   while (c.peek() !== undefined && c.peek() !== ';') words.push(c.next('a priority'));

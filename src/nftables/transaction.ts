@@ -60,6 +60,26 @@ function fail(line: number, err: NftSyntaxError): { ok: false; message: string }
 }
 
 /** `{ type filter hook input priority 0 ; policy accept ; comment "x" ; }` of a chain. */
+/**
+ * An ingress (netdev) chain's `device NAME` or `devices = { A, B }` after its hook: read past (those
+ * chains see frames entering a device; a routed IPv4 packet's way does not run them).
+ */
+export function skipDevice(c: TokenCursor): void {
+  if (c.peek() === 'device') {
+    c.i += 2;
+    return;
+  }
+  if (c.peek() !== 'devices') return;
+  c.i++;
+  if (c.peek() === '=') c.i++;
+  if (c.peek() !== '{') {
+    c.i++;
+    return;
+  }
+  while (!c.atEnd() && c.peek() !== '}') c.i++;
+  c.expect('}');
+}
+
 function parseChainSpec(c: TokenCursor): { base?: NftBaseChain; comment?: string } {
   c.expect('{');
   const out: { base?: NftBaseChain; comment?: string } = {};
@@ -84,6 +104,7 @@ function parseChainSpec(c: TokenCursor): { base?: NftBaseChain; comment?: string
         c.fail(`unknown hook "${h}"`);
       }
       hook = h as NftHook;
+      skipDevice(c);
       c.expect('priority');
       const words: string[] = [];
       while (c.peek() !== undefined && c.peek() !== ';' && c.peek() !== '}') words.push(c.next('a priority'));

@@ -72,6 +72,18 @@ describe('file structure', () => {
       message: 'f: line 1: include "./inet-filter.nft": the included file is not at hand; put its rules into this one',
     });
   });
+  it("a netdev ingress chain's device is read past (such chains do not see a routed IPv4 packet's way)", () => {
+    const text =
+      'table netdev filter {\n\tchain loinput { type filter hook ingress device lo priority 0; policy drop; }\n}\n';
+    expect(parseNftList(text).ok).toBe(true);
+    expect(
+      loadNftFile(
+        'add table netdev f\nadd chain netdev f c { type filter hook ingress devices = { eth0, eth1 } priority 0 ; }\n',
+        'f',
+      ).ok,
+    ).toBe(true);
+    expect(trace(text, '192.168.0.2', 22).outcome).toBe('ACCEPT');
+  });
   it("nft 1.1's priority names at any hook (Debian 13's netavark lists `hook output priority dstnat`)", () => {
     const r = parseNftList(
       'table inet netavark {\n\tchain OUTPUT {\n\t\ttype nat hook output priority dstnat; policy accept;\n\t}\n}\n',
