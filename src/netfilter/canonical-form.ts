@@ -5,6 +5,7 @@
 import { formatIPv4, ipProtocolNumber, parseCDouble, parseIPv4, parseIPv4Prefix } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
+import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
@@ -46,28 +47,45 @@ function portOption(x: ParsedOption, name: string): string {
   return text === '0:65535' && !x.negated ? '' : `${neg(x)} ${name} ${text}`;
 }
 
-/** libxt_limit's units: the rate is kept as a period, and printed in the largest unit that keeps it whole. */
+/**
+ * libxt_limit's and libxt_hashlimit's units: the rate is kept as a period in 1/SCALE of a second
+ * (limit: 10,000; hashlimit revision 3: 1,000,000), and printed in the largest unit that keeps it whole.
+ */
 const LIMIT_SCALE = 10000;
-const LIMIT_UNITS: ReadonlyArray<readonly [string, number]> = [
-  ['day', LIMIT_SCALE * 24 * 60 * 60],
-  ['hour', LIMIT_SCALE * 60 * 60],
-  ['min', LIMIT_SCALE * 60],
-  ['sec', LIMIT_SCALE],
+const RATE_UNITS: ReadonlyArray<readonly [string, number]> = [
+  ['day', 24 * 60 * 60],
+  ['hour', 60 * 60],
+  ['min', 60],
+  ['sec', 1],
 ];
 
-/** "N/unit" (unit: any word starting with s, m, h or d; /sec when none) as iptables-save prints the rate. */
-function limitRateText(text: string): string {
+/**
+ * "N/unit" (unit: any word starting with s, m, h or d; /sec when none) as iptables-save prints the
+ * rate, and the printed unit's length in ms (libxt_hashlimit prints --hashlimit-htable-expire when it differs).
+ */
+export function rateText(text: string, scale: number): { text: string; unitMs: number } {
   const [count, unit = 'sec'] = text.split('/');
-  const mult = LIMIT_UNITS.find(([name]) => name[0] === unit[0]?.toLowerCase())?.[1] ?? LIMIT_SCALE;
+  const mult = scale * (RATE_UNITS.find(([name]) => name[0] === unit[0]?.toLowerCase())?.[1] ?? 1);
   const period = Math.floor(mult / Number(count));
-  if (period === 0) return 'inf';
+  if (period === 0) return { text: 'inf', unitMs: 0 };
   let i = 1;
-  for (; i < LIMIT_UNITS.length; i++) {
-    const m = LIMIT_UNITS[i]![1];
+  for (; i < RATE_UNITS.length; i++) {
+    const m = RATE_UNITS[i]![1] * scale;
     if (period > m || Math.floor(m / period) < m % period) break;
   }
-  const [name, m] = LIMIT_UNITS[i - 1]!;
-  return `${Math.floor(m / period)}/${name}`;
+  const [name, seconds] = RATE_UNITS[i - 1]!;
+  return { text: `${Math.floor((seconds * scale) / period)}/${name}`, unitMs: seconds * 1000 };
+}
+
+/** The ms of a rate's unit as written ("5/min": 60000; none: a second). */
+const RATE_UNIT_MS = new Map(RATE_UNITS.map(([name, seconds]) => [name[0]!, seconds * 1000]));
+
+function writtenUnit(text: string): string {
+  return (text.split('/')[1] ?? 's')[0]!.toLowerCase();
+}
+
+function limitRateText(text: string): string {
+  return rateText(text, LIMIT_SCALE).text;
 }
 
 const TCP_FLAG_ORDER = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
@@ -301,6 +319,37 @@ function matchText(m: RuleMatch): string {
       const burst = opt(o, '--limit-burst')?.args[0];
       const burstValue = burst === undefined ? 5 : parseCNumber(burst, 10000);
       return ` --limit ${limitRateText(rate)}${burstValue !== 5 ? ` --limit-burst ${burstValue}` : ''}`;
+    }
+    case 'hashlimit': {
+      // libxt_hashlimit (revision 3): the rate in its scale of 1/1,000,000 s, burst, mode in its order,
+      // name, table sizes when set, the expiry when it is not the printed rate's unit, masks below 32.
+      const limit = opt(o, '--hashlimit', '--hashlimit-upto', '--hashlimit-above')!;
+      const rate = rateText(limit.args[0]!, 1_000_000);
+      const num = (name: string) => {
+        const x = opt(o, name);
+        return x === undefined ? undefined : parseCNumber(x.args[0]!, 0xffffffff)!;
+      };
+      const modes = new Set((opt(o, '--hashlimit-mode')?.args[0] ?? '').split(','));
+      const mode = HASHLIMIT_MODES.filter((m) => modes.has(m)).join(',');
+      const size = num('--hashlimit-htable-size');
+      const max = num('--hashlimit-htable-max');
+      const gc = num('--hashlimit-htable-gcinterval');
+      // Unset, the expiry is the written rate's unit (libxt_hashlimit's default), which may differ from the printed one.
+      const expire = num('--hashlimit-htable-expire') ?? RATE_UNIT_MS.get(writtenUnit(limit.args[0]!)) ?? 1000;
+      const srcmask = num('--hashlimit-srcmask');
+      const dstmask = num('--hashlimit-dstmask');
+      return (
+        ` --hashlimit-${hashlimitUpTo(o) ? 'upto' : 'above'} ${rate.text}` +
+        ` --hashlimit-burst ${num('--hashlimit-burst') ?? 5}` +
+        (mode ? ` --hashlimit-mode ${mode}` : '') +
+        ` --hashlimit-name ${opt(o, '--hashlimit-name')!.args[0]}` +
+        (size ? ` --hashlimit-htable-size ${size}` : '') +
+        (max ? ` --hashlimit-htable-max ${max}` : '') +
+        (gc !== undefined && gc !== 1000 ? ` --hashlimit-htable-gcinterval ${gc}` : '') +
+        (expire !== rate.unitMs ? ` --hashlimit-htable-expire ${expire}` : '') +
+        (srcmask !== undefined && srcmask !== 32 ? ` --hashlimit-srcmask ${srcmask}` : '') +
+        (dstmask !== undefined && dstmask !== 32 ? ` --hashlimit-dstmask ${dstmask}` : '')
+      );
     }
     case 'socket':
       // libxt_socket's order, whatever the rule's.

@@ -3,6 +3,7 @@ import type { L4Protocol } from '../net';
 import type { MatchExtension, TargetExtension } from './extension';
 import { addrtypeMatch, rpfilterMatch } from './matches/addrtype-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
+import { hashlimitMatch } from './matches/hashlimit-match';
 import { icmpMatch } from './matches/icmp-match';
 import { ipvsMatch } from './matches/ipvs-match';
 import { multiportMatch } from './matches/multiport-match';
@@ -56,6 +57,7 @@ const MATCHES: readonly MatchExtension[] = [
   pkttypeMatch,
   rpfilterMatch,
   socketMatch,
+  hashlimitMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -2,6 +2,7 @@
 // loaded with iptables-restore in a netns and read back with iptables-save (1.8.9, nft).
 import { describe, expect, it } from 'vitest';
 import { loadIptables, saveState } from '../../src/netfilter';
+import { nodeFromRules, trace } from '../helpers/node-from-rules';
 
 function saved(rules: readonly string[], table = 'filter'): string[] {
   const loaded = loadIptables(`*${table}\n${rules.join('\n')}\nCOMMIT\n`, 'test');
@@ -452,5 +453,58 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     );
     expect(refused('-A INPUT -j SET --add-set foo src')).toContain('target SET is one iptables has');
     expect(refused('-A INPUT -j NFQUEUE')).toContain('target NFQUEUE is one iptables has');
+  });
+});
+
+describe('-m hashlimit', () => {
+  // Each pair checked with iptables-restore 1.8.9 in a netns (libxt_hashlimit revision 3).
+  const FORMS: ReadonlyArray<readonly [string, string]> = [
+    [
+      '-A INPUT -m hashlimit --hashlimit 5/sec --hashlimit-name x',
+      '-A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-burst 5 --hashlimit-name x',
+    ],
+    [
+      '-A INPUT -m hashlimit --hashlimit-above 1/hour --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name portscan --hashlimit-htable-expire 10000',
+      '-A INPUT -m hashlimit --hashlimit-above 1/hour --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name portscan --hashlimit-htable-expire 10000',
+    ],
+    [
+      '-A INPUT -m hashlimit --hashlimit-upto 120/min --hashlimit-name a',
+      '-A INPUT -m hashlimit --hashlimit-upto 2/sec --hashlimit-burst 5 --hashlimit-name a --hashlimit-htable-expire 60000',
+    ],
+    [
+      '-A INPUT -m hashlimit --hashlimit-upto 7/second --hashlimit-name a --hashlimit-dstmask 16 --hashlimit-mode dstport,srcip',
+      '-A INPUT -m hashlimit --hashlimit-upto 7/sec --hashlimit-burst 5 --hashlimit-mode srcip,dstport --hashlimit-name a --hashlimit-dstmask 16',
+    ],
+    [
+      '-A INPUT -m hashlimit ! --hashlimit-upto 5/sec --hashlimit-name c --hashlimit-srcmask 32',
+      '-A INPUT -m hashlimit --hashlimit-above 5/sec --hashlimit-burst 5 --hashlimit-name c',
+    ],
+  ];
+  it.each(FORMS)('%s', (given, printed) => {
+    expect(saved([given])).toEqual([printed]);
+  });
+  it('refuses as iptables does, and says what it does not model', () => {
+    const refused = (rule: string) => {
+      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('-A INPUT -m hashlimit --hashlimit-upto 5/sec')).toContain('"--hashlimit-name" must be specified');
+    expect(refused('-A INPUT -m hashlimit --hashlimit-name x')).toContain('You have to specify --hashlimit');
+    expect(refused('-A INPUT -m hashlimit --hashlimit-upto 1000001/sec --hashlimit-name a')).toContain('Rate too fast');
+    expect(refused('-A INPUT -m hashlimit --hashlimit-upto 5/sec --hashlimit-burst 0 --hashlimit-name c')).toContain(
+      'out of range (1-1000000)',
+    );
+    expect(refused('-A INPUT -m hashlimit --hashlimit-upto 1kb/s --hashlimit-name z')).toContain('not modelled');
+  });
+  it("a traced packet is its flow's first: within any rate (upto matches, above does not)", () => {
+    const drops = (rule: string) =>
+      trace(
+        nodeFromRules(`*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD ${rule} -j DROP\nCOMMIT\n`),
+        '10.244.1.5',
+        '8.8.8.8',
+        53,
+      ).outcome;
+    expect(drops('-m hashlimit --hashlimit-upto 1/hour --hashlimit-name a')).toBe('DROP');
+    expect(drops('-m hashlimit --hashlimit-above 1/hour --hashlimit-name a')).toBe('ACCEPT');
   });
 });
