@@ -113,7 +113,21 @@ export const notrackTarget: TargetExtension = {
 export const ctTarget: TargetExtension = {
   name: 'CT',
   tables: ['raw'],
-  options: [{ name: '--notrack', args: 0 }],
-  compile: (options) =>
-    options.some((o) => o.name === '--notrack') ? { kind: 'NOTRACK' } : 'only --notrack is modelled',
+  // libxt_CT's options, so that a rule using one knetsim does not model is refused by its name.
+  options: [
+    { name: '--notrack', args: 0 },
+    { name: '--zone', args: 1 },
+    { name: '--zone-orig', args: 1 },
+    { name: '--zone-reply', args: 1 },
+    { name: '--helper', args: 1 },
+    { name: '--ctevents', args: 1 },
+    { name: '--expevents', args: 1 },
+    { name: '--timeout', args: 1 },
+  ],
+  compile: (options) => {
+    const other = options.find((o) => o.name !== '--notrack');
+    if (other)
+      return `${other.name} (conntrack zones, helpers, events, timeouts) is not modelled by knetsim; only --notrack is`;
+    return options.length > 0 ? { kind: 'NOTRACK' } : 'only --notrack is modelled';
+  },
 };
