@@ -57,6 +57,7 @@ import { nftChainsAt, nftPacketView } from './nft-hooks';
 import {
   addressType,
   interfaceNamed,
+  interfaceOfAddress,
   interfaceOnLink,
   isLocalAddress,
   primaryAddress,
@@ -299,9 +300,11 @@ interface RoutePath {
   readonly weight: number;
 }
 
+/** A multipath route's live paths (fib_select_multipath passes dead ones over); undefined for one path. */
 function pathsOf(node: SimNode, r: Route | RouteToAddress): readonly RoutePath[] | undefined {
-  const hops = 'nexthops' in r ? r.nexthops : undefined;
-  return hops?.map((h) => ({ iface: h.dev ?? node.defaultInterface, nextHop: h.via, weight: h.weight }));
+  const hops = 'nexthops' in r ? r.nexthops?.filter((h) => !h.dead) : undefined;
+  if (!hops || hops.length === 0) return undefined;
+  return hops.map((h) => ({ iface: h.dev ?? node.defaultInterface, nextHop: h.via, weight: h.weight }));
 }
 
 /**
@@ -309,6 +312,10 @@ function pathsOf(node: SimNode, r: Route | RouteToAddress): readonly RoutePath[]
  * packet and whose table has a route for it decides. A packet the node makes comes in by "lo".
  */
 function routeByRules(node: SimNode, rules: readonly PolicyRule[], p: NfPacket): RouteChoice {
+  // Rule 0 looks up the local table first: the node's own and broadcast addresses (from the dump's
+  // local table or --node-ip) are delivered here.
+  const type = addressType(node, p.dst, null);
+  if (type === 'LOCAL' || type === 'BROADCAST') return LOCAL_DELIVERY;
   const found = routeByPolicy(node.routes, rules, {
     dst: p.dst,
     src: p.src,
@@ -320,15 +327,12 @@ function routeByRules(node: SimNode, rules: readonly PolicyRule[], p: NfPacket):
     sport: p.sport,
     dport: p.dport,
   });
-  if (found.kind === 'none') {
-    // An address given as the node's own (--node-ip) with no local route in the dump is still delivered here.
-    if (addressType(node, p.dst, null) === 'LOCAL') return LOCAL_DELIVERY;
+  if (found.kind === 'none')
     return { kind: 'none', why: `no route to ${formatIPv4(p.dst)} (no policy rule's table has one)` };
-  }
   const by = `rule ${policyRuleText(found.rule)}`;
   if (found.kind === 'refused') return { kind: 'none', why: `${found.how} (${by})` };
   const r = found.route;
-  const ruleNote = DEFAULT_TABLE_RULE.test(found.rule.text) ? undefined : by;
+  const ruleNote = found.rule.defaultLookup ? undefined : by;
   if (r.type === 'local' || r.type === 'broadcast')
     return ruleNote === undefined ? LOCAL_DELIVERY : { kind: 'local', note: ruleNote };
   if (r.type !== 'unicast') return { kind: 'none', why: `${r.type} route to ${formatIPv4(p.dst)} (${by})` };
@@ -382,9 +386,6 @@ function reverseRouteByRules(
   const r = found.route;
   return r.dev !== null ? r : { type: r.type, dev: node.defaultInterface };
 }
-
-/** The default rules' look-ups (local, main, default): a route found by them needs no word on how. */
-const DEFAULT_TABLE_RULE = /^\d+:\s+from all lookup (local|main|default)$/;
 
 const LOCAL_ROUTE: RouteToAddress = { type: 'local', dev: 'lo', via: null };
 const BROADCAST_ROUTE: RouteToAddress = { type: 'broadcast', dev: null, via: null };
@@ -1223,7 +1224,7 @@ class Pipeline {
       this.end(
         flow,
         'DROP',
-        `routed out ${r.iface}, but TPROXY gave it a socket and ip_forward drops such a packet (no policy rule routes its mark to a local table)`,
+        `routed out ${r.iface}, but TPROXY gave it a socket and ip_forward drops such a packet (${this.node.policyRules ? 'no policy rule routes its mark to a local table' : "give the node's ip rule show with --ip-rules: a fwmark rule to a local table delivers it"})`,
       );
       return null;
     }
@@ -1309,9 +1310,15 @@ class Pipeline {
       this.end(flow, 'NO_ROUTE', first.why);
       return;
     }
-    // (A multipath route branches at the look-up after OUTPUT; OUTPUT's -o sees its first path's device.)
-    flow.packet.outIface = first.kind === 'forward' ? first.iface : 'lo';
-    let f = this.hook([flow], 'raw', 'OUTPUT');
+    // The output route is chosen before OUTPUT (its -o sees the device): a multipath route's path
+    // too, each path a branch unless the packet's source address is on one of the paths' devices.
+    let flows: PipelineFlow[] = [flow];
+    if (first.kind === 'forward' && first.paths) {
+      const own = first.paths.find((path) => interfaceOfAddress(this.node, flow.packet.src) === path.iface);
+      if (own) setRoute(flow, own.iface, own.nextHop);
+      else flows = this.multipath(flow, first, first.paths, 'out');
+    } else flow.packet.outIface = first.kind === 'forward' ? first.iface : 'lo';
+    let f = this.hook(flows, 'raw', 'OUTPUT');
     f = this.conntrackIn(f);
     f = this.hook(f, 'mangle', 'OUTPUT');
     f = this.nat(f, 'OUTPUT');
@@ -1325,8 +1332,12 @@ class Pipeline {
     for (const fl of f) {
       const r = this.route(fl);
       if (r.kind === 'none') this.end(fl, 'NO_ROUTE', r.why);
-      else if (r.kind === 'forward' && r.paths) go.push(...this.multipath(fl, r, r.paths, 'out'));
-      else {
+      else if (r.kind === 'forward' && r.paths) {
+        // The same multipath route again: the flow keeps the path it took; another one branches anew.
+        const kept = r.paths.find((path) => path.iface === fl.packet.outIface && path.nextHop === fl.nextHop);
+        if (kept) go.push(fl);
+        else go.push(...this.multipath(fl, r, r.paths, 'out'));
+      } else {
         if (r.kind === 'local') setRoute(fl, 'lo', null);
         else setRoute(fl, r.iface, r.nextHop);
         if (fl.hops)

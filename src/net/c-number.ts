@@ -40,7 +40,9 @@ export function scanCNumber(text: string, from: number, to: number, max: number)
  * with an optional point and p-exponent (a power of two): "0x.8" is 0.5, "0x1p-2" 0.25. Null when
  * the text is no such number (strtod's inf and nan are not read).
  */
-export function parseCDouble(text: string): number | null {
+export function parseCDouble(raw: string): number | null {
+  // strtod skips leading white space (and refuses trailing: the whole text must be read).
+  const text = raw.replace(/^[ \t\n\v\f\r]+/, '');
   const m =
     /^([+-]?)(?:0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?|(\d*(?:\.\d*)?(?:[eE][+-]?\d+)?))$/.exec(
       text,

@@ -39,6 +39,8 @@ export interface PolicyRule {
   readonly suppressIfgroup: number | null;
   /** The rule as `ip rule` printed it, for traces. */
   readonly text: string;
+  /** One of the kernel's default three (`from all lookup local|main|default`): a route it finds needs no word on how. */
+  readonly defaultLookup: boolean;
 }
 
 export type PolicyRulesParseResult = { ok: true; rules: PolicyRule[] } | { ok: false; line: number; message: string };
@@ -103,7 +105,8 @@ function parsePolicyRuleLine(line: string): PolicyRule | string {
     gotoPriority: null,
     suppressPrefixLength: -1,
     suppressIfgroup: null,
-    text: line,
+    text: line.replace(/\s+/g, ' '),
+    defaultLookup: false,
   };
   let acted = false;
   for (let i = 0; i < words.length; i++) {
@@ -214,8 +217,10 @@ function parsePolicyRuleLine(line: string): PolicyRule | string {
           break;
         }
         case 'suppress_ifgroup': {
-          const v = Number(need());
-          if (!Number.isInteger(v)) return `"${value}" is not an interface group`;
+          // ip prints a group's name from /etc/iproute2/group; "default" is group 0.
+          const text = need();
+          const v = text === 'default' ? 0 : Number(text);
+          if (!Number.isInteger(v)) return `"${text}" is not an interface group`;
           rule.suppressIfgroup = v;
           break;
         }
@@ -228,6 +233,8 @@ function parsePolicyRuleLine(line: string): PolicyRule | string {
           need();
           break;
         case 'l3mdev':
+        // A goto whose target priority has no rule: the kernel's rule does nothing (it carries on).
+        case '[unresolved]':
           break;
         default:
           return `"${key}" is not an ip rule selector or action this reader knows`;
@@ -238,6 +245,22 @@ function parsePolicyRuleLine(line: string): PolicyRule | string {
     }
   }
   if (!acted) return 'the rule has no action (lookup, goto, nop, blackhole, unreachable or prohibit)';
+  rule.defaultLookup =
+    rule.action === 'lookup' &&
+    ['local', 'main', 'default'].includes(rule.table!) &&
+    !rule.not &&
+    rule.from.length === 0 &&
+    rule.to.length === 0 &&
+    rule.fwmask === 0 &&
+    rule.iif === null &&
+    rule.oif === null &&
+    rule.uidrange === null &&
+    rule.ipproto === 0 &&
+    rule.sport === null &&
+    rule.dport === null &&
+    rule.tos === 0 &&
+    rule.suppressPrefixLength === -1 &&
+    rule.suppressIfgroup === null;
   return rule;
 }
 
@@ -324,7 +347,7 @@ export function routeByPolicy(
 
 /** A rule as one short line for a trace: its priority and what `ip rule` says after it. */
 export function policyRuleText(rule: PolicyRule): string {
-  return rule.text.replace(/\s+/g, ' ');
+  return rule.text;
 }
 
 /** The rules a node starts with (and has unless something adds its own). */

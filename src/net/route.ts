@@ -21,6 +21,8 @@ export interface RouteNexthop {
   readonly via: IPv4 | null;
   readonly dev: string | null;
   readonly weight: number;
+  /** `dead`: the kernel chooses no flow's path among dead ones (a device down). */
+  readonly dead?: true;
 }
 
 export interface Route {
@@ -64,6 +66,9 @@ const TABLE_NAMES: ReadonlyMap<string, string> = new Map([
 export function routeTableName(text: string): string {
   return TABLE_NAMES.get(text) ?? text;
 }
+
+/** What marks a route line as IPv6 when its destination does not: `via inet6`, a gateway or source with ':', `pref`. */
+const IPV6_ROUTE = /\b(via inet6|via [^ ]*:|src [^ ]*:|pref (low|medium|high))\b/;
 
 /** Keys `ip route` prints followed by a value that says nothing routing looks at. */
 const KEYS_WITH_VALUE = new Set([
@@ -131,7 +136,9 @@ export function parseIpRoutes(text: string): RouteParseResult {
     if (TYPES.has(words[0]!)) type = words.shift() as RouteType;
     const dstText = words.shift();
     if (dstText === undefined) return { ok: false, line: n + 1, message: `a ${type} route with no destination` };
-    if (dstText.includes(':')) continue; // IPv6
+    // IPv6: an address with ':', or (as `default ...`) a gateway or source with one, or `pref`, which
+    // iproute2 prints for IPv6 routes alone.
+    if (dstText.includes(':') || IPV6_ROUTE.test(line)) continue;
     const dst = dstText === 'default' ? { address: 0, length: 0 } : parseIPv4Prefix(dstText);
     if (!dst) return { ok: false, line: n + 1, message: `"${dstText}" is not a route destination` };
     let via: IPv4 | null = null;
@@ -198,8 +205,10 @@ function parseNexthop(words: readonly string[]): RouteNexthop | string {
   let via: IPv4 | null = null;
   let dev: string | null = null;
   let weight = 1;
+  let dead = false;
   for (let i = 1; i < words.length; i++) {
     const key = words[i]!;
+    if (key === 'dead') dead = true;
     if (key === 'via') {
       let v = words[++i] ?? '';
       if (v === 'inet') v = words[++i] ?? '';
@@ -212,7 +221,7 @@ function parseNexthop(words: readonly string[]): RouteNexthop | string {
       weight = w;
     }
   }
-  return { via, dev, weight };
+  return { via, dev, weight, ...(dead ? { dead: true as const } : {}) };
 }
 
 export function formatRoute(r: Route): string {
@@ -256,6 +265,20 @@ interface PrefixTable {
 
 /** Route lists are read-only once parsed: each gets its tables once (a trace routes every packet, some twice). */
 const PREFIX_TABLES = new WeakMap<readonly Route[], ReadonlyMap<string, PrefixTable>>();
+/** The default rules' tables of a route list, in their order (absent ones left out): every packet's look-up. */
+const DEFAULT_TABLES = new WeakMap<readonly Route[], readonly PrefixTable[]>();
+
+function defaultTablesOf(routes: readonly Route[]): readonly PrefixTable[] {
+  let tables = DEFAULT_TABLES.get(routes);
+  if (tables) return tables;
+  const all = prefixTablesOf(routes);
+  tables = DEFAULT_LOOKUP_TABLES.flatMap((name) => {
+    const t = all.get(name);
+    return t ? [t] : [];
+  });
+  DEFAULT_TABLES.set(routes, tables);
+  return tables;
+}
 
 function prefixTablesOf(routes: readonly Route[]): ReadonlyMap<string, PrefixTable> {
   let tables = PREFIX_TABLES.get(routes);
@@ -307,11 +330,10 @@ function longestMatch(t: PrefixTable, dst: IPv4): Route | null {
  * `throw` route sends the look-up on to the next table.
  */
 export function lookupRoute(routes: readonly Route[], dst: IPv4): Route | null {
-  // Every packet routes once or twice: the tables are looked up once per call.
-  const tables = prefixTablesOf(routes);
-  for (let i = 0; i < DEFAULT_LOOKUP_TABLES.length; i++) {
-    const t = tables.get(DEFAULT_LOOKUP_TABLES[i]!);
-    const r = t === undefined ? null : longestMatch(t, dst);
+  // Every packet routes once or twice: the tables it consults are found once per route list.
+  const tables = defaultTablesOf(routes);
+  for (let i = 0; i < tables.length; i++) {
+    const r = longestMatch(tables[i]!, dst);
     if (r !== null && r.type !== 'throw') return r;
   }
   return null;

@@ -348,6 +348,7 @@ export function parseRuleTokens(
         if (eq > 2 && option.charCodeAt(1) === 45 && !abbreviatesBaseOption(option.slice(0, eq))) {
           tokens.splitWord(i, eq);
           count = tokens.length;
+          negatePending = negated;
           i--;
           continue;
         }

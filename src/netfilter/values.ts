@@ -118,9 +118,12 @@ const HOSTS: ReadonlyMap<string, number> = new Map([['localhost', 0x7f000001]]);
  */
 function xtablesAddress(text: string, from: number, to: number): number | null {
   const own = scanXtablesAddress(text, from, to);
-  if (own !== null) return own;
-  const part = text.slice(from, to);
-  return parseInetAton(part) ?? HOSTS.get(part.toLowerCase()) ?? null;
+  return own ?? hostAddress(text.slice(from, to));
+}
+
+/** An address as getaddrinfo finds a host: inet_aton's numbers, then /etc/hosts names (TPROXY's --on-ip too). */
+export function hostAddress(text: string): number | null {
+  return parseInetAton(text) ?? HOSTS.get(text.toLowerCase()) ?? null;
 }
 
 /**

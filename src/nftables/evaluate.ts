@@ -614,8 +614,10 @@ export function evaluateBaseChain(
   return done;
 }
 
-/** The base chains of every table at one hook, in the order the kernel runs them (priority, then creation). */
+/** The families whose hooks a routed IPv4 packet passes. */
 const IPV4_FAMILIES: ReadonlySet<string> = new Set(['ip', 'inet']);
+
+/** The base chains of every table at one hook, in the order the kernel runs them (priority, then creation). */
 
 export function baseChainsAt(
   tables: Iterable<NftTable>,

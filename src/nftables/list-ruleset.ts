@@ -72,6 +72,7 @@ export function formatNftList(r: NftRuleset): string {
 /** Lines of a listing, with a set's wrapped `elements = { ... }` joined into one. */
 function logicalLines(text: string): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
+  const braces: Brace[] = [];
   const raw = text.split('\n');
   for (let i = 0; i < raw.length; i++) {
     let t = raw[i]!.trim();
@@ -81,7 +82,7 @@ function logicalLines(text: string): { line: number; text: string }[] {
         i++;
         t += ` ${raw[i]!.trim()}`;
       }
-    if (t) out.push(...blockStatements(start + 1, t));
+    if (t) out.push(...blockStatements(start + 1, t, braces));
   }
   return out;
 }
@@ -89,15 +90,15 @@ function logicalLines(text: string): { line: number; text: string }[] {
 /** What a `{` opened: a table or chain body (statements inside), a set's or map's body, an inline set. */
 type Brace = 'block' | 'set' | 'inline';
 
-/** Brace contexts carried from line to line while a listing is read. */
-const BRACES: Brace[] = [];
-
 /**
  * One line of block syntax as the statements it holds: nft takes `chain c { type filter hook input
  * priority 0; policy drop; }` on one line as well as on several, so a table's or chain's `{`, `}` and
- * a chain's `;` end a statement (a set's body and inline sets `{ a, b }` stay whole).
+ * a chain's `;` end a statement (a set's body and inline sets `{ a, b }` stay whole). `braces`: the
+ * contexts open when the line starts, carried from line to line.
  */
-function blockStatements(line: number, text: string): { line: number; text: string }[] {
+function blockStatements(line: number, text: string, braces: Brace[]): { line: number; text: string }[] {
+  // Most lines of a listing are one rule with no brace or semicolon: read as they are.
+  if (!/[{};]/.test(text)) return [{ line, text }];
   const t = tokenizeNft(text);
   if (!t.ok || !t.tokens.some((x) => x.text === '{' || x.text === '}' || x.text === ';')) return [{ line, text }];
   const out: { line: number; text: string }[] = [];
@@ -109,7 +110,7 @@ function blockStatements(line: number, text: string): { line: number; text: stri
   for (let k = 0; k < t.tokens.length; k++) {
     const token = t.tokens[k]!;
     const at = token.column - 1;
-    const inside = BRACES[BRACES.length - 1];
+    const inside = braces[braces.length - 1];
     if (token.text === '{') {
       const head = t.tokens[k - 2]?.text;
       const opener =
@@ -120,13 +121,13 @@ function blockStatements(line: number, text: string): { line: number; text: stri
             : head === 'set' || head === 'map'
               ? 'set'
               : 'inline';
-      BRACES.push(opener);
+      braces.push(opener);
       if (opener === 'block') {
         emit(at + 1);
         from = at + 1;
       }
     } else if (token.text === '}') {
-      const closed = BRACES.pop();
+      const closed = braces.pop();
       if (closed === 'block') {
         emit(at);
         out.push({ line, text: '}' });
@@ -168,7 +169,7 @@ function parseChainHeader(c: TokenCursor, chain: NftChain): void {
 
 /** Comments nft writes for iptables extensions (their print words), and anything carrying a rule's counters. */
 const XT_COMMENT =
-  /^#\s*(match-set|socket|TPROXY|CHECKSUM|NFQUEUE|SET|recent:|string match|limit:|hashlimit|connbytes|MAC|owner|CT|TEE|TTL|DSCP|TOS|AUDIT|CLASSIFY|NETMAP|SYNPROXY|physdev|policy|rpfilter|statistic|addrtype|nfacct|cpu|helper|ipvs|length|iprange|pkttype)\b|counter packets \d+ bytes \d+/;
+  /counter packets \d+ bytes \d+|^#\s*(match-set \S+ (src|dst)|socket( --\w[\w-]*)*\s*$|TPROXY redirect |CHECKSUM fill|NFQUEUE num |SET (add|del)-set )/;
 
 function lossyComment(text: string): boolean {
   return XT_COMMENT.test(text);
@@ -176,7 +177,6 @@ function lossyComment(text: string): boolean {
 
 /** Read `nft list ruleset` output into a ruleset. */
 export function parseNftList(text: string): NftResult<NftRuleset> {
-  BRACES.length = 0;
   const r: NftRuleset = { tables: new Map() };
   let table: NftTable | null = null;
   let chain: NftChain | null = null;
@@ -244,6 +244,14 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
         } else {
           set = { kind: w, name, type: '', flags: [], elements: [] };
           table.sets.set(name, set);
+          // `set s { type ipv4_addr; elements = { ... }; }` on one line: its body read here, and closed.
+          if (!c.atEnd()) {
+            const spec = set as unknown as Parameters<typeof parseSetProperty>[1];
+            const elements: NftElement[] = [];
+            while (!c.atEnd() && c.peek() !== '}') parseSetProperty(c, spec, set.kind, elements);
+            set.elements.push(...elements);
+            if (c.peek() === '}') set = null;
+          }
         }
         continue;
       }

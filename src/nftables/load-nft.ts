@@ -21,6 +21,8 @@ export function loadNftTransaction(
  * ...`) and `table NAME { ... }` blocks in any order, `define NAME = VALUE` with `$NAME` after it,
  * each applied in turn as nft does. `include` is refused (the included file is not at hand).
  */
+const MAX_EXPANDED_LINE = 1 << 20;
+
 export function loadNftFile(text: string, source: string): NftResult<NftRuleset> {
   const lines = text.split('\n');
   const defines = new Map<string, string>();
@@ -29,8 +31,15 @@ export function loadNftFile(text: string, source: string): NftResult<NftRuleset>
   let depth = 0;
   for (let n = 0; n < lines.length; n++) {
     let line = lines[n]!;
-    if (defines.size > 0)
+    if (defines.size > 0) {
       line = line.replace(/\$([A-Za-z_][\w-]*)/g, (whole, name: string) => defines.get(name) ?? whole);
+      // Defines built from defines can double at each step: refuse a line grown past any real ruleset's.
+      if (line.length > MAX_EXPANDED_LINE)
+        return {
+          ok: false,
+          message: `${source}: line ${n + 1}: defines expand to more than ${MAX_EXPANDED_LINE} characters`,
+        };
+    }
     lines[n] = line;
     const t = tokenizeNft(line);
     if (!t.ok) return { ok: false, message: `${source}: line ${n + 1} (column ${t.column}): ${t.message}` };

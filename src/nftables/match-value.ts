@@ -88,7 +88,8 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
     case 'tcpflags':
       return constantValue(text) === value;
     case 'fiboif':
-      // `oif 0` / `oif missing`: no route (the value is the device's name, '' for none).
+      // `oif 0` / `oif missing`: no route; `exists`: some route (the value is the device's name, '' for none).
+      if (text === 'exists') return value !== '';
       return text === '0' || text === 'missing' ? value === '' : text === value;
   }
 }

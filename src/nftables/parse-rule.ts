@@ -200,7 +200,6 @@ function bitwiseConstant(c: TokenCursor): string {
   return v;
 }
 
-/** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
 /** NAT flags after the address: `random`, `fully-random`, `persistent`, comma-separated. */
 function natFlags(c: TokenCursor): string[] {
   const flags: string[] = [];
@@ -263,6 +262,7 @@ export const LOSSY =
  */
 const XT_MATCHES_ALWAYS: ReadonlySet<string> = new Set(['nfacct', 'comment', 'tcp', 'udp', 'sctp']);
 
+/** A value that may be a comma list (`ct state established,related`, `flags dynamic,timeout`). */
 export function parseValueList(c: TokenCursor, what: string): string {
   let v = c.next(what);
   while (c.peek() === ',' && c.peek(1) !== undefined && !['}', ';'].includes(c.peek(1)!)) {
@@ -279,15 +279,25 @@ function parseMapValue(c: TokenCursor): string {
 }
 
 /** `{ a . b comment "x" : verdict , ... }`; the cursor is on the opening brace. */
+/** One part of an element; flags joined by "|" (`{ syn | ack, syn }`) are one value. */
+function elementPart(c: TokenCursor, what: string): string {
+  let v = c.next(what);
+  while (c.peek() === '|') {
+    c.i++;
+    v += `|${c.next(what)}`;
+  }
+  return v;
+}
+
 export function parseElements(c: TokenCursor): NftElement[] {
   c.expect('{');
   const out: NftElement[] = [];
   while (c.peek() !== '}') {
     if (c.atEnd()) c.fail('unterminated "{"');
-    const key = [c.next('an element')];
+    const key = [elementPart(c, 'an element')];
     while (c.peek() === '.') {
       c.i++;
-      key.push(c.next('an element part'));
+      key.push(elementPart(c, 'an element part'));
     }
     const e: { -readonly [K in keyof NftElement]: NftElement[K] } = { key };
     for (;;) {
@@ -367,7 +377,9 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       if (c.peek() === 'ip' || c.peek() === 'numgen' || c.peek() === 'jhash' || c.peek() === 'symhash')
         c.fail(`"${w} to ${c.peek()} ...": NAT through a map or a hash is not modelled`);
       const to = c.next('an address');
-      const range = family === 'ip6' ? null : natSpanOf(to);
+      // An IPv6 address ("[fd00::2]:80", "fd00::1"): the statement acts on IPv6 packets, as `dnat ip6 to`.
+      const ipv6 = family === 'ip6' || to.startsWith('[') || to.indexOf(':') !== to.lastIndexOf(':');
+      const range = ipv6 ? null : natSpanOf(to);
       if (range === undefined) {
         c.i--;
         c.fail(`"${to}" is not an address, range or prefix with an optional port or port range`);
@@ -429,7 +441,9 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       const options: string[] = [];
       for (let key = c.peek(); key !== undefined && LOG_OPTIONS.has(key); key = c.peek()) {
         c.i++;
-        const value = key === 'flags' ? parseValueList(c, 'log flags') : c.next(`a ${key}`);
+        // `flags all`, `flags tcp sequence,options`, `flags ip options`, `flags skuid`, `flags ether`.
+        let value = key === 'flags' ? parseValueList(c, 'log flags') : c.next(`a ${key}`);
+        if (key === 'flags' && (value === 'tcp' || value === 'ip')) value += ` ${parseValueList(c, 'log flags')}`;
         if (key === 'prefix') prefix = unquote(value);
         else options.push(`${key} ${value}`);
       }
@@ -488,11 +502,11 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     return { kind: 'lookup', left, op, set: parseSetRef(c) };
   }
   const right = parseValueList(c, 'a value');
-  // `tcp flags syn / fin,syn,rst,ack`: the flags under the mask equal the value.
-  if (c.peek() === '/' && !written) {
+  // `tcp flags [!=] syn / fin,syn,rst,ack`: the flags under the mask (do not) equal the value.
+  if (c.peek() === '/') {
     c.i++;
     const mask = parseValueList(c, 'a mask');
-    return { kind: 'match', left: { kind: 'bitwise', op: 'and', left, value: mask }, op: '==', right };
+    return { kind: 'match', left: { kind: 'bitwise', op: 'and', left, value: mask }, op, right };
   }
   const flags = !written && left.kind === 'payload' && left.field === 'flags';
   return { kind: 'match', left, op, right, ...(flags ? { implicit: true as const } : {}) };

@@ -59,7 +59,6 @@ function fail(line: number, err: NftSyntaxError): { ok: false; message: string }
   return { ok: false, message: `line ${line}${at}: ${err.message}` };
 }
 
-/** `{ type filter hook input priority 0 ; policy accept ; comment "x" ; }` of a chain. */
 /**
  * An ingress (netdev) chain's `device NAME` or `devices = { A, B }` after its hook: read past (those
  * chains see frames entering a device; a routed IPv4 packet's way does not run them).
@@ -80,6 +79,7 @@ export function skipDevice(c: TokenCursor): void {
   c.expect('}');
 }
 
+/** `{ type filter hook input priority 0 ; policy accept ; comment "x" ; }` of a chain. */
 function parseChainSpec(c: TokenCursor): { base?: NftBaseChain; comment?: string } {
   c.expect('{');
   const out: { base?: NftBaseChain; comment?: string } = {};

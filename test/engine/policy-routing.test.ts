@@ -220,3 +220,115 @@ describe('traces through policy rules', () => {
     expect(built).toEqual({ ok: false, message: 'rules: policy rules need the routes of every table (--routes)' });
   });
 });
+
+describe('review follow-ups (each checked with iproute2 and the kernel in a netns)', () => {
+  it('IPv6 routes printed as `default ...` are skipped, not read as IPv4', () => {
+    const r = parseIpRoutes(
+      [
+        'default via fd00::1 dev eth0 metric 1024 pref medium',
+        'default dev eth1 table 100 metric 1024 pref medium',
+        'default via 10.0.0.1 dev eth0',
+      ].join('\n'),
+    );
+    if (!r.ok) throw new Error(r.message);
+    expect(r.routes.map((x) => formatRoute(x))).toEqual(['default via 10.0.0.1 dev eth0']);
+  });
+  it('a dead next hop takes no flows', () => {
+    const r = parseIpRoutes(
+      [
+        '10.9.0.0/16 proto bird',
+        '\tnexthop via 10.0.0.3 dev v0 weight 1',
+        '\tnexthop via 10.1.0.1 dev v1 weight 3 dead linkdown',
+      ].join('\n'),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const node = makeSimNode({ ...nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n'), routes: r.routes });
+    const t = tracePacket(node, {
+      src: ip('10.244.1.5'),
+      dst: ip('10.9.1.1'),
+      protocol: 'udp',
+      dport: 53,
+      origin: { kind: 'interface', iface: 'cni0' },
+    });
+    expect(t.branches.map((b) => [b.probability, b.disposition])).toEqual([[1, 'sent out v0 via 10.0.0.3']]);
+  });
+  it("a packet the node makes: OUTPUT sees each path's device; a source on one path's device takes that path", () => {
+    const r = parseIpRoutes(
+      [
+        '10.9.0.0/16 proto bird',
+        '\tnexthop via 192.168.0.1 dev eth0 weight 1',
+        '\tnexthop via 10.244.1.9 dev cni0 weight 3',
+        '192.168.0.0/24 dev eth0 proto kernel scope link src 192.168.0.2',
+        '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
+      ].join('\n'),
+    );
+    if (!r.ok) throw new Error(r.message);
+    const node = makeSimNode({
+      ...nodeFromRules('*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -o cni0 -j DROP\nCOMMIT\n'),
+      routes: r.routes,
+    });
+    const from = (src: string) =>
+      tracePacket(node, { src: ip(src), dst: ip('10.9.1.1'), protocol: 'udp', dport: 53, origin: { kind: 'local' } })
+        .branches.map((b) => [b.outcome, b.probability])
+        .sort();
+    expect(from('127.0.0.1')).toEqual([
+      ['ACCEPT', 0.25],
+      ['DROP', 0.75],
+    ]);
+    expect(from('192.168.0.2')).toEqual([['ACCEPT', 1]]);
+    expect(from('10.244.1.1')).toEqual([['DROP', 1]]);
+  });
+  it("with --ip-rules, the node's own address is delivered here even when the dump has no local table", () => {
+    const built = nodeFromDumps({
+      iptables: { text: '', file: 'i' },
+      routes: {
+        text: 'default via 10.0.0.1 dev eth0\n10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.2\n',
+        file: 'r',
+      },
+      ipRules: { text: RULES, file: 'rules' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: ip('10.0.0.9'),
+      dst: ip('10.0.0.2'),
+      protocol: 'tcp',
+      dport: 22,
+      origin: { kind: 'interface', iface: 'eth0' },
+    });
+    expect(t.branches.map((b) => b.disposition)).toEqual(['delivered to a local socket on 10.0.0.2:22']);
+  });
+  it('ip rule: a goto to no rule ([unresolved]) and a named interface group', () => {
+    const parsed = parseIpRules(
+      '90:\tfrom all goto 200 [unresolved]\n160:\tfrom all lookup 103 suppress_ifgroup default\n',
+    );
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.rules.map((r) => [r.action, r.suppressIfgroup])).toEqual([
+      ['goto', null],
+      ['lookup', 0],
+    ]);
+  });
+});
+
+describe('TPROXY without a port', () => {
+  it('--on-port 0 hands the packet to the proxy on its own destination port', () => {
+    const built = nodeFromDumps({
+      iptables: {
+        text: '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p udp -j TPROXY --on-port 0 --on-ip 127.0.0.1 --tproxy-mark 0x200/0xf00\nCOMMIT\n',
+        file: 'mangle',
+      },
+      routes: { text: ROUTES, file: 'routes' },
+      ipRules: { text: RULES, file: 'rules' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: ip('10.0.0.9'),
+      dst: ip('10.96.0.10'),
+      protocol: 'udp',
+      dport: 53,
+      origin: { kind: 'interface', iface: 'v0' },
+    });
+    expect(t.branches.map((b) => b.disposition)).toEqual([
+      "delivered to the transparent proxy's socket on 127.0.0.1:53 (TPROXY; the packet keeps its destination 10.96.0.10:53)",
+    ]);
+  });
+});

@@ -348,6 +348,10 @@ describe('iptables-save forms of the mangle table transparent-proxy and checksum
       '-A POSTROUTING -p udp --dport 68 -j CHECKSUM --checksum-fill',
       '-A POSTROUTING -p udp -m udp --dport 68 -j CHECKSUM --checksum-fill',
     ],
+    [
+      '-A PREROUTING -p tcp -j TPROXY --on-port 1 --on-ip localhost',
+      '-A PREROUTING -p tcp -j TPROXY --on-port 1 --on-ip 127.0.0.1 --tproxy-mark 0x0/0x0',
+    ],
   ];
   it.each(MANGLE)('%s', (given, printed) => {
     expect(saved([given], 'mangle')).toEqual([printed]);
@@ -385,6 +389,11 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
   // Each pair checked with iptables-restore 1.8.9 in a netns.
   const FORMS: ReadonlyArray<readonly [string, string]> = [
     ['-A INPUT -p tcp --dport=80 -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 80 -j ACCEPT'],
+    ['-A INPUT -p tcp -m tcp ! --dport=80 -j DROP', '-A INPUT -p tcp -m tcp ! --dport 80 -j DROP'],
+    [
+      '-A INPUT -m statistic --mode random --probability " 0.5"',
+      '-A INPUT -m statistic --mode random --probability 0.50000000000',
+    ],
     ['-A INPUT -m comment "--comment=a b"', '-A INPUT -m comment --comment "a b"'],
     ['-A INPUT -p tcp -m multiport --dports=80,443', '-A INPUT -p tcp -m multiport --dports 80,443'],
     ['-A INPUT -j LOG --log-prefix=x --log-level=4', '-A INPUT -j LOG --log-prefix x'],

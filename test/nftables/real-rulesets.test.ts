@@ -207,3 +207,51 @@ describe('fib look-ups as iptables-nft translates rpfilter and addrtype --limit-
     expect(from('fib daddr type local drop', 'cni0', '192.168.0.2')).toBe('DROP');
   });
 });
+
+describe('review follow-ups (each form loads with nft 1.0.6, or is what it lists)', () => {
+  const chain = (rules: string[]) =>
+    [
+      'table inet f {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      ...rules.map((r) => `\t\t${r}`),
+      '\t}',
+      '}',
+    ].join('\n');
+  it('tcp flags with an operator and a mask, "|" in set elements, log flags of two words', () => {
+    const text = chain([
+      'tcp dport 80 tcp flags != syn / fin,syn,rst,ack drop',
+      'tcp dport 81 tcp flags { syn | ack, syn } drop',
+      'tcp dport 82 log flags tcp sequence,options drop',
+    ]);
+    expect([80, 81, 82].map((p) => trace(text, '192.168.0.2', p).outcome)).toEqual(['ACCEPT', 'DROP', 'DROP']);
+  });
+  it("a one-line set inside a table block; users' own comments; `fib ... oif exists`", () => {
+    const text = [
+      'table ip f {',
+      '\tset blocked { type ipv4_addr; elements = { 10.0.0.9, 10.0.0.10 }; }',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      '\t\t# policy: drop what the set names',
+      '\t\tip saddr @blocked drop # length check is elsewhere',
+      '\t\ttcp dport 81 fib daddr oif exists drop',
+      '\t}',
+      '}',
+    ].join('\n');
+    expect(trace(text, '192.168.0.2', 80).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 81, { from: '10.0.0.20' }).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 82, { from: '10.0.0.20' }).outcome).toBe('ACCEPT');
+  });
+  it("an ip6 table's NAT to IPv6 addresses loads (and leaves IPv4 alone)", () => {
+    const text =
+      'table ip6 nat {\n\tchain PREROUTING {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t\ttcp dport 8080 dnat to [fd00::2]:80\n\t}\n}\n';
+    expect(parseNftList(text).ok).toBe(true);
+    expect(trace(text, '8.8.8.8', 8080).outcome).toBe('ACCEPT');
+  });
+  it('defines that double at every step are refused, not left to exhaust memory', () => {
+    const lines = ['define A0 = 1'];
+    for (let i = 1; i < 30; i++) lines.push(`define A${i} = $A${i - 1},$A${i - 1}`);
+    const r = loadNftFile(lines.join('\n'), 'f');
+    expect(r).toMatchObject({ ok: false, message: expect.stringContaining('defines expand to more than') });
+  });
+});

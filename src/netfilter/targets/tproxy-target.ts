@@ -1,8 +1,8 @@
 // TPROXY (Cilium's and Istio's transparent proxies) and CHECKSUM (libvirt's DHCP
 // fix-up): mangle-table targets seen in real nodes' dumps.
-import { formatIPv4, parseInetAton, SERVICE_PORTS } from '../../net';
+import { formatIPv4, SERVICE_PORTS } from '../../net';
 import type { NfPacket, ParsedOption, TargetExtension } from '../extension';
-import { hex, parseMarkMask } from '../values';
+import { hex, hostAddress, parseMarkMask } from '../values';
 
 /**
  * A port as getaddrinfo reads a service (libxt_TPROXY's --on-port): a number as strtoul reads it in
@@ -35,7 +35,7 @@ export function tproxySpec(options: readonly ParsedOption[]): TproxySpec | strin
   const port = getaddrinfoPort(portText);
   if (port === null) return `Port "${portText}" does not resolve to anything.`;
   const ipText = options.find((o) => o.name === '--on-ip')?.args[0];
-  const address = ipText === undefined ? 0 : parseInetAton(ipText);
+  const address = ipText === undefined ? 0 : hostAddress(ipText);
   if (address === null) return `host/network "${ipText}" not found`;
   const markText = options.find((o) => o.name === '--tproxy-mark')?.args[0];
   const mark = markText === undefined ? { value: 0, mask: 0 } : parseMarkMask(markText);
@@ -63,15 +63,17 @@ export const tproxyTarget: TargetExtension = {
     if (typeof spec === 'string') return spec;
     // tproxy_tg4_check: the rule must say -p tcp or -p udp (not negated).
     if (facts.protocol !== 'tcp' && facts.protocol !== 'udp') return 'Can be used only with -p tcp or -p udp';
-    const where = `${spec.address === 0 ? "the incoming device's address" : formatIPv4(spec.address)}:${spec.port}`;
+    const address = spec.address === 0 ? "the incoming device's address" : formatIPv4(spec.address);
     return {
       kind: 'CONTINUE',
       accepts: true,
       apply: (p: NfPacket) => {
         const before = p.mark;
         p.mark = ((p.mark & ~spec.markMask) ^ spec.markValue) >>> 0;
-        p.assignedSocket = { address: spec.address, port: spec.port };
-        return `TPROXY: handed to the transparent proxy on ${where}, mark ${hex(before)} -> ${hex(p.mark)}, accepted`;
+        // --on-port 0: the packet's own destination port (tproxy_tg4: `if (!lport) lport = hp->dest`).
+        const port = spec.port === 0 ? p.dport : spec.port;
+        p.assignedSocket = { address: spec.address, port };
+        return `TPROXY: handed to the transparent proxy on ${address}:${port}, mark ${hex(before)} -> ${hex(p.mark)}, accepted`;
       },
     };
   },
