@@ -90,7 +90,6 @@ const targetByName = new Map(TARGETS.map((t) => [t.name, t]));
  */
 const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'AUDIT',
-  'CHECKSUM',
   'CLASSIFY',
   'CLUSTERIP',
   'CONNSECMARK',
@@ -109,7 +108,6 @@ const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'TCPOPTSTRIP',
   'TEE',
   'TOS',
-  'TPROXY',
   'TTL',
 ]);
 
@@ -149,35 +147,9 @@ export function targetNames(): string[] {
   return TARGETS.map((t) => t.name);
 }
 
-/**
- * Targets iptables 1.8.9 has that knetsim does not model: a -j naming one (with no chain of that
- * name) is refused as what it is, not as a missing chain or an unknown option.
- */
-export const UNMODELLED_TARGETS: ReadonlySet<string> = new Set([
-  'AUDIT',
-  'CLASSIFY',
-  'CLUSTERIP',
-  'CONNSECMARK',
-  'DSCP',
-  'ECN',
-  'HL',
-  'HMARK',
-  'IDLETIMER',
-  'LED',
-  'NETMAP',
-  'NFQUEUE',
-  'RATEEST',
-  'SECMARK',
-  'SET',
-  'SYNPROXY',
-  'TCPOPTSTRIP',
-  'TEE',
-  'TOS',
-  'TTL',
-  'ULOG',
-]);
-
-/** The words for a -j that names a target knetsim does not model. */
+/** The words for a -j that names a target iptables has and knetsim does not model (null for any other name). */
 export function unmodelledTarget(name: string): string | null {
-  return UNMODELLED_TARGETS.has(name) ? `target ${name} is one iptables has but knetsim does not model` : null;
+  return OTHER_TARGET_NAMES.has(name) && name !== 'QUEUE'
+    ? `target ${name} is one iptables has but knetsim does not model`
+    : null;
 }
