@@ -461,9 +461,16 @@ function payloadMatch(m: RuleMatch): boolean {
   );
 }
 
-/** A port option of the whole range (0:65535, "!" or not) makes no payload match: iptables-nft writes nothing for it. */
+/**
+ * A port option of the whole range (0:65535) makes no payload match (iptables-nft writes nothing for
+ * it) unless negated; a negated one is folded in, and printed as nothing (libxt_tcp skips whole ranges).
+ */
 function testsSomething(o: ParsedOption): boolean {
-  return PAYLOAD_OPTIONS.get(o.name) === 'flags' || portText(o.args[0]!) !== '0:65535';
+  return o.negated || PAYLOAD_OPTIONS.get(o.name) === 'flags' || !wholeRange(o);
+}
+
+function wholeRange(o: ParsedOption): boolean {
+  return PAYLOAD_OPTIONS.get(o.name) !== 'flags' && portText(o.args[0]!) === '0:65535';
 }
 
 /**
@@ -494,12 +501,18 @@ function foldedMatches(matches: readonly RuleMatch[]): readonly RuleMatch[] {
       merged.set(m.module, group);
       out.push(m);
     }
-    for (const o of m.options) if (testsSomething(o)) group.options.set(PAYLOAD_OPTIONS.get(o.name)!, o);
+    for (const o of m.options) {
+      if (!testsSomething(o)) continue;
+      // A later test takes the place of an earlier one, but an earlier "!" stays (the invert bits are OR'd).
+      const key = PAYLOAD_OPTIONS.get(o.name)!;
+      const was = group.options.get(key);
+      group.options.set(key, was?.negated && !o.negated ? { ...o, negated: true } : o);
+    }
   }
   for (const [module, group] of merged) {
     const options = (['sport', 'dport', 'flags'] as const).flatMap((key) => {
       const o = group.options.get(key);
-      return o ? [o] : [];
+      return o && !wholeRange(o) ? [o] : [];
     });
     out[group.at] = { ...out[group.at]!, module, options };
   }

@@ -228,6 +228,8 @@ export function parseRuleTokens(
   const quoted = tokens.quoted;
   let count = tokens.length;
   let i = from;
+  /** The word an "--option=value" was cut from (-1: none), for getopt's refusal of a value no option takes. */
+  let splitAt = -1;
 
   for (; i < count; i++) {
     const text = texts[i]!;
@@ -344,11 +346,14 @@ export function parseRuleTokens(
       if (instance === null || !spec) {
         // getopt_long reads "--option=value" as the option and its argument (extensions' options:
         // iptables' own -s/-j/... are read before getopt sees them, and "--source=..." is refused).
+        // (--match takes its argument from getopt, so "--match=comment" loads the match.)
         const eq = option.indexOf('=');
-        if (eq > 2 && option.charCodeAt(1) === 45 && !abbreviatesBaseOption(option.slice(0, eq))) {
+        const name = option.slice(0, eq);
+        if (eq > 2 && option.charCodeAt(1) === 45 && (name === '--match' || !abbreviatesBaseOption(name))) {
           tokens.splitWord(i, eq);
           count = tokens.length;
           negatePending = negated;
+          splitAt = i;
           i--;
           continue;
         }
@@ -378,6 +383,9 @@ export function parseRuleTokens(
         if (header.protocol.negated || first.wrong(header.protocol.name))
           throw new RuleSyntaxError(first.wrongMessage, option);
       }
+      // "--syn=x": getopt_long refuses an argument given to an option that takes none.
+      if (splitAt === i && spec.args === 0)
+        throw new RuleSyntaxError(`unknown option "${option}=${texts[i + 1]}"`, option);
       if (negated && !spec.negatable) throw new RuleSyntaxError(`option "${option}" cannot be inverted`, option);
       const neg = negated;
       let argAt = i + 1;

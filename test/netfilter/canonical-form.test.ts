@@ -416,6 +416,10 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
       '-A INPUT -p udp -m udp --sport 67 --dport 68 -m comment --comment x',
     ],
     ['-A INPUT -p tcp -m tcp --sport 1:2 -m tcp --sport 3', '-A INPUT -p tcp -m tcp --sport 3'],
+    // An earlier "!" stays on the later value; a negated whole range is folded in and printed as nothing.
+    ['-A INPUT -p tcp -m tcp ! --dport 80 -m tcp --dport 90', '-A INPUT -p tcp -m tcp ! --dport 90'],
+    ['-A INPUT -p tcp -m tcp ! --sport 0:65535 -m tcp --dport 80', '-A INPUT -p tcp -m tcp --dport 80'],
+    ['-A INPUT --match=comment --comment x', '-A INPUT -m comment --comment x'],
     [
       '-A INPUT -p tcp -m tcp --tcp-option 2 -m tcp --dport 22',
       '-A INPUT -p tcp -m tcp --tcp-option 2 -m tcp --dport 22',
@@ -451,6 +455,7 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(refused('-A INPUT --source=10.0.0.1')).not.toBe('loaded');
     expect(refused('-A INPUT --sour=10.0.0.1')).not.toBe('loaded');
     expect(refused('-A INPUT --jump=ACCEPT')).not.toBe('loaded');
+    expect(refused('-A INPUT -p tcp --syn=!')).toContain('unknown option "--syn=!"');
     expect(refused('-A INPUT -p tcp --dport ! 80')).toContain('"!" after --dport');
     expect(refused('-A INPUT -s 10.0.0.256')).not.toBe('loaded');
     expect(refused('-A INPUT -d 10.0.0.1/33')).not.toBe('loaded');
