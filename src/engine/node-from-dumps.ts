@@ -90,7 +90,9 @@ function loadNftDump(dump: DumpFile): { ok: true; ruleset: NftRuleset } | { ok: 
 }
 
 export function nodeFromDumps(d: NodeDumps): NodeResult {
-  const loaded = loadIptables(d.iptables?.text ?? '', d.iptables?.file ?? 'iptables');
+  // A dump loads as `iptables-restore < dump` does: each *table section starts the table anew (a
+  // table given twice keeps its last section, as the kernel's flush at each section leaves it).
+  const loaded = loadIptables(d.iptables?.text ?? '', d.iptables?.file ?? 'iptables', undefined, { noflush: false });
   if (!loaded.ok) return { ok: false, message: loaded.message };
   let nft: NftRuleset | null = null;
   if (d.nft) {

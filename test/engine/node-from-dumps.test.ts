@@ -146,3 +146,25 @@ describe('an nft ruleset: connection state before and without conntrack', () => 
     );
   });
 });
+
+describe('a dump loads as iptables-restore (without --noflush) loads it', () => {
+  it('a table given twice keeps its last section (checked with iptables-restore 1.8.9 in a netns)', () => {
+    const text =
+      '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -j A\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:B - [0:0]\n-A INPUT -p tcp -j B\nCOMMIT\n';
+    const built = nodeFromDumps({ iptables: { text, file: 'twice' }, nodeAddresses: [ip('192.168.0.2')] });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, {
+      src: ip('10.0.0.9'),
+      dst: ip('192.168.0.2'),
+      protocol: 'tcp',
+      dport: 22,
+      origin: { kind: 'interface', iface: 'eth0' },
+    });
+    expect(t.hops.flatMap((h) => ('rule' in h && h.rule ? [h.rule] : []))).toEqual(['-A INPUT -p tcp -j B']);
+    // A later section naming a chain only the flushed one made is refused, as the kernel refuses it.
+    const stale = nodeFromDumps({
+      iptables: { text: '*filter\n:A - [0:0]\nCOMMIT\n*filter\n-A INPUT -j A\nCOMMIT\n', file: 'stale' },
+    });
+    expect(stale).toMatchObject({ ok: false, message: expect.stringContaining('-j A') });
+  });
+});
