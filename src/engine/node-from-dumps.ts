@@ -13,7 +13,7 @@ import {
   type Route,
 } from '../net';
 import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
-import { loadNftFile, type NftRuleset, parseNftList } from '../nftables';
+import { loadNftFile, type NftRuleset, parseNftList, tokenizeNft } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
 
 export interface DumpFile {
@@ -79,9 +79,33 @@ function missingSet(state: NetfilterState, sets: SetLookup | null): { name: stri
 }
 
 /** A listing starts with `table`; anything else is read as `nft -f` commands. */
-function loadNftDump(dump: DumpFile): { ok: true; ruleset: NftRuleset } | { ok: false; message: string } {
-  const text = dump.text;
-  if (/^\s*table\s/.test(text.replace(/^(\s*#.*\n)*/, ''))) {
+/** The tables iptables-nft keeps iptables' rules in: an iptables-save of the node holds them in full. */
+const IPTABLES_NFT_TABLE = /^\s*table\s+ip\s+(filter|nat|mangle|raw|security)\s*\{/;
+
+/**
+ * A listing without iptables-nft's tables (the lines blanked, so messages keep their numbers): when the
+ * node's iptables-save is given too, those rules come from it (in full, where nft's text may not say
+ * what an iptables extension tests) and must not run twice.
+ */
+function withoutIptablesTables(text: string): string {
+  const lines = text.split('\n');
+  let depth = 0;
+  let skipping = false;
+  for (let n = 0; n < lines.length; n++) {
+    if (depth === 0) skipping = IPTABLES_NFT_TABLE.test(lines[n]!);
+    const t = tokenizeNft(lines[n]!);
+    if (t.ok) for (const token of t.tokens) depth += token.text === '{' ? 1 : token.text === '}' ? -1 : 0;
+    if (skipping) lines[n] = '';
+  }
+  return lines.join('\n');
+}
+
+function loadNftDump(
+  dump: DumpFile,
+  withIptablesSave: boolean,
+): { ok: true; ruleset: NftRuleset } | { ok: false; message: string } {
+  const text = withIptablesSave ? withoutIptablesTables(dump.text) : dump.text;
+  if (/^\s*table\s/.test(dump.text.replace(/^(\s*#.*\n)*/, ''))) {
     const listed = parseNftList(text);
     return listed.ok ? { ok: true, ruleset: listed.value } : { ok: false, message: `${dump.file}: ${listed.message}` };
   }
@@ -96,7 +120,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
   if (!loaded.ok) return { ok: false, message: loaded.message };
   let nft: NftRuleset | null = null;
   if (d.nft) {
-    const n = loadNftDump(d.nft);
+    const n = loadNftDump(d.nft, d.iptables !== undefined);
     if (!n.ok) return { ok: false, message: n.message };
     nft = n.ruleset;
   }

@@ -168,3 +168,46 @@ describe('a dump loads as iptables-restore (without --noflush) loads it', () => 
     expect(stale).toMatchObject({ ok: false, message: expect.stringContaining('-j A') });
   });
 });
+
+describe('--nft with --rules from a node using iptables-nft', () => {
+  it("takes iptables' tables from iptables-save, not from the listing (where nft may not say what they test)", () => {
+    const listing = [
+      '# Warning: table ip filter is managed by iptables-nft, do not touch!',
+      'table ip filter {',
+      '\tchain INPUT {',
+      '\t\ttype filter hook input priority filter; policy accept;',
+      '\t\tmeta l4proto tcp xt match set counter packets 0 bytes 0 drop',
+      '\t}',
+      '}',
+      'table inet own {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 10; policy accept;',
+      '\t\ttcp dport 23 drop',
+      '\t}',
+      '}',
+    ].join('\n');
+    const save = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n';
+    // Alone, the listing is refused: its `xt match set` does not say what it tests.
+    expect(nodeFromDumps({ nft: { text: listing, file: 'nft' } })).toMatchObject({ ok: false });
+    const built = nodeFromDumps({
+      nft: { text: listing, file: 'nft' },
+      iptables: { text: save, file: 'save' },
+      nodeAddresses: [ip('192.168.0.2')],
+    });
+    if (!built.ok) throw new Error(built.message);
+    const to = (dport: number) =>
+      tracePacket(built.node, {
+        src: ip('10.0.0.9'),
+        dst: ip('192.168.0.2'),
+        protocol: 'tcp',
+        dport,
+        origin: { kind: 'interface', iface: 'eth0' },
+      });
+    expect(to(22).outcome).toBe('ACCEPT');
+    expect(to(22).hops.flatMap((h) => ('rule' in h && h.rule ? [h.rule] : []))).toEqual([
+      '-A INPUT -p tcp --dport 22 -j ACCEPT',
+    ]);
+    // The listing's own tables still run.
+    expect(to(23).outcome).toBe('DROP');
+  });
+});
