@@ -4,7 +4,7 @@
 // consults them); filter and route chains after the iptables table of the
 // highest priority not above theirs that the pipeline walks at that hook (the
 // kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
-import { isDnat, isSnat, lookupRoute, routeByPolicy, type TcpFlags } from '../net';
+import { isDnat, isSnat, lookupRoute, type Route, routeByPolicy, type TcpFlags } from '../net';
 import type { Hook, NfPacket, TableName } from '../netfilter';
 import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
 import { addressType, interfaceOnLink, type SimNode } from './sim-node';
@@ -72,7 +72,7 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     ctStatus: status,
     ctMark: ct?.mark ?? 0,
     fibType: (address, device) => addressType(node, address, device ?? null).toLowerCase(),
-    fibDevice: (address, from, mark) => fibDevice(node, address, from, mark),
+    fibDevice: (address, from, mark, prefer) => fibDevice(node, address, from, mark, prefer),
     ctDirection: ct ? (ct.direction === 'REPLY' ? 'reply' : 'original') : null,
     tcpFlags: p.tcpFlags ? tcpFlagBits(p.tcpFlags) : null,
     socketUid: p.socket?.uid ?? null,
@@ -97,7 +97,7 @@ function tcpFlagBits(f: TcpFlags): number {
  * way back for reverse-path filtering): lo for the node's own addresses, through the policy rules when
  * the node has some; null when there is no route.
  */
-function fibDevice(node: SimNode, address: number, from: number, mark: number): string | null {
+function fibDevice(node: SimNode, address: number, from: number, mark: number, prefer: string | null): string | null {
   if (addressType(node, address, null) === 'LOCAL') return 'lo';
   if (node.routes.length === 0) return interfaceOnLink(node, address) ?? node.defaultInterface;
   if (node.policyRules) {
@@ -112,14 +112,16 @@ function fibDevice(node: SimNode, address: number, from: number, mark: number): 
       sport: 0,
       dport: 0,
     });
-    if (found.kind !== 'route') return null;
-    return found.route.type === 'local'
-      ? 'lo'
-      : found.route.type === 'unicast'
-        ? (found.route.dev ?? node.defaultInterface)
-        : null;
+    return found.kind === 'route' ? deviceOf(node, found.route, prefer) : null;
   }
   const r = lookupRoute(node.routes, address);
-  if (r === null) return null;
-  return r.type === 'local' ? 'lo' : r.type === 'unicast' ? (r.dev ?? node.defaultInterface) : null;
+  return r === null ? null : deviceOf(node, r, prefer);
+}
+
+/** A route's device for fib: lo for a local one; a multipath route's `prefer` when a live path uses it (fib_info_nh_uses_dev). */
+function deviceOf(node: SimNode, r: Route, prefer: string | null): string | null {
+  if (r.type === 'local') return 'lo';
+  if (r.type !== 'unicast') return null;
+  if (prefer !== null && r.nexthops?.some((h) => !h.dead && h.dev === prefer)) return prefer;
+  return r.dev ?? node.defaultInterface;
 }

@@ -139,7 +139,7 @@ function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
       if (e.result === 'type') return p.fibType(address, device);
       // nft_fib4: the look-up for saddr is the way back (from daddr), for daddr the way there; with
       // `. iif`/`. oif`, a route leaving by another device than that one counts as none.
-      const dev = p.fibDevice?.(address, e.flag === 'saddr' ? p.dst : p.src, e.mark ? mark : 0) ?? null;
+      const dev = p.fibDevice?.(address, e.flag === 'saddr' ? p.dst : p.src, e.mark ? mark : 0, device) ?? null;
       return dev === null || (device !== null && dev !== device) ? '' : dev;
     }
     case 'ct':

@@ -21,8 +21,11 @@ export interface NftPacketView {
    * device, as the kernel answers it for that device only (`. iif`/`. oif`: addrtype --limit-iface-in).
    */
   fibType(address: IPv4, device?: string | null): string;
-  /** The device the route to an address leaves by (with that mark), null when there is none: `fib ... oif`. */
-  fibDevice?(address: IPv4, from: IPv4, mark: number): string | null;
+  /**
+   * The device the route to an address leaves by (with that mark), null when there is none: `fib ...
+   * oif`. A multipath route answers `prefer` when one of its paths leaves by it.
+   */
+  fibDevice?(address: IPv4, from: IPv4, mark: number, prefer: string | null): string | null;
   /** `tcp flags`: the TCP header's flag bits (null for another protocol). */
   readonly tcpFlags?: number | null;
   /** `ct direction`: original or reply (null without a connection). */

@@ -255,3 +255,30 @@ describe('review follow-ups (each form loads with nft 1.0.6, or is what it lists
     expect(r).toMatchObject({ ok: false, message: expect.stringContaining('defines expand to more than') });
   });
 });
+
+describe('fib over a multipath route back', () => {
+  it('the way back passes reverse-path checks by any of its live paths (fib_info_nh_uses_dev)', () => {
+    const routes = [
+      '10.244.0.0/16 proto bird',
+      '\tnexthop via 192.168.0.1 dev eth0 weight 1',
+      '\tnexthop via 10.1.0.1 dev eth1 weight 1',
+      'default via 192.168.0.1 dev eth0',
+      '192.168.0.0/24 dev eth0 proto kernel scope link src 192.168.0.2',
+      '10.1.0.0/24 dev eth1 proto kernel scope link src 10.1.0.2',
+    ].join('\n');
+    const text =
+      'table ip raw {\n\tchain PREROUTING {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tfib saddr . iif oif missing drop\n\t}\n}\n';
+    const built = nodeFromDumps({ name: 'n', nft: { text, file: 'r' }, routes: { text: routes, file: 'routes' } });
+    if (!built.ok) throw new Error(built.message);
+    const from = (iface: string) =>
+      tracePacket(built.node, {
+        src: ip('10.244.1.5'),
+        dst: ip('8.8.8.8'),
+        protocol: 'tcp',
+        dport: 443,
+        origin: { kind: 'interface', iface },
+      }).outcome;
+    expect(from('eth1')).toBe('ACCEPT');
+    expect(from('eth0')).toBe('ACCEPT');
+  });
+});
