@@ -6,7 +6,15 @@
 // metric among those, the first listed on a tie.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIPv4, lookupRoute, maskOf, parseIpRoutes, type Route } from '../../src/net';
+import {
+  DEFAULT_POLICY_RULES,
+  formatIPv4,
+  lookupRoute,
+  maskOf,
+  parseIpRoutes,
+  type Route,
+  routeByPolicy,
+} from '../../src/net';
 
 function scan(routes: readonly Route[], dst: number): Route | null {
   for (const table of ['local', 'main', 'default'] as const) {
@@ -58,6 +66,38 @@ describe('route look-up', () => {
           expect(parsed.ok).toBe(true);
           if (!parsed.ok) return;
           for (const dst of dsts) expect(lookupRoute(parsed.routes, dst)).toBe(scan(parsed.routes, dst));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the policy look-up under the kernel's default rules chooses what the plain look-up chooses", () => {
+    fc.assert(
+      fc.property(
+        fc.array(routeLineArb, { maxLength: 20 }),
+        fc.array(addressArb, { minLength: 1, maxLength: 10 }),
+        (lines, dsts) => {
+          const parsed = parseIpRoutes(lines.join('\n'));
+          if (!parsed.ok) throw new Error(parsed.message);
+          for (const dst of dsts) {
+            const plain = lookupRoute(parsed.routes, dst);
+            const ruled = routeByPolicy(parsed.routes, DEFAULT_POLICY_RULES, {
+              dst,
+              src: 0,
+              mark: 0,
+              iif: 'lo',
+              oif: null,
+              uid: 0,
+              protocol: 6,
+              sport: 1,
+              dport: 2,
+            });
+            // Unreachable, prohibit and blackhole routes refuse the packet; any other is the route.
+            if (plain === null) expect(ruled.kind).toBe('none');
+            else if (['unreachable', 'prohibit', 'blackhole'].includes(plain.type)) expect(ruled.kind).toBe('refused');
+            else expect(ruled).toMatchObject({ kind: 'route', route: plain });
+          }
         },
       ),
       { numRuns: 300 },
