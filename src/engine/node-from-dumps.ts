@@ -114,9 +114,7 @@ function loadNftDump(
 }
 
 export function nodeFromDumps(d: NodeDumps): NodeResult {
-  // A dump loads as `iptables-restore < dump` does: each *table section starts the table anew (a
-  // table given twice keeps its last section, as the kernel's flush at each section leaves it).
-  const loaded = loadIptables(d.iptables?.text ?? '', d.iptables?.file ?? 'iptables', undefined, { noflush: false });
+  const loaded = loadIptables(d.iptables?.text ?? '', d.iptables?.file ?? 'iptables');
   if (!loaded.ok) return { ok: false, message: loaded.message };
   let nft: NftRuleset | null = null;
   if (d.nft) {
