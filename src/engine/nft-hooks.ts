@@ -4,9 +4,10 @@
 // consults them); filter and route chains after the iptables table of the
 // highest priority not above theirs that the pipeline walks at that hook (the
 // kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
-import { isDnat, isSnat, lookupRoute, type Route, routeByPolicy, type TcpFlags } from '../net';
+import { isDnat, isSnat, type Route, type TcpFlags } from '../net';
 import type { Hook, NfPacket, TableName } from '../netfilter';
 import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
+import { routeBack } from './route-back';
 import { addressType, interfaceOnLink, type SimNode } from './sim-node';
 
 const TABLE_PRIORITY: Record<Exclude<TableName, 'nat'>, number> = { raw: -300, mangle: -150, filter: 0, security: 50 };
@@ -100,21 +101,7 @@ function tcpFlagBits(f: TcpFlags): number {
 function fibDevice(node: SimNode, address: number, from: number, mark: number, prefer: string | null): string | null {
   if (addressType(node, address, null) === 'LOCAL') return 'lo';
   if (node.routes.length === 0) return interfaceOnLink(node, address) ?? node.defaultInterface;
-  if (node.policyRules) {
-    const found = routeByPolicy(node.routes, node.policyRules, {
-      dst: address,
-      src: from,
-      mark,
-      iif: 'lo',
-      oif: null,
-      uid: 0,
-      protocol: 0,
-      sport: 0,
-      dport: 0,
-    });
-    return found.kind === 'route' ? deviceOf(node, found.route, prefer) : null;
-  }
-  const r = lookupRoute(node.routes, address);
+  const r = routeBack(node, address, from, mark);
   return r === null ? null : deviceOf(node, r, prefer);
 }
 

@@ -54,6 +54,7 @@ import {
 import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
 import { dynamicSetsOf, ipvsTableOf, keepRecentLists, nthCountersOf, recentListsOf } from './learnt-state';
 import { nftChainsAt, nftPacketView } from './nft-hooks';
+import { routeBack } from './route-back';
 import {
   addressType,
   interfaceNamed,
@@ -360,30 +361,14 @@ function noteText(note: string | undefined): string {
   return note === undefined ? '' : ` (${note})`;
 }
 
-/**
- * rpfilter's look-up through the policy rules (rpfilter_mt): to the source, from the address given,
- * with the mark given, as from lo (flowi4_iif is the loopback device), no protocol or ports.
- */
+/** rpfilter's look-up through the policy rules (rpfilter_mt): the node's own addresses as routeToAddress answers them. */
 function reverseRouteByRules(
   node: SimNode,
-  rules: readonly PolicyRule[],
   address: IPv4,
   from: { readonly src: IPv4; readonly mark: number },
 ): ReturnType<MatchEnv['routeTo']> {
-  const found = routeByPolicy(node.routes, rules, {
-    dst: address,
-    src: from.src,
-    mark: from.mark,
-    iif: 'lo',
-    oif: null,
-    uid: 0,
-    protocol: 0,
-    sport: 0,
-    dport: 0,
-  });
-  if (found.kind === 'none') return addressType(node, address, null) === 'LOCAL' ? LOCAL_ROUTE : null;
-  if (found.kind === 'refused') return null;
-  const r = found.route;
+  const r = routeBack(node, address, from.src, from.mark);
+  if (r === null) return addressType(node, address, null) === 'LOCAL' ? LOCAL_ROUTE : null;
   return r.dev !== null ? r : { type: r.type, dev: node.defaultInterface };
 }
 
@@ -407,7 +392,7 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
       hasSet: (name) => node.sets?.has(name) ?? false,
       routeTo: (address, from) =>
         from !== undefined && node.policyRules !== undefined && node.routes.length > 0
-          ? reverseRouteByRules(node, node.policyRules, address, from)
+          ? reverseRouteByRules(node, address, from)
           : routeToAddress(node, address),
     },
   };
