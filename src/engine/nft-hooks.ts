@@ -6,7 +6,7 @@
 // kernel's priority order, e.g. kube-proxy's -110 chains between mangle and nat).
 import { isDnat, isSnat, type Route, type TcpFlags } from '../net';
 import type { Hook, NfPacket, TableName } from '../netfilter';
-import { baseChainsAt, type NftChain, type NftPacketView, type NftTable } from '../nftables';
+import { baseChainsAt, type NftChain, type NftPacketView, type NftTable, TCP_FLAG_BITS } from '../nftables';
 import { routeBack } from './route-back';
 import { addressType, interfaceOnLink, type SimNode } from './sim-node';
 
@@ -81,17 +81,14 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
   };
 }
 
-/** The TCP flags as the header's bits (fin 0x01 ... urg 0x20). */
+/** The TCP flags as the header's bits, by nft's names for them (TCP_FLAG_BITS). */
 function tcpFlagBits(f: TcpFlags): number {
-  return (
-    (f.fin ? 0x01 : 0) |
-    (f.syn ? 0x02 : 0) |
-    (f.rst ? 0x04 : 0) |
-    (f.psh ? 0x08 : 0) |
-    (f.ack ? 0x10 : 0) |
-    (f.urg ? 0x20 : 0)
-  );
+  let bits = 0;
+  for (const name of TCP_FLAG_NAMES) if (f[name]) bits |= TCP_FLAG_BITS[name]!;
+  return bits;
 }
+
+const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'] as const;
 
 /**
  * The device nft's fib look-up finds the route to an address leaving by (`fib saddr . iif oif`, the

@@ -25,7 +25,6 @@ import {
   type Packet,
   type PolicyRule,
   PROTOCOL_NUMBERS,
-  policyRuleText,
   type Route,
   routeByPolicy,
   stateOf,
@@ -330,7 +329,7 @@ function routeByRules(node: SimNode, rules: readonly PolicyRule[], p: NfPacket):
   });
   if (found.kind === 'none')
     return { kind: 'none', why: `no route to ${formatIPv4(p.dst)} (no policy rule's table has one)` };
-  const by = `rule ${policyRuleText(found.rule)}`;
+  const by = `rule ${found.rule.text}`;
   if (found.kind === 'refused') return { kind: 'none', why: `${found.how} (${by})` };
   const r = found.route;
   const ruleNote = found.rule.defaultLookup ? undefined : by;

@@ -37,7 +37,7 @@ export interface PolicyRule {
   readonly suppressPrefixLength: number;
   /** `suppress_ifgroup`: routes out of devices of this group are passed over (knetsim's devices are all group 0). */
   readonly suppressIfgroup: number | null;
-  /** The rule as `ip rule` printed it, for traces. */
+  /** The rule as `ip rule` printed it (blanks made single spaces), for traces. */
   readonly text: string;
   /** One of the kernel's default three (`from all lookup local|main|default`): a route it finds needs no word on how. */
   readonly defaultLookup: boolean;
@@ -343,11 +343,6 @@ export function routeByPolicy(
     return { kind: 'route', route: r, rule };
   }
   return { kind: 'none' };
-}
-
-/** A rule as one short line for a trace: its priority and what `ip rule` says after it. */
-export function policyRuleText(rule: PolicyRule): string {
-  return rule.text;
 }
 
 /** The rules a node starts with (and has unless something adds its own). */

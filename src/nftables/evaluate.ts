@@ -94,15 +94,11 @@ export function kindOf(e: Expr): ValueKind {
     case 'ct':
       return e.key === 'mark' ? 'number' : e.key === 'direction' ? 'word' : 'flags';
     case 'bitwise':
-      return kindOf(e.left) === 'tcpflags' ? 'tcpflags' : 'number';
+      // Masked, a value compares as what it was (`meta mark & 0xf00`, `tcp flags & (syn|ack)`).
+      return kindOf(e.left);
     default:
       return 'number';
   }
-}
-
-/** The expression under any bitwise operations (`meta mark & 0xff ^ 0x1` is meta mark's). */
-function innermost(e: Expr): Expr {
-  return e.kind === 'bitwise' ? innermost(e.left) : e;
 }
 
 /** The packet's value for an expression; null when the packet has no such field (ports of ICMP). */
@@ -167,7 +163,7 @@ function keyOf(e: Expr, p: NftPacketView, mark: number): { kind: ValueKind; valu
   for (const part of parts) {
     const value = packetValue(part, p, mark);
     if (value === null) return null;
-    const kind = kindOf(innermost(part));
+    const kind = kindOf(part);
     out.push({ kind, value, text: kind === 'addr' ? formatIPv4(value as number) : display(value) });
   }
   return out;
