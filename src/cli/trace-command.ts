@@ -41,6 +41,9 @@ export interface TraceOptions {
   across?: boolean;
   reply?: boolean;
   length?: string;
+  /** The IP header's TTL and TOS byte. */
+  ttl?: string;
+  tos?: string;
   /** false with --no-df. */
   df?: boolean;
   /** The outcome every way the packet may go must end in (exit status 1 otherwise). */
@@ -57,7 +60,14 @@ function ownerId(text: string, flag: string): number {
   return n;
 }
 
-/** --length, --no-df, --uid and --gid applied to a request. */
+/** A header byte --ttl or --tos gives: 0-255, in decimal or 0x hex. */
+function headerByte(text: string, flag: string, what: string): number {
+  const n = /^(?:\d+|0x[0-9a-f]+)$/i.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= 0 && n <= 255)) throw new UserError(`${flag}: "${text}" is not ${what} (0-255)`);
+  return n;
+}
+
+/** --length, --ttl, --tos, --no-df, --uid and --gid applied to a request. */
 export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRequest {
   let shaped = request;
   if (o.uid !== undefined || o.gid !== undefined) {
@@ -75,6 +85,8 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
       throw new UserError(`--length: "${o.length}" is not an IPv4 packet length (20-65535)`);
     shaped = { ...shaped, length };
   }
+  if (o.ttl !== undefined) shaped = { ...shaped, ttl: headerByte(o.ttl, '--ttl', 'a TTL') };
+  if (o.tos !== undefined) shaped = { ...shaped, tos: headerByte(o.tos, '--tos', 'a TOS byte') };
   return o.df === false ? { ...shaped, df: false } : shaped;
 }
 

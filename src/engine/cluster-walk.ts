@@ -39,6 +39,8 @@ interface NextLeg {
   readonly node: SimNode;
   readonly iface: string;
   readonly hops: TraceHop[];
+  /** Routers the packet itself crosses on the way (each takes one off its TTL; a VXLAN packet's outer header crosses them). */
+  readonly routers: number;
 }
 
 /** A node's underlay subnet: the network of its default interface's first address. */
@@ -84,6 +86,7 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
     return {
       node: to,
       iface: vxlan.device.name,
+      routers: 0,
       hops: [
         {
           node: from.name,
@@ -105,12 +108,14 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
   const to = ownerOf(nodes, hop);
   if (!to || to === from) return null;
   const toIface = interfaceOfAddress(to, hop) ?? to.defaultInterface;
+  const routed = routerHops(from, to, tuple);
   return {
     node: to,
     iface: toIface,
+    routers: routed.length,
     hops: [
       { node: from.name, stage: 'underlay', action: `${from.name} ${exit.iface} -> ${to.name} ${toIface}: ${tuple}` },
-      ...routerHops(from, to, tuple),
+      ...routed,
     ],
   };
 }
@@ -166,6 +171,8 @@ export function walkCluster(
         sport: b.exit.sport,
         dport: b.exit.dport,
         length: b.exit.length,
+        ttl: Math.max(1, b.exit.ttl - leg.routers),
+        tos: b.exit.tos,
         origin: { kind: 'interface', iface: leg.iface },
         ...(request.tcpFlags !== undefined ? { tcpFlags: request.tcpFlags } : {}),
         ...(request.sample ? { sample: request.sample } : {}),

@@ -13,6 +13,8 @@ import {
   type ConntrackEntry,
   type CtDirection,
   checkMtu,
+  DEFAULT_TTL,
+  ecnEncapsulated,
   formatEntry,
   formatFlow,
   formatIPv4,
@@ -855,6 +857,8 @@ class Pipeline {
         inIface: null,
         outIface: null,
         mark: 0,
+        ttl: DEFAULT_TTL,
+        tos: 0,
         ct: null,
         ipvs: null,
         // kube-proxy's own socket (it runs as root).
@@ -1000,6 +1004,7 @@ class Pipeline {
   /** ip_vs_nat_xmit: the rewritten packet leaves through LOCAL_OUT (nat is not consulted again) and POSTROUTING. */
   private ipvsTransmit(flow: PipelineFlow): void {
     flow.packet.inIface = null;
+    if (!this.ipvsTtl(flow)) return;
     let f = this.hook([flow], 'mangle', 'OUTPUT');
     f = this.hook(f, 'filter', 'OUTPUT');
     f = this.hook(f, 'security', 'OUTPUT');
@@ -1021,6 +1026,14 @@ class Pipeline {
       } else this.end(fl, 'NO_ROUTE', r.why);
     }
     this.postrouting(go);
+  }
+
+  /** IPVS sends a connection to a real server on another host with one off its TTL (none off for a local one). */
+  private ipvsTtl(flow: PipelineFlow): boolean {
+    return (
+      this.route(flow).kind !== 'forward' ||
+      this.ttlSpent(flow, 'IPVS sends it to a real server elsewhere, but', 'IPVS')
+    );
   }
 
   /** POSTROUTING then out of the device the route chose (the flow's outIface and nextHop, copied into any fork). */
@@ -1131,6 +1144,9 @@ class Pipeline {
       length: outer.length,
       tcpFlags: null,
       fragment: false,
+      // The vxlan device sets no TTL of its own (the route's hop limit, 64) and copies the inner ECN bits.
+      ttl: DEFAULT_TTL,
+      tos: ecnEncapsulated(flow.packet.tos),
       inIface: null,
       outIface: null,
       physIn: null,
@@ -1213,6 +1229,7 @@ class Pipeline {
       return null;
     }
     if (r.kind === 'forward') {
+      if (!this.ttlSpent(flow, `routed out ${r.iface}, but`, 'ip_forward')) return null;
       if (r.paths) return this.multipath(flow, r, r.paths, 'forward: out');
       if (flow.hops)
         stage(
@@ -1225,6 +1242,25 @@ class Pipeline {
     }
     this.end(flow, 'NO_ROUTE', r.why);
     return null;
+  }
+
+  /**
+   * Takes one off a packet's TTL on its way to another host (ip_forward, and IPVS's
+   * __ip_vs_get_out_rt): at 1 or less it ends here instead, the sender told with an ICMP time
+   * exceeded. False when it ended.
+   */
+  private ttlSpent(flow: PipelineFlow, before: string, who: string): boolean {
+    const p = flow.packet;
+    if (p.ttl <= 1) {
+      this.end(
+        flow,
+        'DROP',
+        `${before} its TTL is ${p.ttl}: ${who} drops it and sends ICMP time exceeded to ${formatIPv4(p.src)}`,
+      );
+      return false;
+    }
+    p.ttl -= 1;
+    return true;
   }
 
   /**
@@ -1308,7 +1344,7 @@ class Pipeline {
     f = this.nat(f, 'OUTPUT');
     // IPVS takes locally generated connections at LOCAL_OUT, just after nat OUTPUT.
     const scheduled = this.ipvsSchedule(f);
-    f = [...scheduled.passed, ...scheduled.taken];
+    f = [...scheduled.passed, ...scheduled.taken.filter((fl) => this.ipvsTtl(fl))];
     f = this.hook(f, 'filter', 'OUTPUT');
     f = this.hook(f, 'security', 'OUTPUT');
     // NAT may have changed the destination: route again (ip_route_me_harder).

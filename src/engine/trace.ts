@@ -1,7 +1,16 @@
 // A trace: one packet through one node, every branch followed, summarised as
 // the outcome, the endpoints with their probabilities, masquerading, the cost
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
-import { formatFlow, formatIPv4, type IPv4, invertTuple, type L4Protocol, SYN, type TcpFlags } from '../net';
+import {
+  DEFAULT_TTL,
+  formatFlow,
+  formatIPv4,
+  type IPv4,
+  invertTuple,
+  type L4Protocol,
+  SYN,
+  type TcpFlags,
+} from '../net';
 import type { Hop, NfPacket, PacketSocket } from '../netfilter';
 import {
   type BranchEnd,
@@ -23,6 +32,10 @@ export interface TraceRequest {
   readonly length?: number;
   /** The don't-fragment bit (default set). */
   readonly df?: boolean;
+  /** Time to live as the packet arrives or is sent (default 64, Linux's ip_default_ttl). */
+  readonly ttl?: number;
+  /** The TOS byte (DSCP and ECN; default 0). */
+  readonly tos?: number;
   readonly origin: PacketOrigin;
   readonly recordHops?: boolean;
   /** Seconds since boot (xt_recent timestamps). */
@@ -83,6 +96,9 @@ export interface BranchExit {
   readonly dport: number;
   readonly protocol: L4Protocol;
   readonly length: number;
+  /** The TTL and TOS byte it left with. */
+  readonly ttl: number;
+  readonly tos: number;
 }
 
 export interface TraceCost {
@@ -227,6 +243,8 @@ function branchOf(nodeName: string, e: BranchEnd): TraceBranch {
             dport: p.dport,
             protocol: p.protocol,
             length: p.length,
+            ttl: p.ttl,
+            tos: p.tos,
           }
         : null,
   };
@@ -245,6 +263,8 @@ function packetOf(request: TraceRequest): NfPacket {
     length: request.length ?? (request.protocol === 'tcp' ? 60 : 64),
     tcpFlags: request.tcpFlags !== undefined ? request.tcpFlags : request.protocol === 'tcp' ? SYN : null,
     fragment: false,
+    ttl: request.ttl ?? DEFAULT_TTL,
+    tos: request.tos ?? 0,
     inIface: null,
     outIface: null,
     physIn: null,

@@ -7,6 +7,9 @@ export type L4Protocol = 'tcp' | 'udp' | 'sctp' | 'icmp';
 /** IANA protocol numbers, as `-p 6` or `/etc/protocols` name them. */
 export const PROTOCOL_NUMBERS: Readonly<Record<L4Protocol, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1 };
 
+/** The TTL a Linux host's packets start with (net.ipv4.ip_default_ttl). */
+export const DEFAULT_TTL = 64;
+
 export interface TcpFlags {
   readonly syn: boolean;
   readonly ack: boolean;

@@ -78,3 +78,12 @@ export function vxlanDecapsulate(outer: Packet, device: VxlanDevice): Packet | n
   if (outer.protocol !== 'udp' || outer.dport !== device.port || outer.dst !== device.local) return null;
   return outer.inner;
 }
+
+/**
+ * The outer header's TOS byte for an inner one: a tunnel with no TOS of its own (flannel's) carries
+ * the inner ECN bits, a congestion mark (CE) as ECT(0) (INET_ECN_encapsulate).
+ */
+export function ecnEncapsulated(innerTos: number): number {
+  const ecn = innerTos & 3;
+  return ecn === 3 ? 2 : ecn;
+}

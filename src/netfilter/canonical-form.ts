@@ -7,12 +7,14 @@ import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
 import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
+import { dscpValue, parseTosValue } from './matches/ip-header-matches';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { recentDestination, recentListName } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
+import { classText, parseClass, tosOperation } from './targets/ip-header-targets';
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { tproxySpec } from './targets/tproxy-target';
@@ -21,6 +23,8 @@ import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
+/** A byte as libxt_tos, libxt_dscp and their targets print it: "0x%02x". */
+const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 
 function prefixText(p: { address: number; length: number }): string {
   return `${formatIPv4(p.address)}/${p.length}`;
@@ -351,6 +355,21 @@ function matchText(m: RuleMatch): string {
         (dstmask !== undefined && dstmask !== 32 ? ` --hashlimit-dstmask ${dstmask}` : '')
       );
     }
+    case 'ttl': {
+      // --ttl is --ttl-eq; the value in decimal.
+      const x = o[0]!;
+      return `${neg(x)} ${x.name === '--ttl' ? '--ttl-eq' : x.name} ${parseCNumber(x.args[0]!, 255)}`;
+    }
+    case 'tos': {
+      // libxt_tos (revision 1): the value and its mask, names as the numbers they stand for.
+      const x = o[0]!;
+      const tos = parseTosValue(x.args[0]!) as { value: number; mask: number };
+      return `${neg(x)} --tos ${hex2(tos.value)}/${hex2(tos.mask)}`;
+    }
+    case 'dscp': {
+      const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
+      return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
+    }
     case 'socket':
       // libxt_socket's order, whatever the rule's.
       return ['--transparent', '--nowildcard', '--restore-skmark']
@@ -399,6 +418,17 @@ function targetText(t: RuleTarget): string {
     const x = xmarkOf(o[0]!);
     if (typeof x !== 'string') return ` -j MARK --set-xmark ${hex(x.value)}/${hex(x.mask)}`;
   }
+  if (t.name === 'TTL') return ` -j TTL ${o[0]!.name} ${parseCNumber(o[0]!.args[0]!, 255)}`;
+  if (t.name === 'TOS') {
+    // libxt_TOS (revision 1) prints every form as the one operation the kernel keeps.
+    const op = tosOperation(o[0]!) as { value: number; mask: number };
+    return ` -j TOS --set-tos ${hex2(op.value)}/${hex2(op.mask)}`;
+  }
+  if (t.name === 'DSCP') {
+    const dscp = dscpValue(o, '--set-dscp', '--set-dscp-class') as { value: number };
+    return ` -j DSCP --set-dscp ${hex2(dscp.value)}`;
+  }
+  if (t.name === 'CLASSIFY') return ` -j CLASSIFY --set-class ${classText(parseClass(o[0]!.args[0]!)!)}`;
   if (t.name === 'NFLOG') {
     // libxt_NFLOG's order; --nflog-range is dropped (iptables no longer supports it), group 0 is the default.
     const prefix = keptText(opt(o, '--nflog-prefix'), NFLOG_PREFIX_BYTES);

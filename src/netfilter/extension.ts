@@ -44,6 +44,10 @@ export interface NfPacket {
   fragment: boolean;
   /** The don't-fragment bit (unset means set: TCP and PMTU-discovering UDP sockets set it). */
   df?: boolean;
+  /** Time to live: ip_forward takes one off before FORWARD (and drops the packet at 1); TTL rewrites it. */
+  ttl: number;
+  /** The TOS byte: the DSCP in its upper six bits, ECN in the lower two (-m tos/-m dscp; TOS/DSCP rewrite it). */
+  tos: number;
   inIface: string | null;
   outIface: string | null;
   /** Bridge ports, for -m physdev (null when the packet did not cross a bridge). */

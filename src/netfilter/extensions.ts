@@ -5,6 +5,7 @@ import { addrtypeMatch, rpfilterMatch } from './matches/addrtype-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { hashlimitMatch } from './matches/hashlimit-match';
 import { icmpMatch } from './matches/icmp-match';
+import { dscpMatch, tosMatch, ttlMatch } from './matches/ip-header-matches';
 import { ipvsMatch } from './matches/ipvs-match';
 import { multiportMatch } from './matches/multiport-match';
 import { ownerMatch } from './matches/owner-match';
@@ -24,6 +25,7 @@ import {
 } from './matches/simple-matches';
 import { socketMatch } from './matches/socket-match';
 import { statisticMatch } from './matches/statistic-match';
+import { classifyTarget, dscpTarget, tosTarget, ttlTarget } from './targets/ip-header-targets';
 import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
@@ -58,6 +60,9 @@ const MATCHES: readonly MatchExtension[] = [
   rpfilterMatch,
   socketMatch,
   hashlimitMatch,
+  ttlMatch,
+  tosMatch,
+  dscpMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [
@@ -79,6 +84,10 @@ const TARGETS: readonly TargetExtension[] = [
   nflogTarget,
   tproxyTarget,
   checksumTarget,
+  ttlTarget,
+  tosTarget,
+  dscpTarget,
+  classifyTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));
@@ -90,10 +99,8 @@ const targetByName = new Map(TARGETS.map((t) => [t.name, t]));
  */
 const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'AUDIT',
-  'CLASSIFY',
   'CLUSTERIP',
   'CONNSECMARK',
-  'DSCP',
   'ECN',
   'HMARK',
   'IDLETIMER',
@@ -107,8 +114,6 @@ const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'SYNPROXY',
   'TCPOPTSTRIP',
   'TEE',
-  'TOS',
-  'TTL',
 ]);
 
 /** The verdicts iptables-restore keeps to itself: not even a ":" declaration may take their names. */

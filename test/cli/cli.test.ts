@@ -259,6 +259,33 @@ describe('commands', () => {
       'knetsim: --length: "70000" is not an IPv4 packet length (20-65535)',
     ]);
   });
+  it('trace --ttl/--tos: each forwarding node takes one off the TTL; at 1 ip_forward drops the packet', () => {
+    const args = ['trace', 'examples/demo.yaml', '--from', 'default/client', '--to', '10.244.2.3:8080', '--across'];
+    // worker-1 forwards it into flannel.1 with TTL 1; worker-2 would have to forward it again, to cni0.
+    const expired = knetsim(...args, '--ttl', '2');
+    expect(expired.stdout).toContain(
+      'DROP on worker-2: routed out cni0, but its TTL is 1: ip_forward drops it and sends ICMP time exceeded to 10.244.1.2',
+    );
+    const delivered = knetsim(...args, '--ttl', '3', '--json');
+    const paths = (JSON.parse(delivered.stdout) as { paths: { outcome: string }[] }).paths;
+    expect(paths.map((p) => p.outcome)).toEqual(['ACCEPT']);
+    const bad = knetsim(...args, '--ttl', '256');
+    expect([bad.status, bad.stderr.trim()]).toEqual([2, 'knetsim: --ttl: "256" is not a TTL (0-255)']);
+    // IPVS takes one off too when it sends a connection to a real server on another host (__ip_vs_get_out_rt).
+    const viaIpvs = knetsim(
+      ...['trace', 'examples/demo.yaml', '--from', 'default/client', '--to', 'myapp.default:80', '--mode', 'ipvs'],
+      ...['--ttl', '1', '--json'],
+    );
+    const ends = (JSON.parse(viaIpvs.stdout) as { branches: { outcome: string; disposition: string }[] }).branches;
+    expect(ends.length).toBe(4);
+    for (const end of ends)
+      expect([end.outcome, end.disposition]).toEqual([
+        'DROP',
+        'IPVS sends it to a real server elsewhere, but its TTL is 1: IPVS drops it and sends ICMP time exceeded to 10.244.1.2',
+      ]);
+    const badTos = knetsim(...args, '--tos', 'x1');
+    expect([badTos.status, badTos.stderr.trim()]).toEqual([2, 'knetsim: --tos: "x1" is not a TOS byte (0-255)']);
+  });
   it('trace --sample: connections one after another, round robin in IPVS mode and sticky with ClientIP affinity', () => {
     const demo = readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8');
     const sampled = (text: string, name: string) => {

@@ -25,6 +25,9 @@ interface Case {
   readonly rules: CaseRules;
   /** filter FORWARD's policy (default ACCEPT). */
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
+  /** The TTL and TOS byte the client sends with (default 64 and 0). */
+  readonly ttl?: number;
+  readonly tos?: number;
 }
 
 const CLIENT = '10.244.1.5';
@@ -214,6 +217,73 @@ const CASES: readonly Case[] = [
       ],
     },
   },
+  // The IP header's TTL and TOS byte: ip_forward takes one off the TTL before FORWARD.
+  {
+    name: 'ttl: 64 in PREROUTING, 63 from FORWARD on',
+    to: SERVER,
+    rules: {
+      mangle: ['-A PREROUTING -m ttl ! --ttl-eq 64 -j DROP', '-A POSTROUTING -m ttl --ttl-gt 63 -j DROP'],
+      filter: ['-A FORWARD -m ttl --ttl-lt 63 -j DROP'],
+    },
+  },
+  { name: 'ttl 1: ip_forward drops it', to: SERVER, ttl: 1, rules: {} },
+  { name: 'ttl 1 to the node itself: delivered', to: NODE, ttl: 1, rules: {} },
+  { name: 'ttl 2: forwarded with 1', to: SERVER, ttl: 2, rules: {} },
+  {
+    name: 'TTL --ttl-set 1 in PREROUTING: not forwarded',
+    to: SERVER,
+    rules: { mangle: ['-A PREROUTING -j TTL --ttl-set 1'] },
+  },
+  {
+    name: 'TTL --ttl-inc and --ttl-dec after ip_forward',
+    to: SERVER,
+    ttl: 250,
+    rules: { mangle: ['-A FORWARD -j TTL --ttl-inc 10', '-A POSTROUTING -m ttl --ttl-eq 255 -j TTL --ttl-dec 5'] },
+  },
+  {
+    name: 'tos: a symbolic value and its mask',
+    to: SERVER,
+    tos: 0x12,
+    rules: { filter: ['-A FORWARD -m tos --tos Minimize-Delay -j DROP'] },
+  },
+  {
+    name: 'tos: a value under a mask, negated',
+    to: SERVER,
+    tos: 0x12,
+    rules: { filter: ['-A FORWARD -m tos ! --tos 0x10/0xf0 -j DROP', '-A FORWARD -m tos --tos 0x12 -j DROP'] },
+  },
+  {
+    name: 'dscp class and number',
+    to: SERVER,
+    tos: 0xb9,
+    rules: { filter: ['-A FORWARD -m dscp ! --dscp-class EF -j DROP', '-A FORWARD -m dscp --dscp 0x2f -j DROP'] },
+  },
+  {
+    name: 'TOS --set-tos keeps what the mask leaves; --xor-tos',
+    to: SERVER,
+    tos: 0xff,
+    rules: { mangle: ['-A PREROUTING -j TOS --set-tos 0x08/0x0c', '-A FORWARD -j TOS --xor-tos 0x30'] },
+  },
+  {
+    name: 'TOS --and-tos and --or-tos',
+    to: SERVER,
+    tos: 0x5d,
+    rules: { mangle: ['-A PREROUTING -j TOS --and-tos 0xf0', '-A POSTROUTING -j TOS --or-tos 0x3'] },
+  },
+  {
+    name: 'DSCP --set-dscp-class keeps the ECN bits, then -m dscp sees it',
+    to: SERVER,
+    tos: 0x01,
+    rules: {
+      mangle: ['-A PREROUTING -j DSCP --set-dscp-class af41'],
+      filter: ['-A FORWARD -m dscp --dscp 0x22 -m tos --tos 0x89 -j ACCEPT', '-A FORWARD -j DROP'],
+    },
+  },
+  {
+    name: 'CLASSIFY changes nothing netfilter sees',
+    to: SERVER,
+    rules: { mangle: ['-A FORWARD -j CLASSIFY --set-class 1:10'] },
+  },
 ];
 
 function dumpOf(c: Case): string {
@@ -223,23 +293,31 @@ function dumpOf(c: Case): string {
 const LISTEN_SCRIPT = `
 import socket, select, sys
 rx = []
-IP_PKTINFO = 8
+IP_PKTINFO, IP_RECVTTL, IP_RECVTOS, IP_TTL, IP_TOS = 8, 12, 13, 2, 1
 for port in (9, 10, 11):
     r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('0.0.0.0', port))
-    r.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    for option in (IP_PKTINFO, IP_RECVTTL, IP_RECVTOS):
+        r.setsockopt(socket.IPPROTO_IP, option, 1)
     rx.append((port, r))
 ready, _, _ = select.select([r for _, r in rx], [], [], 0.8)
 for port, r in rx:
     if r in ready:
-        data, anc, flags, (host, sport) = r.recvmsg(100, socket.CMSG_SPACE(12))
+        data, anc, flags, (host, sport) = r.recvmsg(100, 256)
         to = [socket.inet_ntoa(d[8:12]) for level, kind, d in anc if kind == IP_PKTINFO][0]
-        print('arrived at %s %s:%d from %s:%d' % (sys.argv[1], to, port, host, sport))
+        line = 'arrived at %s %s:%d from %s:%d' % (sys.argv[1], to, port, host, sport)
+        if sys.argv[1] == 'server':
+            ttl = [int.from_bytes(d[:4], sys.byteorder) for level, kind, d in anc if kind == IP_TTL][0]
+            tos = [d[0] for level, kind, d in anc if kind == IP_TOS][0]
+            line += ' ttl %d tos 0x%02x' % (ttl, tos)
+        print(line)
         break
 `;
 
 const SEND_SCRIPT = `
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 40000))
+s.setsockopt(socket.IPPROTO_IP, 2, int(sys.argv[3]))
+s.setsockopt(socket.IPPROTO_IP, 1, int(sys.argv[4]))
 try:
     s.sendto(b'x' * 20, (sys.argv[2], 9))
 except OSError:
@@ -284,7 +362,7 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   const out = must('sh', [
     '-c',
     `ip netns exec ${node} python3 ${scripts.listen} node & ip netns exec ${server} python3 ${scripts.listen} server & ` +
-      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${from} ${c.to}; wait`,
+      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${from} ${c.to} ${c.ttl ?? 64} ${c.tos ?? 0}; wait`,
   ]);
   return out.split('\n').find((x) => x.startsWith('arrived')) ?? 'nothing arrived';
 }
@@ -297,12 +375,15 @@ function knetsimArrival(c: Case): string {
     sport: 40000,
     dport: 9,
     length: 48,
+    ...(c.ttl !== undefined ? { ttl: c.ttl } : {}),
+    ...(c.tos !== undefined ? { tos: c.tos } : {}),
     origin: { kind: 'interface', iface: 'cni0' },
   });
   if (t.outcome !== 'ACCEPT') return 'nothing arrived';
   const b = t.branches[0]!;
   const [, from, sport, to, port] = /^udp (\S+):(\d+) -> (\S+):(\d+)$/.exec(b.final) ?? [];
-  return `arrived at ${b.exit === null ? 'node' : 'server'} ${to}:${port} from ${from}:${sport}`;
+  const header = b.exit === null ? '' : ` ttl ${b.exit.ttl} tos 0x${b.exit.tos.toString(16).padStart(2, '0')}`;
+  return `arrived at ${b.exit === null ? 'node' : 'server'} ${to}:${port} from ${from}:${sport}${header}`;
 }
 
 describe.skipIf(why !== null)('rules met by a forwarded datagram: the kernel and knetsim agree', () => {

@@ -35,6 +35,8 @@ function packet(src: string, dst: string, extra: Partial<NfPacket> = {}): NfPack
     length: 60,
     tcpFlags: null,
     fragment: false,
+    ttl: 64,
+    tos: 0,
     inIface: 'eth0',
     outIface: null,
     physIn: null,
