@@ -6,7 +6,7 @@
 import { ipProtocolNumber, parseIPv4, parseIPv4Prefix, SERVICE_PORTS } from '../net';
 import { kindOf } from './evaluate';
 import type { Expr, NftElement, Stmt } from './expression';
-import { constantValue, type ValueKind } from './match-value';
+import { constantValue, DSCP_NAMES, ECN_NAMES, type ValueKind } from './match-value';
 import { elementKey, type NftChain, type NftRuleset, type NftTable } from './ruleset';
 
 /**
@@ -168,6 +168,14 @@ function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null 
       return ipProtocolNumber(text) !== null || numberUpTo(text, 255) !== null ? null : `"${text}" is not a protocol`;
     case 'tcpflags':
       return constantValue(text) !== null ? null : `"${text}" is not a TCP flag or list of flags`;
+    case 'dscp':
+      return DSCP_NAMES.has(text) || range((t) => numberUpTo(t, 63))
+        ? null
+        : `"${text}" is not a DSCP value (0-63 or a class)`;
+    case 'ecn':
+      return ECN_NAMES.has(text) || range((t) => numberUpTo(t, 3))
+        ? null
+        : `"${text}" is not an ECN value (0-3 or a name)`;
     case 'flags': {
       const known = expr.kind === 'ct' && expr.key === 'status' ? CT_STATUSES : CT_STATES;
       const bad = text.split(',').find((w) => !known.has(w));

@@ -80,6 +80,8 @@ export function kindOf(e: Expr): ValueKind {
       // IPv6 and ICMP values are taken as written (no traced packet has those headers).
       if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return 'word';
       if (e.field === 'flags') return 'tcpflags';
+      if (e.proto === 'ip' && (e.field === 'protocol' || e.field === 'dscp' || e.field === 'ecn'))
+        return e.field === 'protocol' ? 'proto' : e.field;
       return e.field === 'saddr' || e.field === 'daddr' ? 'addr' : e.field.endsWith('port') ? 'port' : 'number';
     case 'meta':
       return e.key === 'l4proto'
@@ -101,13 +103,39 @@ export function kindOf(e: Expr): ValueKind {
   }
 }
 
+/** An IPv4 header field of the packet (a traced packet has no IP options: its header is 5 words). */
+function ipField(field: string, p: NftPacketView): Value | null {
+  switch (field) {
+    case 'saddr':
+      return p.src;
+    case 'daddr':
+      return p.dst;
+    case 'protocol':
+      return p.protocol;
+    case 'version':
+      return 4;
+    case 'hdrlength':
+      return 5;
+    case 'ttl':
+      return p.ttl ?? null;
+    case 'length':
+      return p.length ?? null;
+    case 'dscp':
+      return p.tos === undefined ? null : p.tos >>> 2;
+    case 'ecn':
+      return p.tos === undefined ? null : p.tos & 3;
+    default:
+      return null;
+  }
+}
+
 /** The packet's value for an expression; null when the packet has no such field (ports of ICMP). */
 function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
   switch (e.kind) {
     case 'payload': {
       // IPv6 and ICMP headers: a packet knetsim traces has neither, so the rule's dependency fails.
       if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return null;
-      if (e.proto === 'ip') return e.field === 'saddr' ? p.src : e.field === 'daddr' ? p.dst : null;
+      if (e.proto === 'ip') return ipField(e.field, p);
       if (e.field === 'flags') return e.proto === 'tcp' && p.protocol === 'tcp' ? (p.tcpFlags ?? null) : null;
       if (p.protocol === 'icmp' || (e.proto !== 'th' && e.proto !== p.protocol)) return null;
       return e.field === 'sport' ? p.sport : e.field === 'dport' ? p.dport : null;

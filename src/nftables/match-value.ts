@@ -3,7 +3,59 @@
 // protocols by name or number; flags against a comma list.
 import { type IPv4, PROTOCOL_NUMBERS, parseIPv4, parseIPv4Prefix, prefixContains, SERVICE_PORTS } from '../net';
 
-export type ValueKind = 'addr' | 'port' | 'proto' | 'number' | 'word' | 'flags' | 'ifname' | 'tcpflags' | 'fiboif';
+export type ValueKind =
+  | 'addr'
+  | 'port'
+  | 'proto'
+  | 'number'
+  | 'word'
+  | 'flags'
+  | 'ifname'
+  | 'tcpflags'
+  | 'fiboif'
+  | 'dscp'
+  | 'ecn';
+
+/** nft's names for DSCP values (its dscp type; nft 1.0.6 took each), by the six-bit value. */
+export const DSCP_NAMES: ReadonlyMap<string, number> = new Map([
+  ['cs0', 0x00],
+  ['df', 0x00],
+  ['lephb', 0x01],
+  ['cs1', 0x08],
+  ['af11', 0x0a],
+  ['af12', 0x0c],
+  ['af13', 0x0e],
+  ['cs2', 0x10],
+  ['af21', 0x12],
+  ['af22', 0x14],
+  ['af23', 0x16],
+  ['cs3', 0x18],
+  ['af31', 0x1a],
+  ['af32', 0x1c],
+  ['af33', 0x1e],
+  ['cs4', 0x20],
+  ['af41', 0x22],
+  ['af42', 0x24],
+  ['af43', 0x26],
+  ['cs5', 0x28],
+  ['va', 0x2c],
+  ['ef', 0x2e],
+  ['cs6', 0x30],
+  ['cs7', 0x38],
+]);
+
+/** nft's names for the two ECN bits (its ecn type). */
+export const ECN_NAMES: ReadonlyMap<string, number> = new Map([
+  ['not-ect', 0],
+  ['ect1', 1],
+  ['ect0', 2],
+  ['ce', 3],
+]);
+
+/** A DSCP or ECN value as nft writes one: a name of the type, or a number. */
+export function namedValue(names: ReadonlyMap<string, number>, text: string): number | null {
+  return names.get(text) ?? toNumber(text);
+}
 
 function inRange(text: string, value: number, parse: (t: string) => number | null): boolean | null {
   const dash = text.indexOf('-', 1);
@@ -87,6 +139,12 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
       return text === value;
     case 'tcpflags':
       return constantValue(text) === value;
+    case 'dscp':
+    case 'ecn': {
+      const names = kind === 'dscp' ? DSCP_NAMES : ECN_NAMES;
+      const range = inRange(text, value as number, (t) => namedValue(names, t));
+      return range !== null ? range : namedValue(names, text) === value;
+    }
     case 'fiboif':
       // `oif 0` / `oif missing`: no route; `exists`: some route (the value is the device's name, '' for none).
       if (text === 'exists') return value !== '';

@@ -26,6 +26,10 @@ export interface NftPacketView {
    * oif`. A multipath route answers `prefer` when one of its paths leaves by it.
    */
   fibDevice?(address: IPv4, from: IPv4, mark: number, prefer: string | null): string | null;
+  /** The IP header's TTL, TOS byte (`ip dscp` is its upper six bits, `ip ecn` the lower two) and total length. */
+  readonly ttl?: number;
+  readonly tos?: number;
+  readonly length?: number;
   /** `tcp flags`: the TCP header's flag bits (null for another protocol). */
   readonly tcpFlags?: number | null;
   /** `ct direction`: original or reply (null without a connection). */

@@ -16,7 +16,7 @@ export class NftSyntaxError extends Error {
 }
 
 const PAYLOAD_FIELDS: Record<string, readonly string[]> = {
-  ip: ['saddr', 'daddr', 'protocol', 'length', 'ttl', 'id', 'version', 'dscp', 'hdrlength'],
+  ip: ['saddr', 'daddr', 'protocol', 'length', 'ttl', 'id', 'version', 'dscp', 'ecn', 'hdrlength'],
   th: ['sport', 'dport'],
   tcp: ['sport', 'dport', 'flags'],
   udp: ['sport', 'dport'],
@@ -87,6 +87,8 @@ function parsePrimary(c: TokenCursor): Expr | null {
       c.i++;
       return c.fail(`unknown ${w} field "${field ?? ''}"`);
     }
+    if (w === 'ip' && field === 'id')
+      return c.fail('"ip id": the identification field differs from packet to packet; not modelled');
     c.i += 2;
     return { kind: 'payload', proto: w as 'ip', field };
   }

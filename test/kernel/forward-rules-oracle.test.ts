@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tracePacket } from '../../src/engine';
+import { loadNftFile } from '../../src/nftables';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
 import { inNs, must, Namespaces, removeStale } from './netns';
@@ -25,6 +26,8 @@ interface Case {
   readonly rules: CaseRules;
   /** filter FORWARD's policy (default ACCEPT). */
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
+  /** An nftables ruleset (`nft -f`) loaded beside the iptables rules. */
+  readonly nft?: string;
   /** The TTL and TOS byte the client sends with (default 64 and 0). */
   readonly ttl?: number;
   readonly tos?: number;
@@ -279,12 +282,39 @@ const CASES: readonly Case[] = [
       filter: ['-A FORWARD -m dscp --dscp 0x22 -m tos --tos 0x89 -j ACCEPT', '-A FORWARD -j DROP'],
     },
   },
+  // The same fields in nftables: a forward chain's rules see the TTL ip_forward left.
+  {
+    name: 'nft: ip protocol, ip ttl, ip length and ip version of a forwarded datagram',
+    to: SERVER,
+    rules: {},
+    nft: nftForward(['ip protocol != udp drop', 'ip ttl != 63 drop', 'ip length != 48 drop', 'ip version != 4 drop']),
+  },
+  {
+    name: 'nft: ip protocol { tcp, udp } drops it',
+    to: SERVER,
+    rules: {},
+    nft: nftForward(['ip protocol { tcp, udp } drop']),
+  },
+  { name: 'nft: ip ttl < 64 drops it in forward', to: SERVER, rules: {}, nft: nftForward(['ip ttl < 64 drop']) },
+  {
+    name: 'nft: ip dscp by class, ip ecn by name',
+    to: SERVER,
+    tos: 0xb9,
+    rules: {},
+    nft: nftForward(['ip dscp != ef drop', 'ip ecn != ect1 drop', 'ip dscp { cs1, af41 } drop']),
+  },
+  { name: 'nft: ip dscp cs0 drops a packet with TOS 0', to: SERVER, rules: {}, nft: nftForward(['ip dscp cs0 drop']) },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,
     rules: { mangle: ['-A FORWARD -j CLASSIFY --set-class 1:10'] },
   },
 ];
+
+/** An nft table whose forward chain holds these rules. */
+function nftForward(rules: readonly string[]): string {
+  return `table ip knet {\n  chain forward_rules {\n    type filter hook forward priority 0; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n}\n`;
+}
 
 function dumpOf(c: Case): string {
   return rulesDump(c.rules, c.forwardPolicy ? { 'filter/FORWARD': c.forwardPolicy } : {});
@@ -358,6 +388,7 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   const from = c.from ?? CLIENT;
   if (from !== CLIENT) inNs(client, 'ip', ['addr', 'add', `${from}/32`, 'dev', 'peer0']);
   inNs(node, 'iptables-restore', [], dumpOf(c));
+  if (c.nft) inNs(node, 'nft', ['-f', '-'], c.nft);
   // Listeners in the node and the server, started before the client sends; each waits 0.8 s at most.
   const out = must('sh', [
     '-c',
@@ -368,7 +399,10 @@ function kernelArrival(ns: Namespaces, c: Case): string {
 }
 
 function knetsimArrival(c: Case): string {
-  const t = tracePacket(nodeFromRules(dumpOf(c)), {
+  const base = nodeFromRules(dumpOf(c));
+  const nft = c.nft === undefined ? null : loadNftFile(c.nft, 'case');
+  if (nft && !nft.ok) throw new Error(nft.message);
+  const t = tracePacket(nft ? { ...base, nft: nft.value } : base, {
     src: ip(c.from ?? CLIENT),
     dst: ip(c.to),
     protocol: 'udp',

@@ -60,6 +60,59 @@ describe('matches', () => {
     expect(verdictOf(['tcp dport http-alt drop'], packet({ dport: 8080 }))).toEqual(['drop']);
     expect(verdictOf(['th dport 1-100 drop'], packet({ protocol: 'icmp' }))).toEqual(['accept']);
   });
+  it('IPv4 header fields: protocol, ttl, length, version, hdrlength, dscp and ecn (by value, name, range or set)', () => {
+    // A TCP packet with TTL 63 and TOS 0xb9 (DSCP EF, ECN ECT(1)), 60 bytes long.
+    const p = packet({ ttl: 63, tos: 0xb9, length: 60 });
+    const drops = (rule: string) => verdictOf([`${rule} drop`], p)[0] === 'drop';
+    expect(['ip protocol tcp', 'ip protocol 6', 'ip protocol { udp, tcp }', 'ip protocol != udp'].map(drops)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['ip ttl 63', 'ip ttl 1-63', 'ip ttl < 64', 'ip ttl 64', 'ip ttl > 63'].map(drops)).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
+    expect(['ip length 60', 'ip version 4', 'ip hdrlength 5', 'ip hdrlength 6'].map(drops)).toEqual([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    expect(
+      [
+        'ip dscp ef',
+        'ip dscp 0x2e',
+        'ip dscp { cs1, ef }',
+        'ip dscp cs0',
+        'ip dscp 0x22-0x2e',
+        'ip dscp va',
+        'ip dscp lephb',
+      ].map(drops),
+    ).toEqual([true, true, true, false, true, false, false]);
+    expect(['ip ecn ect1', 'ip ecn 1', 'ip ecn ce'].map(drops)).toEqual([true, true, false]);
+  });
+  it('refuses what nft refuses, and ip id (its value differs from packet to packet)', () => {
+    const load = (rule: string) =>
+      loadNftTransaction(
+        [
+          'add table ip t',
+          'add chain ip t in { type filter hook input priority 0 ; }',
+          `add rule ip t in ${rule}`,
+        ].join('\n'),
+        'test',
+      );
+    expect(load('ip dscp 64 drop')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('"64" is not a DSCP value'),
+    });
+    expect(load('ip ecn ect2 drop')).toMatchObject({ ok: false, message: expect.stringContaining('not an ECN value') });
+    expect(load('ip id 5 drop')).toMatchObject({ ok: false, message: expect.stringContaining('"ip id"') });
+  });
   it('ct state, ct status and fib type', () => {
     expect(verdictOf(['ct state established,related accept', 'drop'], packet({ ctState: 'established' }))).toEqual([
       'accept',
