@@ -156,6 +156,8 @@ function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
       // A socket's owner exists only for a packet a local process sent.
       if (e.key === 'skuid') return p.socketUid ?? null;
       if (e.key === 'skgid') return p.socketGid ?? null;
+      // The skb's length: at an IPv4 hook, the IP packet's whole length.
+      if (e.key === 'length') return p.length ?? null;
       return null;
     case 'fib': {
       const address = e.flag === 'saddr' ? p.src : p.dst;

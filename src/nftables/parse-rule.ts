@@ -40,6 +40,7 @@ const META_KEYS = [
   'random',
   'skuid',
   'skgid',
+  'length',
 ];
 const COMPARE_OPS: readonly CompareOp[] = ['==', '!=', '<', '>', '<=', '>='];
 /** Meta keys nft accepts without the `meta` keyword. */

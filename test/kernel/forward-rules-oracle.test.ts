@@ -287,7 +287,13 @@ const CASES: readonly Case[] = [
     name: 'nft: ip protocol, ip ttl, ip length and ip version of a forwarded datagram',
     to: SERVER,
     rules: {},
-    nft: nftForward(['ip protocol != udp drop', 'ip ttl != 63 drop', 'ip length != 48 drop', 'ip version != 4 drop']),
+    nft: nftForward([
+      'ip protocol != udp drop',
+      'ip ttl != 63 drop',
+      'ip length != 48 drop',
+      'meta length != 48 drop',
+      'ip version != 4 drop',
+    ]),
   },
   {
     name: 'nft: ip protocol { tcp, udp } drops it',

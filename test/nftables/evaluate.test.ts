@@ -77,6 +77,7 @@ describe('matches', () => {
       false,
       false,
     ]);
+    expect(['meta length 60', 'meta length > 60'].map(drops)).toEqual([true, false]);
     expect(['ip length 60', 'ip version 4', 'ip hdrlength 5', 'ip hdrlength 6'].map(drops)).toEqual([
       true,
       true,
