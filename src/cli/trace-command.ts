@@ -44,6 +44,8 @@ export interface TraceOptions {
   /** The IP header's TTL and TOS byte. */
   ttl?: string;
   tos?: string;
+  /** The payload as text, with C escapes (\r, \n, \t, \\, \xHH). */
+  payload?: string;
   /** false with --no-df. */
   df?: boolean;
   /** The outcome every way the packet may go must end in (exit status 1 otherwise). */
@@ -67,7 +69,29 @@ function headerByte(text: string, flag: string, what: string): number {
   return n;
 }
 
-/** --length, --ttl, --tos, --no-df, --uid and --gid applied to a request. */
+/** --payload's text as bytes: UTF-8, with the escapes \r \n \t \0 \\ and \xHH. */
+export function payloadBytes(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c !== '\\') {
+      out.push(...Buffer.from(c, 'utf8'));
+      continue;
+    }
+    const next = text[i + 1];
+    const simple: Record<string, number> = { r: 13, n: 10, t: 9, '0': 0, '\\': 92 };
+    if (next !== undefined && Object.hasOwn(simple, next)) {
+      out.push(simple[next]!);
+      i++;
+    } else if (next === 'x' && /^[0-9a-f]{2}$/i.test(text.slice(i + 2, i + 4))) {
+      out.push(Number.parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else throw new UserError(`--payload: "\\${next ?? ''}" is not an escape (\\r, \\n, \\t, \\0, \\\\, \\xHH)`);
+  }
+  return Uint8Array.from(out);
+}
+
+/** --length, --ttl, --tos, --payload, --no-df, --uid and --gid applied to a request. */
 export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRequest {
   let shaped = request;
   if (o.uid !== undefined || o.gid !== undefined) {
@@ -84,6 +108,11 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
     if (!(Number.isInteger(length) && length >= 20 && length <= 65535))
       throw new UserError(`--length: "${o.length}" is not an IPv4 packet length (20-65535)`);
     shaped = { ...shaped, length };
+  }
+  if (o.payload !== undefined) {
+    if (o.length !== undefined)
+      throw new UserError("--payload: the packet's length follows from it; give --length or --payload, not both");
+    shaped = { ...shaped, payload: payloadBytes(o.payload) };
   }
   if (o.ttl !== undefined) shaped = { ...shaped, ttl: headerByte(o.ttl, '--ttl', 'a TTL') };
   if (o.tos !== undefined) shaped = { ...shaped, tos: headerByte(o.tos, '--tos', 'a TOS byte') };

@@ -178,6 +178,7 @@ export function walkCluster(
         ...(request.sample ? { sample: request.sample } : {}),
         ...(request.commit ? { commit: true } : {}),
         ...(request.df === false ? { df: false } : {}),
+        ...(request.payload ? { payload: request.payload } : {}),
       },
       seen,
     );

@@ -11,7 +11,7 @@ import {
   SYN,
   type TcpFlags,
 } from '../net';
-import type { Hop, NfPacket, PacketSocket } from '../netfilter';
+import { type Hop, type NfPacket, type PacketSocket, payloadOffset } from '../netfilter';
 import {
   type BranchEnd,
   type Outcome,
@@ -36,6 +36,8 @@ export interface TraceRequest {
   readonly ttl?: number;
   /** The TOS byte (DSCP and ECN; default 0). */
   readonly tos?: number;
+  /** The payload's bytes (-m string searches them); the length follows from them unless given. */
+  readonly payload?: Uint8Array;
   readonly origin: PacketOrigin;
   readonly recordHops?: boolean;
   /** Seconds since boot (xt_recent timestamps). */
@@ -276,6 +278,10 @@ function packetOf(request: TraceRequest): NfPacket {
   };
   // Set after the literal rather than spread into it: a spread makes every packet take V8's slow copying path.
   if (request.df === false) packet.df = false;
+  if (request.payload) {
+    packet.payload = request.payload;
+    if (request.length === undefined) packet.length = payloadOffset(packet) + request.payload.length;
+  }
   return packet;
 }
 

@@ -13,6 +13,7 @@ import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { recentDestination, recentListName } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
+import { type StringSpec, stringPatternText, stringSpec } from './matches/string-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { classText, parseClass, tosOperation } from './targets/ip-header-targets';
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
@@ -369,6 +370,15 @@ function matchText(m: RuleMatch): string {
     case 'dscp': {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
+    }
+    case 'string': {
+      // libxt_string: the pattern, the algorithm, the window where it is not the default, then --icase.
+      const spec = stringSpec(o) as StringSpec;
+      return (
+        `${spec.negated ? ' !' : ''}${stringPatternText(spec)} --algo ${spec.algo}` +
+        `${spec.from !== 0 ? ` --from ${spec.from}` : ''}${spec.to !== 65535 ? ` --to ${spec.to}` : ''}` +
+        `${spec.icase ? ' --icase' : ''}`
+      );
     }
     case 'socket':
       // libxt_socket's order, whatever the rule's.

@@ -48,6 +48,8 @@ export interface NfPacket {
   ttl: number;
   /** The TOS byte: the DSCP in its upper six bits, ECN in the lower two (-m tos/-m dscp; TOS/DSCP rewrite it). */
   tos: number;
+  /** The payload's bytes when the trace gives them (-m string searches them); absent: not known. */
+  payload?: Uint8Array;
   inIface: string | null;
   outIface: string | null;
   /** Bridge ports, for -m physdev (null when the packet did not cross a bridge). */

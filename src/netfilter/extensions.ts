@@ -25,6 +25,7 @@ import {
 } from './matches/simple-matches';
 import { socketMatch } from './matches/socket-match';
 import { statisticMatch } from './matches/statistic-match';
+import { stringMatch } from './matches/string-match';
 import { classifyTarget, dscpTarget, tosTarget, ttlTarget } from './targets/ip-header-targets';
 import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
@@ -63,6 +64,7 @@ const MATCHES: readonly MatchExtension[] = [
   ttlMatch,
   tosMatch,
   dscpMatch,
+  stringMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -286,6 +286,30 @@ describe('commands', () => {
     const badTos = knetsim(...args, '--tos', 'x1');
     expect([badTos.status, badTos.stderr.trim()]).toEqual([2, 'knetsim: --tos: "x1" is not a TOS byte (0-255)']);
   });
+  it('trace --payload: the bytes -m string searches (C escapes), the length following from them', () => {
+    const rules = file(
+      'string.save',
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -m string --string "Host: evil" --algo bm --icase -j REJECT --reject-with tcp-reset\nCOMMIT\n',
+    );
+    const args = ['trace', '--rules', rules, '--from', '10.244.1.5', '--to', '1.2.3.4:80'];
+    const hit = knetsim(...args, '--payload', 'GET / HTTP/1.1\\r\\nHOST: EVIL.example\\r\\n\\r\\n', '--json');
+    const j = JSON.parse(hit.stdout) as { outcome: string; branches: { final: string }[] };
+    expect(j.outcome).toBe('REJECT');
+    expect(knetsim(...args, '--payload', 'GET / HTTP/1.1\\r\\nHost: good\\r\\n').stdout).toContain(
+      'outcome:     ACCEPT',
+    );
+    expect(knetsim(...args).stdout).toContain('outcome:     ACCEPT');
+    const both = knetsim(...args, '--payload', 'x', '--length', '100');
+    expect([both.status, both.stderr.trim()]).toEqual([
+      2,
+      "knetsim: --payload: the packet's length follows from it; give --length or --payload, not both",
+    ]);
+    const badEscape = knetsim(...args, '--payload', 'a\\q');
+    expect([badEscape.status, badEscape.stderr.trim()]).toEqual([
+      2,
+      'knetsim: --payload: "\\q" is not an escape (\\r, \\n, \\t, \\0, \\\\, \\xHH)',
+    ]);
+  });
   it('trace --sample: connections one after another, round robin in IPVS mode and sticky with ClientIP affinity', () => {
     const demo = readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8');
     const sampled = (text: string, name: string) => {

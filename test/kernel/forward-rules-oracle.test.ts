@@ -28,6 +28,8 @@ interface Case {
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
   /** An nftables ruleset (`nft -f`) loaded beside the iptables rules. */
   readonly nft?: string;
+  /** The datagram's payload, in hex (default twenty "x"). */
+  readonly payload?: string;
   /** The TTL and TOS byte the client sends with (default 64 and 0). */
   readonly ttl?: number;
   readonly tos?: number;
@@ -310,12 +312,69 @@ const CASES: readonly Case[] = [
     nft: nftForward(['ip dscp != ef drop', 'ip ecn != ect1 drop', 'ip dscp { cs1, af41 } drop']),
   },
   { name: 'nft: ip dscp cs0 drops a packet with TOS 0', to: SERVER, rules: {}, nft: nftForward(['ip dscp cs0 drop']) },
+  // -m string: the payload starts 28 bytes into the datagram; the window counts from the IP header.
+  {
+    name: 'string: found (bm)',
+    to: SERVER,
+    rules: { filter: ['-A FORWARD -m string --string xxxx --algo bm -j DROP'] },
+  },
+  {
+    name: 'string: another letter case is not found, unless --icase',
+    to: SERVER,
+    rules: {
+      filter: [
+        '-A FORWARD -m string --string XXXX --algo bm -j DROP',
+        '-A FORWARD -m string --string XXXX --algo kmp --icase -j MARK --set-mark 1',
+        '-A FORWARD -m mark --mark 1 -p udp -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'string: the window must hold the whole pattern (--from, --to)',
+    to: SERVER,
+    rules: {
+      filter: [
+        '-A FORWARD -m string --string xx --algo bm --from 47 -j DROP',
+        '-A FORWARD -m string --string xx --algo bm --to 29 -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'string: just within the window',
+    to: SERVER,
+    rules: { filter: ['-A FORWARD -m string --string xx --algo bm --from 46 --to 48 -j DROP'] },
+  },
+  {
+    name: 'string: hex blocks, literals and negation',
+    to: SERVER,
+    payload: '0001616263225c',
+    rules: {
+      filter: [
+        '-A FORWARD -m string ! --hex-string "|0001|abc" --algo bm -j DROP',
+        '-A FORWARD -m string --hex-string "|00 01|abc\\"|5c|" --algo kmp -j MARK --set-mark 2',
+        '-A FORWARD -m mark ! --mark 2 -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'string: a DNS question by its name, after the DNS header',
+    to: SERVER,
+    payload: '12340100000100000000000003777777076578616d706c6503636f6d0000010001',
+    rules: {
+      filter: ['-A FORWARD -p udp -m string --hex-string "|03|www|07|example|03|com" --algo bm --from 40 -j DROP'],
+    },
+  },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,
     rules: { mangle: ['-A FORWARD -j CLASSIFY --set-class 1:10'] },
   },
 ];
+
+/** The case's payload in hex. */
+function payloadOf(c: Case): string {
+  return c.payload ?? '78'.repeat(20);
+}
 
 /** An nft table whose forward chain holds these rules. */
 function nftForward(rules: readonly string[]): string {
@@ -355,7 +414,7 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 40000
 s.setsockopt(socket.IPPROTO_IP, 2, int(sys.argv[3]))
 s.setsockopt(socket.IPPROTO_IP, 1, int(sys.argv[4]))
 try:
-    s.sendto(b'x' * 20, (sys.argv[2], 9))
+    s.sendto(bytes.fromhex(sys.argv[5]), (sys.argv[2], 9))
 except OSError:
     pass
 `;
@@ -399,7 +458,7 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   const out = must('sh', [
     '-c',
     `ip netns exec ${node} python3 ${scripts.listen} node & ip netns exec ${server} python3 ${scripts.listen} server & ` +
-      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${from} ${c.to} ${c.ttl ?? 64} ${c.tos ?? 0}; wait`,
+      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${from} ${c.to} ${c.ttl ?? 64} ${c.tos ?? 0} ${payloadOf(c)}; wait`,
   ]);
   return out.split('\n').find((x) => x.startsWith('arrived')) ?? 'nothing arrived';
 }
@@ -414,7 +473,7 @@ function knetsimArrival(c: Case): string {
     protocol: 'udp',
     sport: 40000,
     dport: 9,
-    length: 48,
+    payload: Buffer.from(payloadOf(c), 'hex'),
     ...(c.ttl !== undefined ? { ttl: c.ttl } : {}),
     ...(c.tos !== undefined ? { tos: c.tos } : {}),
     origin: { kind: 'interface', iface: 'cni0' },

@@ -596,3 +596,59 @@ describe('the IP header: -m ttl, -m tos, -m dscp and TTL, TOS, DSCP, CLASSIFY', 
     }
   });
 });
+
+describe('-m string', () => {
+  // Each pair checked with iptables-restore 1.8.9 (nf_tables) in a netns, then iptables-save.
+  const FORMS: ReadonlyArray<readonly [string, string]> = [
+    ['-A INPUT -m string --algo bm --string abc', '-A INPUT -m string --string "abc" --algo bm'],
+    [
+      '-A INPUT -m string --algo kmp --string GET --from 40 --to 100',
+      '-A INPUT -m string --string "GET" --algo kmp --from 40 --to 100',
+    ],
+    ['-A INPUT -m string --algo bm --hex-string |414243|', '-A INPUT -m string --string "ABC" --algo bm'],
+    ['-A INPUT -m string --algo bm --hex-string "|41|42|43|"', '-A INPUT -m string --string "A42C" --algo bm'],
+    [
+      '-A INPUT -m string --algo bm --hex-string "|0d0a|Host"',
+      '-A INPUT -m string --hex-string "|0d0a486f7374|" --algo bm',
+    ],
+    ['-A INPUT -m string --algo bm ! --string x --icase', '-A INPUT -m string ! --string "x" --algo bm --icase'],
+    ['-A INPUT -m string --algo bm --from 0 --to 65535 --string q', '-A INPUT -m string --string "q" --algo bm'],
+    ['-A INPUT -m string --string "a\\"b" --algo bm', '-A INPUT -m string --string "a\\"b" --algo bm'],
+    ['-A INPUT -m string --string "ab\\\\" --algo bm', '-A INPUT -m string --hex-string "|61625c|" --algo bm'],
+    ['-A INPUT -m string --string "tab\tx" --algo bm', '-A INPUT -m string --hex-string "|7461620978|" --algo bm'],
+    ['-A INPUT -m string --string héllo --algo bm', '-A INPUT -m string --hex-string "|68c3a96c6c6f|" --algo bm'],
+  ];
+  it.each(FORMS)('%s', (given, printed) => {
+    expect(saved([given])).toEqual([printed]);
+  });
+  it('refuses as iptables does', () => {
+    const refused = (rule: string) => {
+      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('-A INPUT -m string --string abc')).toContain('option "--algo" must be specified');
+    expect(refused('-A INPUT -m string --algo bm')).toContain("You must specify `--string' or `--hex-string'");
+    expect(refused('-A INPUT -m string --algo bm --string a --hex-string |41|')).toContain(
+      'option "--hex-string" cannot be used together with "--string"',
+    );
+    expect(refused('-A INPUT -m string --algo bm --hex-string |4|')).toContain('Invalid hex block');
+    expect(refused('-A INPUT -m string --algo bm --hex-string |4g|')).toContain("Invalid hex char 'g'");
+    expect(refused(`-A INPUT -m string --algo bm --string ${'a'.repeat(129)}`)).toContain('STRING too long');
+    expect(refused('-A INPUT -m string --algo xx --string a')).toContain('no such text search');
+    expect(refused('-A INPUT -m string --algo bm --string a --from 10 --to 5')).toContain('beyond --to');
+  });
+  it('searches the payload a trace gives, within the window; without one the pattern is not found', () => {
+    const node = nodeFromRules(
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p udp -m string --string "GET" --algo bm --from 28 --to 31 -j DROP\nCOMMIT\n',
+    );
+    const outcome = (payload?: string) =>
+      trace(node, '10.244.1.5', '8.8.8.8', 53, 'udp', payload === undefined ? {} : { payload: Buffer.from(payload) })
+        .outcome;
+    expect([outcome('GET /'), outcome(' GET /'), outcome('get'), outcome()]).toEqual([
+      'DROP',
+      'ACCEPT',
+      'ACCEPT',
+      'ACCEPT',
+    ]);
+  });
+});
