@@ -161,6 +161,7 @@ function syncCt(flow: PipelineFlow): void {
       assured: ct.assured,
       confirmed: ct.confirmed,
       mark: ct.mark,
+      counters: ct.counters,
     };
   else {
     view.state = state;
@@ -171,6 +172,7 @@ function syncCt(flow: PipelineFlow): void {
     view.assured = ct.assured;
     view.confirmed = ct.confirmed;
     view.mark = ct.mark;
+    view.counters = ct.counters;
   }
 }
 

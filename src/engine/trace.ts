@@ -289,7 +289,12 @@ function packetOf(request: TraceRequest): NfPacket {
 function commitConnection(node: SimNode, request: TraceRequest, ends: readonly BranchEnd[]): void {
   if (!request.commit) return;
   const winner = ends.find((e) => e.outcome === 'ACCEPT' && e.flow.ct && e.flow.ctNew);
-  if (winner?.flow.ct) node.conntrack.confirm(winner.flow.ct);
+  // The connection keeps its accounting: this one packet, the way it came.
+  if (winner?.flow.ct)
+    node.conntrack.confirm({
+      ...winner.flow.ct,
+      counters: { original: { packets: 1, bytes: winner.flow.packet.length }, reply: { packets: 0, bytes: 0 } },
+    });
 }
 
 /** Whether an accepted branch was masqueraded, and the rules evaluated: expected over the branches, least, most. */

@@ -69,6 +69,8 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
   let assured = false;
   let mark = 0;
   let tcpState: string | undefined;
+  // Each tuple's packets= and bytes= (conntrack lists them when accounting is on).
+  const counts: { packets?: number; bytes?: number }[] = [{}, {}];
   for (let i = 3; i < words.length; i++) {
     const word = words[i]!;
     if (i === 3 && protocol !== 'udp' && /^[A-Z_0-9]+$/.test(word)) tcpState = word;
@@ -83,6 +85,10 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
       if (key === 'src' && tuples[t]!.src !== undefined) t++;
       if (t > 1) return `more than two tuples in "${words.join(' ')}"`;
       tuples[t]![key] = value;
+    } else if (key === 'packets' || key === 'bytes') {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) return `"${value}" is not a count (${key}=)`;
+      counts[t]![key] = n;
     } else if (key === 'mark') {
       const m = Number(value);
       if (!Number.isInteger(m) || m < 0 || m > 0xffffffff) return `"${value}" is not a connection mark`;
@@ -94,6 +100,10 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
   const reply = tupleOf(tuples[1]!, protocol);
   if (typeof original === 'string') return original;
   if (typeof reply === 'string') return reply;
+  const counted = (c: { packets?: number; bytes?: number }) =>
+    c.packets === undefined || c.bytes === undefined ? null : { packets: c.packets, bytes: c.bytes };
+  const originalCount = counted(counts[0]!);
+  const replyCount = counted(counts[1]!);
   return {
     original,
     reply,
@@ -104,6 +114,7 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
     timeout,
     listed: true,
     ...(protocol === 'tcp' && tcpState !== undefined ? { tcpState } : {}),
+    ...(originalCount && replyCount ? { counters: { original: originalCount, reply: replyCount } } : {}),
   };
 }
 

@@ -28,6 +28,17 @@ export interface ConntrackEntry {
   readonly tcpState?: string;
   /** Read from the node's `conntrack -L` (a trace then shows the entry as listed). */
   readonly listed?: true;
+  /**
+   * Packets and bytes each way so far (nf_conn_acct), when the connection has accounting: a listing
+   * with counters, or a connection a trace made and kept. Absent: none (-m connbytes never matches).
+   */
+  readonly counters?: ConnCounters;
+}
+
+/** A connection's packets and bytes, in the original direction and the reply's. */
+export interface ConnCounters {
+  readonly original: { readonly packets: number; readonly bytes: number };
+  readonly reply: { readonly packets: number; readonly bytes: number };
 }
 
 /**

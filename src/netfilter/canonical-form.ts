@@ -5,6 +5,7 @@
 import { formatIPv4, ipProtocolNumber, parseCDouble, parseIPv4, parseIPv4Prefix } from '../net';
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
+import { type ConnbytesSpec, connbytesSpec, connbytesText } from './matches/connbytes-match';
 import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
 import { dscpValue, parseTosValue } from './matches/ip-header-matches';
@@ -371,6 +372,8 @@ function matchText(m: RuleMatch): string {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
     }
+    case 'connbytes':
+      return connbytesText(connbytesSpec(o) as ConnbytesSpec);
     case 'string': {
       // libxt_string: the pattern, the algorithm, the window where it is not the default, then --icase.
       const spec = stringSpec(o) as StringSpec;

@@ -1,6 +1,6 @@
 // What a match or target extension is: its options (as iptables' getopt knows
 // them) and how its parsed options compile into a test or an action.
-import type { ConnTuple, CtDirection, CtState, IPv4, L4Protocol, TcpFlags } from '../net';
+import type { ConnCounters, ConnTuple, CtDirection, CtState, IPv4, L4Protocol, TcpFlags } from '../net';
 
 export type TableName = 'raw' | 'mangle' | 'nat' | 'filter' | 'security';
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -30,6 +30,8 @@ export interface PacketConntrack {
   readonly assured: boolean;
   readonly confirmed: boolean;
   readonly mark: number;
+  /** Packets and bytes each way before this packet, when the connection has accounting (-m connbytes). */
+  readonly counters?: ConnCounters | undefined;
 }
 
 /** The packet as one table's rules see it at one hook. */

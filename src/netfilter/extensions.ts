@@ -2,6 +2,7 @@
 import type { L4Protocol } from '../net';
 import type { MatchExtension, TargetExtension } from './extension';
 import { addrtypeMatch, rpfilterMatch } from './matches/addrtype-match';
+import { connbytesMatch } from './matches/connbytes-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { hashlimitMatch } from './matches/hashlimit-match';
 import { icmpMatch } from './matches/icmp-match';
@@ -65,6 +66,7 @@ const MATCHES: readonly MatchExtension[] = [
   tosMatch,
   dscpMatch,
   stringMatch,
+  connbytesMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -364,6 +364,38 @@ const CASES: readonly Case[] = [
       filter: ['-A FORWARD -p udp -m string --hex-string "|03|www|07|example|03|com" --algo bm --from 40 -j DROP'],
     },
   },
+  // -m connbytes: the first datagram of a connection has counted itself (48 bytes), the reply way nothing.
+  {
+    name: 'connbytes: one packet, 48 bytes, the way it came',
+    to: SERVER,
+    rules: {
+      mangle: [
+        '-A FORWARD -m connbytes --connbytes 1:1 --connbytes-mode packets --connbytes-dir original -j MARK --set-mark 1',
+        '-A FORWARD -m connbytes --connbytes 48:48 --connbytes-mode bytes --connbytes-dir both -j MARK --or-mark 2',
+        '-A FORWARD -m connbytes --connbytes 48 --connbytes-mode avgpkt --connbytes-dir original -j MARK --or-mark 4',
+        '-A FORWARD -m connbytes --connbytes 1 --connbytes-mode packets --connbytes-dir reply -j MARK --or-mark 8',
+      ],
+      filter: ['-A FORWARD -m mark ! --mark 7 -j DROP'],
+    },
+  },
+  {
+    name: 'connbytes: "!" with equal ends is no negation (the kernel keeps one range); outside a range',
+    to: SERVER,
+    rules: {
+      filter: [
+        '-A FORWARD -m connbytes ! --connbytes 0:0 --connbytes-mode packets --connbytes-dir reply -j DROP',
+        '-A FORWARD -m connbytes ! --connbytes 2:10 --connbytes-mode packets --connbytes-dir both -j MARK --set-mark 1',
+        '-A FORWARD -m mark ! --mark 1 -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'connbytes: no connection yet in raw PREROUTING, so no match even negated',
+    to: SERVER,
+    rules: {
+      raw: ['-A PREROUTING -m connbytes ! --connbytes 5:10 --connbytes-mode packets --connbytes-dir both -j DROP'],
+    },
+  },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,

@@ -102,3 +102,70 @@ describe('a listed connection in a trace', () => {
     ]);
   });
 });
+
+describe("a listed connection's counters (nf_conntrack_acct) and -m connbytes", () => {
+  const node = (line: string, rule: string) => {
+    const parsed = parseConntrackList(line);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const table = new ConntrackTable();
+    for (const e of parsed.entries) table.update(e);
+    return makeSimNode({
+      ...nodeFromRules(`*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD ${rule} -j DROP\nCOMMIT\n`),
+      conntrack: table,
+    });
+  };
+  const COUNTED =
+    'udp      17 20 src=10.244.1.5 dst=192.168.0.9 sport=40000 dport=53 packets=4 bytes=240 src=192.168.0.9 dst=10.244.1.5 sport=53 dport=40000 packets=2 bytes=200 mark=0 use=1';
+  const UNCOUNTED =
+    'udp      17 20 src=10.244.1.5 dst=192.168.0.9 sport=40000 dport=53 src=192.168.0.9 dst=10.244.1.5 sport=53 dport=40000 mark=0 use=1';
+  const datagram = {
+    src: ip('10.244.1.5'),
+    dst: ip('192.168.0.9'),
+    protocol: 'udp',
+    sport: 40000,
+    dport: 53,
+    length: 60,
+    origin: { kind: 'interface', iface: 'cni0' },
+  } as const;
+  it('reads packets= and bytes= of each way', () => {
+    const parsed = parseConntrackList(COUNTED);
+    expect(parsed.ok && parsed.entries[0]!.counters).toEqual({
+      original: { packets: 4, bytes: 240 },
+      reply: { packets: 2, bytes: 200 },
+    });
+    const uncounted = parseConntrackList(UNCOUNTED);
+    expect(uncounted.ok && uncounted.entries[0]!.counters).toBeUndefined();
+  });
+  it('the next packet counts itself on top of the listed counts; a connection without accounting never matches', () => {
+    const outcome = (line: string, rule: string) => tracePacket(node(line, rule), datagram).outcome;
+    const rule = (range: string, mode: string, dir: string) =>
+      `-m connbytes --connbytes ${range} --connbytes-mode ${mode} --connbytes-dir ${dir}`;
+    expect(outcome(COUNTED, rule('5:5', 'packets', 'original'))).toBe('DROP');
+    expect(outcome(COUNTED, rule('300:300', 'bytes', 'original'))).toBe('DROP');
+    expect(outcome(COUNTED, rule('7:7', 'packets', 'both'))).toBe('DROP');
+    // (240 + 60 + 200) / 7 packets = 71 bytes a packet.
+    expect(outcome(COUNTED, rule('71:71', 'avgpkt', 'both'))).toBe('DROP');
+    expect(outcome(COUNTED, rule('2:2', 'packets', 'reply'))).toBe('DROP');
+    expect(outcome(UNCOUNTED, rule('0', 'packets', 'both'))).toBe('ACCEPT');
+    expect(outcome(UNCOUNTED, '-m connbytes ! --connbytes 5:9 --connbytes-mode packets --connbytes-dir both')).toBe(
+      'ACCEPT',
+    );
+  });
+  it('a connection a trace keeps has counted its first packet: the reply is the second, the first the reply way', () => {
+    const rules =
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m connbytes --connbytes 2:2 --connbytes-mode packets --connbytes-dir both -m connbytes --connbytes 1:1 --connbytes-mode packets --connbytes-dir reply -j DROP\nCOMMIT\n';
+    const kept = nodeFromRules(rules);
+    expect(tracePacket(kept, { ...datagram, commit: true }).outcome).toBe('ACCEPT');
+    const reply = {
+      ...datagram,
+      src: datagram.dst,
+      dst: datagram.src,
+      sport: 53,
+      dport: 40000,
+      origin: { kind: 'interface', iface: 'eth0' },
+    } as const;
+    expect(tracePacket(kept, reply).outcome).toBe('DROP');
+    // Not kept: the reply is a new connection's first packet.
+    expect(tracePacket(nodeFromRules(rules), reply).outcome).toBe('ACCEPT');
+  });
+});
