@@ -19,6 +19,7 @@ import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { classText, parseClass, tosOperation } from './targets/ip-header-targets';
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
+import { type QueueSpec, queueSpec, queueText } from './targets/nfqueue-target';
 import { tproxySpec } from './targets/tproxy-target';
 import { saveString } from './tokenize';
 import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
@@ -441,6 +442,7 @@ function targetText(t: RuleTarget): string {
     const dscp = dscpValue(o, '--set-dscp', '--set-dscp-class') as { value: number };
     return ` -j DSCP --set-dscp ${hex2(dscp.value)}`;
   }
+  if (t.name === 'NFQUEUE') return queueText(queueSpec(o) as QueueSpec);
   if (t.name === 'CLASSIFY') return ` -j CLASSIFY --set-class ${classText(parseClass(o[0]!.args[0]!)!)}`;
   if (t.name === 'NFLOG') {
     // libxt_NFLOG's order; --nflog-range is dropped (iptables no longer supports it), group 0 is the default.

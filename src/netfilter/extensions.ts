@@ -31,6 +31,7 @@ import { classifyTarget, dscpTarget, tosTarget, ttlTarget } from './targets/ip-h
 import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
+import { nfqueueTarget } from './targets/nfqueue-target';
 import { tcpmssTarget } from './targets/tcpmss-target';
 import { checksumTarget, tproxyTarget } from './targets/tproxy-target';
 import { acceptTarget, dropTarget, rejectTarget, returnTarget } from './targets/verdict-targets';
@@ -92,6 +93,7 @@ const TARGETS: readonly TargetExtension[] = [
   tosTarget,
   dscpTarget,
   classifyTarget,
+  nfqueueTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));
@@ -110,7 +112,6 @@ const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'IDLETIMER',
   'LED',
   'NETMAP',
-  'NFQUEUE',
   'QUEUE',
   'RATEEST',
   'SECMARK',

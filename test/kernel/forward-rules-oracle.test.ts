@@ -396,6 +396,16 @@ const CASES: readonly Case[] = [
       raw: ['-A PREROUTING -m connbytes ! --connbytes 5:10 --connbytes-mode packets --connbytes-dir both -j DROP'],
     },
   },
+  // NFQUEUE with --queue-bypass and nobody listening: the kernel accepts, as knetsim takes a program's verdict.
+  {
+    name: 'NFQUEUE --queue-bypass: accepted for the table, the next table still runs',
+    to: SERVER,
+    rules: {
+      mangle: ['-A FORWARD -p udp -j NFQUEUE --queue-num 300 --queue-bypass', '-A FORWARD -j DROP'],
+      filter: ['-A FORWARD -p udp -j MARK --set-mark 1'],
+      nat: ['-A POSTROUTING -m mark --mark 1 -j MASQUERADE'],
+    },
+  },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,

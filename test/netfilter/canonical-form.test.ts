@@ -462,11 +462,11 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(refused('-A INPUT -m statistic --mode random --probability 0.5.')).toContain('bad --probability "0.5."');
     expect(refused('-A INPUT -m statistic --mode random --probability inf')).toContain('bad --probability');
     // A target iptables has and knetsim does not model is named as such, options or not.
-    expect(refused('-A INPUT -j NFQUEUE --queue-num 3')).toBe(
-      'f: line 2: target NFQUEUE is one iptables has but knetsim does not model',
+    expect(refused('-A INPUT -j TEE --gateway 10.0.0.9')).toBe(
+      'f: line 2: target TEE is one iptables has but knetsim does not model',
     );
     expect(refused('-A INPUT -j SET --add-set foo src')).toContain('target SET is one iptables has');
-    expect(refused('-A INPUT -j NFQUEUE')).toContain('target NFQUEUE is one iptables has');
+    expect(refused('-A INPUT -j AUDIT')).toContain('target AUDIT is one iptables has');
   });
 });
 
@@ -700,5 +700,48 @@ describe('-m connbytes', () => {
     expect(refused('--connbytes x --connbytes-dir both --connbytes-mode bytes')).toContain(
       'bad value for option "--connbytes" near "x"',
     );
+  });
+});
+
+describe('-j NFQUEUE', () => {
+  // Each pair checked with iptables 1.8.9 (nf_tables) in a netns, then iptables-save.
+  const FORMS: ReadonlyArray<readonly [string, string]> = [
+    ['-A FORWARD -j NFQUEUE', '-A FORWARD -j NFQUEUE --queue-num 0'],
+    ['-A FORWARD -j NFQUEUE --queue-num 0x10', '-A FORWARD -j NFQUEUE --queue-num 16'],
+    ['-A FORWARD -j NFQUEUE --queue-bypass --queue-num 300', '-A FORWARD -j NFQUEUE --queue-num 300 --queue-bypass'],
+    [
+      '-A FORWARD -j NFQUEUE --queue-cpu-fanout --queue-balance 0:3',
+      '-A FORWARD -j NFQUEUE --queue-balance 0:3 --queue-cpu-fanout',
+    ],
+  ];
+  it.each(FORMS)('%s', (given, printed) => {
+    expect(saved([given])).toEqual([printed]);
+  });
+  it('refuses as iptables does', () => {
+    const refused = (rule: string) => {
+      const loaded = loadIptables(`*filter\n-A FORWARD -j NFQUEUE ${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('--queue-cpu-fanout')).toContain('option "--queue-cpu-fanout" also requires "--queue-balance".');
+    expect(refused('--queue-num 70000')).toContain('bad value for option "--queue-num", or out of range (0-65535).');
+    expect(refused('--queue-num 1 --queue-balance 1:2')).toContain(
+      'option "--queue-num" cannot be used together with "--queue-balance".',
+    );
+    expect(refused('--queue-balance 2:2')).toContain('2 should be less than 2');
+    expect(refused('--fail-open')).toContain('unknown option "--fail-open"');
+  });
+  it("the program's verdict is taken as accept: the table accepts, the next table still walks it", () => {
+    const node = nodeFromRules(
+      '*mangle\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j NFQUEUE --queue-num 300 --queue-bypass\n-A FORWARD -j DROP\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p udp -j DROP\nCOMMIT\n',
+    );
+    const t = trace(node, '10.244.1.5', '8.8.8.8', 53, 'udp');
+    expect(t.outcome).toBe('DROP');
+    const queued = t.hops.find((h) => 'rule' in h && h.rule?.includes('NFQUEUE'));
+    expect(queued?.action).toBe(
+      'to userspace, queue 300: the program reading it decides; taken as accepted (when none listens, with --queue-bypass the kernel accepts it)',
+    );
+    // mangle's DROP after the queue is not reached; filter's DROP is the one that drops it.
+    const drops = t.hops.filter((h) => 'rule' in h && h.action === 'DROP').map((h) => h.stage);
+    expect(drops).toEqual(['filter/FORWARD']);
   });
 });
