@@ -1,5 +1,5 @@
 // What sampled packets leave behind on their node, as real connections do: xt_recent
-// lists, nth statistic counters, the members nftables affinity sets learn, and IPVS's connection table with its
+// lists, nth statistic counters, the elements SET targets added to or deleted from ipsets, the members nftables affinity sets learn, and IPVS's connection table with its
 // persistence templates and each scheduler's position. A sampled packet reads and
 // updates it; a full trace (every branch) neither reads nor writes it, since it shows
 // what any packet may meet on the node as built.
@@ -9,6 +9,8 @@ import type { SimNode } from './sim-node';
 
 interface LearntState {
   recent: FlowState['recent'];
+  /** SET targets' changes to the node's ipsets, in order. */
+  setEdits: FlowState['setEdits'];
   /** -m statistic --mode nth: each rule's packet counter, by table and rule row. */
   readonly nthCounters: Map<string, number>;
   /** nftables dynamic sets: set name -> key -> expiry (seconds). */
@@ -21,7 +23,7 @@ const LEARNT = new WeakMap<SimNode, LearntState>();
 function learntOf(node: SimNode): LearntState {
   let l = LEARNT.get(node);
   if (!l) {
-    l = { recent: new Map(), nthCounters: new Map(), nftSets: new Map(), ipvs: null };
+    l = { recent: new Map(), setEdits: [], nthCounters: new Map(), nftSets: new Map(), ipvs: null };
     LEARNT.set(node, l);
   }
   return l;
@@ -39,6 +41,15 @@ export function recentListsOf(node: SimNode): FlowState['recent'] {
 
 export function keepRecentLists(node: SimNode, lists: FlowState['recent']): void {
   learntOf(node).recent = lists;
+}
+
+/** What SET targets changed in the node's ipsets, as sampled packets left it. */
+export function setEditsOf(node: SimNode): FlowState['setEdits'] {
+  return learntOf(node).setEdits;
+}
+
+export function keepSetEdits(node: SimNode, edits: FlowState['setEdits']): void {
+  learntOf(node).setEdits = edits;
 }
 
 /** The packet counters of nth statistic matches, as sampled packets advanced them. */

@@ -12,7 +12,7 @@ import {
   parseIpRules,
   type Route,
 } from '../net';
-import { compileRuleset, loadIptables, type NetfilterState } from '../netfilter';
+import { compileRuleset, loadIptables, type NetfilterState, setsNamed, setTargetSpec } from '../netfilter';
 import { loadNftFile, type NftRuleset, parseNftList, tokenizeNft } from '../nftables';
 import { makeSimNode, type NodeInterface, type SetLookup, type SimNode } from './sim-node';
 
@@ -69,12 +69,20 @@ function interfacesFromRoutes(routes: readonly Route[]): Map<string, { address: 
 function missingSet(state: NetfilterState, sets: SetLookup | null): { name: string; line: number } | null {
   for (const table of state.tables.values())
     for (const chain of table.chains.values())
-      for (const stored of chain.rules)
+      for (const stored of chain.rules) {
         for (const m of stored.rule.matches) {
           if (m.module !== 'set') continue;
           const name = m.options.find((o) => o.name === '--match-set')?.args[0] ?? '';
           if (!sets?.has(name)) return { name, line: stored.line };
         }
+        // A SET target's sets must exist too.
+        const target = stored.rule.target;
+        if (target.kind === 'extension' && target.name === 'SET') {
+          const spec = setTargetSpec(target.options);
+          const name = typeof spec === 'string' ? undefined : setsNamed(spec).find((n) => !sets?.has(n));
+          if (name !== undefined) return { name, line: stored.line };
+        }
+      }
   return null;
 }
 
@@ -128,8 +136,11 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
     if (!parsed.ok) return { ok: false, message: `${d.routes.file}: line ${parsed.line}: ${parsed.message}` };
     routes = parsed.routes;
   }
-  // Only a script that loads -m set can name a missing set (the dump is loaded onto an empty node).
-  const missing = loaded.script.matchModules?.has('set') === false ? null : missingSet(loaded.state, d.sets ?? null);
+  // Only a script that loads -m set or names the SET target can name a missing set (the dump is loaded onto an empty node).
+  const missing =
+    loaded.script.matchModules?.has('set') === false && !(d.iptables?.text ?? '').includes('SET')
+      ? null
+      : missingSet(loaded.state, d.sets ?? null);
   if (missing)
     return {
       ok: false,

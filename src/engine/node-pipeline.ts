@@ -53,7 +53,15 @@ import {
   walkFlow,
 } from '../netfilter';
 import { evaluateBaseChain, formatRuleForList, type NftNat } from '../nftables';
-import { dynamicSetsOf, ipvsTableOf, keepRecentLists, nthCountersOf, recentListsOf } from './learnt-state';
+import {
+  dynamicSetsOf,
+  ipvsTableOf,
+  keepRecentLists,
+  keepSetEdits,
+  nthCountersOf,
+  recentListsOf,
+  setEditsOf,
+} from './learnt-state';
 import { nftChainsAt, nftPacketView } from './nft-hooks';
 import { routeBack } from './route-back';
 import {
@@ -391,7 +399,7 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
       table,
       now: 0,
       addrType: (address, limit) => addressType(node, address, limit),
-      setTest: (name, flags, packet) => node.sets?.test(name, flags, packet) ?? false,
+      setTest: (name, flags, packet, edits) => node.sets?.test(name, flags, packet, edits) ?? false,
       hasSet: (name) => node.sets?.has(name) ?? false,
       routeTo: (address, from) =>
         from !== undefined && node.policyRules !== undefined && node.routes.length > 0
@@ -1403,6 +1411,7 @@ function natVerdictOf(nat: NftNat): NatVerdict {
 // changing them (forked flows share them), so every packet can start from the same empty ones.
 const NO_RECENT: FlowState['recent'] = new Map();
 const NO_NFACCT: FlowState['nfacct'] = new Map();
+const NO_SET_EDITS: FlowState['setEdits'] = [];
 
 /** A packet's flow before conntrack has seen it: no connection, no NAT, no endpoint yet. */
 function freshFlow(
@@ -1445,7 +1454,8 @@ export function runPipeline(
 } {
   // A sampled packet is a real connection: it meets the recent lists earlier ones left.
   const recent = options.sample ? recentListsOf(node) : NO_RECENT;
-  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent, nfacct: NO_NFACCT });
+  const setEdits = options.sample ? setEditsOf(node) : NO_SET_EDITS;
+  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent, nfacct: NO_NFACCT, setEdits });
   const pipeline = new Pipeline(node, options);
   if (origin.kind === 'local') {
     packet.inIface = null;
@@ -1457,7 +1467,10 @@ export function runPipeline(
     pipeline.fromInterface(flow);
   }
   const taken = pipeline.ended[0];
-  if (options.sample && taken) keepRecentLists(node, taken.flow.state.recent);
+  if (options.sample && taken) {
+    keepRecentLists(node, taken.flow.state.recent);
+    keepSetEdits(node, taken.flow.state.setEdits);
+  }
   // The pipeline holds what its caller reads: the ends and the counts.
   return pipeline;
 }

@@ -13,7 +13,7 @@ import {
   type Route,
   type VxlanDevice,
 } from '../net';
-import type { AddrType, CompiledRuleset, NfPacket } from '../netfilter';
+import type { AddrType, CompiledRuleset, NfPacket, SetEdit } from '../netfilter';
 import type { NftRuleset } from '../nftables';
 
 export interface InterfaceAddress {
@@ -43,7 +43,8 @@ export interface VxlanEndpoint {
 
 /** What `-m set` needs from the node's ipsets; the engine does not care how they are stored. */
 export interface SetLookup {
-  test(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket): boolean;
+  /** Membership, once SET targets' changes (`edits`, in order) are applied to the set. */
+  test(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket, edits?: readonly SetEdit[]): boolean;
   has(name: string): boolean;
   readonly lookups: number;
 }

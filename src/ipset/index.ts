@@ -12,6 +12,7 @@ export { formatEntryOptions, parseEntryOptions } from './entry-options';
 export { formatIcmpType, icmpValue, parseIcmpType } from './icmp-type';
 export type { IpsetLookup, Membership } from './membership';
 export { testMembership } from './membership';
+export { editFromPacket, keyFromPacket } from './packet-edit';
 export type { PacketFields, SetFlag } from './packet-lookup';
 export { elementForFlags, parseSetFlags } from './packet-lookup';
 export type { PortRange } from './port-spec';

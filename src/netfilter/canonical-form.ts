@@ -20,6 +20,7 @@ import { classText, parseClass, tosOperation } from './targets/ip-header-targets
 import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { type QueueSpec, queueSpec, queueText } from './targets/nfqueue-target';
+import { type SetTargetSpec, setTargetSpec, setTargetText } from './targets/set-target';
 import { tproxySpec } from './targets/tproxy-target';
 import { saveString } from './tokenize';
 import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
@@ -442,6 +443,7 @@ function targetText(t: RuleTarget): string {
     const dscp = dscpValue(o, '--set-dscp', '--set-dscp-class') as { value: number };
     return ` -j DSCP --set-dscp ${hex2(dscp.value)}`;
   }
+  if (t.name === 'SET') return setTargetText(setTargetSpec(o) as SetTargetSpec);
   if (t.name === 'NFQUEUE') return queueText(queueSpec(o) as QueueSpec);
   if (t.name === 'CLASSIFY') return ` -j CLASSIFY --set-class ${classText(parseClass(o[0]!.args[0]!)!)}`;
   if (t.name === 'NFLOG') {

@@ -98,6 +98,17 @@ export interface FlowState {
   recent: ReadonlyMap<string, ReadonlyMap<IPv4, readonly number[]>>;
   /** nfacct object name -> packets counted on this flow. */
   nfacct: ReadonlyMap<string, number>;
+  /** What SET targets added to and deleted from ipsets so far, in order (later -m set matches see them). */
+  setEdits: readonly SetEdit[];
+}
+
+/** One SET target's change: the element the packet gives (by the flags) added to or deleted from a set. */
+export interface SetEdit {
+  readonly set: string;
+  readonly add: boolean;
+  readonly flags: readonly ('src' | 'dst')[];
+  /** The packet as it was then (NAT may change it afterwards). */
+  readonly packet: NfPacket;
 }
 
 /** What the node offers the rules: address types, ipsets, the clock. */
@@ -107,8 +118,11 @@ export interface MatchEnv {
   /** Seconds since boot, for xt_recent. */
   readonly now: number;
   addrType(address: IPv4, limitIface: string | null): AddrType;
-  /** -m set: whether the set holds the element taken from the packet by the direction flags. */
-  setTest(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket): boolean;
+  /**
+   * -m set: whether the set holds the element taken from the packet by the direction flags, once the
+   * flow's SET edits are applied to it.
+   */
+  setTest(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket, edits?: readonly SetEdit[]): boolean;
   hasSet(name: string): boolean;
   /**
    * The route back to an address (what -m rpfilter looks up): its type (unicast, local, ...) and the
@@ -204,8 +218,8 @@ export type TargetAction =
   | { readonly kind: 'NOTRACK' }
   | {
       readonly kind: 'CONTINUE';
-      /** Changes the packet and returns what to report (MARK, CONNMARK, LOG, TRACE). */
-      readonly apply: (packet: NfPacket) => string;
+      /** Changes the packet (or the flow's state: SET) and returns what to report (MARK, CONNMARK, LOG, TRACE). */
+      readonly apply: (packet: NfPacket, flow: FlowState) => string;
       /** The table accepts the packet once it is applied (TPROXY); absent: the walk goes on. */
       readonly accepts?: true;
     };

@@ -32,6 +32,7 @@ import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './
 import { connmarkTarget, markTarget } from './targets/mark-targets';
 import { dnatTarget, masqueradeTarget, redirectTarget, snatTarget } from './targets/nat-targets';
 import { nfqueueTarget } from './targets/nfqueue-target';
+import { setTarget } from './targets/set-target';
 import { tcpmssTarget } from './targets/tcpmss-target';
 import { checksumTarget, tproxyTarget } from './targets/tproxy-target';
 import { acceptTarget, dropTarget, rejectTarget, returnTarget } from './targets/verdict-targets';
@@ -94,6 +95,7 @@ const TARGETS: readonly TargetExtension[] = [
   dscpTarget,
   classifyTarget,
   nfqueueTarget,
+  setTarget,
 ];
 
 const matchByName = new Map(MATCHES.map((m) => [m.name, m]));
@@ -115,7 +117,6 @@ const OTHER_TARGET_NAMES: ReadonlySet<string> = new Set([
   'QUEUE',
   'RATEEST',
   'SECMARK',
-  'SET',
   'SYNPROXY',
   'TCPOPTSTRIP',
   'TEE',

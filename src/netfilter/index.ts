@@ -11,5 +11,6 @@ export * from './netfilter-state';
 export * from './restore-script';
 export type * from './rule';
 export * from './save-state';
+export { setsNamed, setTargetSpec } from './targets/set-target';
 export { printTokens, saveString, tokenizeLine } from './tokenize';
 export * from './walk-table';

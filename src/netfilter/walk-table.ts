@@ -385,7 +385,7 @@ function walkFrom<F extends TableFlow>(
         continue;
       case ActionKind.Continue: {
         const action = table.actions[words[at + W_ACTION]!]! as Extract<TargetAction, { kind: 'CONTINUE' }>;
-        const detail = action.apply(p);
+        const detail = action.apply(p, flow.state);
         if (flow.hops) flow.hops.push(ruleHop(table, hook, chainId, pos, detail, branchProbability));
         if (action.accepts) return ACCEPTED;
         continue;

@@ -1,6 +1,6 @@
 // A node built from real dumps: iptables-save with ipset matches, ip route.
 import { describe, expect, it } from 'vitest';
-import { nodeFromDumps, setLookupOf, tracePacket } from '../../src/engine';
+import { nodeFromDumps, samplePackets, setLookupOf, tracePacket } from '../../src/engine';
 import { parseIpsetSave } from '../../src/ipset';
 import { ip } from '../helpers/node-from-rules';
 
@@ -94,6 +94,44 @@ describe('nodeFromDumps', () => {
       ok: false,
       message: 'node.save: line 6: set "KUBE-CLUSTER-IP" does not exist (give the node\'s ipset dump with --ipset)',
     });
+  });
+  it("refuses a SET target whose set is not in the ipset dump (the kernel's SET checkentry)", () => {
+    const r = nodeFromDumps({
+      iptables: {
+        text: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -j SET --add-set scanners src\nCOMMIT\n',
+        file: 'n.save',
+      },
+    });
+    expect(r).toEqual({
+      ok: false,
+      message: 'n.save: line 3: set "scanners" does not exist (give the node\'s ipset dump with --ipset)',
+    });
+  });
+  it('a SET target changes the set for later rules, and sampled connections leave their changes on the node', () => {
+    const parsed = parseIpsetSave('create scanners hash:ip family inet hashsize 1024 maxelem 65536\n');
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const built = nodeFromDumps({
+      iptables: {
+        text: '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m set --match-set scanners src -j DROP\n-A FORWARD -p udp -j SET --add-set scanners src\n-A FORWARD -m set --match-set scanners src -j REJECT\nCOMMIT\n',
+        file: 'n.save',
+      },
+      sets: setLookupOf(parsed.value),
+    });
+    if (!built.ok) throw new Error(built.message);
+    const request = {
+      src: ip('10.244.1.5'),
+      dst: ip('8.8.8.8'),
+      protocol: 'udp',
+      dport: 53,
+      origin: { kind: 'interface', iface: 'eth0' },
+    } as const;
+    // A full trace reads the sets as loaded, each time.
+    expect([tracePacket(built.node, request).outcome, tracePacket(built.node, request).outcome]).toEqual([
+      'REJECT',
+      'REJECT',
+    ]);
+    const sampled = samplePackets(built.node, request, 3, 1);
+    expect(sampled.outcomes).toEqual({ REJECT: 1, DROP: 2 });
   });
   it('routes: a destination with no route is NO_ROUTE; the local table delivers', () => {
     const built = nodeFromDumps({

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tracePacket } from '../../src/engine';
+import { type SetLookup, setLookupOf, tracePacket } from '../../src/engine';
+import { parseIpsetSave } from '../../src/ipset';
 import { loadNftFile } from '../../src/nftables';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
@@ -26,6 +27,8 @@ interface Case {
   readonly rules: CaseRules;
   /** filter FORWARD's policy (default ACCEPT). */
   readonly forwardPolicy?: 'ACCEPT' | 'DROP';
+  /** ipsets (`ipset restore` text) made before the rules are loaded. */
+  readonly sets?: string;
   /** An nftables ruleset (`nft -f`) loaded beside the iptables rules. */
   readonly nft?: string;
   /** The datagram's payload, in hex (default twenty "x"). */
@@ -406,6 +409,42 @@ const CASES: readonly Case[] = [
       nat: ['-A POSTROUTING -m mark --mark 1 -j MASQUERADE'],
     },
   },
+  // -j SET: the set changes at once, for the rules after it.
+  {
+    name: 'SET --add-set: the next rule finds the source in the set',
+    to: SERVER,
+    sets: 'create seen hash:ip family inet hashsize 1024 maxelem 65536\n',
+    rules: {
+      filter: [
+        '-A FORWARD -m set --match-set seen src -j DROP',
+        '-A FORWARD -p udp -j SET --add-set seen src',
+        '-A FORWARD -m set ! --match-set seen src -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'SET --del-set removes the element a listed set held; the port dimension from the flags',
+    to: SERVER,
+    sets: 'create pairs hash:ip,port family inet hashsize 1024 maxelem 65536\nadd pairs 10.244.1.5,udp:9\n',
+    rules: {
+      filter: [
+        '-A FORWARD -m set ! --match-set pairs src,dst -j DROP',
+        '-A FORWARD -j SET --del-set pairs src,dst',
+        '-A FORWARD -m set --match-set pairs src,dst -j DROP',
+      ],
+    },
+  },
+  {
+    name: 'SET to hash:net: the longest prefix the set holds, so a DNATed neighbour matches too',
+    to: SERVER,
+    sets: 'create nets hash:net family inet hashsize 1024 maxelem 65536\nadd nets 172.16.0.0/12\n',
+    rules: {
+      // 192.168.0.9 goes in as 192.160.0.0/12; the DNATed 192.168.0.20 is inside it (not inside a /32).
+      mangle: ['-A PREROUTING -j SET --add-set nets dst'],
+      nat: ['-A PREROUTING -p udp -j DNAT --to-destination 192.168.0.20'],
+      filter: ['-A FORWARD -m set --match-set nets dst -j MARK --set-mark 1', '-A FORWARD -m mark ! --mark 1 -j DROP'],
+    },
+  },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,
@@ -494,6 +533,7 @@ function kernelArrival(ns: Namespaces, c: Case): string {
     inNs(node, 'sysctl', ['-qw', `net.ipv4.conf.${conf}.rp_filter=0`]);
   const from = c.from ?? CLIENT;
   if (from !== CLIENT) inNs(client, 'ip', ['addr', 'add', `${from}/32`, 'dev', 'peer0']);
+  if (c.sets) inNs(node, 'ipset', ['restore'], c.sets);
   inNs(node, 'iptables-restore', [], dumpOf(c));
   if (c.nft) inNs(node, 'nft', ['-f', '-'], c.nft);
   // Listeners in the node and the server, started before the client sends; each waits 0.8 s at most.
@@ -506,7 +546,13 @@ function kernelArrival(ns: Namespaces, c: Case): string {
 }
 
 function knetsimArrival(c: Case): string {
-  const base = nodeFromRules(dumpOf(c));
+  let sets: SetLookup | undefined;
+  if (c.sets) {
+    const parsed = parseIpsetSave(c.sets);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    sets = setLookupOf(parsed.value);
+  }
+  const base = nodeFromRules(dumpOf(c), sets ? { sets } : {});
   const nft = c.nft === undefined ? null : loadNftFile(c.nft, 'case');
   if (nft && !nft.ok) throw new Error(nft.message);
   const t = tracePacket(nft ? { ...base, nft: nft.value } : base, {

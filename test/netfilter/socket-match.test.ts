@@ -58,8 +58,8 @@ function matches(options: string[], p: NfPacket): boolean {
     { protocol: 'tcp', table: 'mangle', portsAllowed: true },
   );
   if (typeof compiled === 'string') throw new Error(compiled);
-  const passed = compiled.test!(p, env, { recent: new Map(), nfacct: new Map() });
-  if (passed) compiled.effect?.(p, env, { recent: new Map(), nfacct: new Map() });
+  const passed = compiled.test!(p, env, { recent: new Map(), nfacct: new Map(), setEdits: [] });
+  if (passed) compiled.effect?.(p, env, { recent: new Map(), nfacct: new Map(), setEdits: [] });
   return passed;
 }
 

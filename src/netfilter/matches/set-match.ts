@@ -16,6 +16,6 @@ export const setMatch: MatchExtension = {
     const flags = (o.args[1] ?? '').split(',');
     if (flags.some((f) => f !== 'src' && f !== 'dst') || flags.length > 6) return `bad set flags "${o.args[1]}"`;
     const dirs = flags as ('src' | 'dst')[];
-    return { test: (p, env) => env.setTest(name, dirs, p) !== o.negated };
+    return { test: (p, env, flow) => env.setTest(name, dirs, p, flow.setEdits) !== o.negated };
   },
 };
