@@ -465,7 +465,7 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(refused('-A INPUT -j TEE --gateway 10.0.0.9')).toBe(
       'f: line 2: target TEE is one iptables has but knetsim does not model',
     );
-    expect(refused('-A INPUT -j SET --add-set foo src')).toContain('target SET is one iptables has');
+    expect(refused('-A INPUT -j TTL --ttl-set 1')).toContain('target TTL is not valid in the filter table');
     expect(refused('-A INPUT -j AUDIT')).toContain('target AUDIT is one iptables has');
   });
 });
