@@ -648,7 +648,8 @@ class Pipeline {
       if (flow.ct) continue; // already attached (a looped-back local packet)
       const p = flow.packet;
       // The packet is its own tuple (src, dst, protocol, ports): the look-up reads no more.
-      const found = this.node.conntrack.lookup(p);
+      const zone = p.ctZone ?? 0;
+      const found = this.node.conntrack.lookup(p, zone);
       // A SYN meeting a closed TCP connection (TIME_WAIT, CLOSE) reopens it: the kernel kills the
       // old entry and takes the SYN as a new connection.
       const reopened =
@@ -675,10 +676,15 @@ class Pipeline {
             `a SYN reopens the closed connection (${found.entry.tcpState}): its entry is dropped`,
           );
         // A new connection's mark is 0 (the packet's own mark is not copied; CONNMARK sets it).
-        flow.ct = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
+        const entry = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
+        flow.ct = zone === 0 ? entry : { ...entry, zone };
         flow.ctDirection = 'ORIGINAL';
         flow.ctNew = true;
-        stage(flow, 'conntrack', 'new connection (ctstate NEW)');
+        stage(
+          flow,
+          'conntrack',
+          zone === 0 ? 'new connection (ctstate NEW)' : `new connection (ctstate NEW) in zone ${zone}`,
+        );
       }
       syncCt(flow);
     }

@@ -68,6 +68,7 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
   let unreplied = false;
   let assured = false;
   let mark = 0;
+  let zone = 0;
   let tcpState: string | undefined;
   // Each tuple's packets= and bytes= (conntrack lists them when accounting is on).
   const counts: { packets?: number; bytes?: number }[] = [{}, {}];
@@ -89,6 +90,10 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
       const n = Number(value);
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) return `"${value}" is not a count (${key}=)`;
       counts[t]![key] = n;
+    } else if (key === 'zone') {
+      const z = Number(value);
+      if (!/^\d+$/.test(value) || z > 65535) return `"${value}" is not a conntrack zone (zone=)`;
+      zone = z;
     } else if (key === 'mark') {
       const m = Number(value);
       if (!Number.isInteger(m) || m < 0 || m > 0xffffffff) return `"${value}" is not a connection mark`;
@@ -115,6 +120,7 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
     listed: true,
     ...(protocol === 'tcp' && tcpState !== undefined ? { tcpState } : {}),
     ...(originalCount && replyCount ? { counters: { original: originalCount, reply: replyCount } } : {}),
+    ...(zone !== 0 ? { zone } : {}),
   };
 }
 

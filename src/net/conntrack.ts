@@ -33,6 +33,8 @@ export interface ConntrackEntry {
    * with counters, or a connection a trace made and kept. Absent: none (-m connbytes never matches).
    */
   readonly counters?: ConnCounters;
+  /** The conntrack zone (CT --zone): a connection is found only by packets of its zone. Absent: zone 0. */
+  readonly zone?: number;
 }
 
 /** A connection's packets and bytes, in the original direction and the reply's. */
@@ -55,8 +57,9 @@ export function invertTuple(t: ConnTuple): ConnTuple {
   return { src: t.dst, dst: t.src, protocol: t.protocol, sport: t.dport, dport: t.sport };
 }
 
-export function tupleKey(t: ConnTuple): string {
-  return `${t.protocol} ${t.src}:${t.sport}>${t.dst}:${t.dport}`;
+export function tupleKey(t: ConnTuple, zone = 0): string {
+  const key = `${t.protocol} ${t.src}:${t.sport}>${t.dst}:${t.dport}`;
+  return zone === 0 ? key : `${key}@${zone}`;
 }
 
 export function formatTuple(t: ConnTuple): string {
@@ -128,24 +131,24 @@ export class ConntrackTable {
   private readonly byTuple = new Map<string, { entry: ConntrackEntry; direction: CtDirection }>();
   lookups = 0;
 
-  lookup(tuple: ConnTuple): { entry: ConntrackEntry; direction: CtDirection } | null {
+  lookup(tuple: ConnTuple, zone = 0): { entry: ConntrackEntry; direction: CtDirection } | null {
     this.lookups++;
     // An empty table (every trace that commits nothing) answers without making the key.
     if (this.byTuple.size === 0) return null;
-    return this.byTuple.get(tupleKey(tuple)) ?? null;
+    return this.byTuple.get(tupleKey(tuple, zone)) ?? null;
   }
 
   /** Confirms an entry (its first packet left the node or was delivered): both tuples become findable. */
   confirm(entry: ConntrackEntry): ConntrackEntry {
     const confirmed = { ...entry, confirmed: true };
-    this.byTuple.set(tupleKey(confirmed.original), { entry: confirmed, direction: 'ORIGINAL' });
-    this.byTuple.set(tupleKey(confirmed.reply), { entry: confirmed, direction: 'REPLY' });
+    this.byTuple.set(tupleKey(confirmed.original, entry.zone), { entry: confirmed, direction: 'ORIGINAL' });
+    this.byTuple.set(tupleKey(confirmed.reply, entry.zone), { entry: confirmed, direction: 'REPLY' });
     return confirmed;
   }
 
   update(entry: ConntrackEntry): void {
-    this.byTuple.set(tupleKey(entry.original), { entry, direction: 'ORIGINAL' });
-    this.byTuple.set(tupleKey(entry.reply), { entry, direction: 'REPLY' });
+    this.byTuple.set(tupleKey(entry.original, entry.zone), { entry, direction: 'ORIGINAL' });
+    this.byTuple.set(tupleKey(entry.reply, entry.zone), { entry, direction: 'REPLY' });
   }
 
   /** Whether a tuple is already used by another connection (a NAT binding must not clash). */
@@ -170,5 +173,5 @@ export function formatEntry(entry: ConntrackEntry): string {
   const proto = entry.original.protocol;
   const num = { tcp: 6, udp: 17, sctp: 132, icmp: 1 }[proto];
   const state = proto === 'tcp' ? ` ${entry.tcpState ?? (entry.seenReply ? 'ESTABLISHED' : 'SYN_SENT')}` : '';
-  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark} use=1`;
+  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark}${entry.zone ? ` zone=${entry.zone}` : ''} use=1`;
 }

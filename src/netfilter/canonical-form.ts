@@ -17,7 +17,7 @@ import { quantizedProbability } from './matches/statistic-match';
 import { type StringSpec, stringPatternText, stringSpec } from './matches/string-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { classText, parseClass, tosOperation } from './targets/ip-header-targets';
-import { LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
+import { ctZone, LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
 import { connmarkOf, xmarkOf } from './targets/mark-targets';
 import { type QueueSpec, queueSpec, queueText } from './targets/nfqueue-target';
 import { type SetTargetSpec, setTargetSpec, setTargetText } from './targets/set-target';
@@ -442,6 +442,11 @@ function targetText(t: RuleTarget): string {
   if (t.name === 'DSCP') {
     const dscp = dscpValue(o, '--set-dscp', '--set-dscp-class') as { value: number };
     return ` -j DSCP --set-dscp ${hex2(dscp.value)}`;
+  }
+  if (t.name === 'CT') {
+    // libxt_CT: --notrack, then the zone unless 0.
+    const zone = ctZone(o) as number;
+    return ` -j CT${opt(o, '--notrack') ? ' --notrack' : ''}${zone !== 0 ? ` --zone ${zone}` : ''}`;
   }
   if (t.name === 'SET') return setTargetText(setTargetSpec(o) as SetTargetSpec);
   if (t.name === 'NFQUEUE') return queueText(queueSpec(o) as QueueSpec);

@@ -12,8 +12,8 @@ import { inNs, Namespaces, removeStale, run } from './netns';
 
 const why = kernelGate('conntrack oracle', ['ip', 'iptables-restore', 'iptables-save', 'conntrack', 'python3']);
 
-const rulesTo = (endpoint: string) =>
-  `*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${endpoint}:53\nCOMMIT\n`;
+const rulesTo = (endpoint: string, extra = '') =>
+  `*nat\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.96.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination ${endpoint}:53\nCOMMIT\n${extra}`;
 
 /** Two sockets, one per endpoint address: which of them the datagrams reached, in order. */
 const LISTEN = `
@@ -39,7 +39,8 @@ describe.skipIf(why !== null)('conntrack: a listed connection keeps its NAT, in 
   beforeAll(() => removeStale());
   afterAll(() => ns.cleanup());
 
-  it('a stale UDP entry sends the next datagram to the endpoint the rules no longer name', () => {
+  /** The node between a client (10.1.0.5 on c0) and two endpoint addresses (10.0.0.2, .3 on n0). */
+  function topology(): { node: string; endpoints: string; client: string } {
     const node = ns.create('node');
     const endpoints = ns.create('ep');
     const client = ns.create('client');
@@ -56,41 +57,94 @@ describe.skipIf(why !== null)('conntrack: a listed connection keeps its NAT, in 
     inNs(client, 'ip', ['link', 'set', 'k0', 'up']);
     inNs(client, 'ip', ['route', 'add', 'default', 'via', '10.1.0.1']);
 
-    const out = `/tmp/${endpoints}.out`;
-    run('sh', ['-c', `ip netns exec ${endpoints} python3 -c "$1" > ${out} 2>&1 &`, 'sh', LISTEN]);
+    return { node, endpoints, client };
+  }
+
+  /** Sends one datagram under each rule set in turn; the endpoint address each reached. */
+  function sendUnder(t: { node: string; endpoints: string; client: string }, rules: readonly string[]): string {
+    const out = `/tmp/${t.endpoints}.out`;
+    run('sh', ['-c', `ip netns exec ${t.endpoints} python3 -c "$1" > ${out} 2>&1 &`, 'sh', LISTEN]);
     for (let i = 0; i < 50 && !run('cat', [out]).stdout.includes('ready'); i++) run('sleep', ['0.1']);
-    inNs(node, 'iptables-restore', [], rulesTo('10.0.0.2'));
-    inNs(client, 'python3', ['-c', SEND(1)]);
-    // The Service moves; the connection stays.
-    inNs(node, 'iptables-restore', [], rulesTo('10.0.0.3'));
-    inNs(client, 'python3', ['-c', SEND(1)]);
-    for (let i = 0; i < 50 && run('cat', [out]).stdout.trim().split('\n').length < 2; i++) run('sleep', ['0.1']);
+    for (const r of rules) {
+      inNs(t.node, 'iptables-restore', [], r);
+      inNs(t.client, 'python3', ['-c', SEND(1)]);
+    }
+    for (let i = 0; i < 30 && run('cat', [out]).stdout.trim().split('\n').length < 2; i++) run('sleep', ['0.1']);
+    run('sleep', ['0.3']);
     const arrived = run('cat', [out]).stdout.trim().split('\n').slice(1).join(' ');
     run('rm', ['-f', out]);
-    expect(arrived).toBe('10.0.0.2 10.0.0.2');
+    return arrived;
+  }
 
-    const listing = inNs(node, 'conntrack', ['-L']);
-    expect(listing).toContain('dport=53');
-    const dumps = {
+  const REQUEST = {
+    src: ip('10.1.0.5'),
+    dst: ip('10.96.0.10'),
+    protocol: 'udp',
+    sport: 40000,
+    dport: 53,
+    origin: { kind: 'interface', iface: 'c0' },
+  } as const;
+
+  /** knetsim on the node's dumps as they are now (with its conntrack listing): where the next datagram goes. */
+  function knetsimNext(node: string): string {
+    const built = nodeFromDumps({
       iptables: { text: inNs(node, 'iptables-save', []), file: 'iptables-save' },
       routes: { text: inNs(node, 'ip', ['route', 'show', 'table', 'all']), file: 'routes' },
+      conntrack: { text: inNs(node, 'conntrack', ['-L']), file: 'conntrack' },
+    });
+    if (!built.ok) throw new Error(built.message);
+    const t = tracePacket(built.node, REQUEST);
+    return t.outcome === 'ACCEPT' ? t.endpoints.map((e) => e.address.split(':')[0]).join(' ') : t.outcome;
+  }
+
+  it('a stale UDP entry sends the next datagram to the endpoint the rules no longer name', () => {
+    const t = topology();
+    // The Service moves; the connection stays.
+    expect(sendUnder(t, [rulesTo('10.0.0.2'), rulesTo('10.0.0.3')])).toBe('10.0.0.2 10.0.0.2');
+    expect(inNs(t.node, 'conntrack', ['-L'])).toContain('dport=53');
+    expect(knetsimNext(t.node)).toBe('10.0.0.2');
+    const dumps = {
+      iptables: { text: inNs(t.node, 'iptables-save', []), file: 'iptables-save' },
+      routes: { text: inNs(t.node, 'ip', ['route', 'show', 'table', 'all']), file: 'routes' },
     };
-    const request = {
-      src: ip('10.1.0.5'),
-      dst: ip('10.96.0.10'),
-      protocol: 'udp',
-      sport: 40000,
-      dport: 53,
-      origin: { kind: 'interface', iface: 'c0' },
-    } as const;
-    const withListing = nodeFromDumps({ ...dumps, conntrack: { text: listing, file: 'conntrack' } });
+    const withListing = nodeFromDumps({ ...dumps, conntrack: { text: inNs(t.node, 'conntrack', ['-L']), file: 'c' } });
     if (!withListing.ok) throw new Error(withListing.message);
-    const stale = tracePacket(withListing.node, request);
-    expect(stale.endpoints.map((e) => e.address)).toEqual(['10.0.0.2:53']);
-    expect(stale.branches.map((b) => b.disposition)).toEqual(['sent out n0 directly to 10.0.0.2']);
+    expect(tracePacket(withListing.node, REQUEST).branches.map((b) => b.disposition)).toEqual([
+      'sent out n0 directly to 10.0.0.2',
+    ]);
     // Without the listing the packet is a new connection, and the rules send it to the new endpoint.
     const fresh = nodeFromDumps(dumps);
     if (!fresh.ok) throw new Error(fresh.message);
-    expect(tracePacket(fresh.node, request).endpoints.map((e) => e.address)).toEqual(['10.0.0.3:53']);
+    expect(tracePacket(fresh.node, REQUEST).endpoints.map((e) => e.address)).toEqual(['10.0.0.3:53']);
+  });
+
+  // CT --zone in raw: the first datagram's connection lives in zone 1. The next datagram finds it only
+  // from zone 1; put in zone 0 (the rule gone), it is a new connection the moved Service's rule decides.
+  const ZONE_1 = '*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i c0 -j CT --zone 1\nCOMMIT\n';
+  it.each([
+    ['kept', ZONE_1, '10.0.0.2 10.0.0.2'],
+    ['dropped', '*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n', '10.0.0.2 10.0.0.3'],
+  ])(
+    'conntrack zones: the zone rule %s, the next datagram goes where the kernel sends it',
+    (_name, after, expected) => {
+      const t = topology();
+      const arrived = sendUnder(t, [rulesTo('10.0.0.2', ZONE_1), rulesTo('10.0.0.3', after)]);
+      expect(arrived).toBe(expected);
+      expect(inNs(t.node, 'conntrack', ['-L'])).toContain('zone=1');
+      expect(knetsimNext(t.node)).toBe(expected.split(' ')[1]);
+    },
+  );
+
+  it("connbytes: with accounting on, the listing's counts and the next datagram's own decide", () => {
+    const t = topology();
+    inNs(t.node, 'sysctl', ['-qw', 'net.netfilter.nf_conntrack_acct=1']);
+    // The third datagram of the connection is dropped (the first two arrive), and so is the fourth in knetsim.
+    const third =
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m connbytes --connbytes 3 --connbytes-mode packets --connbytes-dir original -j DROP\nCOMMIT\n';
+    const arrived = sendUnder(t, [rulesTo('10.0.0.2', third), rulesTo('10.0.0.2', third), rulesTo('10.0.0.2', third)]);
+    expect(arrived).toBe('10.0.0.2 10.0.0.2');
+    // The dropped third was counted too (conntrack counts it before filter's FORWARD).
+    expect(inNs(t.node, 'conntrack', ['-L'])).toMatch(/packets=3 bytes=\d+/);
+    expect(knetsimNext(t.node)).toBe('DROP');
   });
 });

@@ -3,7 +3,7 @@
 // reopens (TIME_WAIT).
 import { describe, expect, it } from 'vitest';
 import { makeSimNode, tracePacket } from '../../src/engine';
-import { ConntrackTable, formatIPv4, parseConntrackList } from '../../src/net';
+import { ConntrackTable, formatEntry, formatIPv4, parseConntrackList } from '../../src/net';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 
 const LISTING = [
@@ -167,5 +167,42 @@ describe("a listed connection's counters (nf_conntrack_acct) and -m connbytes", 
     expect(tracePacket(kept, reply).outcome).toBe('DROP');
     // Not kept: the reply is a new connection's first packet.
     expect(tracePacket(nodeFromRules(rules), reply).outcome).toBe('ACCEPT');
+  });
+});
+
+describe('conntrack zones (CT --zone)', () => {
+  const LINE =
+    'udp      17 20 src=10.244.1.5 dst=192.168.0.9 sport=40000 dport=53 src=192.168.0.9 dst=10.244.1.5 sport=53 dport=40000 mark=0 zone=1 use=1';
+  const node = (raw: string) => {
+    const parsed = parseConntrackList(LINE);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const table = new ConntrackTable();
+    for (const e of parsed.entries) table.update(e);
+    return makeSimNode({
+      ...nodeFromRules(`*raw\n:PREROUTING ACCEPT [0:0]\n${raw}COMMIT\n`),
+      conntrack: table,
+    });
+  };
+  const datagram = {
+    src: ip('10.244.1.5'),
+    dst: ip('192.168.0.9'),
+    protocol: 'udp',
+    sport: 40000,
+    dport: 53,
+    origin: { kind: 'interface', iface: 'cni0' },
+  } as const;
+  const conntrackSays = (raw: string) =>
+    tracePacket(node(raw), datagram)
+      .hops.filter((h) => h.stage === 'conntrack')
+      .map((h) => h.action)[0];
+  it('reads zone= and lists it back', () => {
+    const parsed = parseConntrackList(LINE);
+    expect(parsed.ok && parsed.entries[0]!.zone).toBe(1);
+    expect(parsed.ok && formatEntry(parsed.entries[0]!)).toContain(' mark=0 zone=1 use=1');
+  });
+  it('a packet finds the connection only in its zone', () => {
+    expect(conntrackSays('')).toBe('new connection (ctstate NEW)');
+    expect(conntrackSays('-A PREROUTING -j CT --zone 2\n')).toBe('new connection (ctstate NEW) in zone 2');
+    expect(conntrackSays('-A PREROUTING -j CT --zone 1\n')).toMatch(/^existing connection \(original direction\)/);
   });
 });

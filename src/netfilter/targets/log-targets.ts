@@ -125,9 +125,30 @@ export const ctTarget: TargetExtension = {
     { name: '--timeout', args: 1 },
   ],
   compile: (options) => {
-    const other = options.find((o) => o.name !== '--notrack');
+    const other = options.find((o) => o.name !== '--notrack' && o.name !== '--zone');
     if (other)
-      return `${other.name} (conntrack zones, helpers, events, timeouts) is not modelled by knetsim; only --notrack is`;
-    return options.length > 0 ? { kind: 'NOTRACK' } : 'only --notrack is modelled';
+      return `${other.name} (direction zones, helpers, events, timeouts) is not modelled by knetsim; --notrack and --zone are`;
+    if (options.some((o) => o.name === '--notrack')) return { kind: 'NOTRACK' };
+    const zone = ctZone(options);
+    if (typeof zone === 'string') return zone;
+    // No option (or zone 0): the template changes nothing; the packet is tracked as it would be.
+    if (zone === 0) return { kind: 'CONTINUE', apply: () => 'conntrack template: nothing changed (zone 0)' };
+    return {
+      kind: 'CONTINUE',
+      apply: (p) => {
+        p.ctZone = zone;
+        return `conntrack zone ${zone}: the connection is looked up and kept there`;
+      },
+    };
   },
 };
+
+/** CT --zone's id (0 when absent), as libxt_CT reads it; "mark" (the zone from the packet mark) is not modelled. */
+export function ctZone(options: readonly ParsedOption[]): number | string {
+  const o = options.find((x) => x.name === '--zone');
+  if (!o) return 0;
+  const text = o.args[0] ?? '';
+  if (text === 'mark') return '--zone mark (the zone from the packet mark) is not modelled';
+  const zone = parseCNumber(text, 65535);
+  return zone === null ? `Cannot parse ${text} as a zone ID` : zone;
+}
