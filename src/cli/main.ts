@@ -39,6 +39,7 @@ function program(): Command {
     .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
     .option('--ttl <n>', 'the IP TTL the packet arrives or is sent with (default 64)')
     .option('--payload <text>', 'the payload (C escapes: \\r \\n \\t \\xHH), for -m string; sets the length')
+    .option('--src-mac <mac>', 'the source MAC of the frame the packet arrives in, for -m mac (default: unknown)')
     .option('--tos <byte>', 'the IP TOS byte: DSCP << 2 | ECN, e.g. 0xb8 for EF (default 0)')
     .option('--uid <id>', 'a packet made on the node: the user owning its socket, for -m owner (default 0, root)')
     .option('--gid <id>', 'a packet made on the node: the group owning its socket, for -m owner (default 0)')

@@ -12,6 +12,7 @@ import {
 } from '../engine';
 import { listServices, parseIpvsadmSave, type VirtualService } from '../ipvs';
 import { isLoopback, type L4Protocol, lookupRoute } from '../net';
+import { parseMac } from '../netfilter';
 import { expectationFailure, parseExpectedOutcome, unmetOutcome, unmetOutcomeCounts } from './expect-outcome';
 import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
@@ -44,6 +45,8 @@ export interface TraceOptions {
   /** The IP header's TTL and TOS byte. */
   ttl?: string;
   tos?: string;
+  /** The source MAC of the frame (-m mac). */
+  srcMac?: string;
   /** The payload as text, with C escapes (\r, \n, \t, \\, \xHH). */
   payload?: string;
   /** false with --no-df. */
@@ -113,6 +116,15 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
     if (o.length !== undefined)
       throw new UserError("--payload: the packet's length follows from it; give --length or --payload, not both");
     shaped = { ...shaped, payload: payloadBytes(o.payload) };
+  }
+  if (o.srcMac !== undefined) {
+    const mac = parseMac(o.srcMac);
+    if (mac === null) throw new UserError(`--src-mac: "${o.srcMac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
+    if (request.origin.kind !== 'interface')
+      throw new UserError(
+        '--src-mac: only a packet arriving on an interface came in a frame (not one made on the node)',
+      );
+    shaped = { ...shaped, srcMac: mac };
   }
   if (o.ttl !== undefined) shaped = { ...shaped, ttl: headerByte(o.ttl, '--ttl', 'a TTL') };
   if (o.tos !== undefined) shaped = { ...shaped, tos: headerByte(o.tos, '--tos', 'a TOS byte') };

@@ -36,6 +36,8 @@ export interface TraceRequest {
   readonly ttl?: number;
   /** The TOS byte (DSCP and ECN; default 0). */
   readonly tos?: number;
+  /** The source MAC of the frame a packet arriving on an interface came in (-m mac); unknown when absent. */
+  readonly srcMac?: string;
   /** The payload's bytes (-m string searches them); the length follows from them unless given. */
   readonly payload?: Uint8Array;
   readonly origin: PacketOrigin;
@@ -278,6 +280,7 @@ function packetOf(request: TraceRequest): NfPacket {
   };
   // Set after the literal rather than spread into it: a spread makes every packet take V8's slow copying path.
   if (request.df === false) packet.df = false;
+  if (request.srcMac !== undefined && request.origin.kind === 'interface') packet.srcMac = request.srcMac;
   if (request.payload) {
     packet.payload = request.payload;
     if (request.length === undefined) packet.length = payloadOffset(packet) + request.payload.length;

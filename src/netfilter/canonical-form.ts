@@ -9,6 +9,7 @@ import { type ConnbytesSpec, connbytesSpec, connbytesText } from './matches/conn
 import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
 import { dscpValue, parseTosValue } from './matches/ip-header-matches';
+import { parseMac } from './matches/mac-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
@@ -374,6 +375,8 @@ function matchText(m: RuleMatch): string {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
     }
+    case 'mac':
+      return `${neg(o[0]!)} --mac-source ${parseMac(o[0]!.args[0]!)}`;
     case 'connbytes':
       return connbytesText(connbytesSpec(o) as ConnbytesSpec);
     case 'string': {

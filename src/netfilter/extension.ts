@@ -50,6 +50,8 @@ export interface NfPacket {
   ttl: number;
   /** The TOS byte: the DSCP in its upper six bits, ECN in the lower two (-m tos/-m dscp; TOS/DSCP rewrite it). */
   tos: number;
+  /** The Ethernet source address of the frame it came in ("aa:bb:cc:dd:ee:ff"), when the trace gives it (-m mac). */
+  srcMac?: string;
   /** The conntrack zone CT --zone put it in (absent: zone 0): its connection is looked up there. */
   ctZone?: number;
   /** The payload's bytes when the trace gives them (-m string searches them); absent: not known. */

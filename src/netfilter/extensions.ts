@@ -8,6 +8,7 @@ import { hashlimitMatch } from './matches/hashlimit-match';
 import { icmpMatch } from './matches/icmp-match';
 import { dscpMatch, tosMatch, ttlMatch } from './matches/ip-header-matches';
 import { ipvsMatch } from './matches/ipvs-match';
+import { macMatch } from './matches/mac-match';
 import { multiportMatch } from './matches/multiport-match';
 import { ownerMatch } from './matches/owner-match';
 import { policyMatch } from './matches/policy-match';
@@ -69,6 +70,7 @@ const MATCHES: readonly MatchExtension[] = [
   dscpMatch,
   stringMatch,
   connbytesMatch,
+  macMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

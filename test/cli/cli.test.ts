@@ -310,6 +310,20 @@ describe('commands', () => {
       'knetsim: --payload: "\\q" is not an escape (\\r, \\n, \\t, \\0, \\\\, \\xHH)',
     ]);
   });
+  it('trace --src-mac: the frame source -m mac tests, for packets arriving on an interface', () => {
+    const rules = file(
+      'mac.save',
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m mac --mac-source fa:16:3e:00:00:01 -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n',
+    );
+    const args = ['trace', '--rules', rules, '--from', '10.244.1.5', '--to', '1.2.3.4:80'];
+    expect(knetsim(...args, '--src-mac', 'FA:16:3E:0:0:1').stdout).toContain('outcome:     ACCEPT');
+    expect(knetsim(...args).stdout).toContain('outcome:     DROP');
+    const bad = knetsim(...args, '--src-mac', 'fa:16:3e');
+    expect([bad.status, bad.stderr.trim()]).toEqual([
+      2,
+      'knetsim: --src-mac: "fa:16:3e" is not a MAC address (aa:bb:cc:dd:ee:ff)',
+    ]);
+  });
   it('trace --sample: connections one after another, round robin in IPVS mode and sticky with ClientIP affinity', () => {
     const demo = readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8');
     const sampled = (text: string, name: string) => {

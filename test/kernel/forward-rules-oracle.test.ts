@@ -39,6 +39,8 @@ interface Case {
 }
 
 const CLIENT = '10.244.1.5';
+/** The client's interface address: the frames the node receives from it carry it (-m mac). */
+const CLIENT_MAC = '02:00:00:00:01:05';
 const SERVER = '192.168.0.9';
 const NODE = '192.168.0.2';
 
@@ -445,6 +447,19 @@ const CASES: readonly Case[] = [
       filter: ['-A FORWARD -m set --match-set nets dst -j MARK --set-mark 1', '-A FORWARD -m mark ! --mark 1 -j DROP'],
     },
   },
+  // -m mac: the source address of the frame the datagram came in.
+  {
+    name: 'mac: the client interface address matches, others do not',
+    to: SERVER,
+    rules: {
+      raw: ['-A PREROUTING -m mac --mac-source 02:00:00:00:01:06 -j DROP'],
+      filter: [
+        '-A FORWARD -m mac ! --mac-source 2:0:0:0:1:5 -j DROP',
+        '-A FORWARD -m mac --mac-source 02:00:00:00:01:05 -j MARK --set-mark 1',
+        '-A FORWARD -m mark ! --mark 1 -j DROP',
+      ],
+    },
+  },
   {
     name: 'CLASSIFY changes nothing netfilter sees',
     to: SERVER,
@@ -516,13 +531,15 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   const client = ns.create('fwdclient');
   const server = ns.create('fwdserver');
   const link = (dev: string, address: string, peer: string, peerAddress: string, gateway: string) => {
-    inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
+    if (dev !== 'cni0') inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
     inNs(node, 'ip', ['addr', 'add', address, 'dev', dev]);
     inNs(node, 'ip', ['link', 'set', dev, 'up']);
     inNs(peer, 'ip', ['addr', 'add', peerAddress, 'dev', 'peer0']);
     inNs(peer, 'ip', ['link', 'set', 'peer0', 'up']);
     inNs(peer, 'ip', ['route', 'add', 'default', 'via', gateway]);
   };
+  inNs(node, 'ip', ['link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'peer0', 'netns', client]);
+  inNs(client, 'ip', ['link', 'set', 'peer0', 'address', CLIENT_MAC]);
   link('cni0', '10.244.1.1/24', client, '10.244.1.5/24', '10.244.1.1');
   link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
   // The server also answers for a range of addresses, for DNAT to a range.
@@ -562,6 +579,7 @@ function knetsimArrival(c: Case): string {
     sport: 40000,
     dport: 9,
     payload: Buffer.from(payloadOf(c), 'hex'),
+    srcMac: CLIENT_MAC,
     ...(c.ttl !== undefined ? { ttl: c.ttl } : {}),
     ...(c.tos !== undefined ? { tos: c.tos } : {}),
     origin: { kind: 'interface', iface: 'cni0' },
