@@ -11,8 +11,8 @@ interface LearntState {
   recent: FlowState['recent'];
   /** SET targets' changes to the node's ipsets, in order. */
   setEdits: FlowState['setEdits'];
-  /** -m statistic --mode nth: each rule's packet counter, by table and rule row. */
-  readonly nthCounters: Map<string, number>;
+  /** What matches keep per rule (nth counters, quotas left, connlimit's connections), by table, rule row and match. */
+  readonly ruleStates: Map<string, unknown>;
   /** nftables dynamic sets: set name -> key -> expiry (seconds). */
   readonly nftSets: Map<string, Map<string, number>>;
   ipvs: IpvsTable | null;
@@ -23,7 +23,7 @@ const LEARNT = new WeakMap<SimNode, LearntState>();
 function learntOf(node: SimNode): LearntState {
   let l = LEARNT.get(node);
   if (!l) {
-    l = { recent: new Map(), setEdits: [], nthCounters: new Map(), nftSets: new Map(), ipvs: null };
+    l = { recent: new Map(), setEdits: [], ruleStates: new Map(), nftSets: new Map(), ipvs: null };
     LEARNT.set(node, l);
   }
   return l;
@@ -52,9 +52,9 @@ export function keepSetEdits(node: SimNode, edits: FlowState['setEdits']): void 
   learntOf(node).setEdits = edits;
 }
 
-/** The packet counters of nth statistic matches, as sampled packets advanced them. */
-export function nthCountersOf(node: SimNode): Map<string, number> {
-  return learntOf(node).nthCounters;
+/** What rules' matches keep between packets (nth counters, quotas, connlimit), as sampled packets left it. */
+export function ruleStatesOf(node: SimNode): Map<string, unknown> {
+  return learntOf(node).ruleStates;
 }
 
 /** Members kube-proxy's nftables affinity sets learnt from sampled connections: key -> expiry (seconds). */

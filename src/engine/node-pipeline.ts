@@ -58,8 +58,8 @@ import {
   ipvsTableOf,
   keepRecentLists,
   keepSetEdits,
-  nthCountersOf,
   recentListsOf,
+  ruleStatesOf,
   setEditsOf,
 } from './learnt-state';
 import { nftChainsAt, nftPacketView } from './nft-hooks';
@@ -429,11 +429,11 @@ class Pipeline {
   ) {
     this.slots = slotsOf(node);
     // A sampled packet runs the node's nth counters; looked up once, not at every table.
-    this.nthCounters = options.sample ? nthCountersOf(node) : undefined;
+    this.ruleStates = options.sample ? ruleStatesOf(node) : undefined;
   }
 
   private readonly slots: (HookSlot | undefined)[];
-  private readonly nthCounters: Map<string, number> | undefined;
+  private readonly ruleStates: Map<string, unknown> | undefined;
 
   private slot(table: TableName, hook: Hook): HookSlot {
     const i = slotIndex(table, hook);
@@ -523,7 +523,7 @@ class Pipeline {
     if (slot.pass) return flows;
     const env = slot.env;
     env.now = this.options.now;
-    env.nthCounters = this.nthCounters;
+    env.ruleStates = this.ruleStates;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
       // Left over only if a walk was cut short by an exception (none is known): not this packet's.

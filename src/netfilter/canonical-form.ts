@@ -6,12 +6,14 @@ import { formatIPv4, ipProtocolNumber, parseCDouble, parseIPv4, parseIPv4Prefix 
 import type { ParsedOption } from './extension';
 import { ADDR_TYPES } from './matches/addrtype-match';
 import { type ConnbytesSpec, connbytesSpec, connbytesText } from './matches/connbytes-match';
+import { type ConnlimitSpec, connlimitSpec, connlimitText } from './matches/connlimit-match';
 import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
 import { dscpValue, parseTosValue } from './matches/ip-header-matches';
 import { parseMac } from './matches/mac-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
+import { quotaOf } from './matches/quota-match';
 import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { recentDestination, recentListName } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
@@ -375,6 +377,12 @@ function matchText(m: RuleMatch): string {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
     }
+    case 'quota': {
+      const q = quotaOf(o) as { bytes: bigint; negated: boolean };
+      return `${q.negated ? ' !' : ''} --quota ${q.bytes}`;
+    }
+    case 'connlimit':
+      return connlimitText(connlimitSpec(o) as ConnlimitSpec);
     case 'mac':
       return `${neg(o[0]!)} --mac-source ${parseMac(o[0]!.args[0]!)}`;
     case 'connbytes':

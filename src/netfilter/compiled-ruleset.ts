@@ -18,6 +18,7 @@ export interface RuleMatchStep {
   readonly probability: number | null;
   readonly effect: CompiledMatch['effect'] | null;
   readonly nth: NonNullable<CompiledMatch['nth']> | null;
+  readonly perRule: NonNullable<CompiledMatch['perRule']> | null;
 }
 
 /** What one table at one hook decides for a packet. */
@@ -258,7 +259,7 @@ function exactPort(rule: Rule): number | null {
   for (const { compiled: m } of rule.matches) {
     if (m.exactDport !== undefined) return m.exactDport;
     // A match before the port test that draws a random number or changes state must still run.
-    if (m.probability !== undefined || m.effect !== undefined || m.stateful) return null;
+    if (m.probability !== undefined || m.effect !== undefined || m.stateful || m.perRule !== undefined) return null;
   }
   return null;
 }
@@ -342,7 +343,13 @@ export interface TableBuild {
 function stepOf(m: CompiledMatch, build: TableBuild): RuleMatchStep {
   let step = build.steps.get(m);
   if (!step) {
-    step = { test: m.test ?? null, probability: m.probability ?? null, effect: m.effect ?? null, nth: m.nth ?? null };
+    step = {
+      test: m.test ?? null,
+      probability: m.probability ?? null,
+      effect: m.effect ?? null,
+      nth: m.nth ?? null,
+      perRule: m.perRule ?? null,
+    };
     build.steps.set(m, step);
   }
   return step;
@@ -352,7 +359,8 @@ function stepOf(m: CompiledMatch, build: TableBuild): RuleMatchStep {
 function stepsIdOf(rule: Rule, build: TableBuild): number {
   let steps: RuleMatchStep[] | null = null;
   for (const { compiled: m } of rule.matches) {
-    if (m.test === undefined && m.probability === undefined && m.effect === undefined) continue;
+    if (m.test === undefined && m.probability === undefined && m.effect === undefined && m.perRule === undefined)
+      continue;
     steps ??= [];
     steps.push(stepOf(m, build));
   }

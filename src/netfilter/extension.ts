@@ -142,8 +142,12 @@ export interface MatchEnv {
     /** A multipath route's paths (the first is `dev`). */
     readonly nexthops?: readonly { readonly dev: string | null }[];
   } | null;
-  /** Sampled packets only: nth counters by rule (absent in a full trace, which takes the long-run share). */
-  nthCounters?: Map<string, number> | undefined;
+  /**
+   * Sampled packets only: what matches keep per rule between packets (nth counters, quotas left,
+   * connlimit's connections), by table, rule row and match. Absent in a full trace, which shows the
+   * node as loaded (the long-run share for nth).
+   */
+  ruleStates?: Map<string, unknown> | undefined;
 }
 
 export type MatchTest = (packet: NfPacket, env: MatchEnv, flow: FlowState) => boolean;
@@ -162,6 +166,15 @@ export interface CompiledMatch {
   readonly effect?: (packet: NfPacket, env: MatchEnv, flow: FlowState) => void;
   /** The test itself changes flow state (xt_recent), so it must run even when a later match fails. */
   readonly stateful?: boolean;
+  /**
+   * A match whose answer depends on what the rule saw before (-m quota, -m connlimit): `initial` is its
+   * state as loaded, and `test` answers for a packet and gives the state after it. The rule keeps its
+   * state only across sampled packets; a full trace meets every such match as loaded.
+   */
+  readonly perRule?: {
+    readonly initial: unknown;
+    test(packet: NfPacket, state: unknown): { readonly pass: boolean; readonly next: unknown };
+  };
   /** For rule indexing: an exact destination port this match requires. */
   readonly exactDport?: number;
 }

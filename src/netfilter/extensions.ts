@@ -3,6 +3,7 @@ import type { L4Protocol } from '../net';
 import type { MatchExtension, TargetExtension } from './extension';
 import { addrtypeMatch, rpfilterMatch } from './matches/addrtype-match';
 import { connbytesMatch } from './matches/connbytes-match';
+import { connlimitMatch } from './matches/connlimit-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { hashlimitMatch } from './matches/hashlimit-match';
 import { icmpMatch } from './matches/icmp-match';
@@ -13,6 +14,7 @@ import { multiportMatch } from './matches/multiport-match';
 import { ownerMatch } from './matches/owner-match';
 import { policyMatch } from './matches/policy-match';
 import { sctpMatch, tcpMatch, udpMatch } from './matches/port-matches';
+import { quotaMatch } from './matches/quota-match';
 import { iprangeMatch, lengthMatch } from './matches/range-matches';
 import { recentMatch } from './matches/recent-match';
 import { setMatch } from './matches/set-match';
@@ -71,6 +73,8 @@ const MATCHES: readonly MatchExtension[] = [
   stringMatch,
   connbytesMatch,
   macMatch,
+  quotaMatch,
+  connlimitMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

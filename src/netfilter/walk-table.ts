@@ -286,12 +286,12 @@ function walkFrom<F extends TableFlow>(
         const match = steps[m]!;
         if (match.probability !== null) {
           const nth = match.nth;
-          const counters = env.nthCounters;
+          const counters = env.ruleStates;
           if (nth !== null && counters !== undefined) {
             // A sampled packet: the rule's own counter decides, as xt_statistic counts (from every - packet).
             const key = `${table.name}/${(at / RULE_WORDS) | 0}`;
             const last = nth.every - 1;
-            const count = counters.get(key) ?? last - nth.packet;
+            const count = (counters.get(key) as number | undefined) ?? last - nth.packet;
             const next = count === last ? 0 : count + 1;
             counters.set(key, next);
             if ((next === 0) === nth.invert) {
@@ -320,6 +320,19 @@ function walkFrom<F extends TableFlow>(
             PENDING.push({ flow: missed, frames: stack.slice(0, sp) });
             flow.probability *= chance;
             branchProbability = (branchProbability ?? 1) * chance;
+          }
+          continue;
+        }
+        const perRule = match.perRule;
+        if (perRule !== null) {
+          // What the rule saw before decides (its state as loaded in a full trace).
+          const states = env.ruleStates;
+          const key = `${table.name}/${(at / RULE_WORDS) | 0}/${m}`;
+          const r = perRule.test(p, states?.has(key) ? states.get(key) : perRule.initial);
+          states?.set(key, r.next);
+          if (!r.pass) {
+            matched = false;
+            break;
           }
           continue;
         }
