@@ -39,6 +39,10 @@ function program(): Command {
     .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
     .option('--ttl <n>', 'the IP TTL the packet arrives or is sent with (default 64)')
     .option('--payload <text>', 'the payload (C escapes: \\r \\n \\t \\xHH), for -m string; sets the length')
+    .option(
+      '--at <time>',
+      'the wall-clock time the packet is seen at, for -m time (YYYY-MM-DDThh:mm[:ss], UTC; default now)',
+    )
     .option('--src-mac <mac>', 'the source MAC of the frame the packet arrives in, for -m mac (default: unknown)')
     .option('--tos <byte>', 'the IP TOS byte: DSCP << 2 | ECN, e.g. 0xb8 for EF (default 0)')
     .option('--uid <id>', 'a packet made on the node: the user owning its socket, for -m owner (default 0, root)')

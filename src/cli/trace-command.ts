@@ -45,6 +45,8 @@ export interface TraceOptions {
   /** The IP header's TTL and TOS byte. */
   ttl?: string;
   tos?: string;
+  /** The wall-clock time of the packet (-m time), ISO 8601. */
+  at?: string;
   /** The source MAC of the frame (-m mac). */
   srcMac?: string;
   /** The payload as text, with C escapes (\r, \n, \t, \\, \xHH). */
@@ -116,6 +118,16 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
     if (o.length !== undefined)
       throw new UserError("--payload: the packet's length follows from it; give --length or --payload, not both");
     shaped = { ...shaped, payload: payloadBytes(o.payload) };
+  }
+  if (o.at !== undefined) {
+    // A date and time without a zone is UTC (as -m time reads its rules).
+    const text = /T\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(o.at) ? `${o.at}Z` : o.at;
+    const ms = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
+    if (Number.isNaN(ms))
+      throw new UserError(
+        `--at: "${o.at}" is not a date and time (YYYY-MM-DDThh:mm[:ss][Z|+hh:mm], UTC unless a zone is given)`,
+      );
+    shaped = { ...shaped, at: Math.floor(ms / 1000) };
   }
   if (o.srcMac !== undefined) {
     const mac = parseMac(o.srcMac);

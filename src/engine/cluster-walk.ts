@@ -179,6 +179,7 @@ export function walkCluster(
         ...(request.commit ? { commit: true } : {}),
         ...(request.df === false ? { df: false } : {}),
         ...(request.payload ? { payload: request.payload } : {}),
+        ...(request.at !== undefined ? { at: request.at } : {}),
       },
       seen,
     );

@@ -140,6 +140,8 @@ class BranchEnding implements BranchEnd {
 export interface PipelineOptions {
   readonly recordHops: boolean;
   readonly now: number;
+  /** The wall clock, seconds since 1970 UTC (-m time); the current time when absent. */
+  readonly clock?: number;
   /** When set, random matches are drawn from it: one packet's path instead of every branch. */
   readonly sample?: () => number;
 }
@@ -233,7 +235,7 @@ interface HookSlot {
   readonly base: CompiledChain | undefined;
   /** An empty built-in chain with policy ACCEPT (or none): nothing to walk. */
   readonly pass: boolean;
-  readonly env: MatchEnv & { now: number };
+  readonly env: MatchEnv & { now: number; clock: number | null };
 }
 
 /** The socket of a process running as root (kube-proxy, and by default whatever sends a node's own packets). */
@@ -398,6 +400,7 @@ function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
       hook,
       table,
       now: 0,
+      clock: null,
       addrType: (address, limit) => addressType(node, address, limit),
       setTest: (name, flags, packet, edits) => node.sets?.test(name, flags, packet, edits) ?? false,
       hasSet: (name) => node.sets?.has(name) ?? false,
@@ -430,7 +433,11 @@ class Pipeline {
     this.slots = slotsOf(node);
     // A sampled packet runs the node's nth counters; looked up once, not at every table.
     this.ruleStates = options.sample ? ruleStatesOf(node) : undefined;
+    this.clock = options.clock ?? null;
   }
+
+  /** The wall clock the packet is seen at (-m time); null: the current time. */
+  private readonly clock: number | null;
 
   private readonly slots: (HookSlot | undefined)[];
   private readonly ruleStates: Map<string, unknown> | undefined;
@@ -523,6 +530,7 @@ class Pipeline {
     if (slot.pass) return flows;
     const env = slot.env;
     env.now = this.options.now;
+    env.clock = this.clock;
     env.ruleStates = this.ruleStates;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {

@@ -44,6 +44,8 @@ export interface TraceRequest {
   readonly recordHops?: boolean;
   /** Seconds since boot (xt_recent timestamps). */
   readonly now?: number;
+  /** The wall clock, seconds since 1970 UTC (-m time); the current time when absent. */
+  readonly at?: number;
   /** Keep the connection in the node's conntrack table (the most probable accepted branch). */
   readonly commit?: boolean;
   readonly tcpFlags?: TcpFlags | null;
@@ -345,6 +347,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     recordHops: request.recordHops ?? true,
     now: request.now ?? 1000,
     sample: request.sample,
+    ...(request.at !== undefined ? { clock: request.at } : {}),
   });
   const branches: TraceBranch[] = new Array(ends.length);
   for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node.name, ends[i]!);
@@ -400,6 +403,7 @@ export function samplePacket(
     recordHops: false,
     now: request.now ?? 1000,
     sample: draw,
+    ...(request.at !== undefined ? { clock: request.at } : {}),
   });
   commitConnection(node, request, ends);
   if (ends.length === 1) {

@@ -18,6 +18,7 @@ import { parseAddressRange, parseLengthRange } from './matches/range-matches';
 import { recentDestination, recentListName } from './matches/recent-match';
 import { quantizedProbability } from './matches/statistic-match';
 import { type StringSpec, stringPatternText, stringSpec } from './matches/string-match';
+import { type TimeSpec, timeSpec, timeText } from './matches/time-match';
 import type { Rule, RuleHeader, RuleMatch, RuleTarget } from './rule';
 import { classText, parseClass, tosOperation } from './targets/ip-header-targets';
 import { ctZone, LOG_PREFIX_BYTES, logLevel, NFLOG_PREFIX_BYTES } from './targets/log-targets';
@@ -377,6 +378,8 @@ function matchText(m: RuleMatch): string {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
     }
+    case 'time':
+      return timeText(timeSpec(o) as TimeSpec);
     case 'quota': {
       const q = quotaOf(o) as { bytes: bigint; negated: boolean };
       return `${q.negated ? ' !' : ''} --quota ${q.bytes}`;

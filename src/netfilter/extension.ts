@@ -121,6 +121,8 @@ export interface MatchEnv {
   readonly table: TableName;
   /** Seconds since boot, for xt_recent. */
   readonly now: number;
+  /** The wall clock the packet is seen at, seconds since 1970 UTC (-m time); null: the current time. */
+  readonly clock: number | null;
   addrType(address: IPv4, limitIface: string | null): AddrType;
   /**
    * -m set: whether the set holds the element taken from the packet by the direction flags, once the

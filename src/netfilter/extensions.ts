@@ -30,6 +30,7 @@ import {
 import { socketMatch } from './matches/socket-match';
 import { statisticMatch } from './matches/statistic-match';
 import { stringMatch } from './matches/string-match';
+import { timeMatch } from './matches/time-match';
 import { classifyTarget, dscpTarget, tosTarget, ttlTarget } from './targets/ip-header-targets';
 import { ctTarget, logTarget, nflogTarget, notrackTarget, traceTarget } from './targets/log-targets';
 import { connmarkTarget, markTarget } from './targets/mark-targets';
@@ -75,6 +76,7 @@ const MATCHES: readonly MatchExtension[] = [
   macMatch,
   quotaMatch,
   connlimitMatch,
+  timeMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [

@@ -324,6 +324,21 @@ describe('commands', () => {
       'knetsim: --src-mac: "fa:16:3e" is not a MAC address (aa:bb:cc:dd:ee:ff)',
     ]);
   });
+  it('trace --at: the wall-clock time -m time decides at (UTC unless a zone is given)', () => {
+    const rules = file(
+      'time.save',
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m time --timestart 09:00 --timestop 17:00 --weekdays Mon,Tue,Wed,Thu,Fri -j DROP\nCOMMIT\n',
+    );
+    const args = ['trace', '--rules', rules, '--from', '10.244.1.5', '--to', '1.2.3.4:80'];
+    expect(knetsim(...args, '--at', '2026-12-07T10:30').stdout).toContain('outcome:     DROP');
+    expect(knetsim(...args, '--at', '2026-12-07T10:30:00+03:00').stdout).toContain('outcome:     ACCEPT');
+    expect(knetsim(...args, '--at', '2026-12-06T10:30:00Z').stdout).toContain('outcome:     ACCEPT');
+    const bad = knetsim(...args, '--at', 'tomorrow');
+    expect([bad.status, bad.stderr.trim()]).toEqual([
+      2,
+      'knetsim: --at: "tomorrow" is not a date and time (YYYY-MM-DDThh:mm[:ss][Z|+hh:mm], UTC unless a zone is given)',
+    ]);
+  });
   it('trace --sample: connections one after another, round robin in IPVS mode and sticky with ClientIP affinity', () => {
     const demo = readFileSync(join(ROOT, 'examples', 'demo.yaml'), 'utf8');
     const sampled = (text: string, name: string) => {

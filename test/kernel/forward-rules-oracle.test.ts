@@ -447,6 +447,11 @@ const CASES: readonly Case[] = [
       filter: ['-A FORWARD -m set --match-set nets dst -j MARK --set-mark 1', '-A FORWARD -m mark ! --mark 1 -j DROP'],
     },
   },
+  {
+    name: 'time: windows, weekdays, days of the month and dates around now (UTC)',
+    to: SERVER,
+    rules: { filter: timeRules() },
+  },
   // -m mac: the source address of the frame the datagram came in.
   {
     name: 'mac: the client interface address matches, others do not',
@@ -466,6 +471,24 @@ const CASES: readonly Case[] = [
     rules: { mangle: ['-A FORWARD -j CLASSIFY --set-class 1:10'] },
   },
 ];
+
+/** -m time rules around the current time (UTC), which the kernel and knetsim both read. */
+function timeRules(): string[] {
+  const now = Math.floor(Date.now() / 1000);
+  const clock = (t: number) => new Date(t * 1000).toISOString().slice(11, 19);
+  const day = (t: number) => new Date(t * 1000).toISOString().slice(0, 10);
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][new Date(now * 1000).getUTCDay()];
+  return [
+    // Thirty minutes either side of now (past midnight the window wraps: start later than stop).
+    `-A FORWARD -m time --timestart ${clock(now - 1800)} --timestop ${clock(now + 1800)} -j MARK --or-mark 1`,
+    `-A FORWARD -m time --timestart ${clock(now + 6 * 3600)} --timestop ${clock(now + 7 * 3600)} -j MARK --or-mark 2`,
+    `-A FORWARD -m time --weekdays ${weekday} -m time --monthdays ${new Date(now * 1000).getUTCDate()} -j MARK --or-mark 4`,
+    `-A FORWARD -m time ! --weekdays ${weekday} -j MARK --or-mark 8`,
+    `-A FORWARD -m time --datestart ${day(now - 86400)} --datestop ${day(now + 2 * 86400)} -j MARK --or-mark 16`,
+    `-A FORWARD -m time --datestop ${day(now - 86400)} -j MARK --or-mark 32`,
+    '-A FORWARD -m mark ! --mark 21 -j DROP',
+  ];
+}
 
 /** The case's payload in hex. */
 function payloadOf(c: Case): string {

@@ -897,3 +897,82 @@ describe('-m quota and -m connlimit', () => {
     expect([outcome(64), outcome(64), outcome(65)]).toEqual(['ACCEPT', 'ACCEPT', 'DROP']);
   });
 });
+
+describe('-m time', () => {
+  // Each pair checked with iptables 1.8.9 (nf_tables) in a netns, then iptables-save.
+  const FORMS: ReadonlyArray<readonly [string, string]> = [
+    [
+      '-A FORWARD -m time --timestart 01:00 --timestop 02:00',
+      '-A FORWARD -m time --timestart 01:00:00 --timestop 02:00:00 --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --weekdays 1,7 --kerneltz',
+      '-A FORWARD -m time --weekdays Mon,Sun --datestop 2038-01-19T03:14:07 --kerneltz',
+    ],
+    [
+      '-A FORWARD -m time ! --weekdays Sat,Sun',
+      '-A FORWARD -m time --weekdays Mon,Tue,Wed,Thu,Fri --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --weekdays Mon --monthdays 5',
+      '-A FORWARD -m time --monthdays 5 --weekdays Mon --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --datestart 2024-2-3T4 --datestop 2025-06-30T23:59',
+      '-A FORWARD -m time --datestart 2024-02-03T04:00:00 --datestop 2025-06-30T23:59:00',
+    ],
+    [
+      '-A FORWARD -m time --timestart 22:00 --timestop 06:00 --contiguous',
+      '-A FORWARD -m time --timestart 22:00:00 --timestop 06:00:00 --datestop 2038-01-19T03:14:07 --contiguous',
+    ],
+    [
+      '-A FORWARD -m time --timestart 7:5:3',
+      '-A FORWARD -m time --timestart 07:05:03 --timestop 23:59:59 --datestop 2038-01-19T03:14:07',
+    ],
+    ['-A FORWARD -m time --monthdays 0', '-A FORWARD -m time --monthdays  --datestop 2038-01-19T03:14:07'],
+    ['-A FORWARD -m time --weekdays 7,8', '-A FORWARD -m time --weekdays Sun --datestop 2038-01-19T03:14:07'],
+    ['-A FORWARD -m time --localtz', '-A FORWARD -m time --datestop 2038-01-19T03:14:07 --kerneltz'],
+    ['-A FORWARD -m time', '-A FORWARD -m time --datestop 2038-01-19T03:14:07'],
+  ];
+  it.each(FORMS)('%s', (given, printed) => {
+    expect(saved([given])).toEqual([printed]);
+  });
+  it('refuses as iptables does', () => {
+    const refused = (rule: string) => {
+      const loaded = loadIptables(`*filter\n-A FORWARD -m time ${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('--timestart 25:00')).toContain('invalid time "25:00" specified');
+    expect(refused('--weekdays Foo')).toContain('Foo is not a valid day specifier');
+    expect(refused('--weekdays mon')).toContain('mon is not a valid day specifier');
+    expect(refused('--weekdays 0')).toContain('No, the week does NOT begin with Sunday.');
+    expect(refused('--monthdays 32')).toContain('32 is not a valid day for --monthdays');
+    expect(refused('--datestop 2040-01-01')).toContain('Invalid date "2040-01-01" specified.');
+    expect(refused('--datestart 1969-12-31')).toContain('Invalid date "1969-12-31"');
+    expect(refused('--timestart 01:00 --timestop 02:00 --contiguous')).toContain(
+      '--contiguous only makes sense when stoptime is smaller than starttime',
+    );
+  });
+  it('decides at the trace clock (trace --at), as xt_time does', () => {
+    const at = (iso: string) => Date.parse(`${iso}Z`) / 1000;
+    const passes = (rule: string, when: string) =>
+      trace(
+        nodeFromRules(`*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m time ${rule} -j ACCEPT\nCOMMIT\n`),
+        '10.244.1.5',
+        '8.8.8.8',
+        53,
+        'udp',
+        { at: at(when) },
+      ).outcome === 'ACCEPT';
+    // 2026-12-05 is a Saturday.
+    expect(passes('--timestart 22:00 --timestop 06:00', '2026-12-05T02:00:00')).toBe(true);
+    expect(passes('--timestart 22:00 --timestop 06:00', '2026-12-05T12:00:00')).toBe(false);
+    // Past midnight, --contiguous takes the hours as the day the window began (Friday).
+    expect(passes('--timestart 22:00 --timestop 06:00 --weekdays Fri', '2026-12-05T02:00:00')).toBe(false);
+    expect(passes('--timestart 22:00 --timestop 06:00 --weekdays Fri --contiguous', '2026-12-05T02:00:00')).toBe(true);
+    expect(passes('--weekdays Sat --monthdays 5', '2026-12-05T23:59:59')).toBe(true);
+    expect(passes('! --monthdays 5', '2026-12-05T10:00:00')).toBe(false);
+    expect(passes('--datestart 2026-12-05T10:00:01', '2026-12-05T10:00:00')).toBe(false);
+    expect(passes('--datestop 2026-12-05T10:00:00', '2026-12-05T10:00:00')).toBe(true);
+  });
+});

@@ -15,6 +15,7 @@ const env = {
   hook: 'PREROUTING',
   table: 'mangle',
   now: 0,
+  clock: null,
   addrType: (a: number) => (a === NODE ? 'LOCAL' : 'UNICAST'),
   setTest: () => false,
   hasSet: () => false,
