@@ -243,7 +243,8 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
         const proto = parseProtocolArg(typeof item.proto === 'string' ? item.proto : undefined);
         const expect = item.expect === undefined ? expected : parseExpectedOutcome(item.expect, '"expect"');
         const { node, request, dns } = resolve(item.from, item.to, proto);
-        const traced = tracePacket(node, request);
+        // The packet options (--length, --ttl, --payload, ...) shape every line's packet.
+        const traced = tracePacket(node, withPacketShape(request, o));
         results.push(JSON.stringify(dns ? { ...traced, dns: dnsWalkJson(dns) } : traced));
         const why = expect === undefined ? null : unmetOutcome(expect, traced.branches);
         if (why !== null) unmet.push(`${o.batch}: line ${i + 1} (${item.from} -> ${item.to}): ${why}`);

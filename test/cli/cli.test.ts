@@ -432,6 +432,13 @@ describe('trace --expect: exit 1 unless every way the packet may go ends as expe
       `knetsim: ${batch}: line 2 (default/client -> legacy.default:80): expected ACCEPT, but the packet may end REJECT with probability 100%\n`,
     );
   });
+  it('--batch: the packet options shape every line (they were ignored)', () => {
+    const batch = file('ttl.jsonl', '{"from": "default/client", "to": "10.244.2.3:8080"}\n');
+    const r = knetsim('trace', 'examples/demo.yaml', '--batch', batch, '--json', '--ttl', '1', '--length', '100');
+    const line = JSON.parse(r.stdout) as { outcome: string; branches: { disposition: string }[] };
+    expect(line.outcome).toBe('DROP');
+    expect(line.branches[0]!.disposition).toContain('its TTL is 1: ip_forward drops it');
+  });
   it('across nodes: every path; and a word that is no outcome is bad input', () => {
     expect(knetsim(...demo, '--to', 'myapp.default:80', '--across', '--expect', 'ACCEPT').status).toBe(0);
     const bad = knetsim(...demo, '--to', 'myapp.default:80', '--expect', 'MAYBE');
