@@ -9,7 +9,7 @@ import { type ConnbytesSpec, connbytesSpec, connbytesText } from './matches/conn
 import { type ConnlimitSpec, connlimitSpec, connlimitText } from './matches/connlimit-match';
 import { HASHLIMIT_MODES, hashlimitUpTo } from './matches/hashlimit-match';
 import { parseIcmpType } from './matches/icmp-match';
-import { dscpValue, parseTosValue } from './matches/ip-header-matches';
+import { dscpValue, ecnText, parseTosValue } from './matches/ip-header-matches';
 import { parseMac } from './matches/mac-match';
 import { parseOwnerIds } from './matches/owner-match';
 import { IPSEC_PROTOCOLS, ipsecProtocol, policyElements } from './matches/policy-match';
@@ -378,6 +378,10 @@ function matchText(m: RuleMatch): string {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
       return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
     }
+    case 'ecn':
+      return ecnText(o);
+    case 'helper':
+      return `${neg(o[0]!)} --helper ${saveString(o[0]!.args[0]!)}`;
     case 'time':
       return timeText(timeSpec(o) as TimeSpec);
     case 'quota': {

@@ -6,8 +6,9 @@ import { connbytesMatch } from './matches/connbytes-match';
 import { connlimitMatch } from './matches/connlimit-match';
 import { conntrackMatch, stateMatch } from './matches/conntrack-match';
 import { hashlimitMatch } from './matches/hashlimit-match';
+import { helperMatch } from './matches/helper-match';
 import { icmpMatch } from './matches/icmp-match';
-import { dscpMatch, tosMatch, ttlMatch } from './matches/ip-header-matches';
+import { dscpMatch, ecnMatch, tosMatch, ttlMatch } from './matches/ip-header-matches';
 import { ipvsMatch } from './matches/ipvs-match';
 import { macMatch } from './matches/mac-match';
 import { multiportMatch } from './matches/multiport-match';
@@ -77,6 +78,8 @@ const MATCHES: readonly MatchExtension[] = [
   quotaMatch,
   connlimitMatch,
   timeMatch,
+  ecnMatch,
+  helperMatch,
 ];
 
 const TARGETS: readonly TargetExtension[] = [
@@ -164,6 +167,31 @@ export function matchNames(): string[] {
 
 export function targetNames(): string[] {
   return TARGETS.map((t) => t.name);
+}
+
+/** Match extensions iptables 1.8.9 has (libxt_*, libipt_*) that knetsim does not model. */
+const OTHER_MATCH_NAMES: ReadonlySet<string> = new Set([
+  'ah',
+  'bpf',
+  'cgroup',
+  'cluster',
+  'connlabel',
+  'cpu',
+  'dccp',
+  'devgroup',
+  'esp',
+  'ipcomp',
+  'l2tp',
+  'osf',
+  'rateest',
+  'realm',
+  'tcpmss',
+  'u32',
+]);
+
+/** The words for a -m that names a match iptables has and knetsim does not model (null for any other name). */
+export function unmodelledMatch(name: string): string | null {
+  return OTHER_MATCH_NAMES.has(name) ? `match ${name} is one iptables has but knetsim does not model` : null;
 }
 
 /** The words for a -j that names a target iptables has and knetsim does not model (null for any other name). */

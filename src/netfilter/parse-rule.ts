@@ -12,7 +12,7 @@ import type {
   TargetAction,
   TargetExtension,
 } from './extension';
-import { findMatch, findTarget, implicitMatchFor, unmodelledTarget } from './extensions';
+import { findMatch, findTarget, implicitMatchFor, unmodelledMatch, unmodelledTarget } from './extensions';
 import { commentMatch } from './matches/simple-matches';
 import { OptionSlots, TARGET } from './option-slots';
 import { AppendedRule, type HeaderField, type Rule, type RuleHeader, type RuleMatch, type RuleTarget } from './rule';
@@ -285,7 +285,7 @@ export function parseRuleTokens(
       i = argumentOf(tokens, i, text);
       const name = texts[i]!;
       const ext = findMatch(name);
-      if (!ext) throw new RuleSyntaxError(`unknown match "${name}"`, name);
+      if (!ext) throw new RuleSyntaxError(unmodelledMatch(name) ?? `unknown match "${name}"`, name);
       slots.addMatch(ext, false);
       continue;
     }

@@ -275,6 +275,19 @@ const CASES: readonly Case[] = [
     rules: { mangle: ['-A PREROUTING -j TOS --set-tos 0x08/0x0c', '-A FORWARD -j TOS --xor-tos 0x30'] },
   },
   {
+    name: 'ecn: the IP ECN bits; helper: no connection has one',
+    to: SERVER,
+    tos: 0x01,
+    rules: {
+      filter: [
+        '-A FORWARD -m ecn ! --ecn-ip-ect 1 -j DROP',
+        '-A FORWARD -m helper --helper ftp -j DROP',
+        '-A FORWARD -m ecn --ecn-ip-ect 1 -m helper ! --helper ftp -j MARK --set-mark 1',
+        '-A FORWARD -m mark ! --mark 1 -j DROP',
+      ],
+    },
+  },
+  {
     name: 'TOS --and-tos and --or-tos',
     to: SERVER,
     tos: 0x5d,

@@ -976,3 +976,44 @@ describe('-m time', () => {
     expect(passes('--datestop 2026-12-05T10:00:00', '2026-12-05T10:00:00')).toBe(true);
   });
 });
+
+describe('-m ecn, -m helper, and matches iptables has that knetsim does not model', () => {
+  // Each pair checked with iptables 1.8.9 (nf_tables) in a netns, then iptables-save.
+  const FORMS: ReadonlyArray<readonly [string, string]> = [
+    ['-A FORWARD -m ecn --ecn-ip-ect 1', '-A FORWARD -m ecn --ecn-ip-ect 1'],
+    ['-A FORWARD -m ecn ! --ecn-ip-ect 3', '-A FORWARD -m ecn ! --ecn-ip-ect 3'],
+    ['-A FORWARD -p tcp -m ecn --ecn-tcp-cwr', '-A FORWARD -p tcp -m ecn --ecn-tcp-cwr'],
+    [
+      '-A FORWARD -p tcp -m ecn --ecn-tcp-cwr ! --ecn-tcp-ece',
+      '-A FORWARD -p tcp -m ecn ! --ecn-tcp-ece --ecn-tcp-cwr',
+    ],
+    ['-A FORWARD -p tcp -m ecn --ecn-ip-ect 2 --ecn-tcp-ece', '-A FORWARD -p tcp -m ecn --ecn-tcp-ece --ecn-ip-ect 2'],
+    ['-A FORWARD -m helper --helper ftp', '-A FORWARD -m helper --helper ftp'],
+    ['-A FORWARD -m helper ! --helper sip', '-A FORWARD -m helper ! --helper sip'],
+  ];
+  it.each(FORMS)('%s', (given, printed) => {
+    expect(saved([given])).toEqual([printed]);
+  });
+  it('refuses as iptables does, and names what knetsim does not model', () => {
+    const refused = (rule: string) => {
+      const loaded = loadIptables(`*filter\n-A FORWARD ${rule}\nCOMMIT\n`, 'f');
+      return loaded.ok ? 'loaded' : loaded.message;
+    };
+    expect(refused('-m ecn')).toContain('ECN match: some option required');
+    expect(refused('-m ecn --ecn-ip-ect 4')).toContain('bad value for option "--ecn-ip-ect", or out of range (0-3).');
+    expect(refused('-m ecn --ecn-tcp-cwr')).toContain('need -p tcp');
+    expect(refused('-m helper')).toContain('option "--helper" must be specified');
+    expect(refused('-m u32 --u32 "0>>22&0x3C@0>>16=0x50"')).toBe(
+      'f: line 2: match u32 is one iptables has but knetsim does not model',
+    );
+    expect(refused('-m frobnicate')).toBe('f: line 2: unknown match "frobnicate"');
+  });
+  it('no traced packet has ECE or CWR set or a conntrack helper', () => {
+    const node = nodeFromRules(
+      '*filter\n:FORWARD DROP [0:0]\n-A FORWARD -p tcp -m ecn ! --ecn-tcp-ece ! --ecn-tcp-cwr -m helper ! --helper ftp -j ACCEPT\nCOMMIT\n',
+    );
+    expect(trace(node, '10.244.1.5', '8.8.8.8', 80).outcome).toBe('ACCEPT');
+    const helper = nodeFromRules('*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m helper --helper ftp -j DROP\nCOMMIT\n');
+    expect(trace(helper, '10.244.1.5', '8.8.8.8', 21).outcome).toBe('ACCEPT');
+  });
+});

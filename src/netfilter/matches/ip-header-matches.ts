@@ -155,3 +155,50 @@ export const dscpMatch: MatchExtension = {
     return { test: (p) => (p.tos >>> 2 === dscp.value) !== dscp.negated };
   },
 };
+
+/**
+ * -m ecn: the IP header's ECN bits (--ecn-ip-ect 0-3) and the TCP header's ECE and CWR flags, which
+ * no packet knetsim traces sets (a Linux SYN asks for no ECN by default).
+ */
+export const ecnMatch: MatchExtension = {
+  name: 'ecn',
+  options: [
+    { name: '--ecn-tcp-cwr', args: 0, negatable: true },
+    { name: '--ecn-tcp-ece', args: 0, negatable: true },
+    { name: '--ecn-ip-ect', args: 1, negatable: true },
+  ],
+  compile(options, facts) {
+    if (options.length === 0) return 'ECN match: some option required';
+    const ip = one(options, '--ecn-ip-ect');
+    const tcp = options.filter((o) => o.name !== '--ecn-ip-ect');
+    // The kernel takes the TCP tests only with -p tcp.
+    if (tcp.length > 0 && facts.protocol !== 'tcp')
+      return 'the TCP ECN flags need -p tcp (the kernel refuses the rule)';
+    let ect: number | null = null;
+    if (ip) {
+      ect = parseCNumber(ip.args[0] ?? '', 3);
+      if (ect === null) return badValue(ip, 3);
+    }
+    return {
+      test: (p) => {
+        // ECE and CWR are never set: a test of them passes only negated.
+        for (const o of tcp) if (!o.negated) return false;
+        return ip === undefined || ((p.tos & 3) === ect) !== ip.negated;
+      },
+    };
+  },
+};
+
+/** The match as libxt_ecn prints it: ECE, CWR, then the IP ECN value. */
+export function ecnText(options: readonly ParsedOption[]): string {
+  const part = (name: string, value = '') => {
+    const o = one(options, name);
+    return o ? `${o.negated ? ' !' : ''} ${name}${value}` : '';
+  };
+  const ip = one(options, '--ecn-ip-ect');
+  return (
+    part('--ecn-tcp-ece') +
+    part('--ecn-tcp-cwr') +
+    (ip ? part('--ecn-ip-ect', ` ${parseCNumber(ip.args[0] ?? '', 3)}`) : '')
+  );
+}
