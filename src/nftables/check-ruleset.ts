@@ -364,7 +364,7 @@ function statementProblem(table: NftTable, touched?: Touched): string | null {
     if (touched && !touched.chains.has(chain.name)) continue;
     for (const rule of chain.rules) {
       const stmts = rule.body.stmts;
-      const verdictAt = stmts.findIndex((s) => s.kind === 'verdict' || s.kind === 'vmap');
+      const verdictAt = stmts.findIndex((s) => s.kind === 'verdict' || s.kind === 'vmap' || s.kind === 'queue');
       if (verdictAt >= 0 && verdictAt < stmts.length - 1)
         return `chain ${chain.name}: rule "${rule.text}": nothing may follow its verdict`;
       if (chain.base && chain.base.type !== 'nat' && stmts.some((s) => NAT_STATEMENTS.has(s.kind)))

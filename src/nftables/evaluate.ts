@@ -425,6 +425,15 @@ function runStmt(
       notes.push(`${s.op} @${s.set} { ${text} }`);
       return { kind: 'next' };
     }
+    case 'queue': {
+      const queue = s.first === s.last ? `queue ${s.first}` : `one of queues ${s.first}-${s.last}`;
+      const alone = s.flags.includes('bypass') ? 'with bypass the kernel accepts it' : 'the kernel drops it';
+      return {
+        kind: 'verdict',
+        verdict: 'accept',
+        note: `to userspace, ${queue}: the program reading it decides; taken as accepted (when none listens, ${alone})`,
+      };
+    }
     case 'notrack':
       cur.notrack = true;
       notes.push('notrack: the packet gets no connection');

@@ -80,6 +80,16 @@ export type Stmt =
   | { readonly kind: 'set-update'; readonly op: 'update' | 'add'; readonly set: string; readonly key: Expr }
   | { readonly kind: 'nftrace' }
   | { readonly kind: 'notrack' }
+  /**
+   * `queue [flags bypass,fanout] [to N[-M]]` (or the older `queue num N[-M] [bypass] [fanout]`): to a
+   * userspace program's queue, whose verdict knetsim takes as accept.
+   */
+  | {
+      readonly kind: 'queue';
+      readonly first: number;
+      readonly last: number;
+      readonly flags: readonly string[];
+    }
   | { readonly kind: 'log'; readonly prefix?: string; readonly options?: readonly string[] }
   /** `limit rate [over] RATE [burst N]`: the first packets fit a fresh bucket, so `over` is not met. */
   | { readonly kind: 'limit'; readonly over: boolean; readonly rate: string }

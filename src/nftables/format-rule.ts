@@ -106,6 +106,10 @@ export function formatStmt(s: Stmt): string {
       return 'meta nftrace set 1';
     case 'notrack':
       return 'notrack';
+    case 'queue': {
+      const to = s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`;
+      return `queue${s.flags.length ? ` flags ${s.flags.join(',')}` : ''} to ${to}`;
+    }
     case 'log':
       return `log${s.prefix === undefined ? '' : ` prefix "${s.prefix}"`}${s.options?.length ? ` ${s.options.join(' ')}` : ''}`;
     case 'limit':

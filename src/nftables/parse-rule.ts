@@ -422,6 +422,43 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     case 'notrack':
       c.i++;
       return { kind: 'notrack' };
+    case 'queue': {
+      c.i++;
+      const flags: string[] = [];
+      let first = 0;
+      let last = 0;
+      for (let w2 = c.peek(); w2 !== undefined; w2 = c.peek()) {
+        if (w2 === 'flags') {
+          c.i++;
+          flags.push(...c.next('queue flags').split(','));
+        } else if (w2 === 'bypass' || w2 === 'fanout') {
+          c.i++;
+          flags.push(...w2.split(','));
+          // `bypass,fanout` (the older spelling's flags) come as one word.
+        } else if (w2 === 'bypass,fanout' || w2 === 'fanout,bypass') {
+          c.i++;
+          flags.push(...w2.split(','));
+        } else if (w2 === 'to' || w2 === 'num') {
+          c.i++;
+          const text = c.next('a queue number');
+          const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+          if (!m) {
+            c.i--;
+            c.fail(`queue ${w2} "${text}": a number or a range (a queue chosen by an expression is not modelled)`);
+          }
+          first = Number(m[1]);
+          last = Number(m[2] ?? m[1]);
+          if (last > 65535 || first > last) {
+            c.i--;
+            c.fail(`queue ${w2} "${text}": not a queue number or range (0-65535)`);
+          }
+        } else break;
+      }
+      const bad = flags.find((f) => f !== 'bypass' && f !== 'fanout');
+      if (bad !== undefined) c.fail(`"${bad}" is not a queue flag (bypass, fanout)`);
+      if (flags.includes('fanout') && first === last) c.fail('fanout requires a range to be specified');
+      return { kind: 'queue', first, last, flags: [...new Set(flags)] };
+    }
     case 'xt': {
       const at = c.i++;
       const what = c.next('match or target');

@@ -283,6 +283,33 @@ describe('verdicts and NAT', () => {
     const inet = t.value.ruleset.tables.get('inet t')!;
     expect(evaluateBaseChain(inet, inet.chains.get('in')!, packet())[0]!.nat).toBeNull();
   });
+  it('queue hands the packet to a userspace program, whose verdict is taken as accept', () => {
+    const b = run(['udp dport 53 queue flags bypass to 0', 'drop'], packet({ protocol: 'udp', dport: 53 }));
+    expect(b.map((x) => x.verdict)).toEqual(['accept']);
+    expect(b[0]!.steps[0]!.action).toBe(
+      'to userspace, queue 0: the program reading it decides; taken as accepted (when none listens, with bypass the kernel accepts it)',
+    );
+    const old = run(['queue num 2-4 fanout'], packet());
+    expect(old[0]!.steps[0]!.action).toContain('one of queues 2-4');
+    const load = (rule: string) =>
+      loadNftTransaction(
+        [
+          'add table ip t',
+          'add chain ip t in { type filter hook input priority 0 ; }',
+          `add rule ip t in ${rule}`,
+        ].join('\n'),
+        'test',
+      );
+    // As nft 1.0.6 refuses them.
+    expect(load('queue num 3 bypass,fanout')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('fanout requires a range to be specified'),
+    });
+    expect(load('queue to 1 accept')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('nothing may follow'),
+    });
+  });
   it('refuses NAT nft refuses: a port mapping with no transport protocol, a statement at a hook it does not work at', () => {
     // Each refused by nft 1.0.6 in a netns.
     const load = (rule: string, hook: string) =>
