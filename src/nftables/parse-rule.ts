@@ -430,14 +430,10 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       for (let w2 = c.peek(); w2 !== undefined; w2 = c.peek()) {
         if (w2 === 'flags') {
           c.i++;
-          flags.push(...c.next('queue flags').split(','));
+          flags.push(...parseValueList(c, 'queue flags').split(','));
         } else if (w2 === 'bypass' || w2 === 'fanout') {
-          c.i++;
-          flags.push(...w2.split(','));
-          // `bypass,fanout` (the older spelling's flags) come as one word.
-        } else if (w2 === 'bypass,fanout' || w2 === 'fanout,bypass') {
-          c.i++;
-          flags.push(...w2.split(','));
+          // The older spelling's flags, after the number: `bypass`, `bypass,fanout`.
+          flags.push(...parseValueList(c, 'queue flags').split(','));
         } else if (w2 === 'to' || w2 === 'num') {
           c.i++;
           const text = c.next('a queue number');
