@@ -13,6 +13,8 @@ interface LearntState {
   setEdits: FlowState['setEdits'];
   /** What matches keep per rule (nth counters, quotas left, connlimit's connections), by table, rule row and match. */
   readonly ruleStates: Map<string, unknown>;
+  /** nftables `numgen inc` counters, by table, chain and rule. */
+  readonly nftCounters: Map<string, number>;
   /** nftables dynamic sets: set name -> key -> expiry (seconds). */
   readonly nftSets: Map<string, Map<string, number>>;
   ipvs: IpvsTable | null;
@@ -23,7 +25,14 @@ const LEARNT = new WeakMap<SimNode, LearntState>();
 function learntOf(node: SimNode): LearntState {
   let l = LEARNT.get(node);
   if (!l) {
-    l = { recent: new Map(), setEdits: [], ruleStates: new Map(), nftSets: new Map(), ipvs: null };
+    l = {
+      recent: new Map(),
+      setEdits: [],
+      ruleStates: new Map(),
+      nftCounters: new Map(),
+      nftSets: new Map(),
+      ipvs: null,
+    };
     LEARNT.set(node, l);
   }
   return l;
@@ -55,6 +64,11 @@ export function keepSetEdits(node: SimNode, edits: FlowState['setEdits']): void 
 /** What rules' matches keep between packets (nth counters, quotas, connlimit), as sampled packets left it. */
 export function ruleStatesOf(node: SimNode): Map<string, unknown> {
   return learntOf(node).ruleStates;
+}
+
+/** nftables `numgen inc` counters, as sampled packets advanced them. */
+export function nftCountersOf(node: SimNode): Map<string, number> {
+  return learntOf(node).nftCounters;
 }
 
 /** Members kube-proxy's nftables affinity sets learnt from sampled connections: key -> expiry (seconds). */

@@ -58,6 +58,7 @@ import {
   ipvsTableOf,
   keepRecentLists,
   keepSetEdits,
+  nftCountersOf,
   recentListsOf,
   ruleStatesOf,
   setEditsOf,
@@ -486,7 +487,7 @@ class Pipeline {
         const branches = evaluateBaseChain(t, chain, nftPacketView(this.node, flow.packet), {
           dynamic: dynamicSetsOf(this.node),
           now: this.options.now,
-          ...(this.options.sample ? { sample: this.options.sample } : {}),
+          ...(this.options.sample ? { sample: this.options.sample, counters: nftCountersOf(this.node) } : {}),
           formatRule: (c, i) => formatRuleForList(c.rules[i]!.body),
         });
         branches.forEach((b, i) => {

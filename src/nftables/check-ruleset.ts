@@ -345,10 +345,11 @@ function natProblem(
     if (!NAT_STATEMENTS.has(s.kind)) continue;
     const ports =
       s.kind === 'dnat' || s.kind === 'snat'
-        ? s.range?.minPort != null
+        ? s.range?.minPort != null || s.map?.part === 'port'
         : s.kind === 'masquerade' || s.kind === 'redirect'
           ? s.ports !== null
           : false;
+    // (A map keyed by `tcp dport` is no transport match: nft 1.0.6 refuses `dnat to A : tcp dport map {...}` alone.)
     if (ports && !transportKnown(stmts, i))
       return 'transport protocol mapping is only valid after transport protocol match';
     const hook = chain.base?.hook;

@@ -4,9 +4,10 @@
 // one branch per value with its exact probability; every set or map look-up is
 // recorded with its key and the element that matched.
 import { formatIPv4, PROTOCOL_NUMBERS, parseIPv4 } from '../net';
-import type { Expr, NftElement, SetRef, Stmt } from './expression';
+import type { Expr, NatMap, NftElement, SetRef, Stmt } from './expression';
 import { formatElement, formatExpr, formatStmt } from './format-rule';
 import { constantValue, matchValue, type ValueKind } from './match-value';
+import { natSpanOf } from './nat-span';
 import type { NftPacketView } from './packet-view';
 import type { NftChain, NftSet, NftTable } from './ruleset';
 import { unquote } from './tokenize';
@@ -286,7 +287,12 @@ type StmtResult =
   | { kind: 'next' }
   | { kind: 'nomatch' }
   | { kind: 'verdict'; verdict: string; chain?: string; note?: string; nat?: NftNat; rejectWith?: string }
-  | { kind: 'fork'; arms: { probability: number; verdict: string; chain?: string; note: string }[] }
+  | {
+      kind: 'fork';
+      arms: { probability: number; verdict: string; chain?: string; note: string; nat?: NftNat; value: number }[];
+      /** `numgen inc`: the values come in turn (mod, offset), not by chance. */
+      counted?: { readonly mod: number; readonly offset: number };
+    }
   /** A random match: the rule goes on with this probability, else it does not match. */
   | { kind: 'chance'; probability: number };
 
@@ -354,7 +360,7 @@ function runStmt(
         const elements = setElements(table, s.map, dynamic, now) ?? [];
         const n = s.key.mod;
         cur.lookups++;
-        const arms: { probability: number; verdict: string; chain?: string; note: string }[] = [];
+        const arms: { probability: number; verdict: string; chain?: string; note: string; value: number }[] = [];
         for (let v = 0; v < n; v++) {
           const el = findElement(elements, [{ kind: 'number', value: v + s.key.offset }]);
           if (!el?.value) continue;
@@ -363,10 +369,11 @@ function runStmt(
             probability: 1 / n,
             verdict: verdict!,
             ...(chain ? { chain } : {}),
-            note: `numgen random mod ${n} = ${v} (probability 1/${n}): element ${formatElement(el)}`,
+            note: `numgen ${s.key.mode} mod ${n} = ${v} (probability 1/${n}): element ${formatElement(el)}`,
+            value: v + s.key.offset,
           });
         }
-        return { kind: 'fork', arms };
+        return { kind: 'fork', arms, ...(s.key.mode === 'inc' ? { counted: { mod: n, offset: s.key.offset } } : {}) };
       }
       const key = keyOf(s.key, p, cur.mark);
       const elements = setElements(table, s.map, dynamic, now);
@@ -392,6 +399,7 @@ function runStmt(
       return { kind: 'verdict', verdict: 'reject', rejectWith: s.with ?? 'icmp port-unreachable' };
     case 'dnat':
     case 'snat':
+      if (s.map) return natFromMap(s.kind, s.map, s.flags, table, p, cur, dynamic, now, notes);
       // An ip6 statement (in an inet table) acts on IPv6 packets: an IPv4 one goes past it.
       if (s.range === null) return { kind: 'nomatch' };
       return {
@@ -446,6 +454,67 @@ function runStmt(
   }
 }
 
+/** The NAT a map value gives: an address (range, prefix, maybe with ports), or a port to the fixed address. */
+function natOfValue(kind: 'dnat' | 'snat', map: NatMap, value: string, flags: readonly string[]): NftNat | null {
+  const span = map.part === 'port' ? natSpanOf(`${map.address}:${value}`) : natSpanOf(value);
+  return span ? { kind, ...span, flags } : null;
+}
+
+/**
+ * `dnat|snat to KEY map MAP`: the packet's key looked up. A number generator or a hash forks the walk,
+ * one branch per value with its share (a hash's value depends on a seed the kernel draws, or on fields
+ * taken as spread evenly); a value without an element fails the look-up, and the rule does not match.
+ */
+function natFromMap(
+  kind: 'dnat' | 'snat',
+  map: NatMap,
+  flags: readonly string[],
+  table: NftTable,
+  p: NftPacketView,
+  cur: Cursor,
+  dynamic: DynamicSets,
+  now: number,
+  notes: string[],
+): StmtResult {
+  const elements = setElements(table, map.ref, dynamic, now);
+  if (!elements) return { kind: 'nomatch' };
+  cur.lookups++;
+  const spread = map.key.kind === 'numgen' || map.key.kind === 'hash' ? map.key : null;
+  if (spread) {
+    const n = spread.mod;
+    const arms: { probability: number; verdict: string; note: string; nat: NftNat; value: number }[] = [];
+    for (let v = 0; v < n; v++) {
+      const el = findElement(elements, [{ kind: 'number', value: v + spread.offset }]);
+      const nat = el?.value === undefined ? null : natOfValue(kind, map, el.value, flags);
+      if (!nat) continue;
+      arms.push({
+        probability: 1 / n,
+        verdict: 'accept',
+        nat,
+        note: `${formatExpr(map.key)} = ${v + spread.offset} (probability 1/${n}): ${kind} to ${map.part === 'port' ? `${map.address}:` : ''}${el!.value}`,
+        value: v + spread.offset,
+      });
+    }
+    const counted = spread.kind === 'numgen' && spread.mode === 'inc';
+    return { kind: 'fork', arms, ...(counted ? { counted: { mod: n, offset: spread.offset } } : {}) };
+  }
+  const key = keyOf(map.key, p, cur.mark);
+  if (!key) return { kind: 'nomatch' };
+  const el = findElement(elements, key);
+  const keyText = key.map((k) => k.text).join(' . ');
+  const nat = el?.value === undefined ? null : natOfValue(kind, map, el.value, flags);
+  if (!nat) {
+    notes.push(`${formatExpr(map.key)} ${keyText}: no element in ${refName(map.ref)}`);
+    return { kind: 'nomatch' };
+  }
+  return {
+    kind: 'verdict',
+    verdict: 'accept',
+    nat,
+    note: `${formatExpr(map.key)} ${keyText} matched ${refName(map.ref)} element ${formatElement(el!)}: ${kind} to ${map.part === 'port' ? `${map.address}:` : ''}${el!.value}`,
+  };
+}
+
 function fork(cur: Cursor): Cursor {
   return {
     ...cur,
@@ -461,6 +530,11 @@ export interface NftEvalOptions {
   readonly now?: number;
   /** Draw one arm of each numgen instead of following all (a sampled packet). */
   readonly sample?: () => number;
+  /**
+   * A sampled packet's `numgen inc` counters, by table, chain and rule (what the kernel keeps in the
+   * rule): the packet takes the next value instead of a drawn one.
+   */
+  readonly counters?: Map<string, number>;
   readonly formatRule?: (chain: NftChain, index: number) => string;
 }
 
@@ -591,12 +665,21 @@ export function evaluateBaseChain(
           // A value with no element fails the look-up: that share of packets goes on with the next rule.
           const missing = 1 - arms.reduce((sum, a) => sum + a.probability, 0);
           if (options.sample) {
-            const x = options.sample();
-            let below = 0;
-            const pick = arms.find((a) => {
-              below += a.probability;
-              return x < below;
-            });
+            let pick: (typeof arms)[number] | undefined;
+            if (r.counted && options.counters) {
+              // The rule's counter gives this packet its value (nft_ng_inc_gen: the next one, wrapping at mod).
+              const key = `${table.family} ${table.name}/${frame.chain.name}/${index}`;
+              const count = options.counters.get(key) ?? 0;
+              options.counters.set(key, (count + 1) % r.counted.mod);
+              pick = arms.find((a) => a.value === count + r.counted!.offset);
+            } else {
+              const x = options.sample();
+              let below = 0;
+              pick = arms.find((a) => {
+                below += a.probability;
+                return x < below;
+              });
+            }
             if (!pick) continue walk;
             arms = [pick];
           } else if (missing > 1e-12) {

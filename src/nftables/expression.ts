@@ -23,6 +23,18 @@ export type Expr =
     }
   | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' | 'direction' }
   | { readonly kind: 'numgen'; readonly mode: 'random' | 'inc'; readonly mod: number; readonly offset: number }
+  /**
+   * `jhash EXPR mod N [seed S] [offset O]`, `symhash mod N [offset O]`: a hash of packet fields (jhash
+   * under a seed the kernel draws when the rule is made unless one is given), modulo N.
+   */
+  | {
+      readonly kind: 'hash';
+      readonly mode: 'jhash' | 'symhash';
+      readonly input: Expr | null;
+      readonly mod: number;
+      readonly seed: string | null;
+      readonly offset: number;
+    }
   | { readonly kind: 'concat'; readonly parts: readonly Expr[] }
   /** `mark and 0x4000`: a bitwise operation on an expression, the constant as written. */
   | { readonly kind: 'bitwise'; readonly op: 'and' | 'or' | 'xor'; readonly left: Expr; readonly value: string };
@@ -67,6 +79,11 @@ export type Stmt =
       readonly family?: 'ip' | 'ip6';
       readonly range: NatSpan | null;
       readonly flags: readonly string[];
+      /**
+       * `to KEY map MAP` (the address from the map) or `to ADDR : KEY map MAP` (the port from it, the
+       * address fixed): the map is looked up with the packet's key (`range` is then null).
+       */
+      readonly map?: NatMap;
     }
   /** `masquerade|redirect [to :PORT[-PORT]] [flags]`. */
   | {
@@ -97,6 +114,15 @@ export type Stmt =
   | { readonly kind: 'xt'; readonly what: 'match' | 'target'; readonly name: string };
 
 /** A NAT statement's addresses (null: the packet's own) and ports (null: the packet's own). */
+/** A NAT's address or port looked up in a map by a key the packet gives (`dnat to ip saddr map @m`). */
+export interface NatMap {
+  readonly key: Expr;
+  readonly ref: SetRef;
+  /** What the map's values are: the address (and maybe port) to NAT to, or the port (`address` fixed). */
+  readonly part: 'address' | 'port';
+  readonly address: string | null;
+}
+
 export interface NatSpan {
   readonly minAddress: number | null;
   readonly maxAddress: number | null;

@@ -26,6 +26,8 @@ export function formatExpr(e: Expr): string {
       return `ct ${e.key}`;
     case 'numgen':
       return `numgen ${e.mode} mod ${e.mod}${e.offset ? ` offset ${e.offset}` : ''}`;
+    case 'hash':
+      return `${e.mode}${e.input ? ` ${formatExpr(e.input)}` : ''} mod ${e.mod}${e.seed !== null ? ` seed ${e.seed}` : ''}${e.offset ? ` offset ${e.offset}` : ''}`;
     case 'concat':
       return e.parts.map(formatExpr).join(' . ');
     case 'bitwise':

@@ -1,7 +1,9 @@
 // `nft list ruleset`: printing a ruleset the way nft does, and reading a real
 // node's listing back into the same model (elements may wrap over lines; a
 // `# handle N` annotation is ignored).
+
 import { rulesetProblem } from './check-ruleset';
+import { joinContinuations } from './continued-lines';
 import type { NftElement } from './expression';
 import { formatElements, formatRuleForList } from './format-rule';
 import { LOSSY, NftSyntaxError, parseRuleTokens, TokenCursor } from './parse-rule';
@@ -73,7 +75,7 @@ export function formatNftList(r: NftRuleset): string {
 function logicalLines(text: string): { line: number; text: string }[] {
   const out: { line: number; text: string }[] = [];
   const braces: Brace[] = [];
-  const raw = text.split('\n');
+  const raw = joinContinuations(text.split('\n'));
   for (let i = 0; i < raw.length; i++) {
     let t = raw[i]!.trim();
     const start = i;

@@ -1,4 +1,5 @@
 // One call from `nft -f` text to a ruleset, errors as "SOURCE: line N ...".
+import { joinContinuations } from './continued-lines';
 import { parseNftList } from './list-ruleset';
 import { emptyRuleset, type NftRuleset } from './ruleset';
 import { tokenizeNft } from './tokenize';
@@ -24,7 +25,7 @@ export function loadNftTransaction(
 const MAX_EXPANDED_LINE = 1 << 20;
 
 export function loadNftFile(text: string, source: string): NftResult<NftRuleset> {
-  const lines = text.split('\n');
+  const lines = joinContinuations(text.split('\n'));
   const defines = new Map<string, string>();
   /** Each line's part: a command, a line of a block, or nothing (blank, comment, define). */
   const parts: ('command' | 'block' | null)[] = [];

@@ -2,8 +2,8 @@
 // (`mark set mark or 0x4000`) and the form `nft list ruleset` prints
 // (`meta mark set meta mark | 0x00004000`) parse to the same statements.
 // A word this parser does not know is an error naming it, never skipped.
-import { maskOf, parseIPv4, parseIPv4Prefix } from '../net';
-import type { CompareOp, Expr, NatSpan, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+import type { CompareOp, Expr, NatMap, NftElement, NftRuleBody, SetRef, Stmt } from './expression';
+import { natSpanOf } from './nat-span';
 import { type Token, unquote } from './tokenize';
 
 export class NftSyntaxError extends Error {
@@ -140,6 +140,29 @@ function parsePrimary(c: TokenCursor): Expr | null {
     c.i += 2;
     return { kind: 'ct', key };
   }
+  if (w === 'jhash' || w === 'symhash') {
+    c.i++;
+    let input: Expr | null = null;
+    if (w === 'jhash') {
+      input = parseExpr(c);
+      if (!input) c.fail(`expected the fields jhash hashes, found "${c.peek() ?? 'end of line'}"`);
+    }
+    c.expect('mod');
+    const mod = Number(c.next('a modulus'));
+    if (!Number.isInteger(mod) || mod < 1) {
+      c.i--;
+      c.fail(`${w} mod must be a positive integer`);
+    }
+    let seed: string | null = null;
+    let offset = 0;
+    for (let k = c.peek(); k === 'seed' || k === 'offset'; k = c.peek()) {
+      c.i++;
+      const v = c.next(`a ${k}`);
+      if (k === 'seed') seed = v;
+      else offset = Number(v);
+    }
+    return { kind: 'hash', mode: w, input, mod, seed, offset };
+  }
   if (w === 'numgen') {
     c.i++;
     const mode = c.next('random or inc');
@@ -217,36 +240,33 @@ function natFlags(c: TokenCursor): string[] {
  * `ADDR`, `ADDR-ADDR`, `ADDR/LEN` (the prefix's addresses), each with an optional `:PORT[-PORT]`,
  * or `:PORT[-PORT]` alone; undefined when the text is none of these.
  */
-function natSpanOf(text: string): NatSpan | undefined {
-  const colon = text.indexOf(':');
-  const addressText = colon < 0 ? text : text.slice(0, colon);
-  const portText = colon < 0 ? null : text.slice(colon + 1);
-  let minAddress: number | null = null;
-  let maxAddress: number | null = null;
-  if (addressText !== '') {
-    const slash = addressText.indexOf('/');
-    const dash = addressText.indexOf('-');
-    if (slash >= 0) {
-      const p = parseIPv4Prefix(addressText);
-      if (!p) return undefined;
-      minAddress = p.address;
-      maxAddress = (p.address | ~maskOf(p.length)) >>> 0;
-    } else {
-      minAddress = parseIPv4(dash < 0 ? addressText : addressText.slice(0, dash));
-      maxAddress = dash < 0 ? minAddress : parseIPv4(addressText.slice(dash + 1));
-      if (minAddress === null || maxAddress === null || maxAddress < minAddress) return undefined;
-    }
-  } else if (portText === null) return undefined;
-  let minPort: number | null = null;
-  let maxPort: number | null = null;
-  if (portText !== null) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(portText);
-    if (!m) return undefined;
-    minPort = Number(m[1]);
-    maxPort = m[2] === undefined ? minPort : Number(m[2]);
-    if (minPort > 65535 || maxPort > 65535 || maxPort < minPort) return undefined;
+/**
+ * The NAT's mapped forms, `to KEY map MAP` and `to ADDR : KEY map MAP` (nft's own words for them kept
+ * as `to`), or null when the statement names its address and port itself.
+ */
+function parseNatMap(c: TokenCursor): { to: string; map: NatMap } | null {
+  const start = c.i;
+  let address: string | null = null;
+  if (c.peek(1) === ':') {
+    address = c.next('an address');
+    c.i++;
   }
-  return { minAddress, maxAddress, minPort, maxPort };
+  const key = parseExpr(c);
+  if (!key || c.peek() !== 'map') {
+    c.i = start;
+    return null;
+  }
+  c.i++;
+  const ref = parseSetRef(c);
+  if (address !== null && natSpanOf(address)?.minAddress == null) {
+    c.i = start;
+    c.fail(`"${address}" is not an address`);
+  }
+  const to = c.tokens
+    .slice(start, c.i)
+    .map((t) => t.text)
+    .join(' ');
+  return { to, map: { key, ref, part: address === null ? 'address' : 'port', address } };
 }
 
 /**
@@ -377,8 +397,16 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       c.i++;
       const family = c.peek() === 'ip' || c.peek() === 'ip6' ? (c.next('a family') as 'ip' | 'ip6') : undefined;
       c.expect('to');
-      if (c.peek() === 'ip' || c.peek() === 'numgen' || c.peek() === 'jhash' || c.peek() === 'symhash')
-        c.fail(`"${w} to ${c.peek()} ...": NAT through a map or a hash is not modelled`);
+      const mapped = parseNatMap(c);
+      if (mapped)
+        return {
+          kind: w,
+          to: mapped.to,
+          ...(family ? { family } : {}),
+          range: null,
+          flags: natFlags(c),
+          map: mapped.map,
+        };
       const to = c.next('an address');
       // An IPv6 address ("[fd00::2]:80", "fd00::1"): the statement acts on IPv6 packets, as `dnat ip6 to`.
       const ipv6 = family === 'ip6' || to.startsWith('[') || to.indexOf(':') !== to.lastIndexOf(':');
@@ -522,8 +550,18 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
     const value = parseExpr(c) ?? c.next('a mark');
     return { kind: 'mark-set', target, value };
   }
+  const exprAt = c.i;
   const left = parseExpr(c);
   if (!left) return c.fail(`unknown word "${w}"`);
+  // `ip daddr set ...`, `ether saddr set ...`: a header field rewritten in place (stateless NAT).
+  if (c.peek() === 'set') {
+    const words = c.tokens
+      .slice(exprAt, c.i)
+      .map((t) => t.text)
+      .join(' ');
+    c.i = exprAt;
+    return c.fail(`"${words} set ...": rewriting a header field is not modelled`);
+  }
   if (c.peek() === 'vmap') {
     c.i++;
     return { kind: 'vmap', key: left, map: parseSetRef(c) };

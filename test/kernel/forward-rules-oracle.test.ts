@@ -330,6 +330,21 @@ const CASES: readonly Case[] = [
     nft: nftForward(['ip dscp != ef drop', 'ip ecn != ect1 drop', 'ip dscp { cs1, af41 } drop']),
   },
   { name: 'nft: ip dscp cs0 drops a packet with TOS 0', to: SERVER, rules: {}, nft: nftForward(['ip dscp cs0 drop']) },
+  {
+    name: 'nft: dnat to an address the source maps to',
+    to: SERVER,
+    rules: {},
+    nft: nftPrerouting(['dnat to ip saddr map { 10.9.0.0/16 : 192.168.0.21, 10.244.1.0/25 : 192.168.0.22 }']),
+  },
+  {
+    name: 'nft: dnat to a port the destination port maps to; a key with no element does not match',
+    to: SERVER,
+    rules: {},
+    nft: nftPrerouting([
+      'meta l4proto tcp dnat to 192.168.0.23 : tcp dport map { 9 : 10 }',
+      'meta l4proto udp dnat to 192.168.0.24 : udp dport map { 9 : 11 }',
+    ]),
+  },
   // -m string: the payload starts 28 bytes into the datagram; the window counts from the IP header.
   {
     name: 'string: found (bm)',
@@ -506,6 +521,11 @@ function timeRules(): string[] {
 /** The case's payload in hex. */
 function payloadOf(c: Case): string {
   return c.payload ?? '78'.repeat(20);
+}
+
+/** An nft table whose nat prerouting chain holds these rules. */
+function nftPrerouting(rules: readonly string[]): string {
+  return `table ip knetnat {\n  chain pre {\n    type nat hook prerouting priority -100; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n}\n`;
 }
 
 /** An nft table whose forward chain holds these rules. */

@@ -53,6 +53,38 @@ describe('file structure', () => {
     expect(trace(conf, '192.168.0.2', 22).outcome).toBe('ACCEPT');
     expect(trace(conf, '192.168.0.2', 80).outcome).toBe('DROP');
   });
+  it("NAT through maps (Debian's load_balancing.nft): by numgen, by a hash, by a packet field; rules over several lines", () => {
+    const text = [
+      'table ip nat {',
+      '\tchain prerouting {',
+      '\t\ttype nat hook prerouting priority -300;',
+      '\t\tip daddr 10.96.0.1 dnat to numgen inc mod 10 map {',
+      '\t\t\t\t0-5 : 192.168.10.100, \\',
+      '\t\t\t\t6-9 : 192.168.20.200 }',
+      '\t\tip daddr 10.96.0.2 dnat to jhash ip saddr . tcp dport mod 2 map { 0 : 192.168.20.100, 1 : 192.168.30.100 }',
+      '\t\tip daddr 10.96.0.3 ip protocol tcp dnat to 192.168.1.100 : numgen random mod 2 map { 0 : 4040 , 1 : 4050 }',
+      '\t\tip daddr 10.96.0.4 dnat to ip saddr map { 10.0.0.0/24 : 192.168.40.1 }',
+      '\t\tip daddr 10.96.0.5 dnat to ip saddr map { 10.9.0.0/24 : 192.168.40.1 }',
+      '\t}',
+      '}',
+    ].join('\n');
+    const endpoints = (to: string) =>
+      trace(text, to, 80)
+        .endpoints.map((e) => `${e.address} ${e.probability}`)
+        .sort();
+    expect(endpoints('10.96.0.1')).toEqual(['192.168.10.100:80 0.6', '192.168.20.200:80 0.4']);
+    expect(endpoints('10.96.0.2')).toEqual(['192.168.20.100:80 0.5', '192.168.30.100:80 0.5']);
+    expect(endpoints('10.96.0.3')).toEqual(['192.168.1.100:4040 0.5', '192.168.1.100:4050 0.5']);
+    expect(endpoints('10.96.0.4')).toEqual(['192.168.40.1:80 1']);
+    // No element for the key: the rule does not match, and the packet goes on undisturbed.
+    expect(endpoints('10.96.0.5')).toEqual([]);
+    expect(
+      loadNftFile('table ip t {\n\tchain c {\n\t\ttcp dport 80 ip daddr set 10.0.0.1\n\t}\n}\n', 'f'),
+    ).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('"ip daddr set ...": rewriting a header field is not modelled'),
+    });
+  });
   it('define and $NAME; a table with no family is ip; include is refused', () => {
     const text = [
       'define ssh = 22',
