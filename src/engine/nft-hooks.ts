@@ -72,6 +72,7 @@ export function nftPacketView(node: SimNode, p: NfPacket): NftPacketView {
     ctState: ct ? ct.state.toLowerCase() : p.untracked ? 'untracked' : 'invalid',
     ctStatus: status,
     ctMark: ct?.mark ?? 0,
+    ctZone: p.ctZone ?? 0,
     fibType: (address, device) => addressType(node, address, device ?? null).toLowerCase(),
     fibDevice: (address, from, mark, prefer) => fibDevice(node, address, from, mark, prefer),
     ctDirection: ct ? (ct.direction === 'REPLY' ? 'reply' : 'original') : null,

@@ -497,6 +497,8 @@ class Pipeline {
           f.rulesEvaluated += b.rulesEvaluated;
           f.packet.mark = b.mark;
           if (b.notrack) f.notrack = true;
+          // A zone set before conntrack has seen the packet (a raw-priority chain) is where it is looked up.
+          if (b.zone !== null && !f.ct) f.packet.ctZone = b.zone;
           if (f.hops)
             for (const s of b.steps)
               f.hops.push({

@@ -51,6 +51,8 @@ export interface NftBranch {
   readonly lookups: number;
   /** A `notrack` statement ran: the packet gets no connection (as iptables' NOTRACK). */
   readonly notrack: boolean;
+  /** The zone a `ct zone set` put the packet's connection in (null: none set). */
+  readonly zone: number | null;
 }
 
 /** Members dynamic sets have learnt (`update @set`): by set name, each key with when it expires (seconds). */
@@ -70,6 +72,7 @@ interface Cursor {
   rulesEvaluated: number;
   lookups: number;
   notrack: boolean;
+  zone: number | null;
 }
 
 type Value = number | string | readonly string[];
@@ -95,7 +98,7 @@ export function kindOf(e: Expr): ValueKind {
     case 'fib':
       return e.result === 'type' ? 'word' : 'fiboif';
     case 'ct':
-      return e.key === 'mark' ? 'number' : e.key === 'direction' ? 'word' : 'flags';
+      return e.key === 'mark' || e.key === 'zone' ? 'number' : e.key === 'direction' ? 'word' : 'flags';
     case 'bitwise':
       // Masked, a value compares as what it was (`meta mark & 0xf00`, `tcp flags & (syn|ack)`).
       return kindOf(e.left);
@@ -171,6 +174,8 @@ function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
     }
     case 'ct':
       if (e.key === 'direction') return p.ctDirection ?? null;
+      // Every ct key but state needs a connection (nft_ct_get_eval breaks without one).
+      if (e.key === 'zone') return p.ctDirection == null ? null : (p.ctZone ?? 0);
       return e.key === 'state' ? [p.ctState] : e.key === 'status' ? p.ctStatus : p.ctMark;
     case 'bitwise': {
       const v = packetValue(e.left, p, mark);
@@ -442,6 +447,10 @@ function runStmt(
         note: `to userspace, ${queue}: the program reading it decides; taken as accepted (when none listens, ${alone})`,
       };
     }
+    case 'zone-set':
+      cur.zone = s.zone;
+      notes.push(`conntrack zone ${s.zone}: the connection is looked up and kept there`);
+      return { kind: 'next' };
     case 'notrack':
       cur.notrack = true;
       notes.push('notrack: the packet gets no connection');
@@ -557,6 +566,7 @@ export function evaluateBaseChain(
       rulesEvaluated: 0,
       lookups: 0,
       notrack: false,
+      zone: null,
     },
   ];
   const finish = (cur: Cursor, verdict: NftBranch['verdict'], nat: NftNat | null, rejectWith?: string) =>
@@ -571,6 +581,7 @@ export function evaluateBaseChain(
       rulesEvaluated: cur.rulesEvaluated,
       lookups: cur.lookups,
       notrack: cur.notrack,
+      zone: cur.zone,
     });
 
   /** Applies a verdict to a cursor; true when the cursor goes on walking. */

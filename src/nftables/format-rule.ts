@@ -108,6 +108,8 @@ export function formatStmt(s: Stmt): string {
       return 'meta nftrace set 1';
     case 'notrack':
       return 'notrack';
+    case 'zone-set':
+      return `ct zone set ${s.zone}`;
     case 'queue': {
       const to = s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`;
       return `queue${s.flags.length ? ` flags ${s.flags.join(',')}` : ''} to ${to}`;

@@ -16,6 +16,8 @@ export interface NftPacketView {
   /** `ct status` bits set on the connection (dnat, snat, seen-reply, assured, confirmed). */
   readonly ctStatus: readonly string[];
   readonly ctMark: number;
+  /** `ct zone`: the zone the packet's connection is in (0 unless CT/ct zone set put it elsewhere). */
+  readonly ctZone?: number;
   /**
    * What `fib ADDR type` answers for an address: local, unicast, broadcast, multicast...; with a
    * device, as the kernel answers it for that device only (`. iif`/`. oif`: addrtype --limit-iface-in).

@@ -133,7 +133,7 @@ function parsePrimary(c: TokenCursor): Expr | null {
   }
   if (w === 'ct') {
     const key = c.peek(1);
-    if (key !== 'state' && key !== 'status' && key !== 'mark' && key !== 'direction') {
+    if (key !== 'state' && key !== 'status' && key !== 'mark' && key !== 'direction' && key !== 'zone') {
       c.i++;
       return c.fail(`unknown ct key "${key ?? ''}"`);
     }
@@ -545,6 +545,18 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       c.expect('1');
       return { kind: 'nftrace' };
     }
+    if (w === 'ct' && key === 'zone') {
+      c.i += setAt + 1;
+      const text = c.next('a zone');
+      const zone = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+      if (!(zone <= 65535)) {
+        c.i--;
+        c.fail(`ct zone set ${text}: a zone number (0-65535); a zone from an expression is not modelled`);
+      }
+      return { kind: 'zone-set', zone };
+    }
+    if (w === 'ct' && (key === 'original' || key === 'reply') && c.peek(2) === 'zone')
+      return c.fail(`"ct ${key} zone": direction zones are not modelled`);
     if (key !== 'mark') return c.fail(`unknown statement "${w}"`);
     c.i += setAt + 1;
     const value = parseExpr(c) ?? c.next('a mark');

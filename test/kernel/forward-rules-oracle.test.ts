@@ -331,6 +331,12 @@ const CASES: readonly Case[] = [
   },
   { name: 'nft: ip dscp cs0 drops a packet with TOS 0', to: SERVER, rules: {}, nft: nftForward(['ip dscp cs0 drop']) },
   {
+    name: 'nft: ct zone set before conntrack, ct zone read after',
+    to: SERVER,
+    rules: {},
+    nft: `table ip knetraw {\n  chain pre {\n    type filter hook prerouting priority -300; policy accept;\n    iifname "cni0" ct zone set 3\n  }\n}\n${nftForward(['ct zone != 3 drop', 'ct zone 3 meta mark set 0x1', 'meta mark != 0x1 drop'])}`,
+  },
+  {
     name: 'nft: dnat to an address the source maps to',
     to: SERVER,
     rules: {},

@@ -283,6 +283,28 @@ describe('verdicts and NAT', () => {
     const inet = t.value.ruleset.tables.get('inet t')!;
     expect(evaluateBaseChain(inet, inet.chains.get('in')!, packet())[0]!.nat).toBeNull();
   });
+  it("ct zone set gives the branch its zone; ct zone reads a connection's (none without one)", () => {
+    const b = run(['ct zone set 7'], packet());
+    expect(b[0]!.zone).toBe(7);
+    expect(b[0]!.steps[0]!.action).toBe('conntrack zone 7: the connection is looked up and kept there');
+    expect(verdictOf(['ct zone 7 drop'], packet({ ctDirection: 'original', ctZone: 7 }))).toEqual(['drop']);
+    expect(verdictOf(['ct zone 0 drop'], packet({ ctDirection: 'original' }))).toEqual(['drop']);
+    expect(verdictOf(['ct zone 0 drop'], packet({ ctDirection: null }))).toEqual(['accept']);
+    const load = (rule: string) =>
+      loadNftTransaction(
+        [
+          'add table ip t',
+          'add chain ip t in { type filter hook input priority 0 ; }',
+          `add rule ip t in ${rule}`,
+        ].join('\n'),
+        'test',
+      );
+    expect(load('ct original zone set 3')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('direction zones'),
+    });
+    expect(load('ct zone set mark')).toMatchObject({ ok: false, message: expect.stringContaining('not modelled') });
+  });
   it('queue hands the packet to a userspace program, whose verdict is taken as accept', () => {
     const b = run(['udp dport 53 queue flags bypass to 0', 'drop'], packet({ protocol: 'udp', dport: 53 }));
     expect(b.map((x) => x.verdict)).toEqual(['accept']);
