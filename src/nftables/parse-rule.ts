@@ -535,6 +535,8 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       return { kind: 'limit', over, rate: words.join(' ') };
     }
   }
+  if (w === 'ct' && (c.peek(1) === 'original' || c.peek(1) === 'reply') && c.peek(2) === 'zone')
+    return c.fail(`"ct ${c.peek(1)} zone": direction zones are not modelled`);
   // `meta nftrace set 1`, `[meta|ct] mark set ...`
   const setAt = w === 'meta' || w === 'ct' ? 2 : 1;
   if (c.peek(setAt) === 'set') {
@@ -555,8 +557,6 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       }
       return { kind: 'zone-set', zone };
     }
-    if (w === 'ct' && (key === 'original' || key === 'reply') && c.peek(2) === 'zone')
-      return c.fail(`"ct ${key} zone": direction zones are not modelled`);
     if (key !== 'mark') return c.fail(`unknown statement "${w}"`);
     c.i += setAt + 1;
     const value = parseExpr(c) ?? c.next('a mark');
