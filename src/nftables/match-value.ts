@@ -19,6 +19,7 @@ export type ValueKind =
 /** nft's names for DSCP values (its dscp type; nft 1.0.6 took each), by the six-bit value. */
 export const DSCP_NAMES: ReadonlyMap<string, number> = new Map([
   ['cs0', 0x00],
+  ['be', 0x00],
   ['df', 0x00],
   ['lephb', 0x01],
   ['cs1', 0x08],

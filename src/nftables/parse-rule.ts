@@ -455,11 +455,13 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       const flags: string[] = [];
       let first = 0;
       let last = 0;
+      // nft 1.0.6 takes flags after the number only in the older `num` spelling.
+      let style: 'to' | 'num' | null = null;
       for (let w2 = c.peek(); w2 !== undefined; w2 = c.peek()) {
         if (w2 === 'flags') {
           c.i++;
           flags.push(...parseValueList(c, 'queue flags').split(','));
-        } else if (w2 === 'bypass' || w2 === 'fanout') {
+        } else if ((w2 === 'bypass' || w2 === 'fanout') && style !== 'to') {
           // The older spelling's flags, after the number: `bypass`, `bypass,fanout`.
           flags.push(...parseValueList(c, 'queue flags').split(','));
         } else if (w2 === 'to' || w2 === 'num') {
@@ -470,6 +472,7 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
             c.i--;
             c.fail(`queue ${w2} "${text}": a number or a range (a queue chosen by an expression is not modelled)`);
           }
+          style = w2;
           first = Number(m[1]);
           last = Number(m[2] ?? m[1]);
           if (last > 65535 || first > last) {

@@ -589,8 +589,10 @@ describe('the IP header: -m ttl, -m tos, -m dscp and TTL, TOS, DSCP, CLASSIFY', 
   it.each(REFUSED)('%s', (rule, words) => {
     expect(refused(rule)).toContain(words);
   });
-  it('the targets are mangle only', () => {
-    for (const target of ['TTL --ttl-set 1', 'TOS --set-tos 1', 'DSCP --set-dscp 1', 'CLASSIFY --set-class 1:1']) {
+  it('TTL, TOS and DSCP are mangle targets; CLASSIFY works in any table', () => {
+    expect(refused('-A OUTPUT -j CLASSIFY --set-class 1:10', 'filter')).toBe('loaded');
+    expect(refused('-A OUTPUT -j CLASSIFY --set-class 1:10', 'raw')).toBe('loaded');
+    for (const target of ['TTL --ttl-set 1', 'TOS --set-tos 1', 'DSCP --set-dscp 1']) {
       expect(refused(`-A OUTPUT -j ${target}`, 'filter')).toContain('is not valid in the filter table');
       expect(refused(`-A OUTPUT -j ${target}`, 'raw')).toContain('is not valid in the raw table');
     }
@@ -615,6 +617,7 @@ describe('-m string', () => {
     ['-A INPUT -m string --algo bm --from 0 --to 65535 --string q', '-A INPUT -m string --string "q" --algo bm'],
     ['-A INPUT -m string --string "a\\"b" --algo bm', '-A INPUT -m string --string "a\\"b" --algo bm'],
     ['-A INPUT -m string --string "ab\\\\" --algo bm', '-A INPUT -m string --hex-string "|61625c|" --algo bm'],
+    ['-A INPUT -m string --string "a\\\\b" --algo bm', '-A INPUT -m string --string "a\\\\b" --algo bm'],
     ['-A INPUT -m string --string "tab\tx" --algo bm', '-A INPUT -m string --hex-string "|7461620978|" --algo bm'],
     ['-A INPUT -m string --string héllo --algo bm', '-A INPUT -m string --hex-string "|68c3a96c6c6f|" --algo bm'],
   ];
@@ -837,6 +840,11 @@ describe('-m mac', () => {
       'ACCEPT',
       'REJECT',
     ]);
+    // The node's own packet to itself comes back through lo, in no Ethernet frame: no test of its MAC passes.
+    const own = nodeFromRules(
+      '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m mac ! --mac-source 00:11:22:33:44:55 -j DROP\nCOMMIT\n',
+    );
+    expect(trace(own, '192.168.0.2', '192.168.0.2', 80).outcome).toBe('ACCEPT');
   });
 });
 
@@ -933,6 +941,27 @@ describe('-m time', () => {
     ['-A FORWARD -m time --weekdays 7,8', '-A FORWARD -m time --weekdays Sun --datestop 2038-01-19T03:14:07'],
     ['-A FORWARD -m time --localtz', '-A FORWARD -m time --datestop 2038-01-19T03:14:07 --kerneltz'],
     ['-A FORWARD -m time', '-A FORWARD -m time --datestop 2038-01-19T03:14:07'],
+    // libxt_time's leniencies: any 2038 date (32 bits unsigned), timegm's normalising, strtoul's parts,
+    // weekday names by their first two letters, "!" flipping every bit.
+    ['-A FORWARD -m time --datestop 2038-06-01', '-A FORWARD -m time --datestop 2038-06-01T00:00:00'],
+    [
+      '-A FORWARD -m time --datestart 2020-00-10',
+      '-A FORWARD -m time --datestart 2019-12-10T00:00:00 --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --datestart 2020-03-00',
+      '-A FORWARD -m time --datestart 2020-02-29T00:00:00 --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --timestart 009:00',
+      '-A FORWARD -m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07',
+    ],
+    ['-A FORWARD -m time --weekdays Monday,Su', '-A FORWARD -m time --weekdays Mon,Sun --datestop 2038-01-19T03:14:07'],
+    ['-A FORWARD -m time --weekdays Mo,Tu,We,Th,Fr,Sa,Su', '-A FORWARD -m time --datestop 2038-01-19T03:14:07'],
+    [
+      '-A FORWARD -m time ! --monthdays 0',
+      '-A FORWARD -m time --monthdays 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31 --datestop 2038-01-19T03:14:07',
+    ],
   ];
   it.each(FORMS)('%s', (given, printed) => {
     expect(saved([given])).toEqual([printed]);
@@ -947,6 +976,9 @@ describe('-m time', () => {
     expect(refused('--weekdays mon')).toContain('mon is not a valid day specifier');
     expect(refused('--weekdays 0')).toContain('No, the week does NOT begin with Sunday.');
     expect(refused('--monthdays 32')).toContain('32 is not a valid day for --monthdays');
+    expect(refused('--monthdays 08')).toContain('08 is not a valid day for --monthdays');
+    expect(refused('--utc --kerneltz')).toContain('option "--utc" cannot be used together with "--kerneltz".');
+    expect(refused('--datestop 2106-01-01')).toContain('Invalid date "2106-01-01"');
     expect(refused('--datestop 2040-01-01')).toContain('Invalid date "2040-01-01" specified.');
     expect(refused('--datestart 1969-12-31')).toContain('Invalid date "1969-12-31"');
     expect(refused('--timestart 01:00 --timestop 02:00 --contiguous')).toContain(

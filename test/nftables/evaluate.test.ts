@@ -96,6 +96,7 @@ describe('matches', () => {
       ].map(drops),
     ).toEqual([true, true, true, false, true, false, false]);
     expect(['ip ecn ect1', 'ip ecn 1', 'ip ecn ce'].map(drops)).toEqual([true, true, false]);
+    expect(verdictOf(['ip dscp be drop'], packet({ tos: 0 }))).toEqual(['drop']);
   });
   it('refuses what nft refuses, and ip id (its value differs from packet to packet)', () => {
     const load = (rule: string) =>
@@ -331,6 +332,9 @@ describe('verdicts and NAT', () => {
       ok: false,
       message: expect.stringContaining('nothing may follow'),
     });
+    // nft 1.0.6 takes flags after the number in the older spelling only.
+    expect(load('queue to 3 bypass')).toMatchObject({ ok: false });
+    expect(load('queue num 3 bypass')).toMatchObject({ ok: true });
   });
   it('refuses NAT nft refuses: a port mapping with no transport protocol, a statement at a hook it does not work at', () => {
     // Each refused by nft 1.0.6 in a netns.

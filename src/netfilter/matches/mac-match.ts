@@ -1,7 +1,8 @@
 // -m mac --mac-source: the Ethernet source address of the frame the packet came in
 // (xt_mac; only where a frame was received: PREROUTING, INPUT, FORWARD). knetsim
 // knows it when the trace gives it (`trace --src-mac`); a packet whose source MAC is
-// not given matches no address (and so matches every negated one).
+// not given matches no address (and so matches every negated one). A packet that came in
+// no Ethernet frame (made on the node, or looped back through lo) matches neither way.
 import type { MatchExtension } from '../extension';
 
 /** A MAC as xtables_parse_mac reads it (six parts of one or two hex digits, ":" between) in its printed form; null when bad. */
@@ -20,6 +21,7 @@ export const macMatch: MatchExtension = {
     if (!o) return 'option "--mac-source" must be specified';
     const mac = parseMac(o.args[0] ?? '');
     if (mac === null) return 'Invalid MAC address specified.';
-    return { test: (p) => (p.srcMac === mac) !== o.negated };
+    // xt_mac answers no for a frame that is no Ethernet one (lo, a packet made here), "!" or not.
+    return { test: (p) => p.inIface !== null && p.inIface !== 'lo' && (p.srcMac === mac) !== o.negated };
   },
 };

@@ -183,6 +183,9 @@ export function stringPatternText(spec: StringSpec): string {
   const bytes = spec.pattern;
   const hex = bytes.some((b) => b < 0x20 || b > 0x7e) || bytes[bytes.length - 1] === 0x5c;
   if (hex) return ` --hex-string "|${bytes.map((b) => b.toString(16).padStart(2, '0')).join('')}|"`;
-  const text = bytes.map((b) => (b === 0x22 ? '\\"' : String.fromCharCode(b))).join('');
+  // print_string escapes quotes and backslashes.
+  const text = bytes
+    .map((b) => (b === 0x22 || b === 0x5c ? `\\${String.fromCharCode(b)}` : String.fromCharCode(b)))
+    .join('');
   return ` --string "${text}"`;
 }

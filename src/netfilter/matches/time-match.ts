@@ -4,6 +4,7 @@
 // all in UTC (--kerneltz: the kernel's time zone, which knetsim takes to be UTC too).
 // The clock is the trace's (`trace --at`), the current time by default.
 import type { MatchExtension, ParsedOption } from '../extension';
+import { parseCNumber } from '../values';
 
 const DAY = 86400;
 /** The kernel keeps dates as 32-bit seconds: the latest is 2038-01-19T03:14:07. */
@@ -27,23 +28,28 @@ export interface TimeSpec {
 
 const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
 
-/** "hh:mm[:ss]" as seconds into the day; null when bad. */
+/** "hh:mm[:ss]" as seconds into the day (each part as strtoul reads it: "009" is 9); null when bad. */
 function dayTime(text: string): number | null {
-  const m = /^(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$/.exec(text);
+  const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(text);
   if (!m) return null;
   const [h, min, s] = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)];
   return h > 23 || min > 59 || s > 59 ? null : h * 3600 + min * 60 + s;
 }
 
-/** "YYYY[-MM[-DD[Thh[:mm[:ss]]]]]" (UTC) as seconds since 1970; null when bad or past 2038-01-19T03:14:07. */
+/**
+ * "YYYY[-MM[-DD[Thh[:mm[:ss]]]]]" (UTC) as seconds since 1970, as libxt_time reads it: a year of 1970
+ * to 2038, the other parts whatever they are, normalised as timegm does (month 0 is December before,
+ * day 0 the month's eve); null when bad.
+ */
 function date(text: string): number | null {
-  const m = /^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2})(?:T(\d{1,2})(?::(\d{1,2})(?::(\d{1,2}))?)?)?)?)?$/.exec(text);
+  const m = /^(\d+)(?:-(\d+)(?:-(\d+)(?:T(\d+)(?::(\d+)(?::(\d+))?)?)?)?)?$/.exec(text);
   if (!m) return null;
   const part = (i: number, fallback: number) => (m[i] === undefined ? fallback : Number(m[i]));
   const [y, mo, d, h, mi, s] = [part(1, 0), part(2, 1), part(3, 1), part(4, 0), part(5, 0), part(6, 0)];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 || y < 1970) return null;
+  if (y < 1970 || y > 2038) return null;
   const seconds = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
-  return seconds > LAST_DATE ? null : seconds;
+  // The kernel keeps it in 32 bits.
+  return seconds >= 0 && seconds <= 0xffffffff ? seconds : null;
 }
 
 export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
@@ -73,26 +79,32 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
   if (w) {
     weekdays = 0;
     for (const day of (w.args[0] ?? '').split(',')) {
-      // A number past 7 names no day (iptables takes it, and it matches nothing).
-      const n = /^\d+$/.test(day) ? Number(day) : WEEKDAYS.indexOf(day) + 1;
+      // A number past 7 names no day (iptables takes it, and it matches nothing); a name is known by its
+      // first two letters ("Mo", "Monday").
+      const n = /^\d+$/.test(day)
+        ? Number(day)
+        : WEEKDAYS.findIndex((name) => day.length >= 2 && name.startsWith(day.slice(0, 2))) + 1;
       if (n === 0)
         return /^\d+$/.test(day) ? 'No, the week does NOT begin with Sunday.' : `${day} is not a valid day specifier`;
       if (n <= 7) weekdays |= 1 << n;
     }
-    if (w.negated) weekdays = ~weekdays & ALL_WEEKDAYS;
+    // libxt_time flips the bits of every day.
+    if (w.negated) weekdays ^= ALL_WEEKDAYS;
   }
   let monthdays = ALL_MONTHDAYS;
   const md = one(options, '--monthdays');
   if (md) {
     monthdays = 0;
     for (const day of (md.args[0] ?? '').split(',')) {
-      // Day 0 is taken, and no day of a month is it.
-      const n = /^\d+$/.test(day) ? Number(day) : Number.NaN;
-      if (!(n <= 31)) return `${day} is not a valid day for --monthdays`;
+      // Day 0 is taken, and no day of a month is it; the number as strtoul base 0 reads it ("08" is none).
+      const n = parseCNumber(day, 31);
+      if (n === null) return `${day} is not a valid day for --monthdays`;
       monthdays = (monthdays | (1 << n)) >>> 0;
     }
-    if (md.negated) monthdays = (~monthdays & ALL_MONTHDAYS) >>> 0;
+    if (md.negated) monthdays = (monthdays ^ ALL_MONTHDAYS) >>> 0;
   }
+  if (one(options, '--utc') && (one(options, '--kerneltz') || one(options, '--localtz')))
+    return 'option "--utc" cannot be used together with "--kerneltz".';
   const contiguous = one(options, '--contiguous') !== undefined;
   if (contiguous && dayStart < dayStop) return '--contiguous only makes sense when stoptime is smaller than starttime';
   return {

@@ -1,7 +1,7 @@
 // TTL, TOS and DSCP rewrite the IP header's time to live and TOS byte (xt_HL,
-// xt_DSCP's tos_tg and dscp_tg), so later rules and hops see the new values;
-// CLASSIFY sets the priority a qdisc sorts the packet by. All four are mangle
-// targets, as the kernel registers them.
+// xt_DSCP's tos_tg and dscp_tg), so later rules and hops see the new values; the
+// kernel registers them for the mangle table only. CLASSIFY sets the priority a
+// qdisc sorts the packet by, in any table, where the packet is on its way out.
 import type { Hook, ParsedOption, TargetExtension } from '../extension';
 import { dscpValue, parseTosValue } from '../matches/ip-header-matches';
 import { parseCNumber } from '../values';
@@ -131,7 +131,6 @@ const CLASSIFY_HOOKS: readonly Hook[] = ['FORWARD', 'OUTPUT', 'POSTROUTING'];
 export const classifyTarget: TargetExtension = {
   name: 'CLASSIFY',
   options: [{ name: '--set-class', args: 1 }],
-  tables: ['mangle'],
   hooks: CLASSIFY_HOOKS,
   compile(options) {
     const o = options[0];
