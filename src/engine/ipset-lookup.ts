@@ -3,6 +3,7 @@
 // changes applied, in order, to a copy (the node's sets stay as loaded).
 import {
   cloneRegistry,
+  cloneSet,
   editFromPacket,
   elementForFlags,
   type IpSet,
@@ -13,7 +14,7 @@ import {
 } from '../ipset';
 import { PROTOCOL_NUMBERS } from '../net';
 import type { NfPacket, SetEdit } from '../netfilter';
-import type { SetLookup } from './sim-node';
+import type { EditableSets, SetLookup } from './sim-node';
 
 function fieldsOf(p: NfPacket): PacketFields {
   return {
@@ -52,6 +53,7 @@ function editedSets(registry: IpsetRegistry, edits: readonly SetEdit[]): Map<str
 
 export function setLookupOf(registry: IpsetRegistry): SetLookup {
   return {
+    editable: () => editableOf(registry),
     get lookups() {
       return registry.stats.lookups;
     },
@@ -70,6 +72,33 @@ export function setLookupOf(registry: IpsetRegistry): SetLookup {
       const r = matchSet(registry, name, flags, fieldsOf(p));
       // The rules were checked against the sets when loaded, so a missing set here is a miss.
       return r.ok && r.value.member;
+    },
+  };
+}
+
+/**
+ * A copy of the sets that edits change in place: each set is copied the first time an edit touches
+ * it, the others shared with the node's (read only).
+ */
+function editableOf(registry: IpsetRegistry): EditableSets {
+  const copy: IpsetRegistry = { sets: new Map(registry.sets), stats: registry.stats };
+  const own = new Set<string>();
+  const lookup = setLookupOf(copy);
+  return {
+    ...lookup,
+    get lookups() {
+      return copy.stats.lookups;
+    },
+    apply(edits) {
+      for (const e of edits) {
+        const set = copy.sets.get(e.set);
+        if (!set) continue;
+        if (!own.has(e.set)) {
+          copy.sets.set(e.set, cloneSet(set));
+          own.add(e.set);
+        }
+        editFromPacket(copy.sets.get(e.set)!, e.add, e.flags, fieldsOf(e.packet));
+      }
     },
   };
 }

@@ -1,16 +1,17 @@
 // What sampled packets leave behind on their node, as real connections do: xt_recent
-// lists, nth statistic counters, the elements SET targets added to or deleted from ipsets, the members nftables affinity sets learn, and IPVS's connection table with its
+// lists, what rules' matches keep (nth counters, quotas, connlimit's connections), the
+// elements SET targets added to or deleted from ipsets, nftables' numgen inc counters, the members nftables affinity sets learn, and IPVS's connection table with its
 // persistence templates and each scheduler's position. A sampled packet reads and
 // updates it; a full trace (every branch) neither reads nor writes it, since it shows
 // what any packet may meet on the node as built.
 import { addService, createIpvsTable, type IpvsTable } from '../ipvs';
 import type { FlowState } from '../netfilter';
-import type { SimNode } from './sim-node';
+import type { EditableSets, SetLookup, SimNode } from './sim-node';
 
 interface LearntState {
   recent: FlowState['recent'];
-  /** SET targets' changes to the node's ipsets, in order. */
-  setEdits: FlowState['setEdits'];
+  /** The node's ipsets as SET targets of sampled connections left them (null: unchanged). */
+  sets: EditableSets | null;
   /** What matches keep per rule (nth counters, quotas left, connlimit's connections), by table, rule row and match. */
   readonly ruleStates: Map<string, unknown>;
   /** nftables `numgen inc` counters, by table, chain and rule. */
@@ -27,7 +28,7 @@ function learntOf(node: SimNode): LearntState {
   if (!l) {
     l = {
       recent: new Map(),
-      setEdits: [],
+      sets: null,
       ruleStates: new Map(),
       nftCounters: new Map(),
       nftSets: new Map(),
@@ -52,13 +53,17 @@ export function keepRecentLists(node: SimNode, lists: FlowState['recent']): void
   learntOf(node).recent = lists;
 }
 
-/** What SET targets changed in the node's ipsets, as sampled packets left it. */
-export function setEditsOf(node: SimNode): FlowState['setEdits'] {
-  return learntOf(node).setEdits;
+/** The node's ipsets as SET targets of sampled packets left them (the sets as loaded when none changed them). */
+export function learntSetsOf(node: SimNode): SetLookup | null {
+  return learntOf(node).sets ?? node.sets;
 }
 
+/** A sampled packet's SET edits stay on the node: applied in place to its copy of the sets. */
 export function keepSetEdits(node: SimNode, edits: FlowState['setEdits']): void {
-  learntOf(node).setEdits = edits;
+  if (edits.length === 0) return;
+  const l = learntOf(node);
+  l.sets ??= node.sets?.editable?.() ?? null;
+  l.sets?.apply(edits);
 }
 
 /** What rules' matches keep between packets (nth counters, quotas, connlimit), as sampled packets left it. */

@@ -58,10 +58,10 @@ import {
   ipvsTableOf,
   keepRecentLists,
   keepSetEdits,
+  learntSetsOf,
   nftCountersOf,
   recentListsOf,
   ruleStatesOf,
-  setEditsOf,
 } from './learnt-state';
 import { nftChainsAt, nftPacketView } from './nft-hooks';
 import { routeBack } from './route-back';
@@ -72,6 +72,7 @@ import {
   interfaceOnLink,
   isLocalAddress,
   primaryAddress,
+  type SetLookup,
   type SimNode,
   type UserspaceProxy,
 } from './sim-node';
@@ -236,7 +237,7 @@ interface HookSlot {
   readonly base: CompiledChain | undefined;
   /** An empty built-in chain with policy ACCEPT (or none): nothing to walk. */
   readonly pass: boolean;
-  readonly env: MatchEnv & { now: number; clock: number | null };
+  readonly env: MatchEnv & { now: number; clock: number | null; sets: SetLookup | null };
 }
 
 /** The socket of a process running as root (kube-proxy, and by default whatever sends a node's own packets). */
@@ -393,23 +394,26 @@ const LOCAL_DELIVERY = { kind: 'local' } as const;
 function makeSlot(node: SimNode, table: TableName, hook: Hook): HookSlot {
   const compiled = node.ruleset.tables.get(table);
   const base = compiled ? compiledChainNamed(compiled, hook) : undefined;
+  const env: HookSlot['env'] = {
+    hook,
+    table,
+    now: 0,
+    clock: null,
+    // The sets a packet meets: the node's as loaded, or as sampled connections' SET targets left them.
+    sets: node.sets,
+    addrType: (address, limit) => addressType(node, address, limit),
+    setTest: (name, flags, packet, edits) => env.sets?.test(name, flags, packet, edits) ?? false,
+    hasSet: (name) => node.sets?.has(name) ?? false,
+    routeTo: (address, from) =>
+      from !== undefined && node.policyRules !== undefined && node.routes.length > 0
+        ? reverseRouteByRules(node, address, from)
+        : routeToAddress(node, address),
+  };
   return {
     table: compiled,
     base,
     pass: !compiled || !base || (base.ruleCount === 0 && base.policy !== 'DROP'),
-    env: {
-      hook,
-      table,
-      now: 0,
-      clock: null,
-      addrType: (address, limit) => addressType(node, address, limit),
-      setTest: (name, flags, packet, edits) => node.sets?.test(name, flags, packet, edits) ?? false,
-      hasSet: (name) => node.sets?.has(name) ?? false,
-      routeTo: (address, from) =>
-        from !== undefined && node.policyRules !== undefined && node.routes.length > 0
-          ? reverseRouteByRules(node, address, from)
-          : routeToAddress(node, address),
-    },
+    env,
   };
 }
 
@@ -435,7 +439,11 @@ class Pipeline {
     // A sampled packet runs the node's nth counters; looked up once, not at every table.
     this.ruleStates = options.sample ? ruleStatesOf(node) : undefined;
     this.clock = options.clock ?? null;
+    this.sets = options.sample ? learntSetsOf(node) : node.sets;
   }
+
+  /** The sets this packet meets (a sampled one: as the connections before it left them). */
+  private readonly sets: SetLookup | null;
 
   /** The wall clock the packet is seen at (-m time); null: the current time. */
   private readonly clock: number | null;
@@ -534,6 +542,7 @@ class Pipeline {
     const env = slot.env;
     env.now = this.options.now;
     env.clock = this.clock;
+    env.sets = this.sets;
     env.ruleStates = this.ruleStates;
     let out: PipelineFlow[] | null = null;
     for (const flow of flows) {
@@ -1471,8 +1480,11 @@ export function runPipeline(
 } {
   // A sampled packet is a real connection: it meets the recent lists earlier ones left.
   const recent = options.sample ? recentListsOf(node) : NO_RECENT;
-  const setEdits = options.sample ? setEditsOf(node) : NO_SET_EDITS;
-  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, { recent, nfacct: NO_NFACCT, setEdits });
+  const flow = freshFlow(packet, 1, options.recordHops ? [] : null, 0, {
+    recent,
+    nfacct: NO_NFACCT,
+    setEdits: NO_SET_EDITS,
+  });
   const pipeline = new Pipeline(node, options);
   if (origin.kind === 'local') {
     packet.inIface = null;

@@ -47,6 +47,13 @@ export interface SetLookup {
   test(name: string, flags: readonly ('src' | 'dst')[], packet: NfPacket, edits?: readonly SetEdit[]): boolean;
   has(name: string): boolean;
   readonly lookups: number;
+  /** A copy SET edits can change in place (the node's own sets stay as loaded); absent: sets SET cannot change. */
+  editable?(): EditableSets;
+}
+
+/** Sets that SET edits change in place: what sampled connections leave on the node. */
+export interface EditableSets extends SetLookup {
+  apply(edits: readonly SetEdit[]): void;
 }
 
 /** A kube-proxy userspace-mode proxy socket: where it listens on the node and whom it proxies to. */

@@ -28,6 +28,7 @@ export type { AddOptions, IpSet, IpsetEntry } from './set';
 export {
   addElement,
   addKey,
+  cloneSet,
   createSet,
   deleteElement,
   deleteKey,

@@ -35,6 +35,18 @@ export function scanCNumber(text: string, from: number, to: number, max: number)
 }
 
 /**
+ * A 64-bit number as strtoull reads it with base 0 (iptables' XTTYPE_UINT64 options: quotas, byte
+ * counts), up to `max`: the same notation as parseCNumber, kept exact as a bigint. Null when it is
+ * not such a number.
+ */
+export function parseCBigInt(text: string, max = 0xffffffffffffffffn): bigint | null {
+  const m = /^(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9][0-9]*))$/.exec(text);
+  if (!m) return null;
+  const n = m[1] !== undefined ? BigInt(`0x${m[1]}`) : m[2] !== undefined ? BigInt(`0o${m[2] || '0'}`) : BigInt(m[3]!);
+  return n <= max ? n : null;
+}
+
+/**
  * A floating-point number as C's strtod reads a whole text (libxt_statistic's --probability): an
  * optional sign, then decimal digits with an optional point and e-exponent, or 0x and hex digits
  * with an optional point and p-exponent (a power of two): "0x.8" is 0.5, "0x1p-2" 0.25. Null when

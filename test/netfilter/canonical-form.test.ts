@@ -683,6 +683,19 @@ describe('-m connbytes', () => {
       '-A FORWARD -m connbytes ! --connbytes 10 --connbytes-dir both --connbytes-mode bytes',
       '-A FORWARD -m connbytes ! --connbytes 10 --connbytes-mode bytes --connbytes-dir both',
     ],
+    // 64-bit counts kept exact; an upper end of 0 or 2^64 - 1 is left out (print_from_to).
+    [
+      '-A FORWARD -m connbytes --connbytes 10:18446744073709551615 --connbytes-dir both --connbytes-mode bytes',
+      '-A FORWARD -m connbytes --connbytes 10 --connbytes-mode bytes --connbytes-dir both',
+    ],
+    [
+      '-A FORWARD -m connbytes --connbytes 9007199254740993 --connbytes-dir both --connbytes-mode bytes',
+      '-A FORWARD -m connbytes --connbytes 9007199254740993 --connbytes-mode bytes --connbytes-dir both',
+    ],
+    [
+      '-A FORWARD -m connbytes --connbytes 0:0 --connbytes-dir both --connbytes-mode packets',
+      '-A FORWARD -m connbytes --connbytes 0 --connbytes-mode packets --connbytes-dir both',
+    ],
   ];
   it.each(FORMS)('%s', (given, printed) => {
     expect(saved([given])).toEqual([printed]);

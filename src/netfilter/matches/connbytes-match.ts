@@ -2,30 +2,31 @@
 // connection has carried, this packet included, one way or both (xt_connbytes over
 // nf_conn_acct). A connection conntrack counts nothing for (no accounting: listed
 // without counters), and a packet without a connection, never match.
+
+import { parseCBigInt } from '../../net';
 import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
-import { parseCNumber } from '../values';
 
 const DIRECTIONS = ['original', 'reply', 'both'] as const;
 const MODES = ['packets', 'bytes', 'avgpkt'] as const;
 
 export interface ConnbytesSpec {
   /** The range as the kernel keeps it: from > to when negated (then outside [to, from] matches). */
-  readonly from: number;
-  readonly to: number;
+  readonly from: bigint;
+  readonly to: bigint;
   readonly direction: (typeof DIRECTIONS)[number];
   readonly mode: (typeof MODES)[number];
 }
 
 /** An unbounded end (UINT64_MAX): iptables-save leaves it out. */
-const NO_END = Number.POSITIVE_INFINITY;
+const NO_END = 0xffffffffffffffffn;
 
 const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
 
 /** "FROM[:TO]" (numbers as strtoull base 0 reads them; an empty end is 0 or unbounded), as libxt_connbytes reads it. */
-function parseRange(text: string): { from: number; to: number } | string {
+function parseRange(text: string): { from: bigint; to: bigint } | string {
   const colon = text.indexOf(':');
-  const read = (t: string, empty: number) => (t === '' ? empty : parseCNumber(t, Number.MAX_SAFE_INTEGER));
-  const from = read(colon < 0 ? text : text.slice(0, colon), 0);
+  const read = (t: string, empty: bigint) => (t === '' ? empty : parseCBigInt(t));
+  const from = read(colon < 0 ? text : text.slice(0, colon), 0n);
   const to = colon < 0 ? NO_END : read(text.slice(colon + 1), NO_END);
   if (from === null || to === null)
     return `bad value for option "--connbytes" near "${text}", or out of range (0-18446744073709551615).`;
@@ -96,6 +97,7 @@ export const connbytesMatch: MatchExtension = {
       test: (p) => {
         const what = connectionCount(spec, p);
         if (what === null) return false;
+        // Counts and bounds compare as numbers and bigints do (exactly, whatever their size).
         return spec.to >= spec.from ? what >= spec.from && what <= spec.to : what < spec.to || what > spec.from;
       },
     };
@@ -106,5 +108,6 @@ export const connbytesMatch: MatchExtension = {
 export function connbytesText(spec: ConnbytesSpec): string {
   const negated = spec.from > spec.to;
   const [from, to] = negated ? [spec.to, spec.from] : [spec.from, spec.to];
-  return `${negated ? ' !' : ''} --connbytes ${from}${to === NO_END ? '' : `:${to}`} --connbytes-mode ${spec.mode} --connbytes-dir ${spec.direction}`;
+  // print_from_to: the upper end only when it is neither 0 nor unbounded.
+  return `${negated ? ' !' : ''} --connbytes ${from}${to === NO_END || to === 0n ? '' : `:${to}`} --connbytes-mode ${spec.mode} --connbytes-dir ${spec.direction}`;
 }

@@ -1,10 +1,12 @@
-// -m connlimit: how many connections from (or to) one address or network the rule has
-// let through and conntrack still holds, this one included (xt_connlimit over
-// nf_conncount): --connlimit-above N passes when there are more than N,
-// --connlimit-upto N when there are at most N. The rule's list is its own: it starts
-// empty, so in a full trace the packet's connection is the only one; sampled
-// connections add to it one after another.
-import { maskOf } from '../../net';
+// -m connlimit: how many connections from (or to) one address or network the match has
+// seen and conntrack still holds, this one included (xt_connlimit over nf_conncount):
+// --connlimit-above N passes when there are more than N, --connlimit-upto N when there
+// are at most N. The rule's list is its own: it starts empty, so in a full trace the
+// packet's connection is the only one; sampled connections add to it one after another.
+// Not modelled: the kernel forgets a connection that never got confirmed (a later rule
+// dropped its packet) when it next looks, unless it was added within the same jiffy;
+// knetsim keeps every connection it counted.
+import { maskOf, tupleKey } from '../../net';
 import type { MatchExtension, ParsedOption } from '../extension';
 import { parseCNumber } from '../values';
 
@@ -71,8 +73,7 @@ export const connlimitMatch: MatchExtension = {
           const lists = state as Lists;
           const key = ((spec.byDestination ? p.dst : p.src) & mask) >>> 0;
           // The connection as conntrack knows it (its original tuple), else the packet's own.
-          const t = p.ct?.original ?? p;
-          const conn = `${t.protocol} ${t.src}:${t.sport}>${t.dst}:${t.dport}`;
+          const conn = tupleKey(p.ct?.original ?? p, p.ctZone);
           const list = lists.get(key);
           const counted = list?.has(conn) ? list : new Set([...(list ?? []), conn]);
           const next = counted === list ? lists : new Map([...lists, [key, counted]]);
