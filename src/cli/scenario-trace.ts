@@ -219,7 +219,7 @@ export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.
     const seed = o.seed === undefined ? 1 : Number(o.seed);
     if (!Number.isInteger(seed)) throw new UserError(`--seed: "${o.seed}" is not an integer`);
     const [forward] = walkCluster(nodes, node.name, { ...request, commit: true, sample: seededRandom(seed) });
-    const replies = forward ? walkReply(nodes, forward) : [];
+    const replies = forward ? walkReply(nodes, forward, request.at) : [];
     const packet = walkedPacketText(request, node.name);
     const dns = resolved.dns ? { dns: dnsWalkJson(resolved.dns) } : {};
     if (o.json) out.write(`${JSON.stringify({ packet, seed, forward, replies, ...dns }, null, 2)}\n`);

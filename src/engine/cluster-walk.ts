@@ -161,6 +161,18 @@ export function walkCluster(
       paths.push(b.exit ? withUnroutableNote(node, here, b.exit) : here);
       continue;
     }
+    if (b.exit.ttl <= leg.routers) {
+      // A router forwards the packet itself (not a VXLAN datagram carrying it): at TTL 1 it is dropped there.
+      const why = `the underlay router drops it: its TTL is ${b.exit.ttl} (ICMP time exceeded to ${b.exit.src})`;
+      paths.push({
+        ...here,
+        outcome: 'DROP',
+        disposition: why,
+        hops: [...b.hops, ...leg.hops, { node: node.name, stage: 'underlay router', action: why }],
+        exit: null,
+      });
+      continue;
+    }
     const further = walkCluster(
       nodes,
       leg.node.name,
@@ -171,7 +183,7 @@ export function walkCluster(
         sport: b.exit.sport,
         dport: b.exit.dport,
         length: b.exit.length,
-        ttl: Math.max(1, b.exit.ttl - leg.routers),
+        ttl: b.exit.ttl - leg.routers,
         tos: b.exit.tos,
         origin: { kind: 'interface', iface: leg.iface },
         ...(request.tcpFlags !== undefined ? { tcpFlags: request.tcpFlags } : {}),
@@ -206,7 +218,12 @@ export function walkCluster(
  * conntrack table (walk the forward packet with `commit`, one path with
  * `sample`), and is reversed by them on the way (un-DNAT, un-SNAT).
  */
-export function walkReply(nodes: ReadonlyMap<string, SimNode>, forward: ClusterPath): ClusterPath[] {
+export function walkReply(
+  nodes: ReadonlyMap<string, SimNode>,
+  forward: ClusterPath,
+  /** The wall clock the forward packet was traced at (-m time), for the reply too. */
+  at?: number,
+): ClusterPath[] {
   const exit = forward.exit;
   const last = forward.nodes[forward.nodes.length - 1]!;
   if (forward.outcome !== 'ACCEPT' || !exit) return [];
@@ -218,5 +235,6 @@ export function walkReply(nodes: ReadonlyMap<string, SimNode>, forward: ClusterP
     protocol: exit.protocol,
     origin: { kind: 'interface', iface: exit.iface },
     ...(exit.protocol === 'tcp' ? { tcpFlags: { ...SYN, ack: true } } : {}),
+    ...(at !== undefined ? { at } : {}),
   });
 }

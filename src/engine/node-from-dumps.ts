@@ -138,7 +138,7 @@ export function nodeFromDumps(d: NodeDumps): NodeResult {
   }
   // Only a script that loads -m set or names the SET target can name a missing set (the dump is loaded onto an empty node).
   const missing =
-    loaded.script.matchModules?.has('set') === false && !(d.iptables?.text ?? '').includes('SET')
+    loaded.script.matchModules?.has('set') === false && loaded.script.targetModules?.has('SET') === false
       ? null
       : missingSet(loaded.state, d.sets ?? null);
   if (missing)

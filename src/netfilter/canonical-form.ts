@@ -27,12 +27,10 @@ import { type QueueSpec, queueSpec, queueText } from './targets/nfqueue-target';
 import { type SetTargetSpec, setTargetSpec, setTargetText } from './targets/set-target';
 import { tproxySpec } from './targets/tproxy-target';
 import { saveString } from './tokenize';
-import { hex, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
+import { hex, hexByte, keptText, parseCNumber, parseMarkMask, parsePortRange, parseUint32 } from './values';
 
 const opt = (options: readonly ParsedOption[], ...names: string[]) => options.find((o) => names.includes(o.name));
 const neg = (o: ParsedOption) => (o.negated ? ' !' : '');
-/** A byte as libxt_tos, libxt_dscp and their targets print it: "0x%02x". */
-const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 
 function prefixText(p: { address: number; length: number }): string {
   return `${formatIPv4(p.address)}/${p.length}`;
@@ -372,11 +370,11 @@ function matchText(m: RuleMatch): string {
       // libxt_tos (revision 1): the value and its mask, names as the numbers they stand for.
       const x = o[0]!;
       const tos = parseTosValue(x.args[0]!) as { value: number; mask: number };
-      return `${neg(x)} --tos ${hex2(tos.value)}/${hex2(tos.mask)}`;
+      return `${neg(x)} --tos ${hexByte(tos.value)}/${hexByte(tos.mask)}`;
     }
     case 'dscp': {
       const dscp = dscpValue(o, '--dscp', '--dscp-class') as { value: number; negated: boolean };
-      return `${dscp.negated ? ' !' : ''} --dscp ${hex2(dscp.value)}`;
+      return `${dscp.negated ? ' !' : ''} --dscp ${hexByte(dscp.value)}`;
     }
     case 'ecn':
       return ecnText(o);
@@ -455,11 +453,11 @@ function targetText(t: RuleTarget): string {
   if (t.name === 'TOS') {
     // libxt_TOS (revision 1) prints every form as the one operation the kernel keeps.
     const op = tosOperation(o[0]!) as { value: number; mask: number };
-    return ` -j TOS --set-tos ${hex2(op.value)}/${hex2(op.mask)}`;
+    return ` -j TOS --set-tos ${hexByte(op.value)}/${hexByte(op.mask)}`;
   }
   if (t.name === 'DSCP') {
     const dscp = dscpValue(o, '--set-dscp', '--set-dscp-class') as { value: number };
-    return ` -j DSCP --set-dscp ${hex2(dscp.value)}`;
+    return ` -j DSCP --set-dscp ${hexByte(dscp.value)}`;
   }
   if (t.name === 'CT') {
     // libxt_CT: --notrack, then the zone unless 0.

@@ -630,6 +630,7 @@ function targetOf(
   const options = one !== null ? SCRATCH_OPTIONS : slots.parsedOptions(TARGET, texts);
   const action = target.ext.compile(options, facts);
   if (typeof action === 'string') throw new RuleSyntaxError(`${target.name} target: ${action}`, target.name);
+  cache.targetModules.add(target.name);
   if (one !== null) return new OneOptionTarget(target.name, one.name, one.negated, one.args[0]!, action);
   const ruleTarget: RuleTarget = { kind: 'extension', name: target.name, options, action };
   if (keep)

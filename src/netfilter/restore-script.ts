@@ -62,6 +62,8 @@ export interface RestoreScript {
   readonly blocks: readonly ScriptBlock[];
   /** The match modules the script's rules load (-m NAME, and those -p loads); absent when not known. */
   readonly matchModules?: ReadonlySet<string>;
+  /** The target extensions the script's rules use (-j DNAT, -j SET...); absent when not known. */
+  readonly targetModules?: ReadonlySet<string>;
 }
 
 export interface ScriptError {
@@ -357,7 +359,7 @@ export function parseRestoreScript(text: string): ParseResult {
     }
   }
   if (table) return { ok: false, error: { line: lineNo, message: `table "${table.name}" has no COMMIT` } };
-  return { ok: true, script: { blocks, matchModules: cache.modules } };
+  return { ok: true, script: { blocks, matchModules: cache.modules, targetModules: cache.targetModules } };
 }
 
 /** The rule's arguments as read (starting with the space after the chain name). */

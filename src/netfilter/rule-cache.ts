@@ -56,6 +56,8 @@ export interface RuleCache {
   readonly matches: CompiledCache<RuleMatch>;
   /** The match modules compiled so far (each rule's are among them: a repeated match was compiled once). */
   readonly modules: Set<string>;
+  /** The target extensions compiled so far (DNAT, MARK, SET...), likewise. */
+  readonly targetModules: Set<string>;
   /** -m comment by its text. */
   readonly comments: Map<string, RuleMatch>;
   /** One-match lists by their match. */
@@ -80,6 +82,7 @@ export function newRuleCache(): RuleCache {
   return {
     matches: new CompiledCache(),
     modules: new Set(),
+    targetModules: new Set(),
     comments: new Map(),
     lists: new Map(),
     targets: new CompiledCache(),

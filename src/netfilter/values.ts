@@ -178,3 +178,26 @@ export function keptText(o: { readonly args: readonly string[] } | undefined, ma
 export function hex(n: number): string {
   return `0x${(n >>> 0).toString(16)}`;
 }
+
+/** A byte as libxt_tos, libxt_dscp and their targets print it: "0x%02x". */
+export function hexByte(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/** xtables' words for a number outside an option's range. */
+export function outOfRange(option: string, min: number, max: number): string {
+  return `bad value for option "${option}", or out of range (${min}-${max}).`;
+}
+
+/**
+ * xtables' words when two options that exclude each other are both given (null when not): the
+ * later one named first, as the parser meets it.
+ */
+export function excludeEachOther(options: readonly { readonly name: string }[], a: string, b: string): string | null {
+  const first = options.findIndex((o) => o.name === a || o.name === b);
+  const second = options.findIndex(
+    (o, i) => i > first && (o.name === a || o.name === b) && o.name !== options[first]!.name,
+  );
+  if (first < 0 || second < 0) return null;
+  return `option "${options[second]!.name}" cannot be used together with "${options[first]!.name}".`;
+}

@@ -327,7 +327,7 @@ function walkFrom<F extends TableFlow>(
         if (perRule !== null) {
           // What the rule saw before decides (its state as loaded in a full trace).
           const states = env.ruleStates;
-          const key = `${table.name}/${(at / RULE_WORDS) | 0}/${m}`;
+          const key = states === undefined ? '' : `${table.name}/${(at / RULE_WORDS) | 0}/${m}`;
           const r = perRule.test(p, states?.has(key) ? states.get(key) : perRule.initial);
           states?.set(key, r.next);
           if (!r.pass) {

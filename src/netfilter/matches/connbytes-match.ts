@@ -4,7 +4,7 @@
 // without counters), and a packet without a connection, never match.
 
 import { parseCBigInt } from '../../net';
-import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
+import { type MatchExtension, type NfPacket, optionOf, type ParsedOption } from '../extension';
 
 const DIRECTIONS = ['original', 'reply', 'both'] as const;
 const MODES = ['packets', 'bytes', 'avgpkt'] as const;
@@ -20,8 +20,6 @@ export interface ConnbytesSpec {
 /** An unbounded end (UINT64_MAX): iptables-save leaves it out. */
 const NO_END = 0xffffffffffffffffn;
 
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 /** "FROM[:TO]" (numbers as strtoull base 0 reads them; an empty end is 0 or unbounded), as libxt_connbytes reads it. */
 function parseRange(text: string): { from: bigint; to: bigint } | string {
   const colon = text.indexOf(':');
@@ -35,9 +33,9 @@ function parseRange(text: string): { from: bigint; to: bigint } | string {
 }
 
 export function connbytesSpec(options: readonly ParsedOption[]): ConnbytesSpec | string {
-  const range = one(options, '--connbytes');
-  const dir = one(options, '--connbytes-dir');
-  const mode = one(options, '--connbytes-mode');
+  const range = optionOf(options, '--connbytes');
+  const dir = optionOf(options, '--connbytes-dir');
+  const mode = optionOf(options, '--connbytes-mode');
   if (!range) return 'option "--connbytes" must be specified';
   if (!dir) return 'option "--connbytes-dir" must be specified';
   if (!mode) return 'option "--connbytes-mode" must be specified';

@@ -7,8 +7,8 @@
 // dropped its packet) when it next looks, unless it was added within the same jiffy;
 // knetsim keeps every connection it counted.
 import { maskOf, tupleKey } from '../../net';
-import type { MatchExtension, ParsedOption } from '../extension';
-import { parseCNumber } from '../values';
+import { type MatchExtension, optionOf, type ParsedOption } from '../extension';
+import { excludeEachOther, parseCNumber } from '../values';
 
 export interface ConnlimitSpec {
   readonly limit: number;
@@ -19,26 +19,19 @@ export interface ConnlimitSpec {
   readonly byDestination: boolean;
 }
 
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 export function connlimitSpec(options: readonly ParsedOption[]): ConnlimitSpec | string {
-  const above = one(options, '--connlimit-above');
-  const upto = one(options, '--connlimit-upto');
-  if (above && upto) {
-    const [first, second] = options.indexOf(above) < options.indexOf(upto) ? [above, upto] : [upto, above];
-    return `option "${second.name}" cannot be used together with "${first.name}".`;
-  }
+  const above = optionOf(options, '--connlimit-above');
+  const upto = optionOf(options, '--connlimit-upto');
+  const limits = excludeEachOther(options, '--connlimit-above', '--connlimit-upto');
+  if (limits) return limits;
   const given = above ?? upto;
   if (!given) return 'You must specify "--connlimit-above" or "--connlimit-upto".';
-  const saddr = one(options, '--connlimit-saddr');
-  const daddr = one(options, '--connlimit-daddr');
-  if (saddr && daddr) {
-    const [first, second] = options.indexOf(saddr) < options.indexOf(daddr) ? [saddr, daddr] : [daddr, saddr];
-    return `option "${second.name}" cannot be used together with "${first.name}".`;
-  }
+  const daddr = optionOf(options, '--connlimit-daddr');
+  const sides = excludeEachOther(options, '--connlimit-saddr', '--connlimit-daddr');
+  if (sides) return sides;
   const limit = parseCNumber(given.args[0] ?? '', 0xffffffff);
   if (limit === null) return `bad value for option "${given.name}", or out of range (0-4294967295).`;
-  const maskOption = one(options, '--connlimit-mask');
+  const maskOption = optionOf(options, '--connlimit-mask');
   const mask = maskOption ? parseCNumber(maskOption.args[0] ?? '', 128) : 32;
   if (mask === null) return 'bad value for option "--connlimit-mask", or out of range (0-128).';
   // "!" turns one limit into the other.

@@ -1,5 +1,5 @@
-// -m helper: the conntrack helper (ftp, sip, ...) of the packet's connection, or of the
-// connection that expected it (xt_helper). knetsim assigns no helpers: CT --helper is
+// -m helper: the conntrack helper (ftp, sip, ...) of the connection that expected the
+// packet's (xt_helper reads ct->master's). knetsim assigns no helpers: CT --helper is
 // not modelled, and kernels no longer attach them by port (nf_conntrack_helper=0), so
 // the match passes only negated.
 import type { MatchExtension } from '../extension';

@@ -1,15 +1,8 @@
 // -m ttl, -m tos and -m dscp: the IP header's time to live and its TOS byte (the
 // DSCP in its upper six bits, ECN in the lower two), as xt_ttl, xt_tos and xt_dscp
 // read them. The values as libxt_ttl, libxt_tos and libxt_dscp take them.
-import type { MatchExtension, ParsedOption } from '../extension';
-import { parseCNumber } from '../values';
-
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
-/** `bad value` as xtables words a number out of its range. */
-function badValue(option: ParsedOption, max: number, min = 0): string {
-  return `bad value for option "${option.name}", or out of range (${min}-${max}).`;
-}
+import { type MatchExtension, optionOf, type ParsedOption } from '../extension';
+import { excludeEachOther, outOfRange, parseCNumber } from '../values';
 
 /** The TTL comparisons, by option: --ttl is libxt_ttl's other name for --ttl-eq. */
 const TTL_TESTS: Readonly<Record<string, (ttl: number, value: number) => boolean>> = {
@@ -38,7 +31,7 @@ export const ttlMatch: MatchExtension = {
     }
     const o = options[0]!;
     const value = parseCNumber(o.args[0] ?? '', 255);
-    if (value === null) return badValue(o, 255);
+    if (value === null) return outOfRange(o.name, 0, 255);
     const test = TTL_TESTS[o.name]!;
     return { test: (p) => test(p.ttl, value) !== o.negated };
   },
@@ -126,15 +119,13 @@ export function dscpValue(
   numberOption: string,
   classOption: string,
 ): { value: number; negated: boolean } | string {
-  const number = one(options, numberOption);
-  const named = one(options, classOption);
-  if (number && named) {
-    const [first, second] = options.indexOf(number) < options.indexOf(named) ? [number, named] : [named, number];
-    return `option "${second.name}" cannot be used together with "${first.name}".`;
-  }
+  const number = optionOf(options, numberOption);
+  const named = optionOf(options, classOption);
+  const both = excludeEachOther(options, numberOption, classOption);
+  if (both) return both;
   if (number) {
     const value = parseCNumber(number.args[0] ?? '', 63);
-    return value === null ? badValue(number, 63) : { value, negated: number.negated };
+    return value === null ? outOfRange(number.name, 0, 63) : { value, negated: number.negated };
   }
   if (named) {
     const value = dscpClass(named.args[0] ?? '');
@@ -169,7 +160,7 @@ export const ecnMatch: MatchExtension = {
   ],
   compile(options, facts) {
     if (options.length === 0) return 'ECN match: some option required';
-    const ip = one(options, '--ecn-ip-ect');
+    const ip = optionOf(options, '--ecn-ip-ect');
     const tcp = options.filter((o) => o.name !== '--ecn-ip-ect');
     // The kernel takes the TCP tests only with -p tcp.
     if (tcp.length > 0 && facts.protocol !== 'tcp')
@@ -177,7 +168,7 @@ export const ecnMatch: MatchExtension = {
     let ect: number | null = null;
     if (ip) {
       ect = parseCNumber(ip.args[0] ?? '', 3);
-      if (ect === null) return badValue(ip, 3);
+      if (ect === null) return outOfRange(ip.name, 0, 3);
     }
     return {
       test: (p) => {
@@ -192,10 +183,10 @@ export const ecnMatch: MatchExtension = {
 /** The match as libxt_ecn prints it: ECE, CWR, then the IP ECN value. */
 export function ecnText(options: readonly ParsedOption[]): string {
   const part = (name: string, value = '') => {
-    const o = one(options, name);
+    const o = optionOf(options, name);
     return o ? `${o.negated ? ' !' : ''} ${name}${value}` : '';
   };
-  const ip = one(options, '--ecn-ip-ect');
+  const ip = optionOf(options, '--ecn-ip-ect');
   return (
     part('--ecn-tcp-ece') +
     part('--ecn-tcp-cwr') +

@@ -5,8 +5,8 @@
 // (`trace --payload`); headers are not searched, so a pattern that lies in the
 // payload is found where the kernel finds it, and a packet whose payload is not
 // given is taken not to contain the pattern.
-import type { MatchExtension, NfPacket, ParsedOption } from '../extension';
-import { parseCNumber } from '../values';
+import { type MatchExtension, type NfPacket, optionOf, type ParsedOption } from '../extension';
+import { excludeEachOther, parseCNumber } from '../values';
 
 /** XT_STRING_MAX_PATTERN_SIZE. */
 const MAX_PATTERN = 128;
@@ -74,18 +74,14 @@ export interface StringSpec {
   readonly icase: boolean;
 }
 
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 /** The match's pattern, window and flags, or the message iptables (or the kernel) gives. */
 export function stringSpec(options: readonly ParsedOption[]): StringSpec | string {
-  const algo = one(options, '--algo');
+  const algo = optionOf(options, '--algo');
   if (!algo) return 'option "--algo" must be specified';
-  const text = one(options, '--string');
-  const hex = one(options, '--hex-string');
-  if (text && hex) {
-    const [first, second] = options.indexOf(text) < options.indexOf(hex) ? [text, hex] : [hex, text];
-    return `option "${second.name}" cannot be used together with "${first.name}".`;
-  }
+  const text = optionOf(options, '--string');
+  const hex = optionOf(options, '--hex-string');
+  const both = excludeEachOther(options, '--string', '--hex-string');
+  if (both) return both;
   if (!text && !hex) return "You must specify `--string' or `--hex-string'";
   let pattern: number[];
   if (text) {
@@ -97,7 +93,7 @@ export function stringSpec(options: readonly ParsedOption[]): StringSpec | strin
     pattern = parsed;
   }
   const offset = (name: string, fallback: number): number | string => {
-    const o = one(options, name);
+    const o = optionOf(options, name);
     if (!o) return fallback;
     const n = parseCNumber(o.args[0] ?? '', 65535);
     return n === null ? `bad value for option "${name}", or out of range (0-65535).` : n;
@@ -120,7 +116,7 @@ export function stringSpec(options: readonly ParsedOption[]): StringSpec | strin
     algo: name,
     from,
     to,
-    icase: one(options, '--icase') !== undefined,
+    icase: optionOf(options, '--icase') !== undefined,
   };
 }
 

@@ -3,7 +3,7 @@
 // then taking its early hours as the day before's), weekdays and days of the month,
 // all in UTC (--kerneltz: the kernel's time zone, which knetsim takes to be UTC too).
 // The clock is the trace's (`trace --at`), the current time by default.
-import type { MatchExtension, ParsedOption } from '../extension';
+import { type MatchExtension, optionOf, type ParsedOption } from '../extension';
 import { parseCNumber } from '../values';
 
 const DAY = 86400;
@@ -25,8 +25,6 @@ export interface TimeSpec {
   readonly kernelTz: boolean;
   readonly contiguous: boolean;
 }
-
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
 
 /** "hh:mm[:ss]" as seconds into the day (each part as strtoul reads it: "009" is 9); null when bad. */
 function dayTime(text: string): number | null {
@@ -56,7 +54,7 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
   let dayStart = 0;
   let dayStop = DAY - 1;
   for (const name of ['--timestart', '--timestop']) {
-    const o = one(options, name);
+    const o = optionOf(options, name);
     if (!o) continue;
     const t = dayTime(o.args[0] ?? '');
     if (t === null)
@@ -67,7 +65,7 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
   let dateStart = 0;
   let dateStop = LAST_DATE;
   for (const name of ['--datestart', '--datestop']) {
-    const o = one(options, name);
+    const o = optionOf(options, name);
     if (!o) continue;
     const d = date(o.args[0] ?? '');
     if (d === null) return `Invalid date "${o.args[0]}" specified. Should be YYYY[-MM[-DD[Thh[:mm[:ss]]]]]`;
@@ -75,7 +73,7 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
     else dateStop = d;
   }
   let weekdays = ALL_WEEKDAYS;
-  const w = one(options, '--weekdays');
+  const w = optionOf(options, '--weekdays');
   if (w) {
     weekdays = 0;
     for (const day of (w.args[0] ?? '').split(',')) {
@@ -92,7 +90,7 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
     if (w.negated) weekdays ^= ALL_WEEKDAYS;
   }
   let monthdays = ALL_MONTHDAYS;
-  const md = one(options, '--monthdays');
+  const md = optionOf(options, '--monthdays');
   if (md) {
     monthdays = 0;
     for (const day of (md.args[0] ?? '').split(',')) {
@@ -103,9 +101,9 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
     }
     if (md.negated) monthdays = (monthdays ^ ALL_MONTHDAYS) >>> 0;
   }
-  if (one(options, '--utc') && (one(options, '--kerneltz') || one(options, '--localtz')))
+  if (optionOf(options, '--utc') && (optionOf(options, '--kerneltz') || optionOf(options, '--localtz')))
     return 'option "--utc" cannot be used together with "--kerneltz".';
-  const contiguous = one(options, '--contiguous') !== undefined;
+  const contiguous = optionOf(options, '--contiguous') !== undefined;
   if (contiguous && dayStart < dayStop) return '--contiguous only makes sense when stoptime is smaller than starttime';
   return {
     dateStart,
@@ -115,7 +113,7 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
     weekdays,
     monthdays,
     // --localtz is the old name of --kerneltz; --utc is the default.
-    kernelTz: one(options, '--kerneltz') !== undefined || one(options, '--localtz') !== undefined,
+    kernelTz: optionOf(options, '--kerneltz') !== undefined || optionOf(options, '--localtz') !== undefined,
     contiguous,
   };
 }

@@ -4,23 +4,18 @@
 // qdisc sorts the packet by, in any table, where the packet is on its way out.
 import type { Hook, ParsedOption, TargetExtension } from '../extension';
 import { dscpValue, parseTosValue } from '../matches/ip-header-matches';
-import { parseCNumber } from '../values';
+import { hexByte, outOfRange, parseCNumber } from '../values';
 
-function badValue(option: ParsedOption, min: number, max: number): string {
-  return `bad value for option "${option.name}", or out of range (${min}-${max}).`;
-}
-
+/** The words libxt_TTL and libxt_TOS give for a second action: the first one named first (unlike a match's). */
 function exclusive(options: readonly ParsedOption[]): string | null {
   return options.length > 1 ? `option "${options[0]!.name}" cannot be used together with "${options[1]!.name}".` : null;
 }
-
-const hex2 = (n: number) => `0x${n.toString(16).padStart(2, '0')}`;
 
 /** What TTL does to a TTL: set it, or move it within 0-255 (xt_HL saturates). */
 export function ttlOperation(option: ParsedOption): ((ttl: number) => number) | string {
   const min = option.name === '--ttl-set' ? 0 : 1;
   const value = parseCNumber(option.args[0] ?? '', 255);
-  if (value === null || value < min) return badValue(option, min, 255);
+  if (value === null || value < min) return outOfRange(option.name, min, 255);
   if (option.name === '--ttl-set') return () => value;
   if (option.name === '--ttl-dec') return (ttl) => Math.max(0, ttl - value);
   return (ttl) => Math.min(255, ttl + value);
@@ -59,7 +54,7 @@ export function tosOperation(option: ParsedOption): { value: number; mask: numbe
   const arg = option.args[0] ?? '';
   if (option.name === '--set-tos') return parseTosValue(arg);
   const bits = parseCNumber(arg, 0xff);
-  if (bits === null) return badValue(option, 0, 255);
+  if (bits === null) return outOfRange(option.name, 0, 255);
   if (option.name === '--and-tos') return { value: 0, mask: ~bits & 0xff };
   if (option.name === '--or-tos') return { value: bits, mask: bits };
   return { value: bits, mask: 0 };
@@ -85,7 +80,7 @@ export const tosTarget: TargetExtension = {
       apply: (p) => {
         const before = p.tos;
         p.tos = ((before & ~op.mask) ^ op.value) & 0xff;
-        return `TOS ${hex2(before)} -> ${hex2(p.tos)}`;
+        return `TOS ${hexByte(before)} -> ${hexByte(p.tos)}`;
       },
     };
   },
@@ -107,7 +102,7 @@ export const dscpTarget: TargetExtension = {
         const before = p.tos;
         // The ECN bits stay (ipv4_change_dsfield under the mask ~0xfc).
         p.tos = (before & 0x03) | (dscp.value << 2);
-        return `DSCP ${hex2(before >>> 2)} -> ${hex2(dscp.value)} (TOS ${hex2(before)} -> ${hex2(p.tos)})`;
+        return `DSCP ${hexByte(before >>> 2)} -> ${hexByte(dscp.value)} (TOS ${hexByte(before)} -> ${hexByte(p.tos)})`;
       },
     };
   },

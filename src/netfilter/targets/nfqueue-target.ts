@@ -3,7 +3,7 @@
 // such program: the packet is taken as accepted by it, which the kernel's reinject
 // turns into this table's ACCEPT (the walk goes on at the next table). The hop says
 // so, and what the kernel does when nobody listens (drop, or accept with --queue-bypass).
-import type { ParsedOption, TargetExtension } from '../extension';
+import { optionOf, type ParsedOption, type TargetExtension } from '../extension';
 import { parseCNumber } from '../values';
 
 export interface QueueSpec {
@@ -14,13 +14,11 @@ export interface QueueSpec {
   readonly cpuFanout: boolean;
 }
 
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 export function queueSpec(options: readonly ParsedOption[]): QueueSpec | string {
-  const num = one(options, '--queue-num');
-  const balance = one(options, '--queue-balance');
+  const num = optionOf(options, '--queue-num');
+  const balance = optionOf(options, '--queue-balance');
   if (num && balance) return 'option "--queue-num" cannot be used together with "--queue-balance".';
-  const cpuFanout = one(options, '--queue-cpu-fanout') !== undefined;
+  const cpuFanout = optionOf(options, '--queue-cpu-fanout') !== undefined;
   if (cpuFanout && !balance) return 'option "--queue-cpu-fanout" also requires "--queue-balance".';
   let first = 0;
   let last = 0;
@@ -37,7 +35,7 @@ export function queueSpec(options: readonly ParsedOption[]): QueueSpec | string 
     first = lo;
     last = hi;
   }
-  return { first, last, bypass: one(options, '--queue-bypass') !== undefined, cpuFanout };
+  return { first, last, bypass: optionOf(options, '--queue-bypass') !== undefined, cpuFanout };
 }
 
 export const nfqueueTarget: TargetExtension = {

@@ -3,7 +3,7 @@
 // one rule is dropped by the next. The change lives in the flow (FlowState.setEdits);
 // the node's sets learn it from a sampled connection, as the kernel's would.
 // --map-set (copying an element's skb mark, priority or queue) is not modelled.
-import type { ParsedOption, SetEdit, TargetExtension } from '../extension';
+import { optionOf, type ParsedOption, type SetEdit, type TargetExtension } from '../extension';
 import { parseCNumber } from '../values';
 
 type Flags = readonly ('src' | 'dst')[];
@@ -16,8 +16,6 @@ export interface SetTargetSpec {
   readonly timeout: number | null;
 }
 
-const one = (options: readonly ParsedOption[], name: string) => options.find((o) => o.name === name);
-
 function flagsOf(text: string): Flags | string {
   const flags = text.split(',');
   if (flags.length > 6) return "Can't be more src/dst options than 6.";
@@ -27,9 +25,9 @@ function flagsOf(text: string): Flags | string {
 }
 
 export function setTargetSpec(options: readonly ParsedOption[]): SetTargetSpec | string {
-  const addOption = one(options, '--add-set');
-  const delOption = one(options, '--del-set');
-  const map = one(options, '--map-set');
+  const addOption = optionOf(options, '--add-set');
+  const delOption = optionOf(options, '--del-set');
+  const map = optionOf(options, '--map-set');
   const mapFlag = options.find((o) => o.name === '--map-mark' || o.name === '--map-prio' || o.name === '--map-queue');
   if (mapFlag && !map) return `Flag \`${mapFlag.name}' can be used with \`--map-set' only`;
   if (!addOption && !delOption && !map) return "You must specify either `--add-set' or `--del-set' or `--map-set'";
@@ -43,10 +41,10 @@ export function setTargetSpec(options: readonly ParsedOption[]): SetTargetSpec |
   if (typeof add === 'string') return add;
   const del = read(delOption);
   if (typeof del === 'string') return del;
-  const timeoutOption = one(options, '--timeout');
+  const timeoutOption = optionOf(options, '--timeout');
   const timeout = timeoutOption ? parseCNumber(timeoutOption.args[0] ?? '', 0xfffffffe) : null;
   if (timeoutOption && timeout === null) return 'bad value for option "--timeout", or out of range (0-4294967294).';
-  return { add, del, exist: one(options, '--exist') !== undefined, timeout };
+  return { add, del, exist: optionOf(options, '--exist') !== undefined, timeout };
 }
 
 /** The sets a SET rule names (each must exist when the rule is loaded). */
