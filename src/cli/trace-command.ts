@@ -97,16 +97,21 @@ export function payloadBytes(text: string): Uint8Array {
 }
 
 /** --length, --ttl, --tos, --payload, --no-df, --uid and --gid applied to a request. */
-export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRequest {
+export function withPacketShape(
+  request: TraceRequest,
+  o: TraceOptions,
+  /** A --batch line: options that cannot apply to this line's packet (--src-mac on a packet made here) are passed over. */
+  batchLine = false,
+): TraceRequest {
   let shaped = request;
   if (o.uid !== undefined || o.gid !== undefined) {
-    if (request.origin.kind !== 'local')
+    const uid = o.uid === undefined ? 0 : ownerId(o.uid, '--uid');
+    const gid = o.gid === undefined ? 0 : ownerId(o.gid, '--gid');
+    if (request.origin.kind === 'local') shaped = { ...shaped, socket: { uid, gid, groups: [gid] } };
+    else if (!batchLine)
       throw new UserError(
         '--uid/--gid: only a packet made on the node has a socket (--from one of its addresses or 127.0.0.1)',
       );
-    const uid = o.uid === undefined ? 0 : ownerId(o.uid, '--uid');
-    const gid = o.gid === undefined ? 0 : ownerId(o.gid, '--gid');
-    shaped = { ...shaped, socket: { uid, gid, groups: [gid] } };
   }
   if (o.length !== undefined) {
     const length = Number(o.length);
@@ -132,11 +137,11 @@ export function withPacketShape(request: TraceRequest, o: TraceOptions): TraceRe
   if (o.srcMac !== undefined) {
     const mac = parseMac(o.srcMac);
     if (mac === null) throw new UserError(`--src-mac: "${o.srcMac}" is not a MAC address (aa:bb:cc:dd:ee:ff)`);
-    if (request.origin.kind !== 'interface')
+    if (request.origin.kind === 'interface') shaped = { ...shaped, srcMac: mac };
+    else if (!batchLine)
       throw new UserError(
         '--src-mac: only a packet arriving on an interface came in a frame (not one made on the node)',
       );
-    shaped = { ...shaped, srcMac: mac };
   }
   if (o.ttl !== undefined) shaped = { ...shaped, ttl: headerByte(o.ttl, '--ttl', 'a TTL') };
   if (o.tos !== undefined) shaped = { ...shaped, tos: headerByte(o.tos, '--tos', 'a TOS byte') };
@@ -244,7 +249,7 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
         const expect = item.expect === undefined ? expected : parseExpectedOutcome(item.expect, '"expect"');
         const { node, request, dns } = resolve(item.from, item.to, proto);
         // The packet options (--length, --ttl, --payload, ...) shape every line's packet.
-        const traced = tracePacket(node, withPacketShape(request, o));
+        const traced = tracePacket(node, withPacketShape(request, o, true));
         results.push(JSON.stringify(dns ? { ...traced, dns: dnsWalkJson(dns) } : traced));
         const why = expect === undefined ? null : unmetOutcome(expect, traced.branches);
         if (why !== null) unmet.push(`${o.batch}: line ${i + 1} (${item.from} -> ${item.to}): ${why}`);

@@ -438,6 +438,24 @@ describe('trace --expect: exit 1 unless every way the packet may go ends as expe
     const line = JSON.parse(r.stdout) as { outcome: string; branches: { disposition: string }[] };
     expect(line.outcome).toBe('DROP');
     expect(line.branches[0]!.disposition).toContain('its TTL is 1: ip_forward drops it');
+    // An option for another kind of packet (--src-mac, --uid) passes over the lines it cannot apply to.
+    const mixed = file(
+      'mixed.jsonl',
+      '{"from": "default/client", "to": "myapp.default:80"}\n{"from": "node/worker-1", "to": "myapp.default:80"}\n',
+    );
+    const both = knetsim(
+      'trace',
+      'examples/demo.yaml',
+      '--batch',
+      mixed,
+      '--json',
+      '--src-mac',
+      '02:00:00:00:00:01',
+      '--uid',
+      '33',
+    );
+    expect(both.status).toBe(0);
+    expect(both.stdout.trim().split('\n')).toHaveLength(2);
   });
   it('across nodes: every path; and a word that is no outcome is bad input', () => {
     expect(knetsim(...demo, '--to', 'myapp.default:80', '--across', '--expect', 'ACCEPT').status).toBe(0);
