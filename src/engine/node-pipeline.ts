@@ -174,6 +174,7 @@ function syncCt(flow: PipelineFlow): void {
       confirmed: ct.confirmed,
       mark: ct.mark,
       counters: ct.counters,
+      helper: ct.helper,
     };
   else {
     view.state = state;
@@ -185,6 +186,7 @@ function syncCt(flow: PipelineFlow): void {
     view.confirmed = ct.confirmed;
     view.mark = ct.mark;
     view.counters = ct.counters;
+    view.helper = ct.helper;
   }
 }
 
@@ -697,7 +699,15 @@ class Pipeline {
           );
         // A new connection's mark is 0 (the packet's own mark is not copied; CONNMARK sets it).
         const entry = newEntry({ src: p.src, dst: p.dst, protocol: p.protocol, sport: p.sport, dport: p.dport });
-        flow.ct = zone === 0 ? entry : { ...entry, zone };
+        // CT's template (zone, helper) goes with the connection it opens.
+        flow.ct =
+          zone === 0 && p.ctHelper === undefined
+            ? entry
+            : {
+                ...entry,
+                ...(zone !== 0 ? { zone } : {}),
+                ...(p.ctHelper !== undefined ? { helper: p.ctHelper } : {}),
+              };
         flow.ctDirection = 'ORIGINAL';
         flow.ctNew = true;
         stage(

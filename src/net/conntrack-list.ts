@@ -69,6 +69,7 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
   let assured = false;
   let mark = 0;
   let zone = 0;
+  let helper: string | undefined;
   let tcpState: string | undefined;
   // Each tuple's packets= and bytes= (conntrack lists them when accounting is on).
   const counts: { packets?: number; bytes?: number }[] = [{}, {}];
@@ -90,6 +91,8 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
       const n = Number(value);
       if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) return `"${value}" is not a count (${key}=)`;
       counts[t]![key] = n;
+    } else if (key === 'helper') {
+      helper = value;
     } else if (key === 'zone') {
       const z = Number(value);
       if (!/^\d+$/.test(value) || z > 65535) return `"${value}" is not a conntrack zone (zone=)`;
@@ -121,6 +124,7 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
     ...(protocol === 'tcp' && tcpState !== undefined ? { tcpState } : {}),
     ...(originalCount && replyCount ? { counters: { original: originalCount, reply: replyCount } } : {}),
     ...(zone !== 0 ? { zone } : {}),
+    ...(helper !== undefined ? { helper } : {}),
   };
 }
 

@@ -35,6 +35,8 @@ export interface ConntrackEntry {
   readonly counters?: ConnCounters;
   /** The conntrack zone (CT --zone): a connection is found only by packets of its zone. Absent: zone 0. */
   readonly zone?: number;
+  /** The conntrack helper attached to the connection (CT --helper, ct helper set): ftp, sip, ... */
+  readonly helper?: string;
 }
 
 /** A connection's packets and bytes, in the original direction and the reply's. */
@@ -169,9 +171,12 @@ export class ConntrackTable {
 
 /** `conntrack -L` style line. */
 export function formatEntry(entry: ConntrackEntry): string {
+  // conntrack's order: each tuple with its counters (with accounting on), then mark, zone, helper.
+  const count = (c: { packets: number; bytes: number } | undefined) =>
+    c === undefined ? '' : ` packets=${c.packets} bytes=${c.bytes}`;
   const t = (x: ConnTuple) => `src=${formatIPv4(x.src)} dst=${formatIPv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
   const proto = entry.original.protocol;
   const num = { tcp: 6, udp: 17, sctp: 132, icmp: 1 }[proto];
   const state = proto === 'tcp' ? ` ${entry.tcpState ?? (entry.seenReply ? 'ESTABLISHED' : 'SYN_SENT')}` : '';
-  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark}${entry.zone ? ` zone=${entry.zone}` : ''} use=1`;
+  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${count(entry.counters?.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${count(entry.counters?.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark}${entry.zone ? ` zone=${entry.zone}` : ''}${entry.helper ? ` helper=${entry.helper}` : ''} use=1`;
 }

@@ -460,9 +460,10 @@ function targetText(t: RuleTarget): string {
     return ` -j DSCP --set-dscp ${hexByte(dscp.value)}`;
   }
   if (t.name === 'CT') {
-    // libxt_CT: --notrack, then the zone unless 0.
+    // libxt_CT: --notrack, the helper, then the zone unless 0.
     const zone = ctZone(o) as number;
-    return ` -j CT${opt(o, '--notrack') ? ' --notrack' : ''}${zone !== 0 ? ` --zone ${zone}` : ''}`;
+    const helper = opt(o, '--helper');
+    return ` -j CT${opt(o, '--notrack') ? ' --notrack' : ''}${helper ? ` --helper ${helper.args[0]}` : ''}${zone !== 0 ? ` --zone ${zone}` : ''}`;
   }
   if (t.name === 'SET') return setTargetText(setTargetSpec(o) as SetTargetSpec);
   if (t.name === 'NFQUEUE') return queueText(queueSpec(o) as QueueSpec);

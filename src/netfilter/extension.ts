@@ -30,6 +30,8 @@ export interface PacketConntrack {
   readonly assured: boolean;
   readonly confirmed: boolean;
   readonly mark: number;
+  /** The connection's conntrack helper (ftp, sip, ...), if one is attached. */
+  readonly helper?: string | undefined;
   /** Packets and bytes each way before this packet, when the connection has accounting (-m connbytes). */
   readonly counters?: ConnCounters | undefined;
 }
@@ -54,6 +56,8 @@ export interface NfPacket {
   srcMac?: string;
   /** The conntrack zone CT --zone put it in (absent: zone 0): its connection is looked up there. */
   ctZone?: number;
+  /** The conntrack helper CT --helper attaches to the connection it opens (absent: none). */
+  ctHelper?: string;
   /** The payload's bytes when the trace gives them (-m string searches them); absent: not known. */
   payload?: Uint8Array;
   inIface: string | null;

@@ -205,4 +205,17 @@ describe('conntrack zones (CT --zone)', () => {
     expect(conntrackSays('-A PREROUTING -j CT --zone 2\n')).toBe('new connection (ctstate NEW) in zone 2');
     expect(conntrackSays('-A PREROUTING -j CT --zone 1\n')).toMatch(/^existing connection \(original direction\)/);
   });
+  it("a connection's helper: CT --helper attaches it, conntrack -L lists it after the zone, with the counters after each tuple", () => {
+    const line =
+      'tcp      6 119 SYN_SENT src=127.0.0.1 dst=127.0.0.1 sport=42784 dport=21 packets=1 bytes=60 [UNREPLIED] src=127.0.0.1 dst=127.0.0.1 sport=21 dport=42784 packets=0 bytes=0 mark=0 zone=2 helper=ftp use=1';
+    // As conntrack 1.4.7 listed a connection a CT --helper ftp --zone 2 rule made (probed), read and printed back.
+    const parsed = parseConntrackList(line);
+    expect(parsed.ok && parsed.entries[0]!.helper).toBe('ftp');
+    expect(parsed.ok && formatEntry(parsed.entries[0]!)).toBe(line);
+    const made = node('-A PREROUTING -p udp -j CT --zone 1 --helper tftp\n');
+    const t = tracePacket(made, { ...datagram, dport: 69 });
+    expect(t.hops.find((h) => h.stage === 'raw/PREROUTING' && h.rule)?.action).toBe(
+      'conntrack zone 1: the connection is looked up and kept there; conntrack helper tftp: it watches the connection for the ones it announces (related connections are not modelled)',
+    );
+  });
 });

@@ -804,6 +804,12 @@ describe('-j CT --zone', () => {
     ['-A PREROUTING -j CT --notrack --zone 3', '-A PREROUTING -j CT --notrack --zone 3'],
     ['-A PREROUTING -j CT --zone 0', '-A PREROUTING -j CT'],
     ['-A PREROUTING -j CT', '-A PREROUTING -j CT'],
+    ['-A PREROUTING -p tcp --dport 21 -j CT --helper ftp', '-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp'],
+    [
+      '-A PREROUTING -p tcp --dport 21 -j CT --zone 2 --helper ftp',
+      '-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp --zone 2',
+    ],
+    ['-A PREROUTING -p udp -j CT --helper sip', '-A PREROUTING -p udp -j CT --helper sip'],
   ];
   it.each(FORMS)('%s', (given, printed) => {
     expect(saved([given], 'raw')).toEqual([printed]);
@@ -815,10 +821,10 @@ describe('-j CT --zone', () => {
     };
     expect(refused('--zone 70000')).toContain('Cannot parse 70000 as a zone ID');
     expect(refused('--zone mark')).toContain('not modelled');
-    expect(refused('--zone-orig 4')).toContain(
-      '--zone-orig (direction zones, helpers, events, timeouts) is not modelled',
-    );
-    expect(refused('--helper ftp')).toContain('--helper');
+    expect(refused('--zone-orig 4')).toContain('--zone-orig (direction zones, events, timeouts) is not modelled');
+    // Linux's helpers by protocol, as the kernel finds them (probed: ftp over udp, h323 and none without -p refused).
+    expect(refused('--helper ftp')).toContain('the kernel has no conntrack helper "ftp" for a rule without -p');
+    expect(refused('--ctevents new')).toContain('--ctevents');
   });
 });
 

@@ -124,24 +124,52 @@ export const ctTarget: TargetExtension = {
     { name: '--expevents', args: 1 },
     { name: '--timeout', args: 1 },
   ],
-  compile: (options) => {
-    const other = options.find((o) => o.name !== '--notrack' && o.name !== '--zone');
+  compile: (options, facts) => {
+    const other = options.find((o) => o.name !== '--notrack' && o.name !== '--zone' && o.name !== '--helper');
     if (other)
-      return `${other.name} (direction zones, helpers, events, timeouts) is not modelled by knetsim; --notrack and --zone are`;
+      return `${other.name} (direction zones, events, timeouts) is not modelled by knetsim; --notrack, --zone and --helper are`;
     if (options.some((o) => o.name === '--notrack')) return { kind: 'NOTRACK' };
     const zone = ctZone(options);
     if (typeof zone === 'string') return zone;
+    const helper = options.find((o) => o.name === '--helper')?.args[0];
+    if (helper !== undefined && !(CT_HELPERS.get(helper) ?? []).includes(facts.protocol ?? ''))
+      return `the kernel has no conntrack helper "${helper}" for ${facts.protocol ? `-p ${facts.protocol}` : 'a rule without -p'} (it refuses the rule: No such file or directory)`;
     // No option (or zone 0): the template changes nothing; the packet is tracked as it would be.
-    if (zone === 0) return { kind: 'CONTINUE', apply: () => 'conntrack template: nothing changed (zone 0)' };
+    if (zone === 0 && helper === undefined)
+      return { kind: 'CONTINUE', apply: () => 'conntrack template: nothing changed (zone 0)' };
+    const said = [
+      ...(zone !== 0 ? [`conntrack zone ${zone}: the connection is looked up and kept there`] : []),
+      ...(helper !== undefined
+        ? [
+            `conntrack helper ${helper}: it watches the connection for the ones it announces (related connections are not modelled)`,
+          ]
+        : []),
+    ].join('; ');
     return {
       kind: 'CONTINUE',
       apply: (p) => {
-        p.ctZone = zone;
-        return `conntrack zone ${zone}: the connection is looked up and kept there`;
+        if (zone !== 0) p.ctZone = zone;
+        if (helper !== undefined) p.ctHelper = helper;
+        return said;
       },
     };
   },
 };
+
+/** The conntrack helpers Linux has, with the protocols each is registered for (CT --helper needs one of them). */
+const CT_HELPERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['ftp', ['tcp']],
+  ['sip', ['udp', 'tcp']],
+  ['tftp', ['udp']],
+  ['irc', ['tcp']],
+  ['amanda', ['udp']],
+  ['pptp', ['tcp']],
+  ['sane', ['tcp']],
+  ['snmp', ['udp']],
+  ['netbios-ns', ['udp']],
+  ['RAS', ['udp']],
+  ['Q.931', ['tcp']],
+]);
 
 /** CT --zone's id (0 when absent), as libxt_CT reads it; "mark" (the zone from the packet mark) is not modelled. */
 export function ctZone(options: readonly ParsedOption[]): number | string {
