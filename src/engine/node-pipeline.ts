@@ -509,6 +509,11 @@ class Pipeline {
           if (b.notrack) f.notrack = true;
           // A zone set before conntrack has seen the packet (a raw-priority chain) is where it is looked up.
           if (b.zone !== null && !f.ct) f.packet.ctZone = b.zone;
+          // A helper attaches to a connection conntrack has made and not yet confirmed (nft_ct_helper_obj_eval).
+          if (b.helper !== null && f.ct && f.ctNew && f.ct.helper === undefined) {
+            f.ct = { ...f.ct, helper: b.helper };
+            syncCt(f);
+          }
           if (f.hops)
             for (const s of b.steps)
               f.hops.push({

@@ -372,6 +372,10 @@ function statementProblem(table: NftTable, touched?: Touched): string | null {
         return `chain ${chain.name}: rule "${rule.text}": NAT in a chain of type ${chain.base.type}`;
       const nat = natProblem(stmts, chain);
       if (nat !== null) return `chain ${chain.name}: rule "${rule.text}": ${nat}`;
+      // The kernel looks a ct helper object up by name when the rule is added.
+      for (const s of stmts)
+        if (s.kind === 'helper-set' && s.name !== null && !table.helpers?.has(s.name))
+          return `chain ${chain.name}: rule "${rule.text}": no ct helper "${s.name}" in the table (the kernel: "No such file or directory")`;
     }
   }
   return null;

@@ -34,9 +34,12 @@ function openBraces(line: string): number {
   while (from < line.length && (line.charCodeAt(from) === 32 || line.charCodeAt(from) === 9)) from++;
   let to = from;
   while (to < line.length && line.charCodeAt(to) > 32 && line.charCodeAt(to) !== 123) to++;
-  if (to === from || BLOCK_WORDS.has(line.slice(from, to))) return 0;
+  const first = line.slice(from, to);
+  // `ct helper NAME {` opens an object, `ct helper set ... map {` a map in a rule.
+  if (to === from || (BLOCK_WORDS.has(first) && first !== 'ct')) return 0;
   const t = tokenizeNft(line);
-  if (!t.ok || t.tokens.length === 0 || BLOCK_WORDS.has(t.tokens[0]!.text)) return 0;
+  if (!t.ok || t.tokens.length === 0) return 0;
+  if (first === 'ct' && t.tokens[2]?.text !== 'set') return 0;
   let depth = 0;
   for (const token of t.tokens) depth += token.text === '{' ? 1 : token.text === '}' ? -1 : 0;
   return depth;

@@ -21,7 +21,7 @@ export type Expr =
       readonly iif?: true;
       readonly oif?: true;
     }
-  | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' | 'direction' | 'zone' }
+  | { readonly kind: 'ct'; readonly key: 'state' | 'status' | 'mark' | 'direction' | 'zone' | 'helper' }
   | { readonly kind: 'numgen'; readonly mode: 'random' | 'inc'; readonly mod: number; readonly offset: number }
   /**
    * `jhash EXPR mod N [seed S] [offset O]`, `symhash mod N [offset O]`: a hash of packet fields (jhash
@@ -97,6 +97,15 @@ export type Stmt =
   | { readonly kind: 'set-update'; readonly op: 'update' | 'add'; readonly set: string; readonly key: Expr }
   | { readonly kind: 'nftrace' }
   | { readonly kind: 'notrack' }
+  /**
+   * `ct helper set "NAME"` (or `ct helper set KEY map {...}`, a name by key): the table's ct helper object
+   * attached to the connection the packet opens.
+   */
+  | {
+      readonly kind: 'helper-set';
+      readonly name: string | null;
+      readonly map: { readonly key: Expr; readonly ref: SetRef } | null;
+    }
   /** `ct zone set N`: the connection is looked up and kept in zone N (before conntrack has seen the packet). */
   | { readonly kind: 'zone-set'; readonly zone: number }
   /**

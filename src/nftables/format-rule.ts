@@ -110,6 +110,10 @@ export function formatStmt(s: Stmt): string {
       return 'notrack';
     case 'zone-set':
       return `ct zone set ${s.zone}`;
+    case 'helper-set':
+      return s.name !== null
+        ? `ct helper set "${s.name}"`
+        : `ct helper set ${formatExpr(s.map!.key)} map ${formatSetRef(s.map!.ref)}`;
     case 'queue': {
       const to = s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`;
       return `queue${s.flags.length ? ` flags ${s.flags.join(',')}` : ''} to ${to}`;

@@ -16,6 +16,7 @@ import {
   type NftChain,
   type NftChainType,
   type NftFamily,
+  type NftHelper,
   type NftHook,
   type NftRuleset,
   type NftSet,
@@ -120,7 +121,7 @@ function blockStatements(line: number, text: string, braces: Brace[]): { line: n
           ? 'inline'
           : head === 'chain' || head === 'table' || t.tokens[k - 3]?.text === 'table'
             ? 'block'
-            : head === 'set' || head === 'map'
+            : head === 'set' || head === 'map' || (head === 'helper' && t.tokens[k - 3]?.text === 'ct')
               ? 'set'
               : 'inline';
       braces.push(opener);
@@ -177,12 +178,35 @@ function lossyComment(text: string): boolean {
   return XT_COMMENT.test(text);
 }
 
+/** A ct helper object from its body's words (`type "ftp" protocol tcp ; l3proto inet`). */
+function helperObject(c: TokenCursor, name: string, words: readonly string[]): NftHelper {
+  let type: string | null = null;
+  let protocol: string | null = null;
+  let l3proto: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === ';') continue;
+    if (w === 'type') {
+      type = unquote(words[++i] ?? '');
+      if (words[i + 1] === 'protocol') {
+        i += 2;
+        protocol = words[i] ?? null;
+      }
+    } else if (w === 'l3proto') l3proto = words[++i];
+    else c.fail(`ct helper ${name}: unknown word "${w}"`);
+  }
+  if (type === null || protocol === null) c.fail(`ct helper ${name}: needs type "NAME" protocol tcp|udp`);
+  return { name, type, protocol, ...(l3proto !== undefined ? { l3proto } : {}) };
+}
+
 /** Read `nft list ruleset` output into a ruleset. */
 export function parseNftList(text: string): NftResult<NftRuleset> {
   const r: NftRuleset = { tables: new Map() };
   let table: NftTable | null = null;
   let chain: NftChain | null = null;
   let set: NftSet | null = null;
+  /** A `ct helper NAME {` object being read: its name and the words of its body so far. */
+  let helper: { name: string; words: string[] } | null = null;
   for (const { line, text: l } of logicalLines(text)) {
     const t = tokenizeNft(l);
     if (!t.ok) return { ok: false, message: `line ${line} (column ${t.column}): ${t.message}` };
@@ -195,6 +219,17 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
     const c = new TokenCursor(t.tokens);
     try {
       const w = c.peek()!;
+      if (helper) {
+        // `type "ftp" protocol tcp;`, `l3proto inet`, one or several a line, up to the `}` that closes it.
+        const closes = t.tokens.findIndex((x) => x.text === '}');
+        helper.words.push(...t.tokens.slice(0, closes < 0 ? undefined : closes).map((x) => x.text));
+        if (closes >= 0) {
+          table!.helpers ??= new Map();
+          table!.helpers.set(helper.name, helperObject(c, helper.name, helper.words));
+          helper = null;
+        }
+        continue;
+      }
       if (w === '}') {
         if (set) set = null;
         else if (chain) chain = null;
@@ -234,6 +269,21 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
       }
       if (w === 'comment') {
         table.comment = unquote(c.next('comment') && c.next('a comment'));
+        continue;
+      }
+      if (w === 'ct' && c.peek(1) === 'helper') {
+        c.i += 2;
+        const name = c.next('a helper name');
+        c.expect('{');
+        helper = { name, words: [] };
+        const rest = t.tokens.slice(c.i);
+        const closes = rest.findIndex((x) => x.text === '}');
+        helper.words.push(...rest.slice(0, closes < 0 ? undefined : closes).map((x) => x.text));
+        if (closes >= 0) {
+          table.helpers ??= new Map();
+          table.helpers.set(name, helperObject(c, name, helper.words));
+          helper = null;
+        }
         continue;
       }
       if (w === 'chain' || w === 'set' || w === 'map') {

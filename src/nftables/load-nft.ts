@@ -113,7 +113,9 @@ function mergeRulesets(base: NftRuleset, add: NftRuleset): NftRuleset {
       const was = sets.get(name);
       sets.set(name, was ? { ...was, elements: [...was.elements, ...set.elements] } : set);
     }
-    tables.set(key, { ...known, chains, sets });
+    const helpers =
+      known.helpers || table.helpers ? new Map([...(known.helpers ?? []), ...(table.helpers ?? [])]) : undefined;
+    tables.set(key, { ...known, chains, sets, ...(helpers ? { helpers } : {}) });
   }
   return { tables };
 }

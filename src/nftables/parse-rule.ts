@@ -133,7 +133,14 @@ function parsePrimary(c: TokenCursor): Expr | null {
   }
   if (w === 'ct') {
     const key = c.peek(1);
-    if (key !== 'state' && key !== 'status' && key !== 'mark' && key !== 'direction' && key !== 'zone') {
+    if (
+      key !== 'state' &&
+      key !== 'status' &&
+      key !== 'mark' &&
+      key !== 'direction' &&
+      key !== 'zone' &&
+      key !== 'helper'
+    ) {
       c.i++;
       return c.fail(`unknown ct key "${key ?? ''}"`);
     }
@@ -347,6 +354,18 @@ export function parseElements(c: TokenCursor): NftElement[] {
   return out;
 }
 
+/** Whether an expression starts at the cursor (looked at without moving it). */
+function parseExprAhead(c: TokenCursor): boolean {
+  const at = c.i;
+  try {
+    return parseExpr(c) !== null;
+  } catch {
+    return false;
+  } finally {
+    c.i = at;
+  }
+}
+
 function parseSetRef(c: TokenCursor): SetRef {
   const w = c.peek();
   if (w?.startsWith('@')) {
@@ -549,6 +568,21 @@ function parseStatement(c: TokenCursor, body: { comment?: string }): Stmt | null
       c.i += setAt + 1;
       c.expect('1');
       return { kind: 'nftrace' };
+    }
+    if (w === 'ct' && key === 'helper') {
+      c.i += setAt + 1;
+      const first = c.peek();
+      if (
+        first !== undefined &&
+        (first.startsWith('"') || /^[\w.-]+$/.test(first)) &&
+        c.peek(1) !== 'map' &&
+        !parseExprAhead(c)
+      )
+        return { kind: 'helper-set', name: unquote(c.next('a helper name')), map: null };
+      const mapKey = parseExpr(c);
+      if (!mapKey || c.peek() !== 'map') return c.fail('expected a ct helper name, or KEY map { ... }');
+      c.i++;
+      return { kind: 'helper-set', name: null, map: { key: mapKey, ref: parseSetRef(c) } };
     }
     if (w === 'ct' && key === 'zone') {
       c.i += setAt + 1;

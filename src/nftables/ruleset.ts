@@ -51,6 +51,16 @@ export interface NftTable {
   comment?: string;
   readonly chains: Map<string, NftChain>;
   readonly sets: Map<string, NftSet>;
+  /** `ct helper NAME { type "ftp" protocol tcp; }` objects, by name. */
+  helpers?: Map<string, NftHelper>;
+}
+
+/** A ct helper object: the kernel helper it stands for and the protocol it is for. */
+export interface NftHelper {
+  readonly name: string;
+  readonly type: string;
+  readonly protocol: string;
+  readonly l3proto?: string;
 }
 
 export interface NftRuleset {

@@ -345,6 +345,13 @@ const CASES: readonly Case[] = [
     nft: `table ip knetraw {\n  chain pre {\n    type filter hook prerouting priority -300; policy accept;\n    iifname "cni0" ct zone set 3\n  }\n}\n${nftForward(['ct zone != 3 drop', 'ct zone 3 meta mark set 0x1', 'meta mark != 0x1 drop'])}`,
   },
   {
+    name: "nft: a ct helper object set on the new connection; ct helper reads an expecting connection's, so none",
+    to: SERVER,
+    rules: {},
+    arrives: true,
+    nft: `table ip knethelp {\n  ct helper tftp-9 {\n    type "tftp" protocol udp;\n  }\n  chain forward_rules {\n    type filter hook forward priority 0; policy accept;\n    ct helper "tftp" drop\n    udp dport 9 ct helper set "tftp-9"\n    ct helper "tftp" drop\n  }\n}\n`,
+  },
+  {
     name: 'nft: dnat to an address the source maps to',
     arrives: true,
     to: SERVER,

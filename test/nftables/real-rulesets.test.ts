@@ -85,6 +85,37 @@ describe('file structure', () => {
       message: expect.stringContaining('"ip daddr set ...": rewriting a header field is not modelled'),
     });
   });
+  it("ct helper objects (Debian's ct_helpers.nft): set on a new connection by name or through a map", () => {
+    const text = [
+      'table inet filter {',
+      '\tct helper ftp-standard {',
+      '\t\ttype "ftp" protocol tcp;',
+      '\t\tl3proto inet',
+      '\t}',
+      '\tct helper tftp-69 { type "tftp" protocol udp; }',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      '\t\ttcp dport 21 ct helper set "ftp-standard"',
+      '\t\tct helper set udp dport map {',
+      '\t\t\t69 : "tftp-69" }',
+      '\t}',
+      '}',
+    ].join('\n');
+    const loaded = loadNftFile(text, 'f');
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect([...loaded.value.tables.get('inet filter')!.helpers!.values()]).toEqual([
+      { name: 'ftp-standard', type: 'ftp', protocol: 'tcp', l3proto: 'inet' },
+      { name: 'tftp-69', type: 'tftp', protocol: 'udp' },
+    ]);
+    const t = trace(text, '192.168.0.2', 21);
+    expect(t.hops.find((h) => h.stage.startsWith('nft'))?.action).toContain('conntrack helper ftp (ftp-standard)');
+    expect(
+      loadNftFile(
+        'table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t\tct helper set "nope"\n\t}\n}\n',
+        'f',
+      ),
+    ).toMatchObject({ ok: false, message: expect.stringContaining('no ct helper "nope" in the table') });
+  });
   it('define and $NAME; a table with no family is ip; include is refused', () => {
     const text = [
       'define ssh = 22',
