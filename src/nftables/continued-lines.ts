@@ -1,79 +1,71 @@
-// nft reads a rule over several lines when a line ends in a backslash or an inline set or map
-// is still open at its end; knetsim's readers take a rule a line, so such lines are joined first.
-import { tokenizeNft } from './tokenize';
+// nft reads a rule over several lines when a line ends in a backslash or a set, map or
+// verdict map in a rule is still open at its end; knetsim's readers take a rule a line,
+// so such lines are joined first (their comments left out: nft's scanner ends a comment
+// at the line's end, backslash or not).
 
-/** Words that open a block of their own ("chain x {"); any other line's "{" opens a set or map in a rule. */
-const BLOCK_WORDS: ReadonlySet<string> = new Set([
-  'table',
-  'chain',
-  'set',
-  'map',
-  'flowtable',
-  'ct',
-  'counter',
-  'quota',
-  'limit',
-  'secmark',
-  'synproxy',
-  'elements',
-]);
-
-/** "{" less "}" on a line (0 when it does not tokenize: the caller reports that line). */
-function openBraces(line: string): number {
-  // Most lines have none (found by the runtime's search), or as many of each as an inline set has.
-  if (line.indexOf('{') < 0) return 0;
-  let balance = 0;
+/** Where a line's comment starts (a "#" outside quotes), or its length when it has none. */
+function codeEnd(line: string): number {
+  let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
-    if (c === 123) balance++;
-    else if (c === 125) balance--;
+    if (c === 34) quoted = !quoted;
+    else if (c === 35 && !quoted) return i;
   }
-  if (balance <= 0) return 0;
-  // A block's own line ("chain x {") is the common one: told by its first word without reading the rest.
-  let from = 0;
-  while (from < line.length && (line.charCodeAt(from) === 32 || line.charCodeAt(from) === 9)) from++;
-  let to = from;
-  while (to < line.length && line.charCodeAt(to) > 32 && line.charCodeAt(to) !== 123) to++;
-  const first = line.slice(from, to);
-  // `ct helper NAME {` opens an object, `ct helper set ... map {` a map in a rule.
-  if (to === from || (BLOCK_WORDS.has(first) && first !== 'ct')) return 0;
-  const t = tokenizeNft(line);
-  if (!t.ok || t.tokens.length === 0) return 0;
-  if (first === 'ct' && t.tokens[2]?.text !== 'set') return 0;
-  let depth = 0;
-  for (const token of t.tokens) depth += token.text === '{' ? 1 : token.text === '}' ? -1 : 0;
-  return depth;
+  return line.length;
+}
+
+/** "{" less "}" outside quotes in a line's code. */
+function braceBalance(code: string): number {
+  let balance = 0;
+  let quoted = false;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (!quoted && c === 123) balance++;
+    else if (!quoted && c === 125) balance--;
+  }
+  return balance;
 }
 
 /**
- * A rule goes on in the next line when it ends in a backslash (nft's scanner reads backslash-newline as
- * a blank) or leaves a set or map open ("dnat to numgen inc mod 2 map {" then its elements): each run is
- * joined into its first line, the others left empty so later lines keep their numbers.
+ * Whether a line opens a block of its own (a table, chain, set, map, object or `elements = {`) rather
+ * than a set or map inside a rule.
+ */
+const BLOCK_OPENER =
+  /^\s*(?:(?:table|chain|set|map|flowtable|counter|quota|limit|secmark|synproxy|elements)\b|ct\s+(?:helper|timeout|expectation)\s+[^\s{]+\s*\{)/;
+
+/** The line's code without a continuing backslash at its end, and whether it had one. */
+function withoutBackslash(code: string): { code: string; continues: boolean } {
+  let i = code.length - 1;
+  while (i >= 0 && (code.charCodeAt(i) === 32 || code.charCodeAt(i) === 9)) i--;
+  return i >= 0 && code.charCodeAt(i) === 92 ? { code: code.slice(0, i), continues: true } : { code, continues: false };
+}
+
+/**
+ * Joins each rule written over several lines into its first line, the others left empty so later
+ * lines keep their numbers; every other line is left as it is (comments and all).
  */
 export function joinContinuations(lines: string[]): string[] {
   for (let n = 0; n < lines.length; n++) {
-    // Nearly every line is whole: no backslash at its end, no set left open.
-    if (!endsInBackslash(lines[n]!) && openBraces(lines[n]!) <= 0) continue;
+    const line = lines[n]!;
+    // Nearly every line is whole: no "{" or backslash in it at all.
+    if (line.indexOf('{') < 0 && line.indexOf('\\') < 0) continue;
+    const first = withoutBackslash(line.slice(0, codeEnd(line)));
+    let depth = BLOCK_OPENER.test(first.code) ? 0 : Math.max(0, braceBalance(first.code));
+    if (!first.continues && depth === 0) continue;
+    const parts = [first.code];
+    let continues = first.continues;
     let end = n;
-    let joined = lines[n]!;
-    while (end + 1 < lines.length && (endsInBackslash(lines[end]!) || openBraces(joined) > 0)) {
+    while ((continues || depth > 0) && end + 1 < lines.length) {
       end++;
-      joined = `${withoutBackslash(joined)} ${lines[end]!}`;
+      const next = withoutBackslash(lines[end]!.slice(0, codeEnd(lines[end]!)));
+      parts.push(next.code);
+      continues = next.continues;
+      depth += braceBalance(next.code);
     }
-    lines[n] = withoutBackslash(joined);
+    lines[n] = parts.join(' ');
     for (let k = n + 1; k <= end; k++) lines[k] = '';
     n = end;
   }
   return lines;
-}
-
-function endsInBackslash(line: string): boolean {
-  let i = line.length - 1;
-  while (i >= 0 && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i--;
-  return i >= 0 && line.charCodeAt(i) === 92;
-}
-
-/** The line without the backslash (and blanks) it ends in, if it does. */
-function withoutBackslash(line: string): string {
-  return endsInBackslash(line) ? line.replace(/\\\s*$/, '') : line;
 }

@@ -85,6 +85,42 @@ describe('file structure', () => {
       message: expect.stringContaining('"ip daddr set ...": rewriting a header field is not modelled'),
     });
   });
+  it('rules over several lines: a set with comments inside, a vmap, a backslash; a comment never goes on', () => {
+    const text = [
+      'table ip t {',
+      '\tchain input {',
+      '\t\ttype filter hook input priority 0; policy accept;',
+      '\t\t# a note ending in a backslash \\',
+      '\t\ttcp dport 22 drop',
+      '\t\tip saddr {',
+      '\t\t\t# the office',
+      '\t\t\t10.0.0.9, # its gateway',
+      '\t\t\t10.0.0.10 } tcp dport 80 drop',
+      '\t\tct state vmap {',
+      '\t\t\testablished : accept }',
+      '\t\ttcp dport 443 \\',
+      '\t\t\tdrop',
+      '\t}',
+      '}',
+    ].join('\n');
+    const loaded = loadNftFile(text, 'f');
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect(
+      loaded.value.tables
+        .get('ip t')!
+        .chains.get('input')!
+        .rules.map((r) => r.text),
+    ).toEqual([
+      'tcp dport 22 drop',
+      'ip saddr { 10.0.0.9 , 10.0.0.10 } tcp dport 80 drop',
+      'ct state vmap { established : accept }',
+      'tcp dport 443 drop',
+    ]);
+    // As nft 1.0.6 loads the same file: port 22 dropped (the comment did not swallow its rule), 80 from the set.
+    expect(trace(text, '192.168.0.2', 22).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 80, { from: '10.0.0.10' }).outcome).toBe('DROP');
+    expect(trace(text, '192.168.0.2', 80, { from: '10.0.0.11' }).outcome).toBe('ACCEPT');
+  });
   it("ct helper objects (Debian's ct_helpers.nft): set on a new connection by name or through a map", () => {
     const text = [
       'table inet filter {',
@@ -174,7 +210,7 @@ describe('matches and statements', () => {
       'icmp type echo-request drop',
       'meta nfproto ipv4 tcp dport 81 drop',
     ]);
-    expect(trace(text, '192.168.0.2', 80).outcome).toBe('ACCEPT');
+    expect(trace(text, '192.168.0.2', 80, { from: '10.0.0.11' }).outcome).toBe('ACCEPT');
     expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
   });
   it('iif and oif by name (quoted as nft lists them), pkttype, ct direction', () => {
@@ -227,7 +263,7 @@ describe('matches and statements', () => {
       'limit rate 10/minute burst 10 packets log prefix "in: " level info flags all counter',
       'log group 100 snaplen 80 tcp dport 81 drop',
     ]);
-    expect(trace(text, '192.168.0.2', 80).outcome).toBe('ACCEPT');
+    expect(trace(text, '192.168.0.2', 80, { from: '10.0.0.11' }).outcome).toBe('ACCEPT');
     expect(trace(text, '192.168.0.2', 81).outcome).toBe('DROP');
   });
 });
