@@ -174,7 +174,6 @@ function syncCt(flow: PipelineFlow): void {
       confirmed: ct.confirmed,
       mark: ct.mark,
       counters: ct.counters,
-      helper: ct.helper,
     };
   else {
     view.state = state;
@@ -186,7 +185,6 @@ function syncCt(flow: PipelineFlow): void {
     view.confirmed = ct.confirmed;
     view.mark = ct.mark;
     view.counters = ct.counters;
-    view.helper = ct.helper;
   }
 }
 

@@ -1,6 +1,7 @@
 // The Linux networking basics every other data-plane part builds on.
 export * from './c-number';
 export * from './conntrack';
+export * from './conntrack-helpers';
 export * from './conntrack-list';
 export * from './header-sizes';
 export * from './ip-protocols';

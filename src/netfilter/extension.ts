@@ -30,8 +30,6 @@ export interface PacketConntrack {
   readonly assured: boolean;
   readonly confirmed: boolean;
   readonly mark: number;
-  /** The connection's conntrack helper (ftp, sip, ...), if one is attached. */
-  readonly helper?: string | undefined;
   /** Packets and bytes each way before this packet, when the connection has accounting (-m connbytes). */
   readonly counters?: ConnCounters | undefined;
 }

@@ -471,6 +471,13 @@ function runStmt(
       }
       const helper = table.helpers?.get(name ?? '');
       if (!helper) return { kind: 'nomatch' };
+      // nft_ct_helper_obj_eval attaches a helper only to a connection of its protocol (and IP version).
+      if (helper.protocol !== p.protocol || helper.l3proto === 'ip6') {
+        notes.push(
+          `ct helper ${helper.name} is for ${helper.protocol} (${helper.l3proto ?? 'ip'}): not attached to this ${p.protocol} connection`,
+        );
+        return { kind: 'next' };
+      }
       cur.helper = helper.type;
       notes.push(
         `conntrack helper ${helper.type} (${helper.name}): it watches the new connection for the ones it announces (related connections are not modelled)`,

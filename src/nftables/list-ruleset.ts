@@ -2,6 +2,7 @@
 // node's listing back into the same model (elements may wrap over lines; a
 // `# handle N` annotation is ignored).
 
+import { hasConntrackHelper } from '../net';
 import { rulesetProblem } from './check-ruleset';
 import { joinContinuations } from './continued-lines';
 import type { NftElement } from './expression';
@@ -52,8 +53,23 @@ function listChain(ch: NftChain): string[] {
   return out;
 }
 
+/** A ct helper object as nft lists it (its l3proto, when not given, the table's family). */
+function listHelper(h: NftHelper, family: string): string[] {
+  return [
+    `\tct helper ${h.name} {`,
+    `\t\ttype "${h.type}" protocol ${h.protocol}`,
+    `\t\tl3proto ${h.l3proto ?? family}`,
+    '\t}',
+  ];
+}
+
 function listTable(t: NftTable): string[] {
-  const blocks = [...[...t.sets.values()].map(listSet), ...[...t.chains.values()].map(listChain)];
+  // nft lists a table's objects, then its sets and maps, then its chains.
+  const blocks = [
+    ...[...(t.helpers?.values() ?? [])].map((h) => listHelper(h, t.family)),
+    ...[...t.sets.values()].map(listSet),
+    ...[...t.chains.values()].map(listChain),
+  ];
   const out = [`table ${t.family} ${t.name} {`];
   if (t.comment !== undefined) out.push(`\tcomment "${t.comment}"`);
   blocks.forEach((b, i) => {
@@ -178,6 +194,21 @@ function lossyComment(text: string): boolean {
   return XT_COMMENT.test(text);
 }
 
+/** Takes a ct helper object's words up to its `}`; true when the object is complete (then in the table). */
+function readHelperBody(
+  c: TokenCursor,
+  table: NftTable,
+  helper: { name: string; words: string[] },
+  tokens: readonly { readonly text: string }[],
+): boolean {
+  const closes = tokens.findIndex((x) => x.text === '}');
+  helper.words.push(...tokens.slice(0, closes < 0 ? undefined : closes).map((x) => x.text));
+  if (closes < 0) return false;
+  table.helpers ??= new Map();
+  table.helpers.set(helper.name, helperObject(c, helper.name, helper.words));
+  return true;
+}
+
 /** A ct helper object from its body's words (`type "ftp" protocol tcp ; l3proto inet`). */
 function helperObject(c: TokenCursor, name: string, words: readonly string[]): NftHelper {
   let type: string | null = null;
@@ -196,6 +227,11 @@ function helperObject(c: TokenCursor, name: string, words: readonly string[]): N
     else c.fail(`ct helper ${name}: unknown word "${w}"`);
   }
   if (type === null || protocol === null) c.fail(`ct helper ${name}: needs type "NAME" protocol tcp|udp`);
+  // The kernel looks the helper up by name and protocol when the object is made.
+  if (!hasConntrackHelper(type, protocol))
+    c.fail(
+      `ct helper ${name}: the kernel has no helper "${type}" for ${protocol} (it refuses the object: No such file or directory)`,
+    );
   return { name, type, protocol, ...(l3proto !== undefined ? { l3proto } : {}) };
 }
 
@@ -221,13 +257,7 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
       const w = c.peek()!;
       if (helper) {
         // `type "ftp" protocol tcp;`, `l3proto inet`, one or several a line, up to the `}` that closes it.
-        const closes = t.tokens.findIndex((x) => x.text === '}');
-        helper.words.push(...t.tokens.slice(0, closes < 0 ? undefined : closes).map((x) => x.text));
-        if (closes >= 0) {
-          table!.helpers ??= new Map();
-          table!.helpers.set(helper.name, helperObject(c, helper.name, helper.words));
-          helper = null;
-        }
+        if (readHelperBody(c, table!, helper, t.tokens)) helper = null;
         continue;
       }
       if (w === '}') {
@@ -276,14 +306,7 @@ export function parseNftList(text: string): NftResult<NftRuleset> {
         const name = c.next('a helper name');
         c.expect('{');
         helper = { name, words: [] };
-        const rest = t.tokens.slice(c.i);
-        const closes = rest.findIndex((x) => x.text === '}');
-        helper.words.push(...rest.slice(0, closes < 0 ? undefined : closes).map((x) => x.text));
-        if (closes >= 0) {
-          table.helpers ??= new Map();
-          table.helpers.set(name, helperObject(c, name, helper.words));
-          helper = null;
-        }
+        if (readHelperBody(c, table, helper, t.tokens.slice(c.i))) helper = null;
         continue;
       }
       if (w === 'chain' || w === 'set' || w === 'map') {

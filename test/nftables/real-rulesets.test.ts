@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeFromDumps, type TraceResult, tracePacket } from '../../src/engine';
 import type { TcpFlags } from '../../src/net';
-import { loadNftFile, parseNftList } from '../../src/nftables';
+import { formatNftList, loadNftFile, parseNftList } from '../../src/nftables';
 import { ip } from '../helpers/node-from-rules';
 
 function trace(
@@ -151,6 +151,41 @@ describe('file structure', () => {
         'f',
       ),
     ).toMatchObject({ ok: false, message: expect.stringContaining('no ct helper "nope" in the table') });
+    // Probed with nft 1.0.6: a helper the kernel has not for that protocol is refused; one of another
+    // protocol than the connection's is not attached (nft_ct_helper_obj_eval).
+    const object = (type: string, proto: string) =>
+      loadNftFile(`table ip t {\n\tct helper h { type "${type}" protocol ${proto}; }\n}\n`, 'f');
+    expect(object('nosuch', 'tcp')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('no helper "nosuch"'),
+    });
+    expect(object('ftp', 'udp')).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('no helper "ftp" for udp'),
+    });
+    const udp = [
+      'table ip t {',
+      '\tct helper ftp-h { type "ftp" protocol tcp; }',
+      '\tchain input { type filter hook input priority 0; policy accept; ct helper set "ftp-h"; }',
+      '}',
+    ].join('\n');
+    const built = nodeFromDumps({ name: 'n', nft: { text: udp, file: 'f' }, nodeAddresses: [ip('192.168.0.2')] });
+    if (!built.ok) throw new Error(built.message);
+    const hopOf = (protocol: 'tcp' | 'udp') =>
+      tracePacket(built.node, {
+        src: ip('10.0.0.9'),
+        dst: ip('192.168.0.2'),
+        protocol,
+        dport: 21,
+        origin: { kind: 'interface', iface: 'eth0' },
+      }).hops.find((h) => h.stage.startsWith('nft') && h.action.includes('helper'));
+    expect(hopOf('tcp')?.action).toContain('conntrack helper ftp (ftp-h)');
+    expect(hopOf('udp')?.action).toContain('ct helper ftp-h is for tcp (ip): not attached to this udp connection');
+    // The listing prints the object (objects, then sets, then chains) and reads back the same.
+    const listed = formatNftList(loaded.value);
+    expect(listed).toContain('\tct helper ftp-standard {\n\t\ttype "ftp" protocol tcp\n\t\tl3proto inet\n\t}\n');
+    const again = parseNftList(listed);
+    expect(again.ok && formatNftList(again.value)).toBe(listed);
   });
   it('define and $NAME; a table with no family is ip; include is refused', () => {
     const text = [

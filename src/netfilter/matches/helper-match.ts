@@ -1,7 +1,7 @@
 // -m helper: the conntrack helper (ftp, sip, ...) of the connection that expected the
-// packet's (xt_helper reads ct->master's). knetsim assigns no helpers: CT --helper is
-// not modelled, and kernels no longer attach them by port (nf_conntrack_helper=0), so
-// the match passes only negated.
+// packet's (xt_helper reads ct->master's). knetsim traces no expected (related)
+// connections, so no packet has one, and the match passes only negated (CT --helper
+// attaches a helper to the connection it opens, which this match does not read).
 import type { MatchExtension } from '../extension';
 
 export const helperMatch: MatchExtension = {

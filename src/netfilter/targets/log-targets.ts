@@ -1,5 +1,5 @@
 // Targets that only observe or tag: LOG, NFLOG, TRACE, NOTRACK (and CT --notrack, its newer spelling).
-import { formatIPv4 } from '../../net';
+import { formatIPv4, hasConntrackHelper } from '../../net';
 import type { ParsedOption, TargetExtension } from '../extension';
 import { keptText, parseCNumber } from '../values';
 
@@ -132,7 +132,7 @@ export const ctTarget: TargetExtension = {
     const zone = ctZone(options);
     if (typeof zone === 'string') return zone;
     const helper = options.find((o) => o.name === '--helper')?.args[0];
-    if (helper !== undefined && !(CT_HELPERS.get(helper) ?? []).includes(facts.protocol ?? ''))
+    if (helper !== undefined && !hasConntrackHelper(helper, facts.protocol))
       return `the kernel has no conntrack helper "${helper}" for ${facts.protocol ? `-p ${facts.protocol}` : 'a rule without -p'} (it refuses the rule: No such file or directory)`;
     // No option (or zone 0): the template changes nothing; the packet is tracked as it would be.
     if (zone === 0 && helper === undefined)
@@ -155,21 +155,6 @@ export const ctTarget: TargetExtension = {
     };
   },
 };
-
-/** The conntrack helpers Linux has, with the protocols each is registered for (CT --helper needs one of them). */
-const CT_HELPERS: ReadonlyMap<string, readonly string[]> = new Map([
-  ['ftp', ['tcp']],
-  ['sip', ['udp', 'tcp']],
-  ['tftp', ['udp']],
-  ['irc', ['tcp']],
-  ['amanda', ['udp']],
-  ['pptp', ['tcp']],
-  ['sane', ['tcp']],
-  ['snmp', ['udp']],
-  ['netbios-ns', ['udp']],
-  ['RAS', ['udp']],
-  ['Q.931', ['tcp']],
-]);
 
 /** CT --zone's id (0 when absent), as libxt_CT reads it; "mark" (the zone from the packet mark) is not modelled. */
 export function ctZone(options: readonly ParsedOption[]): number | string {
