@@ -385,7 +385,7 @@ function runStmt(
             probability: 1 / n,
             verdict: verdict!,
             ...(chain ? { chain } : {}),
-            note: `numgen ${s.key.mode} mod ${n} = ${v} (probability 1/${n}): element ${formatElement(el)}`,
+            note: `numgen ${s.key.mode} mod ${n}${s.key.offset ? ` offset ${s.key.offset}` : ''} = ${v + s.key.offset} (probability 1/${n}): element ${formatElement(el)}`,
             value: v + s.key.offset,
           });
         }

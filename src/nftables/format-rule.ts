@@ -90,8 +90,13 @@ export function formatStmt(s: Stmt): string {
     case 'counter':
       return `counter packets ${s.packets ?? 0} bytes ${s.bytes ?? 0}`;
     case 'dnat':
-    case 'snat':
-      return `${s.kind}${s.family ? ` ${s.family}` : ''} to ${s.to}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
+    case 'snat': {
+      // A map as nft lists it: `to KEY map {...}`, or `to ADDR:KEY map {...}` for ports.
+      const to = s.map
+        ? `${s.map.address !== null ? `${s.map.address}:` : ''}${formatExpr(s.map.key)} map ${formatSetRef(s.map.ref)}`
+        : s.to;
+      return `${s.kind}${s.family ? ` ${s.family}` : ''} to ${to}${s.flags.length ? ` ${s.flags.join(',')}` : ''}`;
+    }
     case 'masquerade':
     case 'redirect': {
       const ports =
@@ -116,7 +121,9 @@ export function formatStmt(s: Stmt): string {
         : `ct helper set ${formatExpr(s.map!.key)} map ${formatSetRef(s.map!.ref)}`;
     case 'queue': {
       const to = s.first === s.last ? `${s.first}` : `${s.first}-${s.last}`;
-      return `queue${s.flags.length ? ` flags ${s.flags.join(',')}` : ''} to ${to}`;
+      // queue_stmt_print: the flags in its own order.
+      const flags = ['bypass', 'fanout'].filter((f) => s.flags.includes(f));
+      return `queue${flags.length ? ` flags ${flags.join(',')}` : ''} to ${to}`;
     }
     case 'log':
       return `log${s.prefix === undefined ? '' : ` prefix "${s.prefix}"`}${s.options?.length ? ` ${s.options.join(' ')}` : ''}`;

@@ -254,6 +254,25 @@ function natFlags(c: TokenCursor): string[] {
 function parseNatMap(c: TokenCursor): { to: string; map: NatMap } | null {
   const start = c.i;
   let address: string | null = null;
+  // nft lists the port form with the address glued to the key: `10.1.1.1:tcp dport map {...}`.
+  const glued = /^(\d+\.\d+\.\d+\.\d+):([a-z][a-z0-9]*)$/.exec(c.peek() ?? '');
+  if (glued) {
+    const token = c.tokens[c.i]!;
+    const rest = new TokenCursor([{ ...token, text: glued[2]! }, ...c.tokens.slice(c.i + 1)]);
+    const key = parseExpr(rest);
+    if (key && rest.peek() === 'map') {
+      rest.i++;
+      const ref = parseSetRef(rest);
+      c.i += rest.i;
+      return {
+        to: c.tokens
+          .slice(start, c.i)
+          .map((t) => t.text)
+          .join(' '),
+        map: { key, ref, part: 'port', address: glued[1]! },
+      };
+    }
+  }
   if (c.peek(1) === ':') {
     address = c.next('an address');
     c.i++;

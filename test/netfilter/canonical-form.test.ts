@@ -976,6 +976,16 @@ describe('-m time', () => {
       '-A FORWARD -m time --timestart 09:00:00 --timestop 23:59:59 --datestop 2038-01-19T03:14:07',
     ],
     ['-A FORWARD -m time --weekdays Monday,Su', '-A FORWARD -m time --weekdays Mon,Sun --datestop 2038-01-19T03:14:07'],
+    ['-A FORWARD -m time --weekdays 0x3', '-A FORWARD -m time --weekdays Wed --datestop 2038-01-19T03:14:07'],
+    ['-A FORWARD -m time --weekdays 010', '-A FORWARD -m time --weekdays  --datestop 2038-01-19T03:14:07'],
+    [
+      '-A FORWARD -m time --datestart 2020-',
+      '-A FORWARD -m time --datestart 2019-12-01T00:00:00 --datestop 2038-01-19T03:14:07',
+    ],
+    [
+      '-A FORWARD -m time --datestart 2020-00-00',
+      '-A FORWARD -m time --datestart 2019-11-30T00:00:00 --datestop 2038-01-19T03:14:07',
+    ],
     ['-A FORWARD -m time --weekdays Mo,Tu,We,Th,Fr,Sa,Su', '-A FORWARD -m time --datestop 2038-01-19T03:14:07'],
     [
       '-A FORWARD -m time ! --monthdays 0',
@@ -998,6 +1008,9 @@ describe('-m time', () => {
     expect(refused('--monthdays 08')).toContain('08 is not a valid day for --monthdays');
     expect(refused('--utc --kerneltz')).toContain('option "--utc" cannot be used together with "--kerneltz".');
     expect(refused('--datestop 2106-01-01')).toContain('Invalid date "2106-01-01"');
+    for (const bad of ['2020-13-01', '2020-01-32', '2020-01-01T24', '2020-01-01T23:60'])
+      expect(refused(`--datestart ${bad}`)).toContain(`Invalid date "${bad}"`);
+    expect(refused('--weekdays 08')).toContain('08 is not a valid day specifier');
     expect(refused('--datestop 2040-01-01')).toContain('Invalid date "2040-01-01" specified.');
     expect(refused('--datestart 1969-12-31')).toContain('Invalid date "1969-12-31"');
     expect(refused('--timestart 01:00 --timestop 02:00 --contiguous')).toContain(

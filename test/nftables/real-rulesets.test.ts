@@ -85,6 +85,27 @@ describe('file structure', () => {
       message: expect.stringContaining('"ip daddr set ...": rewriting a header field is not modelled'),
     });
   });
+  it('NAT maps print as nft 1.0.6 lists them, and its listing reads back', () => {
+    // nft list ruleset of these three rules (probed), loaded from the spelling with spaces around ":".
+    const listed = [
+      'table ip nat {',
+      '\tchain pre {',
+      '\t\ttype nat hook prerouting priority dstnat; policy accept;',
+      '\t\tmeta l4proto tcp dnat to 10.1.1.1:tcp dport map { 80 : 8080, 443 : 8443 }',
+      '\t\tdnat to numgen inc mod 2 map { 0 : 10.0.0.1, 1 : 10.0.0.2 }',
+      '\t\tdnat to jhash ip saddr mod 2 seed 0x5 map { 0 : 10.0.0.1, 1 : 10.0.0.2 }',
+      '\t}',
+      '}',
+      '',
+    ].join('\n');
+    const written = listed.replace('10.1.1.1:tcp', '10.1.1.1 : tcp').replace('priority dstnat', 'priority -100');
+    const loaded = loadNftFile(written, 'f');
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect(formatNftList(loaded.value)).toBe(listed);
+    const again = parseNftList(listed);
+    expect(again.ok && formatNftList(again.value)).toBe(listed);
+    expect(trace(listed, '10.96.0.1', 443).endpoints.map((e) => e.address)).toEqual(['10.1.1.1:8443']);
+  });
   it('rules over several lines: a set with comments inside, a vmap, a backslash; a comment never goes on', () => {
     const text = [
       'table ip t {',

@@ -35,16 +35,16 @@ function dayTime(text: string): number | null {
 }
 
 /**
- * "YYYY[-MM[-DD[Thh[:mm[:ss]]]]]" (UTC) as seconds since 1970, as libxt_time reads it: a year of 1970
- * to 2038, the other parts whatever they are, normalised as timegm does (month 0 is December before,
- * day 0 the month's eve); null when bad.
+ * "YYYY[-MM[-DD[Thh[:mm[:ss]]]]]" (UTC) as seconds since 1970, as libxt_time's time_parse_date reads
+ * it: a year of 1970 to 2038, each other part at most 12, 31, 23, 59, 59 (an empty part is 0), then
+ * normalised as timegm does (month 0 is December before, day 0 the month's eve); null when bad.
  */
 function date(text: string): number | null {
-  const m = /^(\d+)(?:-(\d+)(?:-(\d+)(?:T(\d+)(?::(\d+)(?::(\d+))?)?)?)?)?$/.exec(text);
+  const m = /^(\d+)(?:-(\d*)(?:-(\d*)(?:T(\d*)(?::(\d*)(?::(\d*))?)?)?)?)?$/.exec(text);
   if (!m) return null;
-  const part = (i: number, fallback: number) => (m[i] === undefined ? fallback : Number(m[i]));
+  const part = (i: number, fallback: number) => (m[i] === undefined ? fallback : Number(m[i] || 0));
   const [y, mo, d, h, mi, s] = [part(1, 0), part(2, 1), part(3, 1), part(4, 0), part(5, 0), part(6, 0)];
-  if (y < 1970 || y > 2038) return null;
+  if (y < 1970 || y > 2038 || mo > 12 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
   const seconds = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
   // The kernel keeps it in 32 bits.
   return seconds >= 0 && seconds <= 0xffffffff ? seconds : null;
@@ -79,11 +79,13 @@ export function timeSpec(options: readonly ParsedOption[]): TimeSpec | string {
     for (const day of (w.args[0] ?? '').split(',')) {
       // A number past 7 names no day (iptables takes it, and it matches nothing); a name is known by its
       // first two letters ("Mo", "Monday").
-      const n = /^\d+$/.test(day)
-        ? Number(day)
+      // A number is read as strtoul base 0 reads it ("0x3" is Wednesday, "08" none).
+      const number = /^\d/.test(day);
+      const n = number
+        ? (parseCNumber(day, 0xffffffff) ?? -1)
         : WEEKDAYS.findIndex((name) => day.length >= 2 && name.startsWith(day.slice(0, 2))) + 1;
-      if (n === 0)
-        return /^\d+$/.test(day) ? 'No, the week does NOT begin with Sunday.' : `${day} is not a valid day specifier`;
+      if (n === 0 && number) return 'No, the week does NOT begin with Sunday.';
+      if (n <= 0) return `${day} is not a valid day specifier`;
       if (n <= 7) weekdays |= 1 << n;
     }
     // libxt_time flips the bits of every day.
