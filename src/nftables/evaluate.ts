@@ -373,23 +373,16 @@ function runStmt(
     }
     case 'vmap': {
       if (s.key.kind === 'numgen') {
-        const elements = setElements(table, s.map, dynamic, now) ?? [];
-        const n = s.key.mod;
         cur.lookups++;
-        const arms: { probability: number; verdict: string; chain?: string; note: string; value: number }[] = [];
-        for (let v = 0; v < n; v++) {
-          const el = findElement(elements, [{ kind: 'number', value: v + s.key.offset }]);
-          if (!el?.value) continue;
+        return spreadFork(s.key, setElements(table, s.map, dynamic, now) ?? [], (el, value) => {
+          if (!el.value) return null;
           const [verdict, chain] = el.value.split(' ');
-          arms.push({
-            probability: 1 / n,
+          return {
             verdict: verdict!,
             ...(chain ? { chain } : {}),
-            note: `numgen ${s.key.mode} mod ${n}${s.key.offset ? ` offset ${s.key.offset}` : ''} = ${v + s.key.offset} (probability 1/${n}): element ${formatElement(el)}`,
-            value: v + s.key.offset,
-          });
-        }
-        return { kind: 'fork', arms, ...(s.key.mode === 'inc' ? { counted: { mod: n, offset: s.key.offset } } : {}) };
+            note: `${formatExpr(s.key)} = ${value} (probability 1/${(s.key as { mod: number }).mod}): element ${formatElement(el)}`,
+          };
+        });
       }
       const key = keyOf(s.key, p, cur.mark);
       const elements = setElements(table, s.map, dynamic, now);
@@ -500,6 +493,28 @@ function runStmt(
   }
 }
 
+type ForkArm = Extract<StmtResult, { kind: 'fork' }>['arms'][number];
+
+/**
+ * A map keyed by a number generator or a hash: a branch per value (offset to offset + mod - 1), each
+ * 1/mod, from the value's element (`arm` null: the value's element does not serve, and that share
+ * of packets goes on to the next rule); `numgen inc` values come in turn for sampled packets.
+ */
+function spreadFork(
+  key: Extract<Expr, { kind: 'numgen' | 'hash' }>,
+  elements: readonly NftElement[],
+  arm: (el: NftElement, value: number) => Omit<ForkArm, 'probability' | 'value'> | null,
+): StmtResult {
+  const arms: ForkArm[] = [];
+  for (let v = key.offset; v < key.offset + key.mod; v++) {
+    const el = findElement(elements, [{ kind: 'number', value: v }]);
+    const made = el === undefined ? null : arm(el, v);
+    if (made) arms.push({ ...made, probability: 1 / key.mod, value: v });
+  }
+  const counted = key.kind === 'numgen' && key.mode === 'inc';
+  return { kind: 'fork', arms, ...(counted ? { counted: { mod: key.mod, offset: key.offset } } : {}) };
+}
+
 /** The NAT a map value gives: an address (range, prefix, maybe with ports), or a port to the fixed address. */
 function natOfValue(kind: 'dnat' | 'snat', map: NatMap, value: string, flags: readonly string[]): NftNat | null {
   const span = map.part === 'port' ? natSpanOf(`${map.address}:${value}`) : natSpanOf(value);
@@ -526,24 +541,16 @@ function natFromMap(
   if (!elements) return { kind: 'nomatch' };
   cur.lookups++;
   const spread = map.key.kind === 'numgen' || map.key.kind === 'hash' ? map.key : null;
-  if (spread) {
-    const n = spread.mod;
-    const arms: { probability: number; verdict: string; note: string; nat: NftNat; value: number }[] = [];
-    for (let v = 0; v < n; v++) {
-      const el = findElement(elements, [{ kind: 'number', value: v + spread.offset }]);
-      const nat = el?.value === undefined ? null : natOfValue(kind, map, el.value, flags);
-      if (!nat) continue;
-      arms.push({
-        probability: 1 / n,
+  if (spread)
+    return spreadFork(spread, elements, (el, value) => {
+      const nat = el.value === undefined ? null : natOfValue(kind, map, el.value, flags);
+      if (!nat) return null;
+      return {
         verdict: 'accept',
         nat,
-        note: `${formatExpr(map.key)} = ${v + spread.offset} (probability 1/${n}): ${kind} to ${map.part === 'port' ? `${map.address}:` : ''}${el!.value}`,
-        value: v + spread.offset,
-      });
-    }
-    const counted = spread.kind === 'numgen' && spread.mode === 'inc';
-    return { kind: 'fork', arms, ...(counted ? { counted: { mod: n, offset: spread.offset } } : {}) };
-  }
+        note: `${formatExpr(map.key)} = ${value} (probability 1/${spread.mod}): ${kind} to ${map.part === 'port' ? `${map.address}:` : ''}${el.value}`,
+      };
+    });
   const key = keyOf(map.key, p, cur.mark);
   if (!key) return { kind: 'nomatch' };
   const el = findElement(elements, key);
