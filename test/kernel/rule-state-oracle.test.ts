@@ -52,23 +52,29 @@ describe.skipIf(why !== null)('rules that count: the kernel and knetsim let the 
   beforeAll(() => removeStale());
   afterAll(() => ns.cleanup());
 
+  /** A node forwarding between a client (10.1.0.5 on c0) and a server holding these addresses (on n0). */
+  function topology(serverAddresses: readonly string[]): { node: string; server: string; client: string } {
+    const node = ns.create('node');
+    const server = ns.create('srv');
+    const client = ns.create('cli');
+    inNs(node, 'ip', ['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'e0', 'netns', server]);
+    inNs(node, 'ip', ['link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'k0', 'netns', client]);
+    inNs(node, 'ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'n0']);
+    inNs(node, 'ip', ['addr', 'add', '10.1.0.1/24', 'dev', 'c0']);
+    for (const dev of ['n0', 'c0']) inNs(node, 'ip', ['link', 'set', dev, 'up']);
+    inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    for (const a of serverAddresses) inNs(server, 'ip', ['addr', 'add', a, 'dev', 'e0']);
+    inNs(server, 'ip', ['link', 'set', 'e0', 'up']);
+    inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
+    inNs(client, 'ip', ['addr', 'add', '10.1.0.5/24', 'dev', 'k0']);
+    inNs(client, 'ip', ['link', 'set', 'k0', 'up']);
+    inNs(client, 'ip', ['route', 'add', 'default', 'via', '10.1.0.1']);
+    return { node, server, client };
+  }
+
   it.each(CASES)('$name', ({ rules, count }) => {
     try {
-      const node = ns.create('node');
-      const server = ns.create('srv');
-      const client = ns.create('cli');
-      inNs(node, 'ip', ['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'e0', 'netns', server]);
-      inNs(node, 'ip', ['link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'k0', 'netns', client]);
-      inNs(node, 'ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'n0']);
-      inNs(node, 'ip', ['addr', 'add', '10.1.0.1/24', 'dev', 'c0']);
-      for (const dev of ['n0', 'c0']) inNs(node, 'ip', ['link', 'set', dev, 'up']);
-      inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      inNs(server, 'ip', ['addr', 'add', '10.0.0.2/24', 'dev', 'e0']);
-      inNs(server, 'ip', ['link', 'set', 'e0', 'up']);
-      inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
-      inNs(client, 'ip', ['addr', 'add', '10.1.0.5/24', 'dev', 'k0']);
-      inNs(client, 'ip', ['link', 'set', 'k0', 'up']);
-      inNs(client, 'ip', ['route', 'add', 'default', 'via', '10.1.0.1']);
+      const { node, server, client } = topology(['10.0.0.2/24']);
       const dump = `*filter\n:FORWARD DROP [0:0]\n${rules}\n${rules.endsWith('-j DROP') ? '-A FORWARD -j ACCEPT\n' : ''}COMMIT\n`;
       inNs(node, 'iptables-restore', [], dump);
       const out = `/tmp/${server}.out`;
@@ -102,22 +108,7 @@ describe.skipIf(why !== null)('rules that count: the kernel and knetsim let the 
 
   it("nft numgen inc: connections take the map's values in turn, the first 0", () => {
     try {
-      const node = ns.create('node');
-      const server = ns.create('srv');
-      const client = ns.create('cli');
-      inNs(node, 'ip', ['link', 'add', 'n0', 'type', 'veth', 'peer', 'name', 'e0', 'netns', server]);
-      inNs(node, 'ip', ['link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'k0', 'netns', client]);
-      inNs(node, 'ip', ['addr', 'add', '10.0.0.1/24', 'dev', 'n0']);
-      inNs(node, 'ip', ['addr', 'add', '10.1.0.1/24', 'dev', 'c0']);
-      for (const dev of ['n0', 'c0']) inNs(node, 'ip', ['link', 'set', dev, 'up']);
-      inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-      for (const a of ['10.0.0.2/24', '10.0.0.3/24', '10.0.0.4/24'])
-        inNs(server, 'ip', ['addr', 'add', a, 'dev', 'e0']);
-      inNs(server, 'ip', ['link', 'set', 'e0', 'up']);
-      inNs(server, 'ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
-      inNs(client, 'ip', ['addr', 'add', '10.1.0.5/24', 'dev', 'k0']);
-      inNs(client, 'ip', ['link', 'set', 'k0', 'up']);
-      inNs(client, 'ip', ['route', 'add', 'default', 'via', '10.1.0.1']);
+      const { node, server, client } = topology(['10.0.0.2/24', '10.0.0.3/24', '10.0.0.4/24']);
       const nft =
         'table ip lb {\n  chain pre {\n    type nat hook prerouting priority -100; policy accept;\n    ip daddr 10.0.0.9 dnat to numgen inc mod 3 map { 0 : 10.0.0.2, 1 : 10.0.0.3, 2 : 10.0.0.4 }\n  }\n}\n';
       inNs(node, 'nft', ['-f', '-'], nft);
