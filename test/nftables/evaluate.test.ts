@@ -43,6 +43,15 @@ function run(rules: string[], p: NftPacketView, extra: string[] = []): NftBranch
 const verdictOf = (rules: string[], p: NftPacketView, extra: string[] = []) =>
   run(rules, p, extra).map((b) => b.verdict);
 
+/** One rule loaded into an input chain of a fresh table, as `nft -f` would take it (or refuse it). */
+const load = (rule: string) =>
+  loadNftTransaction(
+    ['add table ip t', 'add chain ip t in { type filter hook input priority 0 ; }', `add rule ip t in ${rule}`].join(
+      '\n',
+    ),
+    'test',
+  );
+
 describe('matches', () => {
   it('ip saddr/daddr against addresses, prefixes, != and anonymous sets', () => {
     expect(verdictOf(['ip saddr 203.0.113.0/25 drop'], packet())).toEqual(['drop']);
@@ -99,15 +108,6 @@ describe('matches', () => {
     expect(verdictOf(['ip dscp be drop'], packet({ tos: 0 }))).toEqual(['drop']);
   });
   it('refuses what nft refuses, and ip id (its value differs from packet to packet)', () => {
-    const load = (rule: string) =>
-      loadNftTransaction(
-        [
-          'add table ip t',
-          'add chain ip t in { type filter hook input priority 0 ; }',
-          `add rule ip t in ${rule}`,
-        ].join('\n'),
-        'test',
-      );
     expect(load('ip dscp 64 drop')).toMatchObject({
       ok: false,
       message: expect.stringContaining('"64" is not a DSCP value'),
@@ -291,15 +291,6 @@ describe('verdicts and NAT', () => {
     expect(verdictOf(['ct zone 7 drop'], packet({ ctDirection: 'original', ctZone: 7 }))).toEqual(['drop']);
     expect(verdictOf(['ct zone 0 drop'], packet({ ctDirection: 'original' }))).toEqual(['drop']);
     expect(verdictOf(['ct zone 0 drop'], packet({ ctDirection: null }))).toEqual(['accept']);
-    const load = (rule: string) =>
-      loadNftTransaction(
-        [
-          'add table ip t',
-          'add chain ip t in { type filter hook input priority 0 ; }',
-          `add rule ip t in ${rule}`,
-        ].join('\n'),
-        'test',
-      );
     expect(load('ct original zone set 3')).toMatchObject({
       ok: false,
       message: expect.stringContaining('direction zones'),
@@ -314,15 +305,6 @@ describe('verdicts and NAT', () => {
     );
     const old = run(['queue num 2-4 fanout'], packet());
     expect(old[0]!.steps[0]!.action).toContain('one of queues 2-4');
-    const load = (rule: string) =>
-      loadNftTransaction(
-        [
-          'add table ip t',
-          'add chain ip t in { type filter hook input priority 0 ; }',
-          `add rule ip t in ${rule}`,
-        ].join('\n'),
-        'test',
-      );
     // As nft 1.0.6 refuses them.
     expect(load('queue num 3 bypass,fanout')).toMatchObject({
       ok: false,
