@@ -12,6 +12,12 @@ function saved(rules: readonly string[], table = 'filter'): string[] {
     .filter((l) => l.startsWith('-A'));
 }
 
+/** The message loading one rule into a table gives, or 'loaded'. */
+function refusal(rule: string, table: string): string {
+  const loaded = loadIptables(`*${table}\n${rule}\nCOMMIT\n`, 'f');
+  return loaded.ok ? 'loaded' : loaded.message;
+}
+
 const CASES: ReadonlyArray<readonly [string, string]> = [
   [
     '-A INPUT -p tcp -m tcp --tcp-flags ALL NONE -j DROP',
@@ -358,10 +364,7 @@ describe('iptables-save forms of the mangle table transparent-proxy and checksum
   });
 
   it('refuses what iptables and the kernel refuse', () => {
-    const refused = (rule: string, table = 'mangle') => {
-      const loaded = loadIptables(`*${table}\n${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string, table = 'mangle') => refusal(rule, table);
     expect(refused('-A PREROUTING -p tcp -j TPROXY --on-ip 1.2.3.4')).toContain('option "--on-port" must be specified');
     expect(refused('-A PREROUTING -p tcp -j TPROXY --on-port 0x10')).toContain(
       'Port "0x10" does not resolve to anything.',
@@ -447,10 +450,7 @@ describe('values as getopt_long and getaddrinfo give them to iptables', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(rule, 'filter');
     // iptables' own options are not read with "=", abbreviated or not.
     expect(refused('-A INPUT --source=10.0.0.1')).not.toBe('loaded');
     expect(refused('-A INPUT --sour=10.0.0.1')).not.toBe('loaded');
@@ -498,10 +498,7 @@ describe('-m hashlimit', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does, and says what it does not model', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(rule, 'filter');
     expect(refused('-A INPUT -m hashlimit --hashlimit-upto 5/sec')).toContain('"--hashlimit-name" must be specified');
     expect(refused('-A INPUT -m hashlimit --hashlimit-name x')).toContain('You have to specify --hashlimit');
     expect(refused('-A INPUT -m hashlimit --hashlimit-upto 1000001/sec --hashlimit-name a')).toContain('Rate too fast');
@@ -557,10 +554,7 @@ describe('the IP header: -m ttl, -m tos, -m dscp and TTL, TOS, DSCP, CLASSIFY', 
   it.each(FORMS)('%s', (given, printed) => {
     expect(saved([given], 'mangle')).toEqual([printed]);
   });
-  const refused = (rule: string, table = 'mangle') => {
-    const loaded = loadIptables(`*${table}\n${rule}\nCOMMIT\n`, 'f');
-    return loaded.ok ? 'loaded' : loaded.message;
-  };
+  const refused = (rule: string, table = 'mangle') => refusal(rule, table);
   // iptables' own words for each (the kernel refuses the table or hook with EINVAL).
   const REFUSED: ReadonlyArray<readonly [string, string]> = [
     ['-A PREROUTING -m ttl ! --ttl-lt 5', 'option "--ttl-lt" cannot be inverted'],
@@ -625,10 +619,7 @@ describe('-m string', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(rule, 'filter');
     expect(refused('-A INPUT -m string --string abc')).toContain('option "--algo" must be specified');
     expect(refused('-A INPUT -m string --algo bm')).toContain("You must specify `--string' or `--hex-string'");
     expect(refused('-A INPUT -m string --algo bm --string a --hex-string |41|')).toContain(
@@ -701,10 +692,7 @@ describe('-m connbytes', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n-A FORWARD -m connbytes ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD -m connbytes ${rule}`, 'filter');
     expect(refused('--connbytes 5')).toContain('option "--connbytes-dir" must be specified');
     expect(refused('--connbytes 5 --connbytes-dir both')).toContain('option "--connbytes-mode" must be specified');
     expect(refused('--connbytes-dir both --connbytes-mode bytes')).toContain('option "--connbytes" must be specified');
@@ -734,10 +722,7 @@ describe('-j NFQUEUE', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n-A FORWARD -j NFQUEUE ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD -j NFQUEUE ${rule}`, 'filter');
     expect(refused('--queue-cpu-fanout')).toContain('option "--queue-cpu-fanout" also requires "--queue-balance".');
     expect(refused('--queue-num 70000')).toContain('bad value for option "--queue-num", or out of range (0-65535).');
     expect(refused('--queue-num 1 --queue-balance 1:2')).toContain(
@@ -782,10 +767,7 @@ describe('-j SET', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does, and --map-set as not modelled', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*mangle\n-A FORWARD -j SET ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD -j SET ${rule}`, 'mangle');
     expect(refused('')).toContain("You must specify either `--add-set' or `--del-set' or `--map-set'");
     expect(refused('--exist')).toContain("You must specify either `--add-set' or `--del-set' or `--map-set'");
     expect(refused('--add-set ps src,dst,src,dst,src,dst,src')).toContain("Can't be more src/dst options than 6.");
@@ -815,10 +797,7 @@ describe('-j CT --zone', () => {
     expect(saved([given], 'raw')).toEqual([printed]);
   });
   it('refuses as iptables does; direction zones, a zone from the mark, helpers are not modelled', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*raw\n-A PREROUTING -j CT ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A PREROUTING -j CT ${rule}`, 'raw');
     expect(refused('--zone 70000')).toContain('Cannot parse 70000 as a zone ID');
     expect(refused('--zone mark')).toContain('not modelled');
     expect(refused('--zone-orig 4')).toContain('--zone-orig (direction zones, events, timeouts) is not modelled');
@@ -839,10 +818,7 @@ describe('-m mac', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables and the kernel do', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(rule, 'filter');
     for (const bad of ['aa:bb:cc:dd:ee', 'aa-bb-cc-dd-ee-ff', 'aa:bb:cc:dd:ee:fff'])
       expect(refused(`-A FORWARD -m mac --mac-source ${bad}`)).toContain('Invalid MAC address specified.');
     expect(refused('-A FORWARD -m mac')).toContain('option "--mac-source" must be specified');
@@ -902,10 +878,7 @@ describe('-m quota and -m connlimit', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n-A FORWARD ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD ${rule}`, 'filter');
     expect(refused('-m quota')).toContain('option "--quota" must be specified');
     expect(refused('-m quota --quota -1')).toContain('bad value for option "--quota"');
     expect(refused('-m connlimit')).toContain('You must specify "--connlimit-above" or "--connlimit-upto".');
@@ -996,10 +969,7 @@ describe('-m time', () => {
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n-A FORWARD -m time ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD -m time ${rule}`, 'filter');
     expect(refused('--timestart 25:00')).toContain('invalid time "25:00" specified');
     expect(refused('--weekdays Foo')).toContain('Foo is not a valid day specifier');
     expect(refused('--weekdays mon')).toContain('mon is not a valid day specifier');
@@ -1059,10 +1029,7 @@ describe('-m ecn, -m helper, and matches iptables has that knetsim does not mode
     expect(saved([given])).toEqual([printed]);
   });
   it('refuses as iptables does, and names what knetsim does not model', () => {
-    const refused = (rule: string) => {
-      const loaded = loadIptables(`*filter\n-A FORWARD ${rule}\nCOMMIT\n`, 'f');
-      return loaded.ok ? 'loaded' : loaded.message;
-    };
+    const refused = (rule: string) => refusal(`-A FORWARD ${rule}`, 'filter');
     expect(refused('-m ecn')).toContain('ECN match: some option required');
     expect(refused('-m ecn --ecn-ip-ect 4')).toContain('bad value for option "--ecn-ip-ect", or out of range (0-3).');
     expect(refused('-m ecn --ecn-tcp-cwr')).toContain('need -p tcp');
