@@ -73,6 +73,16 @@ class Lines {
     }
   }
 
+  /** Adds one line already written out (the common rule shapes: one template, no word list). */
+  line(text: string): void {
+    this.pending.push(text);
+    this.count++;
+    if (this.pending.length === CHUNK_LINES) {
+      this.chunks.push(this.pending.join('\n'));
+      this.pending.length = 0;
+    }
+  }
+
   /** The lines, one per line of text (no newline after the last). */
   text(): string {
     return this.pending.length === 0 ? this.chunks.join('\n') : [...this.chunks, this.pending.join('\n')].join('\n');
@@ -136,14 +146,18 @@ function serviceToEndpointRules(
       );
     }
   }
-  endpoints.forEach((ep, i) => {
+  const head = `-A ${chain} `;
+  const last = endpoints.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const ep = endpoints[i]!;
     const sep = sepOf(ep);
-    const stat =
-      i < endpoints.length - 1
-        ? ['-m', 'statistic', '--mode', 'random', '--probability', probability(endpoints.length - i)]
-        : [];
-    b.natRules.write('-A', chain, comment(ep), stat, '-j', sep);
-  });
+    const noted = comments ? `${head}-m comment --comment "${name} -> ${endpointKey(ep)}" ` : head;
+    b.natRules.line(
+      i < last
+        ? `${noted}-m statistic --mode random --probability ${probability(endpoints.length - i)} -j ${sep}`
+        : `${noted}-j ${sep}`,
+    );
+  }
 }
 
 function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, largeCluster: boolean): void {
@@ -184,204 +198,89 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
       externalFilterComment = quoted(`${name} has no local endpoints`);
     }
   }
-  const proto = ['-m', protocol, '-p', protocol];
   const port = String(svc.port);
   /** The rule shape kube-proxy repeats for every captured address: comment, protocol, address, port, target. */
-  const capture = (chain: string, comment: string, address: string, target: string) => [
-    '-A',
-    chain,
-    '-m',
-    'comment',
-    '--comment',
-    comment,
-    ...proto,
-    '-d',
-    address,
-    '--dport',
-    port,
-    '-j',
-    target,
-  ];
+  const matchProto = `-m ${protocol} -p ${protocol}`;
+  const capture = (chain: string, comment: string, address: string, target: string) =>
+    `-A ${chain} -m comment --comment ${comment} ${matchProto} -d ${address} --dport ${port} -j ${target}`;
 
   // Capture the cluster IP.
   if (hasInternal) {
-    b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} cluster IP`), svc.clusterIP, internalChain));
+    b.natRules.line(capture(KUBE_SERVICES, quoted(`${name} cluster IP`), svc.clusterIP, internalChain));
   } else {
-    b.filterRules.write(capture(KUBE_SERVICES, internalFilterComment, svc.clusterIP, internalFilterTarget));
+    b.filterRules.line(capture(KUBE_SERVICES, internalFilterComment, svc.clusterIP, internalFilterTarget));
   }
   // Capture external IPs.
   for (const ip of svc.externalIPs) {
-    if (hasEndpoints) b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} external IP`), ip, externalChain));
+    if (hasEndpoints) b.natRules.line(capture(KUBE_SERVICES, quoted(`${name} external IP`), ip, externalChain));
     if (!hasExternal)
-      b.filterRules.write(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
+      b.filterRules.line(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
   }
   // Capture load-balancer ingress IPs.
   for (const ip of svc.loadBalancerIPs) {
-    if (hasEndpoints) b.natRules.write(capture(KUBE_SERVICES, quoted(`${name} loadbalancer IP`), ip, lbChain));
+    if (hasEndpoints) b.natRules.line(capture(KUBE_SERVICES, quoted(`${name} loadbalancer IP`), ip, lbChain));
     if (usesFWChain)
-      b.filterRules.write(
+      b.filterRules.line(
         capture(KUBE_PROXY_FIREWALL, quoted(`${name} traffic not accepted by ${chains.firewall}`), ip, 'DROP'),
       );
   }
   if (!hasExternal) {
     for (const ip of svc.loadBalancerIPs)
-      b.filterRules.write(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
+      b.filterRules.line(capture(KUBE_EXTERNAL_SERVICES, externalFilterComment, ip, externalFilterTarget));
   }
   // Capture node ports.
   if (svc.nodePort !== undefined && svc.nodePort !== 0) {
     const nodePort = String(svc.nodePort);
     if (hasEndpoints) {
       if (s.localhostNodePorts && s.nfacctCounters.has(LOCALHOST_NODEPORT_COUNTER))
-        b.natRules.write(
-          '-A',
-          KUBE_NODEPORTS,
-          '-m',
-          'comment',
-          '--comment',
-          name,
-          proto,
-          '-d',
-          '127.0.0.0/8',
-          '--dport',
-          nodePort,
-          '-m',
-          'nfacct',
-          '--nfacct-name',
-          LOCALHOST_NODEPORT_COUNTER,
-          '-j',
-          externalChain,
+        b.natRules.line(
+          `-A ${KUBE_NODEPORTS} -m comment --comment ${name} ${matchProto} -d 127.0.0.0/8 --dport ${nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORT_COUNTER} -j ${externalChain}`,
         );
-      b.natRules.write(
-        '-A',
-        KUBE_NODEPORTS,
-        '-m',
-        'comment',
-        '--comment',
-        name,
-        proto,
-        '--dport',
-        nodePort,
-        '-j',
-        externalChain,
+      b.natRules.line(
+        `-A ${KUBE_NODEPORTS} -m comment --comment ${name} ${matchProto} --dport ${nodePort} -j ${externalChain}`,
       );
     }
     if (!hasExternal)
-      b.filterRules.write(
-        '-A',
-        KUBE_EXTERNAL_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        externalFilterComment,
-        '-m',
-        'addrtype',
-        '--dst-type',
-        'LOCAL',
-        proto,
-        '--dport',
-        nodePort,
-        '-j',
-        externalFilterTarget,
+      b.filterRules.line(
+        `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL ${matchProto} --dport ${nodePort} -j ${externalFilterTarget}`,
       );
   }
   // Health check node ports are accepted whether or not there are local endpoints.
   if (svc.healthCheckNodePort !== undefined && svc.healthCheckNodePort !== 0) {
-    b.filterRules.write(
-      '-A',
-      KUBE_NODEPORTS,
-      '-m',
-      'comment',
-      '--comment',
-      quoted(`${name} health check node port`),
-      '-m',
-      'tcp',
-      '-p',
-      'tcp',
-      '--dport',
-      String(svc.healthCheckNodePort),
-      '-j',
-      'ACCEPT',
+    b.filterRules.line(
+      `-A ${KUBE_NODEPORTS} -m comment --comment "${name} health check node port" -m tcp -p tcp --dport ${svc.healthCheckNodePort} -j ACCEPT`,
     );
   }
 
   // Internal traffic: masquerade what does not come from a pod (or everything with masqueradeAll).
   if (hasInternal) {
-    const args = [
-      '-m',
-      'comment',
-      '--comment',
-      quoted(`${name} cluster IP`),
-      ...proto,
-      '-d',
-      svc.clusterIP,
-      '--dport',
-      port,
-    ];
-    if (s.masqueradeAll) b.natRules.write('-A', internalChain, args, '-j', KUBE_MARK_MASQ);
-    else if (s.localDetector)
-      b.natRules.write('-A', internalChain, args, s.localDetector.ifNotLocal, '-j', KUBE_MARK_MASQ);
+    const args = `-A ${internalChain} -m comment --comment "${name} cluster IP" ${matchProto} -d ${svc.clusterIP} --dport ${port}`;
+    if (s.masqueradeAll) b.natRules.line(`${args} -j ${KUBE_MARK_MASQ}`);
+    else if (s.localDetector) b.natRules.line(`${args} ${s.localDetector.ifNotLocal.join(' ')} -j ${KUBE_MARK_MASQ}`);
   }
   // External traffic goes through the EXT chain, which handles local sources, then the policy chain.
   if (usesExternalChain) {
-    b.natChains.write(chainLine(externalChain));
+    b.natChains.line(chainLine(externalChain));
+    const head = `-A ${externalChain} -m comment --comment`;
     if (!svc.externalPolicyLocal) {
-      b.natRules.write(
-        '-A',
-        externalChain,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`masquerade traffic for ${name} external destinations`),
-        '-j',
-        KUBE_MARK_MASQ,
-      );
+      b.natRules.line(`${head} "masquerade traffic for ${name} external destinations" -j ${KUBE_MARK_MASQ}`);
     } else {
       if (s.localDetector)
-        b.natRules.write(
-          '-A',
-          externalChain,
-          '-m',
-          'comment',
-          '--comment',
-          quoted(`pod traffic for ${name} external destinations`),
-          s.localDetector.ifLocal,
-          '-j',
-          chains.cluster,
+        b.natRules.line(
+          `${head} "pod traffic for ${name} external destinations" ${s.localDetector.ifLocal.join(' ')} -j ${chains.cluster}`,
         );
-      b.natRules.write(
-        '-A',
-        externalChain,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`masquerade LOCAL traffic for ${name} external destinations`),
-        '-m',
-        'addrtype',
-        '--src-type',
-        'LOCAL',
-        '-j',
-        KUBE_MARK_MASQ,
+      b.natRules.line(
+        `${head} "masquerade LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
       );
-      b.natRules.write(
-        '-A',
-        externalChain,
-        '-m',
-        'comment',
-        '--comment',
-        quoted(`route LOCAL traffic for ${name} external destinations`),
-        '-m',
-        'addrtype',
-        '--src-type',
-        'LOCAL',
-        '-j',
-        chains.cluster,
+      b.natRules.line(
+        `${head} "route LOCAL traffic for ${name} external destinations" -m addrtype --src-type LOCAL -j ${chains.cluster}`,
       );
     }
-    if (hasExternal) b.natRules.write('-A', externalChain, '-j', externalPolicyChain);
+    if (hasExternal) b.natRules.line(`-A ${externalChain} -j ${externalPolicyChain}`);
   }
   // The firewall chain for loadBalancerSourceRanges.
   if (usesFWChain) {
-    b.natChains.write(chainLine(chains.firewall));
+    b.natChains.line(chainLine(chains.firewall));
     const args = ['-A', chains.firewall, '-m', 'comment', '--comment', quoted(`${name} loadbalancer IP`)];
     let allowFromNode = false;
     for (const cidr of svc.loadBalancerSourceRanges) {
@@ -400,21 +299,23 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
     );
   }
   if (usesClusterChain) {
-    b.natChains.write(chainLine(chains.cluster));
+    b.natChains.line(chainLine(chains.cluster));
     serviceToEndpointRules(b, svc, chains.cluster, eps.cluster, !largeCluster, sepOf);
   }
   if (usesLocalChain) {
-    b.natChains.write(chainLine(chains.local));
+    b.natChains.line(chainLine(chains.local));
     serviceToEndpointRules(b, svc, chains.local, eps.local, !largeCluster, sepOf);
   }
   // One chain per endpoint: masquerade hairpin traffic, remember affinity, DNAT.
+  const sepComment = largeCluster ? '' : ` -m comment --comment ${name}`;
+  const affinity = svc.sessionAffinity === 'ClientIP';
   for (const ep of eps.allReachable) {
     const sep = sepOf(ep);
-    b.natChains.write(chainLine(sep));
-    const head = ['-A', sep, ...(largeCluster ? [] : ['-m', 'comment', '--comment', name])];
-    b.natRules.write(head, '-s', ep.ip, '-j', KUBE_MARK_MASQ);
-    const affinity = svc.sessionAffinity === 'ClientIP' ? ['-m', 'recent', '--name', sep, '--set'] : [];
-    b.natRules.write(head, affinity, proto, '-j', 'DNAT', '--to-destination', endpointKey(ep));
+    b.natChains.line(chainLine(sep));
+    const head = `-A ${sep}${sepComment}`;
+    b.natRules.line(`${head} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
+    const recent = affinity ? ` -m recent --name ${sep} --set` : '';
+    b.natRules.line(`${head}${recent} -m ${protocol} -p ${protocol} -j DNAT --to-destination ${endpointKey(ep)}`);
   }
 }
 

@@ -1,14 +1,13 @@
 // kube-proxy's nftables names: readable `ns/svc/proto/port` bases prefixed with
 // the first 8 base32 characters of their SHA-256 (so near-identical names stay
 // distinct), cut to 240 characters (room for a 16-character prefix under nft's 256).
-import { createHash } from 'node:crypto';
 import type { LocalEndpoint, ServicePortState } from '../../model';
-import { base32Prefix } from '../chain-names';
+import { sha256Base32 } from '../chain-names';
 
 const BASE_LENGTH_MAX = 240;
 
 export function hashAndTruncate(name: string): string {
-  const hashed = `${base32Prefix(createHash('sha256').update(name).digest(), 8)}-${name}`;
+  const hashed = `${sha256Base32(name, 8)}-${name}`;
   return hashed.length > BASE_LENGTH_MAX ? `${hashed.slice(0, BASE_LENGTH_MAX - 3)}...` : hashed;
 }
 
