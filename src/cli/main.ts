@@ -32,10 +32,14 @@ function program(): Command {
     .option('--conntrack <dump>', 'conntrack -L of that node: a packet of a listed connection meets its entry and NAT')
     .option('--node-ip <ips>', "the node's own addresses, comma-separated (when no route dump tells them)")
     .option('--from <src>', 'source: an IP (a node address or 127.0.0.1 = locally generated)')
-    .option('--to <dst>', 'destination IP:PORT')
-    .option('--proto <p>', 'tcp, udp or sctp', 'tcp')
+    .option('--to <dst>', 'destination IP:PORT (ICMP: the IP alone)')
+    .option('--proto <p>', 'tcp, udp, sctp or icmp', 'tcp')
+    .option(
+      '--icmp-type <type>',
+      'with --proto icmp: the message, by name or TYPE[/CODE] as iptables takes it (default echo-request)',
+    )
     .option('--sport <port>', 'source port', undefined)
-    .option('--length <bytes>', 'total IPv4 length of the packet (default 60 for TCP, 64 otherwise)')
+    .option('--length <bytes>', 'total IPv4 length of the packet (default 60 for TCP, 84 for ICMP, 64 otherwise)')
     .option('--no-df', "clear the don't-fragment bit (fragmented, not dropped, at a smaller MTU)")
     .option('--ttl <n>', 'the IP TTL the packet arrives or is sent with (default 64)')
     .option('--payload <text>', 'the payload (C escapes: \\r \\n \\t \\xHH), for -m string; sets the length')

@@ -14,15 +14,15 @@ import {
   walkReply,
 } from '../engine';
 import type { Scenario } from '../model';
-import { formatFlow, type L4Protocol, parseIPv4 } from '../net';
+import { formatFlow, formatIPv4, type L4Protocol, parseIPv4 } from '../net';
 import { coreDnsOf } from './dns-command';
 import { expectationFailure, parseExpectedOutcome, unmetOutcome } from './expect-outcome';
 import { chooseNode } from './load-scenario-input';
-import { parseHostPort, parseProtocolArg } from './parse-endpoint';
+import { parseDestinationArg, parseProtocolArg } from './parse-endpoint';
 import { renderClusterWalk } from './render-cluster-walk';
 import { dnsWalkJson, renderDnsWalk } from './render-dns-walk';
 import { styleFor } from './render-trace';
-import { type TraceOptions, withPacketShape } from './trace-command';
+import { sourcePortArg, type TraceOptions, withPacketShape } from './trace-command';
 import { UserError } from './user-error';
 
 interface Source {
@@ -107,6 +107,10 @@ function resolveByDns(
       `--to: ${src.pod.namespace}/${src.pod.name} cannot resolve "${dest.name}": ${lookup.queries.length} quer${lookup.queries.length === 1 ? 'y' : 'ies'}, the last (${last?.name ?? '-'}) ${last?.response.rcode ?? 'unsent'}`,
     );
   }
+  if (proto === 'icmp') {
+    if (dest.port !== undefined) throw new UserError(`--to: "${dest.name}:${dest.port}": an ICMP packet has no port`);
+    return { ip: dns.address, port: 0, dns };
+  }
   if (dest.port !== undefined) {
     if (!(dest.port >= 1 && dest.port <= 65535)) throw new UserError(`--to: ${dest.port} is not a port (1-65535)`);
     return { ip: dns.address, port: dest.port, dns };
@@ -117,11 +121,11 @@ function resolveByDns(
   throw new UserError(`--to: "${dest.name}" resolved to ${dns.address}; say which port (${dest.name}:PORT)`);
 }
 
-/** `IP:PORT`, or a Service as `name.ns[:PORT]` / `name.ns.svc.DOMAIN[:PORT]`. */
+/** `IP:PORT`, or a Service as `name.ns[:PORT]` / `name.ns.svc.DOMAIN[:PORT]`; for ICMP the IP or name alone. */
 export function resolveDestination(scenario: Scenario, to: string, proto: L4Protocol): { ip: string; port: number } {
-  if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(to)) {
-    const { port } = parseHostPort(to, '--to');
-    return { ip: to.slice(0, to.lastIndexOf(':')), port };
+  if (/^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(to) && (proto === 'icmp' || to.includes(':'))) {
+    const { address, port } = parseDestinationArg(to, proto, '--to');
+    return { ip: formatIPv4(address), port };
   }
   const m = /^([a-z0-9-]+)\.([a-z0-9-]+)(?:\.svc(?:\.[a-z0-9.-]+?)?)?\.?(?::(\d+))?$/.exec(to);
   if (!m) throw new UserError(`--to: "${to}" is not IP:PORT or a Service (name.namespace:PORT)`);
@@ -130,6 +134,10 @@ export function resolveDestination(scenario: Scenario, to: string, proto: L4Prot
   if (!svc) throw new UserError(`--to: no Service ${ns}/${name} in ${scenario.file}`);
   const ip = svc.clusterIPs.find((a) => !a.includes(':'));
   if (!ip) throw new UserError(`--to: Service ${ns}/${name} has no IPv4 cluster IP (headless or ExternalName)`);
+  if (proto === 'icmp') {
+    if (portText !== undefined) throw new UserError(`--to: "${to}": an ICMP packet has no port`);
+    return { ip, port: 0 };
+  }
   const ports = svc.ports.filter((p) => p.protocol.toLowerCase() === proto);
   if (portText !== undefined) return { ip, port: Number(portText) };
   if (ports.length === 1) return { ip, port: ports[0]!.port };
@@ -203,11 +211,10 @@ function sameNet(a: number, len: number, b: number): boolean {
 export function runClusterWalk(scenario: Scenario, o: TraceOptions, out: NodeJS.WriteStream): void {
   if (o.batch || o.sample !== undefined) throw new UserError('trace --across: not with --batch or --sample');
   if (!o.from || !o.to) throw new UserError('trace: --from and --to are required');
-  const sport = o.sport === undefined ? undefined : Number(o.sport);
-  if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
-    throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
+  const proto = parseProtocolArg(o.proto);
+  const sport = sourcePortArg(o, proto);
   const expected = o.expect === undefined ? undefined : parseExpectedOutcome(o.expect, '--expect');
-  const resolved = scenarioRequest(scenario, o.from, o.to, parseProtocolArg(o.proto), o.node, sport);
+  const resolved = scenarioRequest(scenario, o.from, o.to, proto, o.node, sport);
   const node = resolved.node;
   const request = withPacketShape(resolved.request, o);
   const built = buildClusterNodes(scenario);

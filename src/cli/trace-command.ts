@@ -11,10 +11,10 @@ import {
   tracePacket,
 } from '../engine';
 import { listServices, parseIpvsadmSave, type VirtualService } from '../ipvs';
-import { isLoopback, type L4Protocol, lookupRoute } from '../net';
+import { ICMP_ECHO_REQUEST, isLoopback, type L4Protocol, lookupRoute } from '../net';
 import { parseMac } from '../netfilter';
 import { expectationFailure, parseExpectedOutcome, unmetOutcome, unmetOutcomeCounts } from './expect-outcome';
-import { parseAddressArg, parseHostPort, parseProtocolArg } from './parse-endpoint';
+import { parseAddressArg, parseDestinationArg, parseIcmpTypeArg, parseProtocolArg } from './parse-endpoint';
 import { readInput } from './read-input';
 import { dnsWalkJson, renderDnsWalk } from './render-dns-walk';
 import { renderTrace, styleFor } from './render-trace';
@@ -32,6 +32,8 @@ export interface TraceOptions {
   from?: string;
   to?: string;
   proto?: string;
+  /** The ICMP message of a --proto icmp packet: a name or TYPE[/CODE] (default echo-request). */
+  icmpType?: string;
   sport?: string;
   json?: boolean;
   batch?: string;
@@ -104,6 +106,13 @@ export function withPacketShape(
   batchLine = false,
 ): TraceRequest {
   let shaped = request;
+  if (o.icmpType !== undefined && request.protocol !== 'icmp')
+    throw new UserError('--icmp-type: goes with --proto icmp');
+  if (request.protocol === 'icmp') {
+    // An ICMP packet's type and code stand where ports do (ICMP_ECHO_REQUEST).
+    const { type, code } = o.icmpType === undefined ? ECHO_REQUEST : parseIcmpTypeArg(o.icmpType);
+    shaped = { ...shaped, sport: type, dport: code };
+  }
   if (o.uid !== undefined || o.gid !== undefined) {
     const uid = o.uid === undefined ? 0 : ownerId(o.uid, '--uid');
     const gid = o.gid === undefined ? 0 : ownerId(o.gid, '--gid');
@@ -148,6 +157,18 @@ export function withPacketShape(
   return o.df === false ? { ...shaped, df: false } : shaped;
 }
 
+const ECHO_REQUEST = { type: ICMP_ECHO_REQUEST, code: 0 };
+
+/** --sport as a number: a port from 1 to 65535; an ICMP packet has none. */
+export function sourcePortArg(o: TraceOptions, proto: L4Protocol): number | undefined {
+  if (o.sport === undefined) return undefined;
+  if (proto === 'icmp') throw new UserError('--sport: an ICMP packet has no ports (--icmp-type says which message)');
+  const sport = Number(o.sport);
+  if (!(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
+    throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
+  return sport;
+}
+
 export type SetLoader = (text: string, file: string) => SetLookup;
 
 export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimNode {
@@ -189,7 +210,7 @@ export function buildDumpNode(o: TraceOptions, loadSets: SetLoader | null): SimN
 /** Where a packet from this source enters: a local process, or the interface its address lives behind. */
 export function requestFor(node: SimNode, from: string, to: string, proto: L4Protocol, sport?: number): TraceRequest {
   const src = parseAddressArg(from, '--from');
-  const { address: dst, port } = parseHostPort(to, '--to');
+  const { address: dst, port } = parseDestinationArg(to, proto, '--to');
   const local = isLoopback(src) || node.interfaces.some((i) => i.addresses.some((a) => a.address === src));
   let iface = node.defaultInterface;
   if (!local) {
@@ -263,10 +284,9 @@ export function runTrace(o: TraceOptions, resolve: PacketResolver, out: NodeJS.W
     return;
   }
   if (!o.from || !o.to) throw new UserError('trace: --from and --to are required (or --batch FILE)');
-  const sport = o.sport === undefined ? undefined : Number(o.sport);
-  if (sport !== undefined && !(Number.isInteger(sport) && sport >= 1 && sport <= 65535))
-    throw new UserError(`--sport: "${o.sport}" is not a port (1-65535)`);
-  const resolved = resolve(o.from, o.to, parseProtocolArg(o.proto), sport);
+  const proto = parseProtocolArg(o.proto);
+  const sport = sourcePortArg(o, proto);
+  const resolved = resolve(o.from, o.to, proto, sport);
   const node = resolved.node;
   const request = withPacketShape(resolved.request, o);
   if (o.sample !== undefined) {

@@ -4,7 +4,16 @@
 // destination address and traced again there, until it is delivered, dropped,
 // or leaves the cluster. Each far node sees the packet as it arrives: the inner
 // packet on flannel.1 after decapsulation, or the routed packet on eth0.
-import { formatIPv4, type IPv4, parseIPv4, prefixContains, SYN, vxlanEncapsulate } from '../net';
+import {
+  formatFlow,
+  formatIPv4,
+  type IPv4,
+  icmpCounterpart,
+  parseIPv4,
+  prefixContains,
+  SYN,
+  vxlanEncapsulate,
+} from '../net';
 import type { Outcome } from './node-pipeline';
 import { interfaceNamed, interfaceOfAddress, type SimNode } from './sim-node';
 import { type BranchExit, type TraceHop, type TraceRequest, tracePacket } from './trace';
@@ -72,7 +81,7 @@ function routerHops(from: SimNode, to: SimNode, packet: string): TraceHop[] {
 /** Where a packet that left `from` by `exit` arrives, with the underlay hops in between; null if it left the cluster. */
 function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: BranchExit): NextLeg | null {
   const ip = (t: string) => parseIPv4(t)!;
-  const tuple = `${exit.protocol} ${exit.src}:${exit.sport} -> ${exit.dst}:${exit.dport}`;
+  const tuple = formatFlow({ ...exit, src: ip(exit.src), dst: ip(exit.dst) });
   const vxlan = from.vxlan;
   if (vxlan && exit.iface === vxlan.device.name && exit.nextHop !== null) {
     const mac = vxlan.neighbours.get(ip(exit.nextHop));
@@ -227,11 +236,15 @@ export function walkReply(
   const exit = forward.exit;
   const last = forward.nodes[forward.nodes.length - 1]!;
   if (forward.outcome !== 'ACCEPT' || !exit) return [];
+  // ICMP: Linux answers an echo or timestamp request with its counterpart (same code); nothing else.
+  const icmp = exit.protocol === 'icmp';
+  const answer = icmp && (exit.sport === 8 || exit.sport === 13) ? icmpCounterpart(exit.sport) : undefined;
+  if (icmp && answer === undefined) return [];
   return walkCluster(nodes, last, {
     src: parseIPv4(exit.dst)!,
-    sport: exit.dport,
+    sport: answer ?? exit.dport,
     dst: parseIPv4(exit.src)!,
-    dport: exit.sport,
+    dport: icmp ? exit.dport : exit.sport,
     protocol: exit.protocol,
     origin: { kind: 'interface', iface: exit.iface },
     ...(exit.protocol === 'tcp' ? { tcpFlags: { ...SYN, ack: true } } : {}),

@@ -15,10 +15,12 @@ import {
   checkMtu,
   DEFAULT_TTL,
   ecnEncapsulated,
+  formatEndpoint,
   formatEntry,
   formatFlow,
   formatIPv4,
   type IPv4,
+  isIcmpQuery,
   isLoopback,
   lookupRoute,
   maskOf,
@@ -225,6 +227,14 @@ function natTuple(
 function natPort(own: number, min: number | null, max: number | null): number {
   if (min === null) return own;
   return own >= min && own <= (max ?? min) ? own : min;
+}
+
+/** What the node does with an ICMP message delivered to it: the kernel itself answers echo and timestamp requests. */
+function icmpDelivery(p: NfPacket): string {
+  const to = formatIPv4(p.dst);
+  if (p.sport === 8) return `delivered to ${to}: the kernel answers the echo request itself (echo reply from ${to})`;
+  if (p.sport === 13) return `delivered to ${to}: the kernel answers the timestamp request itself`;
+  return `delivered to ${to}: ICMP type ${p.sport} code ${p.dport}, handled by the kernel (no reply)`;
 }
 
 function endpointText(address: IPv4, port: number): string {
@@ -592,10 +602,12 @@ class Pipeline {
     const p = flow.packet;
     if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
+    // ICMP has no ports: NAT maps its addresses and leaves its type and code as they are.
+    const icmp = p.protocol === 'icmp';
     if (verdict.dnat) {
       const to = natTuple(p.dst, p.dport, verdict.toAddress, verdict.toAddressMax, verdict.toPort, verdict.toPortMax);
       const address = to.keep ? p.dst : natRangeAddress(to.min, to.max, p.src, p.dst, verdict.persistent);
-      this.bindDestination(flow, address, to.port);
+      this.bindDestination(flow, address, icmp ? p.dport : to.port);
       syncCt(flow);
       return true;
     }
@@ -603,7 +615,7 @@ class Pipeline {
     if (action.kind === 'REDIRECT') {
       // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
       const address = hook === 'OUTPUT' ? 0x7f000001 : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
-      this.bindDestination(flow, address, natPort(p.dport, action.minPort, action.maxPort));
+      this.bindDestination(flow, address, icmp ? p.dport : natPort(p.dport, action.minPort, action.maxPort));
     } else {
       let address: IPv4;
       let port = p.sport;
@@ -611,21 +623,30 @@ class Pipeline {
         const r = action;
         const to = natTuple(p.src, p.sport, r.minAddress, r.maxAddress, r.minPort, r.maxPort);
         address = to.keep ? p.src : natRangeAddress(to.min, to.max, p.src, p.dst, action.persistent);
-        port = to.port;
+        if (!icmp) port = to.port;
       } else {
         const chosen = this.masqueradeAddress(p, flow.nextHop);
         if (chosen === null) return false;
         address = chosen;
-        port = natPort(p.sport, action.minPort, action.maxPort);
+        if (!icmp) port = natPort(p.sport, action.minPort, action.maxPort);
         flow.masquerade = true;
       }
       if (action.kind === 'SNAT') flow.masquerade = true;
       flow.ct = bindSnat(flow.ct, address, port);
       p.src = address;
       p.sport = port;
-      const random = action.kind === 'MASQUERADE' && action.randomFully ? ' (source port chosen at random)' : '';
+      const random =
+        action.kind === 'MASQUERADE' && action.randomFully
+          ? icmp
+            ? ' (echo identifier chosen at random)'
+            : ' (source port chosen at random)'
+          : '';
       if (flow.hops)
-        stage(flow, 'conntrack', `new SNAT binding: source becomes ${endpointText(address, port)}${random}`);
+        stage(
+          flow,
+          'conntrack',
+          `new SNAT binding: source becomes ${formatEndpoint(p.protocol, address, port)}${random}`,
+        );
     }
     syncCt(flow);
     return true;
@@ -637,7 +658,7 @@ class Pipeline {
     flow.ct = bindDnat(flow.ct!, address, port);
     p.dst = address;
     p.dport = port;
-    flow.endpoint = endpointText(address, port);
+    flow.endpoint = formatEndpoint(p.protocol, address, port);
     if (flow.hops) stage(flow, 'conntrack', `new DNAT binding: replies will come from ${flow.endpoint}`);
   }
 
@@ -683,6 +704,19 @@ class Pipeline {
         TCP_REOPENABLE_STATES.has(found.entry.tcpState) &&
         p.tcpFlags?.syn === true &&
         !p.tcpFlags.ack;
+      if (found === null && p.protocol === 'icmp' && !isIcmpQuery(p.sport)) {
+        // Only a query (echo, timestamp, ...) opens an ICMP connection. An error is RELATED to the
+        // connection whose packet it quotes, and a traced one quotes none; an answer with no query
+        // before it belongs to nothing. Conntrack leaves such a packet without a connection.
+        flow.ct = null;
+        flow.packet.ct = null;
+        stage(
+          flow,
+          'conntrack',
+          `no connection: ICMP type ${p.sport} cannot open one and belongs to no tracked connection (ctstate INVALID; nat is not consulted)`,
+        );
+        continue;
+      }
       if (found && !reopened) {
         flow.ct = found.entry;
         flow.ctDirection = found.direction;
@@ -776,20 +810,30 @@ class Pipeline {
     const target = original
       ? { src: ct.reply.dst, sport: ct.reply.dport, dst: ct.reply.src, dport: ct.reply.sport }
       : { src: ct.original.dst, sport: ct.original.dport, dst: ct.original.src, dport: ct.original.sport };
-    if (dstManip && (p.dst !== target.dst || p.dport !== target.dport)) {
+    // ICMP's NAT maps addresses only: its type and code stay the packet's own.
+    const icmp = p.protocol === 'icmp';
+    if (dstManip && (p.dst !== target.dst || (!icmp && p.dport !== target.dport))) {
       p.dst = target.dst;
-      p.dport = target.dport;
+      if (!icmp) p.dport = target.dport;
       // A later packet of a DNATed connection goes where its first went: that is its endpoint.
-      if (original) flow.endpoint = endpointText(p.dst, p.dport);
+      if (original) flow.endpoint = formatEndpoint(p.protocol, p.dst, p.dport);
       if (flow.hops)
-        stage(flow, 'conntrack', `destination rewritten to ${endpointText(p.dst, p.dport)} by the connection's NAT`);
+        stage(
+          flow,
+          'conntrack',
+          `destination rewritten to ${formatEndpoint(p.protocol, p.dst, p.dport)} by the connection's NAT`,
+        );
     }
-    if (!dstManip && (p.src !== target.src || p.sport !== target.sport)) {
+    if (!dstManip && (p.src !== target.src || (!icmp && p.sport !== target.sport))) {
       p.src = target.src;
-      p.sport = target.sport;
+      if (!icmp) p.sport = target.sport;
       if (original) flow.masquerade = true;
       if (flow.hops)
-        stage(flow, 'conntrack', `source rewritten to ${endpointText(p.src, p.sport)} by the connection's NAT`);
+        stage(
+          flow,
+          'conntrack',
+          `source rewritten to ${formatEndpoint(p.protocol, p.src, p.sport)} by the connection's NAT`,
+        );
     }
   }
 
@@ -837,6 +881,7 @@ class Pipeline {
           `delivered to the transparent proxy's socket on ${assigned.address === 0 ? '0.0.0.0' : formatIPv4(assigned.address)}:${assigned.port} (TPROXY; the packet keeps its destination ${formatIPv4(flow.packet.dst)}:${flow.packet.dport})`,
         );
       else if (proxy) this.userspaceProxy(flow, proxy);
+      else if (flow.packet.protocol === 'icmp') this.end(flow, 'ACCEPT', icmpDelivery(flow.packet));
       else
         this.end(flow, 'ACCEPT', `delivered to a local socket on ${formatIPv4(flow.packet.dst)}:${flow.packet.dport}`);
     }

@@ -3,8 +3,10 @@
 // the kernel would pay, and the reply's way back as conntrack rewrites it.
 import {
   DEFAULT_TTL,
+  defaultLength,
   formatFlow,
   formatIPv4,
+  ICMP_ECHO_REQUEST,
   type IPv4,
   invertTuple,
   type L4Protocol,
@@ -26,9 +28,10 @@ export interface TraceRequest {
   readonly src: IPv4;
   readonly dst: IPv4;
   readonly protocol: L4Protocol;
+  /** The ports (ICMP: the type, default an echo request, and the code). */
   readonly sport?: number;
   readonly dport: number;
-  /** Total IPv4 length in bytes (default: a bare SYN, 60; a small datagram, 64). */
+  /** Total IPv4 length in bytes (default: a bare SYN, 60; a small datagram, 64; ping's echo request, 84). */
   readonly length?: number;
   /** The don't-fragment bit (default set). */
   readonly df?: boolean;
@@ -264,9 +267,9 @@ function packetOf(request: TraceRequest): NfPacket {
     src: request.src,
     dst: request.dst,
     protocol: request.protocol,
-    sport: request.sport ?? 40000,
+    sport: request.sport ?? (request.protocol === 'icmp' ? ICMP_ECHO_REQUEST : 40000),
     dport: request.dport,
-    length: request.length ?? (request.protocol === 'tcp' ? 60 : 64),
+    length: request.length ?? defaultLength(request.protocol),
     tcpFlags: request.tcpFlags !== undefined ? request.tcpFlags : request.protocol === 'tcp' ? SYN : null,
     fragment: false,
     ttl: request.ttl ?? DEFAULT_TTL,

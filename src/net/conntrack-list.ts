@@ -10,10 +10,11 @@ const TRACED_PROTOCOLS: ReadonlyMap<string, L4Protocol> = new Map([
   ['tcp', 'tcp'],
   ['udp', 'udp'],
   ['sctp', 'sctp'],
+  ['icmp', 'icmp'],
 ]);
 
-/** Protocols conntrack lists that no traced packet (TCP, UDP, SCTP) can belong to. */
-const OTHER_PROTOCOLS = new Set(['icmp', 'icmpv6', 'gre', 'dccp', 'udplite', 'unknown']);
+/** Protocols conntrack lists that no traced packet (TCP, UDP, SCTP, ICMP) can belong to. */
+const OTHER_PROTOCOLS = new Set(['icmpv6', 'gre', 'dccp', 'udplite', 'unknown']);
 
 export type ConntrackListResult =
   | { ok: true; entries: ConntrackEntry[]; skipped: number }
@@ -22,7 +23,9 @@ export type ConntrackListResult =
 /**
  * Reads `conntrack -L` output: `PROTO NUM TIMEOUT [STATE] src= dst= sport= dport= [UNREPLIED]
  * src= dst= sport= dport= [ASSURED] mark= ...` (an `ipv4 2` prefix, zones, counters, labels and ids
- * allowed). IPv6 entries and protocols no trace carries (ICMP, GRE, ...) are counted as skipped.
+ * allowed; ICMP's tuples have type= code= id= where others have ports, read as a trace's ICMP
+ * packet holds them, the identifier left out). IPv6 entries and protocols no trace carries (GRE,
+ * ...) are counted as skipped.
  */
 export function parseConntrackList(text: string): ConntrackListResult {
   const entries: ConntrackEntry[] = [];
@@ -80,7 +83,9 @@ function entryOf(words: readonly string[], protocol: L4Protocol): ConntrackEntry
     else if (word === '[ASSURED]') assured = true;
     const eq = word.indexOf('=');
     if (eq < 0) continue; // the TCP state, [OFFLOAD], ...
-    const key = word.slice(0, eq);
+    const written = word.slice(0, eq);
+    // An ICMP tuple's type and code stand where ports do (see ICMP_ECHO_REQUEST).
+    const key = protocol !== 'icmp' ? written : written === 'type' ? 'sport' : written === 'code' ? 'dport' : written;
     const value = word.slice(eq + 1);
     if (key === 'src' || key === 'dst' || key === 'sport' || key === 'dport') {
       // The reply tuple starts at the second src=.
@@ -139,9 +144,12 @@ function tupleOf(
   };
   const port = (key: 'sport' | 'dport'): number | string => {
     const text = fields[key];
-    if (text === undefined) return `a tuple without ${key}=`;
+    const icmp = protocol === 'icmp';
+    const written = icmp ? (key === 'sport' ? 'type' : 'code') : key;
+    if (text === undefined) return `a tuple without ${written}=`;
     const p = Number(text);
-    return /^\d+$/.test(text) && p <= 65535 ? p : `"${text}" is not a port (${key}=)`;
+    if (/^\d+$/.test(text) && p <= (icmp ? 255 : 65535)) return p;
+    return `"${text}" is not ${icmp ? `an ICMP ${written}` : 'a port'} (${written}=)`;
   };
   const src = address('src');
   const dst = address('dst');

@@ -1,7 +1,7 @@
 // Connection tracking: tuples in both directions, the NAT bindings made on a
 // connection's first packet, and the states `-m conntrack` / `-m state` test.
 import { formatIPv4, type IPv4 } from './ipv4';
-import type { L4Protocol, Packet } from './packet';
+import { icmpCounterpart, type L4Protocol, type Packet } from './packet';
 
 export interface ConnTuple {
   readonly src: IPv4;
@@ -55,7 +55,13 @@ export function tupleOf(packet: Packet): ConnTuple {
   return { src: packet.src, dst: packet.dst, protocol: packet.protocol, sport: packet.sport, dport: packet.dport };
 }
 
+/**
+ * The tuple of the other direction. ICMP's has the answering type (an echo request's reply is an
+ * echo reply) and the same code; a type with no counterpart keeps its own.
+ */
 export function invertTuple(t: ConnTuple): ConnTuple {
+  if (t.protocol === 'icmp')
+    return { src: t.dst, dst: t.src, protocol: 'icmp', sport: icmpCounterpart(t.sport) ?? t.sport, dport: t.dport };
   return { src: t.dst, dst: t.src, protocol: t.protocol, sport: t.dport, dport: t.sport };
 }
 
@@ -65,7 +71,8 @@ export function tupleKey(t: ConnTuple, zone = 0): string {
 }
 
 export function formatTuple(t: ConnTuple): string {
-  return `${t.protocol} src=${formatIPv4(t.src)} dst=${formatIPv4(t.dst)} sport=${t.sport} dport=${t.dport}`;
+  const ports = t.protocol === 'icmp' ? `type=${t.sport} code=${t.dport}` : `sport=${t.sport} dport=${t.dport}`;
+  return `${t.protocol} src=${formatIPv4(t.src)} dst=${formatIPv4(t.dst)} ${ports}`;
 }
 
 /** Timeouts of a connection that has not been answered yet (nf_conntrack_*_timeout_* defaults). */
@@ -84,21 +91,28 @@ export function newEntry(original: ConnTuple, mark = 0): ConntrackEntry {
   };
 }
 
+// ICMP has no ports to map: its NAT changes addresses only (the kernel may change an echo's
+// identifier on a clash, which knetsim does not model), so ICMP bindings leave type and code alone.
+
 export function isDnat(entry: ConntrackEntry): boolean {
-  return entry.reply.src !== entry.original.dst || entry.reply.sport !== entry.original.dport;
+  if (entry.reply.src !== entry.original.dst) return true;
+  return entry.original.protocol !== 'icmp' && entry.reply.sport !== entry.original.dport;
 }
 
 export function isSnat(entry: ConntrackEntry): boolean {
-  return entry.reply.dst !== entry.original.src || entry.reply.dport !== entry.original.sport;
+  if (entry.reply.dst !== entry.original.src) return true;
+  return entry.original.protocol !== 'icmp' && entry.reply.dport !== entry.original.sport;
 }
 
 /** Binds a destination NAT: replies will come from the new destination. */
 export function bindDnat(entry: ConntrackEntry, address: IPv4, port: number): ConntrackEntry {
+  if (entry.reply.protocol === 'icmp') return { ...entry, reply: { ...entry.reply, src: address } };
   return { ...entry, reply: { ...entry.reply, src: address, sport: port } };
 }
 
 /** Binds a source NAT: replies will be addressed to the new source. */
 export function bindSnat(entry: ConntrackEntry, address: IPv4, port: number): ConntrackEntry {
+  if (entry.reply.protocol === 'icmp') return { ...entry, reply: { ...entry.reply, dst: address } };
   return { ...entry, reply: { ...entry.reply, dst: address, dport: port } };
 }
 
@@ -106,7 +120,8 @@ export function markSeenReply(entry: ConntrackEntry): ConntrackEntry {
   return {
     ...entry,
     seenReply: true,
-    assured: entry.original.protocol !== 'udp' || entry.assured,
+    // UDP becomes assured only when it sees more traffic both ways; ICMP never does (a query and its answer).
+    assured: entry.original.protocol === 'udp' || entry.original.protocol === 'icmp' ? entry.assured : true,
     timeout: REPLIED_TIMEOUT[entry.original.protocol],
   };
 }
@@ -174,9 +189,11 @@ export function formatEntry(entry: ConntrackEntry): string {
   // conntrack's order: each tuple with its counters (with accounting on), then mark, zone, helper.
   const count = (c: { packets: number; bytes: number } | undefined) =>
     c === undefined ? '' : ` packets=${c.packets} bytes=${c.bytes}`;
-  const t = (x: ConnTuple) => `src=${formatIPv4(x.src)} dst=${formatIPv4(x.dst)} sport=${x.sport} dport=${x.dport}`;
+  // An ICMP tuple as conntrack lists it, less the echo identifier (id=), which knetsim does not model.
+  const t = (x: ConnTuple) =>
+    `src=${formatIPv4(x.src)} dst=${formatIPv4(x.dst)} ${x.protocol === 'icmp' ? `type=${x.sport} code=${x.dport}` : `sport=${x.sport} dport=${x.dport}`}`;
   const proto = entry.original.protocol;
   const num = { tcp: 6, udp: 17, sctp: 132, icmp: 1 }[proto];
   const state = proto === 'tcp' ? ` ${entry.tcpState ?? (entry.seenReply ? 'ESTABLISHED' : 'SYN_SENT')}` : '';
-  return `${proto}      ${num} ${entry.timeout}${state} ${t(entry.original)}${count(entry.counters?.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${count(entry.counters?.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark}${entry.zone ? ` zone=${entry.zone}` : ''}${entry.helper ? ` helper=${entry.helper}` : ''} use=1`;
+  return `${proto.padEnd(8)} ${num} ${entry.timeout}${state} ${t(entry.original)}${count(entry.counters?.original)}${entry.seenReply ? '' : ' [UNREPLIED]'} ${t(entry.reply)}${count(entry.counters?.reply)}${entry.assured ? ' [ASSURED]' : ''} mark=${entry.mark}${entry.zone ? ` zone=${entry.zone}` : ''}${entry.helper ? ` helper=${entry.helper}` : ''} use=1`;
 }

@@ -47,10 +47,12 @@ function flowHash(words: readonly number[]): number {
  * we keep its properties (per flow, in range, the same fold and scaling) with
  * a fixed hash. Fragments hash without ports (the flow dissector does not
  * parse them), so a fragmented packet's frames share one port, a different one
- * from its flow's unfragmented packets.
+ * from its flow's unfragmented packets. ICMP has no ports to hash either
+ * (proto_ports_offset knows none for it): its type and code do not count.
  */
 export function vxlanSourcePort(inner: Packet): number {
-  const ports = inner.fragment ? 0 : ((inner.sport & 0xffff) << 16) | (inner.dport & 0xffff);
+  const ports =
+    inner.fragment || inner.protocol === 'icmp' ? 0 : ((inner.sport & 0xffff) << 16) | (inner.dport & 0xffff);
   let hash = flowHash([inner.src, inner.dst, ports, inner.protocol.length]);
   hash = (hash ^ (hash << 16)) >>> 0;
   const span = VXLAN_SOURCE_PORT_END - VXLAN_SOURCE_PORT_MIN;

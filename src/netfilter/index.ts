@@ -6,6 +6,7 @@ export * from './compiled-ruleset';
 export type * from './extension';
 export { findMatch, findTarget, matchNames, targetNames } from './extensions';
 export * from './load-iptables';
+export { parseIcmpType } from './matches/icmp-match';
 export { parseMac } from './matches/mac-match';
 export { payloadOffset } from './matches/string-match';
 export * from './netfilter-state';

@@ -6,7 +6,7 @@
 import { ipProtocolNumber, parseIPv4, parseIPv4Prefix, SERVICE_PORTS } from '../net';
 import { kindOf } from './evaluate';
 import type { Expr, NftElement, Stmt } from './expression';
-import { constantValue, DSCP_NAMES, ECN_NAMES, type ValueKind } from './match-value';
+import { constantValue, DSCP_NAMES, ECN_NAMES, ICMP_CODE_NAMES, ICMP_TYPE_NAMES, type ValueKind } from './match-value';
 import { elementKey, type NftChain, type NftRuleset, type NftTable } from './ruleset';
 
 /**
@@ -176,6 +176,14 @@ function valueProblem(kind: ValueKind, expr: Expr, text: string): string | null 
       return ECN_NAMES.has(text) || range((t) => numberUpTo(t, 3))
         ? null
         : `"${text}" is not an ECN value (0-3 or a name)`;
+    case 'icmptype':
+      return ICMP_TYPE_NAMES.has(text) || range((t) => numberUpTo(t, 255))
+        ? null
+        : `"${text}" is not an ICMP type (0-255 or a name)`;
+    case 'icmpcode':
+      return ICMP_CODE_NAMES.has(text) || range((t) => numberUpTo(t, 255))
+        ? null
+        : `"${text}" is not an ICMP code (0-255 or a name)`;
     case 'flags': {
       const known = expr.kind === 'ct' && expr.key === 'status' ? CT_STATUSES : CT_STATES;
       const bad = text.split(',').find((w) => !known.has(w));

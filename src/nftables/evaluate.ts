@@ -84,7 +84,9 @@ type Value = number | string | readonly string[];
 export function kindOf(e: Expr): ValueKind {
   switch (e.kind) {
     case 'payload':
-      // IPv6 and ICMP values are taken as written (no traced packet has those headers).
+      // ICMP's type and code by nft's names or numbers; IPv6 values as written (no traced packet has them).
+      if (e.proto === 'icmp' && (e.field === 'type' || e.field === 'code'))
+        return e.field === 'type' ? 'icmptype' : 'icmpcode';
       if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return 'word';
       if (e.field === 'flags') return 'tcpflags';
       if (e.proto === 'ip' && (e.field === 'protocol' || e.field === 'dscp' || e.field === 'ecn'))
@@ -144,7 +146,10 @@ function ipField(field: string, p: NftPacketView): Value | null {
 function packetValue(e: Expr, p: NftPacketView, mark: number): Value | null {
   switch (e.kind) {
     case 'payload': {
-      // IPv6 and ICMP headers: a packet knetsim traces has neither, so the rule's dependency fails.
+      // An ICMP packet's type and code stand where ports do. Its identifier and sequence number are not
+      // modelled, and no traced packet has an IPv6 header: the rule's dependency fails for those.
+      if (e.proto === 'icmp' && p.protocol === 'icmp' && (e.field === 'type' || e.field === 'code'))
+        return e.field === 'type' ? p.sport : p.dport;
       if (e.proto === 'ip6' || e.proto === 'icmp' || e.proto === 'icmpv6') return null;
       if (e.proto === 'ip') return ipField(e.field, p);
       if (e.field === 'flags') return e.proto === 'tcp' && p.protocol === 'tcp' ? (p.tcpFlags ?? null) : null;

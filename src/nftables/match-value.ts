@@ -14,7 +14,9 @@ export type ValueKind =
   | 'tcpflags'
   | 'fiboif'
   | 'dscp'
-  | 'ecn';
+  | 'ecn'
+  | 'icmptype'
+  | 'icmpcode';
 
 /** nft's names for DSCP values (its dscp type; nft 1.0.6 took each), by the six-bit value. */
 export const DSCP_NAMES: ReadonlyMap<string, number> = new Map([
@@ -51,6 +53,37 @@ export const ECN_NAMES: ReadonlyMap<string, number> = new Map([
   ['ect1', 1],
   ['ect0', 2],
   ['ce', 3],
+]);
+
+/** nft's names for ICMP types (its icmp_type). */
+export const ICMP_TYPE_NAMES: ReadonlyMap<string, number> = new Map([
+  ['echo-reply', 0],
+  ['destination-unreachable', 3],
+  ['source-quench', 4],
+  ['redirect', 5],
+  ['echo-request', 8],
+  ['router-advertisement', 9],
+  ['router-solicitation', 10],
+  ['time-exceeded', 11],
+  ['parameter-problem', 12],
+  ['timestamp-request', 13],
+  ['timestamp-reply', 14],
+  ['info-request', 15],
+  ['info-reply', 16],
+  ['address-mask-request', 17],
+  ['address-mask-reply', 18],
+]);
+
+/** nft's names for ICMP codes (its icmp_code). */
+export const ICMP_CODE_NAMES: ReadonlyMap<string, number> = new Map([
+  ['net-unreachable', 0],
+  ['host-unreachable', 1],
+  ['prot-unreachable', 2],
+  ['port-unreachable', 3],
+  ['frag-needed', 4],
+  ['net-prohibited', 9],
+  ['host-prohibited', 10],
+  ['admin-prohibited', 13],
 ]);
 
 /** A DSCP or ECN value as nft writes one: a name of the type, or a number. */
@@ -113,6 +146,13 @@ export function constantValue(text: string): number | null {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n >>> 0 : null;
 }
 
+const NAMES_OF: Readonly<Record<'dscp' | 'ecn' | 'icmptype' | 'icmpcode', ReadonlyMap<string, number>>> = {
+  dscp: DSCP_NAMES,
+  ecn: ECN_NAMES,
+  icmptype: ICMP_TYPE_NAMES,
+  icmpcode: ICMP_CODE_NAMES,
+};
+
 export function matchValue(kind: ValueKind, text: string, value: number | string | readonly string[]): boolean {
   switch (kind) {
     case 'addr':
@@ -141,8 +181,10 @@ export function matchValue(kind: ValueKind, text: string, value: number | string
     case 'tcpflags':
       return constantValue(text) === value;
     case 'dscp':
-    case 'ecn': {
-      const names = kind === 'dscp' ? DSCP_NAMES : ECN_NAMES;
+    case 'ecn':
+    case 'icmptype':
+    case 'icmpcode': {
+      const names = NAMES_OF[kind];
       const range = inRange(text, value as number, (t) => namedValue(names, t));
       return range !== null ? range : namedValue(names, text) === value;
     }

@@ -573,3 +573,71 @@ describe('IPVS mode', () => {
     expect(r.stderr).toMatch(/bad\.ipvs: line 1: .*xyz/);
   });
 });
+
+describe('trace --proto icmp: a ping, hop by hop', () => {
+  const demo = join(ROOT, 'examples', 'demo.yaml');
+  const ping = (mode: string, to: string, ...more: string[]) => {
+    const r = knetsim(
+      'trace',
+      demo,
+      '--mode',
+      mode,
+      '--from',
+      '10.244.1.2',
+      '--to',
+      to,
+      '--proto',
+      'icmp',
+      '--json',
+      ...more,
+    );
+    expect(r.status).toBe(0);
+    return JSON.parse(r.stdout) as {
+      packet: string;
+      outcome: string;
+      endpoints: unknown[];
+      hops: { stage: string; rule?: string; action: string }[];
+    };
+  };
+  it("a ClusterIP in each proxy mode: iptables lets it out unanswered, IPVS's filter and nftables' check reject it", () => {
+    const iptables = ping('iptables', '10.96.12.7');
+    expect(iptables.packet).toBe('icmp 10.244.1.2 -> 10.96.12.7 type 8 code 0');
+    expect([iptables.outcome, iptables.endpoints]).toEqual(['ACCEPT', []]);
+    expect(iptables.hops.at(-1)?.action).toBe('sent out eth0 via 192.168.122.1');
+    const ipvs = ping('ipvs', '10.96.12.7');
+    expect(ipvs.outcome).toBe('REJECT');
+    expect(ipvs.hops.find((h) => h.action.startsWith('REJECT'))?.rule).toBe(
+      '-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW -m set --match-set KUBE-IPVS-IPS dst -j REJECT',
+    );
+    const nft = ping('nftables', 'myapp.default');
+    expect(nft.outcome).toBe('REJECT');
+    expect(nft.hops.some((h) => h.stage.includes('cluster-ips-check') && h.action.endsWith('reject'))).toBe(true);
+  });
+  it('a pod answers; --icmp-type sends another message', () => {
+    const pod = ping('iptables', '10.244.2.2');
+    expect(pod.outcome).toBe('ACCEPT');
+    const error = ping('iptables', '10.244.2.2', '--icmp-type', 'port-unreachable');
+    expect(error.packet).toBe('icmp 10.244.1.2 -> 10.244.2.2 type 3 code 3');
+    expect(error.hops[0]?.action).toMatch(/^no connection: ICMP type 3 cannot open one/);
+  });
+  it('ports, bad types and ICMP options on other protocols are refused', () => {
+    const refused = (...args: string[]) => {
+      const r = knetsim('trace', demo, '--from', '10.244.1.2', ...args);
+      expect(r.status).toBe(2);
+      return r.stderr.trim();
+    };
+    expect(refused('--to', '10.96.12.7:80', '--proto', 'icmp')).toBe(
+      'knetsim: --to: "10.96.12.7:80": an ICMP packet has no port; give the address alone',
+    );
+    expect(refused('--to', '10.96.12.7', '--proto', 'icmp', '--icmp-type', 'echo-bogus')).toBe(
+      'knetsim: --icmp-type: "echo-bogus" is not an ICMP type (a name as iptables -m icmp takes it, or TYPE[/CODE])',
+    );
+    expect(refused('--to', '10.96.12.7:80', '--icmp-type', '8')).toBe('knetsim: --icmp-type: goes with --proto icmp');
+    expect(refused('--to', '10.96.12.7', '--proto', 'icmp', '--sport', '5')).toBe(
+      'knetsim: --sport: an ICMP packet has no ports (--icmp-type says which message)',
+    );
+    expect(refused('--to', '10.96.12.7', '--proto', 'gre')).toBe(
+      'knetsim: --proto: "gre" is not tcp, udp, sctp or icmp',
+    );
+  });
+});
