@@ -134,7 +134,9 @@ const CASES: readonly Case[] = [
   {
     name: 'a tcp port DNAT does not catch ICMP (a kube-proxy ClusterIP rule)',
     to: SERVER,
-    rules: { nat: ['-A PREROUTING -d 192.168.0.9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.0.20:8080'] },
+    rules: {
+      nat: ['-A PREROUTING -d 192.168.0.9 -p tcp -m tcp --dport 80 -j DNAT --to-destination 192.168.0.20:8080'],
+    },
     arrives: true,
     answered: true,
   },
@@ -274,6 +276,13 @@ const REJECT_CODES: Readonly<Record<string, number>> = {
   'icmp-admin-prohibited': 13,
 };
 
+/** The parts of an ICMP flow as a trace prints it: "icmp SRC -> DST type T code C". */
+function icmpFlow(text: string): { from: string; to: string; type: number; code: number } {
+  const m = /^icmp (\S+) -> (\S+) type (\d+) code (\d+)$/.exec(text);
+  if (!m) throw new Error(`not an ICMP flow: ${text}`);
+  return { from: m[1]!, to: m[2]!, type: Number(m[3]), code: Number(m[4]) };
+}
+
 function knetsimView(c: Case): string[] {
   const base = nodeFromRules(dumpOf(c));
   const nft = c.nft === undefined ? null : loadNftFile(c.nft, 'case');
@@ -295,27 +304,27 @@ function knetsimView(c: Case): string[] {
   }
   if (t.outcome !== 'ACCEPT') return ['nothing arrived', 'client got nothing'];
   const b = t.branches[0]!;
-  const [, from, to, type, code] = /^icmp (\S+) -> (\S+) type (\d+) code (\d+)$/.exec(b.final) ?? [];
-  const arrival = `arrived at ${b.exit === null ? 'node' : 'server'} ${to} from ${from} type ${type} code ${code}`;
+  const f = icmpFlow(b.final);
+  const arrival = `arrived at ${b.exit === null ? 'node' : 'server'} ${f.to} from ${f.from} type ${f.type} code ${f.code}`;
   return [arrival, answer(node, t, b.exit === null)];
 }
 
 /** The far kernel's answer to a delivered query (echo, timestamp), traced back through the node. */
 function answer(node: Parameters<typeof tracePacket>[0], t: TraceResult, atNode: boolean): string {
-  const [, from, to, type, code] = /^icmp (\S+) -> (\S+) type (\d+) code (\d+)$/.exec(t.branches[0]!.final) ?? [];
-  const answered = Number(type) === 8 || Number(type) === 13 ? icmpCounterpart(Number(type)) : undefined;
+  const f = icmpFlow(t.branches[0]!.final);
+  const answered = f.type === 8 || f.type === 13 ? icmpCounterpart(f.type) : undefined;
   if (answered === undefined) return 'client got nothing';
   const back = tracePacket(node, {
-    src: ip(to!),
-    dst: ip(from!),
+    src: ip(f.to),
+    dst: ip(f.from),
     protocol: 'icmp',
     sport: answered,
-    dport: Number(code),
+    dport: f.code,
     origin: atNode ? { kind: 'local' } : { kind: 'interface', iface: 'eth0' },
   });
-  const [, , reached, backType, backCode] = /^icmp (\S+) -> (\S+) type (\d+) code (\d+)$/.exec(back.branches[0]!.final) ?? [];
-  return back.outcome === 'ACCEPT' && reached === CLIENT
-    ? `client got type ${backType} code ${backCode}`
+  const reached = icmpFlow(back.branches[0]!.final);
+  return back.outcome === 'ACCEPT' && reached.to === CLIENT
+    ? `client got type ${reached.type} code ${reached.code}`
     : 'client got nothing';
 }
 
