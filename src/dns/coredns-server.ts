@@ -1,9 +1,12 @@
 // A CoreDNS server built from a scenario: its Corefile's server blocks on port 53,
-// each a chain of plugins in CoreDNS's fixed order (autopath, transfer, kubernetes,
-// forward), answering one question from one client.
+// each a chain of plugins in CoreDNS's fixed order (autopath, transfer, hosts,
+// kubernetes, forward), answering one question from one client.
 import type { Scenario } from '../model';
 import { type ClusterIndex, indexCluster, selectIndex } from './cluster-index';
+import { COREFILE_PATH } from './corefile';
+import { corefileFiles } from './corefile-files';
 import { fqdn, isSubdomain, joinName, labelsOf, matchZone, sameName, trimZone } from './domain-name';
+import { serveHosts } from './hosts-plugin';
 import type { KubernetesBackend } from './kubernetes-backend';
 import { serveKubernetes } from './kubernetes-plugin';
 import type { QueryType, ResourceRecord } from './record';
@@ -53,8 +56,10 @@ export function buildCoreDns(scenario: Scenario, answeringPodIP?: string): CoreD
   const index = indexCluster(scenario);
   const pods = coreDnsPodIPs(scenario);
   const local = answeringPodIP ?? pods[0];
+  // What the container sees: its ConfigMaps' files (the Corefile in effect among them) and /etc/hosts.
+  const files = corefileFiles(scenario, local).set(COREFILE_PATH, scenario.cluster.dns.corefile);
   return {
-    config: readDnsServerConfig(scenario.cluster.dns.corefile),
+    config: readDnsServerConfig(scenario.cluster.dns.corefile, files),
     index,
     upstream: parseUpstream(scenario.cluster.dns.upstream),
     localIPs: local ? [local] : [scenario.cluster.dnsServiceIP],
@@ -118,6 +123,16 @@ function chain(dns: CoreDns, server: ServerConfig, client: DnsClient): (q: Quest
   const backend = backendOf(dns, server);
   const handlers: Handler[] = [];
   if (server.transfer) handlers.push((q) => transfer(server, backend, q, client));
+  // hosts comes before kubernetes in CoreDNS's plugin order: its names shadow the cluster's.
+  const hosts = server.hosts;
+  if (hosts)
+    handlers.push((q) => {
+      const r = serveHosts(hosts, q);
+      if (r !== 'servfail') return r;
+      const failure = reply(q, 'SERVFAIL');
+      unwritten.add(failure);
+      return failure;
+    });
   if (backend)
     handlers.push((q) => serveKubernetes(backend, q, (name, type) => upstreamLookup(dns, name, type, client)));
   if (server.forward) {

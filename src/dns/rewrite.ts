@@ -2,7 +2,7 @@
 // after it run, and the response made to match the question again (the question
 // restored; owner names mapped back for exact rules, `answer auto`, or `answer name`).
 import type { Directive } from './corefile';
-import { CorefileError } from './corefile';
+import { CorefileError, placeOf } from './corefile';
 import { fqdn } from './domain-name';
 import type { DnsResponse } from './response';
 
@@ -28,7 +28,7 @@ function regex(text: string, d: Directive): RegExp {
   try {
     return new RegExp(text, 'i');
   } catch {
-    throw new CorefileError(`line ${d.line}: rewrite: "${text}" is not a regular expression`);
+    throw new CorefileError(`${placeOf(d)}: rewrite: "${text}" is not a regular expression`);
   }
 }
 
@@ -39,34 +39,34 @@ export function parseRewrite(d: Directive): NameRewrite[] {
   let cont = false;
   if (head[0] === 'continue' || head[0] === 'stop') cont = head.shift() === 'continue';
   if (lines.length === 0) lines.push({ words: head, line: d });
-  else if (head.length > 0) throw new CorefileError(`line ${d.line}: rewrite: arguments and a block together`);
+  else if (head.length > 0) throw new CorefileError(`${placeOf(d)}: rewrite: arguments and a block together`);
   const rules: NameRewrite[] = [];
   for (let i = 0; i < lines.length; i++) {
     const { words, line } = lines[i]!;
     if (words[0] === 'answer') {
       const prev = rules[rules.length - 1];
       if (!prev || words[1] !== 'name' || words.length !== 4)
-        throw new CorefileError(`line ${line.line}: rewrite: only "answer name FROM TO" after a name rule is modelled`);
+        throw new CorefileError(`${placeOf(line)}: rewrite: only "answer name FROM TO" after a name rule is modelled`);
       rules[rules.length - 1] = { ...prev, answerName: { from: regex(words[2]!, line), to: template(words[3]!) } };
       continue;
     }
     if (words[0] !== 'name')
       throw new CorefileError(
-        `line ${line.line}: rewrite: the "${words[0] ?? ''}" field is not modelled (only name rewrites are)`,
+        `${placeOf(line)}: rewrite: the "${words[0] ?? ''}" field is not modelled (only name rewrites are)`,
       );
     const rest = words.slice(1);
     let match: NameMatch = 'exact';
     if ((MATCHES as readonly string[]).includes(rest[0]!)) match = rest.shift() as NameMatch;
     const [from, to, ...options] = rest;
     if (from === undefined || to === undefined)
-      throw new CorefileError(`line ${line.line}: rewrite: name needs FROM and TO`);
+      throw new CorefileError(`${placeOf(line)}: rewrite: name needs FROM and TO`);
     let answerAuto = false;
     let answerName: NameRewrite['answerName'];
     if (options[0] === 'answer' && options[1] === 'auto' && options.length === 2) answerAuto = true;
     else if (options[0] === 'answer' && options[1] === 'name' && options.length === 4)
       answerName = { from: regex(options[2]!, line), to: template(options[3]!) };
     else if (options.length > 0)
-      throw new CorefileError(`line ${line.line}: rewrite: options "${options.join(' ')}" are not modelled`);
+      throw new CorefileError(`${placeOf(line)}: rewrite: options "${options.join(' ')}" are not modelled`);
     if (match === 'regex') regex(from, line);
     rules.push({
       match,

@@ -1,7 +1,16 @@
 // What a Corefile configures, per server block on port 53: the plugins that change
-// answers (kubernetes, forward, autopath, transfer, rewrite, loadbalance; cache observes) with their
+// answers (kubernetes, hosts, forward, autopath, transfer, rewrite, loadbalance; cache observes) with their
 // options, and the observing plugins accepted without effect.
-import { type Corefile, CorefileError, type Directive, normalizeZoneArgs, parseCorefile } from './corefile';
+import {
+  type Corefile,
+  CorefileError,
+  type CorefileFiles,
+  type Directive,
+  normalizeZoneArgs,
+  parseCorefile,
+  placeOf,
+} from './corefile';
+import { type HostsConfig, type HostsMap, parseHosts } from './hosts-plugin';
 import { type LabelRequirement, LabelSelectorError, parseLabelSelector } from './label-selector';
 import { reverseKind } from './reverse-name';
 import { type NameRewrite, parseRewrite } from './rewrite';
@@ -56,6 +65,8 @@ export interface ServerConfig {
   readonly forward?: ForwardConfig;
   /** `autopath @kubernetes`: the zones it works in. */
   readonly autopath?: { readonly zones: readonly string[] };
+  /** `hosts`: names from a hosts file and inline lines. */
+  readonly hosts?: HostsConfig;
   /** `transfer { to ... }`: zones zone transfers are allowed for. */
   readonly transfer?: { readonly zones: readonly string[]; readonly to: readonly string[] };
   /** `rewrite name ...` rules, in Corefile order. */
@@ -95,11 +106,11 @@ const OBSERVERS = new Set([
 const DEFAULT_TTL = 5;
 
 function fail(d: Directive, message: string): never {
-  throw new CorefileError(`line ${d.line}: ${d.name}: ${message}`);
+  throw new CorefileError(`${placeOf(d)}: ${d.name}: ${message}`);
 }
 
 function kubernetesConfig(d: Directive, serverZones: readonly string[]): KubernetesConfig {
-  const zones = d.args.length > 0 ? normalizeZoneArgs(d.args, d.line) : [...serverZones];
+  const zones = d.args.length > 0 ? normalizeZoneArgs(d.args, d) : [...serverZones];
   const primaryZone = zones.find((z) => reverseKind(z) === 0);
   if (primaryZone === undefined) fail(d, 'non-reverse zone name must be used');
   let pods: PodMode = 'disabled';
@@ -133,7 +144,7 @@ function kubernetesConfig(d: Directive, serverZones: readonly string[]): Kuberne
         break;
       }
       case 'fallthrough':
-        fallthrough = o.args.length > 0 ? normalizeZoneArgs(o.args, o.line) : ['.'];
+        fallthrough = o.args.length > 0 ? normalizeZoneArgs(o.args, o) : ['.'];
         break;
       case 'ignore':
         // A bare `ignore` is accepted and changes nothing, as in CoreDNS.
@@ -210,16 +221,76 @@ function forwardConfig(d: Directive): ForwardConfig {
   if (d.args.length < 2) fail(d, 'needs a zone and at least one upstream');
   const [from, ...to] = d.args as [string, ...string[]];
   const except: string[] = [];
-  for (const o of d.block) if (o.name === 'except') except.push(...normalizeZoneArgs(o.args, o.line));
-  return { from: normalizeZoneArgs([from], d.line)[0]!, except, to };
+  for (const o of d.block) if (o.name === 'except') except.push(...normalizeZoneArgs(o.args, o));
+  return { from: normalizeZoneArgs([from], d)[0]!, except, to };
 }
 
-function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
+/** A Go duration (time.ParseDuration): "0", or numbers with units ns, us, µs, ms, s, m, h; a sign allowed. */
+const GO_DURATION = /^[+-]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$/;
+
+/** `hosts [FILE [ZONES...]] { INLINE... ttl no_reverse reload fallthrough fallthrough_unsupported }`, as its setup reads it. */
+function hostsConfig(d: Directive, serverZones: readonly string[], files: CorefileFiles): HostsConfig {
+  // A relative file is relative to CoreDNS's working directory (/ in its image; no `root` plugin is modelled).
+  const path = d.args[0] === undefined ? '/etc/hosts' : d.args[0].startsWith('/') ? d.args[0] : `/${d.args[0]}`;
+  const origins = d.args.length > 1 ? normalizeZoneArgs(d.args.slice(1), d) : [...serverZones];
+  let ttl = 3600;
+  let autoReverse = true;
+  let fallthrough: string[] | undefined;
+  let fallthroughUnsupported = false;
+  const inline: string[] = [];
+  for (const o of d.block) {
+    switch (o.name) {
+      case 'fallthrough':
+        fallthrough = o.args.length > 0 ? normalizeZoneArgs(o.args, o) : ['.'];
+        break;
+      case 'fallthrough_unsupported':
+        if (o.args.length !== 0) fail(o, 'Wrong argument count or unexpected line ending');
+        fallthroughUnsupported = true;
+        break;
+      case 'no_reverse':
+        autoReverse = false;
+        break;
+      case 'ttl': {
+        if (o.args.length === 0) fail(o, 'ttl needs a time in second');
+        if (!/^[+-]?\d+$/.test(o.args[0]!)) fail(o, 'ttl needs a number of second');
+        const t = Number(o.args[0]);
+        if (t <= 0 || t > 65535) fail(o, 'ttl provided is invalid');
+        ttl = t;
+        break;
+      }
+      case 'reload':
+        if (o.args.length !== 1) fail(o, 'reload needs a duration (zero seconds to disable)');
+        if (!GO_DURATION.test(o.args[0]!)) fail(o, `invalid duration for reload '${o.args[0]}'`);
+        if (o.args[0]!.startsWith('-') && /[1-9]/.test(o.args[0]!))
+          fail(o, `invalid negative duration for reload '${o.args[0]}'`);
+        break;
+      default:
+        // Lines before a fallthrough are hosts lines of their own; after it, CoreDNS knows no such option.
+        if (fallthrough !== undefined) fail(o, `unknown property '${o.name}'`);
+        inline.push([o.name, ...o.args].join(' '));
+    }
+  }
+  if (fallthroughUnsupported && fallthrough === undefined) fail(d, 'fallthrough_unsupported requires fallthrough');
+  // A missing file is only a warning in CoreDNS: the inline lines are served alone.
+  const maps: HostsMap[] = [parseHosts(files.get(path) ?? '', origins, autoReverse)];
+  if (inline.length > 0) maps.push(parseHosts(inline.join('\n'), origins, autoReverse));
+  return {
+    path,
+    origins,
+    ttl,
+    ...(fallthrough ? { fallthrough } : {}),
+    fallthroughUnsupported,
+    maps,
+  };
+}
+
+function serverConfig(block: Corefile['blocks'][number], files: CorefileFiles): ServerConfig {
   const zones = block.zones.map((z) => z.zone);
   let kubernetes: KubernetesConfig | undefined;
   let forward: ForwardConfig | undefined;
   let autopath: ServerConfig['autopath'];
   let transfer: ServerConfig['transfer'];
+  let hosts: HostsConfig | undefined;
   let loadbalance = false;
   const rewrites: NameRewrite[] = [];
   for (const d of block.directives) {
@@ -239,16 +310,20 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
         // Without `pods verified` CoreDNS's kubernetes plugin offers no search path, so
         // autopath then changes nothing; that is left to the lookup.
         const z = d.args.filter((a) => !a.startsWith('@'));
-        autopath = { zones: z.length > 0 ? normalizeZoneArgs(z, d.line) : zones };
+        autopath = { zones: z.length > 0 ? normalizeZoneArgs(z, d) : zones };
         break;
       }
       case 'transfer': {
         const to = d.block.filter((o) => o.name === 'to').flatMap((o) => o.args);
-        transfer = { zones: d.args.length > 0 ? normalizeZoneArgs(d.args, d.line) : zones, to };
+        transfer = { zones: d.args.length > 0 ? normalizeZoneArgs(d.args, d) : zones, to };
         break;
       }
       case 'loadbalance':
         loadbalance = true;
+        break;
+      case 'hosts':
+        if (hosts) fail(d, 'this plugin can only be used once per Server Block');
+        hosts = hostsConfig(d, zones, files);
         break;
       case 'rewrite':
         rewrites.push(...parseRewrite(d));
@@ -257,7 +332,7 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
         if (!OBSERVERS.has(d.name))
           fail(
             d,
-            `plugin "${d.name}" is not modelled (modelled: kubernetes, forward, autopath, transfer, rewrite name, loadbalance; accepted without effect: ${[...OBSERVERS].join(', ')})`,
+            `plugin "${d.name}" is not modelled (modelled: kubernetes, hosts, forward, autopath, transfer, rewrite name, loadbalance; accepted without effect: ${[...OBSERVERS].join(', ')})`,
           );
     }
   }
@@ -268,15 +343,16 @@ function serverConfig(block: Corefile['blocks'][number]): ServerConfig {
     ...(forward ? { forward } : {}),
     ...(autopath ? { autopath } : {}),
     ...(transfer ? { transfer } : {}),
+    ...(hosts ? { hosts } : {}),
     rewrites,
     loadbalance,
   };
 }
 
 /** Reads a Corefile's port-53 server blocks; a problem is a CorefileError naming the line. */
-export function readDnsServerConfig(corefileText: string): DnsServerConfig {
-  const corefile = parseCorefile(corefileText);
-  const servers = corefile.blocks.filter((b) => b.zones.some((z) => z.port === 53)).map(serverConfig);
+export function readDnsServerConfig(corefileText: string, files: CorefileFiles = new Map()): DnsServerConfig {
+  const corefile = parseCorefile(corefileText, files);
+  const servers = corefile.blocks.filter((b) => b.zones.some((z) => z.port === 53)).map((b) => serverConfig(b, files));
   if (servers.length === 0) throw new CorefileError('no server block listens on port 53');
   return { servers };
 }

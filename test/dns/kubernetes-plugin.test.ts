@@ -277,8 +277,8 @@ describe('Corefile problems', () => {
     expect(() => serverFor('cluster.local {\n  kubernetes {\n    ttl 4000\n  }\n}\n')).toThrow(
       'line 3: ttl: ttl must be in range [0, 3600]: 4000',
     );
-    expect(() => serverFor('cluster.local {\n  kubernetes\n  hosts /etc/hosts\n}\n')).toThrow(
-      /line 3: hosts: plugin "hosts" is not modelled/,
+    expect(() => serverFor('cluster.local {\n  kubernetes\n  template IN A example.org\n}\n')).toThrow(
+      /line 3: template: plugin "template" is not modelled/,
     );
     expect(() => serverFor('cluster.local {\n  kubernetes\n')).toThrow('missing "}"');
     expect(() => serverFor('cluster.local:8053 {\n  kubernetes\n}\n')).toThrow('no server block listens on port 53');
