@@ -4,8 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCoreDns, CorefileError, resolve } from '../../src/dns';
+import { buildCoreDns, CorefileError, presentRecord, resolve } from '../../src/dns';
 import { kubeletHostsFile } from '../../src/dns/corefile-files';
+import { type HostsConfig, parseHosts, serveHosts } from '../../src/dns/hosts-plugin';
 import { ask, scenarioFrom, serverFor } from './fixture';
 
 /** A kube-system ConfigMap document with these files. */
@@ -237,5 +238,91 @@ cluster.local {
     expect(error('(x) {\n    log\n}\n(x) {\n    log\n}\n.:53 {\n}\n')).toBe(
       'line 4: redeclaration of previously declared snippet x',
     );
+  });
+});
+
+// plugin/hosts/hosts_test.go and wildcard_test.go at coredns 4b26cced3, on the plugin alone.
+describe("CoreDNS's hosts tests", () => {
+  const HOSTS_EXAMPLE = [
+    '127.0.0.1 localhost localhost.domain',
+    '::1 localhost localhost.domain',
+    '10.0.0.1 example.org',
+    '::FFFF:10.0.0.2 example.com',
+    '10.0.0.3 fallthrough-example.org',
+    '1.2.3.4 aa.example.com',
+    '5.6.7.8 *.apps.example.com',
+    'reload 5s',
+    'timeout 3600',
+  ].join('\n');
+  const plugin = (fallthrough?: string[], unsupported = false, text = HOSTS_EXAMPLE): HostsConfig => ({
+    path: '/etc/hosts',
+    origins: ['.'],
+    ttl: 3600,
+    ...(fallthrough ? { fallthrough } : {}),
+    fallthroughUnsupported: unsupported,
+    maps: [parseHosts(text, ['.'], true)],
+  });
+  const answer = (r: ReturnType<typeof serveHosts>) =>
+    typeof r === 'string' ? r : [r.rcode, ...r.answer.map((a) => presentRecord(a).replaceAll('\t', ' '))].join(' | ');
+  it('TestLookupA', () => {
+    const h = plugin();
+    expect(answer(serveHosts(h, { name: 'example.org.', type: 'A' }))).toBe(
+      'NOERROR | example.org. 3600 IN A 10.0.0.1',
+    );
+    expect(answer(serveHosts(h, { name: 'example.com.', type: 'A' }))).toBe(
+      'NOERROR | example.com. 3600 IN A 10.0.0.2',
+    );
+    expect(answer(serveHosts(h, { name: 'localhost.', type: 'AAAA' }))).toBe('NOERROR | localhost. 3600 IN AAAA ::1');
+    expect(answer(serveHosts(h, { name: '1.0.0.10.in-addr.arpa.', type: 'PTR' }))).toBe(
+      'NOERROR | 1.0.0.10.in-addr.arpa. 3600 IN PTR example.org.',
+    );
+    expect(answer(serveHosts(h, { name: '2.0.0.10.in-addr.arpa.', type: 'PTR' }))).toBe(
+      'NOERROR | 2.0.0.10.in-addr.arpa. 3600 IN PTR example.com.',
+    );
+    expect(answer(serveHosts(h, { name: '1.0.0.127.in-addr.arpa.', type: 'PTR' }))).toBe(
+      'NOERROR | 1.0.0.127.in-addr.arpa. 3600 IN PTR localhost. | 1.0.0.127.in-addr.arpa. 3600 IN PTR localhost.domain.',
+    );
+    expect(answer(serveHosts(h, { name: 'example.org.', type: 'AAAA' }))).toBe('NOERROR');
+    expect(answer(serveHosts(h, { name: 'example.org.', type: 'MX' }))).toBe('NOERROR');
+    expect(answer(serveHosts(plugin(['.']), { name: 'fallthrough-example.org.', type: 'AAAA' }))).toBe('NOERROR');
+    expect(answer(serveHosts(h, { name: 'apps.example.com.', type: 'A' }))).toBe('servfail');
+    expect(answer(serveHosts(h, { name: 'x.apps.example.com.', type: 'A' }))).toBe(
+      'NOERROR | x.apps.example.com. 3600 IN A 5.6.7.8',
+    );
+    expect(answer(serveHosts(h, { name: 'aa.example.com.', type: 'A' }))).toBe(
+      'NOERROR | aa.example.com. 3600 IN A 1.2.3.4',
+    );
+  });
+  it('TestFallthroughUnsupportedType', () => {
+    expect(answer(serveHosts(plugin(['.']), { name: 'example.org.', type: 'TXT' }))).toBe('NOERROR');
+    expect(answer(serveHosts(plugin(['.'], true), { name: 'example.org.', type: 'TXT' }))).toBe('next');
+    expect(answer(serveHosts(plugin(['example.net.'], true), { name: 'example.org.', type: 'TXT' }))).toBe('NOERROR');
+    expect(answer(serveHosts(plugin(['.']), { name: 'missing.example.org.', type: 'TXT' }))).toBe('next');
+  });
+  it('TestLookupWildcardHost', () => {
+    const h = plugin(
+      undefined,
+      false,
+      [
+        '127.0.0.53 *.example.org',
+        '127.0.1.52 *.intern.example.org',
+        '127.0.0.54 foo.example.org',
+        '192.168.33.10 *.example.com',
+        '192.168.33.11 a.example.com',
+        '192.168.33.12 b.example.com',
+      ].join('\n'),
+    );
+    const a = (name: string) => {
+      const r = serveHosts(h, { name, type: 'A' });
+      return typeof r === 'string' ? [] : r.answer.map((x) => (x.type === 'A' ? x.address : ''));
+    };
+    expect(a('foo.example.org.')).toEqual(['127.0.0.54']);
+    expect(a('bar.example.org.')).toEqual(['127.0.0.53']);
+    expect(a('bar.intern.example.org.')).toEqual(['127.0.1.52']);
+    expect(a('a.example.com.')).toEqual(['192.168.33.11']);
+    expect(a('b.example.com.')).toEqual(['192.168.33.12']);
+    expect(a('c.example.com.')).toEqual(['192.168.33.10']);
+    expect(a('example.com.')).toEqual([]);
+    expect(a('deep.foo.example.org.')).toEqual([]);
   });
 });
