@@ -112,9 +112,12 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
     };
   }
   // Directly connected (no gateway): the destination itself is the next hop, e.g. another
-  // node's address on the underlay (a reply to traffic that node masqueraded).
-  const hop = ip(exit.nextHop ?? exit.dst);
-  const to = ownerOf(nodes, hop);
+  // node's address on the underlay (a reply to traffic that node masqueraded). Through a
+  // gateway no node owns (the underlay router): the router delivers it to the node that owns
+  // the destination, when one does (a node in another subnet).
+  const direct = ownerOf(nodes, ip(exit.nextHop ?? exit.dst));
+  const hop = direct === undefined && exit.nextHop !== null ? ip(exit.dst) : ip(exit.nextHop ?? exit.dst);
+  const to = direct ?? (exit.nextHop !== null ? ownerOf(nodes, hop) : undefined);
   if (!to || to === from) return null;
   const toIface = interfaceOfAddress(to, hop) ?? to.defaultInterface;
   const routed = routerHops(from, to, tuple);

@@ -105,6 +105,33 @@ describe('across nodes', () => {
     expect(same[0]!.hops.some((h) => h.stage === 'underlay router')).toBe(false);
   });
 
+  it("a packet for another subnet's node leaves by the gateway and the underlay router delivers it, TTL permitting", () => {
+    const offSubnet = NODE_3.replace('address: 192.168.0.4', 'address: 192.168.5.4');
+    const yaml =
+      clusterYaml().replace('  proxy:\n', '  cni: {plugin: flannel, backend: vxlan}\n  proxy:\n') + offSubnet;
+    const nodes = nodesOf(yaml);
+    // An outside client on node-1's subnet sends to node-3 through node-1 (forwarded: one off the TTL).
+    const toNode3 = (ttl: number) =>
+      walkCluster(nodes, 'node-1', { ...syn('192.168.0.50', '192.168.5.4', 22, 'eth0'), ttl });
+    const [through] = toNode3(3);
+    expect([through!.nodes, through!.outcome, through!.disposition]).toEqual([
+      ['node-1', 'node-3'],
+      'ACCEPT',
+      'delivered to a local socket on 192.168.5.4:22',
+    ]);
+    expect(through!.hops.filter((h) => h.stage.startsWith('underlay')).map((h) => h.action)).toEqual([
+      'node-1 eth0 -> node-3 eth0: tcp 192.168.0.50:40000 -> 192.168.5.4:22',
+      'tcp 192.168.0.50:40000 -> 192.168.5.4:22 routed from 192.168.0.0/24 (router 192.168.0.1) to 192.168.5.0/24 (router 192.168.5.1)',
+    ]);
+    // Sent with TTL 2, it leaves node-1 with 1: the router drops it.
+    const [dropped] = toNode3(2);
+    expect([dropped!.nodes, dropped!.outcome, dropped!.disposition]).toEqual([
+      ['node-1'],
+      'DROP',
+      'the underlay router drops it: its TTL is 1 (ICMP time exceeded to 192.168.0.50)',
+    ]);
+  });
+
   it('a packet for an address outside the cluster ends on the node it leaves', () => {
     const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
     const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });
