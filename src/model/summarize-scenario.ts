@@ -110,6 +110,12 @@ export function summarizeScenario(scenario: Scenario): ScenarioSummary {
   if (scenario.ignored.length > 0) {
     const kinds = scenario.ignored.map((k) => `${k.apiVersion} ${k.kind} x${k.count}`).join(', ');
     lines.push(`ignored: ${plural(counts.ignored, 'object')} of kinds knetsim does not read (${kinds})`);
+    // A common surprise: flannel has no policy controller, so these filter nothing on its nodes.
+    const policies = scenario.ignored.find((k) => k.kind === 'NetworkPolicy');
+    if (policies && scenario.cluster.cni.plugin === 'flannel')
+      lines.push(
+        `note: flannel does not enforce NetworkPolicy (it has no policy controller): ${policies.count === 1 ? 'the NetworkPolicy here filters' : `the ${policies.count} NetworkPolicies here filter`} no traffic on these nodes, as on a real flannel cluster`,
+      );
   }
   return { counts, podsPerNode, text: `${lines.join('\n')}\n` };
 }

@@ -41,6 +41,17 @@ ignored: 1 object of kinds knetsim does not read (rbac.authorization.k8s.io/v1 R
 `);
   });
 
+  it('says that flannel does not enforce the NetworkPolicies a scenario holds', () => {
+    const policy = (name: string) =>
+      `---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ${name}, namespace: ns1}\nspec: {podSelector: {}}\n`;
+    const base = readFileSync('/work/shared/examples/ipvs/TestLoadBalancer.yaml', 'utf8');
+    const lastLines = (yaml: string) => summarizeScenario(load(yaml).scenario).text.trimEnd().split('\n').slice(-2);
+    expect(lastLines(`${base}${policy('a')}${policy('b')}`)).toEqual([
+      'ignored: 2 objects of kinds knetsim does not read (networking.k8s.io/v1 NetworkPolicy x2)',
+      'note: flannel does not enforce NetworkPolicy (it has no policy controller): the 2 NetworkPolicies here filter no traffic on these nodes, as on a real flannel cluster',
+    ]);
+  });
+
   it('counts pods per node and unscheduled pods', () => {
     const { scenario } = load(`apiVersion: v1
 kind: Node
