@@ -1,6 +1,6 @@
 // Which endpoints a service port's traffic may go to, per traffic policy, as
-// kube-proxy's CategorizeEndpoints decides: ready endpoints (topology hints
-// applied), serving-terminating ones as a fallback, and the local ones for
+// kube-proxy's CategorizeEndpoints decides: ready endpoints (node and zone
+// topology hints applied), serving-terminating ones as a fallback, and the local ones for
 // Local policy. Shared by every proxy mode.
 import type { LocalEndpoint, ServicePortState } from '../model';
 
@@ -19,24 +19,51 @@ export function endpointKey(ep: LocalEndpoint): string {
   return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
 }
 
-/**
- * Topology-aware routing: used only when every ready endpoint carries zone hints
- * and one of them is for this node's zone (otherwise kube-proxy falls back to all).
- */
-function canUseTopology(endpoints: readonly LocalEndpoint[], nodeZone: string | undefined): boolean {
-  if (nodeZone === undefined) return false;
-  const ready = endpoints.filter((e) => e.ready);
-  if (ready.length === 0 || ready.some((e) => e.zoneHints.length === 0)) return false;
-  return ready.some((e) => e.zoneHints.includes(nodeZone));
+/** Where a node sits, for topology hints: its name and its zone label (absent: none). */
+export interface NodeTopology {
+  readonly name?: string;
+  readonly zone?: string;
 }
 
-export function categorizeEndpoints(svc: ServicePortState, nodeZone?: string): CategorizedEndpoints {
+/**
+ * Which hints Cluster traffic follows (topologyModeFromHints; PreferSameTrafficDistribution on,
+ * as from 1.34): node hints when every ready endpoint has one and one is for this node; else
+ * zone hints when every ready endpoint has one and one is for this node's zone; else none.
+ */
+function topologyMode(endpoints: readonly LocalEndpoint[], node: NodeTopology): 'node' | 'zone' | null {
+  let ready = false;
+  let allNodeHints = true;
+  let forNode = false;
+  let allZoneHints = true;
+  let forZone = false;
+  for (const e of endpoints) {
+    if (!e.ready) continue;
+    ready = true;
+    if (e.nodeHints.length === 0) allNodeHints = false;
+    else if (node.name !== undefined && e.nodeHints.includes(node.name)) forNode = true;
+    if (e.zoneHints.length === 0) allZoneHints = false;
+    else if (node.zone !== undefined && e.zoneHints.includes(node.zone)) forZone = true;
+  }
+  if (!ready) return null;
+  if (allNodeHints && forNode) return 'node';
+  if (allZoneHints && forZone) return 'zone';
+  return null;
+}
+
+/** Whether an endpoint serves this node under the topology mode chosen. */
+function availableForTopology(e: LocalEndpoint, mode: 'node' | 'zone' | null, node: NodeTopology): boolean {
+  if (mode === 'node') return e.nodeHints.includes(node.name!);
+  if (mode === 'zone') return e.zoneHints.includes(node.zone!);
+  return true;
+}
+
+export function categorizeEndpoints(svc: ServicePortState, node: NodeTopology = {}): CategorizedEndpoints {
   const endpoints = svc.endpoints;
   let cluster: LocalEndpoint[] = [];
   let hasAny = false;
   if (svc.usesClusterEndpoints) {
-    const topology = canUseTopology(endpoints, nodeZone);
-    cluster = endpoints.filter((e) => e.ready && (!topology || e.zoneHints.includes(nodeZone!)));
+    const mode = topologyMode(endpoints, node);
+    cluster = endpoints.filter((e) => e.ready && availableForTopology(e, mode, node));
     // No ready endpoint anywhere: fall back to the ones still serving while terminating.
     if (cluster.length === 0) cluster = endpoints.filter((e) => e.serving && e.terminating);
     hasAny = cluster.length > 0;

@@ -1,6 +1,8 @@
 // The settings a kube-proxy instance runs with on one node, from the Cluster
 // document's proxy section and the node's own facts.
+
 import type { ClusterConfig, NodeFacts, ProxyMode } from '../model';
+import type { NodeTopology } from './categorize-endpoints';
 
 export interface LocalDetector {
   /** Arguments that match traffic from this cluster's pods ("-s 10.244.0.0/16"). */
@@ -25,8 +27,18 @@ export interface ProxierSettings {
   readonly conntrackTCPLiberal: boolean;
   /** The node's zone label, for topology hints. */
   readonly nodeZone?: string;
+  /** The node's name, for node topology hints (PreferSameNode). */
+  readonly nodeName?: string;
   /** The node's first IP (kube-proxy's nodeIP), for the firewall's allow-from-node rule. */
   readonly nodeIP: string | null;
+}
+
+/** The node as topology hints see it. */
+export function nodeTopologyOf(s: ProxierSettings): NodeTopology {
+  return {
+    ...(s.nodeName === undefined ? {} : { name: s.nodeName }),
+    ...(s.nodeZone === undefined ? {} : { zone: s.nodeZone }),
+  };
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments (largeClusterEndpointsThreshold). */
@@ -80,6 +92,7 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
     masqueradeRandomFully: p.masqueradeRandomFully,
     conntrackTCPLiberal: p.conntrackTCPLiberal,
     ...(nodeZone === undefined ? {} : { nodeZone }),
+    nodeName: node.name,
     nodeIP,
   };
 }

@@ -27,6 +27,19 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const NO_HINTS: readonly string[] = [];
 
+/**
+ * Whether the Service asks for topology-aware routing by annotation (Auto): the controller then
+ * ignores trafficDistribution and hints endpoints from CPU-proportional zone allocations, which
+ * need the nodes' allocatable CPU; knetsim does not model that cache, so such slices get no hints.
+ */
+function topologyModeRequested(service: Service): boolean {
+  // The deprecated annotation, when present, decides (hintsEnabled).
+  const value =
+    service.annotations['service.kubernetes.io/topology-aware-hints'] ??
+    service.annotations['service.kubernetes.io/topology-mode'];
+  return value === 'Auto' || value === 'auto';
+}
+
 /** The controller's endpoint for a pod: ready only if serving and not terminating, unless publishNotReadyAddresses. */
 function podEndpoint(pod: Pod, address: string, service: Service, node: Node | undefined): Endpoint {
   const serving = pod.ready;
@@ -44,6 +57,13 @@ function podEndpoint(pod: Pod, address: string, service: Service, node: Node | u
   if (pod.spec.nodeName !== undefined) endpoint.nodeName = pod.spec.nodeName;
   const zone = node?.labels[ZONE_LABEL];
   if (zone) endpoint.zone = zone;
+  if (service.trafficDistribution !== undefined && endpoint.ready && !topologyModeRequested(service)) {
+    // trafficdist's heuristics: a ready endpoint is hinted for its own zone, and with PreferSameNode
+    // also for its own node (the zone hint stays, for proxies that know only zones).
+    if (zone) endpoint.zoneHints = [zone];
+    if (service.trafficDistribution === 'PreferSameNode' && endpoint.nodeName !== undefined)
+      endpoint.nodeHints = [endpoint.nodeName];
+  }
   if (pod.spec.hostname !== undefined && pod.spec.subdomain === service.name) endpoint.hostname = pod.spec.hostname;
   return endpoint;
 }

@@ -24,6 +24,9 @@ export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'External
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 export const TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
 export type TrafficPolicy = (typeof TRAFFIC_POLICIES)[number];
+/** The values the API takes (PreferClose is PreferSameZone's older name; PreferSameNode from 1.33). */
+export const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameZone', 'PreferSameNode'] as const;
+export type TrafficDistribution = (typeof TRAFFIC_DISTRIBUTIONS)[number];
 export const SESSION_AFFINITIES = ['None', 'ClientIP'] as const;
 export type SessionAffinity = (typeof SESSION_AFFINITIES)[number];
 
@@ -69,6 +72,11 @@ export interface Service {
   readonly sessionAffinityTimeoutSeconds: number;
   readonly externalTrafficPolicy: TrafficPolicy;
   readonly internalTrafficPolicy: TrafficPolicy;
+  /**
+   * spec.trafficDistribution: the EndpointSlice controller hints a derived slice's ready endpoints
+   * for their own zone (PreferClose, PreferSameZone) and node (PreferSameNode), which kube-proxy follows.
+   */
+  readonly trafficDistribution?: TrafficDistribution;
   readonly externalIPs: readonly string[];
   /** Canonical CIDRs, whitespace trimmed as kube-proxy does. */
   readonly loadBalancerSourceRanges: readonly string[];
@@ -238,6 +246,12 @@ export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap
   const healthCheckNodePort =
     spec.healthCheckNodePort === 0 ? undefined : readPort(ctx, spec.healthCheckNodePort, 'spec.healthCheckNodePort');
   const ipFamilyPolicy = readString(ctx, spec.ipFamilyPolicy, 'spec.ipFamilyPolicy');
+  const trafficDistribution = readEnum(
+    ctx,
+    spec.trafficDistribution,
+    'spec.trafficDistribution',
+    TRAFFIC_DISTRIBUTIONS,
+  );
   const allocateLoadBalancerNodePorts = readBool(
     ctx,
     spec.allocateLoadBalancerNodePorts,
@@ -267,6 +281,7 @@ export function parseService(ctx: ObjectContext, meta: ObjectMeta, body: YamlMap
       readEnum(ctx, spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', TRAFFIC_POLICIES) ?? 'Cluster',
     internalTrafficPolicy:
       readEnum(ctx, spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', TRAFFIC_POLICIES) ?? 'Cluster',
+    ...(trafficDistribution === undefined ? {} : { trafficDistribution }),
     externalIPs,
     loadBalancerSourceRanges,
     loadBalancerIngress: readIngress(ctx, status),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Scenario } from '../../src/model';
-import { load, node } from './load-helpers';
+import { errorsOf, load, node } from './load-helpers';
 
 const nodes =
   node('n1', '192.168.0.2', { labels: '{topology.kubernetes.io/zone: zone-a}', spec: '{podCIDR: 10.244.1.0/24}' }) +
@@ -155,5 +155,54 @@ ports: [{port: 80}]
 `;
     const { scenario } = load(nodes + service('  ports: [{port: 80}]') + pod('a') + given);
     expect(slicesOf(scenario).map((s) => s.name)).toEqual(['web-given']);
+  });
+});
+
+describe('trafficDistribution: the hints the controller writes (trafficdist, KEP-3015)', () => {
+  const zoned =
+    node('n1', '192.168.0.2', { labels: '{topology.kubernetes.io/zone: zone-a}', spec: '{podCIDR: 10.244.1.0/24}' }) +
+    node('n2', '192.168.0.3', { spec: '{podCIDR: 10.244.2.0/24}' });
+  const pods =
+    pod('a') +
+    pod('b', { spec: '  nodeName: n2' }).replace('  nodeName: n1\n', '') +
+    pod('c', { status: '{phase: Running, podIP: 10.244.1.9, conditions: [{type: Ready, status: "False"}]}' });
+  const hints = (spec: string, meta = '') =>
+    slicesOf(load(zoned + service(spec).replace('labels: {team: a}}', `labels: {team: a}${meta}}`) + pods).scenario)
+      .flatMap((s) => s.endpoints)
+      .map((e) => [e.targetRef?.name, e.zoneHints, e.nodeHints]);
+  it('PreferClose and PreferSameZone: a ready endpoint with a zone is hinted for it', () => {
+    for (const value of ['PreferClose', 'PreferSameZone'])
+      expect(hints(`  trafficDistribution: ${value}\n  ports: [{port: 80}]`)).toEqual([
+        ['a', ['zone-a'], []],
+        ['b', [], []],
+        ['c', [], []],
+      ]);
+  });
+  it('PreferSameNode: the node too, the zone kept for proxies that know only zones', () => {
+    expect(hints('  trafficDistribution: PreferSameNode\n  ports: [{port: 80}]')).toEqual([
+      ['a', ['zone-a'], ['n1']],
+      ['b', [], ['n2']],
+      ['c', [], []],
+    ]);
+  });
+  it('no field, or a topology-mode Auto annotation (which takes over): no hints', () => {
+    const none = [
+      ['a', [], []],
+      ['b', [], []],
+      ['c', [], []],
+    ];
+    expect(hints('  ports: [{port: 80}]')).toEqual(none);
+    expect(
+      hints(
+        '  trafficDistribution: PreferClose\n  ports: [{port: 80}]',
+        ', annotations: {service.kubernetes.io/topology-mode: Auto}',
+      ),
+    ).toEqual(none);
+  });
+  it('an unknown value is refused as the API refuses it', () => {
+    const errors = errorsOf(zoned + service('  trafficDistribution: Nearby\n  ports: [{port: 80}]'));
+    expect(errors.join('\n')).toContain(
+      'spec.trafficDistribution: "Nearby" is not one of: PreferClose, PreferSameZone, PreferSameNode',
+    );
   });
 });

@@ -4,8 +4,8 @@
 // addresses bound to kube-ipvs0, the ipsets and their entries, and the few
 // iptables rules that match those sets, in kube-proxy's order and words.
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
-import { categorizeEndpoints, endpointKey } from '../categorize-endpoints';
-import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
+import { categorizeEndpoints, endpointKey, type NodeTopology } from '../categorize-endpoints';
+import { cidrContainsIPv4, nodeTopologyOf, type ProxierSettings } from '../proxier-settings';
 import {
   IPVS_SETS,
   type IpvsSetType,
@@ -104,8 +104,8 @@ function virtualServer(
 }
 
 /** syncEndpoint: the endpoints a virtual server gets, weight 1 each. */
-function realServersFor(svc: ServicePortState, onlyLocal: boolean, nodeZone: string | undefined): IpvsRealServer[] {
-  const eps = categorizeEndpoints(svc, nodeZone);
+function realServersFor(svc: ServicePortState, onlyLocal: boolean, node: NodeTopology): IpvsRealServer[] {
+  const eps = categorizeEndpoints(svc, node);
   const chosen: readonly LocalEndpoint[] = onlyLocal ? (eps.local.length > 0 ? eps.local : eps.cluster) : eps.cluster;
   const byKey = new Map(chosen.map((e) => [endpointKey(e), { address: e.ip, port: e.port, weight: 1 }]));
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, rs]) => rs);
@@ -137,13 +137,19 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
     // The cluster IP: always bound to kube-ipvs0.
     add(KUBE_CLUSTER_IP, `${svc.clusterIP},${protocol}:${svc.port}`);
     virtualServers.push(
-      virtualServer(svc, svc.clusterIP, svc.port, scheduler, realServersFor(svc, svc.internalPolicyLocal, s.nodeZone)),
+      virtualServer(
+        svc,
+        svc.clusterIP,
+        svc.port,
+        scheduler,
+        realServersFor(svc, svc.internalPolicyLocal, nodeTopologyOf(s)),
+      ),
     );
     bound.add(svc.clusterIP);
     for (const ip of svc.externalIPs) {
       add(svc.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, `${ip},${protocol}:${svc.port}`);
       virtualServers.push(
-        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, s.nodeZone)),
+        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s))),
       );
       // An address already on another interface is not bound again.
       if (!nodeAddresses.includes(ip)) bound.add(ip);
@@ -163,7 +169,7 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
         else noNodeAccess.push({ ip, port: svc.port, protocol });
       }
       virtualServers.push(
-        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, s.nodeZone)),
+        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s))),
       );
       if (!nodeAddresses.includes(ip)) bound.add(ip);
     }
@@ -187,7 +193,13 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
       }
       for (const ip of nodeIPs)
         virtualServers.push(
-          virtualServer(svc, ip, svc.nodePort, scheduler, realServersFor(svc, svc.externalPolicyLocal, s.nodeZone)),
+          virtualServer(
+            svc,
+            ip,
+            svc.nodePort,
+            scheduler,
+            realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s)),
+          ),
         );
     }
     if (svc.healthCheckNodePort) add(KUBE_HEALTH_CHECK_NODE_PORT, String(svc.healthCheckNodePort));
