@@ -17,6 +17,7 @@ export {
 export type { Connection, ConnectionTable } from './connection-table';
 export { describeConnection, expireConnections } from './connection-table';
 export { DH_TAB_SIZE, dhBuckets, dhHashKey, dhPick } from './dh-scheduler';
+export { foPick } from './fo-scheduler';
 export type { IpvsCommandError, IpvsConfig, IpvsStats, IpvsTable, LookupFields, ServiceEntry } from './ipvs-table';
 export {
   addServer,
@@ -59,6 +60,7 @@ export {
   mhTableSize,
 } from './mh-scheduler';
 export { nqPick } from './nq-scheduler';
+export { ovfPick } from './ovf-scheduler';
 export type { IpvsParseError, Result } from './result';
 export type { RrState } from './rr-scheduler';
 export { rrPick, rrUpdate } from './rr-scheduler';

@@ -2,9 +2,11 @@
 // all of them so a service can carry its scheduler's state as plain data.
 
 import { dhScheduler } from './dh-scheduler';
+import { foScheduler } from './fo-scheduler';
 import { lcScheduler } from './lc-scheduler';
 import { DEFAULT_MH_TAB_INDEX, type MhConfig, type MhState, mhScheduler } from './mh-scheduler';
 import { nqScheduler } from './nq-scheduler';
+import { ovfScheduler } from './ovf-scheduler';
 import { type RrState, rrScheduler } from './rr-scheduler';
 import type { Pick, SchedFlags, SchedPacket, Scheduler } from './scheduler';
 import { sedScheduler } from './sed-scheduler';
@@ -14,7 +16,7 @@ import { isModelledScheduler, type RealServer, type SchedulerName } from './virt
 import { wlcScheduler } from './wlc-scheduler';
 import { type WrrState, wrrScheduler } from './wrr-scheduler';
 
-/** `unmodelled` stands for a kernel scheduler this simulator does not implement (lblc, fo, ...). */
+/** `unmodelled` stands for a kernel scheduler this simulator does not implement (lblc, lblcr, twos). */
 export type SchedulerState =
   | RrState
   | WrrState
@@ -52,6 +54,10 @@ function schedulerFor(name: SchedulerName, config: SchedulerConfig): Scheduler<S
       return as(dhScheduler);
     case 'mh':
       return as(mhScheduler(config.mh));
+    case 'fo':
+      return as(foScheduler);
+    case 'ovf':
+      return as(ovfScheduler);
     default:
       return null;
   }

@@ -3,6 +3,7 @@ import {
   dhBuckets,
   dhHashKey,
   dhPick,
+  foPick,
   type HashTableState,
   initSchedulerState,
   lcPick,
@@ -13,6 +14,7 @@ import {
   mhPopulate,
   NO_SCHED_FLAGS,
   nqPick,
+  ovfPick,
   type RealServer,
   type RrState,
   rrPick,
@@ -201,6 +203,46 @@ describe('sed (ip_vs_sed.c)', () => {
     const servers = [srv('10.244.0.1', { inactConns: 50 }), srv('10.244.0.2', { weight: 3, activeConns: 1 })];
     expect(sedPick(servers).server).toBe(1);
     expect(wlcPick([srv('10.244.0.1'), srv('10.244.0.2', { weight: 3, activeConns: 1 })]).server).toBe(0);
+  });
+});
+
+describe('fo (ip_vs_fo.c)', () => {
+  it('sends every connection to the highest weight, the first on a tie, whatever the load', () => {
+    const servers = [
+      srv('10.244.0.1', { weight: 2, activeConns: 90 }),
+      srv('10.244.0.2', { weight: 5, activeConns: 500 }),
+      srv('10.244.0.3', { weight: 5 }),
+    ];
+    const pick = foPick(servers);
+    expect([pick.server, pick.reason]).toEqual([1, 'fo: 10.244.0.2:80 has the highest weight (5)']);
+  });
+  it('fails over past overloaded and weight-0 servers, and finds none among them', () => {
+    const servers = [srv('10.244.0.1', { weight: 2 }), srv('10.244.0.2', { weight: 5, overloaded: true })];
+    expect(foPick(servers).server).toBe(0);
+    expect(foPick([srv('10.244.0.1', { weight: 0 })])).toMatchObject({
+      server: null,
+      reason: 'fo: no destination available',
+    });
+  });
+});
+
+describe('ovf (ip_vs_ovf.c)', () => {
+  it('fills the highest weight up to its weight in active connections, then overflows to the next', () => {
+    const at = (active: number) => [
+      srv('10.244.0.1', { weight: 1 }),
+      srv('10.244.0.2', { weight: 3, activeConns: active }),
+      srv('10.244.0.3', { weight: 2 }),
+    ];
+    expect(ovfPick(at(3)).server).toBe(1);
+    expect(ovfPick(at(3)).reason).toBe('ovf: 10.244.0.2:80 has the highest weight (3) of those within it (active 3)');
+    // More active connections than its weight: the next weight down takes it.
+    expect(ovfPick(at(4)).server).toBe(2);
+  });
+  it('skips overloaded and weight-0 servers; none left: no destination', () => {
+    expect(ovfPick([srv('10.244.0.1', { weight: 0 }), srv('10.244.0.2', { overloaded: true })])).toMatchObject({
+      server: null,
+      reason: 'ovf: no destination available',
+    });
   });
 });
 
