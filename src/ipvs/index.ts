@@ -48,6 +48,7 @@ export {
   formatIpvsTableSave,
   parseIpvsadmSave,
 } from './ipvsadm-save';
+export { type LblcState, lblcPick } from './lblc-scheduler';
 export { lcPick } from './lc-scheduler';
 export type { MhConfig, MhDestSetup, MhState } from './mh-scheduler';
 export {

@@ -3,6 +3,7 @@
 
 import { dhScheduler } from './dh-scheduler';
 import { foScheduler } from './fo-scheduler';
+import { type LblcState, lblcScheduler } from './lblc-scheduler';
 import { lcScheduler } from './lc-scheduler';
 import { DEFAULT_MH_TAB_INDEX, type MhConfig, type MhState, mhScheduler } from './mh-scheduler';
 import { nqScheduler } from './nq-scheduler';
@@ -16,13 +17,14 @@ import { isModelledScheduler, type RealServer, type SchedulerName } from './virt
 import { wlcScheduler } from './wlc-scheduler';
 import { type WrrState, wrrScheduler } from './wrr-scheduler';
 
-/** `unmodelled` stands for a kernel scheduler this simulator does not implement (lblc, lblcr, twos). */
+/** `unmodelled` stands for a kernel scheduler this simulator does not implement (lblcr, twos). */
 export type SchedulerState =
   | RrState
   | WrrState
   | StatelessState
   | HashTableState
   | MhState
+  | LblcState
   | { readonly kind: 'unmodelled'; readonly name: string };
 
 /** Kernel build options that change scheduling. */
@@ -58,6 +60,8 @@ function schedulerFor(name: SchedulerName, config: SchedulerConfig): Scheduler<S
       return as(foScheduler);
     case 'ovf':
       return as(ovfScheduler);
+    case 'lblc':
+      return as(lblcScheduler);
     default:
       return null;
   }

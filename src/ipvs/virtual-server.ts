@@ -27,7 +27,20 @@ export const KERNEL_SCHEDULERS = [
 ] as const;
 export type SchedulerName = (typeof KERNEL_SCHEDULERS)[number];
 
-export const MODELLED_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh', 'fo', 'ovf'] as const;
+export const MODELLED_SCHEDULERS = [
+  'rr',
+  'wrr',
+  'lc',
+  'wlc',
+  'sed',
+  'nq',
+  'sh',
+  'dh',
+  'mh',
+  'fo',
+  'ovf',
+  'lblc',
+] as const;
 export type ModelledScheduler = (typeof MODELLED_SCHEDULERS)[number];
 
 export function isSchedulerName(name: string): name is SchedulerName {

@@ -121,7 +121,7 @@ describe('connection table', () => {
   });
 
   it('reports an unmodelled scheduler instead of guessing', () => {
-    for (const scheduler of ['lblc', 'lblcr', 'twos'] as const) {
+    for (const scheduler of ['lblcr', 'twos'] as const) {
       const t = table({ protocol: 'tcp', address: VIP, port: 80, scheduler, servers: servers() });
       expect(schedule(t, tcp('10.0.0.1', 1), 0).kind).toBe('unsupported');
     }

@@ -6,6 +6,8 @@ import {
   foPick,
   type HashTableState,
   initSchedulerState,
+  type LblcState,
+  lblcPick,
   lcPick,
   MH_PRIMES,
   mhDestSetup,
@@ -243,6 +245,54 @@ describe('ovf (ip_vs_ovf.c)', () => {
       server: null,
       reason: 'ovf: no destination available',
     });
+  });
+});
+
+describe('lblc (ip_vs_lblc.c)', () => {
+  const VIP = ip('10.96.0.10');
+  const EMPTY: LblcState = { kind: 'lblc', cache: {} };
+  it('schedules a new destination by least weighted load and keeps going there, load or not', () => {
+    const servers = [srv('10.244.0.1', { activeConns: 3 }), srv('10.244.0.2', { activeConns: 1 })];
+    const first = lblcPick(EMPTY, servers, VIP);
+    expect([first.server, first.reason]).toEqual([
+      1,
+      'lblc: no cached server for the destination; least loaded 10.244.0.2:80 overhead 256/weight 1',
+    ]);
+    // The cached server keeps the destination while it is not overloaded in lblc's sense.
+    const busier = [srv('10.244.0.1', { activeConns: 0 }), srv('10.244.0.2', { activeConns: 1 })];
+    const again = lblcPick(first.state, busier, VIP);
+    expect([again.server, again.reason]).toEqual([1, "lblc: the destination's cached server 10.244.0.2:80"]);
+    // Another destination is scheduled on its own.
+    expect(lblcPick(first.state, busier, ip('10.96.0.11')).server).toBe(0);
+  });
+  it('reschedules when the cached server is over its weight while another runs under half of its own', () => {
+    const cached = lblcPick(
+      EMPTY,
+      [srv('10.244.0.1', { weight: 1 }), srv('10.244.0.2', { weight: 4, activeConns: 1 })],
+      VIP,
+    );
+    expect(cached.server).toBe(0);
+    const over = [srv('10.244.0.1', { weight: 1, activeConns: 2 }), srv('10.244.0.2', { weight: 4, activeConns: 1 })];
+    const moved = lblcPick(cached.state, over, VIP);
+    expect([moved.server, moved.reason.split(';')[0]]).toEqual([
+      1,
+      'lblc: the cached 10.244.0.1:80 is quiesced or overloaded',
+    ]);
+    // Everyone busy (none under half its weight): it stays.
+    const allBusy = [
+      srv('10.244.0.1', { weight: 1, activeConns: 2 }),
+      srv('10.244.0.2', { weight: 4, activeConns: 2 }),
+    ];
+    expect(lblcPick(cached.state, allBusy, VIP).server).toBe(0);
+  });
+  it('a removed or quiesced cached server gives way', () => {
+    const cached = lblcPick(EMPTY, [srv('10.244.0.1'), srv('10.244.0.2', { activeConns: 1 })], VIP);
+    expect(lblcPick(cached.state, [srv('10.244.0.2', { activeConns: 1 })], VIP).reason).toMatch(
+      /^lblc: the cached 10\.244\.0\.1:80 is gone; /,
+    );
+    expect(
+      lblcPick(cached.state, [srv('10.244.0.1', { weight: 0 }), srv('10.244.0.2', { activeConns: 1 })], VIP).server,
+    ).toBe(1);
   });
 });
 

@@ -80,7 +80,7 @@ describe('bad input', () => {
       'test.yaml: document 1 (Cluster c): spec.proxy.mode: "ebpf" is not one of: userspace, iptables, ipvs, nftables',
       'test.yaml: document 1 (Cluster c): spec.proxy.masqueradeAll: expected a boolean, got "yes"',
       'test.yaml: document 1 (Cluster c): spec.proxy.masqueradeBit: 40 is out of range (0-31)',
-      'test.yaml: document 1 (Cluster c): spec.proxy.ipvs.scheduler: "fifo" is not one of: rr, wrr, lc, wlc, sh, dh, sed, nq, mh',
+      'test.yaml: document 1 (Cluster c): spec.proxy.ipvs.scheduler: "fifo" is not one of: rr, wrr, lc, wlc, lblc, sh, dh, sed, nq, mh',
       'test.yaml: document 1 (Cluster c): spec.cni.backend: "wireguard" is not one of: host-gw, vxlan',
       'test.yaml: document 1 (Cluster c): spec.cni.vni: -1 is out of range (0-16777215)',
     ]);
