@@ -37,9 +37,12 @@ export function samplePackets(node: SimNode, request: TraceRequest, samples: num
   let masqueraded = 0;
   // One request, its source port changed packet after packet.
   const each: { -readonly [K in keyof TraceRequest]: TraceRequest[K] } = { ...request };
+  // ICMP's `sport` is its message type: each ping is a new echo identifier in the kernel, which
+  // knetsim does not model, so the message is sent as it is every time.
+  const icmp = request.protocol === 'icmp';
   for (let i = 0; i < samples; i++) {
     // Each packet is a new connection (its own source port), so conntrack does not pin it.
-    each.sport = 32768 + (i % 28232);
+    if (!icmp) each.sport = 32768 + (i % 28232);
     const r = samplePacket(node, each, draw);
     outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     for (const address of r.endpoints) endpoints.set(address, (endpoints.get(address) ?? 0) + 1);

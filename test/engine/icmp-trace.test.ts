@@ -2,7 +2,7 @@
 // (echo, timestamp, ...) opens a connection, and its reply is its counterpart type;
 // NAT maps addresses only; the node answers an echo request delivered to it.
 import { describe, expect, it } from 'vitest';
-import { nodeFromDumps, type TraceResult, tracePacket } from '../../src/engine';
+import { nodeFromDumps, samplePackets, type TraceResult, tracePacket } from '../../src/engine';
 import {
   formatFlow,
   icmpCounterpart,
@@ -171,6 +171,22 @@ describe('an ICMP packet through the rules', () => {
     expect(other.hops.at(-1)?.action).toBe(
       'delivered to 192.168.0.2: ICMP type 3 code 3, handled by the kernel (no reply)',
     );
+  });
+
+  it('sampled pings keep their type and code (sampled TCP/UDP connections take new source ports)', () => {
+    const s = samplePackets(
+      nodeFromRules(FORWARD_ICMP),
+      {
+        src: ip('10.244.1.5'),
+        dst: ip('8.8.8.8'),
+        protocol: 'icmp',
+        sport: 8,
+        dport: 0,
+        origin: { kind: 'interface', iface: 'cni0' },
+      },
+      20,
+    );
+    expect([s.outcomes, s.masqueraded]).toEqual([{ ACCEPT: 20 }, 20]);
   });
 
   it('tcp/udp port rules do not catch ICMP (a kube-proxy ClusterIP rule)', () => {
