@@ -103,8 +103,12 @@ const isClose = (t: Token | undefined) => t !== undefined && !t.quoted && t.text
 const sameLine = (a: Token | undefined, b: Token | undefined) =>
   a !== undefined && b !== undefined && a.line === b.line && a.file === b.file;
 
-/** Caddy's cap on snippet and file imports in one parse (a guard against cycles). */
-const MAX_IMPORTS = 1000;
+/**
+ * The caps on snippet and file imports in one parse (guards against cycles) of the Caddy
+ * CoreDNS pins (coredns/caddy 15135a99); its file message prints the snippet cap.
+ */
+const MAX_SNIPPET_IMPORTS = 10_000;
+const MAX_FILE_IMPORTS = 100_000;
 
 /**
  * The tokens with every `import` (the first word of a line) replaced by what it names: a
@@ -115,21 +119,25 @@ const MAX_IMPORTS = 1000;
  */
 function expandImports(tokens: readonly Token[], files: CorefileFiles): Token[] {
   const snippets = new Map<string, Token[]>();
-  let imports = 0;
+  let snippetImports = 0;
+  let fileImports = 0;
   const expand = (list: readonly Token[]): Token[] => {
     const out: Token[] = [];
     let depth = 0;
     for (let i = 0; i < list.length; i++) {
       const t = list[i]!;
-      const atLineStart = i === 0 || !sameLine(list[i - 1], t);
+      // Inside a block Caddy takes `import` anywhere a directive may start, `{ import x` too.
+      const atLineStart = i === 0 || !sameLine(list[i - 1], t) || isOpen(list[i - 1]);
       if (!t.quoted && t.text === 'import' && atLineStart) {
         const arg = list[i + 1];
         if (!sameLine(arg, t)) throw new CorefileError(`${placeOf(t)}: import needs a file, glob or snippet name`);
         if (sameLine(list[i + 2], t))
           throw new CorefileError(`${placeOf(t)}: Import takes only one argument (glob pattern or file)`);
-        if (++imports > MAX_IMPORTS)
-          throw new CorefileError(`${placeOf(t)}: maximum import depth (${MAX_IMPORTS}) exceeded`);
         const snippet = snippets.get(arg!.text);
+        if (snippet ? ++snippetImports > MAX_SNIPPET_IMPORTS : ++fileImports > MAX_FILE_IMPORTS)
+          throw new CorefileError(
+            `${placeOf(t)}: maximum ${snippet ? 'snippet' : 'file'} import depth (${MAX_SNIPPET_IMPORTS}) exceeded`,
+          );
         out.push(...expand(snippet ?? importedFiles(arg!, files)));
         i++;
         continue;
@@ -144,7 +152,11 @@ function expandImports(tokens: readonly Token[], files: CorefileFiles): Token[] 
           if (isClose(list[j]) && --open === 0) break;
         }
         if (j >= list.length) throw new CorefileError(`${placeOf(t)}: snippet ${snippetName} has no closing "}"`);
-        snippets.set(snippetName, list.slice(i + 2, j));
+        const body = list.slice(i + 2, j);
+        // Caddy's guard against the plainest cycle: a snippet importing itself fails at once.
+        if (body.some((b, k) => b.text === 'import' && body[k + 1]?.text === snippetName && sameLine(b, body[k + 1])))
+          throw new CorefileError(`${placeOf(t)}: maximum snippet import depth (${MAX_SNIPPET_IMPORTS}) exceeded`);
+        snippets.set(snippetName, body);
         i = j;
         continue;
       }
@@ -166,10 +178,14 @@ function importedFiles(arg: Token, files: CorefileFiles): Token[] {
     throw new CorefileError(
       `${placeOf(arg)}: Glob pattern may only contain one wildcard (*), but has others: ${pattern}`,
     );
+  // A lone `[` opens a character class that never closes: filepath.Glob's ErrBadPattern.
+  if (pattern.includes('['))
+    throw new CorefileError(`${placeOf(arg)}: Failed to use import pattern ${arg.text}: syntax error in pattern`);
+  // Any of *?[] makes it a glob for Caddy: matching nothing is then only a warning.
   const glob = /[*?[\]]/.test(pattern);
   const matcher = new RegExp(
     `^${pattern
-      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
       .replace('*', '[^/]*')
       .replace('?', '[^/]')}$`,
   );

@@ -76,8 +76,10 @@ export function parseHosts(text: string, origins: readonly string[], autoReverse
 /** The addresses of one family a name has: its own entries, else a wildcard one label up. */
 function lookup(config: HostsConfig, name: string, v4: boolean): string[] {
   const host = fqdn(name.toLowerCase());
-  // The leftmost label replaced by `*` (`a.b.` -> `*.b.`, `a.` -> `*.`); the root has none.
-  const wildcard = host === '.' ? undefined : `*.${host.slice(host.indexOf('.') + 1)}`;
+  // The leftmost label replaced by `*` (`a.b.` -> `*.b.`); a single label or the root has none
+  // (replaceWithAsteriskLabel: dns.NextLabel reports the end).
+  const dot = host.indexOf('.');
+  const wildcard = dot < 0 || dot === host.length - 1 ? undefined : `*.${host.slice(dot + 1)}`;
   const out: string[] = [];
   for (const m of config.maps) {
     const own = (v4 ? m.name4 : m.name6).get(host);

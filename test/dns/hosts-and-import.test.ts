@@ -207,6 +207,11 @@ import /etc/coredns/custom/*.server
     expect(ask(dns, 'box.lab.')).toBe('NOERROR | box.lab. 3600 IN A 10.6.6.6 |  | ');
   });
 
+  it('an import just after a block opens, on its line, is expanded too', () => {
+    const dns = serverFor('.:53 { import custom/*.override\n    kubernetes cluster.local\n}\n', [], CUSTOM);
+    expect(ask(dns, 'custom.example.')).toBe('NOERROR | custom.example. 3600 IN A 10.5.5.5 |  | ');
+  });
+
   it('a glob matching nothing imports nothing; a missing file is an error; snippets', () => {
     expect(
       serverFor('.:53 {\n    import custom/*.override\n    kubernetes cluster.local\n}\n').config.servers,
@@ -238,6 +243,14 @@ cluster.local {
     expect(error('(x) {\n    log\n}\n(x) {\n    log\n}\n.:53 {\n}\n')).toBe(
       'line 4: redeclaration of previously declared snippet x',
     );
+    expect(error('(x) {\n    import x\n}\n.:53 {\n    import x\n}\n')).toBe(
+      'line 1: maximum snippet import depth (10000) exceeded',
+    );
+    expect(error('.:53 {\n    import custom/a[b\n}\n')).toBe(
+      'line 2: Failed to use import pattern custom/a[b: syntax error in pattern',
+    );
+    // A glob bracket pair matching nothing: only a warning; a lone "]" is a plain character.
+    expect(error('.:53 {\n    import custom/a]b\n    kubernetes cluster.local\n}\n')).toBe('no error');
   });
 });
 
@@ -324,5 +337,8 @@ describe("CoreDNS's hosts tests", () => {
     expect(a('c.example.com.')).toEqual(['192.168.33.10']);
     expect(a('example.com.')).toEqual([]);
     expect(a('deep.foo.example.org.')).toEqual([]);
+    // A single label has no parent to stand for: "*" matches nothing (replaceWithAsteriskLabel gives "").
+    const star = plugin(['.'], false, '10.0.0.9 *');
+    expect(answer(serveHosts(star, { name: 'foo.', type: 'A' }))).toBe('next');
   });
 });
