@@ -239,6 +239,9 @@ export function walkReply(
   const exit = forward.exit;
   const last = forward.nodes[forward.nodes.length - 1]!;
   if (forward.outcome !== 'ACCEPT' || !exit) return [];
+  // Left for an address no host owns (an untranslated ClusterIP): no one sends a reply.
+  const dst = parseIPv4(exit.dst)!;
+  if (nodes.get(last)?.virtualCIDRs?.some((c) => prefixContains(c, dst))) return [];
   // ICMP: Linux answers an echo or timestamp request with its counterpart (same code); nothing else.
   const icmp = exit.protocol === 'icmp';
   const answer = icmp && (exit.sport === 8 || exit.sport === 13) ? icmpCounterpart(exit.sport) : undefined;

@@ -135,6 +135,10 @@ export function buildScenarioNode(scenario: Scenario, nodeName: string): Scenari
     ...(nft ? { nft: nft.ruleset } : {}),
     ...(network.vxlan ? { vxlan: vxlanEndpointOf(network.vxlan) } : {}),
     unroutable: network.unroutable.map((u) => ({ prefix: parseIPv4Prefix(u.cidr)!, why: u.why })),
+    virtualCIDRs: scenario.cluster.serviceCIDR
+      .split(',')
+      .map((c) => parseIPv4Prefix(c.trim()))
+      .filter((c) => c !== null),
     ...(userspace ? { userspaceBalancer: { lb: loadBalancerFromSync(userspace) } } : {}),
     userspace: (userspace?.portals ?? []).map((portal) => ({
       protocol: portal.protocol.toLowerCase() as UserspaceProxy['protocol'],

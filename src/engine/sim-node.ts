@@ -95,6 +95,11 @@ export interface SimNode {
    * (local, main, default), the fast path every scenario node takes.
    */
   readonly policyRules?: readonly PolicyRule[];
+  /**
+   * Address ranges no host owns (a cluster's service CIDR): a packet that leaves the node for one
+   * is answered by nobody (a ClusterIP kube-proxy did not translate). Absent: not known (dumps).
+   */
+  readonly virtualCIDRs?: readonly IPv4Prefix[];
   /** Pod subnets of other nodes the CNI could not route to, and why (host-gw off the node's subnet). */
   readonly unroutable?: readonly { readonly prefix: IPv4Prefix; readonly why: string }[];
 }

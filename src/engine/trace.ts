@@ -10,6 +10,7 @@ import {
   type IPv4,
   invertTuple,
   type L4Protocol,
+  prefixContains,
   SYN,
   type TcpFlags,
 } from '../net';
@@ -153,6 +154,8 @@ function toTraceHop(node: string, hop: Hop): TraceHop {
 function replyOf(flow: PipelineFlow): ReplyPath | null {
   const ct = flow.ct;
   if (!ct) return null;
+  // Of ICMP messages, Linux answers echo and timestamp requests only (others it discards).
+  if (ct.original.protocol === 'icmp' && ct.original.sport !== 8 && ct.original.sport !== 13) return null;
   // The endpoint answers the packet it received; conntrack maps it back to the original tuple, reversed.
   const r = ct.reply;
   const seen = invertTuple(ct.original);
@@ -226,20 +229,29 @@ function endpointShares(branches: readonly BranchSummary[]): { address: string; 
 const NO_NFACCT: Readonly<Record<string, number>> = Object.freeze({});
 
 /** One branch's end as the trace reports it. */
-function branchOf(nodeName: string, e: BranchEnd): TraceBranch {
+function branchOf(node: SimNode, e: BranchEnd): TraceBranch {
+  const nodeName = node.name;
   const flow = e.flow;
   const p = flow.packet;
   const accepted = e.outcome === 'ACCEPT';
+  // Sent on toward an address no host owns (a ClusterIP nothing translated): nobody answers.
+  const unowned =
+    accepted && e.outIface !== null ? node.virtualCIDRs?.find((c) => prefixContains(c, p.dst)) : undefined;
+  const nobody =
+    unowned === undefined
+      ? null
+      : `no host owns ${formatIPv4(p.dst)} (in the service CIDR ${formatIPv4(unowned.address)}/${unowned.length}): nothing answers`;
+  const hops = flow.hops === null ? NO_HOPS : flow.hops.map((h) => toTraceHop(nodeName, h));
   return {
     probability: tidy(flow.probability),
     outcome: e.outcome,
-    disposition: e.disposition,
+    disposition: nobody === null ? e.disposition : `${e.disposition}; ${nobody}`,
     endpoint: flow.endpoint,
     masquerade: flow.masquerade,
     final: formatFlow(p),
     rulesEvaluated: flow.rulesEvaluated,
-    hops: flow.hops === null ? NO_HOPS : flow.hops.map((h) => toTraceHop(nodeName, h)),
-    reply: accepted ? replyOf(flow) : null,
+    hops: nobody === null || flow.hops === null ? hops : [...hops, { node: nodeName, stage: 'answer', action: nobody }],
+    reply: accepted && nobody === null ? replyOf(flow) : null,
     nfacct: flow.state.nfacct.size === 0 ? NO_NFACCT : Object.fromEntries(flow.state.nfacct),
     exit:
       accepted && e.outIface !== null
@@ -353,7 +365,7 @@ export function tracePacket(node: SimNode, request: TraceRequest): TraceResult {
     ...(request.at !== undefined ? { clock: request.at } : {}),
   });
   const branches: TraceBranch[] = new Array(ends.length);
-  for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node.name, ends[i]!);
+  for (let i = 0; i < ends.length; i++) branches[i] = branchOf(node, ends[i]!);
   byProbability(branches);
   commitConnection(node, request, ends);
   const totals = branchTotals(branches);

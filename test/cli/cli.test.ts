@@ -597,13 +597,18 @@ describe('trace --proto icmp: a ping, hop by hop', () => {
       outcome: string;
       endpoints: unknown[];
       hops: { stage: string; rule?: string; action: string }[];
+      branches: { reply: unknown }[];
     };
   };
   it("a ClusterIP in each proxy mode: iptables lets it out unanswered, IPVS's filter and nftables' check reject it", () => {
     const iptables = ping('iptables', '10.96.12.7');
     expect(iptables.packet).toBe('icmp 10.244.1.2 -> 10.96.12.7 type 8 code 0');
     expect([iptables.outcome, iptables.endpoints]).toEqual(['ACCEPT', []]);
-    expect(iptables.hops.at(-1)?.action).toBe('sent out eth0 via 192.168.122.1');
+    expect(iptables.hops.slice(-2).map((h) => h.action)).toEqual([
+      'sent out eth0 via 192.168.122.1',
+      'no host owns 10.96.12.7 (in the service CIDR 10.96.0.0/12): nothing answers',
+    ]);
+    expect(iptables.branches[0]!.reply).toBeNull();
     const ipvs = ping('ipvs', '10.96.12.7');
     expect(ipvs.outcome).toBe('REJECT');
     expect(ipvs.hops.find((h) => h.action.startsWith('REJECT'))?.rule).toBe(
@@ -616,6 +621,12 @@ describe('trace --proto icmp: a ping, hop by hop', () => {
   it('a pod answers; --icmp-type sends another message', () => {
     const pod = ping('iptables', '10.244.2.2');
     expect(pod.outcome).toBe('ACCEPT');
+    expect(pod.branches[0]!.reply).toEqual({
+      sent: 'icmp 10.244.2.2 -> 10.244.1.2 type 0 code 0',
+      received: 'icmp 10.244.2.2 -> 10.244.1.2 type 0 code 0',
+    });
+    // Linux answers no address-mask request.
+    expect(ping('iptables', '10.244.2.2', '--icmp-type', 'address-mask-request').branches[0]!.reply).toBeNull();
     const error = ping('iptables', '10.244.2.2', '--icmp-type', 'port-unreachable');
     expect(error.packet).toBe('icmp 10.244.1.2 -> 10.244.2.2 type 3 code 3');
     expect(error.hops[0]?.action).toMatch(/^no connection: ICMP type 3 cannot open one/);

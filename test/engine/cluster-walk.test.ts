@@ -132,6 +132,15 @@ describe('across nodes', () => {
     ]);
   });
 
+  it('a packet for a ClusterIP nothing translated leaves unanswered: no reply walk', () => {
+    const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
+    const [p] = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('10.96.0.99')!, commit: true });
+    expect(p!.disposition).toBe(
+      'sent out eth0 via 192.168.0.1; no host owns 10.96.0.99 (in the service CIDR 10.96.0.0/12): nothing answers',
+    );
+    expect(walkReply(nodes, p!)).toEqual([]);
+  });
+
   it('a packet for an address outside the cluster ends on the node it leaves', () => {
     const nodes = clusterNodes('{plugin: flannel, backend: vxlan}');
     const paths = walkCluster(nodes, 'node-1', { ...fromPod, dst: parseIPv4('8.8.8.8')!, dport: 53 });
