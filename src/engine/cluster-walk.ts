@@ -112,21 +112,56 @@ function nextLeg(nodes: ReadonlyMap<string, SimNode>, from: SimNode, exit: Branc
     };
   }
   // Directly connected (no gateway): the destination itself is the next hop, e.g. another
-  // node's address on the underlay (a reply to traffic that node masqueraded). Through a
-  // gateway no node owns (the underlay router): the router delivers it to the node that owns
-  // the destination, when one does (a node in another subnet).
+  // node's address on the underlay (a reply to traffic that node masqueraded).
   const direct = ownerOf(nodes, ip(exit.nextHop ?? exit.dst));
-  const hop = direct === undefined && exit.nextHop !== null ? ip(exit.dst) : ip(exit.nextHop ?? exit.dst);
-  const to = direct ?? (exit.nextHop !== null ? ownerOf(nodes, hop) : undefined);
+  if (direct) {
+    if (direct === from) return null;
+    const hop = ip(exit.nextHop ?? exit.dst);
+    const toIface = interfaceOfAddress(direct, hop) ?? direct.defaultInterface;
+    const routed = routerHops(from, direct, tuple);
+    return {
+      node: direct,
+      iface: toIface,
+      routers: routed.length,
+      hops: [
+        {
+          node: from.name,
+          stage: 'underlay',
+          action: `${from.name} ${exit.iface} -> ${direct.name} ${toIface}: ${tuple}`,
+        },
+        ...routed,
+      ],
+    };
+  }
+  // Through a gateway no node owns (the underlay router): it delivers the packet to the node
+  // whose underlay address it is for, on that node's NIC, one router hop at least.
+  if (exit.nextHop === null) return null;
+  const dst = ip(exit.dst);
+  const to = [...nodes.values()].find((n) =>
+    interfaceNamed(n, n.defaultInterface)?.addresses.some((a) => a.address === dst),
+  );
   if (!to || to === from) return null;
-  const toIface = interfaceOfAddress(to, hop) ?? to.defaultInterface;
-  const routed = routerHops(from, to, tuple);
+  const between = routerHops(from, to, tuple);
+  const routed: TraceHop[] =
+    between.length > 0
+      ? between
+      : [
+          {
+            node: from.name,
+            stage: 'underlay router',
+            action: `${tuple} routed back into the same subnet by ${exit.nextHop}`,
+          },
+        ];
   return {
     node: to,
-    iface: toIface,
+    iface: to.defaultInterface,
     routers: routed.length,
     hops: [
-      { node: from.name, stage: 'underlay', action: `${from.name} ${exit.iface} -> ${to.name} ${toIface}: ${tuple}` },
+      {
+        node: from.name,
+        stage: 'underlay',
+        action: `${from.name} ${exit.iface} -> ${to.name} ${to.defaultInterface}: ${tuple}`,
+      },
       ...routed,
     ],
   };
