@@ -14,7 +14,7 @@ import { parseIpsetSave } from '../../src/ipset';
 import { loadNftFile } from '../../src/nftables';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
-import { inNs, must, Namespaces, removeStale } from './netns';
+import { inNs, must, Namespaces, removeStale, vethToPeer } from './netns';
 import { type CaseRules, rulesDump } from './rules-dump';
 
 const why = kernelGate('forward rules oracle');
@@ -620,18 +620,12 @@ function kernelArrival(ns: Namespaces, c: Case): string {
   const node = ns.create('fwdnode');
   const client = ns.create('fwdclient');
   const server = ns.create('fwdserver');
-  const link = (dev: string, address: string, peer: string, peerAddress: string, gateway: string) => {
-    if (dev !== 'cni0') inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
-    inNs(node, 'ip', ['addr', 'add', address, 'dev', dev]);
-    inNs(node, 'ip', ['link', 'set', dev, 'up']);
-    inNs(peer, 'ip', ['addr', 'add', peerAddress, 'dev', 'peer0']);
-    inNs(peer, 'ip', ['link', 'set', 'peer0', 'up']);
-    inNs(peer, 'ip', ['route', 'add', 'default', 'via', gateway]);
-  };
-  inNs(node, 'ip', ['link', 'add', 'cni0', 'type', 'veth', 'peer', 'name', 'peer0', 'netns', client]);
-  inNs(client, 'ip', ['link', 'set', 'peer0', 'address', CLIENT_MAC]);
-  link('cni0', '10.244.1.1/24', client, '10.244.1.5/24', '10.244.1.1');
-  link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
+  vethToPeer(node, 'cni0', '10.244.1.1/24', client, {
+    peerAddress: '10.244.1.5/24',
+    gateway: '10.244.1.1',
+    peerMac: CLIENT_MAC,
+  });
+  vethToPeer(node, 'eth0', `${NODE}/24`, server, { peerAddress: `${SERVER}/24`, gateway: NODE });
   // The server also answers for a range of addresses, for DNAT to a range.
   for (let last = 20; last <= 27; last++) inNs(server, 'ip', ['addr', 'add', `192.168.0.${last}/32`, 'dev', 'peer0']);
   inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);

@@ -14,7 +14,7 @@ import { icmpCounterpart } from '../../src/net';
 import { loadNftFile } from '../../src/nftables';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
-import { inNs, must, Namespaces, removeStale } from './netns';
+import { inNs, must, Namespaces, removeStale, vethToPeer } from './netns';
 import { type CaseRules, rulesDump } from './rules-dump';
 
 const why = kernelGate('ICMP oracle');
@@ -238,16 +238,8 @@ function kernelView(ns: Namespaces, c: Case): string[] {
   const node = ns.create('icmpnode');
   const client = ns.create('icmpclient');
   const server = ns.create('icmpserver');
-  const link = (dev: string, address: string, peer: string, peerAddress: string, gateway: string) => {
-    inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
-    inNs(node, 'ip', ['addr', 'add', address, 'dev', dev]);
-    inNs(node, 'ip', ['link', 'set', dev, 'up']);
-    inNs(peer, 'ip', ['addr', 'add', peerAddress, 'dev', 'peer0']);
-    inNs(peer, 'ip', ['link', 'set', 'peer0', 'up']);
-    inNs(peer, 'ip', ['route', 'add', 'default', 'via', gateway]);
-  };
-  link('cni0', '10.244.1.1/24', client, `${CLIENT}/24`, '10.244.1.1');
-  link('eth0', `${NODE}/24`, server, `${SERVER}/24`, NODE);
+  vethToPeer(node, 'cni0', '10.244.1.1/24', client, { peerAddress: `${CLIENT}/24`, gateway: '10.244.1.1' });
+  vethToPeer(node, 'eth0', `${NODE}/24`, server, { peerAddress: `${SERVER}/24`, gateway: NODE });
   inNs(server, 'ip', ['addr', 'add', '192.168.0.20/32', 'dev', 'peer0']);
   inNs(node, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   // The kernel's ICMP rate limit would hold back a second error or answer within a second; none here.

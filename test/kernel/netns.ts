@@ -91,3 +91,23 @@ export class Namespaces {
     for (const name of this.made.splice(0).reverse()) run('ip', ['netns', 'del', name]);
   }
 }
+
+/**
+ * A veth from `node` (its end named `dev`, with `address`) to `peer` (its end `peer0`, with
+ * `peerAddress` and a default route via `gateway`), both up. `peerMac` fixes the peer's MAC.
+ */
+export function vethToPeer(
+  node: string,
+  dev: string,
+  address: string,
+  peer: string,
+  o: { readonly peerAddress: string; readonly gateway: string; readonly peerMac?: string },
+): void {
+  inNs(node, 'ip', ['link', 'add', dev, 'type', 'veth', 'peer', 'name', 'peer0', 'netns', peer]);
+  if (o.peerMac !== undefined) inNs(peer, 'ip', ['link', 'set', 'peer0', 'address', o.peerMac]);
+  inNs(node, 'ip', ['addr', 'add', address, 'dev', dev]);
+  inNs(node, 'ip', ['link', 'set', dev, 'up']);
+  inNs(peer, 'ip', ['addr', 'add', o.peerAddress, 'dev', 'peer0']);
+  inNs(peer, 'ip', ['link', 'set', 'peer0', 'up']);
+  inNs(peer, 'ip', ['route', 'add', 'default', 'via', o.gateway]);
+}
