@@ -25,7 +25,12 @@ export const BENCH_NODE = { name: 'worker-1', ip: '192.168.122.31', podCIDR: '10
 export const BENCH_SETTINGS: ProxierSettings = {
   masqueradeMark: '0x4000',
   masqueradeAll: false,
-  localDetector: { ifLocal: ['-s', '10.244.0.0/16'], ifNotLocal: ['!', '-s', '10.244.0.0/16'] },
+  localDetector: {
+    ifLocal: ['-s', '10.244.0.0/16'],
+    ifNotLocal: ['!', '-s', '10.244.0.0/16'],
+    ifLocalNFT: ['ip', 'saddr', '10.244.0.0/16'],
+    ifNotLocalNFT: ['ip', 'saddr', '!=', '10.244.0.0/16'],
+  },
   nodePortCIDRs: [],
   nodePortIPs: [],
   localhostNodePorts: true,

@@ -8,6 +8,28 @@ export interface LocalDetector {
   /** Arguments that match traffic from this cluster's pods ("-s 10.244.0.0/16"). */
   readonly ifLocal: readonly string[];
   readonly ifNotLocal: readonly string[];
+  /** The same for nftables rules ("ip saddr 10.244.0.0/16", "iifname cni0"). */
+  readonly ifLocalNFT: readonly string[];
+  readonly ifNotLocalNFT: readonly string[];
+}
+
+/** kube-proxy's detectors (pkg/proxy/util/localdetector.go): by pod CIDR, bridge or interface prefix. */
+function detectByCIDR(cidr: string): LocalDetector {
+  return {
+    ifLocal: ['-s', cidr],
+    ifNotLocal: ['!', '-s', cidr],
+    ifLocalNFT: ['ip', 'saddr', cidr],
+    ifNotLocalNFT: ['ip', 'saddr', '!=', cidr],
+  };
+}
+
+function detectByInterface(iptablesName: string, nftName: string): LocalDetector {
+  return {
+    ifLocal: ['-i', iptablesName],
+    ifNotLocal: ['!', '-i', iptablesName],
+    ifLocalNFT: ['iifname', nftName],
+    ifNotLocalNFT: ['iifname', '!=', nftName],
+  };
 }
 
 export interface ProxierSettings {
@@ -65,10 +87,12 @@ export function proxierSettings(cluster: ClusterConfig, node: NodeFacts, nodeZon
   const p = cluster.proxy;
   const nodeIP = node.internalIPs[0] ?? node.externalIPs[0] ?? null;
   let localDetector: LocalDetector | null = null;
-  if (p.localDetector === 'ClusterCIDR')
-    localDetector = { ifLocal: ['-s', cluster.clusterCIDR], ifNotLocal: ['!', '-s', cluster.clusterCIDR] };
-  else if (p.localDetector === 'NodeCIDR' && node.podCIDR)
-    localDetector = { ifLocal: ['-s', node.podCIDR], ifNotLocal: ['!', '-s', node.podCIDR] };
+  if (p.localDetector === 'ClusterCIDR') localDetector = detectByCIDR(cluster.clusterCIDR);
+  else if (p.localDetector === 'NodeCIDR' && node.podCIDR) localDetector = detectByCIDR(node.podCIDR);
+  else if (p.localDetector === 'BridgeInterface' && p.bridgeInterface)
+    localDetector = detectByInterface(p.bridgeInterface, p.bridgeInterface);
+  else if (p.localDetector === 'InterfaceNamePrefix' && p.interfaceNamePrefix)
+    localDetector = detectByInterface(`${p.interfaceNamePrefix}+`, `${p.interfaceNamePrefix}*`);
   // Each proxier keeps only the CIDRs of its own family (NewNodePortAddresses): an IPv4 proxier
   // given only IPv6 CIDRs matches every address, and "::/0" does not make it match all.
   const cidrs = p.nodePortAddresses

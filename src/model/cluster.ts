@@ -20,7 +20,7 @@ import { type ObjectContext, reportError } from './validation-issue';
 
 export const PROXY_MODES = ['userspace', 'iptables', 'ipvs', 'nftables'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
-export const LOCAL_DETECTORS = ['ClusterCIDR', 'NodeCIDR', 'None'] as const;
+export const LOCAL_DETECTORS = ['ClusterCIDR', 'NodeCIDR', 'BridgeInterface', 'InterfaceNamePrefix', 'None'] as const;
 export type LocalDetector = (typeof LOCAL_DETECTORS)[number];
 export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 export type IpvsScheduler = (typeof IPVS_SCHEDULERS)[number];
@@ -45,6 +45,10 @@ export interface ProxyConfig {
   /** Bit of the fwmark used to mark packets for masquerade (14 = 0x4000). */
   readonly masqueradeBit: number;
   readonly localDetector: LocalDetector;
+  /** kube-proxy's detectLocal.bridgeInterface (BridgeInterface: traffic in on it is a pod's). */
+  readonly bridgeInterface?: string;
+  /** detectLocal.interfaceNamePrefix (InterfaceNamePrefix: traffic in on an interface so named is a pod's). */
+  readonly interfaceNamePrefix?: string;
   /** Canonical CIDRs, or `primary`; empty means every node address. */
   readonly nodePortAddresses: readonly string[];
   readonly localhostNodePorts: boolean;
@@ -199,11 +203,21 @@ function readProxy(ctx: ObjectContext, value: unknown, path: string): ProxyConfi
   });
   const ipvsMap = readMap(ctx, map.ipvs, at('ipvs')) ?? {};
   const d = DEFAULT_PROXY;
+  const localDetector = readEnum(ctx, map.localDetector, at('localDetector'), LOCAL_DETECTORS) ?? d.localDetector;
+  // The interface detectors need their name, as kube-proxy's validation insists ("must not be empty").
+  const detectorInterface = (key: 'bridgeInterface' | 'interfaceNamePrefix', mode: LocalDetector) => {
+    const name = readString(ctx, map[key], at(key));
+    if (localDetector === mode && !name)
+      reportError(ctx, at(key), 'invalid-value', `must not be empty when localDetector is ${mode}`);
+    return name ? { [key]: name } : {};
+  };
   return {
     mode: readEnum(ctx, map.mode, at('mode'), PROXY_MODES) ?? d.mode,
     masqueradeAll: readBool(ctx, map.masqueradeAll, at('masqueradeAll')) ?? d.masqueradeAll,
     masqueradeBit: readInt(ctx, map.masqueradeBit, at('masqueradeBit'), { min: 0, max: 31 }) ?? d.masqueradeBit,
-    localDetector: readEnum(ctx, map.localDetector, at('localDetector'), LOCAL_DETECTORS) ?? d.localDetector,
+    localDetector,
+    ...detectorInterface('bridgeInterface', 'BridgeInterface'),
+    ...detectorInterface('interfaceNamePrefix', 'InterfaceNamePrefix'),
     nodePortAddresses,
     localhostNodePorts: readBool(ctx, map.localhostNodePorts, at('localhostNodePorts')) ?? d.localhostNodePorts,
     nfacctCounters: readList(ctx, map.nfacctCounters, at('nfacctCounters')).flatMap((item, i) => {

@@ -148,11 +148,6 @@ class Transaction {
   }
 }
 
-/** The pod CIDR of the local-traffic detector (ClusterCIDR or NodeCIDR), or null for none. */
-function localCIDR(s: ProxierSettings): string | null {
-  return s.localDetector?.ifLocal[1] ?? null;
-}
-
 function setupTable(tx: Transaction, s: ProxierSettings, serviceCIDRs: readonly string[], firstSync: boolean): void {
   tx.add(`table ${T} { comment "rules for kube-proxy" ; }`);
   // Once per process: re-create the base chains so a changed priority can be applied.
@@ -301,20 +296,24 @@ function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings
 
   // Everything below is the Service's own chains: a partial sync leaves an unchanged Service's alone.
   if (tx.skip) return;
-  const podCIDR = localCIDR(s);
+  const detector = s.localDetector;
   if (hasInternal) {
     // Off-cluster traffic to a service IP (a static route to any node) may bounce off-node: masquerade it.
     if (s.masqueradeAll) tx.rule(internalChain, `ip daddr ${svc.clusterIP} jump ${MARK_MASQ}`);
-    else if (podCIDR !== null)
-      tx.rule(internalChain, `ip daddr ${svc.clusterIP} ip saddr != ${podCIDR} jump ${MARK_MASQ}`);
+    else if (detector !== null)
+      tx.rule(internalChain, `ip daddr ${svc.clusterIP} ${detector.ifNotLocalNFT.join(' ')} jump ${MARK_MASQ}`);
   }
 
   if (usesExternalChain) {
     if (!svc.externalPolicyLocal) tx.rule(chains.external, `jump ${MARK_MASQ}`);
     else {
       // Pod traffic to an external address behaves as if it left and came back in: any endpoint.
-      if (podCIDR !== null)
-        tx.rule(chains.external, `ip saddr ${podCIDR} goto ${chains.cluster}`, 'short-circuit pod traffic');
+      if (detector !== null)
+        tx.rule(
+          chains.external,
+          `${detector.ifLocalNFT.join(' ')} goto ${chains.cluster}`,
+          'short-circuit pod traffic',
+        );
       // The node's own traffic takes the external address as source: masquerade it.
       tx.rule(chains.external, `fib saddr type local jump ${MARK_MASQ}`, 'masquerade local traffic');
       tx.rule(chains.external, `fib saddr type local goto ${chains.cluster}`, 'short-circuit local traffic');
