@@ -8,7 +8,7 @@ import {
   formatFlow,
   formatIPv4,
   type IPv4,
-  icmpCounterpart,
+  icmpAnswerOf,
   parseIPv4,
   prefixContains,
   SYN,
@@ -279,7 +279,7 @@ export function walkReply(
   if (nodes.get(last)?.virtualCIDRs?.some((c) => prefixContains(c, dst))) return [];
   // ICMP: Linux answers an echo or timestamp request with its counterpart (same code); nothing else.
   const icmp = exit.protocol === 'icmp';
-  const answer = icmp && (exit.sport === 8 || exit.sport === 13) ? icmpCounterpart(exit.sport) : undefined;
+  const answer = icmp ? icmpAnswerOf(exit.sport) : undefined;
   if (icmp && answer === undefined) return [];
   return walkCluster(nodes, last, {
     src: parseIPv4(exit.dst)!,

@@ -20,6 +20,8 @@ import {
   formatFlow,
   formatIPv4,
   type IPv4,
+  icmpAnswerOf,
+  invertTuple,
   isIcmpQuery,
   isLoopback,
   lookupRoute,
@@ -232,13 +234,11 @@ function natPort(own: number, min: number | null, max: number | null): number {
 /** What the node does with an ICMP message delivered to it: the kernel itself answers echo and timestamp requests. */
 function icmpDelivery(p: NfPacket): string {
   const to = formatIPv4(p.dst);
-  if (p.sport === 8) return `delivered to ${to}: the kernel answers the echo request itself (echo reply from ${to})`;
-  if (p.sport === 13) return `delivered to ${to}: the kernel answers the timestamp request itself`;
-  return `delivered to ${to}: ICMP type ${p.sport} code ${p.dport}, handled by the kernel (no reply)`;
-}
-
-function endpointText(address: IPv4, port: number): string {
-  return `${formatIPv4(address)}:${port}`;
+  if (icmpAnswerOf(p.sport) === undefined)
+    return `delivered to ${to}: ICMP type ${p.sport} code ${p.dport}, handled by the kernel (no reply)`;
+  return p.sport === 8
+    ? `delivered to ${to}: the kernel answers the echo request itself (echo reply from ${to})`
+    : `delivered to ${to}: the kernel answers the timestamp request itself`;
 }
 
 /** One table at one hook on one node: its rules, base chain and match environment (only the clock changes per packet). */
@@ -602,12 +602,10 @@ class Pipeline {
     const p = flow.packet;
     if (!flow.ct) return true;
     // A DNAT carries its destination on the verdict: the usual NAT reads no action object (a cache miss each).
-    // ICMP has no ports: NAT maps its addresses and leaves its type and code as they are.
-    const icmp = p.protocol === 'icmp';
     if (verdict.dnat) {
       const to = natTuple(p.dst, p.dport, verdict.toAddress, verdict.toAddressMax, verdict.toPort, verdict.toPortMax);
       const address = to.keep ? p.dst : natRangeAddress(to.min, to.max, p.src, p.dst, verdict.persistent);
-      this.bindDestination(flow, address, icmp ? p.dport : to.port);
+      this.bindDestination(flow, address, to.port);
       syncCt(flow);
       return true;
     }
@@ -615,7 +613,7 @@ class Pipeline {
     if (action.kind === 'REDIRECT') {
       // REDIRECT sends to the node itself: the incoming interface's first address, or loopback for local traffic.
       const address = hook === 'OUTPUT' ? 0x7f000001 : (primaryAddress(this.node, p.inIface ?? '') ?? p.dst);
-      this.bindDestination(flow, address, icmp ? p.dport : natPort(p.dport, action.minPort, action.maxPort));
+      this.bindDestination(flow, address, natPort(p.dport, action.minPort, action.maxPort));
     } else {
       let address: IPv4;
       let port = p.sport;
@@ -623,15 +621,18 @@ class Pipeline {
         const r = action;
         const to = natTuple(p.src, p.sport, r.minAddress, r.maxAddress, r.minPort, r.maxPort);
         address = to.keep ? p.src : natRangeAddress(to.min, to.max, p.src, p.dst, action.persistent);
-        if (!icmp) port = to.port;
+        port = to.port;
       } else {
         const chosen = this.masqueradeAddress(p, flow.nextHop);
         if (chosen === null) return false;
         address = chosen;
-        if (!icmp) port = natPort(p.sport, action.minPort, action.maxPort);
+        port = natPort(p.sport, action.minPort, action.maxPort);
         flow.masquerade = true;
       }
       if (action.kind === 'SNAT') flow.masquerade = true;
+      // ICMP has no ports: NAT maps its addresses and leaves its type and code as they are.
+      const icmp = p.protocol === 'icmp';
+      if (icmp) port = p.sport;
       flow.ct = bindSnat(flow.ct, address, port);
       p.src = address;
       p.sport = port;
@@ -655,6 +656,8 @@ class Pipeline {
   /** A DNAT or REDIRECT binding: the connection's reply source, and the packet's new destination. */
   private bindDestination(flow: PipelineFlow, address: IPv4, port: number): void {
     const p = flow.packet;
+    // ICMP has no ports: NAT maps its addresses and leaves its type and code as they are.
+    if (p.protocol === 'icmp') port = p.dport;
     flow.ct = bindDnat(flow.ct!, address, port);
     p.dst = address;
     p.dport = port;
@@ -806,15 +809,12 @@ class Pipeline {
     const ct = flow.ct!;
     const p = flow.packet;
     const original = flow.ctDirection === 'ORIGINAL';
-    // Original direction: DNAT rewrites the destination, SNAT the source. Reply: the inverse.
-    const target = original
-      ? { src: ct.reply.dst, sport: ct.reply.dport, dst: ct.reply.src, dport: ct.reply.sport }
-      : { src: ct.original.dst, sport: ct.original.dport, dst: ct.original.src, dport: ct.original.sport };
-    // ICMP's NAT maps addresses only: its type and code stay the packet's own.
-    const icmp = p.protocol === 'icmp';
-    if (dstManip && (p.dst !== target.dst || (!icmp && p.dport !== target.dport))) {
+    // Original direction: DNAT rewrites the destination, SNAT the source. Reply: the inverse. The
+    // other direction's tuple inverted is what this packet must become (ICMP's type and code included).
+    const target = invertTuple(original ? ct.reply : ct.original);
+    if (dstManip && (p.dst !== target.dst || p.dport !== target.dport)) {
       p.dst = target.dst;
-      if (!icmp) p.dport = target.dport;
+      p.dport = target.dport;
       // A later packet of a DNATed connection goes where its first went: that is its endpoint.
       if (original) flow.endpoint = formatEndpoint(p.protocol, p.dst, p.dport);
       if (flow.hops)
@@ -824,9 +824,9 @@ class Pipeline {
           `destination rewritten to ${formatEndpoint(p.protocol, p.dst, p.dport)} by the connection's NAT`,
         );
     }
-    if (!dstManip && (p.src !== target.src || (!icmp && p.sport !== target.sport))) {
+    if (!dstManip && (p.src !== target.src || p.sport !== target.sport)) {
       p.src = target.src;
-      if (!icmp) p.sport = target.sport;
+      p.sport = target.sport;
       if (original) flow.masquerade = true;
       if (flow.hops)
         stage(
@@ -913,33 +913,33 @@ class Pipeline {
     stage(
       flow,
       'userspace',
-      `the endpoint's replies come back to kube-proxy, which copies them to this connection: the client sees ${endpointText(flow.ct?.original.dst ?? p.dst, flow.ct?.original.dport ?? p.dport)} answer`,
+      `the endpoint's replies come back to kube-proxy, which copies them to this connection: the client sees ${formatEndpoint(p.protocol, flow.ct?.original.dst ?? p.dst, flow.ct?.original.dport ?? p.dport)} answer`,
     );
     // A sampled packet is one real connection: kube-proxy's LoadBalancerRR decides (affinity first,
     // then round robin) and remembers. A full trace lists every endpoint a first connection may get.
     let endpoints = proxy.endpoints.map((ep, i) => ({
       ep,
-      why: `round robin may pick ${endpointText(ep.address, ep.port)} (endpoint ${i + 1} of ${proxy.endpoints.length})`,
+      why: `round robin may pick ${formatEndpoint(p.protocol, ep.address, ep.port)} (endpoint ${i + 1} of ${proxy.endpoints.length})`,
     }));
     const balancer = this.node.userspaceBalancer;
     if (this.options.sample && balancer) {
       const next = nextEndpoint(balancer.lb, proxy.servicePortName, formatIPv4(p.src), this.options.now * 1000);
       balancer.lb = next.lb;
       const chosen = next.ok
-        ? endpoints.find((e) => endpointText(e.ep.address, e.ep.port) === next.endpoint)
+        ? endpoints.find((e) => formatEndpoint(p.protocol, e.ep.address, e.ep.port) === next.endpoint)
         : undefined;
       if (chosen)
         endpoints = [
           {
             ...chosen,
-            why: `LoadBalancerRR picks ${chosen.ep === undefined ? '' : endpointText(chosen.ep.address, chosen.ep.port)} (affinity, else the next in round robin)`,
+            why: `LoadBalancerRR picks ${chosen.ep === undefined ? '' : formatEndpoint(p.protocol, chosen.ep.address, chosen.ep.port)} (affinity, else the next in round robin)`,
           },
         ];
     }
     endpoints.forEach(({ ep, why }, i) => {
       const branch = i === endpoints.length - 1 ? flow : forkFlow(flow, flow.probability);
       branch.probability *= 1 / endpoints.length;
-      branch.endpoint = endpointText(ep.address, ep.port);
+      branch.endpoint = formatEndpoint(p.protocol, ep.address, ep.port);
       stage(branch, 'userspace', `${why}; kube-proxy opens a second connection to it`);
       // The second connection: a new packet from the node's own address, copied down from user space.
       const out: NfPacket = {
@@ -977,7 +977,7 @@ class Pipeline {
       stage(
         second,
         'userspace',
-        `second connection ${endpointText(out.src, out.sport)} -> ${branch.endpoint}: copied back to the kernel`,
+        `second connection ${formatEndpoint(p.protocol, out.src, out.sport)} -> ${branch.endpoint}: copied back to the kernel`,
       );
       this.fromLocal(second);
     });
@@ -1001,7 +1001,7 @@ class Pipeline {
         passed.push(flow);
         continue;
       }
-      const vsText = `${p.protocol.toUpperCase()} ${endpointText(vs.address, vs.port)} ${vs.scheduler}${vs.flags.persistent ? ` persistent ${vs.timeout}` : ''}`;
+      const vsText = `${p.protocol.toUpperCase()} ${formatEndpoint(p.protocol, vs.address, vs.port)} ${vs.scheduler}${vs.flags.persistent ? ` persistent ${vs.timeout}` : ''}`;
       const usable = vs.servers.filter((r) => r.weight > 0 && !r.overloaded);
       if (usable.length === 0) {
         stage(flow, 'ipvs', `${vsText}: no real server can take the connection`);
@@ -1082,7 +1082,7 @@ class Pipeline {
     bp.ipvs = { protocol: bp.protocol, address: vs.address, port: vs.port };
     bp.dst = address;
     bp.dport = port;
-    branch.endpoint = endpointText(address, port);
+    branch.endpoint = formatEndpoint(bp.protocol, address, port);
     branch.dstNatDone = true;
     syncCt(branch);
     stage(branch, 'ipvs', `${before}${branch.endpoint}${after}`);

@@ -8,6 +8,7 @@ import {
   formatIPv4,
   ICMP_ECHO_REQUEST,
   type IPv4,
+  icmpAnswerOf,
   invertTuple,
   type L4Protocol,
   prefixContains,
@@ -155,7 +156,7 @@ function replyOf(flow: PipelineFlow): ReplyPath | null {
   const ct = flow.ct;
   if (!ct) return null;
   // Of ICMP messages, Linux answers echo and timestamp requests only (others it discards).
-  if (ct.original.protocol === 'icmp' && ct.original.sport !== 8 && ct.original.sport !== 13) return null;
+  if (ct.original.protocol === 'icmp' && icmpAnswerOf(ct.original.sport) === undefined) return null;
   // The endpoint answers the packet it received; conntrack maps it back to the original tuple, reversed.
   const r = ct.reply;
   const seen = invertTuple(ct.original);

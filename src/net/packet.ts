@@ -49,6 +49,14 @@ export function icmpCounterpart(type: number): number | undefined {
   return ICMP_COUNTERPART.get(type);
 }
 
+/**
+ * The message a Linux host sends back for an ICMP message it receives: an echo or timestamp
+ * reply; undefined for anything else (it discards information and address-mask requests).
+ */
+export function icmpAnswerOf(type: number): number | undefined {
+  return type === 8 || type === 13 ? icmpCounterpart(type) : undefined;
+}
+
 /** Whether an ICMP message of this type opens a connection: echo, timestamp, info and address mask requests. */
 export function isIcmpQuery(type: number): boolean {
   return type === 8 || type === 13 || type === 15 || type === 17;

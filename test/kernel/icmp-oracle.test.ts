@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TraceResult, tracePacket } from '../../src/engine';
-import { icmpCounterpart } from '../../src/net';
+import { icmpAnswerOf } from '../../src/net';
 import { loadNftFile } from '../../src/nftables';
 import { ip, nodeFromRules } from '../helpers/node-from-rules';
 import { kernelGate } from './kernel-gate';
@@ -304,7 +304,7 @@ function knetsimView(c: Case): string[] {
 /** The far kernel's answer to a delivered query (echo, timestamp), traced back through the node. */
 function answer(node: Parameters<typeof tracePacket>[0], t: TraceResult, atNode: boolean): string {
   const f = icmpFlow(t.branches[0]!.final);
-  const answered = f.type === 8 || f.type === 13 ? icmpCounterpart(f.type) : undefined;
+  const answered = icmpAnswerOf(f.type);
   if (answered === undefined) return 'client got nothing';
   const back = tracePacket(node, {
     src: ip(f.to),
