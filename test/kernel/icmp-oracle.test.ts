@@ -192,9 +192,11 @@ function dumpOf(c: Case): string {
 }
 
 // Prints the first ICMP message this host receives in 0.8 s: where, to and from whom, type and code.
+// It makes the file argv[2] once its socket listens, so the sender need not guess how long python takes to start.
 const LISTEN_SCRIPT = `
 import socket, select, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+open(sys.argv[2], 'w').close()
 if select.select([s], [], [], 0.8)[0]:
     data, (host, _) = s.recvfrom(2048)
     ihl = (data[0] & 15) * 4
@@ -248,8 +250,11 @@ function kernelView(ns: Namespaces, c: Case): string[] {
   if (c.nft) inNs(node, 'nft', ['-f', '-'], c.nft);
   const out = must('sh', [
     '-c',
-    `ip netns exec ${node} python3 ${scripts.listen} node & ip netns exec ${server} python3 ${scripts.listen} server & ` +
-      `sleep 0.4; ip netns exec ${client} python3 ${scripts.send} ${CLIENT} ${c.to} ${typeOf(c)} ${c.code ?? 0}; wait`,
+    `rm -f ${scripts.dir}/ready-*; ` +
+      `ip netns exec ${node} python3 ${scripts.listen} node ${scripts.dir}/ready-node & ` +
+      `ip netns exec ${server} python3 ${scripts.listen} server ${scripts.dir}/ready-server & ` +
+      `while [ ! -e ${scripts.dir}/ready-node ] || [ ! -e ${scripts.dir}/ready-server ]; do sleep 0.02; done; ` +
+      `ip netns exec ${client} python3 ${scripts.send} ${CLIENT} ${c.to} ${typeOf(c)} ${c.code ?? 0}; wait`,
   ]);
   const lines = out.split('\n');
   return [
