@@ -125,8 +125,9 @@ export function serveHosts(config: HostsConfig, q: Question): DnsResponse | 'nex
     default:
       if (config.fallthroughUnsupported && fallsThrough(config.fallthrough, qname)) return 'next';
   }
-  const known = lookup(config, qname, true).length > 0 || lookup(config, qname, false).length > 0;
-  if (answer.length === 0 && !known) {
+  // Only an empty answer asks whether the name has records of another family (NODATA, not a failure).
+  const known = () => lookup(config, qname, true).length > 0 || lookup(config, qname, false).length > 0;
+  if (answer.length === 0 && !known()) {
     if (fallsThrough(config.fallthrough, qname)) return 'next';
     // No SOA to deny the name with: CoreDNS fails it (SERVFAIL).
     return 'servfail';

@@ -19,10 +19,10 @@ export function endpointKey(ep: LocalEndpoint): string {
   return ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`;
 }
 
-/** Where a node sits, for topology hints: its name and its zone label (absent: none). */
+/** Where a node sits, for topology hints: its name and its zone label (absent: none); ProxierSettings has both. */
 export interface NodeTopology {
-  readonly name?: string;
-  readonly zone?: string;
+  readonly nodeName?: string;
+  readonly nodeZone?: string;
 }
 
 /**
@@ -40,9 +40,9 @@ function topologyMode(endpoints: readonly LocalEndpoint[], node: NodeTopology): 
     if (!e.ready) continue;
     ready = true;
     if (e.nodeHints.length === 0) allNodeHints = false;
-    else if (node.name !== undefined && e.nodeHints.includes(node.name)) forNode = true;
+    else if (node.nodeName !== undefined && e.nodeHints.includes(node.nodeName)) forNode = true;
     if (e.zoneHints.length === 0) allZoneHints = false;
-    else if (node.zone !== undefined && e.zoneHints.includes(node.zone)) forZone = true;
+    else if (node.nodeZone !== undefined && e.zoneHints.includes(node.nodeZone)) forZone = true;
   }
   if (!ready) return null;
   if (allNodeHints && forNode) return 'node';
@@ -52,8 +52,8 @@ function topologyMode(endpoints: readonly LocalEndpoint[], node: NodeTopology): 
 
 /** Whether an endpoint serves this node under the topology mode chosen. */
 function availableForTopology(e: LocalEndpoint, mode: 'node' | 'zone' | null, node: NodeTopology): boolean {
-  if (mode === 'node') return e.nodeHints.includes(node.name!);
-  if (mode === 'zone') return e.zoneHints.includes(node.zone!);
+  if (mode === 'node') return e.nodeHints.includes(node.nodeName!);
+  if (mode === 'zone') return e.zoneHints.includes(node.nodeZone!);
   return true;
 }
 

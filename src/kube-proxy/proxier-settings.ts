@@ -2,7 +2,6 @@
 // document's proxy section and the node's own facts.
 
 import type { ClusterConfig, NodeFacts, ProxyMode } from '../model';
-import type { NodeTopology } from './categorize-endpoints';
 
 export interface LocalDetector {
   /** Arguments that match traffic from this cluster's pods ("-s 10.244.0.0/16"). */
@@ -53,14 +52,6 @@ export interface ProxierSettings {
   readonly nodeName?: string;
   /** The node's first IP (kube-proxy's nodeIP), for the firewall's allow-from-node rule. */
   readonly nodeIP: string | null;
-}
-
-/** The node as topology hints see it. */
-export function nodeTopologyOf(s: ProxierSettings): NodeTopology {
-  return {
-    ...(s.nodeName === undefined ? {} : { name: s.nodeName }),
-    ...(s.nodeZone === undefined ? {} : { zone: s.nodeZone }),
-  };
 }
 
 /** Above this many endpoints kube-proxy drops per-endpoint comments (largeClusterEndpointsThreshold). */

@@ -113,7 +113,7 @@ describe('zone hints (TestCategorizeEndpoints)', () => {
       ['10.1.2.3:80', '10.1.2.4:80', '10.1.2.6:80'],
     ],
   ] as const)('%s', (_, endpoints, zone, cluster) => {
-    const r = categorizeEndpoints(svc([...endpoints]), zone === undefined ? {} : { zone });
+    const r = categorizeEndpoints(svc([...endpoints]), zone === undefined ? {} : { nodeZone: zone });
     expect(keys(r.cluster)).toEqual(cluster);
     expect(r.local).toEqual([]);
   });
@@ -129,7 +129,7 @@ describe('zone hints (TestCategorizeEndpoints)', () => {
         ],
         { externalLocal: true },
       ),
-      { zone: 'zone-a' },
+      { nodeZone: 'zone-a' },
     );
     expect([keys(r.cluster), keys(r.local), keys(r.allReachable)]).toEqual([
       ['10.0.0.0:80', '10.0.0.2:80'],
@@ -146,14 +146,16 @@ describe('node hints (PreferSameNode)', () => {
     ep('10.0.0.3:80', { zones: ['zone-b'], nodes: ['n3'] }),
   ];
   it('every ready endpoint has a node hint and one is for this node: only those', () => {
-    expect(keys(categorizeEndpoints(svc(hinted), { name: 'n1', zone: 'zone-a' }).cluster)).toEqual(['10.0.0.1:80']);
+    expect(keys(categorizeEndpoints(svc(hinted), { nodeName: 'n1', nodeZone: 'zone-a' }).cluster)).toEqual([
+      '10.0.0.1:80',
+    ]);
   });
   it('none for this node: the zone hints decide; neither: every endpoint', () => {
-    expect(keys(categorizeEndpoints(svc(hinted), { name: 'n9', zone: 'zone-a' }).cluster)).toEqual([
+    expect(keys(categorizeEndpoints(svc(hinted), { nodeName: 'n9', nodeZone: 'zone-a' }).cluster)).toEqual([
       '10.0.0.1:80',
       '10.0.0.2:80',
     ]);
-    expect(keys(categorizeEndpoints(svc(hinted), { name: 'n9', zone: 'zone-x' }).cluster)).toEqual([
+    expect(keys(categorizeEndpoints(svc(hinted), { nodeName: 'n9', nodeZone: 'zone-x' }).cluster)).toEqual([
       '10.0.0.1:80',
       '10.0.0.2:80',
       '10.0.0.3:80',
@@ -161,20 +163,25 @@ describe('node hints (PreferSameNode)', () => {
   });
   it('a ready endpoint without a node hint turns node hints off; an unready one does not count', () => {
     const missing = [...hinted, ep('10.0.0.4:80', { zones: ['zone-a'] })];
-    expect(keys(categorizeEndpoints(svc(missing), { name: 'n1', zone: 'zone-a' }).cluster)).toEqual([
+    expect(keys(categorizeEndpoints(svc(missing), { nodeName: 'n1', nodeZone: 'zone-a' }).cluster)).toEqual([
       '10.0.0.1:80',
       '10.0.0.2:80',
       '10.0.0.4:80',
     ]);
     const unready = [...hinted, ep('10.0.0.4:80', { zones: ['zone-a'], ready: false })];
-    expect(keys(categorizeEndpoints(svc(unready), { name: 'n1', zone: 'zone-a' }).cluster)).toEqual(['10.0.0.1:80']);
+    expect(keys(categorizeEndpoints(svc(unready), { nodeName: 'n1', nodeZone: 'zone-a' }).cluster)).toEqual([
+      '10.0.0.1:80',
+    ]);
   });
   it('no ready endpoint anywhere: serving-terminating ones, hints aside', () => {
     const terminating = [
       ep('10.0.0.1:80', { nodes: ['n1'], ready: false, terminating: true }),
       ep('10.0.0.2:80', { nodes: ['n2'], ready: false, terminating: true }),
     ];
-    expect(keys(categorizeEndpoints(svc(terminating), { name: 'n1' }).cluster)).toEqual(['10.0.0.1:80', '10.0.0.2:80']);
+    expect(keys(categorizeEndpoints(svc(terminating), { nodeName: 'n1' }).cluster)).toEqual([
+      '10.0.0.1:80',
+      '10.0.0.2:80',
+    ]);
   });
 });
 

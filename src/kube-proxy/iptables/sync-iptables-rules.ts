@@ -5,7 +5,7 @@
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
 import { categorizeEndpoints, endpointKey, policyChains } from '../categorize-endpoints';
 import { endpointChain, serviceChains } from '../chain-names';
-import { cidrContainsIPv4, LARGE_CLUSTER_ENDPOINTS, nodeTopologyOf, type ProxierSettings } from '../proxier-settings';
+import { cidrContainsIPv4, LARGE_CLUSTER_ENDPOINTS, type ProxierSettings } from '../proxier-settings';
 
 export const KUBE_SERVICES = 'KUBE-SERVICES';
 export const KUBE_EXTERNAL_SERVICES = 'KUBE-EXTERNAL-SERVICES';
@@ -165,7 +165,7 @@ function serviceRules(b: Buffers, svc: ServicePortState, s: ProxierSettings, lar
   const protocol = svc.protocol.toLowerCase();
   const chains = serviceChains(name, protocol);
   const sepOf = endpointChains(name, protocol);
-  const eps = categorizeEndpoints(svc, nodeTopologyOf(s));
+  const eps = categorizeEndpoints(svc, s);
   const hasEndpoints = eps.hasAny;
   const usesClusterChain = eps.cluster.length > 0 && svc.usesClusterEndpoints;
   const usesLocalChain = eps.local.length > 0 && svc.usesLocalEndpoints;

@@ -5,7 +5,7 @@
 // iptables rules that match those sets, in kube-proxy's order and words.
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
 import { categorizeEndpoints, endpointKey, type NodeTopology } from '../categorize-endpoints';
-import { cidrContainsIPv4, nodeTopologyOf, type ProxierSettings } from '../proxier-settings';
+import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
 import {
   IPVS_SETS,
   type IpvsSetType,
@@ -137,20 +137,12 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
     // The cluster IP: always bound to kube-ipvs0.
     add(KUBE_CLUSTER_IP, `${svc.clusterIP},${protocol}:${svc.port}`);
     virtualServers.push(
-      virtualServer(
-        svc,
-        svc.clusterIP,
-        svc.port,
-        scheduler,
-        realServersFor(svc, svc.internalPolicyLocal, nodeTopologyOf(s)),
-      ),
+      virtualServer(svc, svc.clusterIP, svc.port, scheduler, realServersFor(svc, svc.internalPolicyLocal, s)),
     );
     bound.add(svc.clusterIP);
     for (const ip of svc.externalIPs) {
       add(svc.externalPolicyLocal ? KUBE_EXTERNAL_IP_LOCAL : KUBE_EXTERNAL_IP, `${ip},${protocol}:${svc.port}`);
-      virtualServers.push(
-        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s))),
-      );
+      virtualServers.push(virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, s)));
       // An address already on another interface is not bound again.
       if (!nodeAddresses.includes(ip)) bound.add(ip);
     }
@@ -168,9 +160,7 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
         if (allowFromNode) add(KUBE_LOAD_BALANCER_SOURCE_IP, `${ip},${protocol}:${svc.port},${ip}`);
         else noNodeAccess.push({ ip, port: svc.port, protocol });
       }
-      virtualServers.push(
-        virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s))),
-      );
+      virtualServers.push(virtualServer(svc, ip, svc.port, scheduler, realServersFor(svc, svc.externalPolicyLocal, s)));
       if (!nodeAddresses.includes(ip)) bound.add(ip);
     }
     // A nodePort with no node address to serve it on: kube-proxy skips the rest of this
@@ -193,13 +183,7 @@ export function syncIpvsState(state: NodeLocalState, s: ProxierSettings, schedul
       }
       for (const ip of nodeIPs)
         virtualServers.push(
-          virtualServer(
-            svc,
-            ip,
-            svc.nodePort,
-            scheduler,
-            realServersFor(svc, svc.externalPolicyLocal, nodeTopologyOf(s)),
-          ),
+          virtualServer(svc, ip, svc.nodePort, scheduler, realServersFor(svc, svc.externalPolicyLocal, s)),
         );
     }
     if (svc.healthCheckNodePort) add(KUBE_HEALTH_CHECK_NODE_PORT, String(svc.healthCheckNodePort));

@@ -7,7 +7,7 @@
 import type { LocalEndpoint, NodeLocalState, ServicePortState } from '../../model';
 import type { NftRuleset } from '../../nftables';
 import { categorizeEndpoints, policyChains } from '../categorize-endpoints';
-import { cidrContainsIPv4, nodeTopologyOf, type ProxierSettings } from '../proxier-settings';
+import { cidrContainsIPv4, type ProxierSettings } from '../proxier-settings';
 import { type ServiceChanges, serviceKeyOf } from '../service-changes';
 import { nftAffinitySet, nftEndpointChain, nftServiceChains } from './nft-chain-names';
 
@@ -238,7 +238,7 @@ function serviceToEndpointRules(
 function serviceRules(tx: Transaction, svc: ServicePortState, s: ProxierSettings): void {
   const protocol = svc.protocol.toLowerCase();
   const chains = nftServiceChains(svc);
-  const eps = categorizeEndpoints(svc, nodeTopologyOf(s));
+  const eps = categorizeEndpoints(svc, s);
   const hasEndpoints = eps.hasAny;
   const name = svc.servicePortName;
   const port = svc.port;
