@@ -191,16 +191,26 @@ function dumpOf(c: Case): string {
   return rulesDump(c.rules, c.forwardPolicy ? { 'filter/FORWARD': c.forwardPolicy } : {});
 }
 
-// Prints the first ICMP message this host receives in 0.8 s: where, to and from whom, type and code.
-// It makes the file argv[2] once its socket listens, so the sender need not guess how long python takes to start.
+// Prints the first ICMP message this host receives: where, to and from whom, type and code.
+// It makes the file argv[2] once its socket listens, so the sender need not guess how long
+// python takes to start; it listens until the sender is done (the file argv[3] exists), so a
+// slow start of the sender under a busy suite cannot outlast its window (10 s at most). Each line is
+// one write: the processes share the pipe, and with PYTHONUNBUFFERED print writes a line's end apart.
 const LISTEN_SCRIPT = `
-import socket, select, sys
+import os, socket, select, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 open(sys.argv[2], 'w').close()
-if select.select([s], [], [], 0.8)[0]:
-    data, (host, _) = s.recvfrom(2048)
-    ihl = (data[0] & 15) * 4
-    print('arrived at %s %s from %s type %d code %d' % (sys.argv[1], socket.inet_ntoa(data[16:20]), host, data[ihl], data[ihl + 1]))
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    # The sender's done flag is read before waiting, so a message queued by then is still read.
+    done = os.path.exists(sys.argv[3])
+    if select.select([s], [], [], 0.2 if done else 0.05)[0]:
+        data, (host, _) = s.recvfrom(2048)
+        ihl = (data[0] & 15) * 4
+        sys.stdout.write('arrived at %s %s from %s type %d code %d\\n' % (sys.argv[1], socket.inet_ntoa(data[16:20]), host, data[ihl], data[ihl + 1]))
+        break
+    if done:
+        break
 `;
 
 // Sends one ICMP message (type, code; identifier 0x1234, 56 bytes of data) and prints what comes back in 1 s.
@@ -223,7 +233,7 @@ except OSError:
 if select.select([s], [], [], 1.0)[0]:
     data, (host, _) = s.recvfrom(2048)
     ihl = (data[0] & 15) * 4
-    print('client got type %d code %d' % (data[ihl], data[ihl + 1]))
+    sys.stdout.write('client got type %d code %d\\n' % (data[ihl], data[ihl + 1]))
 `;
 
 let scripts = { dir: '', listen: '', send: '' };
@@ -250,11 +260,12 @@ function kernelView(ns: Namespaces, c: Case): string[] {
   if (c.nft) inNs(node, 'nft', ['-f', '-'], c.nft);
   const out = must('sh', [
     '-c',
-    `rm -f ${scripts.dir}/ready-*; ` +
-      `ip netns exec ${node} python3 ${scripts.listen} node ${scripts.dir}/ready-node & ` +
-      `ip netns exec ${server} python3 ${scripts.listen} server ${scripts.dir}/ready-server & ` +
+    `rm -f ${scripts.dir}/ready-* ${scripts.dir}/sent; ` +
+      `ip netns exec ${node} python3 ${scripts.listen} node ${scripts.dir}/ready-node ${scripts.dir}/sent & ` +
+      `ip netns exec ${server} python3 ${scripts.listen} server ${scripts.dir}/ready-server ${scripts.dir}/sent & ` +
       `while [ ! -e ${scripts.dir}/ready-node ] || [ ! -e ${scripts.dir}/ready-server ]; do sleep 0.02; done; ` +
-      `ip netns exec ${client} python3 ${scripts.send} ${CLIENT} ${c.to} ${typeOf(c)} ${c.code ?? 0}; wait`,
+      `ip netns exec ${client} python3 ${scripts.send} ${CLIENT} ${c.to} ${typeOf(c)} ${c.code ?? 0}; ` +
+      `touch ${scripts.dir}/sent; wait`,
   ]);
   const lines = out.split('\n');
   return [
